@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Routing;
+
+namespace SmsActivities.Emulators;
+
+/// <summary>One vendor's API and push behaviour, mounted under <c>/{Vendor}</c> of the emulator host.</summary>
+public interface IVendorEmulator
+{
+    /// <summary>The vendor key (<see cref="SmsActivities.Vendors.VendorNames"/>); also the path prefix.</summary>
+    string Vendor { get; }
+
+    /// <summary>Maps the vendor's routes onto a group already prefixed with <c>/{Vendor}</c>.</summary>
+    void Map(IEndpointRouteBuilder routes);
+
+    /// <summary>A handset sends an SMS to the platform: pushed to the reply callback if one is set, else kept for the pull API.</summary>
+    void InjectReply(HandsetReply reply);
+}
+
+/// <summary>An inbound SMS typed on a handset. <paramref name="Mobile"/> in E.164.</summary>
+public sealed record HandsetReply(string Mobile, string Text, string? Extend = null);
+
+/// <summary>What the emulator does with a message sent to one number.</summary>
+public sealed record DeliveryPlan(DeliveryOutcome Outcome, TimeSpan After, string? FailureCode = null)
+{
+    public static DeliveryPlan Deliver(TimeSpan? after = null) => new(DeliveryOutcome.Delivered, after ?? TimeSpan.FromMilliseconds(50));
+    public static DeliveryPlan Fail(string code, TimeSpan? after = null) => new(DeliveryOutcome.Failed, after ?? TimeSpan.FromMilliseconds(50), code);
+    public static DeliveryPlan NeverReport { get; } = new(DeliveryOutcome.NeverReported, TimeSpan.Zero);
+}
+
+public enum DeliveryOutcome { Delivered, Failed, NeverReported }
+
+/// <summary>Per-number delivery outcomes, scriptable by a test; numbers without a plan are delivered after 50 ms.</summary>
+public sealed class DeliveryScript
+{
+    private readonly ConcurrentDictionary<string, DeliveryPlan> _plans = new(StringComparer.Ordinal);
+
+    public DeliveryPlan Default { get; set; } = DeliveryPlan.Deliver();
+
+    /// <summary>Plans the outcome for one number, given in E.164.</summary>
+    public DeliveryScript For(string e164, DeliveryPlan plan)
+    {
+        _plans[e164] = plan;
+        return this;
+    }
+
+    public DeliveryPlan PlanFor(string e164) => _plans.TryGetValue(e164, out var plan) ? plan : Default;
+
+    public void Clear() => _plans.Clear();
+}
+
+/// <summary>Every request an emulator received, so tests can assert what was sent.</summary>
+public sealed record RecordedRequest(
+    string Vendor,
+    string Method,
+    string Path,
+    string QueryString,
+    IReadOnlyDictionary<string, string> Headers,
+    string Body,
+    DateTimeOffset ReceivedAt);
+
+public sealed class RequestJournal
+{
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+
+    public void Add(RecordedRequest request) => _requests.Enqueue(request);
+
+    public IReadOnlyList<RecordedRequest> All => _requests.ToArray();
+
+    public IReadOnlyList<RecordedRequest> For(string vendor, string? pathEndsWith = null) =>
+        _requests.Where(r => r.Vendor == vendor && (pathEndsWith is null || r.Path.EndsWith(pathEndsWith, StringComparison.Ordinal))).ToArray();
+
+    public void Clear() => _requests.Clear();
+}
+
+/// <summary>
+/// The emulators' sense of time. <see cref="Scale"/> shrinks every delay the emulators wait for themselves
+/// (report delays, push retry schedules) so a test can play Yunpian's "5 retries over 5 minutes" in milliseconds.
+/// Time windows the vendor checks (signature timestamps, anti-abuse limits) use <see cref="Time"/> unscaled.
+/// </summary>
+public sealed class EmulatorClock(TimeProvider time)
+{
+    public TimeProvider Time { get; } = time;
+
+    /// <summary>1 = real time; 0.001 = a thousand times faster.</summary>
+    public double Scale { get; set; } = 1.0;
+
+    public DateTimeOffset Now => Time.GetUtcNow();
+
+    public TimeSpan Scaled(TimeSpan delay) => TimeSpan.FromTicks((long)(delay.Ticks * Scale));
+
+    public Task Delay(TimeSpan delay, CancellationToken cancellationToken) =>
+        Task.Delay(Scaled(delay), Time, cancellationToken);
+}

@@ -243,8 +243,8 @@ public class TencentSendTests
     [Fact]
     public async Task A_slow_answer_times_out_and_is_retried()
     {
-        await using var bed = await TencentTestBed.StartAsync(new Dictionary<string, string?> { ["AttemptTimeout"] = "00:00:00.200" });
-        bed.Emulator.DelayNextCalls(1, TimeSpan.FromSeconds(2));
+        await using var bed = await TencentTestBed.StartAsync(new Dictionary<string, string?> { ["AttemptTimeout"] = "00:00:00.500" });
+        bed.Emulator.DelayNextCalls(1, TimeSpan.FromSeconds(3));
 
         var pulled = await bed.Client.PullStatusAsync();
 

@@ -43,7 +43,7 @@ internal sealed class TencentTestBed : IAsyncDisposable
             ["Vendors:Tencent:AppKey"] = TencentEmulator.SandboxAppKey,
             ["Vendors:Tencent:MaxRetryAttempts"] = "2",
             ["Vendors:Tencent:RetryBaseDelay"] = "00:00:00.001",
-            ["Vendors:Tencent:AttemptTimeout"] = "00:00:02",
+            ["Vendors:Tencent:AttemptTimeout"] = "00:00:15",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) values["Vendors:Tencent:" + key] = value;
 

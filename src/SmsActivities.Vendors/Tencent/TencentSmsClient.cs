@@ -60,7 +60,99 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
     public Task<TencentPullResult<TencentReplyRecord>> PullRepliesForMobileAsync(TencentTel tel, DateTimeOffset begin, DateTimeOffset end, int max = MaxPull, CancellationToken cancellationToken = default) =>
         PostAsync<TencentPullResult<TencentReplyRecord>>("pullstatus4mobile", ForMobile(1, tel, begin, end, max), null, cancellationToken);
 
+    // ---- templates (error text under "msg") ----
+
+    /// <summary><c>add_template</c>: the new template starts pending review.</summary>
+    public async Task<TencentTemplate> AddTemplateAsync(string text, TencentTemplateType type, string? title = null, string? remark = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(text);
+        var answer = await PostAsync<TencentTemplateResult>("add_template", new TemplateBody(null, title, remark, text, type), null, cancellationToken).ConfigureAwait(false);
+        return answer.Data ?? throw MissingData("add_template");
+    }
+
+    /// <summary><c>mod_template</c>: the changed template goes through review again.</summary>
+    public async Task<TencentTemplate> ModifyTemplateAsync(int templateId, string text, TencentTemplateType type, string? title = null, string? remark = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(text);
+        var answer = await PostAsync<TencentTemplateResult>("mod_template", new TemplateBody(templateId, title, remark, text, type), null, cancellationToken).ConfigureAwait(false);
+        return answer.Data ?? throw MissingData("mod_template");
+    }
+
+    /// <summary><c>del_template</c>.</summary>
+    public Task DeleteTemplatesAsync(IReadOnlyList<int> templateIds, CancellationToken cancellationToken = default) =>
+        PostAsync<TencentResponse>("del_template", new TemplateIdsBody(Ids(templateIds, "tpl_id")), null, cancellationToken);
+
+    /// <summary><c>get_template</c> by ids.</summary>
+    public Task<TencentTemplateList> GetTemplatesAsync(IReadOnlyList<int> templateIds, CancellationToken cancellationToken = default) =>
+        PostAsync<TencentTemplateList>("get_template", new TemplateIdsBody(Ids(templateIds, "tpl_id")), null, cancellationToken);
+
+    /// <summary><c>get_template</c> page by page (<c>tpl_page</c>, at most 50 a page); <c>Total</c> counts all templates.</summary>
+    public Task<TencentTemplateList> GetTemplatePageAsync(int offset, int max, CancellationToken cancellationToken = default)
+    {
+        if (offset < 0) throw new VendorValidationException("tpl_page.offset", "must not be negative");
+        if (max is < 1 or > MaxTemplatePage) throw new VendorValidationException("tpl_page.max", $"1 to {MaxTemplatePage} per page, got {max}");
+        return PostAsync<TencentTemplateList>("get_template", new TemplatePageBody(new TemplatePage(offset, max)), null, cancellationToken);
+    }
+
+    // ---- signatures (error text under "msg") ----
+
+    /// <summary><c>add_sign</c>: <paramref name="text"/> without brackets; <paramref name="picture"/> is sent Base64-encoded.</summary>
+    public async Task<TencentSign> AddSignAsync(string text, string? remark = null, byte[]? picture = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(text);
+        var answer = await PostAsync<TencentSignResult>("add_sign", new SignBody(null, text, remark, Picture(picture)), null, cancellationToken).ConfigureAwait(false);
+        return answer.Data ?? throw MissingData("add_sign");
+    }
+
+    /// <summary><c>mod_sign</c>.</summary>
+    public async Task<TencentSign> ModifySignAsync(int signId, string text, string? remark = null, byte[]? picture = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(text);
+        var answer = await PostAsync<TencentSignResult>("mod_sign", new SignBody(signId, text, remark, Picture(picture)), null, cancellationToken).ConfigureAwait(false);
+        return answer.Data ?? throw MissingData("mod_sign");
+    }
+
+    /// <summary><c>del_sign</c>.</summary>
+    public Task DeleteSignsAsync(IReadOnlyList<int> signIds, CancellationToken cancellationToken = default) =>
+        PostAsync<TencentResponse>("del_sign", new SignIdsBody(Ids(signIds, "sign_id")), null, cancellationToken);
+
+    /// <summary><c>get_sign</c>.</summary>
+    public Task<TencentSignList> GetSignsAsync(IReadOnlyList<int> signIds, CancellationToken cancellationToken = default) =>
+        PostAsync<TencentSignList>("get_sign", new SignIdsBody(Ids(signIds, "sign_id")), null, cancellationToken);
+
+    // ---- statistics (error text under "errmsg") ----
+
+    /// <summary><c>pullsendstatus</c>: submitted, successful and billed messages for whole hours, <paramref name="endHour"/> included.</summary>
+    public async Task<TencentSendStatistics> PullSendStatisticsAsync(DateTimeOffset beginHour, DateTimeOffset endHour, CancellationToken cancellationToken = default)
+    {
+        var answer = await PostAsync<TencentStatisticsResult<TencentSendStatistics>>("pullsendstatus", Hours(beginHour, endHour), null, cancellationToken).ConfigureAwait(false);
+        return answer.Data ?? throw MissingData("pullsendstatus");
+    }
+
+    /// <summary><c>pullcallbackstatus</c>: delivery reports and their failure distribution for whole hours.</summary>
+    public async Task<TencentCallbackStatistics> PullCallbackStatisticsAsync(DateTimeOffset beginHour, DateTimeOffset endHour, CancellationToken cancellationToken = default)
+    {
+        var answer = await PostAsync<TencentStatisticsResult<TencentCallbackStatistics>>("pullcallbackstatus", Hours(beginHour, endHour), null, cancellationToken).ConfigureAwait(false);
+        return answer.Data ?? throw MissingData("pullcallbackstatus");
+    }
+
     // ---- helpers ----
+
+    private static IReadOnlyList<int> Ids(IReadOnlyList<int> ids, string field) =>
+        ids is { Count: > 0 } ? ids : throw new VendorValidationException(field, "at least one id is required");
+
+    private static string? Picture(byte[]? picture) => picture is null ? null : Convert.ToBase64String(picture);
+
+    /// <summary>Statistics take hours as the number yyyymmddhh, in Beijing time.</summary>
+    private static HoursBody Hours(DateTimeOffset begin, DateTimeOffset end)
+    {
+        if (end < begin) throw new VendorValidationException("end_date", "must not be before begin_date");
+        static long Hour(DateTimeOffset at) => long.Parse(at.ToOffset(TencentJson.ChinaOffset).ToString("yyyyMMddHH", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        return new HoursBody(Hour(begin), Hour(end));
+    }
+
+    private static VendorException MissingData(string api) =>
+        new(VendorNames.Tencent, "0", $"{api}: the answer has no data", isTransient: false, 200);
 
     private object SendBody(object tel, TencentSmsContent content)
     {
@@ -158,4 +250,18 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
     private sealed record PullBody(int Type, int Max);
 
     private sealed record MobilePullBody(int Type, int Max, long BeginTime, long EndTime, string Nationcode, string Mobile);
+
+    private sealed record TemplateBody(int? TplId, string? Title, string? Remark, string Text, TencentTemplateType Type);
+
+    private sealed record TemplateIdsBody(IReadOnlyList<int> TplId);
+
+    private sealed record TemplatePage(int Offset, int Max);
+
+    private sealed record TemplatePageBody(TemplatePage TplPage);
+
+    private sealed record SignBody(int? SignId, string Text, string? Remark, string? Pic);
+
+    private sealed record SignIdsBody(IReadOnlyList<int> SignId);
+
+    private sealed record HoursBody(long BeginDate, long EndDate);
 }

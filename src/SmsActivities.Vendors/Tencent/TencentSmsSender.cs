@@ -60,6 +60,10 @@ public sealed class TencentSmsSender(TencentSmsClient client, IOptions<TencentOp
                 Extend = message.Extend,
             };
         }
+        // Tencent counts the 【sign】 the client puts at the head of a text against the 450 characters.
+        var signed = string.IsNullOrEmpty(sign) || message.Text!.StartsWith('【') ? message.Text!.Length : message.Text.Length + sign.Length + 2;
+        if (signed > MaxText)
+            throw new VendorValidationException("text", $"at most {MaxText} characters are allowed including the 【{sign}】 signature, got {signed}");
         return TencentSmsContent.PlainText(message.Text!, message.Kind == SmsKind.Marketing) with { Sign = sign, Extend = message.Extend };
     }
 

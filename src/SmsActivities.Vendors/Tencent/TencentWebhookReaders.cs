@@ -63,10 +63,37 @@ public sealed class TencentReplyCallbackReader : IWebhookReader
     public WebhookReadResult Read(WebhookRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (!TencentStatusCallbackReader.TryDeserialize<TencentReplyRecord>(request, "a JSON reply object", out var record, out var error))
+        TencentReplyRecord record;
+        string? error;
+        // The doc lists POST, GET and JSON for this callback: a reply may also come as query parameters.
+        if (request.Body.Length == 0 && request.Query.ContainsKey("mobile"))
+        {
+            if (!TryFromQuery(request.Query, out record, out error)) return WebhookReadResult.Rejected(error);
+        }
+        else if (!TencentStatusCallbackReader.TryDeserialize<TencentReplyRecord>(request, "a JSON reply object", out record, out error))
+        {
             return WebhookReadResult.Rejected(error);
+        }
         if (!TencentMapping.TryToReply(record, out var reply, out error))
             return WebhookReadResult.Rejected($"Tencent reply callback: {error}");
         return new WebhookReadResult { IsValid = true, Replies = [reply], Acknowledgement = TencentAcknowledgement.Ok };
+    }
+
+    private static bool TryFromQuery(IReadOnlyDictionary<string, string> query, out TencentReplyRecord record, out string error)
+    {
+        string? Get(string name) => query.TryGetValue(name, out var v) ? v : null;
+        record = null!;
+        long time = 0;
+        if (Get("time") is { } t && !long.TryParse(t, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out time))
+        {
+            error = "Tencent reply callback: time must be Unix seconds";
+            return false;
+        }
+        record = new TencentReplyRecord
+        {
+            Nationcode = Get("nationcode"), Mobile = Get("mobile"), Text = Get("text"), Sign = Get("sign"), Time = time, Extend = Get("extend"),
+        };
+        error = string.Empty;
+        return true;
     }
 }

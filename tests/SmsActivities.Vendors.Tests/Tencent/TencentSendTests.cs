@@ -152,6 +152,9 @@ public class TencentSendTests
         var tooLong = await Assert.ThrowsAsync<VendorValidationException>(() =>
             bed.Sender.SendSmsAsync(new SmsMessage { Recipients = [China1], Text = new string('x', 451) }));
         Assert.Equal("text", tooLong.Field);
+        var tooLongWithSign = await Assert.ThrowsAsync<VendorValidationException>(() =>
+            bed.Sender.SendSmsAsync(new SmsMessage { Recipients = [China1], Text = new string('x', 445), SignName = "Acme" }));
+        Assert.Contains("【Acme】", tooLongWithSign.Rule, StringComparison.Ordinal);
         var badTemplate = await Assert.ThrowsAsync<VendorValidationException>(() =>
             bed.Sender.SendSmsAsync(new SmsMessage { Recipients = [China1], TemplateId = "SMS_1" }));
         Assert.Equal("templateId", badTemplate.Field);

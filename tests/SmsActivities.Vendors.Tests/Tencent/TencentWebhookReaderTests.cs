@@ -82,6 +82,18 @@ public class TencentWebhookReaderTests
         Assert.Equal("reply", _reply.Kind);
     }
 
+    [Fact]
+    public void Reads_a_reply_sent_as_query_parameters()
+    {
+        var query = new Dictionary<string, string> { ["nationcode"] = "86", ["mobile"] = "13788888888", ["text"] = "Y", ["time"] = "1457336869" };
+        var request = new WebhookRequest("GET", null, [], query, new Dictionary<string, string>());
+
+        var reply = Assert.Single(_reply.Read(request).Replies);
+
+        Assert.Equal(("+8613788888888", "Y"), (reply.Mobile, reply.Text));
+        Assert.False(_reply.Read(request with { Query = new Dictionary<string, string>(query) { ["time"] = "soon" } }).IsValid);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("not json")]

@@ -71,11 +71,11 @@ public sealed class TencentSmsSender(TencentSmsClient client, IOptions<TencentOp
     {
         var results = new RecipientResult[recipients.Count];
         var china = Enumerable.Range(0, recipients.Count).Where(i => recipients[i].IsChinaMainland).ToArray();
-        var single = china.Length == 1 ? china : [];
         if (china.Length > 1)
             await SendMultiAsync(recipients, china, content, results, ct).ConfigureAwait(false);
-        foreach (var i in Enumerable.Range(0, recipients.Count).Where(i => !recipients[i].IsChinaMainland).Concat(single).Order())
-            results[i] = await SendOneAsync(recipients[i], content, ct).ConfigureAwait(false);
+        // What is left, numbers abroad or a lone China number, goes one by one through sendsms.
+        for (var i = 0; i < recipients.Count; i++)
+            results[i] ??= await SendOneAsync(recipients[i], content, ct).ConfigureAwait(false);
         return results;
     }
 

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using SmsActivities.Emulators;
 using SmsActivities.Vendors.Tencent;
 
@@ -136,5 +137,23 @@ public class TencentDeliveryTests
         Assert.Empty(earlier.Data);
         var body = System.Text.Json.Nodes.JsonNode.Parse(bed.Calls("pullstatus4mobile")[0].Body)!;
         Assert.Equal(("86", "13788888888"), ((string?)body["nationcode"], (string?)body["mobile"]));
+    }
+
+    [Fact]
+    public async Task The_http_controls_script_outcomes_and_inject_replies()
+    {
+        await using var bed = await TencentTestBed.StartAsync();
+        using var http = new HttpClient { BaseAddress = bed.Host.BaseUrlFor(VendorNames.Tencent) };
+
+        using (var scripted = await http.PutAsJsonAsync("_script/%2B8613788888888", new { outcome = (int)DeliveryOutcome.Failed, afterMs = 10, failureCode = "POWEROFF" }))
+            Assert.True(scripted.IsSuccessStatusCode);
+        using (var replied = await http.PostAsJsonAsync("_handset/replies", new { mobile = "+8613788888889", text = "hello" }))
+            Assert.True(replied.IsSuccessStatusCode);
+        await SendAsync(bed, China1);
+        await Task.Delay(20);
+
+        var report = Assert.Single(await bed.Sender.PullDeliveryReportsAsync());
+        Assert.Equal(("POWEROFF", DeliveryStatus.Failed), (report.VendorCode, report.Status));
+        Assert.Equal(China2.E164, Assert.Single(await bed.Sender.PullRepliesAsync()).Mobile);
     }
 }

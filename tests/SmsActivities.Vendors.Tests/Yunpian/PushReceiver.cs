@@ -12,7 +12,7 @@ namespace SmsActivities.Vendors.Tests.Yunpian;
 
 /// <summary>
 /// A vendor's push target on loopback: hands every push to a webhook reader and answers with the reader's
-/// acknowledgement, except for the first <c>refuseFirst</c> pushes, which get a body no vendor accepts.
+/// acknowledgement, except for the first <c>refuseFirst</c> pushes, which get a 503 no vendor takes as an acknowledgement.
 /// </summary>
 public sealed class PushReceiver : IAsyncDisposable
 {
@@ -49,7 +49,7 @@ public sealed class PushReceiver : IAsyncDisposable
             var result = reader.Read(request);
             receiver._results.Enqueue(result);
             receiver._arrived.Release();
-            if (Interlocked.Decrement(ref receiver._refusalsLeft) >= 0) return Microsoft.AspNetCore.Http.Results.Text("BUSY");
+            if (Interlocked.Decrement(ref receiver._refusalsLeft) >= 0) return Microsoft.AspNetCore.Http.Results.Text("BUSY", statusCode: StatusCodes.Status503ServiceUnavailable);
             if (!result.IsValid) return Microsoft.AspNetCore.Http.Results.Text(result.Error, statusCode: result.RejectStatus);
             var ack = result.Acknowledgement;
             return Microsoft.AspNetCore.Http.Results.Text(ack.Body, ack.ContentType, statusCode: ack.StatusCode);

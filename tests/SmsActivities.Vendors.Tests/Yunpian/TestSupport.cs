@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SmsActivities.Emulators;
 
 namespace SmsActivities.Vendors.Tests.Yunpian;
 
@@ -31,4 +34,37 @@ public sealed class ManualTime(DateTimeOffset start) : TimeProvider
     public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
 
     public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+}
+
+/// <summary>Builds a vendor's real DI registration from in-memory settings, logging everything to <c>logs</c>.</summary>
+public static class VendorServices
+{
+    public static ServiceProvider Build(
+        Dictionary<string, string?> settings,
+        IDictionary<string, string?>? overrides,
+        CapturingLoggerProvider? logs,
+        Action<IServiceCollection, IConfiguration> register)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(register);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
+        var config = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var services = new ServiceCollection();
+        services.AddLogging(b =>
+        {
+            b.SetMinimumLevel(LogLevel.Trace);
+            if (logs is not null) b.AddProvider(logs);
+        });
+        register(services, config);
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+
+    /// <summary>The form fields of a recorded request.</summary>
+    public static Dictionary<string, string> Form(RecordedRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.Body.Split('&', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.Split('=', 2))
+            .ToDictionary(p => Uri.UnescapeDataString(p[0].Replace('+', ' ')), p => Uri.UnescapeDataString(p[1].Replace('+', ' ')));
+    }
 }

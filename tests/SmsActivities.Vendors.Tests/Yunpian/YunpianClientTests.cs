@@ -21,7 +21,7 @@ public class YunpianClientTests
         var request = Assert.Single(host.Set.Requests.For(VendorNames.Yunpian, "/v2/user/get.json"));
         Assert.Equal("POST", request.Method);
         Assert.StartsWith("application/x-www-form-urlencoded", request.Headers["Content-Type"], StringComparison.Ordinal);
-        Assert.Equal(YunpianEmulator.SandboxApiKey, YunpianFixture.Form(request)["apikey"]);
+        Assert.Equal(YunpianEmulator.SandboxApiKey, VendorServices.Form(request)["apikey"]);
     }
 
     [Fact]
@@ -40,7 +40,7 @@ public class YunpianClientTests
         Assert.True(result.Sid > int.MaxValue);
         Assert.Equal(1, result.Count);
         Assert.Equal(0.05m, result.Fee);
-        var form = YunpianFixture.Form(Assert.Single(host.Set.Requests.For(VendorNames.Yunpian, "/v2/sms/single_send.json")));
+        var form = VendorServices.Form(Assert.Single(host.Set.Requests.For(VendorNames.Yunpian, "/v2/sms/single_send.json")));
         Assert.Equal("13812341234", form["mobile"]);
         Assert.Equal("001", form["extend"]);
         Assert.Equal("10001", form["uid"]);
@@ -90,8 +90,8 @@ public class YunpianClientTests
         var receipt = await sp.GetRequiredService<ISmsSender>().SendSmsAsync(new SmsMessage { Recipients = recipients, Text = "campaign", IdempotencyKey = "k" });
 
         var calls = host.Set.Requests.For(VendorNames.Yunpian, "/v2/sms/batch_send.json");
-        Assert.Equal([1000, 1000, 2], calls.Select(c => YunpianFixture.Form(c)["mobile"].Split(',').Length));
-        Assert.Equal(["k-0", "k-1", "k-2"], calls.Select(c => YunpianFixture.Form(c)["uid"]));
+        Assert.Equal([1000, 1000, 2], calls.Select(c => VendorServices.Form(c)["mobile"].Split(',').Length));
+        Assert.Equal(["k-0", "k-1", "k-2"], calls.Select(c => VendorServices.Form(c)["uid"]));
         Assert.Equal(recipients.Select(r => r.E164), receipt.Results.Select(r => r.Mobile));
         Assert.All(receipt.Results, r => Assert.True(r.Accepted));
         Assert.Equal(2002, receipt.Results.Select(r => r.MessageId).Distinct().Count());

@@ -240,7 +240,7 @@ public class YunpianWebhookTests
 
         Assert.Empty(await sender.PullDeliveryReportsAsync());
         Assert.Empty(await sender.PullRepliesAsync());
-        var pullForm = YunpianFixture.Form(host.Set.Requests.For(VendorNames.Yunpian, "/v2/sms/pull_status.json")[0]);
+        var pullForm = VendorServices.Form(host.Set.Requests.For(VendorNames.Yunpian, "/v2/sms/pull_status.json")[0]);
         Assert.Equal("100", pullForm["page_size"]);
     }
 

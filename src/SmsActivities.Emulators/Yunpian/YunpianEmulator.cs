@@ -113,7 +113,7 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
         }
 
         var result = Accept(mobile, text, extend, uid, callback, register);
-        return result.Code == 0 ? Results.Json(result, YunpianFormat.Json) : Error(result.Code, result.Msg!, $"mobile {mobile}");
+        return result.Code == 0 ? Results.Json(result, YunpianFormat.Json) : Error(result.Code, result.Msg!, result.Msg!);
     }
 
     private IResult BatchSend(IFormCollection form)

@@ -29,7 +29,8 @@ public sealed class SendCloudSmsHookReader(IOptions<SendCloudOptions> options) :
         if (!string.Equals(request.Method, "POST", StringComparison.OrdinalIgnoreCase))
             return WebhookReadResult.Rejected($"SMSHook pushes are POSTs, got {request.Method}");
 
-        var form = ParseForm(request.BodyText);
+        var parsed = System.Web.HttpUtility.ParseQueryString(request.BodyText);
+        var form = parsed.AllKeys.OfType<string>().ToDictionary(k => k, k => parsed[k] ?? string.Empty, StringComparer.Ordinal);
         var timestamp = form.GetValueOrDefault("timestamp");
         var token = form.GetValueOrDefault("token");
         if (string.IsNullOrEmpty(timestamp) || string.IsNullOrEmpty(token) || !form.TryGetValue("signature", out var signature))
@@ -69,18 +70,4 @@ public sealed class SendCloudSmsHookReader(IOptions<SendCloudOptions> options) :
         new() { IsValid = true, Reports = reports ?? [], Replies = replies ?? [], Acknowledgement = WebhookAcknowledgement.Ok };
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
-
-    private static Dictionary<string, string> ParseForm(string body)
-    {
-        var form = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var pair in body.Split('&', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var eq = pair.IndexOf('=', StringComparison.Ordinal);
-            var key = Decode(eq < 0 ? pair : pair[..eq]);
-            form.TryAdd(key, eq < 0 ? string.Empty : Decode(pair[(eq + 1)..]));
-        }
-        return form;
-    }
-
-    private static string Decode(string value) => Uri.UnescapeDataString(value.Replace('+', ' '));
 }

@@ -24,7 +24,7 @@ public abstract class YunpianWebhookReader(TimeProvider? time) : IWebhookReader
         if (!string.Equals(request.Method, "POST", StringComparison.OrdinalIgnoreCase))
             return WebhookReadResult.Rejected($"Yunpian pushes are POSTs, got {request.Method}");
 
-        var field = FormField(request.BodyText, FieldName);
+        var field = System.Web.HttpUtility.ParseQueryString(request.BodyText)[FieldName];
         if (string.IsNullOrWhiteSpace(field))
             return WebhookReadResult.Rejected($"form field '{FieldName}' is missing or empty");
 
@@ -56,18 +56,6 @@ public abstract class YunpianWebhookReader(TimeProvider? time) : IWebhookReader
     protected static WebhookReadResult Accepted(IReadOnlyList<DeliveryReport>? reports = null, IReadOnlyList<InboundReply>? replies = null) =>
         new() { IsValid = true, Reports = reports ?? [], Replies = replies ?? [], Acknowledgement = Acknowledgement };
 
-    private static string? FormField(string body, string name)
-    {
-        foreach (var pair in body.Split('&', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var eq = pair.IndexOf('=', StringComparison.Ordinal);
-            var key = eq < 0 ? pair : pair[..eq];
-            if (Uri.UnescapeDataString(key.Replace('+', ' ')) == name)
-                return eq < 0 ? string.Empty : Uri.UnescapeDataString(pair[(eq + 1)..].Replace('+', ' '));
-        }
-        return null;
-    }
-
     // After form decoding the value should be JSON; when a sender encoded it twice it still reads "%5B…" or "%7B…".
     private static string Unwrap(string value)
     {
@@ -76,7 +64,7 @@ public abstract class YunpianWebhookReader(TimeProvider? time) : IWebhookReader
             var trimmed = value.TrimStart();
             if (trimmed.StartsWith('[') || trimmed.StartsWith('{')) break;
             if (!trimmed.StartsWith('%')) break;
-            value = Uri.UnescapeDataString(trimmed.Replace('+', ' '));
+            value = System.Web.HttpUtility.UrlDecode(trimmed);
         }
         return value;
     }

@@ -297,15 +297,16 @@ public class SendCloudClientTests
     public async Task Server_errors_are_retried_and_slow_answers_time_out_and_are_retried()
     {
         await using var host = await EmulatorHost.StartAsync();
-        await using var sp = SendCloudFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:SendCloud:AttemptTimeout"] = "00:00:00.300" });
+        await using var sp = SendCloudFixture.Services(host);
+        await using var impatient = SendCloudFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:SendCloud:AttemptTimeout"] = "00:00:01" });
         var client = sp.GetRequiredService<SendCloudClient>();
 
         host.Set.SendCloud.Faults.FailNext(2, 502);
         Assert.Equal(1, (await client.SendAsync(new SendCloudTemplateSend(1, ["13800000001"]))).SuccessCount);
         Assert.Equal(3, host.Set.Requests.For(VendorNames.SendCloud).Count);
 
-        host.Set.SendCloud.Faults.DelayNext(1, TimeSpan.FromSeconds(3));
-        await client.GetTimestampAsync();
+        host.Set.SendCloud.Faults.DelayNext(1, TimeSpan.FromSeconds(5));
+        await impatient.GetRequiredService<SendCloudClient>().GetTimestampAsync();
         Assert.Equal(5, host.Set.Requests.For(VendorNames.SendCloud).Count);
 
         host.Set.SendCloud.Faults.FailNext(10);

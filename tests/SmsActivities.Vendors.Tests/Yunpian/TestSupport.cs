@@ -63,8 +63,7 @@ public static class VendorServices
     public static Dictionary<string, string> Form(RecordedRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return request.Body.Split('&', StringSplitOptions.RemoveEmptyEntries)
-            .Select(p => p.Split('=', 2))
-            .ToDictionary(p => Uri.UnescapeDataString(p[0].Replace('+', ' ')), p => Uri.UnescapeDataString(p[1].Replace('+', ' ')));
+        var form = System.Web.HttpUtility.ParseQueryString(request.Body);
+        return form.AllKeys.OfType<string>().ToDictionary(k => k, k => form[k] ?? string.Empty);
     }
 }

@@ -209,8 +209,8 @@ public class YunpianClientTests
     public async Task A_slow_answer_times_out_and_is_retried()
     {
         await using var host = await EmulatorHost.StartAsync();
-        await using var sp = YunpianFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:Yunpian:AttemptTimeout"] = "00:00:00.300" });
-        host.Set.Yunpian.Faults.DelayNext(1, TimeSpan.FromSeconds(3));
+        await using var sp = YunpianFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:Yunpian:AttemptTimeout"] = "00:00:01" });
+        host.Set.Yunpian.Faults.DelayNext(1, TimeSpan.FromSeconds(5));
 
         var user = await sp.GetRequiredService<YunpianClient>().GetUserAsync();
 

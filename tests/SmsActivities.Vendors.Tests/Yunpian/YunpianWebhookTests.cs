@@ -245,6 +245,30 @@ public class YunpianWebhookTests
     }
 
     [Fact]
+    public async Task Sandbox_controls_script_outcomes_and_inject_replies_over_http()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        host.Set.Clock.Scale = 0.001;
+        await using var sp = YunpianFixture.Services(host);
+        var sender = sp.GetRequiredService<YunpianSmsSender>();
+        using var http = new HttpClient { BaseAddress = host.BaseUrlFor(VendorNames.Yunpian) };
+
+        using var script = await http.PutAsync(new Uri("_script/+8613800000011", UriKind.Relative),
+            System.Net.Http.Json.JsonContent.Create(new { outcome = (int)DeliveryOutcome.Failed, afterMs = 10, failureCode = "MK:0001" }));
+        Assert.Equal(204, (int)script.StatusCode);
+        using var handset = await http.PostAsync(new Uri("_handset/replies", UriKind.Relative),
+            System.Net.Http.Json.JsonContent.Create(new { mobile = "13800000011", text = "TD" }));
+        Assert.Equal(202, (int)handset.StatusCode);
+        await sender.SendSmsAsync(new SmsMessage { Recipients = [PhoneNumber.Parse("13800000011")], Text = "hi" });
+        await Task.Delay(200);
+
+        var report = Assert.Single(await sender.PullDeliveryReportsAsync());
+        Assert.Equal(DeliveryStatus.Failed, report.Status);
+        Assert.Equal("MK:0001", report.VendorCode);
+        Assert.Equal("TD", Assert.Single(await sender.PullRepliesAsync()).Text);
+    }
+
+    [Fact]
     public async Task Pull_status_honours_page_size()
     {
         await using var host = await EmulatorHost.StartAsync();

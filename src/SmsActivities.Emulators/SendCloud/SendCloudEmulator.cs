@@ -116,6 +116,12 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
         {
             var now = Context.Clock.Now;
             if (_sendRequestIds.TryGetValue(sendRequestId, out var seen) && now - seen < SendRequestIdMemory) return false;
+            // A standalone emulator runs for days: forget ids past their hour now and then.
+            if (_sendRequestIds.Count > 10_000)
+            {
+                foreach (var expired in _sendRequestIds.Where(p => now - p.Value >= SendRequestIdMemory).Select(p => p.Key).ToArray())
+                    _sendRequestIds.Remove(expired);
+            }
             _sendRequestIds[sendRequestId] = now;
             return true;
         }

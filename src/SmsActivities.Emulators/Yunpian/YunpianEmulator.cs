@@ -165,6 +165,12 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
         lock (_gate)
         {
             var key = (number.E164, text);
+            // A standalone emulator runs for days: forget pairs whose last send is out of the window now and then.
+            if (_recentSends.Count > 10_000)
+            {
+                foreach (var stale in _recentSends.Where(p => p.Value.TrueForAll(t => now - t >= SameTextWindow)).Select(p => p.Key).ToArray())
+                    _recentSends.Remove(stale);
+            }
             if (!_recentSends.TryGetValue(key, out var times)) _recentSends[key] = times = [];
             times.RemoveAll(t => now - t >= SameTextWindow);
             if (times.Exists(t => now - t < SameTextInterval))

@@ -10,10 +10,9 @@ namespace SmsActivities.Vendors.SendCloud;
 /// </summary>
 public sealed class SendCloudSmsHookReader(IOptions<SendCloudOptions> options) : IWebhookReader
 {
-    /// <summary>The events SMSHook sends: accepted by SendCloud, delivered, refused before sending (410–460), failed at the carrier (500–590), inbound reply.</summary>
+    /// <summary>The SMSHook events read here: delivered, refused before sending (410–460), failed at the carrier (500–590), inbound reply.</summary>
     public static class Events
     {
-        public const string Request = "request";
         public const string Deliver = "deliver";
         public const string WorkerError = "workererror";
         public const string DeliverError = "delivererror";

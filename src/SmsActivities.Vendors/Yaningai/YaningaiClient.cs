@@ -213,7 +213,8 @@ public sealed class YaningaiClient(HttpClient http, IOptions<YaningaiOptions> op
             throw new VendorValidationException("attachment", $"attachments may total at most {MaxAttachmentBytes / 1024} KB, got {total} bytes");
     }
 
-    internal static bool IsEmailAddress(string? value)
+    /// <summary>A single address with a local part and a dotted domain (what the vendor's -3 "missing domain" refuses).</summary>
+    public static bool IsEmailAddress(string? value)
     {
         if (string.IsNullOrWhiteSpace(value) || value.Contains(',', StringComparison.Ordinal)) return false;
         var at = value.IndexOf('@', StringComparison.Ordinal);

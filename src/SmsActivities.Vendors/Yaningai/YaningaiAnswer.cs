@@ -35,7 +35,7 @@ internal static class YaningaiAnswer
             var rejected = new List<YaningaiSubmission>();
             ReadObjects(data, "successData", accepted);
             ReadObjects(data, "failData", rejected);
-            ReadRows(data, targets, accepted, rejected);
+            ReadRows(data, new HashSet<string>(targets, StringComparer.OrdinalIgnoreCase), accepted, rejected);
             return new YaningaiSubmitResult(
                 status,
                 message,
@@ -62,7 +62,7 @@ internal static class YaningaiAnswer
 
     // vos/otp and email: [["8615039xxxxxx", "<id>"]]; the described row form is [id, target, time, status, …].
     // The order is told apart by which element names a target of this call.
-    private static void ReadRows(JsonElement data, IReadOnlyList<string> targets, List<YaningaiSubmission> accepted, List<YaningaiSubmission> rejected)
+    private static void ReadRows(JsonElement data, HashSet<string> targets, List<YaningaiSubmission> accepted, List<YaningaiSubmission> rejected)
     {
         if (!data.TryGetProperty("array", out var rows) || rows.ValueKind != JsonValueKind.Array) return;
         foreach (var row in rows.EnumerateArray())
@@ -78,10 +78,18 @@ internal static class YaningaiAnswer
         }
     }
 
-    /// <summary>A target as sent (national digits, email) or as answered (country code + digits).</summary>
-    public static bool NamesTarget(string value, IReadOnlyList<string> targets) =>
-        targets.Any(t => string.Equals(t, value, StringComparison.OrdinalIgnoreCase)
-            || (value.Length > t.Length && value.EndsWith(t, StringComparison.Ordinal) && value.All(char.IsAsciiDigit)));
+    /// <summary>A target as sent (national digits, email) or as answered (country code + those digits).</summary>
+    private static bool NamesTarget(string value, HashSet<string> targets)
+    {
+        if (targets.Contains(value)) return true;
+        if (!value.All(char.IsAsciiDigit)) return false;
+        // Country codes are 1–3 digits.
+        for (var codeLength = 1; codeLength <= 3 && codeLength < value.Length; codeLength++)
+        {
+            if (targets.Contains(value[codeLength..])) return true;
+        }
+        return false;
+    }
 
     private static string? Text(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var value) ? Scalar(value) : null;

@@ -31,7 +31,12 @@ internal static class YaningaiTestKit
             ["Vendors:Yaningai:EmailFrom"] = "Acme",
             ["Vendors:Yaningai:CodeIds:62"] = IndonesiaCodeId,
         };
-        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
+        // A null override removes the setting, as if the host had not configured it.
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            if (value is null) settings.Remove(key);
+            else settings[key] = value;
+        }
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
         services.AddLogging(builder =>

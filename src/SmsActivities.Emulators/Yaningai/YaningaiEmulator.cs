@@ -61,9 +61,8 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
     /// <summary>How far <c>datetime</c> may be from now: the doc asks for "the current half-hour".</summary>
     public TimeSpan DatetimeWindow { get; set; } = TimeSpan.FromMinutes(30);
 
-    /// <summary>codeId → country calling code (the account's country table). Starts with the entries the doc shows.</summary>
-    public ConcurrentDictionary<string, int> CodeIds { get; } = new(
-        YaningaiCountryCodes.Known.ToDictionary(e => e.Value, e => int.Parse(e.Key, CultureInfo.InvariantCulture)), StringComparer.Ordinal);
+    /// <summary>codeId → country calling code (the account's country table). Starts with the codeIds of the doc's examples.</summary>
+    public ConcurrentDictionary<string, int> CodeIds { get; } = new(YaningaiCountryCodes.DocumentedCodeIds, StringComparer.Ordinal);
 
     /// <summary>Longest content accepted before status -5.</summary>
     public int MaxContentLength { get; set; } = 1000;
@@ -168,7 +167,18 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
             http.Response.StatusCode = _failStatus;
             return;
         }
-        if (Interlocked.Decrement(ref _delayNext) >= 0) await Task.Delay(_delay, Context.Clock.Time, http.RequestAborted).ConfigureAwait(false);
+        if (Interlocked.Decrement(ref _delayNext) >= 0)
+        {
+            try
+            {
+                await Task.Delay(_delay, Context.Clock.Time, http.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The caller gave up (its attempt timed out): nothing is sent, as a real timed-out gateway call.
+                return;
+            }
+        }
 
         var answer = Authenticate(http.Request.Query)
             ?? handle(await CallFields.ReadAsync(http.Request, http.RequestAborted).ConfigureAwait(false));

@@ -61,7 +61,7 @@ internal static class YaningaiAnswer
     }
 
     // vos/otp and email: [["8615039xxxxxx", "<id>"]]; the described row form is [id, target, time, status, …].
-    // The order is told apart by which element names a target of this call.
+    // The order is told apart by which element names a target of this call, or else by which one has the shape of a message id.
     private static void ReadRows(JsonElement data, HashSet<string> targets, List<YaningaiSubmission> accepted, List<YaningaiSubmission> rejected)
     {
         if (!data.TryGetProperty("array", out var rows) || rows.ValueKind != JsonValueKind.Array) return;
@@ -71,12 +71,16 @@ internal static class YaningaiAnswer
             var first = Scalar(row[0]);
             var second = Scalar(row[1]);
             if (first is null || second is null) continue;
-            var targetFirst = NamesTarget(first, targets) && !NamesTarget(second, targets);
+            var targetFirst = (NamesTarget(first, targets) && !NamesTarget(second, targets))
+                || (!NamesTarget(second, targets) && IsMessageId(second) && !IsMessageId(first));
             var submission = targetFirst ? new YaningaiSubmission(first, second) : new YaningaiSubmission(second, first);
             var rowFailed = !targetFirst && row.GetArrayLength() > 3 && TryIntValue(row[3], out var rowStatus) && !YaningaiStatus.IsSuccess(rowStatus);
             (rowFailed ? rejected : accepted).Add(submission);
         }
     }
+
+    /// <summary>YANINGAI message ids are 32 lowercase hex digits.</summary>
+    private static bool IsMessageId(string value) => value.Length == 32 && value.All(char.IsAsciiHexDigitLower);
 
     /// <summary>A target as sent (national digits, email) or as answered (country code + those digits).</summary>
     private static bool NamesTarget(string value, HashSet<string> targets)

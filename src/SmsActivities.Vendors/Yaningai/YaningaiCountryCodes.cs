@@ -17,6 +17,14 @@ public static class YaningaiCountryCodes
         new Dictionary<string, string>(StringComparer.Ordinal) { ["86"] = "10001" };
 
     /// <summary>
+    /// codeId → country code for every codeId the doc's examples use: 10001 (voice OTP, answered for 86…) and
+    /// 10007 (SMS, MMS and voice notice examples, all with China mainland numbers such as 13611111111, whose
+    /// report example reads 8613722222222). The emulator accepts these so the doc's example requests work verbatim.
+    /// </summary>
+    public static IReadOnlyDictionary<string, int> DocumentedCodeIds { get; } =
+        new Dictionary<string, int>(StringComparer.Ordinal) { ["10001"] = 86, ["10007"] = 86 };
+
+    /// <summary>
     /// The number as YANINGAI wants it: national digits, except that a national number which itself starts with
     /// the country code's digits must carry the code ("if number is same as country code, must carry country code").
     /// </summary>

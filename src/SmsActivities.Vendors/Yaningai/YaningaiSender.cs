@@ -18,6 +18,8 @@ public sealed record YaningaiMmsMessage
 /// YANINGAI behind the normalized contracts: SMS, MMS, voice notice, voice OTP and email. Recipients are grouped
 /// by country (one <c>codeId</c> per call), split over the per-call limit and merged back in caller order.
 /// YANINGAI has no pull API (its doc lists only the submit calls and pushes), so reports and replies come by webhook only.
+/// Push addresses are set in the YANINGAI console, so <see cref="SmsMessage.CallbackUrl"/> is not sent; the sender
+/// shown is the account's <c>senderId</c> (<see cref="YaningaiOptions.SenderId"/>), not <see cref="SmsMessage.SignName"/>.
 /// </summary>
 public sealed class YaningaiSender(YaningaiClient client, IOptions<YaningaiOptions> options) : ISmsSender, IVoiceOtpSender, IEmailSender
 {
@@ -107,6 +109,7 @@ public sealed class YaningaiSender(YaningaiClient client, IOptions<YaningaiOptio
         ArgumentNullException.ThrowIfNull(request);
         if (string.IsNullOrEmpty(request.Code) || request.Code.Length > 10 || !request.Code.All(char.IsAsciiLetterOrDigit))
             throw new VendorValidationException("code", "1 to 10 letters or digits are required");
+        CheckRecipients([request.Recipient]);
         var hasTemplate = !string.IsNullOrWhiteSpace(request.TemplateId);
         return SendPerCountryAsync([request.Recipient], (numbers, codeId, ct) => client.SendVoiceOtpAsync(new YaningaiVoiceRequest
         {
@@ -242,7 +245,7 @@ public sealed class YaningaiSender(YaningaiClient client, IOptions<YaningaiOptio
             : throw new VendorValidationException("recipients", $"no YANINGAI codeId is configured for +{key}; set Vendors:Yaningai:CodeIds:{key}");
     }
 
-    private void CheckRecipients(IReadOnlyList<PhoneNumber>? recipients)
+    private static void CheckRecipients(IReadOnlyList<PhoneNumber>? recipients)
     {
         if (recipients is null || recipients.Count == 0) throw new VendorValidationException("recipients", "at least one recipient is required");
         if (recipients.Any(r => r.NationalNumber is null)) throw new VendorValidationException("recipients", "every recipient must be a parsed phone number");

@@ -182,7 +182,7 @@ public sealed class YaningaiSender(YaningaiClient client, IOptions<YaningaiOptio
             {
                 var numbers = batch.Recipients.Select(YaningaiCountryCodes.ToVendorNumber).ToArray();
                 var answer = await call(numbers, codeIds[group.Key], ct).ConfigureAwait(false);
-                if (answer.BatchNo is not null) lock (batchNumbers) batchNumbers.Add(answer.BatchNo);
+                if (answer.BatchNo is not null) batchNumbers.Add(answer.BatchNo); // batches run one after another
                 return Match(batch.Recipients, answer,
                     r => [YaningaiCountryCodes.ToReportedNumber(r), YaningaiCountryCodes.ToVendorNumber(r)],
                     (r, id) => new RecipientResult(r.E164, true, id),

@@ -191,6 +191,21 @@ public class YaningaiSmsTests
     }
 
     [Fact]
+    public async Task An_unreachable_host_is_a_transient_error_without_secrets()
+    {
+        using var services = YaningaiTestKit.Services(new Uri("http://127.0.0.1:1/"), new Dictionary<string, string?> { ["Vendors:Yaningai:MaxRetryAttempts"] = "0" });
+        var sender = services.GetRequiredService<ISmsSender>();
+
+        var receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = YaningaiTestKit.Numbers("+8613900000001"), Text = "hi" });
+
+        var result = Assert.Single(receipt.Results);
+        Assert.False(result.Accepted);
+        Assert.True(result.Retryable);
+        Assert.DoesNotContain(YaningaiEmulator.SandboxApiKey, result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("sign=", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Server_errors_are_retried_but_client_errors_are_not()
     {
         await using var host = await StartAsync();

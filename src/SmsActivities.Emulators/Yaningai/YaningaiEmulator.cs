@@ -39,6 +39,7 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
     private readonly ConcurrentQueue<YaningaiSentEmail> _emails = new();
     private readonly ConcurrentQueue<HandsetReply> _unpushedReplies = new();
     private readonly ConcurrentDictionary<string, byte> _blacklist = new(StringComparer.Ordinal);
+    private readonly Queue<DateTimeOffset> _recentCalls = new();
     private int _failNext;
     private int _failStatus = 503;
     private int _delayNext;
@@ -58,7 +59,10 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
     public string Account { get; set; } = SandboxAccount;
     public string ApiKey { get; set; } = SandboxApiKey;
 
-    /// <summary>How far <c>datetime</c> may be from now: the doc asks for "the current half-hour".</summary>
+    /// <summary>
+    /// How far <c>datetime</c> may be from now: the doc asks for "the current half-hour", so both the current second
+    /// and a value rounded down to the half hour pass, and anything older or newer fails with -1 (its "expiration error").
+    /// </summary>
     public TimeSpan DatetimeWindow { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>codeId → country calling code (the account's country table). Starts with the codeIds of the doc's examples.</summary>
@@ -66,6 +70,9 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
 
     /// <summary>Longest content accepted before status -5.</summary>
     public int MaxContentLength { get; set; } = 1000;
+
+    /// <summary>Calls allowed per second before status -15 ("request frequency too fast"); null, the default, for no limit (the doc names none).</summary>
+    public int? MaxCallsPerSecond { get; set; }
 
     /// <summary>Words that make a call fail with -3 (sensitive content).</summary>
     public ConcurrentBag<string> SensitiveWords { get; } = [];
@@ -181,6 +188,7 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
         }
 
         var answer = Authenticate(http.Request.Query)
+            ?? (TooFast() ? Error(YaningaiStatus.TooFast, "Request frequency too fast") : null)
             ?? handle(await CallFields.ReadAsync(http.Request, http.RequestAborted).ConfigureAwait(false));
         http.Response.ContentType = "application/json; charset=utf-8";
         await http.Response.WriteAsync(answer.ToJsonString(), http.RequestAborted).ConfigureAwait(false);
@@ -202,6 +210,19 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
         if (!YaningaiSigner.Verify(Account, ApiKey, seconds, sign))
             return Error(YaningaiStatus.AuthenticationError, "Authentication error");
         return null;
+    }
+
+    private bool TooFast()
+    {
+        if (MaxCallsPerSecond is not { } max) return false;
+        lock (_recentCalls)
+        {
+            var now = Context.Clock.Now;
+            while (_recentCalls.Count > 0 && now - _recentCalls.Peek() >= TimeSpan.FromSeconds(1)) _recentCalls.Dequeue();
+            if (_recentCalls.Count >= max) return true;
+            _recentCalls.Enqueue(now);
+            return false;
+        }
     }
 
     private JsonObject SendNumbers(CallFields fields, string kind, int maxNumbers)

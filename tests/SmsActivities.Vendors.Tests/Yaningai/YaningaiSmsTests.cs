@@ -191,6 +191,22 @@ public class YaningaiSmsTests
     }
 
     [Fact]
+    public async Task Calling_too_fast_is_a_transient_refusal_that_is_not_retried_at_once()
+    {
+        await using var host = await StartAsync();
+        host.Set.Yaningai.MaxCallsPerSecond = 1;
+        using var services = YaningaiTestKit.Services(host.BaseUrlFor(VendorNames.Yaningai));
+        var sender = services.GetRequiredService<ISmsSender>();
+        var message = new SmsMessage { Recipients = YaningaiTestKit.Numbers("+8613900000001"), Text = "hi" };
+
+        Assert.True(Assert.Single((await sender.SendSmsAsync(message)).Results).Accepted);
+        var refused = Assert.Single((await sender.SendSmsAsync(message)).Results);
+
+        Assert.Equal(("-15", false, true), (refused.VendorCode, refused.Accepted, refused.Retryable));
+        Assert.Equal(2, host.Set.Requests.For(VendorNames.Yaningai).Count);
+    }
+
+    [Fact]
     public async Task An_unreachable_host_is_a_transient_error_without_secrets()
     {
         using var services = YaningaiTestKit.Services(new Uri("http://127.0.0.1:1/"), new Dictionary<string, string?> { ["Vendors:Yaningai:MaxRetryAttempts"] = "0" });

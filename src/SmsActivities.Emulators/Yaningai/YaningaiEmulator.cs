@@ -83,6 +83,9 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
     /// <summary>The platform number handset replies are addressed to (<c>fromNum</c>) when the reply names none.</summary>
     public string UplinkNumber { get; set; } = "1069000001";
 
+    /// <summary>The sending domain named in tracking pushes (the doc's example shows the sender's domain, not the recipient's).</summary>
+    public string SendingDomain { get; set; } = "mail.yaningai-sandbox.test";
+
     /// <summary>SMS and MMS status reports.</summary>
     public Uri? ReportCallbackUrl { get; set; }
     public Uri? VoiceReportCallbackUrl { get; set; }
@@ -154,7 +157,7 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
         {
             ["mssId"] = email.MessageId,
             ["taskName"] = email.BatchNo,
-            ["domain"] = email.To[(email.To.IndexOf('@', StringComparison.Ordinal) + 1)..],
+            ["domain"] = SendingDomain,
             ["receive_email"] = email.To,
             ["time"] = Context.Clock.Now.ToUnixTimeSeconds(),
             ["action_type"] = actionType,

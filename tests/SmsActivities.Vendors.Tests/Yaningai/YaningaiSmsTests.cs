@@ -249,7 +249,7 @@ public class YaningaiSmsTests
         await using var host = await StartAsync();
         var emulator = host.Set.Yaningai;
         using var services = YaningaiTestKit.Services(host.BaseUrlFor(VendorNames.Yaningai),
-            new Dictionary<string, string?> { ["Vendors:Yaningai:AttemptTimeout"] = "00:00:00.300" });
+            new Dictionary<string, string?> { ["Vendors:Yaningai:AttemptTimeout"] = "00:00:01" });
         var client = services.GetRequiredService<YaningaiClient>();
 
         emulator.DelayNextCalls(1, TimeSpan.FromSeconds(5));

@@ -122,10 +122,10 @@ internal sealed class PushReceiver : IAsyncDisposable
         return receiver;
     }
 
-    /// <summary>Waits (up to 5 s) until <paramref name="count"/> pushes reached <paramref name="path"/>.</summary>
+    /// <summary>Waits (up to 10 s, for loaded machines) until <paramref name="count"/> pushes reached <paramref name="path"/>.</summary>
     public async Task<IReadOnlyList<WebhookRequest>> WaitForAsync(string path, int count)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(5);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
             var got = _received.Where(r => r.Path == "/" + path).Select(r => r.Request).ToArray();

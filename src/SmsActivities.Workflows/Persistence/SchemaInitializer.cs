@@ -19,7 +19,7 @@ internal static class SchemaInitializer
         if (db.Database.IsSqlite())
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken); // readers do not block the writer
         await db.Database.EnsureCreatedAsync(cancellationToken);
-        var row = await db.SchemaVersion.FirstOrDefaultAsync(cancellationToken);
+        var row = await db.SchemaVersion.OrderBy(v => v.Id).FirstOrDefaultAsync(cancellationToken);
         if (row is null)
         {
             db.SchemaVersion.Add(new SchemaVersionRow { Id = 1, Version = CurrentVersion });

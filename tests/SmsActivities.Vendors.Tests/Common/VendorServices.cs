@@ -19,6 +19,15 @@ public static class VendorServices
     public const string YaningaiIndonesiaCodeId = "10062";
 
     /// <summary>
+    /// The attempt timeout of timeout tests: short, yet long enough that an undelayed attempt on a loaded two-core
+    /// machine never reaches it (at 300-500 ms a starved thread pool could time out the retry too, and the test failed).
+    /// </summary>
+    public const string ShortAttemptTimeout = "00:00:02";
+
+    /// <summary>How late a delayed emulator call answers in timeout tests: well past <see cref="ShortAttemptTimeout"/>.</summary>
+    public static readonly TimeSpan SlowAnswer = TimeSpan.FromSeconds(6);
+
+    /// <summary>
     /// Settings (keys <c>Vendors:{vendor}:…</c>) that point a vendor at <paramref name="baseUrl"/> with the emulator's
     /// sandbox credentials and short retry delays. Attempt timeouts leave room for a loaded machine.
     /// </summary>

@@ -297,14 +297,14 @@ public class SendCloudClientTests
     {
         await using var host = await EmulatorHost.StartAsync();
         await using var sp = SendCloudFixture.Services(host);
-        await using var impatient = SendCloudFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:SendCloud:AttemptTimeout"] = "00:00:01" });
+        await using var impatient = SendCloudFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:SendCloud:AttemptTimeout"] = VendorServices.ShortAttemptTimeout });
         var client = sp.GetRequiredService<SendCloudClient>();
 
         host.Set.SendCloud.Faults.FailNextCalls(2, 502);
         Assert.Equal(1, (await client.SendAsync(new SendCloudTemplateSend(1, ["13800000001"]))).SuccessCount);
         Assert.Equal(3, host.Set.Requests.For(VendorNames.SendCloud).Count);
 
-        host.Set.SendCloud.Faults.DelayNextCalls(1, TimeSpan.FromSeconds(5));
+        host.Set.SendCloud.Faults.DelayNextCalls(1, VendorServices.SlowAnswer);
         await impatient.GetRequiredService<SendCloudClient>().GetTimestampAsync();
         Assert.Equal(5, host.Set.Requests.For(VendorNames.SendCloud).Count);
 

@@ -246,8 +246,8 @@ public class TencentSendTests
     [Fact]
     public async Task A_slow_answer_times_out_and_is_retried()
     {
-        await using var bed = await TencentTestBed.StartAsync(new Dictionary<string, string?> { ["AttemptTimeout"] = "00:00:00.500" });
-        bed.Emulator.Faults.DelayNextCalls(1, TimeSpan.FromSeconds(3));
+        await using var bed = await TencentTestBed.StartAsync(new Dictionary<string, string?> { ["AttemptTimeout"] = VendorServices.ShortAttemptTimeout });
+        bed.Emulator.Faults.DelayNextCalls(1, VendorServices.SlowAnswer);
 
         var pulled = await bed.Client.PullStatusAsync();
 

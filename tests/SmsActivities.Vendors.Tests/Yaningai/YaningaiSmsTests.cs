@@ -249,10 +249,10 @@ public class YaningaiSmsTests
         await using var host = await StartAsync();
         var emulator = host.Set.Yaningai;
         using var services = YaningaiTestKit.Services(host.BaseUrlFor(VendorNames.Yaningai),
-            new Dictionary<string, string?> { ["Vendors:Yaningai:AttemptTimeout"] = "00:00:01" });
+            new Dictionary<string, string?> { ["Vendors:Yaningai:AttemptTimeout"] = VendorServices.ShortAttemptTimeout });
         var client = services.GetRequiredService<YaningaiClient>();
 
-        emulator.Faults.DelayNextCalls(1, TimeSpan.FromSeconds(5));
+        emulator.Faults.DelayNextCalls(1, VendorServices.SlowAnswer);
         var result = await client.SendBatchSmsAsync(new YaningaiSmsRequest { Numbers = ["13900000001"], CodeId = "10001", Action = YaningaiAction.Verify, Content = "1234" });
 
         Assert.Single(result.Accepted);

@@ -209,8 +209,8 @@ public class YunpianClientTests
     public async Task A_slow_answer_times_out_and_is_retried()
     {
         await using var host = await EmulatorHost.StartAsync();
-        await using var sp = YunpianFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:Yunpian:AttemptTimeout"] = "00:00:01" });
-        host.Set.Yunpian.Faults.DelayNextCalls(1, TimeSpan.FromSeconds(5));
+        await using var sp = YunpianFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:Yunpian:AttemptTimeout"] = VendorServices.ShortAttemptTimeout });
+        host.Set.Yunpian.Faults.DelayNextCalls(1, VendorServices.SlowAnswer);
 
         var user = await sp.GetRequiredService<YunpianClient>().GetUserAsync();
 

@@ -54,7 +54,7 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
     public string Vendor => VendorNames.SendCloud;
     public DeliveryScript Script { get; } = new();
     public EmulatorContext Context { get; } = context;
-    public FaultInjector Faults { get; } = new(context.Clock.Time);
+    public EmulatorFaults Faults { get; } = new();
 
     public string SmsUser { get; set; } = SandboxSmsUser;
     public string SmsKey { get; set; } = SandboxSmsKey;
@@ -83,9 +83,7 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
     public void Map(IEndpointRouteBuilder routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
-        routes.MapGet("/smsapi/timestamp/get", async (HttpContext http) =>
-            await Faults.ApplyAsync(http.RequestAborted).ConfigureAwait(false)
-            ?? Answer(200, "请求成功", new { timestamp = Context.Clock.Now.ToUnixTimeMilliseconds() }));
+        routes.MapGet("/smsapi/timestamp/get", () => Answer(200, "请求成功", new { timestamp = Context.Clock.Now.ToUnixTimeMilliseconds() }));
         MapApi(routes, "/smsapi/send", Send);
         MapApi(routes, "/smsapi/sendVoice", SendVoice);
         MapApi(routes, "/smsapi/sendCode", SendCode);
@@ -94,7 +92,6 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
     private void MapApi(IEndpointRouteBuilder routes, string path, Func<IFormCollection, IResult> handler) =>
         routes.MapPost(path, async (HttpContext http) =>
         {
-            if (await Faults.ApplyAsync(http.RequestAborted).ConfigureAwait(false) is { } fault) return fault;
             var form = http.Request.HasFormContentType
                 ? await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false)
                 : FormCollection.Empty;

@@ -47,7 +47,7 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
     public string Vendor => VendorNames.Yunpian;
     public DeliveryScript Script { get; } = new();
     public EmulatorContext Context { get; } = context;
-    public FaultInjector Faults { get; } = new(context.Clock.Time);
+    public EmulatorFaults Faults { get; } = new();
 
     /// <summary>The account's apikey; requests with another get code -1.</summary>
     public string ApiKey { get; set; } = SandboxApiKey;
@@ -88,7 +88,6 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
         routes.MapGet(path, () => Error(11, "接口不支持GET方式调用", "请使用POST方式调用"));
         routes.MapPost(path, async (HttpContext http) =>
         {
-            if (await Faults.ApplyAsync(http.RequestAborted).ConfigureAwait(false) is { } fault) return fault;
             var form = http.Request.HasFormContentType
                 ? await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false)
                 : FormCollection.Empty;

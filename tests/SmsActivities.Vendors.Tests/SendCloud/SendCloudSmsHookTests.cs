@@ -5,7 +5,6 @@ using Microsoft.Extensions.Options;
 using SmsActivities.Emulators;
 using SmsActivities.Emulators.SendCloud;
 using SmsActivities.Vendors.SendCloud;
-using SmsActivities.Vendors.Tests.Yunpian;
 
 namespace SmsActivities.Vendors.Tests.SendCloud;
 
@@ -123,7 +122,7 @@ public class SendCloudSmsHookTests
         host.Set.Clock.Scale = 0.001;
         await using var sp = SendCloudFixture.Services(host);
         await using var receiver = await PushReceiver.StartAsync(sp.GetRequiredService<SendCloudSmsHookReader>(), refuseFirst: 2);
-        host.Set.SendCloud.DeliveryHookUrl = receiver.Url;
+        host.Set.SendCloud.DeliveryHookUrl = receiver.Url();
         var failing = PhoneNumber.Parse("13800000002");
         host.Set.SendCloud.Script.For(failing.E164, DeliveryPlan.Fail("510"));
 
@@ -150,11 +149,11 @@ public class SendCloudSmsHookTests
         host.Set.Clock.Scale = 0.001;
         await using var sp = SendCloudFixture.Services(host);
         await using var receiver = await PushReceiver.StartAsync(sp.GetRequiredService<SendCloudSmsHookReader>());
-        host.Set.SendCloud.DeliveryHookUrl = receiver.Url;
+        host.Set.SendCloud.DeliveryHookUrl = receiver.Url();
         host.Set.SendCloud.Templates[9] = new SendCloudTemplate(new string('长', 498) + "%n%");
 
         await sp.GetRequiredService<SendCloudClient>().SendAsync(new SendCloudTemplateSend(9, ["13800000003"]) { Vars = new Dictionary<string, string> { ["n"] = "1234" } });
-        var report = Assert.Single((await receiver.WaitForAsync(1))[0].Reports);
+        var report = Assert.Single((await receiver.WaitForAsync(1))[0].Read!.Reports);
         await host.Set.Pushes.DrainAsync();
 
         Assert.Equal(DeliveryStatus.Failed, report.Status);
@@ -171,9 +170,9 @@ public class SendCloudSmsHookTests
         Assert.Equal("kept", Assert.Single(host.Set.SendCloud.UnpushedReplies).Text);
 
         await using var receiver = await PushReceiver.StartAsync(sp.GetRequiredService<SendCloudSmsHookReader>());
-        host.Set.SendCloud.ReplyHookUrl = receiver.Url;
+        host.Set.SendCloud.ReplyHookUrl = receiver.Url();
         host.Set.SendCloud.InjectReply(new HandsetReply("+8613800000004", "好的 YES", "77"));
-        var reply = Assert.Single((await receiver.WaitForAsync(1))[0].Replies);
+        var reply = Assert.Single((await receiver.WaitForAsync(1))[0].Read!.Replies);
         await host.Set.Pushes.DrainAsync();
 
         Assert.Equal("+8613800000004", reply.Mobile);

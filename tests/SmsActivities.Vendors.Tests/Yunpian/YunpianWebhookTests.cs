@@ -161,7 +161,7 @@ public class YunpianWebhookTests
         host.Set.Clock.Scale = 0.001;
         await using var sp = YunpianFixture.Services(host);
         await using var receiver = await PushReceiver.StartAsync(sp.GetRequiredService<YunpianStatusReader>(), refuseFirst: 2);
-        host.Set.Yunpian.StatusCallbackUrl = receiver.Url;
+        host.Set.Yunpian.StatusCallbackUrl = receiver.Url();
         var failing = PhoneNumber.Parse("13800000009");
         host.Set.Yunpian.Script.For(failing.E164, DeliveryPlan.Fail("UNDELIV"));
 
@@ -187,7 +187,7 @@ public class YunpianWebhookTests
         await using var sp = YunpianFixture.Services(host);
         await using var receiver = await PushReceiver.StartAsync(sp.GetRequiredService<YunpianStatusReader>(), refuseFirst: 100);
         await sp.GetRequiredService<YunpianClient>().SingleSendAsync(
-            new YunpianSingleSend("13800000008", "hi") { CallbackUrl = receiver.Url });
+            new YunpianSingleSend("13800000008", "hi") { CallbackUrl = receiver.Url() });
 
         await receiver.WaitForAsync(4);
         await host.Set.Pushes.DrainAsync();
@@ -202,7 +202,7 @@ public class YunpianWebhookTests
         host.Set.Yunpian.DoubleEncodePushes = true;
         await using var sp = YunpianFixture.Services(host);
         await using var receiver = await PushReceiver.StartAsync(sp.GetRequiredService<YunpianReplyReader>(), refuseFirst: 5);
-        host.Set.Yunpian.ReplyCallbackUrl = receiver.Url;
+        host.Set.Yunpian.ReplyCallbackUrl = receiver.Url();
 
         host.Set.Yunpian.InjectReply(new HandsetReply("+8613800000007", "退订 STOP", "01"));
         await receiver.WaitForAsync(6);
@@ -224,7 +224,7 @@ public class YunpianWebhookTests
         host.Set.Clock.Scale = 0.001;
         await using var sp = YunpianFixture.Services(host);
         var sender = sp.GetRequiredService<YunpianSmsSender>();
-        var numbers = YunpianFixture.Numbers(3);
+        var numbers = TestNumbers.Sequence(3);
         host.Set.Yunpian.Script.For(numbers[2].E164, DeliveryPlan.NeverReport);
 
         var receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = numbers, Text = "hello" });
@@ -275,7 +275,7 @@ public class YunpianWebhookTests
         host.Set.Clock.Scale = 0.001;
         await using var sp = YunpianFixture.Services(host);
         var client = sp.GetRequiredService<YunpianClient>();
-        await client.BatchSendAsync(new YunpianBatchSend(YunpianFixture.Numbers(5).Select(n => n.NationalNumber).ToArray(), "x") { Uid = "u" });
+        await client.BatchSendAsync(new YunpianBatchSend(TestNumbers.Sequence(5).Select(n => n.NationalNumber).ToArray(), "x") { Uid = "u" });
         await Task.Delay(200);
 
         var first = await client.PullStatusAsync(3);

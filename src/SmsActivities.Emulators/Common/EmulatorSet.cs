@@ -10,8 +10,8 @@ using SmsActivities.Emulators.Yunpian;
 
 namespace SmsActivities.Emulators;
 
-/// <summary>What every vendor emulator shares: time, the push sender and the request journal.</summary>
-public sealed record EmulatorContext(EmulatorClock Clock, PushSender Pushes, RequestJournal Requests);
+/// <summary>What every vendor emulator shares: time, the push sender, the request journal and the scheduler of later work.</summary>
+public sealed record EmulatorContext(EmulatorClock Clock, PushSender Pushes, RequestJournal Requests, EmulatorScheduler Scheduler);
 
 /// <summary>
 /// The four vendor emulators with their shared context. Mount them on any ASP.NET Core app with
@@ -29,7 +29,8 @@ public sealed class EmulatorSet : IAsyncDisposable
         Clock = new EmulatorClock(time ?? TimeProvider.System);
         Requests = new RequestJournal();
         Pushes = new PushSender(_pushHttp, Clock, loggerFactory.CreateLogger<PushSender>());
-        var context = new EmulatorContext(Clock, Pushes, Requests);
+        Scheduler = new EmulatorScheduler(Clock);
+        var context = new EmulatorContext(Clock, Pushes, Requests, Scheduler);
         Yunpian = new YunpianEmulator(context);
         Tencent = new TencentEmulator(context);
         SendCloud = new SendCloudEmulator(context);
@@ -40,11 +41,19 @@ public sealed class EmulatorSet : IAsyncDisposable
     public EmulatorClock Clock { get; }
     public RequestJournal Requests { get; }
     public PushSender Pushes { get; }
+    public EmulatorScheduler Scheduler { get; }
     public YunpianEmulator Yunpian { get; }
     public TencentEmulator Tencent { get; }
     public SendCloudEmulator SendCloud { get; }
     public YaningaiEmulator Yaningai { get; }
     public IReadOnlyList<IVendorEmulator> All { get; }
+
+    /// <summary>Waits until every scripted delivery due so far has happened and every push it started has finished its attempts.</summary>
+    public async Task SettleAsync()
+    {
+        await Scheduler.DrainAsync().ConfigureAwait(false);
+        await Pushes.DrainAsync().ConfigureAwait(false);
+    }
 
     public IVendorEmulator Get(string vendor) =>
         All.FirstOrDefault(e => string.Equals(e.Vendor, vendor, StringComparison.OrdinalIgnoreCase))

@@ -283,11 +283,7 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
             fields["message"] = HookCodes.GetValueOrDefault(code, "发送失败");
         }
         if (sent.Tag is not null) fields["tag"] = sent.Tag;
-        _ = Task.Run(async () =>
-        {
-            await Context.Clock.Delay(plan.After, CancellationToken.None).ConfigureAwait(false);
-            Hook("report", url, fields);
-        });
+        Context.Scheduler.After(plan.After, () => Hook("report", url, fields));
     }
 
     public void InjectReply(HandsetReply reply)

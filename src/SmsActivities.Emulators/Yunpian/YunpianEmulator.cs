@@ -195,9 +195,8 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
     {
         var plan = Script.PlanFor(sent.E164);
         if (plan.Outcome == DeliveryOutcome.NeverReported) return;
-        _ = Task.Run(async () =>
+        Context.Scheduler.After(plan.After, () =>
         {
-            await Context.Clock.Delay(plan.After, CancellationToken.None).ConfigureAwait(false);
             var delivered = plan.Outcome == DeliveryOutcome.Delivered;
             var record = new YunpianStatusRecord(sent.Sid, sent.Uid, YunpianFormat.FormatTime(Context.Clock.Now),
                 delivered ? string.Empty : plan.FailureCode ?? "UNDELIV", sent.Mobile, delivered ? "SUCCESS" : "FAIL");

@@ -125,7 +125,8 @@ public static class EmulatorEndpoints
     /// Maps each emulator under <c>{prefix}/{vendor}</c>, plus the test/sandbox controls:
     /// <c>POST {prefix}/{vendor}/_handset/replies</c> {mobile, text, extend} and
     /// <c>PUT {prefix}/{vendor}/_script/{e164}</c> {outcome, afterMs, failureCode} and
-    /// <c>POST {prefix}/{vendor}/_faults</c> {failNext, status, delayNext, delayMs} (simulated outage; zeros clear it).
+    /// <c>POST {prefix}/{vendor}/_faults</c> {failNext, status, delayNext, delayMs} (simulated outage; zeros clear it) and
+    /// <c>PUT {prefix}/{vendor}/_callbacks/{kind}</c> {url} (where a kind of push goes; null stops it).
     /// Run <see cref="UseVendorEmulators"/> first: it records the calls and applies the faults.
     /// </summary>
     public static IEndpointRouteBuilder MapVendorEmulators(this IEndpointRouteBuilder routes, EmulatorSet set, string prefix = "")
@@ -158,6 +159,15 @@ public static class EmulatorEndpoints
                 };
                 ScriptOf(emulator).For(mobile.E164, plan);
                 return Results.NoContent();
+            });
+
+            group.MapPut("/_callbacks/{kind}", (string kind, CallbackRequest request) =>
+            {
+                if (request.Url is { } url && (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
+                    return Results.BadRequest(new { field = "url", error = "must be an absolute http(s) URL" });
+                return emulator.TrySetCallback(kind, request.Url)
+                    ? Results.NoContent()
+                    : Results.NotFound(new { field = "kind", error = $"{emulator.Vendor} sends no '{kind}' pushes" });
             });
 
             group.MapPost("/_faults", (FaultsRequest request) =>
@@ -193,6 +203,9 @@ public static class EmulatorEndpoints
     }
 
     public sealed record ScriptRequest(DeliveryOutcome Outcome, int? AfterMs, string? FailureCode);
+
+    /// <summary>Body of <c>PUT /_callbacks/{kind}</c>.</summary>
+    public sealed record CallbackRequest(Uri? Url);
 
     /// <summary>Body of <c>POST /_faults</c>; every field optional (missing counts are 0, the status 503).</summary>
     public sealed record FaultsRequest(int? FailNext, int? Status, int? DelayNext, int? DelayMs);

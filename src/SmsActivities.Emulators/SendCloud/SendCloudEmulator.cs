@@ -67,6 +67,17 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
     /// <summary>SMSHook address for inbound replies. Null: replies wait in <see cref="UnpushedReplies"/>.</summary>
     public Uri? ReplyHookUrl { get; set; }
 
+    /// <summary>SMSHook addresses by push kind: <c>status</c> (delivery events) and <c>reply</c>.</summary>
+    public bool TrySetCallback(string kind, Uri? url)
+    {
+        switch (kind)
+        {
+            case "status": DeliveryHookUrl = url; return true;
+            case "reply": ReplyHookUrl = url; return true;
+            default: return false;
+        }
+    }
+
     /// <summary>The account's templates by id. Template 1 is an approved verification template; 2 is awaiting review.</summary>
     public ConcurrentDictionary<int, SendCloudTemplate> Templates { get; } = new()
     {

@@ -72,6 +72,16 @@ public sealed partial class TencentEmulator : IVendorEmulator, IScriptedEmulator
     /// <summary>Where handset replies are pushed (one JSON object each); null: kept for pullstatus type 1.</summary>
     public Uri? ReplyCallbackUrl { get; set; }
 
+    public bool TrySetCallback(string kind, Uri? url)
+    {
+        switch (kind)
+        {
+            case "status": StatusCallbackUrl = url; return true;
+            case "reply": ReplyCallbackUrl = url; return true;
+            default: return false;
+        }
+    }
+
     /// <summary>When true, new and modified templates and signatures are approved at once instead of pending review.</summary>
     public bool AutoApprove { get; set; }
 

@@ -90,6 +90,20 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
     public Uri? EmailReportCallbackUrl { get; set; }
     public Uri? EmailTrackingCallbackUrl { get; set; }
 
+    /// <summary>Push addresses by kind, named as the readers' kinds: status, voice-status, reply, email-status, email-tracking.</summary>
+    public bool TrySetCallback(string kind, Uri? url)
+    {
+        switch (kind)
+        {
+            case "status": ReportCallbackUrl = url; return true;
+            case "voice-status": VoiceReportCallbackUrl = url; return true;
+            case "reply": ReplyCallbackUrl = url; return true;
+            case "email-status": EmailReportCallbackUrl = url; return true;
+            case "email-tracking": EmailTrackingCallbackUrl = url; return true;
+            default: return false;
+        }
+    }
+
     public IReadOnlyList<YaningaiSentMessage> Messages => _messages.ToArray();
     public IReadOnlyList<YaningaiSentEmail> Emails => _emails.ToArray();
 

@@ -58,6 +58,16 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
     /// <summary>The dashboard's reply push address. Null: keep for pull_reply.</summary>
     public Uri? ReplyCallbackUrl { get; set; }
 
+    public bool TrySetCallback(string kind, Uri? url)
+    {
+        switch (kind)
+        {
+            case "status": StatusCallbackUrl = url; return true;
+            case "reply": ReplyCallbackUrl = url; return true;
+            default: return false;
+        }
+    }
+
     /// <summary>Imitate senders that URL-encode the pushed JSON twice.</summary>
     public bool DoubleEncodePushes { get; set; }
 

@@ -15,12 +15,8 @@ public interface IVendorEmulator
     /// <summary>Outage knobs (fail or delay the next calls), applied to every API call of this emulator.</summary>
     EmulatorFaults Faults { get; }
 
-    /// <summary>
-    /// Sets where one kind of push goes (null: stop pushing it; reports and replies then wait for the pull API where the
-    /// vendor has one). Kinds are named like the vendor's webhook readers: <c>status</c> and <c>reply</c> everywhere,
-    /// plus YANINGAI's <c>voice-status</c>, <c>email-status</c> and <c>email-tracking</c>. False for a kind the vendor does not push.
-    /// </summary>
-    bool TrySetCallback(string kind, Uri? url);
+    /// <summary>Where each kind of push goes (<c>status</c> and <c>reply</c> everywhere, plus YANINGAI's <c>voice-status</c>, <c>email-status</c> and <c>email-tracking</c>).</summary>
+    PushCallbacks Callbacks { get; }
 
     /// <summary>A handset sends an SMS to the platform: pushed to the reply callback if one is set, else kept for the pull API.</summary>
     void InjectReply(HandsetReply reply);

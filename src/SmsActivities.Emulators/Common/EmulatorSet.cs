@@ -165,9 +165,9 @@ public static class EmulatorEndpoints
             {
                 if (request.Url is { } url && (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
                     return Results.BadRequest(new { field = "url", error = "must be an absolute http(s) URL" });
-                return emulator.TrySetCallback(kind, request.Url)
+                return emulator.Callbacks.TrySet(kind, request.Url)
                     ? Results.NoContent()
-                    : Results.NotFound(new { field = "kind", error = $"{emulator.Vendor} sends no '{kind}' pushes" });
+                    : Results.NotFound(new { field = "kind", error = $"{emulator.Vendor} sends no '{kind}' pushes; kinds: {string.Join(", ", emulator.Callbacks.Kinds)}" });
             });
 
             group.MapPost("/_faults", (FaultsRequest request) =>

@@ -61,22 +61,13 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
     /// <summary>Signs SMSHook pushes.</summary>
     public string AppKey { get; set; } = SandboxAppKey;
 
+    public PushCallbacks Callbacks { get; } = new("status", "reply");
+
     /// <summary>SMSHook address for delivery events (deliver, workererror, delivererror). Null: reports are not pushed.</summary>
-    public Uri? DeliveryHookUrl { get; set; }
+    public Uri? DeliveryHookUrl { get => Callbacks["status"]; set => Callbacks["status"] = value; }
 
     /// <summary>SMSHook address for inbound replies. Null: replies wait in <see cref="UnpushedReplies"/>.</summary>
-    public Uri? ReplyHookUrl { get; set; }
-
-    /// <summary>SMSHook addresses by push kind: <c>status</c> (delivery events) and <c>reply</c>.</summary>
-    public bool TrySetCallback(string kind, Uri? url)
-    {
-        switch (kind)
-        {
-            case "status": DeliveryHookUrl = url; return true;
-            case "reply": ReplyHookUrl = url; return true;
-            default: return false;
-        }
-    }
+    public Uri? ReplyHookUrl { get => Callbacks["reply"]; set => Callbacks["reply"] = value; }
 
     /// <summary>The account's templates by id. Template 1 is an approved verification template; 2 is awaiting review.</summary>
     public ConcurrentDictionary<int, SendCloudTemplate> Templates { get; } = new()

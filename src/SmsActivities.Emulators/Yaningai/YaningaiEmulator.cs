@@ -83,26 +83,14 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
     /// <summary>The sending domain named in tracking pushes (the doc's example shows the sender's domain, not the recipient's).</summary>
     public string SendingDomain { get; set; } = "mail.yaningai-sandbox.test";
 
-    /// <summary>SMS and MMS status reports.</summary>
-    public Uri? ReportCallbackUrl { get; set; }
-    public Uri? VoiceReportCallbackUrl { get; set; }
-    public Uri? ReplyCallbackUrl { get; set; }
-    public Uri? EmailReportCallbackUrl { get; set; }
-    public Uri? EmailTrackingCallbackUrl { get; set; }
+    public PushCallbacks Callbacks { get; } = new("status", "voice-status", "reply", "email-status", "email-tracking");
 
-    /// <summary>Push addresses by kind, named as the readers' kinds: status, voice-status, reply, email-status, email-tracking.</summary>
-    public bool TrySetCallback(string kind, Uri? url)
-    {
-        switch (kind)
-        {
-            case "status": ReportCallbackUrl = url; return true;
-            case "voice-status": VoiceReportCallbackUrl = url; return true;
-            case "reply": ReplyCallbackUrl = url; return true;
-            case "email-status": EmailReportCallbackUrl = url; return true;
-            case "email-tracking": EmailTrackingCallbackUrl = url; return true;
-            default: return false;
-        }
-    }
+    /// <summary>SMS and MMS status reports.</summary>
+    public Uri? ReportCallbackUrl { get => Callbacks["status"]; set => Callbacks["status"] = value; }
+    public Uri? VoiceReportCallbackUrl { get => Callbacks["voice-status"]; set => Callbacks["voice-status"] = value; }
+    public Uri? ReplyCallbackUrl { get => Callbacks["reply"]; set => Callbacks["reply"] = value; }
+    public Uri? EmailReportCallbackUrl { get => Callbacks["email-status"]; set => Callbacks["email-status"] = value; }
+    public Uri? EmailTrackingCallbackUrl { get => Callbacks["email-tracking"]; set => Callbacks["email-tracking"] = value; }
 
     public IReadOnlyList<YaningaiSentMessage> Messages => _messages.ToArray();
     public IReadOnlyList<YaningaiSentEmail> Emails => _emails.ToArray();

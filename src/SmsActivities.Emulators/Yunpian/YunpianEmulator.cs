@@ -52,21 +52,13 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
     /// <summary>The account's apikey; requests with another get code -1.</summary>
     public string ApiKey { get; set; } = SandboxApiKey;
 
+    public PushCallbacks Callbacks { get; } = new("status", "reply");
+
     /// <summary>The dashboard's status push address; a send's <c>callback_url</c> overrides it. Null: keep for pull_status.</summary>
-    public Uri? StatusCallbackUrl { get; set; }
+    public Uri? StatusCallbackUrl { get => Callbacks["status"]; set => Callbacks["status"] = value; }
 
     /// <summary>The dashboard's reply push address. Null: keep for pull_reply.</summary>
-    public Uri? ReplyCallbackUrl { get; set; }
-
-    public bool TrySetCallback(string kind, Uri? url)
-    {
-        switch (kind)
-        {
-            case "status": StatusCallbackUrl = url; return true;
-            case "reply": ReplyCallbackUrl = url; return true;
-            default: return false;
-        }
-    }
+    public Uri? ReplyCallbackUrl { get => Callbacks["reply"]; set => Callbacks["reply"] = value; }
 
     /// <summary>Imitate senders that URL-encode the pushed JSON twice.</summary>
     public bool DoubleEncodePushes { get; set; }

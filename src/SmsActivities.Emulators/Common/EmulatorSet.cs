@@ -10,8 +10,8 @@ using SmsActivities.Emulators.Yunpian;
 
 namespace SmsActivities.Emulators;
 
-/// <summary>What every vendor emulator shares: time, the push sender and the request journal.</summary>
-public sealed record EmulatorContext(EmulatorClock Clock, PushSender Pushes, RequestJournal Requests);
+/// <summary>What every vendor emulator shares: time, the push sender, the request journal and the scheduler of later work.</summary>
+public sealed record EmulatorContext(EmulatorClock Clock, PushSender Pushes, RequestJournal Requests, EmulatorScheduler Scheduler);
 
 /// <summary>
 /// The four vendor emulators with their shared context. Mount them on any ASP.NET Core app with
@@ -29,7 +29,8 @@ public sealed class EmulatorSet : IAsyncDisposable
         Clock = new EmulatorClock(time ?? TimeProvider.System);
         Requests = new RequestJournal();
         Pushes = new PushSender(_pushHttp, Clock, loggerFactory.CreateLogger<PushSender>());
-        var context = new EmulatorContext(Clock, Pushes, Requests);
+        Scheduler = new EmulatorScheduler(Clock);
+        var context = new EmulatorContext(Clock, Pushes, Requests, Scheduler);
         Yunpian = new YunpianEmulator(context);
         Tencent = new TencentEmulator(context);
         SendCloud = new SendCloudEmulator(context);
@@ -40,11 +41,19 @@ public sealed class EmulatorSet : IAsyncDisposable
     public EmulatorClock Clock { get; }
     public RequestJournal Requests { get; }
     public PushSender Pushes { get; }
+    public EmulatorScheduler Scheduler { get; }
     public YunpianEmulator Yunpian { get; }
     public TencentEmulator Tencent { get; }
     public SendCloudEmulator SendCloud { get; }
     public YaningaiEmulator Yaningai { get; }
     public IReadOnlyList<IVendorEmulator> All { get; }
+
+    /// <summary>Waits until every scripted delivery due so far has happened and every push it started has finished its attempts.</summary>
+    public async Task SettleAsync()
+    {
+        await Scheduler.DrainAsync().ConfigureAwait(false);
+        await Pushes.DrainAsync().ConfigureAwait(false);
+    }
 
     public IVendorEmulator Get(string vendor) =>
         All.FirstOrDefault(e => string.Equals(e.Vendor, vendor, StringComparison.OrdinalIgnoreCase))
@@ -116,7 +125,8 @@ public static class EmulatorEndpoints
     /// Maps each emulator under <c>{prefix}/{vendor}</c>, plus the test/sandbox controls:
     /// <c>POST {prefix}/{vendor}/_handset/replies</c> {mobile, text, extend} and
     /// <c>PUT {prefix}/{vendor}/_script/{e164}</c> {outcome, afterMs, failureCode} and
-    /// <c>POST {prefix}/{vendor}/_faults</c> {failNext, status, delayNext, delayMs} (simulated outage; zeros clear it).
+    /// <c>POST {prefix}/{vendor}/_faults</c> {failNext, status, delayNext, delayMs} (simulated outage; zeros clear it) and
+    /// <c>PUT {prefix}/{vendor}/_callbacks/{kind}</c> {url} (where a kind of push goes; null stops it).
     /// Run <see cref="UseVendorEmulators"/> first: it records the calls and applies the faults.
     /// </summary>
     public static IEndpointRouteBuilder MapVendorEmulators(this IEndpointRouteBuilder routes, EmulatorSet set, string prefix = "")
@@ -149,6 +159,15 @@ public static class EmulatorEndpoints
                 };
                 ScriptOf(emulator).For(mobile.E164, plan);
                 return Results.NoContent();
+            });
+
+            group.MapPut("/_callbacks/{kind}", (string kind, CallbackRequest request) =>
+            {
+                if (request.Url is { } url && (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
+                    return Results.BadRequest(new { field = "url", error = "must be an absolute http(s) URL" });
+                return emulator.Callbacks.TrySet(kind, request.Url)
+                    ? Results.NoContent()
+                    : Results.NotFound(new { field = "kind", error = $"{emulator.Vendor} sends no '{kind}' pushes; kinds: {string.Join(", ", emulator.Callbacks.Kinds)}" });
             });
 
             group.MapPost("/_faults", (FaultsRequest request) =>
@@ -184,6 +203,9 @@ public static class EmulatorEndpoints
     }
 
     public sealed record ScriptRequest(DeliveryOutcome Outcome, int? AfterMs, string? FailureCode);
+
+    /// <summary>Body of <c>PUT /_callbacks/{kind}</c>.</summary>
+    public sealed record CallbackRequest(Uri? Url);
 
     /// <summary>Body of <c>POST /_faults</c>; every field optional (missing counts are 0, the status 503).</summary>
     public sealed record FaultsRequest(int? FailNext, int? Status, int? DelayNext, int? DelayMs);

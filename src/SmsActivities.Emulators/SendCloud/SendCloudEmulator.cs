@@ -61,11 +61,13 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
     /// <summary>Signs SMSHook pushes.</summary>
     public string AppKey { get; set; } = SandboxAppKey;
 
+    public PushCallbacks Callbacks { get; } = new("status", "reply");
+
     /// <summary>SMSHook address for delivery events (deliver, workererror, delivererror). Null: reports are not pushed.</summary>
-    public Uri? DeliveryHookUrl { get; set; }
+    public Uri? DeliveryHookUrl { get => Callbacks["status"]; set => Callbacks["status"] = value; }
 
     /// <summary>SMSHook address for inbound replies. Null: replies wait in <see cref="UnpushedReplies"/>.</summary>
-    public Uri? ReplyHookUrl { get; set; }
+    public Uri? ReplyHookUrl { get => Callbacks["reply"]; set => Callbacks["reply"] = value; }
 
     /// <summary>The account's templates by id. Template 1 is an approved verification template; 2 is awaiting review.</summary>
     public ConcurrentDictionary<int, SendCloudTemplate> Templates { get; } = new()
@@ -283,11 +285,7 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
             fields["message"] = HookCodes.GetValueOrDefault(code, "发送失败");
         }
         if (sent.Tag is not null) fields["tag"] = sent.Tag;
-        _ = Task.Run(async () =>
-        {
-            await Context.Clock.Delay(plan.After, CancellationToken.None).ConfigureAwait(false);
-            Hook("report", url, fields);
-        });
+        Context.Scheduler.After(plan.After, () => Hook("report", url, fields));
     }
 
     public void InjectReply(HandsetReply reply)

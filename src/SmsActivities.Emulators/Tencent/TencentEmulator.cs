@@ -66,11 +66,13 @@ public sealed partial class TencentEmulator : IVendorEmulator, IScriptedEmulator
     /// <summary>The App Key sigs are checked with.</summary>
     public string AppKey { get; set; } = SandboxAppKey;
 
+    public PushCallbacks Callbacks { get; } = new("status", "reply");
+
     /// <summary>Where delivery statuses are pushed (a JSON array per push); null: pull only.</summary>
-    public Uri? StatusCallbackUrl { get; set; }
+    public Uri? StatusCallbackUrl { get => Callbacks["status"]; set => Callbacks["status"] = value; }
 
     /// <summary>Where handset replies are pushed (one JSON object each); null: kept for pullstatus type 1.</summary>
-    public Uri? ReplyCallbackUrl { get; set; }
+    public Uri? ReplyCallbackUrl { get => Callbacks["reply"]; set => Callbacks["reply"] = value; }
 
     /// <summary>When true, new and modified templates and signatures are approved at once instead of pending review.</summary>
     public bool AutoApprove { get; set; }

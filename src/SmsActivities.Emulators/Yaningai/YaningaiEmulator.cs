@@ -83,12 +83,14 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
     /// <summary>The sending domain named in tracking pushes (the doc's example shows the sender's domain, not the recipient's).</summary>
     public string SendingDomain { get; set; } = "mail.yaningai-sandbox.test";
 
+    public PushCallbacks Callbacks { get; } = new("status", "voice-status", "reply", "email-status", "email-tracking");
+
     /// <summary>SMS and MMS status reports.</summary>
-    public Uri? ReportCallbackUrl { get; set; }
-    public Uri? VoiceReportCallbackUrl { get; set; }
-    public Uri? ReplyCallbackUrl { get; set; }
-    public Uri? EmailReportCallbackUrl { get; set; }
-    public Uri? EmailTrackingCallbackUrl { get; set; }
+    public Uri? ReportCallbackUrl { get => Callbacks["status"]; set => Callbacks["status"] = value; }
+    public Uri? VoiceReportCallbackUrl { get => Callbacks["voice-status"]; set => Callbacks["voice-status"] = value; }
+    public Uri? ReplyCallbackUrl { get => Callbacks["reply"]; set => Callbacks["reply"] = value; }
+    public Uri? EmailReportCallbackUrl { get => Callbacks["email-status"]; set => Callbacks["email-status"] = value; }
+    public Uri? EmailTrackingCallbackUrl { get => Callbacks["email-tracking"]; set => Callbacks["email-tracking"] = value; }
 
     public IReadOnlyList<YaningaiSentMessage> Messages => _messages.ToArray();
     public IReadOnlyList<YaningaiSentEmail> Emails => _emails.ToArray();

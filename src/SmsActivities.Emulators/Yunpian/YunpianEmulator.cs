@@ -52,11 +52,13 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
     /// <summary>The account's apikey; requests with another get code -1.</summary>
     public string ApiKey { get; set; } = SandboxApiKey;
 
+    public PushCallbacks Callbacks { get; } = new("status", "reply");
+
     /// <summary>The dashboard's status push address; a send's <c>callback_url</c> overrides it. Null: keep for pull_status.</summary>
-    public Uri? StatusCallbackUrl { get; set; }
+    public Uri? StatusCallbackUrl { get => Callbacks["status"]; set => Callbacks["status"] = value; }
 
     /// <summary>The dashboard's reply push address. Null: keep for pull_reply.</summary>
-    public Uri? ReplyCallbackUrl { get; set; }
+    public Uri? ReplyCallbackUrl { get => Callbacks["reply"]; set => Callbacks["reply"] = value; }
 
     /// <summary>Imitate senders that URL-encode the pushed JSON twice.</summary>
     public bool DoubleEncodePushes { get; set; }
@@ -195,9 +197,8 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
     {
         var plan = Script.PlanFor(sent.E164);
         if (plan.Outcome == DeliveryOutcome.NeverReported) return;
-        _ = Task.Run(async () =>
+        Context.Scheduler.After(plan.After, () =>
         {
-            await Context.Clock.Delay(plan.After, CancellationToken.None).ConfigureAwait(false);
             var delivered = plan.Outcome == DeliveryOutcome.Delivered;
             var record = new YunpianStatusRecord(sent.Sid, sent.Uid, YunpianFormat.FormatTime(Context.Clock.Now),
                 delivered ? string.Empty : plan.FailureCode ?? "UNDELIV", sent.Mobile, delivered ? "SUCCESS" : "FAIL");

@@ -61,4 +61,25 @@ public class EmulatorControlTests
         Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
         Assert.Equal(0, host.Set.Yunpian.Faults.Pending.FailNext);
     }
+
+    [Theory]
+    [MemberData(nameof(Vendors))]
+    public async Task Callbacks_set_over_the_control_receive_handset_replies(string vendor)
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        host.Set.Clock.Scale = 0.001;
+        await using var receiver = await PushReceiver.StartAsync();
+        using var http = new HttpClient { BaseAddress = host.BaseUrlFor(vendor) };
+
+        using var set = await http.PutAsJsonAsync("_callbacks/reply", new { url = receiver.Url("replies") });
+        using var reply = await http.PostAsJsonAsync("_handset/replies", new { mobile = "+8613800000001", text = "STOP" });
+        using var unknown = await http.PutAsJsonAsync("_callbacks/fax", new { url = receiver.Url("fax") });
+        using var relative = await http.PutAsJsonAsync("_callbacks/status", new { url = "/status" });
+
+        Assert.Equal(HttpStatusCode.NoContent, set.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, reply.StatusCode);
+        Assert.Contains("STOP", Assert.Single(await receiver.WaitForAsync(1, "replies")).Text, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, relative.StatusCode);
+    }
 }

@@ -51,9 +51,7 @@ public class VendorRegistrationTests
     [Fact]
     public void A_configured_vendor_missing_a_credential_fails_on_start_naming_the_setting()
     {
-        using var sp = VendorServices.Build(VendorServices.Sandbox(VendorNames.Yunpian, Unreachable),
-            (services, config) => services.AddSmsVendors(config.GetSection("Vendors")),
-            overrides: new Dictionary<string, string?> { ["Vendors:Yunpian:ApiKey"] = null });
+        using var sp = VendorServices.ForVendor(VendorNames.Yunpian, Unreachable, new Dictionary<string, string?> { ["Vendors:Yunpian:ApiKey"] = null });
 
         var ex = Assert.Throws<OptionsValidationException>(() => sp.GetRequiredService<IOptions<YunpianOptions>>().Value);
         Assert.Contains("ApiKey", ex.Message, StringComparison.Ordinal);

@@ -68,6 +68,13 @@ public static class VendorServices
     }
 
     /// <summary>
+    /// One vendor registered the way a host does it, through <c>AddSmsVendors</c> with only that vendor's section,
+    /// pointed at <paramref name="baseUrl"/> with sandbox credentials (see <see cref="Build"/> for the rest).
+    /// </summary>
+    public static ServiceProvider ForVendor(string vendor, Uri baseUrl, IDictionary<string, string?>? overrides = null, ILoggerProvider? logs = null, TimeProvider? time = null) =>
+        Build(Sandbox(vendor, baseUrl), (services, config) => services.AddSmsVendors(config.GetSection("Vendors")), overrides, logs, time);
+
+    /// <summary>
     /// Applies <paramref name="overrides"/> to <paramref name="settings"/> (a null value removes the setting, as if the
     /// host had not configured it), then registers logging, <paramref name="time"/> if given, and the vendor(s).
     /// </summary>

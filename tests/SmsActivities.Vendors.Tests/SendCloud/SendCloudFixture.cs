@@ -9,8 +9,7 @@ namespace SmsActivities.Vendors.Tests.SendCloud;
 internal static class SendCloudFixture
 {
     public static ServiceProvider Services(EmulatorHost host, CapturingLoggerProvider? logs = null, IDictionary<string, string?>? overrides = null) =>
-        VendorServices.Build(VendorServices.Sandbox(VendorNames.SendCloud, host.BaseUrlFor(VendorNames.SendCloud)),
-            (services, config) => services.AddSendCloud(config.GetSection("Vendors:SendCloud")), overrides, logs);
+        VendorServices.ForVendor(VendorNames.SendCloud, host.BaseUrlFor(VendorNames.SendCloud), overrides, logs);
 
     /// <summary>Posts a hand-built, correctly signed form to the emulator, for checks the client's own validation would stop.</summary>
     public static async Task<string> PostRawAsync(EmulatorHost host, string path, Dictionary<string, string> form, bool sign = true)

@@ -131,7 +131,7 @@ public class SendCloudSmsHookTests
             Recipients = [PhoneNumber.Parse("13800000001"), failing], TemplateId = "1", TemplateParams = [new("code", "1234")],
         });
         await receiver.WaitForAsync(4);
-        await host.Set.Pushes.DrainAsync();
+        await host.Set.SettleAsync();
 
         var reports = receiver.Results.Where(r => r.IsValid).SelectMany(r => r.Reports).DistinctBy(r => r.MessageId).ToDictionary(r => r.Mobile!);
         Assert.Equal(DeliveryStatus.Delivered, reports["+8613800000001"].Status);
@@ -154,7 +154,7 @@ public class SendCloudSmsHookTests
 
         await sp.GetRequiredService<SendCloudClient>().SendAsync(new SendCloudTemplateSend(9, ["13800000003"]) { Vars = new Dictionary<string, string> { ["n"] = "1234" } });
         var report = Assert.Single((await receiver.WaitForAsync(1))[0].Read!.Reports);
-        await host.Set.Pushes.DrainAsync();
+        await host.Set.SettleAsync();
 
         Assert.Equal(DeliveryStatus.Failed, report.Status);
         Assert.Equal("460", report.VendorCode);
@@ -173,7 +173,7 @@ public class SendCloudSmsHookTests
         host.Set.SendCloud.ReplyHookUrl = receiver.Url();
         host.Set.SendCloud.InjectReply(new HandsetReply("+8613800000004", "好的 YES", "77"));
         var reply = Assert.Single((await receiver.WaitForAsync(1))[0].Read!.Replies);
-        await host.Set.Pushes.DrainAsync();
+        await host.Set.SettleAsync();
 
         Assert.Equal("+8613800000004", reply.Mobile);
         Assert.Equal("好的 YES", reply.Text);

@@ -39,7 +39,7 @@ public class TencentDeliveryTests
         Assert.Equal(DeliveryStatus.Failed, failed.Status);
         Assert.Equal("EMPTY", failed.VendorCode);
         Assert.Equal(China2.E164, failed.Mobile);
-        await bed.Host.Set.Pushes.DrainAsync();
+        await bed.Host.Set.SettleAsync();
         Assert.All(bed.Host.Set.Pushes.Attempts, a => Assert.True(a.Acknowledged));
     }
 
@@ -54,7 +54,7 @@ public class TencentDeliveryTests
         await SendAsync(bed, China1);
         await receiver.WaitForAsync(2, "/status");
         receiver.Answer = TencentAcknowledgement.Ok;
-        await bed.Host.Set.Pushes.DrainAsync();
+        await bed.Host.Set.SettleAsync();
 
         var attempts = bed.Host.Set.Pushes.Attempts;
         Assert.True(attempts.Count is >= 3 and <= 4, $"{attempts.Count} attempts");

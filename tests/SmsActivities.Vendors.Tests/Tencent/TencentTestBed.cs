@@ -5,7 +5,7 @@ using SmsActivities.Vendors.Tencent;
 
 namespace SmsActivities.Vendors.Tests.Tencent;
 
-/// <summary>The emulators on loopback plus a Tencent client built through <c>AddTencent</c>, with every log line captured.</summary>
+/// <summary>The emulators on loopback plus a Tencent client registered as a host does (<c>AddSmsVendors</c>), with every log line captured.</summary>
 internal sealed class TencentTestBed : IAsyncDisposable
 {
     private TencentTestBed(EmulatorHost host, ServiceProvider services, CapturingLoggerProvider logs)
@@ -30,12 +30,8 @@ internal sealed class TencentTestBed : IAsyncDisposable
         var host = await EmulatorHost.StartAsync();
         host.Set.Clock.Scale = 0.001;
         var logs = new CapturingLoggerProvider();
-        var services = VendorServices.Build(
-            VendorServices.Sandbox(VendorNames.Tencent, host.BaseUrlFor(VendorNames.Tencent)),
-            (s, config) => s.AddTencent(config.GetSection("Vendors:Tencent")),
-            settings?.ToDictionary(kv => "Vendors:Tencent:" + kv.Key, kv => kv.Value),
-            logs,
-            clientTime);
+        var services = VendorServices.ForVendor(VendorNames.Tencent, host.BaseUrlFor(VendorNames.Tencent),
+            settings?.ToDictionary(kv => "Vendors:Tencent:" + kv.Key, kv => kv.Value), logs, clientTime);
         return new TencentTestBed(host, services, logs);
     }
 

@@ -30,7 +30,7 @@ public class YaningaiPushTests
         });
 
         var pushes = await receiver.WaitForAsync(2, "sms-status");
-        await host.Set.Pushes.DrainAsync();
+        await host.Set.SettleAsync();
 
         Assert.Equal(2, pushes.Count);
         var reader = new YaningaiSmsReportReader();
@@ -79,7 +79,7 @@ public class YaningaiPushTests
 
         await services.GetRequiredService<ISmsSender>().SendSmsAsync(new SmsMessage { Recipients = TestNumbers.Of("+8613900000001"), Text = "hi" });
         await receiver.WaitForAsync(3, "sms-status");
-        await host.Set.Pushes.DrainAsync();
+        await host.Set.SettleAsync();
 
         var attempts = host.Set.Pushes.Attempts.Where(a => a.Vendor == VendorNames.Yaningai).ToArray();
         Assert.Equal([1, 2, 3], attempts.Select(a => a.Attempt));

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Emulators;
-using SmsActivities.Vendors.Yunpian;
 
 namespace SmsActivities.Vendors.Tests.Yunpian;
 
@@ -8,6 +7,5 @@ namespace SmsActivities.Vendors.Tests.Yunpian;
 internal static class YunpianFixture
 {
     public static ServiceProvider Services(EmulatorHost host, CapturingLoggerProvider? logs = null, IDictionary<string, string?>? overrides = null) =>
-        VendorServices.Build(VendorServices.Sandbox(VendorNames.Yunpian, host.BaseUrlFor(VendorNames.Yunpian)),
-            (services, config) => services.AddYunpian(config.GetSection("Vendors:Yunpian")), overrides, logs);
+        VendorServices.ForVendor(VendorNames.Yunpian, host.BaseUrlFor(VendorNames.Yunpian), overrides, logs);
 }

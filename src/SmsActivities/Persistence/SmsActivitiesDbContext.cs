@@ -42,7 +42,9 @@ public sealed class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbConte
             e.Property(x => x.Vendor).HasMaxLength(32);
             e.Property(x => x.MessageId).HasMaxLength(128);
             e.HasIndex(x => new { x.Vendor, x.MessageId });
+            e.Property(x => x.Status).HasMaxLength(16);
             e.HasIndex(x => x.IdempotencyKey);
+            e.HasIndex(x => new { x.InstanceId, x.ActivityId });
         });
     }
 }
@@ -88,5 +90,18 @@ public sealed class SendRecordEntity
     public string? ActivityId { get; set; }
     public string? IdempotencyKey { get; set; }
     public bool Accepted { get; set; }
+    /// <summary>One of <see cref="SendRecordStatus"/>: written Pending before the vendor call, settled after it.</summary>
+    public string Status { get; set; } = SendRecordStatus.Pending;
+    public string? Error { get; set; }
     public long CreatedAtTicks { get; set; }
+}
+
+public static class SendRecordStatus
+{
+    /// <summary>Handed to the vendor call; still Pending later means the process died mid-call and the outcome is unknown.</summary>
+    public const string Pending = "Pending";
+    public const string Accepted = "Accepted";
+    public const string Rejected = "Rejected";
+    /// <summary>A Pending record that a later attempt found and surfaced instead of sending again.</summary>
+    public const string InDoubt = "InDoubt";
 }

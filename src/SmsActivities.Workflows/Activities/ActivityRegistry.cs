@@ -1,0 +1,78 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+
+namespace SmsActivities.Workflows.Activities;
+
+/// <summary>Marks activities Studio draws without an in-port (<c>isStart</c>).</summary>
+public interface IStartNode;
+
+/// <summary>Marks activities Studio draws without an out-port (<c>isTerminal</c>).</summary>
+public interface ITerminalNode;
+
+/// <summary>The activity types known to the runtime, by type name, and their descriptors.</summary>
+public sealed class ActivityRegistry
+{
+    private readonly ConcurrentDictionary<string, ActivityTypeInfo> _types = new(StringComparer.Ordinal);
+
+    public void Register(Type type)
+    {
+        if (!typeof(Activity).IsAssignableFrom(type) || type.IsAbstract || type.GetConstructor(Type.EmptyTypes) is null)
+            throw new ArgumentException($"{type} must be a concrete Activity with a public parameterless constructor.", nameof(type));
+        var info = ActivityTypeInfo.Get(type);
+        _types[info.TypeName] = info;
+    }
+
+    public void Register<T>() where T : Activity, new() => Register(typeof(T));
+
+    public ActivityTypeInfo? Find(string typeName) => _types.GetValueOrDefault(typeName);
+
+    public IEnumerable<ActivityTypeInfo> Types => _types.Values.OrderBy(t => t.TypeName, StringComparer.Ordinal);
+
+    public IReadOnlyList<ActivityDescriptor> GetDescriptors() => Types.Select(Describe).ToList();
+
+    public static ActivityDescriptor Describe(ActivityTypeInfo info)
+    {
+        var ports = info.Outcomes.Select(o => new PortDescriptor(o, o, "Flow"))
+            .Concat(info.ChildSlots.Where(s => typeof(Activity).IsAssignableFrom(s.PropertyType))
+                .Select(s => new PortDescriptor(s.Name, ActivityTypeInfo.Humanize(s.Name), "Embedded")))
+            .ToList();
+        var inputs = info.Inputs.Select((i, index) => new InputDescriptor(
+            i.Name,
+            ActivityTypeInfo.TypeAlias(i.ValueType),
+            i.Attribute?.DisplayName ?? ActivityTypeInfo.Humanize(i.Name),
+            i.Attribute?.Description,
+            i.Attribute?.Order ?? index,
+            i.Attribute?.IsBrowsable ?? true,
+            IsSerializable: true,
+            IsSynthetic: false,
+            i.IsWrapped,
+            i.UIHint,
+            i.Attribute?.DefaultSyntax ?? "Literal",
+            IsReadOnly: false,
+            i.IsSensitive,
+            AutoEvaluate: true,
+            i.Attribute?.Category,
+            i.DefaultValueNode,
+            DropDownSpecification(i))).ToList();
+        var outputs = info.Outputs.Select((o, index) => new OutputDescriptor(
+            o.Name, ActivityTypeInfo.TypeAlias(o.ValueType), o.Attribute?.DisplayName ?? ActivityTypeInfo.Humanize(o.Name),
+            o.Attribute?.Description, index, IsBrowsable: true, IsSerializable: true, IsSynthetic: false)).ToList();
+        return new ActivityDescriptor(
+            info.TypeName, info.Namespace, info.Name, info.Version, info.Category, info.DisplayName, info.Description,
+            inputs, outputs, info.IsTrigger ? "Trigger" : "Action", RunAsynchronously: false, ports,
+            CustomProperties: [], ConstructionProperties: [],
+            IsContainer: info.ChildSlots.Count > 0,
+            info.IsBrowsable,
+            IsStart: typeof(IStartNode).IsAssignableFrom(info.Type),
+            IsTerminal: typeof(ITerminalNode).IsAssignableFrom(info.Type));
+    }
+
+    /// <summary>Elsa's drop-down shape: <c>{"dropdown":{"selectList":{"items":[{"text","value"}],"isFlagsEnum":false}}}</c>.</summary>
+    private static JsonObject? DropDownSpecification(InputInfo input)
+    {
+        var options = input.Attribute?.Options ?? (input.ValueType.IsEnum ? Enum.GetNames(input.ValueType) : null);
+        if (options is not { Length: > 0 }) return null;
+        var items = new JsonArray(options.Select(o => (JsonNode)new JsonObject { ["text"] = o, ["value"] = o }).ToArray());
+        return new JsonObject { [InputUIHints.DropDown] = new JsonObject { ["selectList"] = new JsonObject { ["items"] = items, ["isFlagsEnum"] = false } } };
+    }
+}

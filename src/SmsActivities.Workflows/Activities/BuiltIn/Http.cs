@@ -1,0 +1,110 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using SmsActivities.Workflows.Execution;
+using SmsActivities.Workflows.Expressions;
+using SmsActivities.Workflows.Model;
+
+namespace SmsActivities.Workflows.Activities.BuiltIn;
+
+/// <summary>Trigger and bookmark payload of <see cref="HttpEndpoint"/>: a route template (lower case, no surrounding slashes) and a method.</summary>
+public sealed record HttpEndpointPayload(string Path, string Method)
+{
+    public static HttpEndpointPayload Create(string path, string method) =>
+        new(path.Trim().Trim('/').ToLowerInvariant(), method.Trim().ToUpperInvariant());
+}
+
+[Activity("Elsa", "HTTP", "Handles an HTTP request under the workflow HTTP prefix: starts the workflow, or resumes it when reached.")]
+[FlowNode("Done", BlockingActivity.TimeoutOutcome)]
+public sealed class HttpEndpoint : BlockingTrigger
+{
+    /// <summary>Key of the current <see cref="HttpContext"/> in <see cref="WorkflowExecutionContext.TransientProperties"/>.</summary>
+    public const string HttpContextKey = "HttpContext";
+
+    [Input(Description = "The path, relative to the workflow HTTP prefix; may hold route parameters such as orders/{id}.", IsRequired = true)]
+    public Input<string> Path { get; set; } = new("");
+
+    [Input(Description = "The HTTP methods handled.", UIHint = InputUIHints.CheckList, Options = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])]
+    public Input<List<string>> SupportedMethods { get; set; } = new(["GET"]);
+
+    [Output(Description = "The body: parsed JSON, form fields, or text.")]
+    public Output<object?> ParsedContent { get; set; } = new();
+
+    [Output(Description = "Route parameters.")]
+    public Output<Dictionary<string, string>> RouteData { get; set; } = new();
+
+    [Output(Description = "Query string values.")]
+    public Output<Dictionary<string, string>> QueryStringData { get; set; } = new();
+
+    [Output(Description = "Request headers.")]
+    public Output<Dictionary<string, string>> Headers { get; set; } = new();
+
+    [Output(Description = "The request method.")]
+    public Output<string> Method { get; set; } = new();
+
+    protected internal override IEnumerable<object> GetTriggerPayloads(TriggerIndexingContext context) => Payloads(context.Get(Path), context.Get(SupportedMethods));
+
+    private static IEnumerable<HttpEndpointPayload> Payloads(string? path, List<string>? methods) =>
+        (methods is { Count: > 0 } ? methods : ["GET"]).Select(m => HttpEndpointPayload.Create(path ?? "", m));
+
+    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        if (context.IsTriggerOfWorkflow()) return ReceiveAsync(context, context.TriggerInput);
+        var payloads = Payloads(context.Get(Path), context.Get(SupportedMethods)).ToList();
+        WaitFor(context, payloads[0], OnRequestAsync);
+        foreach (var payload in payloads.Skip(1)) context.CreateBookmark(payload, OnRequestAsync);
+        return ValueTask.CompletedTask;
+    }
+
+    private ValueTask OnRequestAsync(ActivityExecutionContext context) => ReceiveAsync(context, context.ResumeInput);
+
+    private ValueTask ReceiveAsync(ActivityExecutionContext context, JsonObject? request)
+    {
+        context.Set(ParsedContent, ValueConverter.ToPlain(request?["body"]));
+        context.Set(RouteData, ValueConverter.Convert<Dictionary<string, string>>(request?["routeData"]) ?? []);
+        context.Set(QueryStringData, ValueConverter.Convert<Dictionary<string, string>>(request?["query"]) ?? []);
+        context.Set(Headers, ValueConverter.Convert<Dictionary<string, string>>(request?["headers"]) ?? []);
+        context.Set(Method, request?["method"]?.GetValue<string>() ?? "");
+        return context.CompleteActivityAsync();
+    }
+}
+
+[Activity("Elsa", "HTTP", "Writes the response to the HTTP request that started or resumed the workflow.")]
+public sealed class WriteHttpResponse : Activity
+{
+    [Input(Description = "The status code (e.g. OK, 201).", UIHint = InputUIHints.DropDown)]
+    public Input<HttpStatusCode> StatusCode { get; set; } = new(HttpStatusCode.OK);
+
+    [Input(Description = "The body: text is written as is, anything else as JSON.", UIHint = InputUIHints.MultiLine)]
+    public Input<object?>? Content { get; set; }
+
+    [Input(Description = "The content type; defaults to text/plain for text and application/json otherwise.")]
+    public Input<string?>? ContentType { get; set; }
+
+    [Input(Description = "Extra response headers.", UIHint = InputUIHints.JsonEditor)]
+    public Input<Dictionary<string, string>?>? ResponseHeaders { get; set; }
+
+    protected internal override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        if (!context.WorkflowExecutionContext.TransientProperties.TryGetValue(HttpEndpoint.HttpContextKey, out var value) || value is not HttpContext http || http.Response.HasStarted)
+        {
+            context.Log("No HTTP request to answer: the workflow was not started or resumed by one, or it was answered already.");
+            await context.CompleteActivityAsync();
+            return;
+        }
+        var content = context.Get(Content);
+        var response = http.Response;
+        response.StatusCode = (int)context.Get(StatusCode);
+        foreach (var (name, header) in context.Get(ResponseHeaders) ?? []) response.Headers[name] = header;
+        var text = content switch
+        {
+            null => "",
+            string s => s,
+            _ => JsonSerializer.Serialize(content, WorkflowJson.Options),
+        };
+        response.ContentType = context.Get(ContentType) is { Length: > 0 } type ? type : content is string or null ? "text/plain; charset=utf-8" : "application/json";
+        await response.WriteAsync(text, context.CancellationToken);
+        await context.CompleteActivityAsync();
+    }
+}

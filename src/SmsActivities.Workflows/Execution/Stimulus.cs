@@ -1,0 +1,33 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using SmsActivities.Workflows.Model;
+
+namespace SmsActivities.Workflows.Execution;
+
+/// <summary>
+/// Something that happened outside: it starts workflows whose trigger has the same (name, payload)
+/// and resumes bookmarks with the same (name, payload). <see cref="Name"/> is the activity type name
+/// (e.g. <c>Elsa.Event</c>). <see cref="DedupeKey"/> makes a second delivery a no-op.
+/// </summary>
+public sealed record Stimulus(string Name, JsonNode? Payload, JsonObject? Input = null)
+{
+    public string? CorrelationId { get; init; }
+    public string? DedupeKey { get; init; }
+    /// <summary>When nothing matches: keep it in the durable inbox (default) or drop it (e.g. an HTTP request answered 404).</summary>
+    public bool KeepInInbox { get; init; } = true;
+    /// <summary>Only bookmarks of this instance (e.g. a targeted resume); null means any.</summary>
+    public string? WorkflowInstanceId { get; init; }
+
+    public string Hash => BookmarkHasher.Hash(Name, Payload);
+}
+
+/// <summary>The stable hash shared by bookmarks, triggers and stimuli: SHA-256 of name + canonical payload JSON.</summary>
+public static class BookmarkHasher
+{
+    public static string Hash(string name, JsonNode? payload)
+    {
+        var text = name + "\n" + WorkflowJson.Canonicalize(payload);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+    }
+}

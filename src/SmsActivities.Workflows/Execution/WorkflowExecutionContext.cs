@@ -1,0 +1,330 @@
+using System.Text.Json.Nodes;
+using SmsActivities.Workflows.Activities;
+using SmsActivities.Workflows.Expressions;
+
+namespace SmsActivities.Workflows.Execution;
+
+/// <summary>
+/// One run of one instance, from a start or a resume until the work queue drains: the scheduler,
+/// the live activity contexts and what the run produced (journal, execution records, stimuli to
+/// publish). A run is single-threaded; the runtime's lease guarantees one run per instance at a time.
+/// </summary>
+public sealed class WorkflowExecutionContext : ExpressionContext
+{
+    private readonly Queue<(Activity Activity, ActivityExecutionContext? Parent)> _queue = new();
+    private readonly Dictionary<string, ActivityExecutionContext> _live = new(StringComparer.Ordinal);
+    private bool _rootCompleted;
+    private bool _halted;
+
+    internal WorkflowExecutionContext(Workflow workflow, WorkflowState state, IServiceProvider services, TimeProvider time,
+        ExpressionEvaluator evaluator, CancellationToken cancellationToken)
+    {
+        Workflow = workflow;
+        State = state;
+        Services = services;
+        Time = time;
+        Evaluator = evaluator;
+        CancellationToken = cancellationToken;
+        foreach (var saved in state.ActivityExecutionContexts) Restore(saved);
+    }
+
+    public Workflow Workflow { get; }
+    public WorkflowState State { get; }
+    public IServiceProvider Services { get; }
+    public TimeProvider Time { get; }
+    internal ExpressionEvaluator Evaluator { get; }
+    public CancellationToken CancellationToken { get; }
+    /// <summary>Values that live only for this run (e.g. the HTTP context of the request that started or resumed it).</summary>
+    public IDictionary<string, object> TransientProperties { get; } = new Dictionary<string, object>();
+    internal string? TriggerActivityId { get; set; }
+    internal JsonObject? TriggerInput { get; set; }
+    internal List<WorkflowExecutionLogRecord> NewJournal { get; } = [];
+    internal Dictionary<string, ActivityExecutionRecord> ExecutionRecords { get; } = new(StringComparer.Ordinal);
+    internal List<Stimulus> Outbox { get; } = [];
+
+    public override string WorkflowInstanceId => State.Id;
+    public override string? CorrelationId => State.CorrelationId;
+
+    internal string NewId() => Guid.CreateVersion7().ToString("N");
+
+    // ---- running ----
+
+    internal void Start(Activity root) => Schedule(root, null);
+
+    internal async Task ResumeAsync(Bookmark bookmark, JsonObject? input)
+    {
+        if (!_live.TryGetValue(bookmark.ActivityInstanceId, out var context))
+            throw new InvalidOperationException($"Bookmark {bookmark.Id} points at activity instance {bookmark.ActivityInstanceId}, which is not running.");
+        if (bookmark.AutoBurn) State.Bookmarks.RemoveAll(b => b.Id == bookmark.Id);
+        Journal(context, "Resumed", null, bookmark.Payload);
+        context.ResumeInput = input;
+        context.ResumedBookmark = bookmark;
+        await GuardAsync(context, () => context.InvokeCallbackAsync(bookmark.CallbackMethodName));
+        context.ResumeInput = null;
+        context.ResumedBookmark = null;
+        await AutoCompleteIfIdleAsync(context);
+    }
+
+    internal async Task RunAsync()
+    {
+        State.Status = WorkflowStatus.Running;
+        State.SubStatus = WorkflowSubStatus.Executing;
+        while (!_halted && _queue.TryDequeue(out var item))
+        {
+            CancellationToken.ThrowIfCancellationRequested();
+            await ExecuteAsync(item.Activity, item.Parent);
+        }
+        var now = Time.GetUtcNow();
+        State.UpdatedAt = now;
+        if (State.SubStatus is WorkflowSubStatus.Faulted or WorkflowSubStatus.Cancelled || _rootCompleted)
+        {
+            if (State.SubStatus == WorkflowSubStatus.Executing) State.SubStatus = WorkflowSubStatus.Finished;
+            State.Status = WorkflowStatus.Finished;
+            State.FinishedAt = now;
+            State.Bookmarks.Clear();
+            _live.Clear();
+        }
+        else
+        {
+            State.SubStatus = WorkflowSubStatus.Suspended;
+        }
+        State.ActivityExecutionContexts = _live.Values.Select(c => c.State).ToList();
+    }
+
+    internal void Cancel()
+    {
+        foreach (var context in _live.Values.Where(c => c.Parent is null).ToList()) CancelContext(context);
+        State.SubStatus = WorkflowSubStatus.Cancelled;
+        State.Status = WorkflowStatus.Finished;
+        State.FinishedAt = State.UpdatedAt = Time.GetUtcNow();
+        State.Bookmarks.Clear();
+        State.ActivityExecutionContexts = [];
+    }
+
+    internal void Schedule(Activity activity, ActivityExecutionContext? parent)
+    {
+        if (parent != null) parent.PendingChildren++;
+        _queue.Enqueue((activity, parent));
+    }
+
+    private async Task ExecuteAsync(Activity activity, ActivityExecutionContext? parent)
+    {
+        var state = new ActivityExecutionContextState
+        {
+            Id = NewId(), ParentContextId = parent?.Id, ActivityId = activity.Id, ActivityNodeId = activity.NodeId,
+            ActivityType = activity.Type, Status = ActivityStatus.Running, StartedAt = Time.GetUtcNow(),
+        };
+        var context = new ActivityExecutionContext(this, activity, state, parent);
+        if (TriggerActivityId == activity.Id && TriggerInput != null)
+        {
+            context.IsTrigger = true;
+            TriggerActivityId = null; // only the first execution of the trigger consumes the stimulus
+        }
+        _live[state.Id] = context;
+        var record = new ActivityExecutionRecord
+        {
+            Id = state.Id, WorkflowInstanceId = State.Id, ActivityId = activity.Id, ActivityNodeId = activity.NodeId,
+            ActivityType = activity.Type, ActivityTypeVersion = activity.Version, ActivityName = activity.Name,
+            StartedAt = state.StartedAt, Status = ActivityStatus.Running,
+        };
+        ExecutionRecords[state.Id] = record;
+        var ok = await GuardAsync(context, () =>
+        {
+            record.ActivityState = EvaluateInputs(context);
+            return ValueTask.CompletedTask;
+        });
+        Journal(context, "Started", null, null);
+        if (!ok) return;
+        await GuardAsync(context, () => activity.ExecuteAsync(context));
+        await AutoCompleteIfIdleAsync(context);
+    }
+
+    /// <summary>Evaluates every wrapped input up front (as Elsa does), for the execution record; sensitive values are masked there.</summary>
+    private JsonObject EvaluateInputs(ActivityExecutionContext context)
+    {
+        var inputs = new JsonObject();
+        foreach (var info in ActivityTypeInfo.Get(context.Activity.GetType()).Inputs.Where(i => i.IsWrapped))
+        {
+            if (info.Property.GetValue(context.Activity) is not Input input) continue;
+            var value = context.Evaluate(input);
+            inputs[info.Name] = info.IsSensitive ? "***" : ValueConverter.ToNode(value);
+        }
+        return inputs;
+    }
+
+    /// <summary>Runs activity code; an exception faults the activity and the workflow.</summary>
+    private async ValueTask<bool> GuardAsync(ActivityExecutionContext context, Func<ValueTask> action)
+    {
+        try
+        {
+            await action();
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !CancellationToken.IsCancellationRequested)
+        {
+            Fault(context, e is System.Reflection.TargetInvocationException { InnerException: { } inner } ? inner : e);
+            return false;
+        }
+    }
+
+    private async Task AutoCompleteIfIdleAsync(ActivityExecutionContext context)
+    {
+        if (_halted || context.Status != ActivityStatus.Running || context.PendingChildren > 0) return;
+        if (State.Bookmarks.Any(b => b.ActivityInstanceId == context.Id)) return;
+        await CompleteAsync(context, ["Done"]);
+    }
+
+    internal async ValueTask CompleteAsync(ActivityExecutionContext context, IReadOnlyList<string> outcomes)
+    {
+        if (context.Status != ActivityStatus.Running) return;
+        context.State.Status = ActivityStatus.Completed;
+        context.Outcomes.AddRange(outcomes);
+        State.Bookmarks.RemoveAll(b => b.ActivityInstanceId == context.Id);
+        _live.Remove(context.Id);
+        if (ExecutionRecords.TryGetValue(context.Id, out var record) || TryLoadRecord(context, out record))
+        {
+            record.Status = ActivityStatus.Completed;
+            record.CompletedAt = Time.GetUtcNow();
+            record.Outcomes = [.. outcomes];
+            record.HasBookmarks = false;
+        }
+        Journal(context, "Completed", null, new JsonObject { ["outcomes"] = new JsonArray(outcomes.Select(o => (JsonNode?)o).ToArray()) });
+        var parent = context.Parent;
+        if (parent is null) { _rootCompleted = true; return; }
+        parent.PendingChildren--;
+        if (parent.Status != ActivityStatus.Running) return;
+        if (await GuardAsync(parent, () => parent.Activity.OnChildCompletedAsync(parent, context)))
+            await AutoCompleteIfIdleAsync(parent);
+    }
+
+    /// <summary>A record for a context restored from a previous run: rebuilt so its completion is recorded.</summary>
+    private bool TryLoadRecord(ActivityExecutionContext context, out ActivityExecutionRecord record)
+    {
+        record = new ActivityExecutionRecord
+        {
+            Id = context.Id, WorkflowInstanceId = State.Id, ActivityId = context.Activity.Id, ActivityNodeId = context.Activity.NodeId,
+            ActivityType = context.Activity.Type, ActivityTypeVersion = context.Activity.Version, ActivityName = context.Activity.Name,
+            StartedAt = context.State.StartedAt, Status = ActivityStatus.Running,
+        };
+        ExecutionRecords[context.Id] = record;
+        return true;
+    }
+
+    internal async ValueTask FinishAsync(ActivityExecutionContext context)
+    {
+        await CompleteAsync(context, ["Done"]);
+        foreach (var root in _live.Values.Where(c => c.Parent is null).ToList()) CancelContext(root);
+        _queue.Clear();
+        _rootCompleted = true;
+        _halted = true;
+    }
+
+    internal void CancelChildren(ActivityExecutionContext parent, IReadOnlySet<Activity>? only = null)
+    {
+        foreach (var child in _live.Values.Where(c => c.Parent == parent && (only is null || only.Contains(c.Activity))).ToList())
+            CancelContext(child);
+        var keep = _queue.Where(i => i.Parent != parent || (only != null && !only.Contains(i.Activity))).ToList();
+        parent.PendingChildren -= _queue.Count - keep.Count;
+        _queue.Clear();
+        foreach (var item in keep) _queue.Enqueue(item);
+    }
+
+    private void CancelContext(ActivityExecutionContext context)
+    {
+        CancelChildren(context);
+        context.State.Status = ActivityStatus.Canceled;
+        State.Bookmarks.RemoveAll(b => b.ActivityInstanceId == context.Id);
+        _live.Remove(context.Id);
+        if (context.Parent != null) context.Parent.PendingChildren--;
+        if (ExecutionRecords.TryGetValue(context.Id, out var record) || TryLoadRecord(context, out record))
+        {
+            record.Status = ActivityStatus.Canceled;
+            record.CompletedAt = Time.GetUtcNow();
+        }
+        Journal(context, "Cancelled", null, null);
+    }
+
+    internal void Fault(ActivityExecutionContext context, Exception exception)
+    {
+        var now = Time.GetUtcNow();
+        var error = ExceptionState.From(exception);
+        context.State.Status = ActivityStatus.Faulted;
+        if (ExecutionRecords.TryGetValue(context.Id, out var record) || TryLoadRecord(context, out record))
+        {
+            record.Status = ActivityStatus.Faulted;
+            record.Exception = error;
+            record.AggregateFaultCount++;
+            record.CompletedAt = now;
+        }
+        State.Incidents.Add(new WorkflowIncident(context.Activity.Id, context.Activity.NodeId, context.Activity.Type,
+            $"{context.Activity}: {exception.Message}", error, now));
+        State.Fault = error;
+        State.SubStatus = WorkflowSubStatus.Faulted;
+        Journal(context, "Faulted", exception.Message, null);
+        _queue.Clear();
+        _halted = true;
+    }
+
+    internal void AddBookmark(ActivityExecutionContext context, Bookmark bookmark)
+    {
+        State.Bookmarks.Add(bookmark);
+        if (ExecutionRecords.TryGetValue(context.Id, out var record)) record.HasBookmarks = true;
+        Journal(context, "Suspended", null, bookmark.Payload);
+    }
+
+    internal void Journal(ActivityExecutionContext context, string eventName, string? message, JsonNode? payload)
+    {
+        var sequence = (State.Properties["journalSequence"]?.GetValue<long>() ?? 0) + 1;
+        State.Properties["journalSequence"] = sequence;
+        NewJournal.Add(new WorkflowExecutionLogRecord(
+            NewId(), State.Id, context.Id, context.Parent?.Id, context.Activity.Id, context.Activity.Type, context.Activity.Version,
+            context.Activity.Name, context.Activity.NodeId, Time.GetUtcNow(), sequence, eventName, message, null, null, payload));
+    }
+
+    private void Restore(ActivityExecutionContextState saved)
+    {
+        var activity = Workflow.FindByNodeId(saved.ActivityNodeId)
+                       ?? throw new InvalidOperationException($"Instance {State.Id}: activity node '{saved.ActivityNodeId}' is not in definition version {Workflow.DefinitionVersionId}.");
+        var parent = saved.ParentContextId is { } pid ? _live.GetValueOrDefault(pid) : null;
+        var context = new ActivityExecutionContext(this, activity, saved, parent);
+        if (parent != null) parent.PendingChildren++;
+        _live[saved.Id] = context;
+    }
+
+    // ---- outputs and variables ----
+
+    internal void SetOutput<T>(ActivityExecutionContext context, Output<T>? output, T value)
+    {
+        var info = ActivityTypeInfo.Get(context.Activity.GetType()).Outputs
+            .FirstOrDefault(o => ReferenceEquals(o.Property.GetValue(context.Activity), output));
+        var node = ValueConverter.ToNode(value);
+        if (info != null)
+        {
+            if (!State.ActivityOutputs.TryGetValue(context.Activity.Id, out var outputs))
+                State.ActivityOutputs[context.Activity.Id] = outputs = [];
+            outputs[info.Name] = node;
+            if (ExecutionRecords.TryGetValue(context.Id, out var record))
+                (record.Outputs ??= [])[info.Name] = info.IsSensitive ? "***" : node?.DeepClone();
+        }
+        if (output?.VariableName is { } variable) SetVariable(variable, node);
+    }
+
+    public override JsonNode? GetVariable(string name) =>
+        State.Variables.TryGetValue(Workflow.ResolveVariableName(name), out var value) ? value?.DeepClone() : null;
+
+    public override void SetVariable(string name, object? value) =>
+        State.Variables[Workflow.ResolveVariableName(name)] = ValueConverter.ToNode(value);
+
+    public override JsonNode? GetWorkflowInput(string name) => State.Input.TryGetValue(name, out var value) ? value?.DeepClone() : null;
+
+    public override JsonNode? GetOutput(string activityIdOrName, string? outputName = null)
+    {
+        var id = Workflow.FindByIdOrName(activityIdOrName)?.Id ?? activityIdOrName;
+        if (!State.ActivityOutputs.TryGetValue(id, out var outputs)) return null;
+        var value = outputName is null ? outputs.FirstOrDefault().Value : outputs[outputName];
+        return value?.DeepClone();
+    }
+
+    public override IReadOnlyDictionary<string, JsonNode?> Variables => State.Variables;
+    public override IReadOnlyDictionary<string, JsonNode?> WorkflowInput => State.Input;
+}

@@ -41,7 +41,8 @@ public sealed class ActivityTypeInfo
         Version = attribute?.Version ?? 1;
         IsBrowsable = attribute?.IsBrowsable ?? true;
         Outcomes = type.GetCustomAttribute<FlowNodeAttribute>(inherit: true)?.Outcomes ?? [];
-        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).ToList();
+        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.SetMethod is { IsPublic: true } && p.DeclaringType != typeof(Activity)).ToList();
         Inputs = properties
             .Where(p => typeof(Input).IsAssignableFrom(p.PropertyType) || p.GetCustomAttribute<InputAttribute>() != null && !IsActivitySlot(p))
             .Select((p, i) => new InputInfo(p, i))

@@ -61,7 +61,7 @@ public static class ValueConverter
             JsonValueKind.String => v.GetValue<string>(),
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            JsonValueKind.Number => v.TryGetValue<long>(out var l) ? l : v.GetValue<double>(),
+            JsonValueKind.Number => long.TryParse(v.ToJsonString(), CultureInfo.InvariantCulture, out var l) ? l : double.Parse(v.ToJsonString(), CultureInfo.InvariantCulture),
             _ => v.ToJsonString(),
         },
         _ => null,
@@ -73,7 +73,7 @@ public static class ValueConverter
         null => false,
         JsonValue v when v.GetValueKind() == JsonValueKind.False => false,
         JsonValue v when v.GetValueKind() == JsonValueKind.True => true,
-        JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.GetValue<double>() != 0,
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number => double.Parse(v.ToJsonString(), CultureInfo.InvariantCulture) != 0,
         JsonValue v when v.TryGetValue<string>(out var s) => !(s.Length == 0 || s.Equals("false", StringComparison.OrdinalIgnoreCase) || s == "0"),
         _ => true,
     };

@@ -1,0 +1,112 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using SmsActivities.Workflows.Activities;
+using SmsActivities.Workflows.Activities.BuiltIn;
+using SmsActivities.Workflows.Execution;
+using SmsActivities.Workflows.Persistence;
+using SmsActivities.Workflows.Runtime;
+
+namespace SmsActivities.Workflows.Hosting;
+
+public static class HttpEndpointRouting
+{
+    private static readonly string HttpEndpointType = ActivityTypeInfo.TypeNameOf(typeof(HttpEndpoint));
+
+    /// <summary>
+    /// Serves <see cref="HttpEndpoint"/> activities under <paramref name="prefix"/>: a request is turned
+    /// into an <c>Elsa.HttpEndpoint</c> stimulus (route template + method) that starts or resumes the
+    /// matching workflows, which answer through <see cref="WriteHttpResponse"/>.
+    /// </summary>
+    public static IEndpointConventionBuilder MapWorkflowHttpEndpoints(this IEndpointRouteBuilder endpoints, string prefix = "/workflows") =>
+        endpoints.Map(prefix.TrimEnd('/') + "/{**path}", HandleAsync);
+
+    private static async Task HandleAsync(HttpContext http)
+    {
+        var path = (http.Request.RouteValues["path"] as string ?? "").Trim('/');
+        var method = http.Request.Method.ToUpperInvariant();
+        var services = http.RequestServices;
+        var templates = await RouteTemplatesAsync(services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), method, http.RequestAborted);
+        var match = templates.Select(t => (Template: t, Values: Match(t, path))).Where(m => m.Values != null)
+            .OrderByDescending(m => m.Template.Split('/').Count(s => !s.StartsWith('{'))).FirstOrDefault();
+        if (match.Values is null)
+        {
+            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        var input = new JsonObject
+        {
+            ["method"] = method,
+            ["path"] = "/" + path,
+            ["routeData"] = ToObject(match.Values),
+            ["query"] = ToObject(http.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString())),
+            ["headers"] = ToObject(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString())),
+            ["body"] = await ReadBodyAsync(http.Request),
+        };
+        var payload = JsonSerializer.SerializeToNode(HttpEndpointPayload.Create(match.Template, method), Model.WorkflowJson.Options);
+        var stimulus = new Stimulus(HttpEndpointType, payload, input) { KeepInInbox = false };
+        var result = await services.GetRequiredService<WorkflowRuntime>()
+            .SendStimulusAsync(stimulus, new Dictionary<string, object> { [HttpEndpoint.HttpContextKey] = http }, http.RequestAborted);
+        if (http.Response.HasStarted) return;
+        http.Response.StatusCode = result.Runs.Any(r => r.SubStatus == WorkflowSubStatus.Faulted) ? StatusCodes.Status500InternalServerError
+            : result.Runs.Count > 0 ? StatusCodes.Status200OK
+            : result.Deferred > 0 ? StatusCodes.Status202Accepted
+            : StatusCodes.Status404NotFound;
+        if (result.Runs.FirstOrDefault() is { } run) http.Response.Headers["x-elsa-workflow-instance-id"] = run.InstanceId;
+    }
+
+    /// <summary>The route templates that currently answer this method: published triggers plus waiting bookmarks.</summary>
+    private static async Task<List<string>> RouteTemplatesAsync(IDbContextFactory<WorkflowDbContext> factory, string method, CancellationToken cancellationToken)
+    {
+        await using var db = await factory.CreateDbContextAsync(cancellationToken);
+        var payloads = await db.Triggers.Where(t => t.Name == HttpEndpointType).Select(t => t.PayloadJson)
+            .Union(db.Bookmarks.Where(b => b.Name == HttpEndpointType).Select(b => b.PayloadJson))
+            .ToListAsync(cancellationToken);
+        return payloads.Where(p => p != null).Select(p => JsonSerializer.Deserialize<HttpEndpointPayload>(p!, Model.WorkflowJson.Options)!)
+            .Where(p => p.Method == method).Select(p => p.Path).Distinct().ToList();
+    }
+
+    /// <summary>Matches <c>orders/{id}</c> against <c>orders/42</c>, case-insensitively for literal segments.</summary>
+    internal static Dictionary<string, string>? Match(string template, string path)
+    {
+        var t = template.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var p = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (t.Length != p.Length) return null;
+        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < t.Length; i++)
+        {
+            if (t[i].StartsWith('{') && t[i].EndsWith('}')) values[t[i][1..^1].Split(':')[0]] = Uri.UnescapeDataString(p[i]);
+            else if (!string.Equals(t[i], p[i], StringComparison.OrdinalIgnoreCase)) return null;
+        }
+        return values;
+    }
+
+    private static async Task<JsonNode?> ReadBodyAsync(HttpRequest request)
+    {
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
+            return ToObject(form.ToDictionary(f => f.Key, f => f.Value.ToString()));
+        }
+        using var reader = new StreamReader(request.Body);
+        var text = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
+        if (text.Length == 0) return null;
+        if (request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            try { return JsonNode.Parse(text); }
+            catch (JsonException) { return text; }
+        }
+        return text;
+    }
+
+    private static JsonObject ToObject(Dictionary<string, string> values)
+    {
+        var obj = new JsonObject();
+        foreach (var (key, value) in values) obj[key] = value;
+        return obj;
+    }
+}

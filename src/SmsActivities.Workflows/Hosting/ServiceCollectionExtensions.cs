@@ -1,0 +1,59 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using SmsActivities.Workflows.Activities;
+using SmsActivities.Workflows.Activities.BuiltIn;
+using SmsActivities.Workflows.Execution;
+using SmsActivities.Workflows.Expressions;
+using SmsActivities.Workflows.Persistence;
+using SmsActivities.Workflows.Runtime;
+
+namespace SmsActivities.Workflows.Hosting;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the runtime: <see cref="WorkflowRuntime"/>, <see cref="WorkflowDefinitionService"/>,
+    /// <see cref="WorkflowInstanceStore"/>, <see cref="ActivityRegistry"/> (built-ins plus
+    /// <see cref="WorkflowRuntimeOptions.AddActivity{T}"/>) and the background service.
+    /// </summary>
+    public static IServiceCollection AddWorkflowRuntime(this IServiceCollection services, Action<WorkflowRuntimeOptions>? configure = null)
+    {
+        var options = new WorkflowRuntimeOptions();
+        configure?.Invoke(options);
+        services.AddSingleton(Options.Create(options));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddLogging();
+        services.AddDbContextFactory<WorkflowDbContext>(b =>
+        {
+            options.ConfigureDatabase(b);
+            b.AddInterceptors(new SqlitePragmaInterceptor());
+        });
+        services.AddSingleton(_ =>
+        {
+            var registry = new ActivityRegistry();
+            foreach (var type in BuiltInActivities.Concat(options.ActivityTypes)) registry.Register(type);
+            return registry;
+        });
+        services.AddSingleton<ExpressionEvaluator>();
+        services.AddSingleton<WorkflowMaterializer>();
+        services.AddSingleton<TriggerIndexer>();
+        services.AddSingleton(sp => new WorkflowDefinitionService(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(),
+            sp.GetRequiredService<WorkflowMaterializer>(), sp.GetRequiredService<TriggerIndexer>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new WorkflowInstanceStore(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>()));
+        services.AddSingleton(sp => new WorkflowRuntime(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), sp.GetRequiredService<WorkflowDefinitionService>(),
+            sp.GetRequiredService<ExpressionEvaluator>(), sp, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<WorkflowRuntimeOptions>>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WorkflowRuntime>>()));
+        services.AddHostedService<WorkflowRuntimeService>();
+        return services;
+    }
+
+    /// <summary>The activities every runtime knows, under Elsa's type names.</summary>
+    public static IReadOnlyList<Type> BuiltInActivities { get; } =
+    [
+        typeof(Flowchart), typeof(Sequence), typeof(Start), typeof(End), typeof(Finish), typeof(SetVariable), typeof(SetOutput),
+        typeof(WriteLine), typeof(FlowDecision), typeof(FlowSwitch), typeof(ForEach), typeof(Fork), typeof(FlowFork), typeof(FlowJoin),
+        typeof(Delay), typeof(HttpEndpoint), typeof(WriteHttpResponse), typeof(Correlate), typeof(Event), typeof(PublishEvent),
+    ];
+}

@@ -1,0 +1,99 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmsActivities.Workflows.Builder;
+using SmsActivities.Workflows.Persistence;
+using SmsActivities.Workflows.Runtime;
+
+namespace SmsActivities.Workflows.Hosting;
+
+/// <summary>
+/// On start: schema, code-first workflows, the workflows folder, recovery of crashed instances. Then,
+/// in the background: due timers, pending deliveries (retries, inbox matches, crash leftovers),
+/// expired leases and expired inbox entries.
+/// </summary>
+internal sealed class WorkflowRuntimeService(
+    IDbContextFactory<WorkflowDbContext> db,
+    WorkflowDefinitionService definitions,
+    WorkflowRuntime runtime,
+    IServiceProvider services,
+    IOptions<WorkflowRuntimeOptions> options,
+    TimeProvider time,
+    ILogger<WorkflowRuntimeService> logger) : BackgroundService
+{
+    private const int Batch = 100;
+    private readonly SemaphoreSlim _wake = new(0);
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await SchemaInitializer.EnsureAsync(db, cancellationToken);
+        foreach (var factory in options.Value.Workflows)
+        {
+            var builder = new WorkflowBuilder();
+            factory(services).Build(builder);
+            await definitions.RegisterCodeFirstAsync(builder.Build(), cancellationToken);
+        }
+        if (options.Value.WorkflowsFolder is { } folder)
+        {
+            var imported = await definitions.ImportFolderAsync(folder, cancellationToken);
+            logger.LogInformation("Published {Count} workflow definitions from {Folder}.", imported.Count, folder);
+        }
+        await runtime.RecoverAsync(cancellationToken);
+        runtime.TimerScheduled += OnTimerScheduled;
+        if (options.Value.RunBackgroundService) await base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        runtime.TimerScheduled -= OnTimerScheduled;
+        if (options.Value.RunBackgroundService) await base.StopAsync(cancellationToken);
+    }
+
+    private void OnTimerScheduled(DateTimeOffset dueAt)
+    {
+        if (dueAt - time.GetUtcNow() < options.Value.PollInterval) _wake.Release();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await runtime.RecoverAsync(stoppingToken);
+                while (await runtime.ResumeDueTimersAsync(Batch, stoppingToken) == Batch) { }
+                while (await runtime.ProcessPendingDeliveriesAsync(Batch, stoppingToken) == Batch) { }
+                await runtime.PurgeExpiredStimuliAsync(stoppingToken);
+                await WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Workflow background pass failed; retrying.");
+                await Task.Delay(options.Value.PollInterval, time, stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>Sleeps until the next timer or the poll interval, whichever is first; a newly stored near timer wakes it.</summary>
+    private async Task WaitAsync(CancellationToken stoppingToken)
+    {
+        var delay = options.Value.PollInterval;
+        if (await runtime.NextTimerAsync(stoppingToken) is { } next)
+        {
+            var untilNext = next - time.GetUtcNow();
+            if (untilNext < delay) delay = untilNext < TimeSpan.Zero ? TimeSpan.Zero : untilNext;
+        }
+        if (delay > TimeSpan.Zero) await _wake.WaitAsync(delay, stoppingToken);
+    }
+
+    public override void Dispose()
+    {
+        _wake.Dispose();
+        base.Dispose();
+    }
+}

@@ -1,0 +1,124 @@
+namespace SmsActivities.Workflows.Persistence;
+
+// Table rows. Times are Unix milliseconds (UTC) so comparisons and ordering translate identically on
+// SQLite (which cannot compare DateTimeOffset) and PostgreSQL.
+
+internal sealed class DefinitionRow
+{
+    public string Id { get; set; } = "";
+    public string DefinitionId { get; set; } = "";
+    public int Version { get; set; }
+    public bool IsLatest { get; set; }
+    public bool IsPublished { get; set; }
+    public string? Name { get; set; }
+    public long CreatedAt { get; set; }
+    public string Json { get; set; } = "";
+}
+
+internal sealed class InstanceRow
+{
+    public string Id { get; set; } = "";
+    public string DefinitionId { get; set; } = "";
+    public string DefinitionVersionId { get; set; } = "";
+    public int Version { get; set; }
+    public string Status { get; set; } = "";
+    public string SubStatus { get; set; } = "";
+    public string? CorrelationId { get; set; }
+    public string? Name { get; set; }
+    public int IncidentCount { get; set; }
+    public long CreatedAt { get; set; }
+    public long UpdatedAt { get; set; }
+    public long? FinishedAt { get; set; }
+    public string StateJson { get; set; } = "";
+    public string? LeaseOwner { get; set; }
+    public long? LeaseExpiresAt { get; set; }
+    /// <summary>Set when a stimulus delivery started the instance, so a retried delivery cannot start it twice.</summary>
+    public string? StartKey { get; set; }
+}
+
+internal sealed class BookmarkRow
+{
+    public string Id { get; set; } = "";
+    public string InstanceId { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Hash { get; set; } = "";
+    public string? PayloadJson { get; set; }
+    public string ActivityInstanceId { get; set; } = "";
+    public string? CorrelationId { get; set; }
+    public long CreatedAt { get; set; }
+    public long? DueAt { get; set; }
+}
+
+internal sealed class TriggerRow
+{
+    public string Id { get; set; } = "";
+    public string DefinitionId { get; set; } = "";
+    public string DefinitionVersionId { get; set; } = "";
+    public string ActivityId { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Hash { get; set; } = "";
+    public string? PayloadJson { get; set; }
+}
+
+internal enum StimulusStatus { Pending = 0, Consumed = 1 }
+
+internal sealed class StimulusRow
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Hash { get; set; } = "";
+    public string? PayloadJson { get; set; }
+    public string? InputJson { get; set; }
+    public string? CorrelationId { get; set; }
+    public string? DedupeKey { get; set; }
+    public StimulusStatus Status { get; set; }
+    public long ReceivedAt { get; set; }
+    public long ExpiresAt { get; set; }
+}
+
+internal enum DeliveryKind { Resume = 0, Start = 1 }
+
+/// <summary>
+/// A unit of work owed to a stimulus (start this trigger / resume this bookmark), written in the same
+/// transaction that matched them and deleted in the transaction that commits the run: at-least-once
+/// across crashes, and never twice thanks to the bookmark burn and <see cref="InstanceRow.StartKey"/>.
+/// </summary>
+internal sealed class DeliveryRow
+{
+    public string Id { get; set; } = "";
+    public string StimulusId { get; set; } = "";
+    public DeliveryKind Kind { get; set; }
+    public string? BookmarkId { get; set; }
+    public string? InstanceId { get; set; }
+    public string? DefinitionVersionId { get; set; }
+    public string? TriggerActivityId { get; set; }
+    public long CreatedAt { get; set; }
+    public long NextAttemptAt { get; set; }
+    public int Attempts { get; set; }
+}
+
+internal sealed class JournalRow
+{
+    public string Id { get; set; } = "";
+    public string InstanceId { get; set; } = "";
+    public long Sequence { get; set; }
+    public string NodeId { get; set; } = "";
+    public string ActivityType { get; set; } = "";
+    public string EventName { get; set; } = "";
+    public string Json { get; set; } = "";
+}
+
+internal sealed class ExecutionRow
+{
+    public string Id { get; set; } = "";
+    public string InstanceId { get; set; } = "";
+    public string NodeId { get; set; } = "";
+    public long StartedAt { get; set; }
+    public string Json { get; set; } = "";
+}
+
+internal sealed class SchemaVersionRow
+{
+    public int Id { get; set; }
+    public int Version { get; set; }
+}

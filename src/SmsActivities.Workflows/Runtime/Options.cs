@@ -1,0 +1,66 @@
+using Microsoft.EntityFrameworkCore;
+using SmsActivities.Workflows.Activities;
+using SmsActivities.Workflows.Builder;
+
+namespace SmsActivities.Workflows.Runtime;
+
+/// <summary>Settings of <c>services.AddWorkflowRuntime(...)</c>.</summary>
+public sealed class WorkflowRuntimeOptions
+{
+    internal Action<DbContextOptionsBuilder> ConfigureDatabase { get; private set; } = b => b.UseSqlite("Data Source=workflows.db");
+    internal List<Type> ActivityTypes { get; } = [];
+    internal List<Func<IServiceProvider, IWorkflow>> Workflows { get; } = [];
+
+    /// <summary>Folder whose <c>*.json</c> definitions are saved and published on start (e.g. the repo's <c>workflows/</c>).</summary>
+    public string? WorkflowsFolder { get; set; }
+    /// <summary>How long an unmatched stimulus waits in the inbox for its bookmark (default 24 h).</summary>
+    public TimeSpan InboxRetention { get; set; } = TimeSpan.FromHours(24);
+    /// <summary>How long an instance lease lasts; a process that dies holding one loses it after this.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>How long a second stimulus waits for a busy instance before its delivery is left to the retry loop.</summary>
+    public TimeSpan LeaseWaitTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>How often the background service looks for due timers, pending deliveries and expired leases.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>Run the background service (timers, retries, recovery, housekeeping). Off only in special tests and tools.</summary>
+    public bool RunBackgroundService { get; set; } = true;
+
+    /// <summary>SQLite file (the default is <c>workflows.db</c> in the working directory).</summary>
+    public WorkflowRuntimeOptions UseSqlite(string path)
+    {
+        ConfigureDatabase = b => b.UseSqlite($"Data Source={path};Pooling=True");
+        return this;
+    }
+
+    /// <summary>Any EF Core provider, e.g. <c>b => b.UseNpgsql(connectionString)</c>.</summary>
+    public WorkflowRuntimeOptions UseDatabase(Action<DbContextOptionsBuilder> configure)
+    {
+        ConfigureDatabase = configure;
+        return this;
+    }
+
+    public WorkflowRuntimeOptions AddActivity<T>() where T : Activity, new()
+    {
+        ActivityTypes.Add(typeof(T));
+        return this;
+    }
+
+    /// <summary>Registers every concrete activity class of an assembly.</summary>
+    public WorkflowRuntimeOptions AddActivitiesFrom(System.Reflection.Assembly assembly)
+    {
+        ActivityTypes.AddRange(assembly.GetTypes().Where(t => typeof(Activity).IsAssignableFrom(t) && !t.IsAbstract && t.GetConstructor(Type.EmptyTypes) != null));
+        return this;
+    }
+
+    /// <summary>A code-first workflow, registered beside the JSON ones.</summary>
+    public WorkflowRuntimeOptions AddWorkflow<T>() where T : IWorkflow, new()
+    {
+        Workflows.Add(_ => new T());
+        return this;
+    }
+
+    public WorkflowRuntimeOptions AddWorkflow(IWorkflow workflow)
+    {
+        Workflows.Add(_ => workflow);
+        return this;
+    }
+}

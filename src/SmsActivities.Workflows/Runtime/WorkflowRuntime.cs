@@ -1,0 +1,573 @@
+using System.Data;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmsActivities.Workflows.Execution;
+using SmsActivities.Workflows.Expressions;
+using SmsActivities.Workflows.Model;
+using SmsActivities.Workflows.Persistence;
+
+namespace SmsActivities.Workflows.Runtime;
+
+public sealed record StartWorkflowRequest
+{
+    public IReadOnlyDictionary<string, object?>? Input { get; init; }
+    public string? CorrelationId { get; init; }
+    /// <summary>Which version to start; Elsa's server defaults to Published.</summary>
+    public VersionOptions VersionOptions { get; init; } = VersionOptions.Published;
+}
+
+/// <summary>Where an instance stands after a run.</summary>
+public sealed record WorkflowRunResult(
+    string InstanceId,
+    WorkflowStatus Status,
+    WorkflowSubStatus SubStatus,
+    IReadOnlyDictionary<string, JsonNode?> Output,
+    IReadOnlyList<Bookmark> Bookmarks,
+    IReadOnlyList<WorkflowIncident> Incidents);
+
+/// <summary>
+/// What a stimulus did: <see cref="Duplicate"/> (its dedupe key was seen before), the runs it caused,
+/// <see cref="Deferred"/> deliveries left to the retry loop (their instance was busy), and whether it
+/// waits in the inbox because nothing matched yet.
+/// </summary>
+public sealed record StimulusResult(string? StimulusId, bool Duplicate, bool StoredInInbox, IReadOnlyList<WorkflowRunResult> Runs, int Deferred);
+
+/// <summary>The instance is busy and its lease could not be had in time.</summary>
+public sealed class WorkflowInstanceBusyException(string instanceId)
+    : Exception($"Workflow instance {instanceId} is being executed elsewhere; try again.")
+{
+    public string InstanceId { get; } = instanceId;
+}
+
+/// <summary>
+/// Starts, resumes and cancels instances; dispatches stimuli. Every run ends with one transaction that
+/// stores the instance state, replaces its bookmarks, appends the journal, removes the delivery it
+/// served and matches new bookmarks against the inbox.
+/// </summary>
+public sealed class WorkflowRuntime
+{
+    private readonly IDbContextFactory<WorkflowDbContext> _db;
+    private readonly WorkflowDefinitionService _definitions;
+    private readonly ExpressionEvaluator _evaluator;
+    private readonly IServiceProvider _services;
+    private readonly TimeProvider _time;
+    private readonly WorkflowRuntimeOptions _options;
+    private readonly ILogger<WorkflowRuntime> _logger;
+    private readonly KeyedLock _locks = new();
+    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+
+    internal WorkflowRuntime(IDbContextFactory<WorkflowDbContext> db, WorkflowDefinitionService definitions, ExpressionEvaluator evaluator,
+        IServiceProvider services, TimeProvider time, IOptions<WorkflowRuntimeOptions> options, ILogger<WorkflowRuntime> logger)
+    {
+        _db = db;
+        _definitions = definitions;
+        _evaluator = evaluator;
+        _services = services;
+        _time = time;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    /// <summary>Raised after a commit that stored a timer, so the timer loop can wake early.</summary>
+    internal event Action<DateTimeOffset>? TimerScheduled;
+
+    // ---------------- public API ----------------
+
+    public async Task<WorkflowRunResult> StartAsync(string definitionId, StartWorkflowRequest? request = null, CancellationToken cancellationToken = default)
+    {
+        request ??= new StartWorkflowRequest();
+        var workflow = await _definitions.FindWorkflowAsync(definitionId, request.VersionOptions, cancellationToken)
+                       ?? throw new KeyNotFoundException($"No {request.VersionOptions} version of workflow definition '{definitionId}'.");
+        var input = (request.Input ?? new Dictionary<string, object?>()).ToDictionary(p => p.Key, p => ValueConverter.ToNode(p.Value));
+        var (result, followUps) = await StartCoreAsync(workflow, input, request.CorrelationId, null, null, null, null, cancellationToken);
+        await FollowUpAsync(followUps, cancellationToken);
+        return result;
+    }
+
+    public Task<StimulusResult> SendStimulusAsync(Stimulus stimulus, CancellationToken cancellationToken = default) =>
+        SendStimulusAsync(stimulus, null, cancellationToken);
+
+    /// <summary>Resumes one bookmark directly. Null when it no longer exists (already resumed, or the instance ended).</summary>
+    public async Task<WorkflowRunResult?> ResumeBookmarkAsync(string bookmarkId, JsonObject? input = null, CancellationToken cancellationToken = default)
+    {
+        var outcome = await ResumeCoreAsync(bookmarkId, input, null, null, throwWhenBusy: true, cancellationToken);
+        await FollowUpAsync(outcome.FollowUps, cancellationToken);
+        return outcome.Result;
+    }
+
+    /// <summary>Cancels a running or suspended instance; false when it does not exist or has finished.</summary>
+    public async Task<bool> CancelAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        using var gate = await _locks.TryAcquireAsync(instanceId, _options.LeaseWaitTimeout, cancellationToken) ?? throw new WorkflowInstanceBusyException(instanceId);
+        await using var db = await _db.CreateDbContextAsync(cancellationToken);
+        if (!await AcquireLeaseAsync(db, instanceId, cancellationToken))
+        {
+            if (!await db.Instances.AnyAsync(i => i.Id == instanceId && i.Status == nameof(WorkflowStatus.Running), cancellationToken)) return false;
+            throw new WorkflowInstanceBusyException(instanceId);
+        }
+        var row = await db.Instances.SingleAsync(i => i.Id == instanceId, cancellationToken);
+        var state = ReadState(row);
+        var workflow = await _definitions.GetWorkflowAsync(row.DefinitionVersionId, cancellationToken);
+        var context = new WorkflowExecutionContext(workflow, state, _services, _time, _evaluator, cancellationToken);
+        context.Cancel();
+        await CommitAsync(db, row, context, null, new HashSet<string>(), cancellationToken);
+        return true;
+    }
+
+    // ---------------- stimuli ----------------
+
+    internal async Task<StimulusResult> SendStimulusAsync(Stimulus stimulus, IDictionary<string, object>? transient, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var hash = stimulus.Hash;
+        var row = new StimulusRow
+        {
+            Id = NewId(), Name = stimulus.Name, Hash = hash, PayloadJson = Json(stimulus.Payload), InputJson = Json(stimulus.Input),
+            CorrelationId = stimulus.CorrelationId, DedupeKey = stimulus.DedupeKey, Status = StimulusStatus.Pending,
+            ReceivedAt = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now + _options.InboxRetention),
+        };
+        List<DeliveryRow> deliveries;
+        await using (var db = await _db.CreateDbContextAsync(cancellationToken))
+        {
+            await using var tx = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+            if (stimulus.DedupeKey != null && await db.Stimuli.AnyAsync(s => s.DedupeKey == stimulus.DedupeKey, cancellationToken))
+                return new StimulusResult(null, true, false, [], 0);
+            deliveries = [];
+            if (stimulus.WorkflowInstanceId is null)
+                foreach (var trigger in await db.Triggers.Where(t => t.Hash == hash).ToListAsync(cancellationToken))
+                    deliveries.Add(NewDelivery(row.Id, DeliveryKind.Start, now, definitionVersionId: trigger.DefinitionVersionId, triggerActivityId: trigger.ActivityId));
+            var bookmarks = db.Bookmarks.Where(b => b.Hash == hash);
+            if (stimulus.CorrelationId != null) bookmarks = bookmarks.Where(b => b.CorrelationId == stimulus.CorrelationId);
+            if (stimulus.WorkflowInstanceId != null) bookmarks = bookmarks.Where(b => b.InstanceId == stimulus.WorkflowInstanceId);
+            foreach (var bookmark in await bookmarks.Select(b => new { b.Id, b.InstanceId }).ToListAsync(cancellationToken))
+                deliveries.Add(NewDelivery(row.Id, DeliveryKind.Resume, now, bookmark.Id, bookmark.InstanceId));
+            if (deliveries.Count > 0) row.Status = StimulusStatus.Consumed;
+            // A stimulus that matched nothing and must not wait is only recorded when its dedupe key must be remembered.
+            if (deliveries.Count > 0 || stimulus.KeepInInbox || stimulus.DedupeKey != null)
+            {
+                if (deliveries.Count == 0 && !stimulus.KeepInInbox) row.Status = StimulusStatus.Consumed;
+                db.Stimuli.Add(row);
+            }
+            db.Deliveries.AddRange(deliveries);
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                await tx.CommitAsync(cancellationToken);
+            }
+            catch (DbUpdateException) when (stimulus.DedupeKey != null)
+            {
+                // Lost a race with an identical delivery: the unique dedupe key decides, once.
+                return new StimulusResult(null, true, false, [], 0);
+            }
+        }
+        var runs = new List<WorkflowRunResult>();
+        var deferred = 0;
+        foreach (var delivery in deliveries)
+        {
+            var outcome = await ProcessDeliveryAsync(delivery, stimulus.Input, stimulus.CorrelationId, transient, cancellationToken);
+            if (outcome.Result != null) runs.Add(outcome.Result);
+            if (outcome.Deferred) deferred++;
+            await FollowUpAsync(outcome.FollowUps, cancellationToken);
+        }
+        return new StimulusResult(row.Id, false, deliveries.Count == 0 && stimulus.KeepInInbox, runs, deferred);
+    }
+
+    private DeliveryRow NewDelivery(string stimulusId, DeliveryKind kind, DateTimeOffset now, string? bookmarkId = null, string? instanceId = null,
+        string? definitionVersionId = null, string? triggerActivityId = null) => new()
+    {
+        Id = NewId(), StimulusId = stimulusId, Kind = kind, BookmarkId = bookmarkId, InstanceId = instanceId,
+        DefinitionVersionId = definitionVersionId, TriggerActivityId = triggerActivityId,
+        CreatedAt = DbTime.ToDb(now), NextAttemptAt = DbTime.ToDb(now + _options.LeaseWaitTimeout),
+    };
+
+    /// <summary>Deliveries left by crashes, busy instances or inbox matches; run by the background service.</summary>
+    internal async Task<int> ProcessPendingDeliveriesAsync(int max, CancellationToken cancellationToken)
+    {
+        List<(DeliveryRow Delivery, StimulusRow? Stimulus)> due;
+        var now = DbTime.ToDb(_time.GetUtcNow());
+        await using (var db = await _db.CreateDbContextAsync(cancellationToken))
+        {
+            var rows = await db.Deliveries.Where(d => d.NextAttemptAt <= now).OrderBy(d => d.NextAttemptAt).Take(max).ToListAsync(cancellationToken);
+            var stimulusIds = rows.Select(r => r.StimulusId).Distinct().ToList();
+            var stimuli = await db.Stimuli.Where(s => stimulusIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, cancellationToken);
+            due = rows.Select(r => (r, stimuli.GetValueOrDefault(r.StimulusId))).ToList();
+        }
+        foreach (var (delivery, stimulus) in due)
+        {
+            var input = stimulus?.InputJson is { } json ? JsonNode.Parse(json)?.AsObject() : null;
+            try
+            {
+                var outcome = await ProcessDeliveryAsync(delivery, input, stimulus?.CorrelationId, null, cancellationToken);
+                await FollowUpAsync(outcome.FollowUps, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _logger.LogError(e, "Stimulus delivery {DeliveryId} failed; it will be retried.", delivery.Id);
+                await DeferAsync(delivery.Id, cancellationToken);
+            }
+        }
+        return due.Count;
+    }
+
+    private async Task<RunOutcome> ProcessDeliveryAsync(DeliveryRow delivery, JsonObject? input, string? correlationId, IDictionary<string, object>? transient, CancellationToken cancellationToken)
+    {
+        if (delivery.Kind == DeliveryKind.Resume)
+        {
+            var outcome = await ResumeCoreAsync(delivery.BookmarkId!, input, delivery.Id, transient, throwWhenBusy: false, cancellationToken);
+            if (outcome.Deferred) await DeferAsync(delivery.Id, cancellationToken);
+            return outcome;
+        }
+        await using (var db = await _db.CreateDbContextAsync(cancellationToken))
+        {
+            if (await db.Instances.AnyAsync(i => i.StartKey == delivery.Id, cancellationToken))
+            {
+                await db.Deliveries.Where(d => d.Id == delivery.Id).ExecuteDeleteAsync(cancellationToken);
+                return new RunOutcome(null, false, []);
+            }
+        }
+        var workflow = await _definitions.GetWorkflowAsync(delivery.DefinitionVersionId!, cancellationToken);
+        var (result, followUps) = await StartCoreAsync(workflow, [], correlationId, delivery.TriggerActivityId, input ?? [], delivery.Id, transient, cancellationToken);
+        return new RunOutcome(result, false, followUps);
+    }
+
+    private async Task DeferAsync(string deliveryId, CancellationToken cancellationToken)
+    {
+        await using var db = await _db.CreateDbContextAsync(cancellationToken);
+        var next = DbTime.ToDb(_time.GetUtcNow() + _options.PollInterval);
+        await db.Deliveries.Where(d => d.Id == deliveryId)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, next).SetProperty(d => d.Attempts, d => d.Attempts + 1), cancellationToken);
+    }
+
+    // ---------------- timers ----------------
+
+    /// <summary>Resumes bookmarks whose due time has passed; a busy instance is simply tried on the next pass.</summary>
+    internal async Task<int> ResumeDueTimersAsync(int max, CancellationToken cancellationToken)
+    {
+        var now = DbTime.ToDb(_time.GetUtcNow());
+        List<string> due;
+        await using (var db = await _db.CreateDbContextAsync(cancellationToken))
+            due = await db.Bookmarks.Where(b => b.DueAt != null && b.DueAt <= now).OrderBy(b => b.DueAt).Select(b => b.Id).Take(max).ToListAsync(cancellationToken);
+        foreach (var id in due)
+        {
+            var outcome = await ResumeCoreAsync(id, null, null, null, throwWhenBusy: false, cancellationToken);
+            await FollowUpAsync(outcome.FollowUps, cancellationToken);
+        }
+        return due.Count;
+    }
+
+    internal async Task<DateTimeOffset?> NextTimerAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await _db.CreateDbContextAsync(cancellationToken);
+        var next = await db.Bookmarks.Where(b => b.DueAt != null).OrderBy(b => b.DueAt).Select(b => b.DueAt).FirstOrDefaultAsync(cancellationToken);
+        return DbTime.FromDb(next);
+    }
+
+    // ---------------- recovery and housekeeping ----------------
+
+    /// <summary>
+    /// Instances whose lease expired while executing (their process died) go back to their last committed
+    /// state; the deliveries that were running them are still pending and will run again.
+    /// </summary>
+    internal async Task<int> RecoverAsync(CancellationToken cancellationToken)
+    {
+        var now = DbTime.ToDb(_time.GetUtcNow());
+        await using var db = await _db.CreateDbContextAsync(cancellationToken);
+        var stale = await db.Instances.Where(i => i.SubStatus == nameof(WorkflowSubStatus.Executing) && i.LeaseExpiresAt != null && i.LeaseExpiresAt < now)
+            .ToListAsync(cancellationToken);
+        foreach (var row in stale)
+        {
+            var state = ReadState(row);
+            _logger.LogWarning("Recovering workflow instance {InstanceId} left executing by {Owner}.", row.Id, row.LeaseOwner);
+            row.SubStatus = state.SubStatus.ToString();
+            row.Status = state.Status.ToString();
+            row.LeaseOwner = null;
+            row.LeaseExpiresAt = null;
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        return stale.Count;
+    }
+
+    /// <summary>Drops stimuli past their retention: unmatched ones expire, consumed ones stop guarding their dedupe key.</summary>
+    internal async Task<int> PurgeExpiredStimuliAsync(CancellationToken cancellationToken)
+    {
+        var now = DbTime.ToDb(_time.GetUtcNow());
+        await using var db = await _db.CreateDbContextAsync(cancellationToken);
+        return await db.Stimuli.Where(s => s.ExpiresAt < now && !db.Deliveries.Any(d => d.StimulusId == s.Id)).ExecuteDeleteAsync(cancellationToken);
+    }
+
+    // ---------------- core ----------------
+
+    private sealed record RunOutcome(WorkflowRunResult? Result, bool Deferred, IReadOnlyList<FollowUp> FollowUps);
+
+    /// <summary>Work a commit leaves for after the locks are released: inbox matches to resume, stimuli to publish.</summary>
+    private sealed record FollowUp(DeliveryRow? Delivery, JsonObject? Input, Stimulus? Publish);
+
+    private async Task<(WorkflowRunResult, IReadOnlyList<FollowUp>)> StartCoreAsync(Workflow workflow, Dictionary<string, JsonNode?> input, string? correlationId,
+        string? triggerActivityId, JsonObject? triggerInput, string? deliveryId, IDictionary<string, object>? transient, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var state = new WorkflowState
+        {
+            Id = NewId(), DefinitionId = workflow.DefinitionId, DefinitionVersionId = workflow.DefinitionVersionId,
+            DefinitionVersion = workflow.Version, CorrelationId = correlationId, Name = workflow.Name, Input = input,
+            Status = WorkflowStatus.Running, SubStatus = WorkflowSubStatus.Pending, CreatedAt = now, UpdatedAt = now,
+        };
+        foreach (var variable in workflow.Variables) state.Variables[variable.Name] = InitialValue(variable);
+        var context = new WorkflowExecutionContext(workflow, state, _services, _time, _evaluator, cancellationToken)
+        {
+            TriggerActivityId = triggerActivityId,
+            TriggerInput = triggerInput,
+        };
+        CopyTransient(transient, context);
+        context.Start(workflow.Root);
+        await context.RunAsync();
+        var row = new InstanceRow { Id = state.Id, StartKey = deliveryId, CreatedAt = DbTime.ToDb(now) };
+        await using var db = await _db.CreateDbContextAsync(cancellationToken);
+        db.Instances.Add(row);
+        var followUps = await CommitAsync(db, row, context, deliveryId, new HashSet<string>(), cancellationToken);
+        return (ToResult(state), followUps);
+    }
+
+    private async Task<RunOutcome> ResumeCoreAsync(string bookmarkId, JsonObject? input, string? deliveryId, IDictionary<string, object>? transient,
+        bool throwWhenBusy, CancellationToken cancellationToken)
+    {
+        string? instanceId;
+        await using (var lookup = await _db.CreateDbContextAsync(cancellationToken))
+            instanceId = await lookup.Bookmarks.Where(b => b.Id == bookmarkId).Select(b => b.InstanceId).FirstOrDefaultAsync(cancellationToken);
+        if (instanceId is null) return await DropDeliveryAsync(deliveryId, cancellationToken);
+
+        using var gate = await _locks.TryAcquireAsync(instanceId, _options.LeaseWaitTimeout, cancellationToken);
+        if (gate is null) return Busy(instanceId, throwWhenBusy);
+        await using var db = await _db.CreateDbContextAsync(cancellationToken);
+        if (!await WaitForLeaseAsync(db, instanceId, cancellationToken))
+        {
+            if (!await db.Bookmarks.AnyAsync(b => b.Id == bookmarkId, cancellationToken)) return await DropDeliveryAsync(deliveryId, cancellationToken);
+            return Busy(instanceId, throwWhenBusy);
+        }
+        try
+        {
+            var row = await db.Instances.SingleAsync(i => i.Id == instanceId, cancellationToken);
+            var state = ReadState(row);
+            var bookmark = state.Bookmarks.FirstOrDefault(b => b.Id == bookmarkId);
+            if (bookmark is null)
+            {
+                await ReleaseLeaseAsync(instanceId, state, CancellationToken.None);
+                return await DropDeliveryAsync(deliveryId, cancellationToken);
+            }
+            var workflow = await _definitions.GetWorkflowAsync(row.DefinitionVersionId, cancellationToken);
+            var context = new WorkflowExecutionContext(workflow, state, _services, _time, _evaluator, cancellationToken);
+            CopyTransient(transient, context);
+            var before = state.Bookmarks.Select(b => b.Id).ToHashSet(StringComparer.Ordinal);
+            await context.ResumeAsync(bookmark, input);
+            await context.RunAsync();
+            var followUps = await CommitAsync(db, row, context, deliveryId, before, cancellationToken);
+            return new RunOutcome(ToResult(state), false, followUps);
+        }
+        catch
+        {
+            await ReleaseLeaseAsync(instanceId, null, CancellationToken.None);
+            throw;
+        }
+    }
+
+    private RunOutcome Busy(string instanceId, bool throwWhenBusy) =>
+        throwWhenBusy ? throw new WorkflowInstanceBusyException(instanceId) : new RunOutcome(null, true, []);
+
+    private async Task<RunOutcome> DropDeliveryAsync(string? deliveryId, CancellationToken cancellationToken)
+    {
+        if (deliveryId != null)
+        {
+            await using var db = await _db.CreateDbContextAsync(cancellationToken);
+            await db.Deliveries.Where(d => d.Id == deliveryId).ExecuteDeleteAsync(cancellationToken);
+        }
+        return new RunOutcome(null, false, []);
+    }
+
+    private async Task<IReadOnlyList<FollowUp>> CommitAsync(WorkflowDbContext db, InstanceRow row, WorkflowExecutionContext context, string? deliveryId,
+        IReadOnlySet<string> bookmarksBefore, CancellationToken cancellationToken)
+    {
+        var state = context.State;
+        var isNew = db.Entry(row).State == EntityState.Added;
+        await using var tx = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+        row.DefinitionId = state.DefinitionId;
+        row.DefinitionVersionId = state.DefinitionVersionId;
+        row.Version = state.DefinitionVersion;
+        row.Status = state.Status.ToString();
+        row.SubStatus = state.SubStatus.ToString();
+        row.CorrelationId = state.CorrelationId;
+        row.Name = state.Name;
+        row.IncidentCount = state.Incidents.Count;
+        row.UpdatedAt = DbTime.ToDb(state.UpdatedAt);
+        row.FinishedAt = state.FinishedAt is { } finished ? DbTime.ToDb(finished) : null;
+        row.StateJson = JsonSerializer.Serialize(state, WorkflowJson.Options);
+        row.LeaseOwner = null;
+        row.LeaseExpiresAt = null;
+
+        if (!isNew) await db.Bookmarks.Where(b => b.InstanceId == row.Id).ExecuteDeleteAsync(cancellationToken);
+        foreach (var b in state.Bookmarks)
+            db.Bookmarks.Add(new BookmarkRow
+            {
+                Id = b.Id, InstanceId = row.Id, Name = b.Name, Hash = b.Hash, PayloadJson = Json(b.Payload), ActivityInstanceId = b.ActivityInstanceId,
+                CorrelationId = state.CorrelationId, CreatedAt = DbTime.ToDb(b.CreatedAt), DueAt = b.DueAt is { } due ? DbTime.ToDb(due) : null,
+            });
+        foreach (var record in context.NewJournal)
+            db.Journal.Add(new JournalRow
+            {
+                Id = record.Id, InstanceId = row.Id, Sequence = record.Sequence, NodeId = record.NodeId, ActivityType = record.ActivityType,
+                EventName = record.EventName, Json = JsonSerializer.Serialize(record, WorkflowJson.Options),
+            });
+        await SaveExecutionRecordsAsync(db, context, cancellationToken);
+        if (deliveryId != null) await db.Deliveries.Where(d => d.Id == deliveryId).ExecuteDeleteAsync(cancellationToken);
+
+        var followUps = new List<FollowUp>();
+        var now = DbTime.ToDb(_time.GetUtcNow());
+        foreach (var bookmark in state.Bookmarks.Where(b => b.DueAt is null && !bookmarksBefore.Contains(b.Id)))
+        {
+            // Early arrival: a stimulus already waiting in the inbox is claimed in this very transaction.
+            var waiting = db.Stimuli.Where(s => s.Hash == bookmark.Hash && s.Status == StimulusStatus.Pending && s.ExpiresAt >= now);
+            waiting = state.CorrelationId is null ? waiting.Where(s => s.CorrelationId == null) : waiting.Where(s => s.CorrelationId == null || s.CorrelationId == state.CorrelationId);
+            var stimulus = await waiting.OrderBy(s => s.ReceivedAt).FirstOrDefaultAsync(cancellationToken);
+            if (stimulus is null) continue;
+            stimulus.Status = StimulusStatus.Consumed;
+            var delivery = NewDelivery(stimulus.Id, DeliveryKind.Resume, _time.GetUtcNow(), bookmark.Id, row.Id);
+            db.Deliveries.Add(delivery);
+            followUps.Add(new FollowUp(delivery, stimulus.InputJson is { } json ? JsonNode.Parse(json)?.AsObject() : null, null));
+        }
+        followUps.AddRange(context.Outbox.Select(s => new FollowUp(null, null, s)));
+        await db.SaveChangesAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        if (state.Bookmarks.Where(b => b.DueAt != null).Select(b => b.DueAt).Min() is { } next) TimerScheduled?.Invoke(next);
+        return followUps;
+    }
+
+    private static async Task SaveExecutionRecordsAsync(WorkflowDbContext db, WorkflowExecutionContext context, CancellationToken cancellationToken)
+    {
+        if (context.ExecutionRecords.Count == 0) return;
+        var ids = context.ExecutionRecords.Keys.ToList();
+        var existing = await db.Executions.Where(e => ids.Contains(e.Id)).ToDictionaryAsync(e => e.Id, cancellationToken);
+        foreach (var record in context.ExecutionRecords.Values)
+        {
+            if (existing.TryGetValue(record.Id, out var row))
+            {
+                // A record resumed in this run was rebuilt without its inputs and outputs: keep the stored ones.
+                var stored = JsonSerializer.Deserialize<ActivityExecutionRecord>(row.Json, WorkflowJson.Options)!;
+                record.ActivityState ??= stored.ActivityState;
+                record.StartedAt = stored.StartedAt;
+                if (stored.Outputs != null)
+                    foreach (var (key, value) in stored.Outputs)
+                        if ((record.Outputs ??= []).ContainsKey(key) is false) record.Outputs[key] = value?.DeepClone();
+                row.Json = JsonSerializer.Serialize(record, WorkflowJson.Options);
+            }
+            else
+            {
+                db.Executions.Add(new ExecutionRow
+                {
+                    Id = record.Id, InstanceId = record.WorkflowInstanceId, NodeId = record.ActivityNodeId,
+                    StartedAt = DbTime.ToDb(record.StartedAt), Json = JsonSerializer.Serialize(record, WorkflowJson.Options),
+                });
+            }
+        }
+    }
+
+    private async Task FollowUpAsync(IReadOnlyList<FollowUp> followUps, CancellationToken cancellationToken)
+    {
+        foreach (var followUp in followUps)
+        {
+            if (followUp.Delivery is { } delivery)
+            {
+                var outcome = await ProcessDeliveryAsync(delivery, followUp.Input, null, null, cancellationToken);
+                await FollowUpAsync(outcome.FollowUps, cancellationToken);
+            }
+            if (followUp.Publish is { } stimulus) await SendStimulusAsync(stimulus, null, cancellationToken);
+        }
+    }
+
+    // ---------------- leases ----------------
+
+    private async Task<bool> WaitForLeaseAsync(WorkflowDbContext db, string instanceId, CancellationToken cancellationToken)
+    {
+        var deadline = _time.GetUtcNow() + _options.LeaseWaitTimeout;
+        var delay = TimeSpan.FromMilliseconds(5);
+        while (true)
+        {
+            if (await AcquireLeaseAsync(db, instanceId, cancellationToken)) return true;
+            if (_time.GetUtcNow() >= deadline) return false;
+            await Task.Delay(delay, cancellationToken);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 200));
+        }
+    }
+
+    /// <summary>One conditional UPDATE: succeeds only when nobody holds an unexpired lease on a running instance.</summary>
+    private async Task<bool> AcquireLeaseAsync(WorkflowDbContext db, string instanceId, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var nowMs = DbTime.ToDb(now);
+        var expires = DbTime.ToDb(now + _options.LeaseDuration);
+        var running = nameof(WorkflowStatus.Running);
+        var updated = await db.Instances
+            .Where(i => i.Id == instanceId && i.Status == running && (i.LeaseExpiresAt == null || i.LeaseExpiresAt < nowMs))
+            .ExecuteUpdateAsync(s => s.SetProperty(i => i.LeaseOwner, _owner).SetProperty(i => i.LeaseExpiresAt, expires)
+                .SetProperty(i => i.SubStatus, nameof(WorkflowSubStatus.Executing)), cancellationToken);
+        return updated == 1;
+    }
+
+    private async Task ReleaseLeaseAsync(string instanceId, WorkflowState? state, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var db = await _db.CreateDbContextAsync(cancellationToken);
+            var row = await db.Instances.SingleOrDefaultAsync(i => i.Id == instanceId && i.LeaseOwner == _owner, cancellationToken);
+            if (row is null) return;
+            row.SubStatus = (state ?? ReadState(row)).SubStatus.ToString();
+            row.LeaseOwner = null;
+            row.LeaseExpiresAt = null;
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is DbUpdateException or InvalidOperationException)
+        {
+            _logger.LogWarning(e, "Could not release the lease of {InstanceId}; it will expire.", instanceId);
+        }
+    }
+
+    // ---------------- helpers ----------------
+
+    private static WorkflowState ReadState(InstanceRow row) =>
+        JsonSerializer.Deserialize<WorkflowState>(row.StateJson, WorkflowJson.Options) ?? throw new InvalidDataException($"Instance {row.Id} has no state.");
+
+    private static JsonNode? InitialValue(VariableDefinition variable)
+    {
+        // Studio stores typed defaults as text ("0", "true"): give them their JSON type.
+        if (variable.Value is JsonValue v && v.TryGetValue<string>(out var text) && variable.TypeName is { } type && text.Length > 0)
+        {
+            try
+            {
+                return type switch
+                {
+                    "Int32" or "Int64" or "Double" or "Decimal" or "Single" or "Boolean" or "Object" => JsonNode.Parse(text),
+                    _ => v.DeepClone(),
+                };
+            }
+            catch (JsonException)
+            {
+                return v.DeepClone();
+            }
+        }
+        return variable.Value?.DeepClone();
+    }
+
+    private static void CopyTransient(IDictionary<string, object>? transient, WorkflowExecutionContext context)
+    {
+        if (transient is null) return;
+        foreach (var (key, value) in transient) context.TransientProperties[key] = value;
+    }
+
+    private static WorkflowRunResult ToResult(WorkflowState state) =>
+        new(state.Id, state.Status, state.SubStatus, state.Output, state.Bookmarks.ToList(), state.Incidents.ToList());
+
+    private static string? Json(JsonNode? node) => node?.ToJsonString(WorkflowJson.Options);
+
+    private static string NewId() => Guid.CreateVersion7().ToString("N");
+}

@@ -33,6 +33,7 @@ public sealed class TestHost : IAsyncDisposable
     {
         var console = new StringWriter();
         var host = Host.CreateDefaultBuilder()
+            .ConfigureLogging(logging => logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning))
             .ConfigureServices(services =>
             {
                 services.AddSingleton(new WorkflowConsole(console));

@@ -51,6 +51,8 @@ public static class SmsPluginComposition
         if (sandbox is not null)
         {
             services.AddSingleton(sandbox);
+            // The emulator controls take named outcomes ({"outcome":"Failed"}), as the README documents them.
+            services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
             // Vendor clients are configured before the server knows its port; they call the sentinel host and this
             // handler sends the request to the address the server actually listens on.
             services.ConfigureHttpClientDefaults(http => http.AddHttpMessageHandler(sp =>
@@ -73,7 +75,9 @@ public static class SmsPluginComposition
             {
                 var token = app.Services.GetRequiredService<IOptions<SmsActivitiesOptions>>().Value.Webhooks.Token!;
                 var self = SandboxLoopbackHandler.LoopbackAddress(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>());
-                sandbox.PointPushesAt(app.Services.GetRequiredService<EmulatorSet>(), self, token);
+                var emulators = app.Services.GetRequiredService<EmulatorSet>();
+                sandbox.PointPushesAt(emulators, self, token);
+                SandboxSettings.SeedAccounts(emulators);
             });
         }
         return app;
@@ -140,6 +144,16 @@ public sealed class SandboxSettings(string emulatorPrefix)
                 : token,
         };
         return new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(values).Build();
+    }
+
+    /// <summary>
+    /// What a new real account gets set up on the vendor's console before it can send: Tencent sends a text only when
+    /// it matches an approved template, so the sandbox account has one approved catch-all template (<c>{1}</c>).
+    /// </summary>
+    public static void SeedAccounts(EmulatorSet emulators)
+    {
+        ArgumentNullException.ThrowIfNull(emulators);
+        emulators.Tencent.SeedTemplate("{1}");
     }
 
     /// <summary>Every push address of every emulator, set to the matching webhook of this server.</summary>

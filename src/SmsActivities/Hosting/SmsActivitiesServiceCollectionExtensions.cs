@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using SmsActivities.OptOut;
 using SmsActivities.Otp;
 using SmsActivities.Persistence;
@@ -52,7 +53,9 @@ public static class SmsActivitiesServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
-        services.AddLogging();
+        // ASP.NET Core's request lines ("Request starting POST …/webhooks/sms/tencent/status/{token}") would write the
+        // webhook path token, the only credential of vendors that do not sign pushes, to every log sink.
+        services.AddLogging(b => b.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning));
         var connectionString = section["ConnectionString"] ?? new SmsActivitiesOptions().ConnectionString;
         services.AddDbContextFactory<SmsActivitiesDbContext>(o =>
         {

@@ -26,6 +26,12 @@ public sealed class ServerOptions
     /// <summary>Folder of the SQLite database and other local state, relative to the working directory.</summary>
     public string DataDirectory { get; set; } = "data";
 
+    /// <summary>
+    /// Folder of workflow definitions (<c>*.json</c>, Elsa 3 format) saved and published at start. Default: the
+    /// repository's <c>workflows/</c>, found by walking up from the content root to <c>SmsActivities.sln</c>.
+    /// </summary>
+    public string? WorkflowsFolder { get; set; }
+
     /// <summary>Where the emulators are mounted in sandbox mode.</summary>
     public string EmulatorPrefix { get; set; } = "/_emulators";
 

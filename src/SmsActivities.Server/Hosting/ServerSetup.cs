@@ -1,10 +1,12 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using SmsActivities.Emulators;
 using SmsActivities.Server.ElsaApi;
 using SmsActivities.Server.Studio;
+using SmsActivities.Workflows.Hosting;
 
 namespace SmsActivities.Server.Hosting;
 
@@ -23,8 +25,17 @@ public static class ServerSetup
         services.Configure<ServerOptions>(configuration.GetSection(ServerOptions.Section));
         var apiKey = ApiKeys.Effective(options, environment); // fails start-up when a real deployment has no key
 
-        services.AddSingleton(new DataStore(options.DataDirectory, configuration.GetConnectionString("Workflows")));
+        var store = new DataStore(options.DataDirectory, configuration.GetConnectionString("Workflows"));
+        services.AddSingleton(store);
         services.AddSingleton(TimeProvider.System);
+
+        // The workflow runtime on the server's database; the repo's workflows/*.json are saved and published on start.
+        var workflowsFolder = WorkflowsFolder.Resolve(options, environment);
+        services.AddWorkflowRuntime(runtime =>
+        {
+            runtime.UseDatabase(db => db.UseSqlite(store.ConnectionString));
+            runtime.WorkflowsFolder = workflowsFolder;
+        });
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o => o.Key = apiKey);
@@ -95,6 +106,9 @@ public static class ServerSetup
 
         if (emulators is not null) app.MapVendorEmulators(emulators, options.EmulatorPrefix);
 
+        // HTTP-triggered workflows (Elsa.HttpEndpoint) answer under /workflows/…
+        app.MapWorkflowHttpEndpoints("/workflows");
+
         app.Lifetime.ApplicationStarted.Register(() => LogStartup(app, options, logger, studioDirectory is not null));
         return app;
     }
@@ -106,6 +120,8 @@ public static class ServerSetup
         var store = app.Services.GetRequiredService<DataStore>();
         logger.LogInformation("SmsActivities server listening on {Addresses}", string.Join(", ", addresses));
         logger.LogInformation("Data folder: {DataDirectory}", store.DataDirectory);
+        var folder = WorkflowsFolder.Resolve(options, app.Environment);
+        logger.LogInformation("Workflow definitions loaded from: {Folder}", folder ?? "(none found)");
         if (studio) logger.LogInformation("Elsa Studio: {Url}/studio/", first);
         logger.LogInformation("Elsa API: {Url}/elsa/api   OpenAPI: {Url}/openapi/v1.json   Health: {Url}/health", first, first, first);
         if (ApiKeys.IsDefaultKey(options, app.Environment))

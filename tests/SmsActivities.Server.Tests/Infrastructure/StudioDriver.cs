@@ -19,16 +19,25 @@ public sealed partial class StudioDriver(IPage page)
     /// <summary>Opens the definition list, creates a flowchart workflow and waits for its editor. Returns the definition id.</summary>
     public async Task<string> CreateWorkflowAsync(string name)
     {
-        // Let the list finish loading first: its late re-render would otherwise drop the create dialog.
+        // Let the list finish loading first: its late re-render can drop the create dialog (then try again).
         await Page.GotoAsync("studio/", new() { WaitUntil = WaitUntilState.NetworkIdle });
-        await Page.GetByRole(AriaRole.Button, new() { Name = "Create workflow" }).ClickAsync();
         var dialog = Page.Locator(".mud-dialog").Filter(new() { HasText = "New workflow" });
         var nameBox = dialog.GetByLabel("Name");
-        await nameBox.WaitForAsync();
-        // The name is checked with the server while typing; let that settle before confirming.
-        await nameBox.FillAsync(name);
-        await nameBox.PressAsync("Tab");
-        await Page.WaitForTimeoutAsync(1000);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                if (!await dialog.IsVisibleAsync())
+                    await Page.GetByRole(AriaRole.Button, new() { Name = "Create workflow" }).ClickAsync();
+                await nameBox.FillAsync(name, new() { Timeout = 10_000 });
+                await nameBox.PressAsync("Tab", new() { Timeout = 10_000 });
+                await Page.WaitForTimeoutAsync(1000); // the name is checked with the server while typing
+                if (await nameBox.InputValueAsync(new() { Timeout = 5_000 }) == name) break;
+            }
+            catch (TimeoutException) when (attempt < 4)
+            {
+            }
+        }
         var created = Page.WaitForResponseAsync(r => r.Request.Method == "POST" && r.Url.EndsWith("/elsa/api/workflow-definitions", StringComparison.Ordinal));
         await dialog.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^ok$", RegexOptions.IgnoreCase) }).ClickAsync();
         Assert.True((await created).Ok, "creating the workflow failed");

@@ -10,7 +10,7 @@ public sealed class StudioShellTests(BrowserFixture fixture)
     [Fact]
     public Task Studio_loads_and_shows_the_definition_list() => StudioPage.RunAsync(fixture, async (page, _) =>
     {
-        await page.GotoAsync("studio/");
+        await page.GotoAsync("studio/", new() { WaitUntil = WaitUntilState.NetworkIdle });
         await page.Locator("elsa-workflow-definition-list").WaitForAsync();
         // Studio's own UI, rendered by Blazor inside the element: the "Create workflow" button, enabled
         // (it is disabled when the list response lacks the bulk-publish link).

@@ -71,6 +71,11 @@ public static class SmsPluginComposition
         app.MapSmsWebhooks(WebhookPrefix);
         if (app.Services.GetService<SandboxSettings>() is { } sandbox)
         {
+            app.MapGet($"{sandbox.EmulatorPrefix}/_handset/{{e164}}/messages", (string e164, EmulatorSet emulators) =>
+                    PhoneNumber.TryParse(e164, out var mobile, out var error)
+                        ? Results.Json(SandboxSettings.HandsetInbox(emulators, mobile))
+                        : Results.BadRequest(new { field = "e164", error }))
+                .WithTags("Sandbox");
             app.Lifetime.ApplicationStarted.Register(() =>
             {
                 var token = app.Services.GetRequiredService<IOptions<SmsActivitiesOptions>>().Value.Webhooks.Token!;
@@ -154,6 +159,26 @@ public sealed class SandboxSettings(string emulatorPrefix)
     {
         ArgumentNullException.ThrowIfNull(emulators);
         emulators.Tencent.SeedTemplate("{1}");
+    }
+
+    /// <summary>A message as the emulated handset shows it.</summary>
+    public sealed record HandsetMessage(string Vendor, string Kind, string? Text, DateTimeOffset At);
+
+    /// <summary>
+    /// What the handset of <paramref name="mobile"/> received from every emulator (SMS, and YANINGAI voice calls with
+    /// what they read out), oldest first: how a sandbox user reads a one-time code, as a real user reads their phone.
+    /// </summary>
+    public static IReadOnlyList<HandsetMessage> HandsetInbox(EmulatorSet emulators, PhoneNumber mobile)
+    {
+        ArgumentNullException.ThrowIfNull(emulators);
+        bool Same(string number) => number == mobile.E164 || (PhoneNumber.TryParse(number, out var parsed, out _) && parsed.E164 == mobile.E164);
+        return emulators.Yunpian.Sent.Where(m => m.E164 == mobile.E164).Select(m => new HandsetMessage(VendorNames.Yunpian, "sms", m.Text, m.At))
+            .Concat(emulators.Tencent.Sent.Where(m => m.Accepted && Same(m.Mobile)).Select(m => new HandsetMessage(VendorNames.Tencent, "sms", m.Text, m.SentAt)))
+            .Concat(emulators.SendCloud.Sent.Where(m => Same(m.Phone)).Select(m => new HandsetMessage(VendorNames.SendCloud, m.Api, m.Content, m.At)))
+            .Concat(emulators.Yaningai.Messages.Where(m => m.Mobile == mobile.E164)
+                .Select(m => new HandsetMessage(VendorNames.Yaningai, m.Kind, m.Content ?? string.Join(" ", m.TemplateParams), m.At)))
+            .OrderBy(m => m.At)
+            .ToArray();
     }
 
     /// <summary>Every push address of every emulator, set to the matching webhook of this server.</summary>

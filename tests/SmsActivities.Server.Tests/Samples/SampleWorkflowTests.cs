@@ -31,8 +31,11 @@ public sealed class SampleWorkflowTests
         var verifyUrl = body!["verifyUrl"]!.GetValue<string>();
         var instanceId = SandboxServer.InstanceIdIn(verifyUrl);
 
-        var sms = Assert.Single(server.Emulators.Yunpian.Sent, m => m.E164 == mobile);
-        var code = SandboxServer.CodeIn(sms.Text);
+        // Read off the emulated handset over HTTP, as a sandbox user does.
+        using var inbox = await server.Http.GetAsync($"_emulators/_handset/{Uri.EscapeDataString(mobile)}/messages");
+        var sms = Assert.Single(JsonNode.Parse(await inbox.Content.ReadAsStringAsync())!.AsArray());
+        Assert.Equal("yunpian", sms!["vendor"]!.GetValue<string>());
+        var code = SandboxServer.CodeIn(sms["text"]!.GetValue<string>());
         var wrong = code == "000000" ? "111111" : "000000";
 
         var (invalid, invalidBody) = await server.PostAsync(verifyUrl, new { code = wrong });

@@ -42,6 +42,9 @@ public static class SmsPluginComposition
             ? configured
             : new SqliteConnectionStringBuilder { DataSource = Path.Combine(Path.GetFullPath(server.DataDirectory), "sms.db"), Pooling = true }.ToString();
         services.AddSmsActivities(pluginConfiguration, db => db.UseSqlite(connectionString));
+        // The runtime and the plug-in poll SQLite every second; at Information EF Core would log each query.
+        // Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command in configuration still overrides this.
+        services.AddLogging(logging => logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Warning));
         AddVendorsNotRegisteredByThePlugin(services, pluginConfiguration);
 
         var runtime = services.LastOrDefault(d => d.ServiceType == typeof(IOptions<WorkflowRuntimeOptions>))?.ImplementationInstance as IOptions<WorkflowRuntimeOptions>

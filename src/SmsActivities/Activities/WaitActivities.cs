@@ -100,8 +100,7 @@ public sealed class WaitForDeliveryReport : Activity
         }
         context.SetProperty(PendingKey, pending);
         context.SetProperty(ReportsKey, reports);
-        if (input["receivedAt"] is JsonValue receivedAt && receivedAt.TryGetValue<DateTimeOffset>(out var at))
-            context.GetService<SmsTelemetry>()?.ResumeLatency.Record((context.Now - at).TotalMilliseconds, new KeyValuePair<string, object?>("vendor", vendor), new KeyValuePair<string, object?>("activity", "WaitForDeliveryReport"));
+        context.GetService<SmsTelemetry>()?.RecordResume(input, context.Now, nameof(WaitForDeliveryReport));
 
         var failed = Publish(context, pending, reports);
         if (pending.Count > 0) return;
@@ -165,6 +164,7 @@ public sealed class WaitForReply : BlockingActivity
     private async ValueTask OnReplyAsync(ActivityExecutionContext context)
     {
         var input = context.ResumeInput ?? [];
+        context.GetService<SmsTelemetry>()?.RecordResume(input, context.Now, nameof(WaitForReply));
         var text = input["text"]?.GetValue<string>() ?? "";
         if (context.Get(KeywordPattern) is { Length: > 0 } pattern && !Pattern(pattern).IsMatch(text.Trim()))
         {

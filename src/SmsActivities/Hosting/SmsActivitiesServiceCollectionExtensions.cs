@@ -10,7 +10,9 @@ using SmsActivities.Persistence;
 using SmsActivities.Routing;
 using SmsActivities.Stimuli;
 using SmsActivities.Telemetry;
+using SmsActivities.Vendors.SendCloud;
 using SmsActivities.Vendors.Tencent;
+using SmsActivities.Vendors.Yunpian;
 using SmsActivities.Webhooks;
 using SmsActivities.Workflows.Activities;
 
@@ -25,7 +27,10 @@ public static class SmsActivitiesServiceCollectionExtensions
     private static readonly IReadOnlyDictionary<string, Action<IServiceCollection, IConfiguration>> VendorRegistrations =
         new Dictionary<string, Action<IServiceCollection, IConfiguration>>(StringComparer.OrdinalIgnoreCase)
         {
+            ["Yunpian"] = (services, section) => services.AddYunpian(section),
             ["Tencent"] = (services, section) => services.AddTencent(section),
+            ["SendCloud"] = (services, section) => services.AddSendCloud(section),
+            ["Yaningai"] = (services, section) => services.AddYaningai(section),
         };
 
     /// <summary>

@@ -58,10 +58,10 @@ public sealed class SmsStimulusPublisher(
         span?.SetTag("sms.message_id", report.MessageId);
         span?.SetTag("sms.status", report.Status.ToString());
         var received = time.GetUtcNow();
-        var (isNew, resumed) = await SendAllAsync(SmsStimuli.ForReport(report, received), cancellationToken).ConfigureAwait(false);
+        var (isNew, runs) = await SendAllAsync(SmsStimuli.ForReport(report, received), cancellationToken).ConfigureAwait(false);
+        span?.SetTag("workflow.runs", runs);
         if (!isNew) return false;
         telemetry.ReportsReceived.Add(1, new("vendor", report.Vendor), new("status", report.Status.ToString()));
-        if (resumed) telemetry.ResumeLatency.Record((time.GetUtcNow() - received).TotalMilliseconds, new KeyValuePair<string, object?>("vendor", report.Vendor));
         return true;
     }
 
@@ -78,10 +78,10 @@ public sealed class SmsStimulusPublisher(
             await optOuts.AddAsync(reply.Mobile, "reply: " + reply.Text.Trim(), reply.Vendor, cancellationToken).ConfigureAwait(false);
             logger.LogInformation("Opted out {Mobile} after a {Vendor} reply", PhoneNumber.Mask(reply.Mobile), reply.Vendor);
         }
-        var (isNew, resumed) = await SendAllAsync(SmsStimuli.ForReply(reply, received), cancellationToken).ConfigureAwait(false);
+        var (isNew, runs) = await SendAllAsync(SmsStimuli.ForReply(reply, received), cancellationToken).ConfigureAwait(false);
+        span?.SetTag("workflow.runs", runs);
         if (!isNew) return false;
         telemetry.RepliesReceived.Add(1, new KeyValuePair<string, object?>("vendor", reply.Vendor));
-        if (resumed) telemetry.ResumeLatency.Record((time.GetUtcNow() - received).TotalMilliseconds, new KeyValuePair<string, object?>("vendor", reply.Vendor));
         return true;
     }
 
@@ -96,16 +96,16 @@ public sealed class SmsStimulusPublisher(
     /// Sends every variant, even when the first turns out to be a duplicate: a crash between variants leaves the vendor
     /// unacknowledged, and its retry must still deliver the variants that were not stored the first time.
     /// </summary>
-    private async Task<(bool IsNew, bool Resumed)> SendAllAsync(IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken)
+    private async Task<(bool IsNew, int Runs)> SendAllAsync(IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken)
     {
         var isNew = false;
-        var resumed = false;
+        var runs = 0;
         foreach (var stimulus in stimuli)
         {
             var result = await runtime.SendStimulusAsync(stimulus, cancellationToken).ConfigureAwait(false);
             isNew |= !result.Duplicate;
-            resumed |= result.Runs.Count > 0;
+            runs += result.Runs.Count;
         }
-        return (isNew, resumed);
+        return (isNew, runs);
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Text.Json.Nodes;
 
 namespace SmsActivities.Telemetry;
 
@@ -24,7 +25,7 @@ public sealed class SmsTelemetry : IDisposable
         Failovers = _meter.CreateCounter<long>("sms.failovers", "{call}", "Sends moved on to the next vendor");
         ReportsReceived = _meter.CreateCounter<long>("sms.reports.received", "{report}", "Delivery reports received, pushed or pulled");
         RepliesReceived = _meter.CreateCounter<long>("sms.replies.received", "{reply}", "Inbound SMS received, pushed or pulled");
-        ResumeLatency = _meter.CreateHistogram<double>("sms.report.resume_latency", "ms", "From report received to the waiting workflow resumed");
+        ResumeLatency = _meter.CreateHistogram<double>("sms.report.resume_latency", "ms", "From a report or reply received to the waiting activity resumed");
     }
 
     public Counter<long> MessagesSent { get; }
@@ -33,6 +34,18 @@ public sealed class SmsTelemetry : IDisposable
     public Counter<long> ReportsReceived { get; }
     public Counter<long> RepliesReceived { get; }
     public Histogram<double> ResumeLatency { get; }
+
+    /// <summary>
+    /// Records how long a vendor event took from reaching the webhook or poller (<c>receivedAt</c> in the stimulus
+    /// input) to resuming the waiting activity.
+    /// </summary>
+    public void RecordResume(JsonObject? stimulusInput, DateTimeOffset now, string activity)
+    {
+        if (stimulusInput?["receivedAt"] is not JsonValue value || !value.TryGetValue<DateTimeOffset>(out var receivedAt)) return;
+        ResumeLatency.Record((now - receivedAt).TotalMilliseconds,
+            new KeyValuePair<string, object?>("vendor", stimulusInput["vendor"]?.GetValue<string>()),
+            new KeyValuePair<string, object?>("activity", activity));
+    }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -10,7 +10,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SmsActivities.Emulators;
+using SmsActivities.Emulators.SendCloud;
 using SmsActivities.Emulators.Tencent;
+using SmsActivities.Emulators.Yaningai;
+using SmsActivities.Emulators.Yunpian;
 using SmsActivities.Hosting;
 using SmsActivities.Persistence;
 using SmsActivities.Vendors;
@@ -76,6 +79,24 @@ internal sealed class PluginTestBed : IAsyncDisposable
             ["Vendors:Tencent:DefaultSign"] = TencentEmulator.SandboxSign,
             ["Vendors:Tencent:MaxRetryAttempts"] = "0",
             ["Vendors:Tencent:AttemptTimeout"] = "00:00:05",
+            ["Vendors:Yunpian:BaseUrl"] = emulators.BaseUrlFor(VendorNames.Yunpian).ToString(),
+            ["Vendors:Yunpian:ApiKey"] = YunpianEmulator.SandboxApiKey,
+            ["Vendors:Yunpian:MaxRetryAttempts"] = "0",
+            ["Vendors:Yunpian:AttemptTimeout"] = "00:00:05",
+            ["Vendors:SendCloud:BaseUrl"] = emulators.BaseUrlFor(VendorNames.SendCloud).ToString(),
+            ["Vendors:SendCloud:SmsUser"] = SendCloudEmulator.SandboxSmsUser,
+            ["Vendors:SendCloud:SmsKey"] = SendCloudEmulator.SandboxSmsKey,
+            ["Vendors:SendCloud:AppKey"] = SendCloudEmulator.SandboxAppKey,
+            ["Vendors:SendCloud:MaxRetryAttempts"] = "0",
+            ["Vendors:SendCloud:AttemptTimeout"] = "00:00:05",
+            ["Vendors:Yaningai:BaseUrl"] = emulators.BaseUrlFor(VendorNames.Yaningai).ToString(),
+            ["Vendors:Yaningai:Account"] = YaningaiEmulator.SandboxAccount,
+            ["Vendors:Yaningai:ApiKey"] = YaningaiEmulator.SandboxApiKey,
+            ["Vendors:Yaningai:EmailFrom"] = "Acme",
+            ["Vendors:Yaningai:MaxRetryAttempts"] = "0",
+            ["Vendors:Yaningai:AttemptTimeout"] = "00:00:05",
+            // Auto tries Tencent first in these tests; tests of other vendors name them.
+            ["SmsActivities:Routing:Order:0"] = VendorNames.Tencent,
             ["SmsActivities:ConnectionString"] = $"Data Source={Path.Combine(folder, "sms.db")}",
             ["SmsActivities:Webhooks:Token"] = Token,
             ["SmsActivities:MaxRecipientsPerSend"] = "500",
@@ -102,6 +123,16 @@ internal sealed class PluginTestBed : IAsyncDisposable
         var bed = new PluginTestBed(emulators, app, new Uri(address.TrimEnd('/') + "/"), folder, logs);
         bed.Tencent.StatusCallbackUrl = bed.WebhookUrl(VendorNames.Tencent, "status");
         bed.Tencent.ReplyCallbackUrl = bed.WebhookUrl(VendorNames.Tencent, "reply");
+        bed.Emulators.Set.Yunpian.StatusCallbackUrl = bed.WebhookUrl(VendorNames.Yunpian, "status");
+        bed.Emulators.Set.Yunpian.ReplyCallbackUrl = bed.WebhookUrl(VendorNames.Yunpian, "reply");
+        bed.Emulators.Set.SendCloud.DeliveryHookUrl = bed.WebhookUrl(VendorNames.SendCloud, "smshook");
+        bed.Emulators.Set.SendCloud.ReplyHookUrl = bed.WebhookUrl(VendorNames.SendCloud, "smshook");
+        var yaningai = bed.Emulators.Set.Yaningai;
+        yaningai.ReportCallbackUrl = bed.WebhookUrl(VendorNames.Yaningai, "status");
+        yaningai.VoiceReportCallbackUrl = bed.WebhookUrl(VendorNames.Yaningai, "voice-status");
+        yaningai.ReplyCallbackUrl = bed.WebhookUrl(VendorNames.Yaningai, "reply");
+        yaningai.EmailReportCallbackUrl = bed.WebhookUrl(VendorNames.Yaningai, "email-status");
+        yaningai.EmailTrackingCallbackUrl = bed.WebhookUrl(VendorNames.Yaningai, "email-tracking");
         // Tencent accepts text only when it matches an approved template: one that takes any text keeps tests about the plug-in.
         bed.Tencent.SeedTemplate("{1}");
         return bed;

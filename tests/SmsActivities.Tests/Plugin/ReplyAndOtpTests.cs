@@ -220,25 +220,52 @@ public sealed partial class ReplyAndOtpTests
         Assert.DoesNotContain("not-the-token-at-all", bed.Logs.All, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Pulled_reports_feed_the_same_path_as_pushed_ones()
+    [Theory]
+    [InlineData("tencent", "/pullstatus")]
+    [InlineData("yunpian", "/pull_status.json")]
+    public async Task Pulled_reports_and_replies_feed_the_same_path_as_pushed_ones(string vendor, string pullPath)
     {
         await using var bed = await PluginTestBed.StartAsync(
             [new CodeWorkflow("pulled", f =>
             {
-                var send = f.Add(new SendSms { Id = "send", Recipients = new(A), Text = new("hi") });
-                f.Connect(send, f.Add(new WaitForDeliveryReport { Id = "wait", SendSmsActivityId = new("send"), Timeout = new(TimeSpan.FromSeconds(30)) }), SendSms.Sent);
+                var send = f.Add(new SendSms { Id = "send", Vendor = new(vendor), Recipients = new(A), Text = new("【SmsSandbox】hi") });
+                var wait = f.Add(new WaitForDeliveryReport { Id = "wait", SendSmsActivityId = new("send"), Timeout = new(TimeSpan.FromSeconds(30)) });
+                var reply = f.Add(new WaitForReply { Id = "reply", Mobile = new(A), Timeout = new(TimeSpan.FromSeconds(30)) });
+                f.Connect(send, wait, SendSms.Sent);
+                f.Connect(wait, reply, WaitForDeliveryReport.Delivered);
             })],
-            new Dictionary<string, string?> { ["SmsActivities:Pull:tencent:Enabled"] = "true", ["SmsActivities:Pull:tencent:Interval"] = "00:00:00.100" });
-        // No push address: the emulator keeps the report for pullstatus.
+            new Dictionary<string, string?> { [$"SmsActivities:Pull:{vendor}:Enabled"] = "true", [$"SmsActivities:Pull:{vendor}:Interval"] = "00:00:00.100" });
+        // No push addresses: the emulators keep reports and replies for their pull APIs.
         bed.Tencent.StatusCallbackUrl = null;
         bed.Tencent.ReplyCallbackUrl = null;
+        bed.Emulators.Set.Yunpian.StatusCallbackUrl = null;
+        bed.Emulators.Set.Yunpian.ReplyCallbackUrl = null;
 
         var run = await bed.RunAsync("pulled");
-        await bed.WaitForFinishAsync(run.InstanceId);
+        await bed.WaitForAsync(run.InstanceId, s => s.Bookmarks.Any(b => b.Name == "SmsActivities.WaitForReply"));
+        bed.Emulators.Set.Get(vendor).InjectReply(new HandsetReply(A, "got it"));
+        var state = await bed.WaitForFinishAsync(run.InstanceId);
 
         Assert.Equal([WaitForDeliveryReport.Delivered], await bed.OutcomesAsync(run.InstanceId, "wait"));
-        Assert.NotEmpty(bed.Emulators.Set.Requests.For("tencent", "/pullstatus"));
+        Assert.Equal("got it", state.ActivityOutputs["reply"]["Text"]!.GetValue<string>());
+        Assert.NotEmpty(bed.Emulators.Set.Requests.For(vendor, pullPath));
+    }
+
+    [Theory]
+    [InlineData("yunpian", "reply", "application/x-www-form-urlencoded", "sms_reply=%7B%22id%22%3A%2242%22%2C%22mobile%22%3A%2213800138001%22%2C%22text%22%3A%22STOP%22%2C%22reply_time%22%3A%222026-11-21+10%3A00%3A00%22%2C%22extend%22%3A%22%22%2C%22base_extend%22%3A%228888%22%2C%22_sign%22%3A%22forged%22%7D")]
+    [InlineData("sendcloud", "smshook", "application/x-www-form-urlencoded", "event=reply&phone=13800138001&content=STOP&timestamp=1795305861&token=abcdef&signature=forged")]
+    public async Task Pushes_with_a_forged_vendor_signature_are_refused_and_change_nothing(string vendor, string kind, string contentType, string body)
+    {
+        await using var bed = await PluginTestBed.StartAsync([Trigger("any", new SmsReplyReceived())]);
+
+        using var answer = await bed.Http.PostAsync(bed.WebhookUrl(vendor, kind), new StringContent(body, Encoding.UTF8, contentType));
+
+        Assert.InRange((int)answer.StatusCode, 400, 499);
+        Assert.False(await bed.Services.GetRequiredService<OptOutList>().ContainsAsync(A));
+        Assert.Equal(0, await CountAsync(bed, "any"));
+        Assert.Contains(bed.Logs.Lines, l => l.Contains($"Refused a {vendor} {kind} push", StringComparison.Ordinal));
+        Assert.DoesNotContain(SmsActivities.Emulators.Yunpian.YunpianEmulator.SandboxApiKey, bed.Logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(SmsActivities.Emulators.SendCloud.SendCloudEmulator.SandboxAppKey, bed.Logs.All, StringComparison.Ordinal);
     }
 
     private static CodeWorkflow Trigger(string id, Trigger trigger) => new(id, f =>

@@ -1,0 +1,56 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using SmsActivities.Activities;
+using SmsActivities.Telemetry;
+using SmsActivities.Vendors;
+
+namespace SmsActivities.Tests.Plugin;
+
+public sealed class TelemetryTests
+{
+    [Fact]
+    public async Task Sends_reports_and_resume_latency_are_measured_and_traced_with_vendor_and_message_ids()
+    {
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("measured", f =>
+        {
+            var send = f.Add(new SendSms { Id = "send", Vendor = new(VendorNames.Tencent), Recipients = new("+8613800138001,+8613800138002"), Text = new("hi") });
+            f.Connect(send, f.Add(new WaitForDeliveryReport { Id = "wait", SendSmsActivityId = new("send"), Timeout = new(TimeSpan.FromSeconds(30)) }), SendSms.Sent);
+        })]);
+        var factory = bed.Services.GetRequiredService<IMeterFactory>();
+        var measurements = new ConcurrentQueue<(string Name, double Value, string? Vendor)>();
+        using var listener = new MeterListener();
+        // Only this host's meter: other tests run their own hosts in parallel.
+        listener.InstrumentPublished = (instrument, l) => { if (instrument.Meter.Scope == factory) l.EnableMeasurementEvents(instrument); };
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => measurements.Enqueue((i.Name, v, VendorOf(tags))));
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => measurements.Enqueue((i.Name, v, VendorOf(tags))));
+        listener.Start();
+        var spans = new ConcurrentQueue<Activity>();
+        using var activityListener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == SmsTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(activityListener);
+
+        var run = await bed.RunAsync("measured");
+        await bed.WaitForFinishAsync(run.InstanceId);
+
+        Assert.Equal(2, measurements.Where(m => m.Name == "sms.messages.sent" && m.Vendor == VendorNames.Tencent).Sum(m => m.Value));
+        Assert.Equal(2, measurements.Where(m => m.Name == "sms.reports.received").Sum(m => m.Value));
+        Assert.Contains(measurements, m => m.Name == "sms.report.resume_latency" && m.Value >= 0 && m.Vendor == VendorNames.Tencent);
+        var messageIds = (await bed.OutputsAsync(run.InstanceId, "send"))["MessageIds"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray();
+        var sendSpan = spans.Single(s => s.OperationName == "sms.send_activity" && (string?)s.GetTagItem("workflow.instance_id") == run.InstanceId);
+        Assert.All(messageIds, id => Assert.Contains(id, (string)sendSpan.GetTagItem("sms.message_ids")!, StringComparison.Ordinal));
+        Assert.Equal(messageIds.Order(), spans.Where(s => s.OperationName == "sms.report" && messageIds.Contains((string?)s.GetTagItem("sms.message_id"))).Select(s => (string)s.GetTagItem("sms.message_id")!).Distinct().Order());
+    }
+
+    private static string? VendorOf(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        foreach (var tag in tags)
+            if (tag.Key == "vendor") return tag.Value as string;
+        return null;
+    }
+}

@@ -34,11 +34,15 @@ public abstract class Activity
     /// Runs the activity. If it returns without completing, without bookmarks and without scheduled
     /// children, the engine completes it with <c>Done</c>.
     /// </summary>
-    protected internal abstract ValueTask ExecuteAsync(ActivityExecutionContext context);
+    protected abstract ValueTask ExecuteAsync(ActivityExecutionContext context);
+
+    internal ValueTask RunAsync(ActivityExecutionContext context) => ExecuteAsync(context);
 
     /// <summary>Called on a container when one of the children it scheduled completes.</summary>
-    protected internal virtual ValueTask OnChildCompletedAsync(ActivityExecutionContext context, ActivityExecutionContext child) =>
+    protected virtual ValueTask OnChildCompletedAsync(ActivityExecutionContext context, ActivityExecutionContext child) =>
         ValueTask.CompletedTask;
+
+    internal ValueTask NotifyChildCompletedAsync(ActivityExecutionContext context, ActivityExecutionContext child) => OnChildCompletedAsync(context, child);
 
     public override string ToString() => $"{Type} '{Id}'";
 }
@@ -49,7 +53,9 @@ public abstract class Activity
 /// </summary>
 public abstract class Trigger : Activity
 {
-    protected internal abstract IEnumerable<object> GetTriggerPayloads(TriggerIndexingContext context);
+    protected abstract IEnumerable<object> GetTriggerPayloads(TriggerIndexingContext context);
+
+    internal IEnumerable<object> GetPayloads(TriggerIndexingContext context) => GetTriggerPayloads(context);
 }
 
 /// <summary>What a trigger may read while its payloads are computed: inputs evaluated without a running instance.</summary>

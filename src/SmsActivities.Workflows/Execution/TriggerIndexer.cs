@@ -17,7 +17,7 @@ public sealed class TriggerIndexer(ExpressionEvaluator evaluator)
         foreach (var trigger in workflow.Activities.OfType<Trigger>().Where(t => t.CanStartWorkflow))
         {
             var indexing = new TriggerIndexingContext(input => evaluator.Evaluate(input, context));
-            foreach (var payload in trigger.GetTriggerPayloads(indexing))
+            foreach (var payload in trigger.GetPayloads(indexing))
             {
                 var node = ValueConverter.ToNode(payload);
                 result.Add(new WorkflowTrigger(trigger.Id, trigger.Type, BookmarkHasher.Hash(trigger.Type, node), node));

@@ -135,7 +135,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         });
         Journal(context, "Started", null, null);
         if (!ok) return;
-        await GuardAsync(context, () => activity.ExecuteAsync(context));
+        await GuardAsync(context, () => activity.RunAsync(context));
         await AutoCompleteIfIdleAsync(context);
     }
 
@@ -181,33 +181,30 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         context.Outcomes.AddRange(outcomes);
         State.Bookmarks.RemoveAll(b => b.ActivityInstanceId == context.Id);
         _live.Remove(context.Id);
-        if (ExecutionRecords.TryGetValue(context.Id, out var record) || TryLoadRecord(context, out record))
-        {
-            record.Status = ActivityStatus.Completed;
-            record.CompletedAt = Time.GetUtcNow();
-            record.Outcomes = [.. outcomes];
-            record.HasBookmarks = false;
-        }
+        var record = RecordOf(context);
+        record.Status = ActivityStatus.Completed;
+        record.CompletedAt = Time.GetUtcNow();
+        record.Outcomes = [.. outcomes];
+        record.HasBookmarks = false;
         Journal(context, "Completed", null, new JsonObject { ["outcomes"] = new JsonArray(outcomes.Select(o => (JsonNode?)o).ToArray()) });
         var parent = context.Parent;
         if (parent is null) { _rootCompleted = true; return; }
         parent.PendingChildren--;
         if (parent.Status != ActivityStatus.Running) return;
-        if (await GuardAsync(parent, () => parent.Activity.OnChildCompletedAsync(parent, context)))
+        if (await GuardAsync(parent, () => parent.Activity.NotifyChildCompletedAsync(parent, context)))
             await AutoCompleteIfIdleAsync(parent);
     }
 
-    /// <summary>A record for a context restored from a previous run: rebuilt so its completion is recorded.</summary>
-    private bool TryLoadRecord(ActivityExecutionContext context, out ActivityExecutionRecord record)
+    /// <summary>The execution record of a context; for one restored from a previous run it is rebuilt (the store merges it with the saved one).</summary>
+    private ActivityExecutionRecord RecordOf(ActivityExecutionContext context)
     {
-        record = new ActivityExecutionRecord
+        if (ExecutionRecords.TryGetValue(context.Id, out var record)) return record;
+        return ExecutionRecords[context.Id] = new ActivityExecutionRecord
         {
             Id = context.Id, WorkflowInstanceId = State.Id, ActivityId = context.Activity.Id, ActivityNodeId = context.Activity.NodeId,
             ActivityType = context.Activity.Type, ActivityTypeVersion = context.Activity.Version, ActivityName = context.Activity.Name,
             StartedAt = context.State.StartedAt, Status = ActivityStatus.Running,
         };
-        ExecutionRecords[context.Id] = record;
-        return true;
     }
 
     internal async ValueTask FinishAsync(ActivityExecutionContext context)
@@ -236,11 +233,9 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         State.Bookmarks.RemoveAll(b => b.ActivityInstanceId == context.Id);
         _live.Remove(context.Id);
         if (context.Parent != null) context.Parent.PendingChildren--;
-        if (ExecutionRecords.TryGetValue(context.Id, out var record) || TryLoadRecord(context, out record))
-        {
-            record.Status = ActivityStatus.Canceled;
-            record.CompletedAt = Time.GetUtcNow();
-        }
+        var record = RecordOf(context);
+        record.Status = ActivityStatus.Canceled;
+        record.CompletedAt = Time.GetUtcNow();
         Journal(context, "Cancelled", null, null);
     }
 
@@ -249,13 +244,11 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         var now = Time.GetUtcNow();
         var error = ExceptionState.From(exception);
         context.State.Status = ActivityStatus.Faulted;
-        if (ExecutionRecords.TryGetValue(context.Id, out var record) || TryLoadRecord(context, out record))
-        {
-            record.Status = ActivityStatus.Faulted;
-            record.Exception = error;
-            record.AggregateFaultCount++;
-            record.CompletedAt = now;
-        }
+        var record = RecordOf(context);
+        record.Status = ActivityStatus.Faulted;
+        record.Exception = error;
+        record.AggregateFaultCount++;
+        record.CompletedAt = now;
         State.Incidents.Add(new WorkflowIncident(context.Activity.Id, context.Activity.NodeId, context.Activity.Type,
             $"{context.Activity}: {exception.Message}", error, now));
         State.Fault = error;
@@ -268,7 +261,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     internal void AddBookmark(ActivityExecutionContext context, Bookmark bookmark)
     {
         State.Bookmarks.Add(bookmark);
-        if (ExecutionRecords.TryGetValue(context.Id, out var record)) record.HasBookmarks = true;
+        RecordOf(context).HasBookmarks = true;
         Journal(context, "Suspended", null, bookmark.Payload);
     }
 
@@ -303,8 +296,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
             if (!State.ActivityOutputs.TryGetValue(context.Activity.Id, out var outputs))
                 State.ActivityOutputs[context.Activity.Id] = outputs = [];
             outputs[info.Name] = node;
-            if (ExecutionRecords.TryGetValue(context.Id, out var record))
-                (record.Outputs ??= [])[info.Name] = info.IsSensitive ? "***" : node?.DeepClone();
+            (RecordOf(context).Outputs ??= [])[info.Name] = info.IsSensitive ? "***" : node?.DeepClone();
         }
         if (output?.VariableName is { } variable) SetVariable(variable, node);
     }

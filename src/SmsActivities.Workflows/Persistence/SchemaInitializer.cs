@@ -19,7 +19,7 @@ internal static class SchemaInitializer
         if (db.Database.IsSqlite())
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken); // readers do not block the writer
         await db.Database.EnsureCreatedAsync(cancellationToken);
-        var row = await db.SchemaVersion.FirstOrDefaultAsync(cancellationToken);
+        var row = await db.SchemaVersion.OrderBy(v => v.Id).FirstOrDefaultAsync(cancellationToken);
         if (row is null)
         {
             db.SchemaVersion.Add(new SchemaVersionRow { Id = 1, Version = CurrentVersion });
@@ -35,6 +35,9 @@ internal static class SchemaInitializer
 /// <summary>SQLite: commit durability of WAL with synchronous=NORMAL (no fsync per commit; safe against corruption).</summary>
 internal sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
 {
+    // Pooled connections are "opened" for every DbContext; the pragma is needed once per physical connection.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> Configured = new();
+
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
 
     public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
@@ -45,7 +48,7 @@ internal sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
 
     private static void Apply(DbConnection connection)
     {
-        if (connection is not SqliteConnection) return;
+        if (connection is not SqliteConnection { Handle: { } handle } || !Configured.TryAdd(handle, Configured)) return;
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
         command.ExecuteNonQuery();

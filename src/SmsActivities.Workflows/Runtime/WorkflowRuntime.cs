@@ -419,7 +419,7 @@ public sealed class WorkflowRuntime
                 Id = record.Id, InstanceId = row.Id, Sequence = record.Sequence, NodeId = record.NodeId, ActivityType = record.ActivityType,
                 EventName = record.EventName, Json = JsonSerializer.Serialize(record, WorkflowJson.Options),
             });
-        await SaveExecutionRecordsAsync(db, context, cancellationToken);
+        await SaveExecutionRecordsAsync(db, context, isNew, cancellationToken);
         if (deliveryId != null) await db.Deliveries.Where(d => d.Id == deliveryId).ExecuteDeleteAsync(cancellationToken);
 
         var followUps = new List<FollowUp>();
@@ -443,11 +443,11 @@ public sealed class WorkflowRuntime
         return followUps;
     }
 
-    private static async Task SaveExecutionRecordsAsync(WorkflowDbContext db, WorkflowExecutionContext context, CancellationToken cancellationToken)
+    private static async Task SaveExecutionRecordsAsync(WorkflowDbContext db, WorkflowExecutionContext context, bool isNew, CancellationToken cancellationToken)
     {
         if (context.ExecutionRecords.Count == 0) return;
         var ids = context.ExecutionRecords.Keys.ToList();
-        var existing = await db.Executions.Where(e => ids.Contains(e.Id)).ToDictionaryAsync(e => e.Id, cancellationToken);
+        var existing = isNew ? [] : await db.Executions.Where(e => ids.Contains(e.Id)).ToDictionaryAsync(e => e.Id, cancellationToken);
         foreach (var record in context.ExecutionRecords.Values)
         {
             if (existing.TryGetValue(record.Id, out var row))

@@ -9,14 +9,14 @@ public sealed class Sequence : Activity
 {
     public List<Activity> Activities { get; set; } = [];
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         context.SetProperty("index", 0);
         if (Activities.Count > 0) context.ScheduleActivity(Activities[0]);
         return ValueTask.CompletedTask;
     }
 
-    protected internal override ValueTask OnChildCompletedAsync(ActivityExecutionContext context, ActivityExecutionContext child)
+    protected override ValueTask OnChildCompletedAsync(ActivityExecutionContext context, ActivityExecutionContext child)
     {
         var next = context.GetProperty<int>("index") + 1;
         context.SetProperty("index", next);
@@ -36,9 +36,9 @@ public sealed class ForEach : Activity
 
     public Activity? Body { get; set; }
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context) => IterateAsync(context, 0);
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context) => IterateAsync(context, 0);
 
-    protected internal override ValueTask OnChildCompletedAsync(ActivityExecutionContext context, ActivityExecutionContext child) =>
+    protected override ValueTask OnChildCompletedAsync(ActivityExecutionContext context, ActivityExecutionContext child) =>
         IterateAsync(context, context.GetProperty<int>("index") + 1);
 
     private ValueTask IterateAsync(ActivityExecutionContext context, int index)
@@ -71,13 +71,13 @@ public sealed class Fork : Activity
     [Input(Description = "Wait for all branches, or for the first (cancelling the others).", UIHint = InputUIHints.DropDown)]
     public Input<ForkJoinMode> JoinMode { get; set; } = new(ForkJoinMode.WaitAll);
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         foreach (var branch in Branches) context.ScheduleActivity(branch);
         return ValueTask.CompletedTask;
     }
 
-    protected internal override ValueTask OnChildCompletedAsync(ActivityExecutionContext context, ActivityExecutionContext child)
+    protected override ValueTask OnChildCompletedAsync(ActivityExecutionContext context, ActivityExecutionContext child)
     {
         if (context.Get(JoinMode) != ForkJoinMode.WaitAny) return ValueTask.CompletedTask;
         context.CancelChildren();
@@ -91,7 +91,7 @@ public sealed class FlowFork : Activity
     [Input(Description = "The branch names; each becomes an outcome.", UIHint = InputUIHints.DynamicOutcomes)]
     public Input<List<string>> Branches { get; set; } = new(["Branch 1", "Branch 2"]);
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context) =>
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context) =>
         context.CompleteActivityAsync([.. context.Get(Branches) ?? []]);
 }
 
@@ -104,5 +104,5 @@ public sealed class FlowJoin : Activity
     [Input(Description = "WaitAll or WaitAny.", UIHint = InputUIHints.DropDown)]
     public Input<FlowJoinMode> Mode { get; set; } = new(FlowJoinMode.WaitAny);
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context) => context.CompleteActivityAsync();
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context) => context.CompleteActivityAsync();
 }

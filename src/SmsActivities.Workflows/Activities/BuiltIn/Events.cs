@@ -36,10 +36,10 @@ public sealed class Event : BlockingTrigger
     [Output(Description = "The payload the event was published with.")]
     public Output<object?> Result { get; set; } = new();
 
-    protected internal override IEnumerable<object> GetTriggerPayloads(TriggerIndexingContext context) =>
+    protected override IEnumerable<object> GetTriggerPayloads(TriggerIndexingContext context) =>
         [new EventPayload(context.Get(EventName) ?? "")];
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         if (context.IsTriggerOfWorkflow()) return ReceiveAsync(context, context.TriggerInput);
         WaitFor(context, new EventPayload(context.Get(EventName) ?? ""), OnEventAsync);
@@ -77,7 +77,7 @@ public sealed class PublishEvent : Activity
     [Input(Description = "Data handed to the receivers as their Result.", UIHint = InputUIHints.JsonEditor)]
     public Input<object?>? Payload { get; set; }
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         var payload = ValueConverter.ToNode(new EventPayload(context.Get(EventName) ?? ""));
         context.PublishStimulus(new Stimulus("Elsa.Event", payload, new JsonObject { ["payload"] = ValueConverter.ToNode(context.Get(Payload)) })

@@ -19,7 +19,7 @@ public sealed class Flowchart : Activity
     /// <summary>Id of the first activity (legacy JSON <c>start</c>); otherwise Elsa.Start, then a node without inbound connections.</summary>
     public string? StartActivityId { get; set; }
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         var start = FindStart(context.WorkflowExecutionContext);
         if (start != null) context.ScheduleActivity(start);
@@ -36,7 +36,7 @@ public sealed class Flowchart : Activity
                ?? Activities.FirstOrDefault();
     }
 
-    protected internal override ValueTask OnChildCompletedAsync(ActivityExecutionContext context, ActivityExecutionContext child)
+    protected override ValueTask OnChildCompletedAsync(ActivityExecutionContext context, ActivityExecutionContext child)
     {
         if (child.Activity is End)
         {

@@ -43,12 +43,12 @@ public sealed class HttpEndpoint : BlockingTrigger
     [Output(Description = "The request method.")]
     public Output<string> Method { get; set; } = new();
 
-    protected internal override IEnumerable<object> GetTriggerPayloads(TriggerIndexingContext context) => Payloads(context.Get(Path), context.Get(SupportedMethods));
+    protected override IEnumerable<object> GetTriggerPayloads(TriggerIndexingContext context) => Payloads(context.Get(Path), context.Get(SupportedMethods));
 
     private static IEnumerable<HttpEndpointPayload> Payloads(string? path, List<string>? methods) =>
         (methods is { Count: > 0 } ? methods : ["GET"]).Select(m => HttpEndpointPayload.Create(path ?? "", m));
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         if (context.IsTriggerOfWorkflow()) return ReceiveAsync(context, context.TriggerInput);
         var payloads = Payloads(context.Get(Path), context.Get(SupportedMethods)).ToList();
@@ -85,7 +85,7 @@ public sealed class WriteHttpResponse : Activity
     [Input(Description = "Extra response headers.", UIHint = InputUIHints.JsonEditor)]
     public Input<Dictionary<string, string>?>? ResponseHeaders { get; set; }
 
-    protected internal override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+    protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         if (!context.WorkflowExecutionContext.TransientProperties.TryGetValue(HttpEndpoint.HttpContextKey, out var value) || value is not HttpContext http || http.Response.HasStarted)
         {

@@ -7,19 +7,19 @@ namespace SmsActivities.Workflows.Activities.BuiltIn;
 [Activity("Elsa", "Flow", "The start of a flowchart.")]
 public sealed class Start : Activity, IStartNode
 {
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context) => context.CompleteActivityAsync();
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context) => context.CompleteActivityAsync();
 }
 
 [Activity("Elsa", "Flow", "Ends the flowchart it sits in, cancelling whatever else runs there.")]
 public sealed class End : Activity, ITerminalNode
 {
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context) => context.CompleteActivityAsync();
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context) => context.CompleteActivityAsync();
 }
 
 [Activity("Elsa", "Flow", "Finishes the workflow, cancelling whatever else runs.")]
 public sealed class Finish : Activity, ITerminalNode
 {
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context) => context.FinishWorkflowAsync();
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context) => context.FinishWorkflowAsync();
 }
 
 /// <summary>A reference to a workflow variable, as Elsa writes it: <c>{"id":…,"name":…}</c> or a bare name.</summary>
@@ -37,7 +37,7 @@ public sealed class SetVariable : Activity
     [Input(Description = "The value to assign.")]
     public Input<object?>? Value { get; set; }
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         context.SetVariable(Variable!.Key, context.Get(Value));
         return context.CompleteActivityAsync();
@@ -53,7 +53,7 @@ public sealed class SetOutput : Activity
     [Input(Description = "The value.")]
     public Input<object?>? OutputValue { get; set; }
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         context.SetWorkflowOutput(context.Get(OutputName)!, context.Get(OutputValue));
         return context.CompleteActivityAsync();
@@ -69,7 +69,7 @@ public sealed class WriteLine : Activity
     [Input(Description = "The text to write.")]
     public Input<string>? Text { get; set; }
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         var writer = context.GetService<WorkflowConsole>()?.Out ?? Console.Out;
         writer.WriteLine(context.Get(Text));
@@ -90,7 +90,7 @@ public sealed class FlowDecision : Activity
     [Input(Description = "The condition to evaluate.", UIHint = InputUIHints.SingleLine, DefaultSyntax = "JavaScript")]
     public Input<bool> Condition { get; set; } = new(false);
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context) =>
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context) =>
         context.CompleteActivityAsync(context.Get(Condition) ? "True" : "False");
 }
 
@@ -109,7 +109,7 @@ public sealed class FlowSwitch : Activity
     [Input(Description = "Take the first matching case or every matching case.", UIHint = InputUIHints.DropDown)]
     public Input<FlowSwitchMode> Mode { get; set; } = new(FlowSwitchMode.MatchFirst);
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         var matchAny = context.Get(Mode) == FlowSwitchMode.MatchAny;
         var evaluator = context.WorkflowExecutionContext.Evaluator;
@@ -130,7 +130,7 @@ public sealed class Correlate : Activity
     [Input(Description = "The correlation id.", IsRequired = true)]
     public Input<string> CorrelationId { get; set; } = new("");
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         context.SetCorrelationId(context.Get(CorrelationId));
         return context.CompleteActivityAsync();
@@ -146,7 +146,7 @@ public sealed class Delay : Activity
     [Input(Description = "How long to wait (e.g. 00:05:00).", IsRequired = true)]
     public Input<TimeSpan> TimeSpan { get; set; } = new(System.TimeSpan.Zero);
 
-    protected internal override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         var dueAt = context.Now + context.Get(TimeSpan);
         context.CreateBookmark(new JsonObject { ["resumeAt"] = dueAt }, dueAt: dueAt);

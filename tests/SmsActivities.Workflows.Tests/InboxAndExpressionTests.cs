@@ -1,0 +1,62 @@
+using System.Text.Json.Nodes;
+using SmsActivities.Workflows.Execution;
+using SmsActivities.Workflows.Expressions;
+using static SmsActivities.Workflows.Tests.J;
+
+namespace SmsActivities.Workflows.Tests;
+
+public class InboxAndExpressionTests
+{
+    [Fact]
+    public async Task An_unmatched_stimulus_expires_after_the_retention_and_no_longer_resumes_anything()
+    {
+        using var db = new TempDatabase();
+        var time = new ShiftableTimeProvider();
+        await using var host = await TestHost.StartAsync(db.Path, time, o => o.InboxRetention = TimeSpan.FromHours(1));
+        await host.PublishAsync("late", Arr(Act("Wait1", "Elsa.Event", $"\"eventName\":{Lit("old-news")}")));
+
+        Assert.True((await host.Runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "old-news" }))).StoredInInbox);
+        time.Advance(TimeSpan.FromHours(2));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await host.Instances.CountInboxAsync() > 0 && DateTime.UtcNow < deadline) await Task.Delay(25);
+        Assert.Equal(0, await host.Instances.CountInboxAsync());
+
+        var started = await host.Runtime.StartAsync("late");
+        await Task.Delay(200);
+        Assert.Equal(WorkflowSubStatus.Suspended, (await host.Instances.GetStateAsync(started.InstanceId))!.SubStatus);
+    }
+
+    [Fact]
+    public async Task Object_and_Variable_expressions_feed_inputs_and_outputs_can_be_captured_into_variables()
+    {
+        using var db = new TempDatabase();
+        await using var host = await TestHost.StartAsync(db.Path);
+        await host.PublishAsync("exprs",
+            Arr(Act("Set1", "Elsa.SetVariable", """ "variable":{"id":"cfg","name":"Config"},"value":{"typeName":"Object","expression":{"type":"Object","value":"{\"retries\":3}"}} """),
+                Act("Wait1", "Elsa.Event", $"\"eventName\":{Lit("e")},\"result\":{{\"typeName\":\"Object\",\"memoryReference\":{{\"id\":\"got\"}}}}"),
+                Act("Out1", "Elsa.SetOutput", $"\"outputName\":{Lit("answer")},\"outputValue\":{{\"typeName\":\"Object\",\"expression\":{{\"type\":\"Variable\",\"value\":{{\"id\":\"got\",\"name\":\"Got\"}}}}}}"),
+                Act("Say", "Elsa.WriteLine", $"\"text\":{Js("getVariable('Config').retries + ' ' + getVariable('Got')")}")),
+            Arr(Conn("Set1", "Wait1"), Conn("Wait1", "Out1"), Conn("Out1", "Say")),
+            """[{"id":"cfg","name":"Config","typeName":"Object"},{"id":"got","name":"Got","typeName":"Object"}]""");
+        await host.Runtime.StartAsync("exprs");
+
+        var sent = await host.Runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "e" }, new JsonObject { ["payload"] = "pong" }));
+
+        var run = Assert.Single(sent.Runs);
+        Assert.Equal("pong", run.Output["answer"]!.GetValue<string>());
+        Assert.Equal("3 pong", host.Console.ToString().Trim());
+    }
+
+    [Fact]
+    public void Values_convert_leniently_between_json_and_clr_types()
+    {
+        Assert.Equal(5, ValueConverter.Convert<int>(JsonValue.Create("5")));
+        Assert.True(ValueConverter.Convert<bool>(JsonValue.Create("true")));
+        Assert.Equal(TimeSpan.FromMinutes(5), ValueConverter.Convert<TimeSpan>(JsonValue.Create("00:05:00")));
+        Assert.Equal(["GET", "POST"], ValueConverter.Convert<List<string>>(JsonValue.Create("[\"GET\",\"POST\"]"))!);
+        Assert.Equal("{\"a\":1}", ValueConverter.Convert<string>(JsonNode.Parse("{\"a\":1}")));
+        Assert.Null(ValueConverter.Convert<TimeSpan?>(JsonValue.Create("")));
+        Assert.False(ValueConverter.IsTruthy(JsonValue.Create(0)));
+        Assert.True(ValueConverter.IsTruthy(JsonValue.Create("yes")));
+    }
+}

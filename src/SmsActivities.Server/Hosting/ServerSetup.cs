@@ -64,6 +64,7 @@ public static class ServerSetup
         }
 
         services.AddElsaApi();
+        services.AddSmsPlugin(configuration); // the SMS plug-in, code-first samples and (sandbox) vendors on the emulators
         return services;
     }
 
@@ -103,6 +104,7 @@ public static class ServerSetup
         else app.MapMissingStudio();
 
         app.MapElsaApi("/elsa/api").RequireAuthorization(ApiPolicy).RequireCors(CorsPolicy);
+        app.MapSmsPlugin(); // vendor webhooks; in sandbox mode the emulators push to them
 
         if (emulators is not null) app.MapVendorEmulators(emulators, options.EmulatorPrefix);
 

@@ -1,0 +1,205 @@
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using SmsActivities.Emulators;
+using SmsActivities.Emulators.SendCloud;
+using SmsActivities.Emulators.Tencent;
+using SmsActivities.Emulators.Yaningai;
+using SmsActivities.Emulators.Yunpian;
+using SmsActivities.Hosting;
+using SmsActivities.Samples;
+using SmsActivities.Vendors;
+using SmsActivities.Vendors.SendCloud;
+using SmsActivities.Vendors.Tencent;
+using SmsActivities.Vendors.Yaningai;
+using SmsActivities.Vendors.Yunpian;
+using SmsActivities.Webhooks;
+using SmsActivities.Workflows.Runtime;
+
+namespace SmsActivities.Server.Hosting;
+
+/// <summary>
+/// Puts the SMS plug-in into the server: its activities, vendors and webhooks, the code-first sample workflows and,
+/// in sandbox mode, every vendor pointed at its in-process emulator with the emulators pushing back to the webhooks.
+/// </summary>
+public static class SmsPluginComposition
+{
+    /// <summary>Where the vendor webhooks are served: <c>/webhooks/sms/{vendor}/{kind}/{token}</c>.</summary>
+    public const string WebhookPrefix = SmsWebhookEndpoints.DefaultPrefix;
+
+    /// <summary>Call after the workflow runtime is registered (the plug-in adds its activities to the runtime's registry).</summary>
+    public static IServiceCollection AddSmsPlugin(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var server = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+        var sandbox = server.Sandbox ? new SandboxSettings(server.EmulatorPrefix) : null;
+        var pluginConfiguration = sandbox is null ? configuration : sandbox.Over(configuration);
+
+        // The plug-in's tables (OTP challenges, opt-outs, send records) live in their own SQLite file beside the
+        // runtime's: EF Core's EnsureCreated skips a database that already has tables, so the two must not share one.
+        var connectionString = pluginConfiguration[$"{SmsActivitiesOptions.Section}:ConnectionString"] is { Length: > 0 } configured
+            ? configured
+            : new SqliteConnectionStringBuilder { DataSource = Path.Combine(Path.GetFullPath(server.DataDirectory), "sms.db"), Pooling = true }.ToString();
+        services.AddSmsActivities(pluginConfiguration, db => db.UseSqlite(connectionString));
+        AddVendorsNotRegisteredByThePlugin(services, pluginConfiguration);
+
+        var runtime = services.LastOrDefault(d => d.ServiceType == typeof(IOptions<WorkflowRuntimeOptions>))?.ImplementationInstance as IOptions<WorkflowRuntimeOptions>
+                      ?? throw new InvalidOperationException("AddSmsPlugin needs the workflow runtime registered first (AddWorkflowRuntime).");
+        foreach (var workflow in SampleWorkflows.Create()) runtime.Value.AddWorkflow(workflow);
+
+        if (sandbox is not null)
+        {
+            services.AddSingleton(sandbox);
+            // The emulator controls take named outcomes ({"outcome":"Failed"}), as the README documents them.
+            services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+            // Vendor clients are configured before the server knows its port; they call the sentinel host and this
+            // handler sends the request to the address the server actually listens on.
+            services.ConfigureHttpClientDefaults(http => http.AddHttpMessageHandler(sp =>
+                new SandboxLoopbackHandler(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>())));
+        }
+        return services;
+    }
+
+    /// <summary>
+    /// Maps the plug-in's webhooks and, in sandbox mode, points each emulator's push addresses at them once the server
+    /// listens. Call after the emulators are mapped.
+    /// </summary>
+    public static WebApplication MapSmsPlugin(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapSmsWebhooks(WebhookPrefix);
+        if (app.Services.GetService<SandboxSettings>() is { } sandbox)
+        {
+            app.Lifetime.ApplicationStarted.Register(() =>
+            {
+                var token = app.Services.GetRequiredService<IOptions<SmsActivitiesOptions>>().Value.Webhooks.Token!;
+                var self = SandboxLoopbackHandler.LoopbackAddress(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>());
+                var emulators = app.Services.GetRequiredService<EmulatorSet>();
+                sandbox.PointPushesAt(emulators, self, token);
+                SandboxSettings.SeedAccounts(emulators);
+            });
+        }
+        return app;
+    }
+
+    /// <summary>
+    /// The plug-in registers the vendors it knows from <c>Vendors:{Name}</c>; any vendor with a section that it did
+    /// not register (its list may lag behind the vendor layer) is registered here, the same way.
+    /// </summary>
+    private static void AddVendorsNotRegisteredByThePlugin(IServiceCollection services, IConfiguration configuration)
+    {
+        var vendors = configuration.GetSection("Vendors");
+        Register<YunpianSmsSender>("Yunpian", s => s.AddYunpian(vendors.GetSection("Yunpian")));
+        Register<TencentSmsSender>("Tencent", s => s.AddTencent(vendors.GetSection("Tencent")));
+        Register<SendCloudSmsSender>("SendCloud", s => s.AddSendCloud(vendors.GetSection("SendCloud")));
+        Register<YaningaiSender>("Yaningai", s => s.AddYaningai(vendors.GetSection("Yaningai")));
+
+        void Register<TSender>(string name, Action<IServiceCollection> add)
+        {
+            if (vendors.GetSection(name).Exists() && !services.Any(d => d.ServiceType == typeof(TSender))) add(services);
+        }
+    }
+}
+
+/// <summary>
+/// Sandbox mode: the vendor sections every emulator answers to (its public sandbox credentials, the server's own
+/// address under the emulator prefix) and a random webhook token for this run, layered over the configuration.
+/// </summary>
+public sealed class SandboxSettings(string emulatorPrefix)
+{
+    /// <summary>A host that never resolves: requests to it are sent to the server itself by <see cref="SandboxLoopbackHandler"/>.</summary>
+    public const string SentinelHost = "sandbox.invalid";
+
+    public string EmulatorPrefix { get; } = "/" + emulatorPrefix.Trim('/');
+
+    public Uri EmulatorBaseUrl(string vendor) => new($"http://{SentinelHost}{EmulatorPrefix}/{vendor}/");
+
+    /// <summary>
+    /// The configuration with the sandbox vendor sections on top, so sandbox mode never calls a real vendor whatever
+    /// credentials are configured; everything else (routing order, OTP rules, a fixed webhook token) still comes from
+    /// the configuration.
+    /// </summary>
+    public IConfiguration Over(IConfiguration configuration)
+    {
+        var token = configuration[$"{SmsActivitiesOptions.Section}:Webhooks:Token"];
+        var values = new Dictionary<string, string?>
+        {
+            ["Vendors:Yunpian:BaseUrl"] = EmulatorBaseUrl(VendorNames.Yunpian).AbsoluteUri,
+            ["Vendors:Yunpian:ApiKey"] = YunpianEmulator.SandboxApiKey,
+            ["Vendors:Tencent:BaseUrl"] = EmulatorBaseUrl(VendorNames.Tencent).AbsoluteUri,
+            ["Vendors:Tencent:SdkAppId"] = TencentEmulator.SandboxSdkAppId,
+            ["Vendors:Tencent:AppKey"] = TencentEmulator.SandboxAppKey,
+            ["Vendors:Tencent:DefaultSign"] = TencentEmulator.SandboxSign,
+            ["Vendors:SendCloud:BaseUrl"] = EmulatorBaseUrl(VendorNames.SendCloud).AbsoluteUri,
+            ["Vendors:SendCloud:SmsUser"] = SendCloudEmulator.SandboxSmsUser,
+            ["Vendors:SendCloud:SmsKey"] = SendCloudEmulator.SandboxSmsKey,
+            ["Vendors:SendCloud:AppKey"] = SendCloudEmulator.SandboxAppKey,
+            ["Vendors:Yaningai:BaseUrl"] = EmulatorBaseUrl(VendorNames.Yaningai).AbsoluteUri,
+            ["Vendors:Yaningai:Account"] = YaningaiEmulator.SandboxAccount,
+            ["Vendors:Yaningai:ApiKey"] = YaningaiEmulator.SandboxApiKey,
+            // A fresh secret per run unless one is configured: the emulators are told the full URL at start.
+            [$"{SmsActivitiesOptions.Section}:Webhooks:Token"] = string.IsNullOrWhiteSpace(token)
+                ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24))
+                : token,
+        };
+        return new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(values).Build();
+    }
+
+    /// <summary>
+    /// What a new real account gets set up on the vendor's console before it can send: Tencent sends a text only when
+    /// it matches an approved template, so the sandbox account has one approved catch-all template (<c>{1}</c>).
+    /// </summary>
+    public static void SeedAccounts(EmulatorSet emulators)
+    {
+        ArgumentNullException.ThrowIfNull(emulators);
+        emulators.Tencent.SeedTemplate("{1}");
+    }
+
+    /// <summary>Every push address of every emulator, set to the matching webhook of this server.</summary>
+    public void PointPushesAt(EmulatorSet emulators, Uri server, string token)
+    {
+        ArgumentNullException.ThrowIfNull(emulators);
+        Uri Hook(string vendor, string kind) => new(server, SmsWebhookEndpoints.PathFor(vendor, kind, token, SmsPluginComposition.WebhookPrefix).TrimStart('/'));
+
+        emulators.Yunpian.StatusCallbackUrl = Hook(VendorNames.Yunpian, "status");
+        emulators.Yunpian.ReplyCallbackUrl = Hook(VendorNames.Yunpian, "reply");
+        emulators.Tencent.StatusCallbackUrl = Hook(VendorNames.Tencent, "status");
+        emulators.Tencent.ReplyCallbackUrl = Hook(VendorNames.Tencent, "reply");
+        emulators.SendCloud.DeliveryHookUrl = Hook(VendorNames.SendCloud, "smshook");
+        emulators.SendCloud.ReplyHookUrl = Hook(VendorNames.SendCloud, "smshook");
+        emulators.Yaningai.ReportCallbackUrl = Hook(VendorNames.Yaningai, "status");
+        emulators.Yaningai.VoiceReportCallbackUrl = Hook(VendorNames.Yaningai, "voice-status");
+        emulators.Yaningai.ReplyCallbackUrl = Hook(VendorNames.Yaningai, "reply");
+        emulators.Yaningai.EmailReportCallbackUrl = Hook(VendorNames.Yaningai, "email-status");
+        emulators.Yaningai.EmailTrackingCallbackUrl = Hook(VendorNames.Yaningai, "email-tracking");
+    }
+}
+
+/// <summary>Sends requests addressed to <see cref="SandboxSettings.SentinelHost"/> to the server's own loopback address.</summary>
+public sealed class SandboxLoopbackHandler(Microsoft.AspNetCore.Hosting.Server.IServer server) : DelegatingHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.RequestUri is { } uri && string.Equals(uri.Host, SandboxSettings.SentinelHost, StringComparison.OrdinalIgnoreCase))
+        {
+            var self = LoopbackAddress(server);
+            request.RequestUri = new UriBuilder(uri) { Scheme = self.Scheme, Host = self.Host, Port = self.Port }.Uri;
+        }
+        return base.SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>The first plain-HTTP address the server listens on, with wildcard hosts replaced by 127.0.0.1.</summary>
+    public static Uri LoopbackAddress(Microsoft.AspNetCore.Hosting.Server.IServer server)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        var addresses = server.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
+        var chosen = addresses.FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) ?? addresses.FirstOrDefault()
+                     ?? throw new InvalidOperationException("Sandbox mode needs the server to listen on an address (it calls its own emulators).");
+        var builder = new UriBuilder(chosen.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal));
+        if (builder.Host is "0.0.0.0" or "[::]" or "::" or "localhost") builder.Host = "127.0.0.1";
+        builder.Path = "/";
+        return builder.Uri;
+    }
+}

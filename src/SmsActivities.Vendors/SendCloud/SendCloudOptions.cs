@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SmsActivities.Vendors.SendCloud;
+
+/// <summary>Hash used for the request <c>signature</c>. SendCloud's current SDKs use SHA-256, its older ones MD5.</summary>
+public enum SendCloudSignatureAlgorithm { Sha256, Md5 }
+
+/// <summary>Configuration section <c>Vendors:SendCloud</c>: <c>SmsUser</c> and <c>SmsKey</c> (required), <c>AppKey</c>, <c>SignatureAlgorithm</c>, <c>BaseUrl</c> and the retry settings.</summary>
+public sealed class SendCloudOptions : VendorHttpOptions
+{
+    public SendCloudOptions() => BaseUrl = new Uri("https://api.sendcloud.net/");
+
+    [Required(ErrorMessage = "Vendors:SendCloud:SmsUser is required (the SMS_USER from the SendCloud console).")]
+    public string? SmsUser { get; set; }
+
+    /// <summary>Signs requests; never sent itself.</summary>
+    [Required(ErrorMessage = "Vendors:SendCloud:SmsKey is required (the SMS_KEY from the SendCloud console).")]
+    public string? SmsKey { get; set; }
+
+    /// <summary>The APP KEY of the SMSHook settings, which signs the pushes. When empty, <see cref="SmsKey"/> is used.</summary>
+    public string? AppKey { get; set; }
+
+    public SendCloudSignatureAlgorithm SignatureAlgorithm { get; set; } = SendCloudSignatureAlgorithm.Sha256;
+
+    /// <summary>Send <c>timestamp</c> with each call so a captured request cannot be replayed (SendCloud allows 6 s of skew).</summary>
+    public bool IncludeTimestamp { get; set; } = true;
+
+    internal string HookKey => string.IsNullOrEmpty(AppKey) ? SmsKey! : AppKey;
+}

@@ -1,0 +1,53 @@
+using System.Globalization;
+
+namespace SmsActivities.Vendors.Tencent;
+
+/// <summary>Wire records to the normalized model; shared by the webhook readers and the pull APIs.</summary>
+internal static class TencentMapping
+{
+    public static bool TryToReport(TencentStatusRecord record, DateTimeOffset now, out DeliveryReport report, out string? error)
+    {
+        report = null!;
+        if (string.IsNullOrWhiteSpace(record.Sid))
+        {
+            error = "a status record has no sid";
+            return false;
+        }
+
+        var status = record.ReportStatus?.ToUpperInvariant() switch
+        {
+            "SUCCESS" => DeliveryStatus.Delivered,
+            "FAIL" => DeliveryStatus.Failed,
+            _ => DeliveryStatus.Unknown,
+        };
+        var at = DateTime.TryParseExact(record.UserReceiveTime, TencentJson.ReceiveTimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)
+            ? new DateTimeOffset(local, TencentJson.ChinaOffset)
+            : now;
+        report = new DeliveryReport(VendorNames.Tencent, record.Sid, E164(record.Nationcode, record.Mobile), status, record.Errmsg, record.Description, at);
+        error = null;
+        return true;
+    }
+
+    public static bool TryToReply(TencentReplyRecord record, out InboundReply reply, out string? error)
+    {
+        reply = null!;
+        var mobile = E164(record.Nationcode, record.Mobile);
+        if (mobile is null)
+        {
+            error = "a reply has no valid nationcode + mobile";
+            return false;
+        }
+        if (record.Text is null)
+        {
+            error = "a reply has no text";
+            return false;
+        }
+        reply = new InboundReply(VendorNames.Tencent, mobile, record.Text, string.IsNullOrEmpty(record.Extend) ? null : record.Extend,
+            DateTimeOffset.FromUnixTimeSeconds(record.Time));
+        error = null;
+        return true;
+    }
+
+    private static string? E164(string? nationcode, string? mobile) =>
+        string.IsNullOrEmpty(nationcode) || string.IsNullOrEmpty(mobile) ? null : new TencentTel(nationcode, mobile).ToE164();
+}

@@ -1,0 +1,85 @@
+using System.Collections;
+using System.Security.Cryptography;
+using System.Text;
+using SmsActivities.Vendors;
+
+namespace SmsActivities.Activities;
+
+/// <summary>Parsing shared by the activities: recipient lists in the shapes designers give them, vendor choices, keys.</summary>
+internal static class ActivityInputs
+{
+    public const string Namespace = "SmsActivities";
+
+    private static readonly char[] Separators = [',', ';', '\n', '\r', '，', '；'];
+
+    /// <summary>
+    /// A list from a multitext input, a comma/semicolon/newline separated text, or a variable holding a list.
+    /// Empty entries are dropped.
+    /// </summary>
+    public static IReadOnlyList<string> ToList(object? value) => value switch
+    {
+        null => [],
+        string text => text.Split(Separators, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        IEnumerable items => items.Cast<object?>().SelectMany(i => ToList(i)).ToArray(),
+        _ => ToList(value.ToString()),
+    };
+
+    /// <summary>Parses every recipient; the first invalid one is reported with its position (numbers are masked).</summary>
+    public static IReadOnlyList<PhoneNumber> ParseRecipients(object? value, string field = "recipients")
+    {
+        var raw = ToList(value);
+        if (raw.Count == 0) throw new VendorValidationException(field, "at least one recipient is required");
+        var numbers = new List<PhoneNumber>(raw.Count);
+        for (var i = 0; i < raw.Count; i++)
+        {
+            if (!PhoneNumber.TryParse(raw[i], out var number, out var error))
+                throw new VendorValidationException($"{field}[{i}]", error);
+            numbers.Add(number);
+        }
+        return numbers;
+    }
+
+    /// <summary>Template parameters from a JSON object ({"name": "value"}), a list of "name=value" or a list of values (positional names 1, 2, …).</summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> ToTemplateParams(object? value)
+    {
+        switch (value)
+        {
+            case null:
+                return [];
+            case IDictionary<string, object?> map:
+                return map.Select(p => new KeyValuePair<string, string>(p.Key, Convert.ToString(p.Value, System.Globalization.CultureInfo.InvariantCulture) ?? "")).ToArray();
+            case string text when text.TrimStart().StartsWith('{'):
+                var parsed = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, object?>>(text) ?? [];
+                return parsed.Select(p => new KeyValuePair<string, string>(p.Key, p.Value?.ToString() ?? "")).ToArray();
+            default:
+                var items = ToList(value);
+                return items.Select((item, i) =>
+                {
+                    var eq = item.IndexOf('=', StringComparison.Ordinal);
+                    return eq > 0
+                        ? new KeyValuePair<string, string>(item[..eq].Trim(), item[(eq + 1)..].Trim())
+                        : new KeyValuePair<string, string>((i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), item);
+                }).ToArray();
+        }
+    }
+
+    /// <summary>
+    /// The idempotency key of one send: instance + activity + attempt, hashed to 32 hex characters so it fits every
+    /// vendor's request-id field (SendCloud sendRequestId, Yunpian uid) and reveals nothing about the workflow.
+    /// </summary>
+    public static string IdempotencyKey(string instanceId, string activityId, string attempt) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{instanceId}\n{activityId}\n{attempt}")))[..32];
+
+    public static bool IsAuto(string? vendor) =>
+        string.IsNullOrWhiteSpace(vendor) || string.Equals(vendor.Trim(), "Auto", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Picks the sender of a non-SMS channel: the named vendor, or the first configured one for "Auto".</summary>
+    public static T PickVendor<T>(IEnumerable<T> senders, string? vendor, string channel) where T : IVendorProfile
+    {
+        var all = senders.ToArray();
+        if (all.Length == 0) throw new VendorValidationException("vendor", $"no configured vendor offers {channel}");
+        if (IsAuto(vendor)) return all[0];
+        return all.FirstOrDefault(s => string.Equals(s.Vendor, vendor!.Trim(), StringComparison.OrdinalIgnoreCase))
+               ?? throw new VendorValidationException("vendor", $"unknown vendor '{vendor}' for {channel}; configured: {string.Join(", ", all.Select(s => s.Vendor))}");
+    }
+}

@@ -1,0 +1,123 @@
+using ActivityKind = System.Diagnostics.ActivityKind;
+using SmsActivities.Telemetry;
+using SmsActivities.Vendors;
+using SmsActivities.Workflows.Activities;
+using SmsActivities.Workflows.Execution;
+
+namespace SmsActivities.Activities;
+
+/// <summary>An attachment as a workflow gives it: the content base64-encoded.</summary>
+public sealed record EmailAttachmentInput(string FileName, string? ContentType, string ContentBase64);
+
+[Activity(ActivityInputs.Namespace, "Email", "Sends an HTML email to one or many recipients (YANINGAI email), with per-recipient placeholders and attachments.",
+    DisplayName = "Send Email")]
+[FlowNode(Sent, Failed)]
+public sealed class SendEmail : Activity
+{
+    public const string Sent = "Sent";
+    public const string Failed = "Failed";
+
+    [Input(Description = "The vendor account, or Auto for the first configured vendor with email.", UIHint = InputUIHints.DropDown, Options = ["Auto", VendorNames.Yaningai], DefaultValue = "Auto")]
+    public Input<string?>? Vendor { get; set; }
+
+    [Input(Description = "Recipient addresses: one per line, comma separated, or a variable holding a list.", UIHint = InputUIHints.MultiText, IsRequired = true)]
+    public Input<object?>? To { get; set; }
+
+    [Input(Description = "Sender display name.")]
+    public Input<string?>? SenderName { get; set; }
+
+    [Input(Description = "Sender address, where the account allows choosing it.")]
+    public Input<string?>? From { get; set; }
+
+    [Input(IsRequired = true)]
+    public Input<string?>? Subject { get; set; }
+
+    [Input(Description = "HTML body; placeholders are replaced per recipient by the vendor.", UIHint = InputUIHints.MultiLine, IsRequired = true)]
+    public Input<string?>? HtmlContent { get; set; }
+
+    [Input(Description = "Placeholders per recipient: {\"a@example.com\": {\"name\": \"Ann\"}}.", UIHint = InputUIHints.JsonEditor)]
+    public Input<Dictionary<string, Dictionary<string, string>>?>? Placeholders { get; set; }
+
+    [Input(Description = "Attachments: [{\"fileName\", \"contentType\", \"contentBase64\"}].", UIHint = InputUIHints.JsonEditor)]
+    public Input<List<EmailAttachmentInput>?>? Attachments { get; set; }
+
+    [Output(Description = "Vendor message ids of the accepted recipients.")] public Output<IReadOnlyList<string>> MessageIds { get; set; } = new();
+    [Output(Description = "One entry per recipient: email, accepted, messageId, error.")] public Output<IReadOnlyList<EmailRecipientResult>> Results { get; set; } = new();
+    [Output] public Output<string?> Error { get; set; } = new();
+
+    protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        IEmailSender sender;
+        EmailMessage message;
+        try
+        {
+            sender = ActivityInputs.PickVendor(context.GetService<IEnumerable<IEmailSender>>() ?? [], context.Get(Vendor), "email");
+            var to = ActivityInputs.ToList(context.Get(To));
+            if (to.Count == 0) throw new VendorValidationException("to", "at least one recipient is required");
+            var bad = to.Select((a, i) => (a, i)).FirstOrDefault(p => !System.Net.Mail.MailAddress.TryCreate(p.a, out _));
+            if (bad.a is not null) throw new VendorValidationException($"to[{bad.i}]", "is not an email address");
+            var subject = context.Get(Subject);
+            var html = context.Get(HtmlContent);
+            if (string.IsNullOrWhiteSpace(subject)) throw new VendorValidationException("subject", "must not be empty");
+            if (string.IsNullOrWhiteSpace(html)) throw new VendorValidationException("htmlContent", "must not be empty");
+            message = new EmailMessage
+            {
+                To = to,
+                Subject = subject,
+                HtmlContent = html,
+                SenderName = context.Get(SenderName),
+                From = context.Get(From),
+                Placeholders = (context.Get(Placeholders) ?? []).ToDictionary(
+                    p => p.Key, p => (IReadOnlyDictionary<string, string>)p.Value, StringComparer.OrdinalIgnoreCase),
+                Attachments = (context.Get(Attachments) ?? []).Select(ToAttachment).ToArray(),
+            };
+        }
+        catch (VendorValidationException ex)
+        {
+            await FailAsync(context, ex.Message);
+            return;
+        }
+
+        using var span = SmsTelemetry.Source.StartActivity("sms.email", ActivityKind.Client);
+        span?.SetTag("sms.vendor", sender.Vendor);
+        EmailReceipt receipt;
+        try
+        {
+            receipt = await sender.SendEmailAsync(message, context.CancellationToken);
+        }
+        catch (Exception ex) when (ex is VendorException or VendorValidationException or HttpRequestException)
+        {
+            await FailAsync(context, ex is VendorException v ? v.Message : ex.Message);
+            return;
+        }
+
+        var accepted = receipt.Results.Where(r => r.Accepted).ToArray();
+        context.Set(Results, receipt.Results);
+        context.Set(MessageIds, accepted.Where(r => r.MessageId != null).Select(r => r.MessageId!).ToArray());
+        context.Set(Error, receipt.Results.FirstOrDefault(r => !r.Accepted)?.Error);
+        await context.CompleteActivityAsync(accepted.Length > 0 ? Sent : Failed);
+    }
+
+    private static EmailAttachment ToAttachment(EmailAttachmentInput input, int index)
+    {
+        if (string.IsNullOrWhiteSpace(input.FileName)) throw new VendorValidationException($"attachments[{index}].fileName", "must not be empty");
+        try
+        {
+            return new EmailAttachment(input.FileName, input.ContentType ?? "application/octet-stream", Convert.FromBase64String(input.ContentBase64));
+        }
+        catch (FormatException)
+        {
+            throw new VendorValidationException($"attachments[{index}].contentBase64", "is not base64");
+        }
+    }
+
+    private async ValueTask FailAsync(ActivityExecutionContext context, string error)
+    {
+        context.Log("SendEmail failed: " + error);
+        context.Set(Results, []);
+        context.Set(MessageIds, []);
+        context.Set(Error, error);
+        await context.CompleteActivityAsync(Failed);
+    }
+}

@@ -1,0 +1,230 @@
+using ActivityKind = System.Diagnostics.ActivityKind;
+using Microsoft.Extensions.Options;
+using SmsActivities.Hosting;
+using SmsActivities.OptOut;
+using SmsActivities.Otp;
+using SmsActivities.Persistence;
+using SmsActivities.Routing;
+using SmsActivities.Telemetry;
+using SmsActivities.Vendors;
+using SmsActivities.Workflows.Activities;
+using SmsActivities.Workflows.Execution;
+
+namespace SmsActivities.Activities;
+
+/// <summary>The result of one recipient of a SendSms, as the activity outputs it.</summary>
+public sealed record SmsSendResult(string Mobile, string? Vendor, bool Accepted, string? MessageId, string? VendorCode, string? Error, decimal? Fee, bool OptedOut = false);
+
+[Activity(ActivityInputs.Namespace, "SMS", "Sends an SMS to one or many recipients through a configured vendor or Auto, failing over to the next vendors. With OTP on, a one-time code replaces {code} in the text; the code itself is never stored, output or logged.",
+    DisplayName = "Send SMS")]
+[FlowNode(Sent, PartiallySent, Failed)]
+public sealed class SendSms : Activity
+{
+    public const string Sent = "Sent";
+    public const string PartiallySent = "PartiallySent";
+    public const string Failed = "Failed";
+    public const string CodePlaceholder = "{code}";
+
+    [Input(Description = "The vendor account, or Auto to pick by capability and the configured order.", UIHint = InputUIHints.DropDown, Options = ["Auto", VendorNames.Yunpian, VendorNames.Tencent, VendorNames.SendCloud, VendorNames.Yaningai], DefaultValue = "Auto", Order = 0)]
+    public Input<string?>? Vendor { get; set; }
+
+    [Input(Description = "Vendors tried in order when the first rejects, times out or is down (one per line or comma separated).", UIHint = InputUIHints.MultiText, Order = 1)]
+    public Input<object?>? Failover { get; set; }
+
+    [Input(Description = "Recipients: one per line, comma separated, or a variable holding a list. National numbers are taken as China mainland; use +cc for others.", UIHint = InputUIHints.MultiText, IsRequired = true, Order = 2)]
+    public Input<object?>? Recipients { get; set; }
+
+    [Input(Description = "The text (with OTP on, {code} is replaced by the code). Leave empty to send a template.", UIHint = InputUIHints.MultiLine, Order = 3)]
+    public Input<string?>? Text { get; set; }
+
+    [Input(Description = "Template id at the vendor, instead of text.", Order = 4)]
+    public Input<string?>? TemplateId { get; set; }
+
+    [Input(Description = "Template parameters: a JSON object {\"name\":\"value\"}, or name=value lines; positional vendors use the order. A value {code} takes the OTP code.", UIHint = InputUIHints.JsonEditor, Order = 5)]
+    public Input<object?>? TemplateParams { get; set; }
+
+    [Input(Description = "Sign name (签名) where the vendor asks for one.", Order = 6)]
+    public Input<string?>? SignName { get; set; }
+
+    [Input(Description = "Extend code appended to the sender number, so replies can be told apart.", Order = 7)]
+    public Input<string?>? Extend { get; set; }
+
+    [Input(Description = "Business kind where the vendor asks for one.", UIHint = InputUIHints.DropDown, DefaultValue = "Notification", Order = 8)]
+    public Input<SmsKind>? Kind { get; set; }
+
+    [Input(Description = "Generate a one-time code for the (single) recipient and put it in place of {code}.", UIHint = InputUIHints.Checkbox, Category = "OTP", Order = 9)]
+    public Input<bool>? Otp { get; set; }
+
+    [Input(Description = "What the code is for; VerifyOtp must name the same purpose.", Category = "OTP", DefaultValue = "otp", Order = 10)]
+    public Input<string?>? OtpPurpose { get; set; }
+
+    [Input(Description = "The end user's address, for the per-IP OTP rate limit.", Category = "OTP", Order = 11)]
+    public Input<string?>? ClientIp { get; set; }
+
+    [Output(Description = "One entry per recipient, in the order given: mobile, vendor, accepted, messageId, vendorCode, error, fee, optedOut.")]
+    public Output<IReadOnlyList<SmsSendResult>> Results { get; set; } = new();
+
+    [Output(Description = "Vendor message ids of the accepted recipients.")]
+    public Output<IReadOnlyList<string>> MessageIds { get; set; } = new();
+
+    [Output] public Output<int> SentCount { get; set; } = new();
+    [Output] public Output<int> FailedCount { get; set; } = new();
+    [Output(Description = "Recipients skipped because they are on the opt-out list.")] public Output<int> OptedOutCount { get; set; } = new();
+    [Output(Description = "Sum of the fees the vendors reported.")] public Output<decimal> Fee { get; set; } = new();
+    [Output(Description = "Why nothing (or not everything) was sent.")] public Output<string?> Error { get; set; } = new();
+    [Output(Description = "When the OTP code expires.")] public Output<DateTimeOffset?> OtpExpiresAt { get; set; } = new();
+
+    protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var router = context.GetService<SmsVendorRouter>()!;
+        var optOuts = context.GetService<OptOutList>()!;
+        var records = context.GetService<SendRecordStore>()!;
+        var options = context.GetService<IOptions<SmsActivitiesOptions>>()!.Value;
+        var ct = context.CancellationToken;
+
+        SmsMessage message;
+        string? vendor;
+        IReadOnlyList<string> failover;
+        try
+        {
+            var recipients = ActivityInputs.ParseRecipients(context.Get(Recipients));
+            if (recipients.Count > options.MaxRecipientsPerSend)
+                throw new VendorValidationException("recipients", $"at most {options.MaxRecipientsPerSend} recipients per SendSms, got {recipients.Count}");
+            message = new SmsMessage
+            {
+                Recipients = recipients.DistinctBy(r => r.E164).ToArray(),
+                Text = context.Get(Text),
+                TemplateId = context.Get(TemplateId),
+                TemplateParams = ActivityInputs.ToTemplateParams(context.Get(TemplateParams)),
+                SignName = context.Get(SignName),
+                Extend = context.Get(Extend),
+                Kind = context.Get(Kind),
+            };
+            vendor = context.Get(Vendor);
+            failover = ActivityInputs.ToList(context.Get(Failover));
+            // Unknown vendors, empty text and over-long text are refused before anything is written or sent.
+            var plan = router.Plan(message, vendor, failover);
+            SmsBatching.Validate(message, plan.Max(s => s.MaxTextLength));
+        }
+        catch (VendorValidationException ex)
+        {
+            await FailAsync(context, ex.Message, []);
+            return;
+        }
+
+        var optedOut = await optOuts.FilterOptedOutAsync(message.Recipients.Select(r => r.E164).ToArray(), ct);
+        var toSend = message.Recipients.Where(r => !optedOut.Contains(r.E164)).ToArray();
+        var skipped = message.Recipients.Where(r => optedOut.Contains(r.E164))
+            .Select(r => new SmsSendResult(r.E164, null, false, null, null, "opted out", null, OptedOut: true)).ToArray();
+        if (toSend.Length == 0)
+        {
+            await FailAsync(context, "every recipient is on the opt-out list", skipped);
+            return;
+        }
+
+        var (attempt, inDoubt) = await records.NextAttemptAsync(context.WorkflowInstanceId, Id, ct);
+        if (inDoubt.Count > 0)
+        {
+            // A previous run died inside the vendor call: whether those messages went out is unknown. Sending again could
+            // message people twice (not every vendor dedupes), so the workflow is told and decides.
+            await records.MarkInDoubtAsync(context.WorkflowInstanceId, Id, ct);
+            await FailAsync(context, $"a previous send attempt of this activity was interrupted; its outcome is unknown for {inDoubt.Count} recipient(s), which were not sent again", skipped);
+            return;
+        }
+        var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, attempt.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        message = message with { Recipients = toSend, IdempotencyKey = key };
+
+        OtpIssued? issued = null;
+        if (context.Get(Otp))
+        {
+            if (toSend.Length != 1)
+            {
+                await FailAsync(context, "recipients: OTP sends go to exactly one recipient", skipped);
+                return;
+            }
+            var usesCode = (message.Text?.Contains(CodePlaceholder, StringComparison.Ordinal) ?? false)
+                           || message.TemplateParams.Any(p => p.Value.Contains(CodePlaceholder, StringComparison.Ordinal));
+            if (!usesCode)
+            {
+                await FailAsync(context, "text: with OTP on, the text or a template parameter must contain {code}", skipped);
+                return;
+            }
+            var result = await context.GetService<OtpService>()!.IssueAsync(toSend[0].E164, Purpose(context.Get(OtpPurpose)), context.Get(ClientIp), cancellationToken: ct);
+            if (result.Refused is { } refusal)
+            {
+                await FailAsync(context, $"OTP refused: {refusal.Rule} (retry after {refusal.RetryAfter:O})", skipped);
+                return;
+            }
+            issued = result.Issued!;
+            // The code lives only in this in-memory message; the journal shows the inputs, which hold "{code}".
+            message = message with
+            {
+                Text = message.Text?.Replace(CodePlaceholder, issued.Code, StringComparison.Ordinal),
+                TemplateParams = message.TemplateParams.Select(p => new KeyValuePair<string, string>(p.Key, p.Value.Replace(CodePlaceholder, issued.Code, StringComparison.Ordinal))).ToArray(),
+                Kind = SmsKind.Verification,
+            };
+        }
+
+        using var span = SmsTelemetry.Source.StartActivity("sms.send_activity", ActivityKind.Internal);
+        span?.SetTag("workflow.instance_id", context.WorkflowInstanceId);
+        span?.SetTag("workflow.activity_id", Id);
+        span?.SetTag("sms.recipients", toSend.Length);
+
+        var plannedVendor = router.Plan(message, vendor, failover)[0].Vendor;
+        await records.BeginAsync(key, context.WorkflowInstanceId, Id, plannedVendor, toSend.Select(r => r.E164).ToArray(), ct);
+        RoutedSendResult routed;
+        try
+        {
+            routed = await router.SendAsync(message, vendor, failover, ct);
+        }
+        catch (VendorValidationException ex)
+        {
+            // A rule of the vendor layer the plug-in could not check beforehand; nothing was sent.
+            routed = new RoutedSendResult(toSend.Select(r => new SmsRecipientOutcome(r.E164, plannedVendor, false, null, "invalid", ex.Message, null, 1)).ToArray());
+        }
+        await records.CompleteAsync(key, routed.Recipients, ct);
+
+        if (issued is not null && routed.AcceptedCount == 0)
+            await context.GetService<OtpService>()!.WithdrawAsync(issued.ChallengeId, ct);
+
+        var sent = routed.Recipients.Select(r => new SmsSendResult(r.Mobile, r.Vendor, r.Accepted, r.MessageId, r.VendorCode, Scrub(r.Error, issued), r.Fee)).ToArray();
+        var byMobile = sent.Concat(skipped).ToDictionary(r => r.Mobile, StringComparer.Ordinal);
+        var all = message.Recipients.Select(r => r.E164).Concat(skipped.Select(s => s.Mobile)).Distinct(StringComparer.Ordinal).Select(m => byMobile[m]).ToArray();
+        span?.SetTag("sms.message_ids", string.Join(",", sent.Where(s => s.MessageId != null).Select(s => $"{s.Vendor}:{s.MessageId}")));
+
+        context.Set(Results, all);
+        context.Set(MessageIds, sent.Where(r => r.Accepted && r.MessageId != null).Select(r => r.MessageId!).ToArray());
+        context.Set(SentCount, routed.AcceptedCount);
+        context.Set(FailedCount, routed.FailedCount);
+        context.Set(OptedOutCount, skipped.Length);
+        context.Set(Fee, routed.TotalFee);
+        context.Set(OtpExpiresAt, issued is not null && routed.AcceptedCount > 0 ? issued.ExpiresAt : null);
+        var firstError = sent.FirstOrDefault(r => !r.Accepted)?.Error ?? (skipped.Length > 0 ? "some recipients are on the opt-out list" : null);
+        context.Set(Error, firstError);
+        await context.CompleteActivityAsync(
+            routed.AcceptedCount == 0 ? Failed
+            : routed.FailedCount > 0 || skipped.Length > 0 ? PartiallySent
+            : Sent);
+    }
+
+    internal static string Purpose(string? purpose) => string.IsNullOrWhiteSpace(purpose) ? "otp" : purpose.Trim();
+
+    /// <summary>A vendor could echo the text in an error: the code is blanked out of anything the workflow keeps.</summary>
+    private static string? Scrub(string? error, OtpIssued? issued) =>
+        error is null || issued is null ? error : error.Replace(issued.Code, "******", StringComparison.Ordinal);
+
+    private async ValueTask FailAsync(ActivityExecutionContext context, string error, IReadOnlyList<SmsSendResult> skipped)
+    {
+        context.Log("SendSms refused: " + error);
+        context.Set(Results, skipped);
+        context.Set(MessageIds, []);
+        context.Set(SentCount, 0);
+        context.Set(FailedCount, 0);
+        context.Set(OptedOutCount, skipped.Count);
+        context.Set(Fee, 0m);
+        context.Set(Error, error);
+        context.Set(OtpExpiresAt, null);
+        await context.CompleteActivityAsync(Failed);
+    }
+}

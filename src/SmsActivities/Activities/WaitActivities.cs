@@ -1,0 +1,193 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using SmsActivities.Persistence;
+using SmsActivities.Stimuli;
+using SmsActivities.Telemetry;
+using SmsActivities.Vendors;
+using SmsActivities.Workflows.Activities;
+using SmsActivities.Workflows.Activities.BuiltIn;
+using SmsActivities.Workflows.Execution;
+using SmsActivities.Workflows.Expressions;
+
+namespace SmsActivities.Activities;
+
+/// <summary>A delivery report as the activities output it.</summary>
+public sealed record SmsReport(string Vendor, string MessageId, string? Mobile, string Status, string? VendorCode, string? Description, DateTimeOffset? ReportedAt);
+
+/// <summary>Counts of a WaitForDeliveryReport.</summary>
+public sealed record ReportTally(int Total, int Delivered, int Failed, int Pending);
+
+[Activity(ActivityInputs.Namespace, "SMS", "Waits for the delivery reports of one message or of every message an earlier SendSms sent; leaves by Delivered (all delivered), Failed (some failed) or Timeout (some still pending).",
+    DisplayName = "Wait For Delivery Report")]
+[FlowNode(Delivered, Failed, BlockingActivity.TimeoutOutcome)]
+public sealed class WaitForDeliveryReport : Activity
+{
+    public const string Delivered = "Delivered";
+    public const string Failed = "Failed";
+    private const string PendingKey = "pending";
+    private const string ReportsKey = "reports";
+
+    [Input(Description = "Id of an earlier SendSms activity of this workflow: waits for every message its last run sent.", Order = 0)]
+    public Input<string?>? SendSmsActivityId { get; set; }
+
+    [Input(Description = "Or: the vendor of the message ids below.", UIHint = InputUIHints.DropDown, Options = ["", VendorNames.Yunpian, VendorNames.Tencent, VendorNames.SendCloud, VendorNames.Yaningai], Order = 1)]
+    public Input<string?>? Vendor { get; set; }
+
+    [Input(Description = "Or: vendor message ids (one per line, or a list such as SendSms's MessageIds output).", UIHint = InputUIHints.MultiText, Order = 2)]
+    public Input<object?>? MessageIds { get; set; }
+
+    [Input(Description = "How long to wait before leaving by Timeout (e.g. 00:10:00); empty waits without limit.", Order = 3)]
+    public Input<TimeSpan?>? Timeout { get; set; }
+
+    [Output(Description = "The reports received.")] public Output<IReadOnlyList<SmsReport>> Reports { get; set; } = new();
+    [Output(Description = "Total, delivered, failed and pending counts.")] public Output<ReportTally> Tally { get; set; } = new();
+    [Output(Description = "Recipients whose report said not delivered.")] public Output<IReadOnlyList<string>> FailedRecipients { get; set; } = new();
+    [Output(Description = "Recipients without a report yet (on Timeout).")] public Output<IReadOnlyList<string>> PendingRecipients { get; set; } = new();
+
+    protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        IReadOnlyList<SentMessage> targets;
+        if (context.Get(SendSmsActivityId) is { Length: > 0 } sendId)
+        {
+            targets = await context.GetService<SendRecordStore>()!.AcceptedByActivityAsync(context.WorkflowInstanceId, sendId.Trim(), context.CancellationToken);
+        }
+        else
+        {
+            var vendor = context.Get(Vendor);
+            var ids = ActivityInputs.ToList(context.Get(MessageIds));
+            if (ids.Count > 0 && string.IsNullOrWhiteSpace(vendor))
+                throw new VendorValidationException("vendor", "required with message ids");
+            targets = ids.Select(id => new SentMessage(vendor!.Trim().ToLowerInvariant(), id, "")).ToArray();
+        }
+
+        if (targets.Count == 0)
+        {
+            // Nothing was accepted, so no report can come: waiting would only end in Timeout.
+            context.Log("WaitForDeliveryReport: no accepted message to wait for");
+            Publish(context, new JsonArray(), []);
+            await context.CompleteActivityAsync(Failed);
+            return;
+        }
+
+        var pending = new JsonArray(targets.Select(t => (JsonNode?)new JsonObject { ["vendor"] = t.Vendor, ["messageId"] = t.MessageId, ["mobile"] = t.Mobile }).ToArray());
+        context.SetProperty(PendingKey, pending);
+        context.SetProperty(ReportsKey, new JsonArray());
+        Publish(context, pending, []);
+        // One bookmark per message: a report resumes exactly the wait for its message, and a report that arrived before
+        // this bookmark was committed is waiting in the runtime's inbox and is claimed when it is.
+        foreach (var target in targets)
+            context.CreateBookmark(SmsStimuli.ReportBookmark(target.Vendor, target.MessageId), OnReportAsync);
+        if (context.Get(Timeout) is { } timeout)
+            context.CreateBookmark(new JsonObject { ["activityInstanceId"] = context.Id }, OnTimeoutAsync, context.Now + timeout, SmsStimuli.WaitForDeliveryReport + ".Timeout");
+    }
+
+    private async ValueTask OnReportAsync(ActivityExecutionContext context)
+    {
+        var input = context.ResumeInput ?? [];
+        var pending = context.GetProperty<JsonArray>(PendingKey) ?? [];
+        var reports = context.GetProperty<JsonArray>(ReportsKey) ?? [];
+        var vendor = input["vendor"]?.GetValue<string>() ?? "";
+        var messageId = input["messageId"]?.GetValue<string>() ?? "";
+        var match = pending.FirstOrDefault(p => p?["messageId"]?.GetValue<string>() == messageId && string.Equals(p?["vendor"]?.GetValue<string>(), vendor, StringComparison.OrdinalIgnoreCase));
+        if (match is not null)
+        {
+            var report = (JsonObject)input.DeepClone();
+            // Campaign reports may not name the number (some vendors report by id only): take it from the send record.
+            if (report["mobile"] is null && match["mobile"]?.GetValue<string>() is { Length: > 0 } mobile) report["mobile"] = mobile;
+            pending.Remove(match);
+            reports.Add(report);
+        }
+        context.SetProperty(PendingKey, pending);
+        context.SetProperty(ReportsKey, reports);
+        if (input["receivedAt"] is JsonValue receivedAt && receivedAt.TryGetValue<DateTimeOffset>(out var at))
+            context.GetService<SmsTelemetry>()?.ResumeLatency.Record((context.Now - at).TotalMilliseconds, new KeyValuePair<string, object?>("vendor", vendor), new KeyValuePair<string, object?>("activity", "WaitForDeliveryReport"));
+
+        var failed = Publish(context, pending, reports);
+        if (pending.Count > 0) return;
+        await context.CompleteActivityAsync(failed > 0 ? Failed : Delivered);
+    }
+
+    private ValueTask OnTimeoutAsync(ActivityExecutionContext context)
+    {
+        Publish(context, context.GetProperty<JsonArray>(PendingKey) ?? [], context.GetProperty<JsonArray>(ReportsKey) ?? []);
+        return context.CompleteActivityAsync(BlockingActivity.TimeoutOutcome);
+    }
+
+    /// <summary>Sets every output from the state so far; returns the number of reports that are not Delivered.</summary>
+    private int Publish(ActivityExecutionContext context, JsonArray pending, IEnumerable<JsonNode?> reports)
+    {
+        var list = reports.OfType<JsonObject>().Select(r => new SmsReport(
+            r["vendor"]?.GetValue<string>() ?? "", r["messageId"]?.GetValue<string>() ?? "", r["mobile"]?.GetValue<string>(),
+            r["status"]?.GetValue<string>() ?? nameof(DeliveryStatus.Unknown), r["vendorCode"]?.GetValue<string>(), r["description"]?.GetValue<string>(),
+            ValueConverter.Convert<DateTimeOffset?>(r["reportedAt"]))).ToArray();
+        var failed = list.Where(r => r.Status != nameof(DeliveryStatus.Delivered)).ToArray();
+        context.Set(Reports, list);
+        context.Set(FailedRecipients, failed.Select(r => r.Mobile ?? r.MessageId).ToArray());
+        context.Set(PendingRecipients, pending.Select(p => p?["mobile"]?.GetValue<string>() is { Length: > 0 } m ? m : p?["messageId"]?.GetValue<string>() ?? "").ToArray());
+        context.Set(Tally, new ReportTally(list.Length + pending.Count, list.Length - failed.Length, failed.Length, pending.Count));
+        return failed.Length;
+    }
+}
+
+[Activity(ActivityInputs.Namespace, "SMS", "Waits for an SMS from a mobile (optionally to an extend code and matching a keyword pattern); leaves by Replied or Timeout.",
+    DisplayName = "Wait For Reply")]
+[FlowNode(Replied, BlockingActivity.TimeoutOutcome)]
+public sealed class WaitForReply : BlockingActivity
+{
+    public const string Replied = "Replied";
+
+    [Input(Description = "The number the reply must come from.", IsRequired = true)]
+    public Input<string?>? Mobile { get; set; }
+
+    [Input(Description = "Only replies to this extend code; empty takes any.")]
+    public Input<string?>? Extend { get; set; }
+
+    [Input(Description = "Only replies whose text matches this regular expression (case-insensitive), e.g. ^(Y|YES|N|NO)$; others are ignored and the wait goes on.")]
+    public Input<string?>? KeywordPattern { get; set; }
+
+    [Output] public Output<string?> Text { get; set; } = new();
+    [Output(DisplayName = "Mobile")] public Output<string?> From { get; set; } = new();
+    [Output] public Output<DateTimeOffset?> ReceivedAt { get; set; } = new();
+    [Output] public Output<string?> ReplyVendor { get; set; } = new();
+
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var mobile = PhoneNumber.Parse(context.Get(Mobile));
+        if (context.Get(KeywordPattern) is { Length: > 0 } pattern) _ = Pattern(pattern);   // a bad pattern fails now, not on the first reply
+        WaitFor(context, Bookmark(context, mobile), OnReplyAsync);
+        return ValueTask.CompletedTask;
+    }
+
+    private JsonObject Bookmark(ActivityExecutionContext context, PhoneNumber mobile) => SmsStimuli.ReplyBookmark(mobile.E164, context.Get(Extend));
+
+    private async ValueTask OnReplyAsync(ActivityExecutionContext context)
+    {
+        var input = context.ResumeInput ?? [];
+        var text = input["text"]?.GetValue<string>() ?? "";
+        if (context.Get(KeywordPattern) is { Length: > 0 } pattern && !Pattern(pattern).IsMatch(text.Trim()))
+        {
+            // Not the answer this step waits for: wait on (the timeout timer is still set).
+            context.CreateBookmark(Bookmark(context, PhoneNumber.Parse(context.Get(Mobile))), OnReplyAsync);
+            return;
+        }
+        context.Set(Text, text);
+        context.Set(From, input["mobile"]?.GetValue<string>());
+        context.Set(ReceivedAt, ValueConverter.Convert<DateTimeOffset?>(input["replyReceivedAt"]));
+        context.Set(ReplyVendor, input["vendor"]?.GetValue<string>());
+        await context.CompleteActivityAsync(Replied);
+    }
+
+    internal static Regex Pattern(string pattern)
+    {
+        try
+        {
+            return new Regex(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(200));
+        }
+        catch (ArgumentException ex)
+        {
+            throw new VendorValidationException("keywordPattern", "is not a valid regular expression: " + ex.Message);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SmsActivities.Hosting;
+
+/// <summary>The plug-in's settings, bound from the <c>SmsActivities</c> configuration section.</summary>
+public sealed class SmsActivitiesOptions
+{
+    public const string Section = "SmsActivities";
+
+    /// <summary>SQLite connection string of the plug-in's own tables (OTP, rate events, opt-outs, send records).</summary>
+    public string ConnectionString { get; set; } = "Data Source=smsactivities.db";
+
+    /// <summary>Most recipients one SendSms may take; larger lists are refused before anything is sent.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxRecipientsPerSend { get; set; } = 100_000;
+
+    /// <summary>Replies whose whole text is one of these words (case-insensitive, trimmed) put the sender on the opt-out list.</summary>
+    /// <remarks>An array, so configuration replaces the defaults instead of appending to them.</remarks>
+    public string[] OptOutKeywords { get; set; } = ["STOP", "TD", "退订"];
+
+    public SmsWebhookOptions Webhooks { get; set; } = new();
+
+    /// <summary>Pull pollers per vendor key (e.g. <c>SmsActivities:Pull:tencent:Enabled=true</c>).</summary>
+    public Dictionary<string, SmsPullOptions> Pull { get; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+public sealed class SmsWebhookOptions
+{
+    /// <summary>
+    /// The secret path segment every webhook URL ends with (<c>{prefix}/{vendor}/{kind}/{token}</c>). Vendors that do not
+    /// sign their pushes (Tencent, YANINGAI) are authenticated by it alone, so it must be long and random.
+    /// </summary>
+    public string? Token { get; set; }
+
+    /// <summary>Pushes larger than this are refused with 413.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxBodyBytes { get; set; } = 4 * 1024 * 1024;
+}
+
+public sealed class SmsPullOptions
+{
+    public bool Enabled { get; set; }
+    public bool Reports { get; set; } = true;
+    public bool Replies { get; set; } = true;
+
+    [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(30);
+}

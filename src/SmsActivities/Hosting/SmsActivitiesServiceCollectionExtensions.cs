@@ -1,0 +1,118 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SmsActivities.OptOut;
+using SmsActivities.Otp;
+using SmsActivities.Persistence;
+using SmsActivities.Routing;
+using SmsActivities.Stimuli;
+using SmsActivities.Telemetry;
+using SmsActivities.Vendors.Tencent;
+using SmsActivities.Webhooks;
+using SmsActivities.Workflows.Activities;
+
+namespace SmsActivities.Hosting;
+
+public static class SmsActivitiesServiceCollectionExtensions
+{
+    /// <summary>
+    /// Vendor sections the plug-in knows, under <c>Vendors:{Name}</c>: a vendor is registered only when its section
+    /// exists, so a deployment with one account configures one vendor and the others stay out of "Auto".
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, Action<IServiceCollection, IConfiguration>> VendorRegistrations =
+        new Dictionary<string, Action<IServiceCollection, IConfiguration>>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["Tencent"] = (services, section) => services.AddTencent(section),
+        };
+
+    /// <summary>
+    /// Registers the plug-in: the vendors configured under <c>Vendors</c>, the router, OTP service, opt-out list, the
+    /// plug-in's database (SQLite from <c>SmsActivities:ConnectionString</c> unless <paramref name="database"/> says
+    /// otherwise), telemetry, the stimulus publisher, the pull pollers, and the activities in the runtime's registry.
+    /// Call it after <c>AddWorkflowRuntime</c>.
+    /// </summary>
+    public static IServiceCollection AddSmsActivities(this IServiceCollection services, IConfiguration configuration, Action<DbContextOptionsBuilder>? database = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        var section = configuration.GetSection(SmsActivitiesOptions.Section);
+        services.AddOptions<SmsActivitiesOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OtpOptions>().Bind(section.GetSection("Otp")).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SmsRoutingOptions>().Bind(section.GetSection("Routing"));
+
+        var vendors = configuration.GetSection("Vendors");
+        foreach (var (name, register) in VendorRegistrations)
+        {
+            var vendorSection = vendors.GetSection(name);
+            if (vendorSection.Exists()) register(services, vendorSection);
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        // ASP.NET Core's request lines ("Request starting POST …/webhooks/sms/tencent/status/{token}") would write the
+        // webhook path token, the only credential of vendors that do not sign pushes, to every log sink.
+        services.AddLogging(b => b.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning));
+        var connectionString = section["ConnectionString"] ?? new SmsActivitiesOptions().ConnectionString;
+        services.AddDbContextFactory<SmsActivitiesDbContext>(o =>
+        {
+            if (database is null) o.UseSqlite(connectionString);
+            else database(o);
+        });
+        services.TryAddSingleton<SmsTelemetry>();
+        services.TryAddSingleton<SmsVendorRouter>();
+        services.TryAddSingleton<OtpService>();
+        services.TryAddSingleton<OptOutList>();
+        services.TryAddSingleton<SendRecordStore>();
+        services.TryAddSingleton<SmsStimulusPublisher>();
+        services.AddHostedService<SmsPullService>();
+        // First among the hosted services: the runtime's background loop may resume an SMS activity (a due timer)
+        // as soon as it starts, and that activity needs the plug-in's tables.
+        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, SmsSchemaService>());
+
+        RegisterActivities(services);
+        return services;
+    }
+
+    /// <summary>Every activity and trigger of the plug-in.</summary>
+    public static IReadOnlyList<Type> ActivityTypes { get; } =
+    [
+        typeof(Activities.SendSms), typeof(Activities.SendVoiceOtp), typeof(Activities.SendEmail), typeof(Activities.VerifyOtp),
+        typeof(Activities.WaitForDeliveryReport), typeof(Activities.WaitForReply),
+        typeof(Activities.SmsReplyReceived), typeof(Activities.DeliveryReportReceived),
+    ];
+
+    /// <summary>
+    /// The runtime builds its <see cref="ActivityRegistry"/> from its own options, which a plug-in cannot reach
+    /// through DI; so the registry's registration is wrapped to add the plug-in's types to whatever it builds.
+    /// </summary>
+    private static void RegisterActivities(IServiceCollection services)
+    {
+        var existing = services.LastOrDefault(d => d.ServiceType == typeof(ActivityRegistry))
+                       ?? throw new InvalidOperationException("AddSmsActivities needs the workflow runtime: call services.AddWorkflowRuntime(...) first.");
+        services.Remove(existing);
+        services.AddSingleton(sp =>
+        {
+            var registry = existing.ImplementationInstance as ActivityRegistry
+                           ?? existing.ImplementationFactory?.Invoke(sp) as ActivityRegistry
+                           ?? throw new InvalidOperationException("The runtime's ActivityRegistry registration has an unexpected shape.");
+            foreach (var type in ActivityTypes) registry.Register(type);
+            return registry;
+        });
+    }
+}
+
+/// <summary>Creates the plug-in's tables on start (idempotent; works beside other contexts' tables in the same database).</summary>
+internal sealed class SmsSchemaService(IDbContextFactory<SmsActivitiesDbContext> factory) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await SchemaInitializer.EnsureSchemaAsync(db, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,107 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace SmsActivities.Persistence;
+
+/// <summary>The plug-in's own durable state: OTP challenges, rate-limit events, the opt-out list and send records.</summary>
+public sealed class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> options) : DbContext(options)
+{
+    public DbSet<OtpChallengeEntity> OtpChallenges => Set<OtpChallengeEntity>();
+    public DbSet<RateEventEntity> RateEvents => Set<RateEventEntity>();
+    public DbSet<OptOutEntity> OptOuts => Set<OptOutEntity>();
+    public DbSet<SendRecordEntity> SendRecords => Set<SendRecordEntity>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(modelBuilder);
+        modelBuilder.Entity<OtpChallengeEntity>(e =>
+        {
+            e.ToTable("sms_otp_challenges");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasMaxLength(36);
+            e.Property(x => x.Mobile).HasMaxLength(20);
+            e.Property(x => x.Purpose).HasMaxLength(64);
+            e.HasIndex(x => new { x.Mobile, x.Purpose, x.CreatedAtTicks });
+        });
+        modelBuilder.Entity<RateEventEntity>(e =>
+        {
+            e.ToTable("sms_rate_events");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Key).HasMaxLength(128);
+            e.HasIndex(x => new { x.Key, x.AtTicks });
+        });
+        modelBuilder.Entity<OptOutEntity>(e =>
+        {
+            e.ToTable("sms_opt_outs");
+            e.HasKey(x => x.Mobile);
+            e.Property(x => x.Mobile).HasMaxLength(20);
+        });
+        modelBuilder.Entity<SendRecordEntity>(e =>
+        {
+            e.ToTable("sms_send_records");
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Vendor).HasMaxLength(32);
+            e.Property(x => x.MessageId).HasMaxLength(128);
+            e.HasIndex(x => new { x.Vendor, x.MessageId });
+            e.Property(x => x.Status).HasMaxLength(16);
+            e.HasIndex(x => x.IdempotencyKey);
+            e.HasIndex(x => new { x.InstanceId, x.ActivityId });
+        });
+    }
+}
+
+// Times are stored as UTC ticks: comparable and indexable the same way on SQLite and PostgreSQL.
+
+public sealed class OtpChallengeEntity
+{
+    public required string Id { get; set; }
+    public required string Mobile { get; set; }
+    public required string Purpose { get; set; }
+    public required byte[] Salt { get; set; }
+    public required byte[] CodeHash { get; set; }
+    public long CreatedAtTicks { get; set; }
+    public long ExpiresAtTicks { get; set; }
+    public int Attempts { get; set; }
+    public bool Consumed { get; set; }
+}
+
+public sealed class RateEventEntity
+{
+    public long Id { get; set; }
+    public required string Key { get; set; }
+    public long AtTicks { get; set; }
+}
+
+public sealed class OptOutEntity
+{
+    public required string Mobile { get; set; }
+    public string? Reason { get; set; }
+    public string? Vendor { get; set; }
+    public long AtTicks { get; set; }
+}
+
+/// <summary>A durable record of one recipient handed to a vendor, so reports can be tied back to the workflow that sent it.</summary>
+public sealed class SendRecordEntity
+{
+    public long Id { get; set; }
+    public required string Vendor { get; set; }
+    public string? MessageId { get; set; }
+    public required string Mobile { get; set; }
+    public string? InstanceId { get; set; }
+    public string? ActivityId { get; set; }
+    public string? IdempotencyKey { get; set; }
+    public bool Accepted { get; set; }
+    /// <summary>One of <see cref="SendRecordStatus"/>: written Pending before the vendor call, settled after it.</summary>
+    public string Status { get; set; } = SendRecordStatus.Pending;
+    public string? Error { get; set; }
+    public long CreatedAtTicks { get; set; }
+}
+
+public static class SendRecordStatus
+{
+    /// <summary>Handed to the vendor call; still Pending later means the process died mid-call and the outcome is unknown.</summary>
+    public const string Pending = "Pending";
+    public const string Accepted = "Accepted";
+    public const string Rejected = "Rejected";
+    /// <summary>A Pending record that a later attempt found and surfaced instead of sending again.</summary>
+    public const string InDoubt = "InDoubt";
+}

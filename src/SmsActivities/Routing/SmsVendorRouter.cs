@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmsActivities.Telemetry;
+using SmsActivities.Vendors;
+
+namespace SmsActivities.Routing;
+
+/// <summary>The final outcome for one recipient after every vendor tried. <see cref="Vendor"/> is the vendor that accepted it, or the last one tried.</summary>
+public sealed record SmsRecipientOutcome(
+    string Mobile,
+    string? Vendor,
+    bool Accepted,
+    string? MessageId,
+    string? VendorCode,
+    string? Error,
+    decimal? Fee,
+    int Attempts);
+
+public sealed record RoutedSendResult(IReadOnlyList<SmsRecipientOutcome> Recipients)
+{
+    public int AcceptedCount => Recipients.Count(r => r.Accepted);
+    public int FailedCount => Recipients.Count(r => !r.Accepted);
+    public decimal TotalFee => Recipients.Sum(r => r.Fee ?? 0m);
+}
+
+/// <summary>
+/// One message, many vendors (after overtrue/easy-sms): picks the vendor (a named one or "Auto" by
+/// capability and configured order) and moves the recipients a vendor rejected, timed out on or could not
+/// take on to the next vendor of the failover list. Recipients already accepted are never sent again.
+/// </summary>
+public sealed class SmsVendorRouter
+{
+    private readonly IReadOnlyDictionary<string, ISmsSender> _senders;
+    private readonly SmsRoutingOptions _options;
+    private readonly SmsTelemetry _telemetry;
+    private readonly ILogger<SmsVendorRouter> _logger;
+
+    public SmsVendorRouter(IEnumerable<ISmsSender> senders, IOptions<SmsRoutingOptions> options, SmsTelemetry telemetry, ILogger<SmsVendorRouter> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _senders = senders.ToDictionary(s => s.Vendor, StringComparer.OrdinalIgnoreCase);
+        _options = options.Value;
+        _telemetry = telemetry;
+        _logger = logger;
+    }
+
+    /// <summary>Vendors in the order "Auto" tries them.</summary>
+    public IReadOnlyList<string> ConfiguredVendors =>
+        _options.Order.Where(_senders.ContainsKey)
+            .Concat(_senders.Keys.Where(v => !_options.Order.Contains(v, StringComparer.OrdinalIgnoreCase)))
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .Select(v => _senders[v].Vendor)
+            .ToArray();
+
+    /// <summary>The vendors a send will try, in order. Throws <see cref="VendorValidationException"/> for unknown vendors or when none can send this message.</summary>
+    public IReadOnlyList<ISmsSender> Plan(SmsMessage message, string? vendor, IReadOnlyList<string>? failover)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var required = VendorCapabilities.Sms;
+        if (!string.IsNullOrWhiteSpace(message.TemplateId)) required |= VendorCapabilities.TemplateSms;
+        if (message.Recipients.Any(r => !r.IsChinaMainland)) required |= VendorCapabilities.InternationalSms;
+
+        IEnumerable<string> names;
+        if (string.IsNullOrWhiteSpace(vendor) || string.Equals(vendor, VendorChoice.Auto, StringComparison.OrdinalIgnoreCase))
+        {
+            names = ConfiguredVendors;
+        }
+        else
+        {
+            var rest = failover is { Count: > 0 } ? failover
+                : _options.FailoverByDefault ? ConfiguredVendors : [];
+            names = new[] { vendor }.Concat(rest);
+        }
+
+        var plan = new List<ISmsSender>();
+        foreach (var name in names.Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            if (!_senders.TryGetValue(name, out var sender))
+                throw new VendorValidationException("vendor", $"unknown vendor '{name}'; configured: {string.Join(", ", ConfiguredVendors)}");
+            if ((sender.Capabilities & required) == required) plan.Add(sender);
+        }
+
+        if (plan.Count == 0)
+            throw new VendorValidationException("vendor", $"no configured vendor can send this message (needs {required})");
+        return plan;
+    }
+
+    public async Task<RoutedSendResult> SendAsync(SmsMessage message, string? vendor, IReadOnlyList<string>? failover, CancellationToken cancellationToken)
+    {
+        var plan = Plan(message, vendor, failover);
+        // Input no vendor of the plan would take is refused before any call; per-vendor limits are left to each sender.
+        SmsBatching.Validate(message, plan.Max(s => s.MaxTextLength));
+        var outcomes = new Dictionary<string, SmsRecipientOutcome>(StringComparer.Ordinal);
+        var pending = message.Recipients.DistinctBy(r => r.E164).ToList();
+
+        foreach (var sender in plan)
+        {
+            if (pending.Count == 0) break;
+            if (outcomes.Count > 0)
+            {
+                _telemetry.Failovers.Add(1, new KeyValuePair<string, object?>("vendor", sender.Vendor));
+                _logger.LogWarning("Failing over {Count} recipients to {Vendor}", pending.Count, sender.Vendor);
+            }
+
+            using var span = SmsTelemetry.Source.StartActivity("sms.send", ActivityKind.Client);
+            span?.SetTag("sms.vendor", sender.Vendor);
+            span?.SetTag("sms.recipients", pending.Count);
+
+            IReadOnlyList<RecipientResult> results;
+            try
+            {
+                results = (await sender.SendSmsAsync(message with { Recipients = pending }, cancellationToken).ConfigureAwait(false)).Results;
+            }
+            catch (Exception ex) when (ex is VendorException or HttpRequestException or VendorValidationException)
+            {
+                // A rule one vendor has and the next may not (text length, template support) is worth a failover too;
+                // a universally bad message was already rejected by Plan/Validate before any call.
+                var (code, error) = ex switch
+                {
+                    VendorException v => (v.VendorCode, v.VendorMessage),
+                    VendorValidationException v => ("invalid", v.Message),
+                    _ => ((string?)null, ex.Message),
+                };
+                span?.SetStatus(ActivityStatusCode.Error, error);
+                results = pending.Select(r => new RecipientResult(r.E164, false, null, code, error)).ToArray();
+            }
+
+            var byMobile = results.GroupBy(r => r.Mobile, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+            var stillPending = new List<PhoneNumber>();
+            foreach (var recipient in pending)
+            {
+                var result = byMobile.GetValueOrDefault(recipient.E164)
+                    ?? new RecipientResult(recipient.E164, false, null, null, "the vendor returned no result for this recipient");
+                var attempts = outcomes.TryGetValue(recipient.E164, out var previous) ? previous.Attempts + 1 : 1;
+                outcomes[recipient.E164] = new SmsRecipientOutcome(recipient.E164, sender.Vendor, result.Accepted, result.MessageId, result.VendorCode, result.Error, result.Fee, attempts);
+                if (!result.Accepted) stillPending.Add(recipient);
+            }
+
+            var accepted = pending.Count - stillPending.Count;
+            var tag = new KeyValuePair<string, object?>("vendor", sender.Vendor);
+            if (accepted > 0) _telemetry.MessagesSent.Add(accepted, tag);
+            if (stillPending.Count > 0) _telemetry.MessagesFailed.Add(stillPending.Count, tag);
+            pending = stillPending;
+        }
+
+        return new RoutedSendResult(message.Recipients.Select(r => outcomes[r.E164]).ToArray());
+    }
+}

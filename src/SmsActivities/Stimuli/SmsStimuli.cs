@@ -1,0 +1,172 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using SmsActivities.Vendors;
+using SmsActivities.Workflows.Execution;
+
+namespace SmsActivities.Stimuli;
+
+/// <summary>
+/// How vendor events become runtime stimuli. Bookmarks and triggers match by an exact hash of (name, payload), so
+/// every filter a designer may leave open ("any vendor", "any keyword", "any extend") is written as the wildcard
+/// <see cref="Any"/> in the indexed payload, and one event is published once per combination of its concrete value
+/// and the wildcard. A trigger filtering on vendor "tencent" and keyword "STOP" therefore matches exactly one variant
+/// of a Tencent "stop" reply, and a trigger with every filter open matches the all-wildcard variant: each matching
+/// workflow starts once, with no scan over definitions. Filters that cannot be hashed (a regex) are checked when the
+/// activity runs.
+/// </summary>
+public static class SmsStimuli
+{
+    public const string Any = "*";
+
+    public const string WaitForDeliveryReport = "SmsActivities.WaitForDeliveryReport";
+    public const string DeliveryReportReceived = "SmsActivities.DeliveryReportReceived";
+    public const string WaitForReply = "SmsActivities.WaitForReply";
+    public const string SmsReplyReceived = "SmsActivities.SmsReplyReceived";
+    public const string EmailEventReceived = "SmsActivities.EmailEventReceived";
+
+    /// <summary>Bookmark payload of WaitForDeliveryReport: one per (vendor, message id).</summary>
+    public static JsonObject ReportBookmark(string vendor, string messageId) =>
+        new() { ["vendor"] = vendor.ToLowerInvariant(), ["messageId"] = messageId };
+
+    /// <summary>Trigger/bookmark payload of DeliveryReportReceived.</summary>
+    public static JsonObject ReportFilter(string? vendor, string? status) =>
+        new() { ["vendor"] = Norm(vendor), ["status"] = Norm(status) };
+
+    /// <summary>Bookmark payload of WaitForReply: the sender, and the extend code or the wildcard.</summary>
+    public static JsonObject ReplyBookmark(string mobile, string? extend) =>
+        new() { ["mobile"] = mobile, ["extend"] = string.IsNullOrWhiteSpace(extend) ? Any : extend.Trim() };
+
+    /// <summary>Trigger/bookmark payload of SmsReplyReceived.</summary>
+    public static JsonObject ReplyFilter(string? vendor, string? keyword, string? extend) =>
+        new() { ["vendor"] = Norm(vendor), ["keyword"] = Norm(keyword, upper: true), ["extend"] = string.IsNullOrWhiteSpace(extend) ? Any : extend.Trim() };
+
+    /// <summary>The keyword of a reply: its first word, upper-cased ("stop please" → "STOP", "退订" → "退订").</summary>
+    public static string KeywordOf(string text)
+    {
+        var trimmed = text.Trim();
+        var end = 0;
+        while (end < trimmed.Length && !char.IsWhiteSpace(trimmed[end]) && !char.IsPunctuation(trimmed[end])) end++;
+        return trimmed[..end].ToUpperInvariant();
+    }
+
+    public static JsonObject ReportInput(DeliveryReport report, DateTimeOffset receivedAt) => new()
+    {
+        ["vendor"] = report.Vendor,
+        ["messageId"] = report.MessageId,
+        ["mobile"] = report.Mobile,
+        ["status"] = report.Status.ToString(),
+        ["vendorCode"] = report.VendorCode,
+        ["description"] = report.Description,
+        ["reportedAt"] = report.ReportedAt,
+        ["receivedAt"] = receivedAt,
+    };
+
+    public static JsonObject ReplyInput(InboundReply reply, DateTimeOffset receivedAt) => new()
+    {
+        ["vendor"] = reply.Vendor,
+        ["mobile"] = reply.Mobile,
+        ["text"] = reply.Text,
+        ["extend"] = reply.Extend,
+        ["keyword"] = KeywordOf(reply.Text),
+        ["replyReceivedAt"] = reply.ReceivedAt,
+        ["receivedAt"] = receivedAt,
+    };
+
+    /// <summary>
+    /// The stimuli of one delivery report. The WaitForDeliveryReport one stays in the durable inbox when nothing waits
+    /// yet (a report often arrives before the waiting workflow has committed its bookmark); the trigger variants do not.
+    /// Dedupe key: vendor + message id + status (+ the variant), so a vendor's retried push changes nothing.
+    /// </summary>
+    public static IReadOnlyList<Stimulus> ForReport(DeliveryReport report, DateTimeOffset receivedAt)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var vendor = report.Vendor.ToLowerInvariant();
+        var key = $"report:{vendor}:{report.MessageId}:{report.Status}";
+        var input = ReportInput(report, receivedAt);
+        var stimuli = new List<Stimulus>
+        {
+            new(WaitForDeliveryReport, ReportBookmark(vendor, report.MessageId), input) { DedupeKey = key, KeepInInbox = true },
+        };
+        foreach (var v in new[] { vendor, Any })
+        foreach (var s in new[] { report.Status.ToString(), Any })
+        {
+            stimuli.Add(new Stimulus(DeliveryReportReceived, ReportFilter(v, s), (JsonObject)input.DeepClone())
+            {
+                DedupeKey = $"{key}:trigger:{v}:{s}",
+                KeepInInbox = false,
+            });
+        }
+        return stimuli;
+    }
+
+    /// <summary>
+    /// The stimuli of one inbound reply. None stays in the inbox: a reply nobody waits for now must not be taken
+    /// hours later by a WaitForReply that started after it was sent.
+    /// </summary>
+    public static IReadOnlyList<Stimulus> ForReply(InboundReply reply, DateTimeOffset receivedAt)
+    {
+        ArgumentNullException.ThrowIfNull(reply);
+        var vendor = reply.Vendor.ToLowerInvariant();
+        var id = reply.VendorReplyId is { Length: > 0 } rid ? rid : Fingerprint(reply);
+        var key = $"reply:{vendor}:{id}";
+        var input = ReplyInput(reply, receivedAt);
+        var extends = string.IsNullOrWhiteSpace(reply.Extend) ? new[] { Any } : [reply.Extend.Trim(), Any];
+        var keyword = KeywordOf(reply.Text);
+        var keywords = keyword.Length == 0 ? new[] { Any } : [keyword, Any];
+
+        var stimuli = new List<Stimulus>();
+        foreach (var e in extends)
+        {
+            stimuli.Add(new Stimulus(WaitForReply, ReplyBookmark(reply.Mobile, e), (JsonObject)input.DeepClone())
+            {
+                DedupeKey = $"{key}:wait:{e}",
+                KeepInInbox = false,
+            });
+        }
+        foreach (var v in new[] { vendor, Any })
+        foreach (var k in keywords)
+        foreach (var e in extends)
+        {
+            stimuli.Add(new Stimulus(SmsReplyReceived, ReplyFilter(v, k, e), (JsonObject)input.DeepClone())
+            {
+                DedupeKey = $"{key}:trigger:{v}:{k}:{e}",
+                KeepInInbox = false,
+            });
+        }
+        return stimuli;
+    }
+
+    public static Stimulus ForEmailEvent(EmailEvent email, DateTimeOffset receivedAt)
+    {
+        ArgumentNullException.ThrowIfNull(email);
+        var vendor = email.Vendor.ToLowerInvariant();
+        return new Stimulus(EmailEventReceived, new JsonObject { ["vendor"] = vendor, ["messageId"] = email.MessageId }, new JsonObject
+        {
+            ["vendor"] = vendor,
+            ["messageId"] = email.MessageId,
+            ["email"] = email.Email,
+            ["kind"] = email.Kind.ToString(),
+            ["detail"] = email.Detail,
+            ["occurredAt"] = email.OccurredAt,
+            ["receivedAt"] = receivedAt,
+        })
+        {
+            DedupeKey = $"email:{vendor}:{email.MessageId}:{email.Email}:{email.Kind}:{email.OccurredAt.UtcTicks.ToString(CultureInfo.InvariantCulture)}",
+            KeepInInbox = false,
+        };
+    }
+
+    /// <summary>Replies without a vendor id are identified by their content and time, so a re-pushed reply is recognised.</summary>
+    private static string Fingerprint(InboundReply reply)
+    {
+        var text = string.Join('\n', reply.Mobile, reply.Text, reply.Extend ?? "", reply.ReceivedAt.UtcTicks.ToString(CultureInfo.InvariantCulture));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
+    }
+
+    private static string Norm(string? value, bool upper = false) =>
+        string.IsNullOrWhiteSpace(value) || value.Trim() == Any || value.Trim().Equals("Any", StringComparison.OrdinalIgnoreCase)
+            ? Any
+            : upper ? value.Trim().ToUpperInvariant() : value.Trim().ToLowerInvariant();
+}

@@ -1,0 +1,73 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmsActivities.Hosting;
+using SmsActivities.Stimuli;
+using SmsActivities.Vendors;
+
+namespace SmsActivities.Webhooks;
+
+/// <summary>
+/// For deployments without a public URL: polls every registered <see cref="IReportPuller"/> and
+/// <see cref="IReplyPuller"/> whose vendor is switched on under <c>SmsActivities:Pull:{vendor}</c>, and feeds what it
+/// fetched through the same publisher as the webhooks (same stimuli, same dedupe keys, same opt-out handling).
+/// </summary>
+internal sealed class SmsPullService(
+    IServiceProvider services,
+    IOptions<SmsActivitiesOptions> options,
+    TimeProvider time,
+    ILogger<SmsPullService> logger) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var loops = new List<Task>();
+        using (var scope = services.CreateScope())
+        {
+            var vendors = scope.ServiceProvider.GetServices<IReportPuller>().Select(p => p.Vendor)
+                .Concat(scope.ServiceProvider.GetServices<IReplyPuller>().Select(p => p.Vendor))
+                .Distinct(StringComparer.OrdinalIgnoreCase);
+            foreach (var vendor in vendors)
+            {
+                if (options.Value.Pull.TryGetValue(vendor, out var pull) && pull.Enabled)
+                    loops.Add(PollAsync(vendor, pull, stoppingToken));
+            }
+        }
+        return Task.WhenAll(loops);
+    }
+
+    private async Task PollAsync(string vendor, SmsPullOptions pull, CancellationToken stoppingToken)
+    {
+        logger.LogInformation("Pulling {Vendor} reports={Reports} replies={Replies} every {Interval}", vendor, pull.Reports, pull.Replies, pull.Interval);
+        using var timer = new PeriodicTimer(pull.Interval, time);
+        do
+        {
+            try
+            {
+                await PollOnceAsync(vendor, pull, stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is VendorException or HttpRequestException or TimeoutException)
+            {
+                // The vendor keeps what was not fetched; the next tick asks again.
+                logger.LogWarning("Pulling from {Vendor} failed: {Error}", vendor, ex.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    internal async Task<IngestResult> PollOnceAsync(string vendor, SmsPullOptions pull, CancellationToken cancellationToken)
+    {
+        // Pullers are transient vendor clients: a fresh scope per round keeps their HTTP handlers rotating.
+        using var scope = services.CreateScope();
+        var publisher = scope.ServiceProvider.GetRequiredService<SmsStimulusPublisher>();
+        IReadOnlyList<DeliveryReport> reports = [];
+        IReadOnlyList<InboundReply> replies = [];
+        if (pull.Reports && scope.ServiceProvider.GetServices<IReportPuller>().FirstOrDefault(p => Is(p, vendor)) is { } reportPuller)
+            reports = await reportPuller.PullDeliveryReportsAsync(cancellationToken).ConfigureAwait(false);
+        if (pull.Replies && scope.ServiceProvider.GetServices<IReplyPuller>().FirstOrDefault(p => Is(p, vendor)) is { } replyPuller)
+            replies = await replyPuller.PullRepliesAsync(cancellationToken).ConfigureAwait(false);
+        return await publisher.PublishAsync(reports, replies, [], cancellationToken).ConfigureAwait(false);
+    }
+
+    private static bool Is(IVendorProfile profile, string vendor) => string.Equals(profile.Vendor, vendor, StringComparison.OrdinalIgnoreCase);
+}

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmsActivities.Hosting;
+using SmsActivities.Stimuli;
+using SmsActivities.Telemetry;
+using SmsActivities.Vendors;
+
+namespace SmsActivities.Webhooks;
+
+public static class SmsWebhookEndpoints
+{
+    public const string DefaultPrefix = "/webhooks/sms";
+
+    /// <summary>The path a vendor should push one kind of event to, e.g. <c>/webhooks/sms/tencent/status/{token}</c>.</summary>
+    public static string PathFor(string vendor, string kind, string token, string prefix = DefaultPrefix) =>
+        $"{prefix.TrimEnd('/')}/{vendor}/{kind}/{Uri.EscapeDataString(token)}";
+
+    /// <summary>
+    /// Maps one endpoint per registered <see cref="IWebhookReader"/> (vendor and push kind) at
+    /// <c>{prefix}/{vendor}/{kind}/{token}</c>, GET and POST (some vendors push as query strings). A request is
+    /// accepted only with the configured secret token (compared in constant time) and the vendor's own signature
+    /// where the reader checks one; its events are stored durably before the vendor's exact acknowledgement is
+    /// returned, so a crash before the answer only makes the vendor push again, and repeats are acknowledged and ignored.
+    /// </summary>
+    public static IEndpointRouteBuilder MapSmsWebhooks(this IEndpointRouteBuilder routes, string prefix = DefaultPrefix)
+    {
+        ArgumentNullException.ThrowIfNull(routes);
+        var options = routes.ServiceProvider.GetRequiredService<IOptions<SmsActivitiesOptions>>().Value.Webhooks;
+        if (string.IsNullOrWhiteSpace(options.Token) || options.Token.Length < 16)
+            throw new InvalidOperationException("SmsActivities:Webhooks:Token must be set to a random secret of at least 16 characters before mapping the SMS webhooks.");
+        var expected = SHA256.HashData(Encoding.UTF8.GetBytes(options.Token));
+
+        foreach (var reader in routes.ServiceProvider.GetServices<IWebhookReader>())
+        {
+            var route = $"{prefix.TrimEnd('/')}/{reader.Vendor}/{reader.Kind}/{{token}}";
+            routes.MapMethods(route, ["GET", "POST"], (HttpContext http, string token, SmsStimulusPublisher publisher, ILoggerFactory loggers, CancellationToken ct) =>
+                    HandleAsync(http, token, expected, options.MaxBodyBytes, reader, publisher, loggers.CreateLogger("SmsActivities.Webhooks"), ct))
+                .WithName($"sms-webhook-{reader.Vendor}-{reader.Kind}")
+                .ExcludeFromDescription();
+        }
+        return routes;
+    }
+
+    private static async Task<IResult> HandleAsync(HttpContext http, string token, byte[] expected, int maxBody, IWebhookReader reader,
+        SmsStimulusPublisher publisher, ILogger logger, CancellationToken cancellationToken)
+    {
+        using var span = SmsTelemetry.Source.StartActivity("sms.webhook", ActivityKind.Server);
+        span?.SetTag("sms.vendor", reader.Vendor);
+        span?.SetTag("sms.push_kind", reader.Kind);
+
+        // Hashing both sides first makes the comparison constant-time in the token's length too.
+        if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(token)), expected))
+        {
+            logger.LogWarning("Refused a {Vendor} {Kind} push from {Remote}: wrong path token", reader.Vendor, reader.Kind, http.Connection.RemoteIpAddress);
+            return Results.NotFound();
+        }
+
+        byte[] body;
+        try
+        {
+            body = await ReadBodyAsync(http.Request, maxBody, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException)
+        {
+            logger.LogWarning("Refused a {Vendor} {Kind} push: body over {Max} bytes", reader.Vendor, reader.Kind, maxBody);
+            return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
+        }
+
+        var request = new WebhookRequest(
+            http.Request.Method,
+            http.Request.ContentType,
+            body,
+            http.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.Ordinal),
+            http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
+        var read = reader.Read(request);
+        if (!read.IsValid)
+        {
+            // The reader's reason never holds a secret; the body is not logged (it holds phone numbers and texts).
+            logger.LogWarning("Refused a {Vendor} {Kind} push ({Status}): {Reason}", reader.Vendor, reader.Kind, read.RejectStatus, read.Error);
+            span?.SetStatus(ActivityStatusCode.Error, read.Error);
+            return Results.Text(read.Error ?? "rejected", "text/plain; charset=utf-8", statusCode: read.RejectStatus is >= 400 and < 500 ? read.RejectStatus : 400);
+        }
+
+        IngestResult ingested;
+        try
+        {
+            ingested = await publisher.PublishAsync(read.Reports, read.Replies, read.EmailEvents, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not stored: no acknowledgement, so the vendor pushes again.
+            logger.LogError(ex, "Could not store a {Vendor} {Kind} push; answering 503 so the vendor retries", reader.Vendor, reader.Kind);
+            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
+
+        span?.SetTag("sms.events.new", ingested.New);
+        span?.SetTag("sms.events.duplicate", ingested.Duplicates);
+        if (ingested.Duplicates > 0)
+            logger.LogInformation("{Vendor} {Kind} push: {New} new, {Duplicates} already received", reader.Vendor, reader.Kind, ingested.New, ingested.Duplicates);
+        var ack = read.Acknowledgement;
+        return Results.Text(ack.Body, ack.ContentType, Encoding.UTF8, ack.StatusCode);
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, int max, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > max) throw new InvalidDataException("body too large");
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > max) throw new InvalidDataException("body too large");
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+}

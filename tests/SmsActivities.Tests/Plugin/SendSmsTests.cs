@@ -1,0 +1,242 @@
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using SmsActivities.Activities;
+using SmsActivities.Emulators;
+using SmsActivities.OptOut;
+using SmsActivities.Persistence;
+using SmsActivities.Vendors;
+using SmsActivities.Workflows.Activities;
+using SmsActivities.Workflows.Execution;
+
+namespace SmsActivities.Tests.Plugin;
+
+public sealed class SendSmsTests
+{
+    private const string A = "+8613800138001";
+    private const string B = "+8613800138002";
+
+    private static CodeWorkflow SendAndWait(string id, Func<SendSms> send, TimeSpan? timeout = null) => new(id, f =>
+    {
+        var s = f.Add(send());
+        s.Id = "send";
+        var wait = f.Add(new WaitForDeliveryReport { Id = "wait", SendSmsActivityId = new("send"), Timeout = new(timeout) });
+        f.Connect(s, wait, SendSms.Sent);
+        f.Connect(s, wait, SendSms.PartiallySent);
+    });
+
+    [Fact]
+    public async Task A_batch_is_sent_recorded_and_its_pushed_reports_resume_the_wait_as_Delivered()
+    {
+        await using var bed = await PluginTestBed.StartAsync([SendAndWait("batch", () => new SendSms { Vendor = new("tencent"), Recipients = new($"{A}, 13800138002"), Text = new("Your parcel is ready") })]);
+
+        var run = await bed.RunAsync("batch");
+        var state = await bed.WaitForFinishAsync(run.InstanceId);
+
+        Assert.Equal([SendSms.Sent], await bed.OutcomesAsync(run.InstanceId, "send"));
+        Assert.Equal([WaitForDeliveryReport.Delivered], await bed.OutcomesAsync(run.InstanceId, "wait"));
+        var send = state.ActivityOutputs["send"];
+        Assert.Equal(2, send["SentCount"]!.GetValue<int>());
+        var results = send["Results"]!.AsArray();
+        Assert.Equal([A, B], results.Select(r => r!["mobile"]!.GetValue<string>()));
+        Assert.All(results, r => Assert.Equal("tencent", r!["vendor"]!.GetValue<string>()));
+
+        var wait = state.ActivityOutputs["wait"];
+        Assert.Equal(2, wait["Tally"]!["delivered"]!.GetValue<int>());
+        Assert.Equal(0, wait["Tally"]!["pending"]!.GetValue<int>());
+
+        var records = await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().OrderBy(r => r.Id).ToListAsync());
+        Assert.Equal(2, records.Count);
+        Assert.All(records, r =>
+        {
+            Assert.Equal(run.InstanceId, r.InstanceId);
+            Assert.Equal("send", r.ActivityId);
+            Assert.Equal(SendRecordStatus.Accepted, r.Status);
+            Assert.NotNull(r.MessageId);
+            Assert.Equal(32, r.IdempotencyKey!.Length);
+        });
+        Assert.Equal(results.Select(r => r!["messageId"]!.GetValue<string>()), records.Select(r => r.MessageId));
+    }
+
+    [Fact]
+    public async Task A_failed_report_leaves_by_Failed_with_the_failed_recipient()
+    {
+        await using var bed = await PluginTestBed.StartAsync([SendAndWait("fail", () => new SendSms { Vendor = new("Auto"), Recipients = new(new List<string> { A, B }), Text = new("hello") })]);
+        bed.Tencent.Script.For(B, DeliveryPlan.Fail("MK:0001"));
+
+        var run = await bed.RunAsync("fail");
+        var state = await bed.WaitForFinishAsync(run.InstanceId);
+
+        Assert.Equal([WaitForDeliveryReport.Failed], await bed.OutcomesAsync(run.InstanceId, "wait"));
+        var wait = state.ActivityOutputs["wait"];
+        Assert.Equal([B], wait["FailedRecipients"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(1, wait["Tally"]!["failed"]!.GetValue<int>());
+        Assert.Equal(1, wait["Tally"]!["delivered"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task A_report_that_never_comes_leaves_by_Timeout_with_the_pending_recipient()
+    {
+        await using var bed = await PluginTestBed.StartAsync([SendAndWait("late", () => new SendSms { Recipients = new($"{A}\n{B}"), Text = new("hello") }, TimeSpan.FromMilliseconds(600))]);
+        bed.Tencent.Script.For(A, DeliveryPlan.NeverReport);
+
+        var run = await bed.RunAsync("late");
+        var state = await bed.WaitForFinishAsync(run.InstanceId);
+
+        Assert.Equal([BlockingActivityTimeout], await bed.OutcomesAsync(run.InstanceId, "wait"));
+        var wait = state.ActivityOutputs["wait"];
+        Assert.Equal([A], wait["PendingRecipients"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(1, wait["Tally"]!["delivered"]!.GetValue<int>());
+    }
+
+    private const string BlockingActivityTimeout = "Timeout";
+
+    [Theory]
+    [InlineData("12345", "hello", "tencent", "recipients[0]")]
+    [InlineData(A, "", "tencent", "text")]
+    [InlineData(A, "hello", "nosuchvendor", "unknown vendor 'nosuchvendor'")]
+    public async Task Bad_input_is_answered_with_a_clear_error_and_nothing_is_sent(string recipients, string text, string vendor, string expected)
+    {
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("bad", f => f.Add(new SendSms { Id = "send", Vendor = new(vendor), Recipients = new(recipients), Text = new(text) }))]);
+
+        var run = await bed.RunAsync("bad");
+
+        Assert.Equal([SendSms.Failed], await bed.OutcomesAsync(run.InstanceId, "send"));
+        var error = (await bed.OutputsAsync(run.InstanceId, "send"))["Error"]!.GetValue<string>();
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Empty(bed.TencentSends());
+        Assert.Equal(0, await bed.WithDbAsync(db => db.SendRecords.CountAsync()));
+    }
+
+    [Fact]
+    public async Task An_oversize_batch_is_refused_before_anything_is_sent()
+    {
+        var many = Enumerable.Range(0, 501).Select(i => $"+86139{i:D8}").ToList();
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("big", f => f.Add(new SendSms { Id = "send", Recipients = new(many), Text = new("hi") }))]);
+
+        var run = await bed.RunAsync("big");
+
+        Assert.Equal([SendSms.Failed], await bed.OutcomesAsync(run.InstanceId, "send"));
+        Assert.Contains("at most 500 recipients", (await bed.OutputsAsync(run.InstanceId, "send"))["Error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(bed.TencentSends());
+    }
+
+    [Fact]
+    public async Task Opted_out_numbers_are_skipped_and_reported()
+    {
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("optout", f => f.Add(new SendSms { Id = "send", Recipients = new($"{A},{B}"), Text = new("sale!") }))]);
+        await bed.Services.GetRequiredService<OptOutList>().AddAsync(B, "test", null);
+
+        var run = await bed.RunAsync("optout");
+
+        Assert.Equal([SendSms.PartiallySent], await bed.OutcomesAsync(run.InstanceId, "send"));
+        var outputs = await bed.OutputsAsync(run.InstanceId, "send");
+        Assert.Equal(1, outputs["OptedOutCount"]!.GetValue<int>());
+        var b = outputs["Results"]!.AsArray().Single(r => r!["mobile"]!.GetValue<string>() == B)!;
+        Assert.True(b["optedOut"]!.GetValue<bool>());
+        Assert.False(b["accepted"]!.GetValue<bool>());
+        Assert.Single(bed.Tencent.Sent);
+        Assert.Equal(A, bed.Tencent.Sent[0].Mobile);
+    }
+
+    [Fact]
+    public async Task Only_opted_out_recipients_means_Failed_and_no_vendor_call()
+    {
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("optout-all", f => f.Add(new SendSms { Id = "send", Recipients = new(B), Text = new("sale!") }))]);
+        await bed.Services.GetRequiredService<OptOutList>().AddAsync(B, "test", null);
+
+        var run = await bed.RunAsync("optout-all");
+
+        Assert.Equal([SendSms.Failed], await bed.OutcomesAsync(run.InstanceId, "send"));
+        Assert.Empty(bed.TencentSends());
+    }
+
+    [Fact]
+    public async Task A_vendor_that_answers_5xx_on_every_call_fails_the_step_without_faulting_the_workflow()
+    {
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("down", f => f.Add(new SendSms { Id = "send", Vendor = new("tencent"), Recipients = new(A), Text = new("hi") }))]);
+        bed.Tencent.FailNextCalls(10, 503);
+
+        var run = await bed.RunAsync("down");
+
+        Assert.Equal(WorkflowSubStatus.Finished, run.SubStatus);
+        Assert.Equal([SendSms.Failed], await bed.OutcomesAsync(run.InstanceId, "send"));
+        var record = await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().SingleAsync());
+        Assert.Equal(SendRecordStatus.Rejected, record.Status);
+    }
+
+    [Fact]
+    public async Task A_send_interrupted_inside_the_vendor_call_is_surfaced_not_repeated()
+    {
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("doubt", f => f.Add(new SendSms { Id = "send", Recipients = new(A), Text = new("hi") }))]);
+        // What a crash between "records written" and "vendor answered" leaves behind, for the instance that will run next.
+        var store = bed.Services.GetRequiredService<SendRecordStore>();
+        var run = await bed.RunAsync("doubt");
+        Assert.Single(bed.Tencent.Sent);
+        await store.BeginAsync("interrupted-attempt-key-000000001", run.InstanceId, "send", "tencent", [A], CancellationToken.None);
+
+        var (attempt, inDoubt) = await store.NextAttemptAsync(run.InstanceId, "send", CancellationToken.None);
+
+        Assert.Equal(2, attempt);
+        Assert.Equal([A], inDoubt);
+        await store.MarkInDoubtAsync(run.InstanceId, "send", CancellationToken.None);
+        Assert.Empty((await store.NextAttemptAsync(run.InstanceId, "send", CancellationToken.None)).InDoubt);
+    }
+
+    [Fact]
+    public async Task A_report_that_arrives_before_the_bookmark_is_kept_in_the_inbox_and_resumes_the_wait()
+    {
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("early", f => f.Add(new WaitForDeliveryReport
+        {
+            Id = "wait", Vendor = new("tencent"), MessageIds = new("early-sid-1"), Timeout = new(TimeSpan.FromSeconds(30)),
+        }))]);
+        var push = """[{"user_receive_time":"2026-11-21 10:00:00","nationcode":"86","mobile":"13800138001","report_status":"SUCCESS","errmsg":"DELIVRD","description":"ok","sid":"early-sid-1"}]""";
+        using (var answer = await bed.Http.PostAsync(bed.WebhookUrl("tencent", "status"), new StringContent(push, System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal("""{"result":0,"errmsg":"OK"}""", await answer.Content.ReadAsStringAsync());
+        }
+
+        var run = await bed.RunAsync("early");
+        var state = await bed.WaitForFinishAsync(run.InstanceId);
+
+        Assert.Equal([WaitForDeliveryReport.Delivered], await bed.OutcomesAsync(run.InstanceId, "wait"));
+        Assert.Equal(A, state.ActivityOutputs["wait"]["Reports"]![0]!["mobile"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task The_app_key_never_reaches_logs_or_stored_state()
+    {
+        await using var bed = await PluginTestBed.StartAsync([SendAndWait("secret", () => new SendSms { Recipients = new(A), Text = new("hello") })]);
+        bed.Tencent.FailNextCalls(1, 500);
+        var failed = await bed.RunAsync("secret");
+        var ok = await bed.RunAsync("secret");
+        await bed.WaitForFinishAsync(ok.InstanceId);
+
+        var stored = await bed.EverythingStoredAboutAsync(failed.InstanceId) + await bed.EverythingStoredAboutAsync(ok.InstanceId);
+        Assert.DoesNotContain(SmsActivities.Emulators.Tencent.TencentEmulator.SandboxAppKey, stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(SmsActivities.Emulators.Tencent.TencentEmulator.SandboxAppKey, bed.Logs.All, StringComparison.Ordinal);
+        Assert.DoesNotContain(PluginTestBed.Token, bed.Logs.All, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_activities_are_in_the_runtime_registry_with_categories_ports_and_hints()
+    {
+        await using var bed = await PluginTestBed.StartAsync();
+        var registry = bed.Services.GetRequiredService<ActivityRegistry>();
+        var send = ActivityRegistry.Describe(registry.Find("SmsActivities.SendSms")!);
+        Assert.Equal("SMS", send.Category);
+        Assert.Equal(["Sent", "PartiallySent", "Failed"], send.Ports.Select(p => p.Name));
+        Assert.Equal("dropdown", send.Inputs.Single(i => i.Name == "Vendor").UIHint);
+        Assert.Equal("multitext", send.Inputs.Single(i => i.Name == "Recipients").UIHint);
+        Assert.Equal("multiline", send.Inputs.Single(i => i.Name == "Text").UIHint);
+        Assert.Equal("Voice", ActivityRegistry.Describe(registry.Find("SmsActivities.SendVoiceOtp")!).Category);
+        Assert.Equal("Email", ActivityRegistry.Describe(registry.Find("SmsActivities.SendEmail")!).Category);
+        var verify = ActivityRegistry.Describe(registry.Find("SmsActivities.VerifyOtp")!);
+        Assert.Equal("OTP", verify.Category);
+        Assert.True(verify.Inputs.Single(i => i.Name == "Code").IsSensitive);
+        Assert.Equal(["Delivered", "Failed", "Timeout"], ActivityRegistry.Describe(registry.Find("SmsActivities.WaitForDeliveryReport")!).Ports.Select(p => p.Name));
+        Assert.Equal("Trigger", ActivityRegistry.Describe(registry.Find("SmsActivities.SmsReplyReceived")!).Kind);
+        Assert.Equal("Trigger", ActivityRegistry.Describe(registry.Find("SmsActivities.DeliveryReportReceived")!).Kind);
+        Assert.NotNull(registry.Find("Elsa.Flowchart"));
+    }
+}

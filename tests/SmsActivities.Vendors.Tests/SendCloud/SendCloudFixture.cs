@@ -1,0 +1,36 @@
+using Microsoft.Extensions.DependencyInjection;
+using SmsActivities.Emulators;
+using SmsActivities.Emulators.SendCloud;
+using SmsActivities.Vendors.SendCloud;
+using SmsActivities.Vendors.Tests.Yunpian;
+
+namespace SmsActivities.Vendors.Tests.SendCloud;
+
+/// <summary>The real DI registration (typed client + retry pipeline) pointed at the loopback emulator.</summary>
+internal static class SendCloudFixture
+{
+    public static ServiceProvider Services(EmulatorHost host, CapturingLoggerProvider? logs = null, IDictionary<string, string?>? overrides = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Vendors:SendCloud:SmsUser"] = SendCloudEmulator.SandboxSmsUser,
+            ["Vendors:SendCloud:SmsKey"] = SendCloudEmulator.SandboxSmsKey,
+            ["Vendors:SendCloud:AppKey"] = SendCloudEmulator.SandboxAppKey,
+            ["Vendors:SendCloud:BaseUrl"] = host.BaseUrlFor(VendorNames.SendCloud).AbsoluteUri,
+            ["Vendors:SendCloud:RetryBaseDelay"] = "00:00:00.010",
+            ["Vendors:SendCloud:AttemptTimeout"] = "00:00:02",
+        };
+        return VendorServices.Build(settings, overrides, logs, (services, config) => services.AddSendCloud(config.GetSection("Vendors:SendCloud")));
+    }
+
+    /// <summary>Posts a hand-built, correctly signed form to the emulator, for checks the client's own validation would stop.</summary>
+    public static async Task<string> PostRawAsync(EmulatorHost host, string path, Dictionary<string, string> form, bool sign = true)
+    {
+        if (sign) form["signature"] = SendCloudSignature.SignRequest(form, SendCloudEmulator.SandboxSmsKey, SendCloudSignatureAlgorithm.Sha256);
+        using var http = new HttpClient();
+        using var content = new FormUrlEncodedContent(form);
+        using var response = await http.PostAsync(new Uri(host.BaseUrlFor(VendorNames.SendCloud), path), content);
+        Assert.Equal(200, (int)response.StatusCode);
+        return await response.Content.ReadAsStringAsync();
+    }
+}

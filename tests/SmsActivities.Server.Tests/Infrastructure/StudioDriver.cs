@@ -57,7 +57,12 @@ public sealed partial class StudioDriver(IPage page)
     {
         var item = ToolboxItem(activityDisplayName);
         if (!await item.IsVisibleAsync())
-            await Page.Locator(".mud-expand-panel-header").Filter(new() { HasText = category }).First.ClickAsync();
+        {
+            await Page.Locator(".mud-expand-panel-header").Filter(new() { HasTextRegex = new Regex("^\\s*" + Regex.Escape(category) + "\\s*$") }).First.ClickAsync();
+            await item.WaitForAsync();
+            await Page.WaitForTimeoutAsync(800); // the panel's expand animation moves the items
+        }
+        await item.ScrollIntoViewIfNeededAsync();
         var before = await Nodes.CountAsync();
         await item.DragToAsync(Canvas, new() { TargetPosition = new() { X = x, Y = y } });
         await Assertions.Expect(Nodes).ToHaveCountAsync(before + 1);
@@ -111,7 +116,7 @@ public sealed partial class StudioDriver(IPage page)
     public static ILocator Visible(ILocator scope, string text) =>
         scope.GetByText(text, new() { Exact = true }).Filter(new() { Visible = true }).First;
 
-    /// <summary>A multitext (chips) editor: each value is typed and confirmed with Enter.</summary>
+    /// <summary>A multitext (chips) editor: each value is typed and confirmed with Enter (saved with the next edit).</summary>
     public async Task AddChipsAsync(string label, params string[] values)
     {
         var field = InputField(label);

@@ -10,10 +10,6 @@ using SmsActivities.Emulators.Yunpian;
 using SmsActivities.Hosting;
 using SmsActivities.Samples;
 using SmsActivities.Vendors;
-using SmsActivities.Vendors.SendCloud;
-using SmsActivities.Vendors.Tencent;
-using SmsActivities.Vendors.Yaningai;
-using SmsActivities.Vendors.Yunpian;
 using SmsActivities.Webhooks;
 using SmsActivities.Workflows.Runtime;
 
@@ -45,7 +41,6 @@ public static class SmsPluginComposition
         // The runtime and the plug-in poll SQLite every second; at Information EF Core would log each query.
         // Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command in configuration still overrides this.
         services.AddLogging(logging => logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Warning));
-        AddVendorsNotRegisteredByThePlugin(services, pluginConfiguration);
 
         var runtime = services.LastOrDefault(d => d.ServiceType == typeof(IOptions<WorkflowRuntimeOptions>))?.ImplementationInstance as IOptions<WorkflowRuntimeOptions>
                       ?? throw new InvalidOperationException("AddSmsPlugin needs the workflow runtime registered first (AddWorkflowRuntime).");
@@ -89,24 +84,6 @@ public static class SmsPluginComposition
             });
         }
         return app;
-    }
-
-    /// <summary>
-    /// The plug-in registers the vendors it knows from <c>Vendors:{Name}</c>; any vendor with a section that it did
-    /// not register (its list may lag behind the vendor layer) is registered here, the same way.
-    /// </summary>
-    private static void AddVendorsNotRegisteredByThePlugin(IServiceCollection services, IConfiguration configuration)
-    {
-        var vendors = configuration.GetSection("Vendors");
-        Register<YunpianSmsSender>("Yunpian", s => s.AddYunpian(vendors.GetSection("Yunpian")));
-        Register<TencentSmsSender>("Tencent", s => s.AddTencent(vendors.GetSection("Tencent")));
-        Register<SendCloudSmsSender>("SendCloud", s => s.AddSendCloud(vendors.GetSection("SendCloud")));
-        Register<YaningaiSender>("Yaningai", s => s.AddYaningai(vendors.GetSection("Yaningai")));
-
-        void Register<TSender>(string name, Action<IServiceCollection> add)
-        {
-            if (vendors.GetSection(name).Exists() && !services.Any(d => d.ServiceType == typeof(TSender))) add(services);
-        }
     }
 }
 

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SmsActivities.Workflows.Model;
+
+namespace SmsActivities.Server.ElsaApi;
+
+/// <summary>
+/// Maps the runtime's workflow definitions to the JSON Studio reads (ELSA-STUDIO.md §4.3–4.5) and back:
+/// links (the editor is read-only without <c>rel:"publish"</c>), node ids (Studio indexes nodes by them and
+/// crashes on a missing one), default options, and tolerant reading of the create dialog's nulls.
+/// </summary>
+public static class DefinitionJson
+{
+    public const string RootNodePrefix = "Workflow1";
+
+    public static JsonArray Links(string definitionId)
+    {
+        var id = Uri.EscapeDataString(definitionId);
+        return
+        [
+            Link($"/workflow-definitions/by-definition-id/{id}", "self", "GET"),
+            Link($"/workflow-definitions/{id}/publish", "publish", "POST"),
+            Link($"/workflow-definitions/{id}/retract", "retract", "POST"),
+            Link($"/workflow-definitions/{id}", "delete", "DELETE"),
+            Link($"/workflow-definitions/{id}/execute", "execute", "POST"),
+            Link($"/workflow-definitions/{id}/export", "export", "GET"),
+            Link("/workflow-definitions/import", "import", "POST"),
+        ];
+    }
+
+    /// <summary>Top-level links of the definition list; without <c>bulk-publish</c> Studio disables "Create workflow".</summary>
+    public static JsonArray ListLinks() =>
+    [
+        Link("/bulk-actions/publish/workflow-definitions/by-definition-ids", "bulk-publish", "POST"),
+        Link("/bulk-actions/retract/workflow-definitions/by-definition-ids", "bulk-retract", "POST"),
+        Link("/bulk-actions/delete/workflow-definitions/by-definition-id", "bulk-delete", "POST"),
+        Link("/workflow-definitions/import", "import", "POST"),
+    ];
+
+    private static JsonObject Link(string href, string rel, string method) => new() { ["href"] = href, ["rel"] = rel, ["method"] = method };
+
+    /// <summary>The full definition as the editor and viewer read it.</summary>
+    public static JsonObject ToModel(WorkflowDefinition definition, bool withLinks = true)
+    {
+        var node = JsonSerializer.SerializeToNode(definition, WorkflowJson.Options)!.AsObject();
+        node["options"] ??= new JsonObject { ["autoUpdateConsumingWorkflows"] = false };
+        node["customProperties"] ??= new JsonObject();
+        node["materializerName"] = "Json";
+        node["isMaterializerAvailable"] = true;
+        if (node["root"] is JsonObject root) AssignNodeIds(root, RootNodePrefix);
+        if (withLinks) node["links"] = Links(definition.DefinitionId);
+        else node.Remove("links");
+        return node;
+    }
+
+    /// <summary>A definition list row (<c>WorkflowDefinitionSummary</c>).</summary>
+    public static JsonObject ToSummary(WorkflowDefinition definition) => new()
+    {
+        ["id"] = definition.Id,
+        ["definitionId"] = definition.DefinitionId,
+        ["name"] = definition.Name,
+        ["description"] = definition.Description,
+        ["version"] = definition.Version,
+        ["toolVersion"] = definition.ToolVersion,
+        ["isLatest"] = definition.IsLatest,
+        ["isPublished"] = definition.IsPublished,
+        ["isReadonly"] = definition.IsReadonly,
+        ["isSystem"] = definition.IsSystem,
+        ["providerName"] = "Default",
+        ["materializerName"] = "Json",
+        ["isMaterializerAvailable"] = true,
+        ["createdAt"] = definition.CreatedAt,
+        ["links"] = Links(definition.DefinitionId),
+    };
+
+    /// <summary>
+    /// Node ids are paths (<c>Workflow1:Flowchart1:SendSms1</c>). Studio builds them for dropped nodes from the
+    /// parent's, so the root must carry one; ids already present are kept.
+    /// </summary>
+    public static void AssignNodeIds(JsonObject activity, string parentNodeId)
+    {
+        var id = (string?)activity["id"];
+        if (string.IsNullOrEmpty(id)) return;
+        if (activity["nodeId"] is not JsonValue existing || string.IsNullOrEmpty((string?)existing))
+            activity["nodeId"] = parentNodeId + ":" + id;
+        var nodeId = (string)activity["nodeId"]!;
+        if (activity["activities"] is JsonArray children)
+        {
+            foreach (var child in children.OfType<JsonObject>()) AssignNodeIds(child, nodeId);
+        }
+    }
+
+    /// <summary>
+    /// Reads a definition sent by Studio or an import. Studio's create dialog sends explicit nulls for lists and
+    /// objects (<c>"variables":null</c>, <c>"definitionId":null</c>); they mean "empty / new", not "null".
+    /// </summary>
+    public static WorkflowDefinition FromModel(JsonNode model)
+    {
+        var copy = model.DeepClone().AsObject();
+        foreach (var key in copy.Where(p => p.Value is null).Select(p => p.Key).ToList()) copy.Remove(key);
+        copy.Remove("links");
+        if (copy["root"] is JsonObject root)
+        {
+            root["activities"] ??= new JsonArray();
+            root["connections"] ??= new JsonArray();
+        }
+        return JsonSerializer.Deserialize<WorkflowDefinition>(copy, WorkflowJson.Options)
+               ?? throw new JsonException("The workflow definition is null.");
+    }
+}

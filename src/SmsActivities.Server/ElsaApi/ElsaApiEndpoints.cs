@@ -1,0 +1,22 @@
+namespace SmsActivities.Server.ElsaApi;
+
+/// <summary>The subset of the Elsa 3 server HTTP API that Elsa Studio 3.8 uses (see ../shared/ELSA-STUDIO.md §3–§5).</summary>
+public static class ElsaApiEndpoints
+{
+    public static IServiceCollection AddElsaApi(this IServiceCollection services) => services.AddSingleton<ExecutionRecordIndex>();
+
+    public static RouteGroupBuilder MapElsaApi(this IEndpointRouteBuilder routes, string prefix)
+    {
+        var api = routes.MapGroup(prefix).WithTags("Elsa API");
+
+        DescriptorEndpoints.Map(api);
+        DefinitionEndpoints.Map(api);
+        InstanceEndpoints.Map(api);
+
+        // No SignalR hub: an empty feature catalog makes Studio poll execution-state instead.
+        api.MapGet("/features/installed", () => ElsaJson.List(Array.Empty<object>()));
+        api.MapGet("/package/version", () => ElsaJson.Ok(new { packageVersion = typeof(ElsaApiEndpoints).Assembly.GetName().Version?.ToString() ?? "0.0.0" }));
+
+        return api;
+    }
+}

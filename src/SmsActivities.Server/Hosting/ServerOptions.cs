@@ -1,0 +1,46 @@
+namespace SmsActivities.Server.Hosting;
+
+/// <summary>
+/// The server's own settings, section <c>Server</c> (environment: <c>Server__ApiKey</c>, <c>Server__Sandbox</c>, …).
+/// Everything has a default, so the server starts with no configuration at all.
+/// </summary>
+public sealed class ServerOptions
+{
+    public const string Section = "Server";
+
+    /// <summary>The API key used in sandbox mode and in Development when none is configured. Never valid otherwise.</summary>
+    public const string SandboxApiKey = "sandbox-api-key";
+
+    /// <summary>
+    /// Sandbox mode (default on): the vendor emulators run in this process under <see cref="EmulatorPrefix"/>,
+    /// so every workflow runs with no vendor credentials.
+    /// </summary>
+    public bool Sandbox { get; set; } = true;
+
+    /// <summary>
+    /// The key callers of the management API (<c>/elsa/api</c>) present as <c>Authorization: ApiKey &lt;key&gt;</c>
+    /// or <c>X-Api-Key: &lt;key&gt;</c>. Required outside sandbox mode and Development.
+    /// </summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Folder of the SQLite database and other local state, relative to the working directory.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>
+    /// Folder of workflow definitions (<c>*.json</c>, Elsa 3 format) saved and published at start. Default: the
+    /// repository's <c>workflows/</c>, found by walking up from the content root to <c>SmsActivities.sln</c>.
+    /// </summary>
+    public string? WorkflowsFolder { get; set; }
+
+    /// <summary>Where the emulators are mounted in sandbox mode.</summary>
+    public string EmulatorPrefix { get; set; } = "/_emulators";
+
+    /// <summary>Origins allowed to call the API from another site (e.g. a Studio hosted elsewhere). Same-origin needs none.</summary>
+    public string[] CorsOrigins { get; set; } = [];
+
+    /// <summary>
+    /// The unpacked npm package <c>@elsa-workflows/elsa-studio-wasm</c>. Default: the copy the build installed into
+    /// <c>src/SmsActivities.Server/studio-npm/node_modules</c>.
+    /// </summary>
+    public string? StudioPath { get; set; }
+}

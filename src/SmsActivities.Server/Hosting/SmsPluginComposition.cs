@@ -1,0 +1,210 @@
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using SmsActivities.Emulators;
+using SmsActivities.Emulators.SendCloud;
+using SmsActivities.Emulators.Tencent;
+using SmsActivities.Emulators.Yaningai;
+using SmsActivities.Emulators.Yunpian;
+using SmsActivities.Hosting;
+using SmsActivities.Samples;
+using SmsActivities.Vendors;
+using SmsActivities.Webhooks;
+using SmsActivities.Workflows.Runtime;
+
+namespace SmsActivities.Server.Hosting;
+
+/// <summary>
+/// Puts the SMS plug-in into the server: its activities, vendors and webhooks, the code-first sample workflows and,
+/// in sandbox mode, every vendor pointed at its in-process emulator with the emulators pushing back to the webhooks.
+/// </summary>
+public static class SmsPluginComposition
+{
+    /// <summary>Where the vendor webhooks are served: <c>/webhooks/sms/{vendor}/{kind}/{token}</c>.</summary>
+    public const string WebhookPrefix = SmsWebhookEndpoints.DefaultPrefix;
+
+    /// <summary>Call after the workflow runtime is registered (the plug-in adds its activities to the runtime's registry).</summary>
+    public static IServiceCollection AddSmsPlugin(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var server = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
+        var sandbox = server.Sandbox ? new SandboxSettings(server.EmulatorPrefix) : null;
+        var pluginConfiguration = sandbox is null ? configuration : sandbox.Over(configuration);
+
+        // The plug-in's tables (OTP challenges, opt-outs, send records) live in their own SQLite file beside the
+        // runtime's: EF Core's EnsureCreated skips a database that already has tables, so the two must not share one.
+        var connectionString = pluginConfiguration[$"{SmsActivitiesOptions.Section}:ConnectionString"] is { Length: > 0 } configured
+            ? configured
+            : new SqliteConnectionStringBuilder { DataSource = Path.Combine(Path.GetFullPath(server.DataDirectory), "sms.db"), Pooling = true }.ToString();
+        services.AddSmsActivities(pluginConfiguration, db => db.UseSqlite(connectionString));
+        // The runtime and the plug-in poll SQLite every second; at Information EF Core would log each query.
+        // Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command in configuration still overrides this.
+        services.AddLogging(logging => logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Warning));
+
+        var runtime = services.LastOrDefault(d => d.ServiceType == typeof(IOptions<WorkflowRuntimeOptions>))?.ImplementationInstance as IOptions<WorkflowRuntimeOptions>
+                      ?? throw new InvalidOperationException("AddSmsPlugin needs the workflow runtime registered first (AddWorkflowRuntime).");
+        foreach (var workflow in SampleWorkflows.Create()) runtime.Value.AddWorkflow(workflow);
+
+        if (sandbox is not null)
+        {
+            services.AddSingleton(sandbox);
+            // The emulator controls take named outcomes ({"outcome":"Failed"}), as the README documents them.
+            services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+            // Vendor clients are configured before the server knows its port; they call the sentinel host and this
+            // handler sends the request to the address the server actually listens on.
+            services.ConfigureHttpClientDefaults(http => http.AddHttpMessageHandler(sp =>
+                new SandboxLoopbackHandler(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>())));
+        }
+        return services;
+    }
+
+    /// <summary>
+    /// Maps the plug-in's webhooks and, in sandbox mode, points each emulator's push addresses at them once the server
+    /// listens. Call after the emulators are mapped.
+    /// </summary>
+    public static WebApplication MapSmsPlugin(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapSmsWebhooks(WebhookPrefix);
+        if (app.Services.GetService<SandboxSettings>() is { } sandbox)
+        {
+            app.MapGet($"{sandbox.EmulatorPrefix}/_handset/{{e164}}/messages", (string e164, EmulatorSet emulators) =>
+                    PhoneNumber.TryParse(e164, out var mobile, out var error)
+                        ? Results.Json(SandboxSettings.HandsetInbox(emulators, mobile))
+                        : Results.BadRequest(new { field = "e164", error }))
+                .WithTags("Sandbox");
+            app.Lifetime.ApplicationStarted.Register(() =>
+            {
+                var token = app.Services.GetRequiredService<IOptions<SmsActivitiesOptions>>().Value.Webhooks.Token!;
+                var self = SandboxLoopbackHandler.LoopbackAddress(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>());
+                var emulators = app.Services.GetRequiredService<EmulatorSet>();
+                sandbox.PointPushesAt(emulators, self, token);
+                SandboxSettings.SeedAccounts(emulators);
+            });
+        }
+        return app;
+    }
+}
+
+/// <summary>
+/// Sandbox mode: the vendor sections every emulator answers to (its public sandbox credentials, the server's own
+/// address under the emulator prefix) and a random webhook token for this run, layered over the configuration.
+/// </summary>
+public sealed class SandboxSettings(string emulatorPrefix)
+{
+    /// <summary>A host that never resolves: requests to it are sent to the server itself by <see cref="SandboxLoopbackHandler"/>.</summary>
+    public const string SentinelHost = "sandbox.invalid";
+
+    public string EmulatorPrefix { get; } = "/" + emulatorPrefix.Trim('/');
+
+    public Uri EmulatorBaseUrl(string vendor) => new($"http://{SentinelHost}{EmulatorPrefix}/{vendor}/");
+
+    /// <summary>
+    /// The configuration with the sandbox vendor sections on top, so sandbox mode never calls a real vendor whatever
+    /// credentials are configured; everything else (routing order, OTP rules, a fixed webhook token) still comes from
+    /// the configuration.
+    /// </summary>
+    public IConfiguration Over(IConfiguration configuration)
+    {
+        var token = configuration[$"{SmsActivitiesOptions.Section}:Webhooks:Token"];
+        var values = new Dictionary<string, string?>
+        {
+            ["Vendors:Yunpian:BaseUrl"] = EmulatorBaseUrl(VendorNames.Yunpian).AbsoluteUri,
+            ["Vendors:Yunpian:ApiKey"] = YunpianEmulator.SandboxApiKey,
+            ["Vendors:Tencent:BaseUrl"] = EmulatorBaseUrl(VendorNames.Tencent).AbsoluteUri,
+            ["Vendors:Tencent:SdkAppId"] = TencentEmulator.SandboxSdkAppId,
+            ["Vendors:Tencent:AppKey"] = TencentEmulator.SandboxAppKey,
+            ["Vendors:Tencent:DefaultSign"] = TencentEmulator.SandboxSign,
+            ["Vendors:SendCloud:BaseUrl"] = EmulatorBaseUrl(VendorNames.SendCloud).AbsoluteUri,
+            ["Vendors:SendCloud:SmsUser"] = SendCloudEmulator.SandboxSmsUser,
+            ["Vendors:SendCloud:SmsKey"] = SendCloudEmulator.SandboxSmsKey,
+            ["Vendors:SendCloud:AppKey"] = SendCloudEmulator.SandboxAppKey,
+            ["Vendors:Yaningai:BaseUrl"] = EmulatorBaseUrl(VendorNames.Yaningai).AbsoluteUri,
+            ["Vendors:Yaningai:Account"] = YaningaiEmulator.SandboxAccount,
+            ["Vendors:Yaningai:ApiKey"] = YaningaiEmulator.SandboxApiKey,
+            // A fresh secret per run unless one is configured: the emulators are told the full URL at start.
+            [$"{SmsActivitiesOptions.Section}:Webhooks:Token"] = string.IsNullOrWhiteSpace(token)
+                ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24))
+                : token,
+        };
+        return new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(values).Build();
+    }
+
+    /// <summary>
+    /// What a new real account gets set up on the vendor's console before it can send: Tencent sends a text only when
+    /// it matches an approved template, so the sandbox account has one approved catch-all template (<c>{1}</c>).
+    /// </summary>
+    public static void SeedAccounts(EmulatorSet emulators)
+    {
+        ArgumentNullException.ThrowIfNull(emulators);
+        emulators.Tencent.SeedTemplate("{1}");
+    }
+
+    /// <summary>A message as the emulated handset shows it.</summary>
+    public sealed record HandsetMessage(string Vendor, string Kind, string? Text, DateTimeOffset At);
+
+    /// <summary>
+    /// What the handset of <paramref name="mobile"/> received from every emulator (SMS, and YANINGAI voice calls with
+    /// what they read out), oldest first: how a sandbox user reads a one-time code, as a real user reads their phone.
+    /// </summary>
+    public static IReadOnlyList<HandsetMessage> HandsetInbox(EmulatorSet emulators, PhoneNumber mobile)
+    {
+        ArgumentNullException.ThrowIfNull(emulators);
+        bool Same(string number) => number == mobile.E164 || (PhoneNumber.TryParse(number, out var parsed, out _) && parsed.E164 == mobile.E164);
+        return emulators.Yunpian.Sent.Where(m => m.E164 == mobile.E164).Select(m => new HandsetMessage(VendorNames.Yunpian, "sms", m.Text, m.At))
+            .Concat(emulators.Tencent.Sent.Where(m => m.Accepted && Same(m.Mobile)).Select(m => new HandsetMessage(VendorNames.Tencent, "sms", m.Text, m.SentAt)))
+            .Concat(emulators.SendCloud.Sent.Where(m => Same(m.Phone)).Select(m => new HandsetMessage(VendorNames.SendCloud, m.Api, m.Content, m.At)))
+            .Concat(emulators.Yaningai.Messages.Where(m => m.Mobile == mobile.E164)
+                .Select(m => new HandsetMessage(VendorNames.Yaningai, m.Kind, m.Content ?? string.Join(" ", m.TemplateParams), m.At)))
+            .OrderBy(m => m.At)
+            .ToArray();
+    }
+
+    /// <summary>Every push address of every emulator, set to the matching webhook of this server.</summary>
+    public void PointPushesAt(EmulatorSet emulators, Uri server, string token)
+    {
+        ArgumentNullException.ThrowIfNull(emulators);
+        Uri Hook(string vendor, string kind) => new(server, SmsWebhookEndpoints.PathFor(vendor, kind, token, SmsPluginComposition.WebhookPrefix).TrimStart('/'));
+
+        emulators.Yunpian.StatusCallbackUrl = Hook(VendorNames.Yunpian, "status");
+        emulators.Yunpian.ReplyCallbackUrl = Hook(VendorNames.Yunpian, "reply");
+        emulators.Tencent.StatusCallbackUrl = Hook(VendorNames.Tencent, "status");
+        emulators.Tencent.ReplyCallbackUrl = Hook(VendorNames.Tencent, "reply");
+        emulators.SendCloud.DeliveryHookUrl = Hook(VendorNames.SendCloud, "smshook");
+        emulators.SendCloud.ReplyHookUrl = Hook(VendorNames.SendCloud, "smshook");
+        emulators.Yaningai.ReportCallbackUrl = Hook(VendorNames.Yaningai, "status");
+        emulators.Yaningai.VoiceReportCallbackUrl = Hook(VendorNames.Yaningai, "voice-status");
+        emulators.Yaningai.ReplyCallbackUrl = Hook(VendorNames.Yaningai, "reply");
+        emulators.Yaningai.EmailReportCallbackUrl = Hook(VendorNames.Yaningai, "email-status");
+        emulators.Yaningai.EmailTrackingCallbackUrl = Hook(VendorNames.Yaningai, "email-tracking");
+    }
+}
+
+/// <summary>Sends requests addressed to <see cref="SandboxSettings.SentinelHost"/> to the server's own loopback address.</summary>
+public sealed class SandboxLoopbackHandler(Microsoft.AspNetCore.Hosting.Server.IServer server) : DelegatingHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.RequestUri is { } uri && string.Equals(uri.Host, SandboxSettings.SentinelHost, StringComparison.OrdinalIgnoreCase))
+        {
+            var self = LoopbackAddress(server);
+            request.RequestUri = new UriBuilder(uri) { Scheme = self.Scheme, Host = self.Host, Port = self.Port }.Uri;
+        }
+        return base.SendAsync(request, cancellationToken);
+    }
+
+    /// <summary>The first plain-HTTP address the server listens on, with wildcard hosts replaced by 127.0.0.1.</summary>
+    public static Uri LoopbackAddress(Microsoft.AspNetCore.Hosting.Server.IServer server)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        var addresses = server.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
+        var chosen = addresses.FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) ?? addresses.FirstOrDefault()
+                     ?? throw new InvalidOperationException("Sandbox mode needs the server to listen on an address (it calls its own emulators).");
+        var builder = new UriBuilder(chosen.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal));
+        if (builder.Host is "0.0.0.0" or "[::]" or "::" or "localhost") builder.Host = "127.0.0.1";
+        builder.Path = "/";
+        return builder.Uri;
+    }
+}

@@ -1,0 +1,50 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Playwright;
+
+namespace SmsActivities.Server.Tests.Infrastructure;
+
+/// <summary>
+/// Runs a browser test in a fresh page; when it fails, saves a screenshot (and the browser console) under
+/// <c>TestResults/screenshots/</c> next to the test assembly and names it in the failure.
+/// </summary>
+public static class StudioPage
+{
+    public static string ScreenshotDirectory => Path.Combine(AppContext.BaseDirectory, "TestResults", "screenshots");
+
+    public static async Task RunAsync(BrowserFixture fixture, Func<IPage, List<string>, Task> test, [CallerMemberName] string name = "")
+    {
+        // Studio boots a .NET WebAssembly runtime per page load; the shared CI cores make that take seconds.
+        Assertions.SetDefaultExpectTimeout(30_000);
+        await using var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = fixture.Server.BaseAddress.ToString(),
+            ViewportSize = new ViewportSize { Width = 1600, Height = 1000 },
+        }).ConfigureAwait(false);
+        context.SetDefaultTimeout(60_000);
+        var page = await context.NewPageAsync().ConfigureAwait(false);
+        var console = new List<string>();
+        page.Console += (_, message) => { lock (console) console.Add($"[{message.Type}] {message.Text}"); };
+        page.PageError += (_, error) => { lock (console) console.Add($"[pageerror] {error}"); };
+        try
+        {
+            await test(page, console).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Directory.CreateDirectory(ScreenshotDirectory);
+            var file = Path.Combine(ScreenshotDirectory, $"{name}-{DateTime.UtcNow:HHmmss}.png");
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = file, FullPage = true }).ConfigureAwait(false);
+            string log;
+            lock (console) log = string.Join(Environment.NewLine, console.TakeLast(60));
+            await File.WriteAllTextAsync(Path.ChangeExtension(file, ".console.txt"), log).ConfigureAwait(false);
+            throw new InvalidOperationException($"{e.Message}{Environment.NewLine}Screenshot: {file}{Environment.NewLine}Console (last lines):{Environment.NewLine}{log}", e);
+        }
+    }
+
+    /// <summary>Blazor's error bar ("An unhandled error has occurred") is shown when a component crashes.</summary>
+    public static async Task AssertNoBlazorErrorAsync(IPage page)
+    {
+        var visible = await page.Locator("#blazor-error-ui").IsVisibleAsync().ConfigureAwait(false);
+        Assert.False(visible, "Blazor reported an unhandled error (red bar)");
+    }
+}

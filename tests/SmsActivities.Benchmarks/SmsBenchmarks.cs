@@ -173,6 +173,12 @@ internal static class SmsBenchmarks
                     $"{dispatched.TotalSeconds:F2} s ({campaignSize / dispatched.TotalSeconds:F0} recipients/s, {batches} batches)");
                 Report("same recipients, bare vendor client against the emulator", $"{bareCampaign.TotalSeconds:F2} s ({campaignSize / bareCampaign.TotalSeconds:F0} recipients/s)");
                 Report("ratio workflow time : bare time", $"{dispatched.TotalSeconds / bareCampaign.TotalSeconds:F2}");
+                // What the workflow path writes that the bare client does not: one send record per recipient and the
+                // per-recipient results in the instance's state and execution record.
+                var state = await instances.GetStateAsync(run.InstanceId);
+                var stateBytes = JsonSerializer.Serialize(state, SmsActivities.Workflows.Model.WorkflowJson.Options).Length;
+                Report("campaign instance state (JSON) / database files after the campaign",
+                    $"{stateBytes / 1e6:F1} MB / workflows {Megabytes(folder, "workflows.db"):F1} MB, sms {Megabytes(folder, "sms.db"):F1} MB");
             }
         }
         finally
@@ -184,6 +190,10 @@ internal static class SmsBenchmarks
             try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
         }
     }
+
+    /// <summary>A SQLite file with its WAL and journal, in MB.</summary>
+    private static double Megabytes(string folder, string name) =>
+        new[] { name, name + "-wal", name + "-journal" }.Select(f => new FileInfo(Path.Combine(folder, f))).Where(f => f.Exists).Sum(f => f.Length) / 1e6;
 
     /// <summary>Distinct Chinese mobiles: +86 139 followed by eight digits.</summary>
     private static string Mobile(int i) => $"+86139{i:D8}";

@@ -10,8 +10,14 @@ using SmsActivities.Workflows.Hosting;
 using SmsActivities.Workflows.Model;
 using SmsActivities.Workflows.Runtime;
 
-// Plain harness for issue 3 §12. Usage:
+// Plain harness for issue 3 §12 and issue 4 §6. Usage:
 //   dotnet run -c Release --project tests/SmsActivities.Benchmarks [-- --max-suspended 1000000]
+//   dotnet run -c Release --project tests/SmsActivities.Benchmarks -- --sms [--reports 1000] [--sends 500] [--recipients 100000]
+if (args.Contains("--sms"))
+{
+    await SmsActivities.Benchmarks.SmsBenchmarks.RunAsync(args);
+    return;
+}
 var processStart = Process.GetCurrentProcess().StartTime.ToUniversalTime();
 var maxSuspended = args.SkipWhile(a => a != "--max-suspended").Skip(1).Select(int.Parse).FirstOrDefault(1_000_000);
 var folder = Directory.CreateTempSubdirectory("wf-bench-").FullName;

@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SmsActivities.Activities;
+using SmsActivities.Emulators;
+using SmsActivities.Emulators.Tencent;
+using SmsActivities.Hosting;
+using SmsActivities.Persistence;
+using SmsActivities.Vendors;
+using SmsActivities.Vendors.Tencent;
+using SmsActivities.Webhooks;
+using SmsActivities.Workflows.Activities;
+using SmsActivities.Workflows.Builder;
+using SmsActivities.Workflows.Execution;
+using SmsActivities.Workflows.Hosting;
+using SmsActivities.Workflows.Runtime;
+
+namespace SmsActivities.Benchmarks;
+
+/// <summary>
+/// Issue 4 §6, one run, loopback only, temporary SQLite files: the runtime + plug-in + SMS webhooks on one port,
+/// the four vendor emulators on another (Tencent is the vendor measured), and a trivial endpoint for the baseline.
+/// </summary>
+internal static class SmsBenchmarks
+{
+    private const string Token = "bench-webhook-token-0123456789abcdef";
+
+    public static async Task RunAsync(string[] args)
+    {
+        int Arg(string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).Select(a => int.Parse(a, CultureInfo.InvariantCulture)).FirstOrDefault(fallback);
+        var reportCount = Arg("--reports", 1000);
+        var pushBatch = Arg("--push-batch", 100);
+        var sendCount = Arg("--sends", 300);
+        var campaignSize = Arg("--recipients", 100_000);
+        var callers = Arg("--callers", 4);
+
+        var folder = Directory.CreateTempSubdirectory("sms-bench-").FullName;
+        Console.WriteLine($"databases in: {folder}");
+        Console.WriteLine($"reports {reportCount} (push batches of {pushBatch}, {callers} pushers), sends {sendCount}, campaign {campaignSize:N0} recipients");
+
+        var emulators = await EmulatorHost.StartAsync();
+        emulators.Set.Clock.Scale = 0.001;
+        var tencent = emulators.Set.Tencent;
+        tencent.SeedTemplate("{1}");
+        // No automatic pushes: the report measurement pushes the batches itself, at a moment it controls.
+        tencent.StatusCallbackUrl = null;
+        tencent.Script.Default = DeliveryPlan.NeverReport;
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Vendors:Tencent:BaseUrl"] = emulators.BaseUrlFor(VendorNames.Tencent).ToString(),
+            ["Vendors:Tencent:SdkAppId"] = TencentEmulator.SandboxSdkAppId,
+            ["Vendors:Tencent:AppKey"] = TencentEmulator.SandboxAppKey,
+            ["Vendors:Tencent:DefaultSign"] = TencentEmulator.SandboxSign,
+            ["Vendors:Tencent:MaxRetryAttempts"] = "0",
+            ["Vendors:Tencent:AttemptTimeout"] = "00:00:30",
+            ["SmsActivities:ConnectionString"] = $"Data Source={Path.Combine(folder, "sms.db")}",
+            ["SmsActivities:Webhooks:Token"] = Token,
+            ["SmsActivities:MaxRecipientsPerSend"] = Math.Max(campaignSize, 1).ToString(CultureInfo.InvariantCulture),
+        }).Build();
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddWorkflowRuntime(o =>
+        {
+            o.UseSqlite(Path.Combine(folder, "workflows.db"));
+            o.AddWorkflow(new SendWorkflow("send-and-wait", waitForReport: true));
+            o.AddWorkflow(new SendWorkflow("send", waitForReport: false));
+        });
+        builder.Services.AddSmsActivities(configuration);
+        var app = builder.Build();
+        app.MapSmsWebhooks();
+        app.MapGet("/bench/ping", () => Results.Text("ok"));
+        await app.StartAsync();
+        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/') + "/");
+        var runtime = app.Services.GetRequiredService<WorkflowRuntime>();
+        var instances = app.Services.GetRequiredService<WorkflowInstanceStore>();
+        var sender = app.Services.GetServices<ISmsSender>().Single(s => s.Vendor == VendorNames.Tencent);
+        using var http = new HttpClient { BaseAddress = address };
+
+        try
+        {
+            // Warm-up: JIT, connection pools, both databases.
+            await Start(runtime, "send", Mobile(9_999_000));
+            await sender.SendSmsAsync(new SmsMessage { Recipients = [PhoneNumber.Parse(Mobile(9_999_001))], Text = "warm-up" });
+            (await http.GetAsync(new Uri("bench/ping", UriKind.Relative))).EnsureSuccessStatusCode();
+
+            // 1. Delivery reports end to end vs bare HTTP requests.
+            for (var i = 0; i < reportCount; i++)
+            {
+                var r = await Start(runtime, "send-and-wait", Mobile(i));
+                if (r.SubStatus != WorkflowSubStatus.Suspended) throw new InvalidOperationException($"send-and-wait ended {r.SubStatus}, expected Suspended");
+            }
+            var sent = await SentMessagesAsync(app.Services, "send-and-wait", instances);
+            if (sent.Count != reportCount) throw new InvalidOperationException($"{sent.Count} messages recorded, expected {reportCount}");
+            var bodies = sent.Chunk(pushBatch).Select(chunk => JsonSerializer.Serialize(chunk.Select(StatusRecord).ToArray(), TencentJson.Options)).ToArray();
+            var webhook = new Uri(SmsWebhookEndpoints.PathFor(VendorNames.Tencent, "status", Token).TrimStart('/'), UriKind.Relative);
+
+            var sw = Stopwatch.StartNew();
+            await Parallel(bodies.Length, callers, async i =>
+            {
+                using var content = new StringContent(bodies[i], Encoding.UTF8, "application/json");
+                using var response = await http.PostAsync(webhook, content);
+                response.EnsureSuccessStatusCode();
+            });
+            var acknowledged = sw.Elapsed;
+            await WaitForFinishedAsync(instances, "send-and-wait", reportCount);
+            var ingest = sw.Elapsed;
+
+            sw.Restart();
+            await Parallel(reportCount, callers, async _ =>
+            {
+                using var response = await http.GetAsync(new Uri("bench/ping", UriKind.Relative));
+                response.EnsureSuccessStatusCode();
+            });
+            var bare = sw.Elapsed;
+            var ingestRate = reportCount / ingest.TotalSeconds;
+            var bareRate = reportCount / bare.TotalSeconds;
+            Report("delivery reports ingested end to end (push → inbox → resumed → completed)",
+                $"{ingestRate:F0}/s ({reportCount} in {ingest.TotalSeconds:F2} s, all acknowledged at {acknowledged.TotalSeconds:F2} s)");
+            Report($"bare HTTP GET to a trivial endpoint ({reportCount} requests, {callers} callers)", $"{bareRate:F0}/s ({bare.TotalSeconds:F2} s)");
+            Report("ratio reports/s : bare requests/s", $"1 : {bareRate / ingestRate:F1} (reports at {100 * ingestRate / bareRate:F1}% of bare HTTP)");
+
+            // 2. SendSms through a workflow vs the bare vendor client, one recipient each, sequential.
+            sw.Restart();
+            for (var i = 0; i < sendCount; i++)
+            {
+                var r = await Start(runtime, "send", Mobile(1_000_000 + i));
+                if (r.SubStatus != WorkflowSubStatus.Finished) throw new InvalidOperationException($"send ended {r.SubStatus}");
+            }
+            var viaWorkflow = sw.Elapsed;
+            sw.Restart();
+            for (var i = 0; i < sendCount; i++)
+            {
+                var receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = [PhoneNumber.Parse(Mobile(2_000_000 + i))], Text = "benchmark" });
+                if (!receipt.Results.All(x => x.Accepted)) throw new InvalidOperationException("bare send not accepted");
+            }
+            var viaClient = sw.Elapsed;
+            Report($"SendSms through a workflow (1 recipient, {sendCount} sequential)", $"{sendCount / viaWorkflow.TotalSeconds:F0}/s ({viaWorkflow.TotalMilliseconds / sendCount:F2} ms each)");
+            Report("bare vendor client against the emulator (same)", $"{sendCount / viaClient.TotalSeconds:F0}/s ({viaClient.TotalMilliseconds / sendCount:F2} ms each)");
+            Report("ratio workflow time : bare client time", $"{viaWorkflow.TotalSeconds / viaClient.TotalSeconds:F2}");
+
+            // 3. Campaign: one SendSms to N recipients (batched to Tencent's 200 per call) vs the bare client sending the same N.
+            if (campaignSize > 0)
+            {
+                var campaign = string.Join(',', Enumerable.Range(0, campaignSize).Select(i => Mobile(3_000_000 + i)));
+                sw.Restart();
+                var run = await Start(runtime, "send", campaign);
+                var dispatched = sw.Elapsed;
+                if (run.SubStatus != WorkflowSubStatus.Finished) throw new InvalidOperationException($"campaign ended {run.SubStatus}");
+                var recorded = await WithDbAsync(app.Services, db => db.SendRecords.CountAsync(r => r.InstanceId == run.InstanceId && r.Accepted));
+                if (recorded != campaignSize) throw new InvalidOperationException($"campaign recorded {recorded} accepted, expected {campaignSize}");
+
+                var numbers = Enumerable.Range(0, campaignSize).Select(i => PhoneNumber.Parse(Mobile(13_000_000 + i))).ToArray();
+                sw.Restart();
+                var receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = numbers, Text = "benchmark" });
+                var bareCampaign = sw.Elapsed;
+                if (receipt.Results.Count(x => x.Accepted) != campaignSize) throw new InvalidOperationException("bare campaign not fully accepted");
+                var batches = (campaignSize + TencentSmsClient.MaxMobilesPerMultiSend - 1) / TencentSmsClient.MaxMobilesPerMultiSend;
+                Report($"campaign of {campaignSize:N0} through a workflow: every batch dispatched",
+                    $"{dispatched.TotalSeconds:F2} s ({campaignSize / dispatched.TotalSeconds:F0} recipients/s, {batches} batches)");
+                Report("same recipients, bare vendor client against the emulator", $"{bareCampaign.TotalSeconds:F2} s ({campaignSize / bareCampaign.TotalSeconds:F0} recipients/s)");
+                Report("ratio workflow time : bare time", $"{dispatched.TotalSeconds / bareCampaign.TotalSeconds:F2}");
+                // What the workflow path writes that the bare client does not: one send record per recipient and the
+                // per-recipient results in the instance's state and execution record.
+                var state = await instances.GetStateAsync(run.InstanceId);
+                var stateBytes = JsonSerializer.Serialize(state, SmsActivities.Workflows.Model.WorkflowJson.Options).Length;
+                Report("campaign instance state (JSON) / database files after the campaign",
+                    $"{stateBytes / 1e6:F1} MB / workflows {Megabytes(folder, "workflows.db"):F1} MB, sms {Megabytes(folder, "sms.db"):F1} MB");
+            }
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            await emulators.DisposeAsync();
+            SqliteConnection.ClearAllPools();
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>A SQLite file with its WAL and journal, in MB.</summary>
+    private static double Megabytes(string folder, string name) =>
+        new[] { name, name + "-wal", name + "-journal" }.Select(f => new FileInfo(Path.Combine(folder, f))).Where(f => f.Exists).Sum(f => f.Length) / 1e6;
+
+    /// <summary>Distinct Chinese mobiles: +86 139 followed by eight digits.</summary>
+    private static string Mobile(int i) => $"+86139{i:D8}";
+
+    private static Task<WorkflowRunResult> Start(WorkflowRuntime runtime, string definitionId, string to) =>
+        runtime.StartAsync(definitionId, new StartWorkflowRequest { Input = new Dictionary<string, object?> { ["to"] = to } });
+
+    private static TencentStatusRecord StatusRecord(SentMessage message)
+    {
+        var tel = TencentTel.From(PhoneNumber.Parse(message.Mobile));
+        return new TencentStatusRecord
+        {
+            UserReceiveTime = DateTimeOffset.UtcNow.ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+            Nationcode = tel.Nationcode,
+            Mobile = tel.Mobile,
+            ReportStatus = "SUCCESS",
+            Errmsg = "DELIVRD",
+            Description = "user received the message",
+            Sid = message.MessageId,
+        };
+    }
+
+    private static async Task<IReadOnlyList<SentMessage>> SentMessagesAsync(IServiceProvider services, string definitionId, WorkflowInstanceStore instances)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var page = 0; ; page++)
+        {
+            var result = await instances.ListAsync(new WorkflowInstanceQuery { DefinitionIds = [definitionId], Page = page, PageSize = 1000 });
+            foreach (var item in result.Items) ids.Add(item.Id);
+            if (result.Items.Count < 1000) break;
+        }
+        return await WithDbAsync(services, async db => (await db.SendRecords.AsNoTracking().Where(r => r.Accepted && r.MessageId != null).ToListAsync())
+            .Where(r => r.InstanceId != null && ids.Contains(r.InstanceId))
+            .Select(r => new SentMessage(r.Vendor, r.MessageId!, r.Mobile)).ToList());
+    }
+
+    private static async Task WaitForFinishedAsync(WorkflowInstanceStore instances, string definitionId, int count)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
+        while (true)
+        {
+            var finished = await instances.ListAsync(new WorkflowInstanceQuery { DefinitionIds = [definitionId], SubStatuses = [WorkflowSubStatus.Finished], PageSize = 1 });
+            if (finished.TotalCount >= count) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"only {finished.TotalCount} of {count} {definitionId} instances finished");
+            await Task.Delay(10);
+        }
+    }
+
+    private static async Task<T> WithDbAsync<T>(IServiceProvider services, Func<SmsActivitiesDbContext, Task<T>> query)
+    {
+        await using var db = await services.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>().CreateDbContextAsync();
+        return await query(db);
+    }
+
+    private static async Task Parallel(int count, int callers, Func<int, Task> action)
+    {
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, callers).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count) await action(i);
+        }));
+    }
+
+    private static void Report(string name, string value) => Console.WriteLine($"{name,-78} {value}");
+
+    /// <summary>SendSms to the input "to" through Tencent, then (optionally) WaitForDeliveryReport for all its messages.</summary>
+    private sealed class SendWorkflow(string id, bool waitForReport) : IWorkflow
+    {
+        public void Build(WorkflowBuilder builder)
+        {
+            builder.WithDefinitionId(id).WithName(id);
+            var flow = builder.Flowchart();
+            var send = flow.Add(new SendSms
+            {
+                Id = "send",
+                Vendor = new("tencent"),
+                Recipients = new(c => c.GetWorkflowInput("to")?.GetValue<string>()),
+                Text = new("benchmark"),
+            });
+            if (!waitForReport) return;
+            var wait = flow.Add(new WaitForDeliveryReport { Id = "wait", SendSmsActivityId = new("send") });
+            flow.Connect(send, wait, SendSms.Sent);
+            flow.Connect(send, wait, SendSms.PartiallySent);
+        }
+    }
+}

@@ -9,7 +9,7 @@ public static class DescriptorEndpoints
     {
         var descriptors = api.MapGroup("/descriptors").WithTags("Descriptors");
         // Studio re-reads the toolbox after every save (?Refresh=True); the registry is always current.
-        descriptors.MapGet("/activities", (ActivityRegistry registry) => ElsaJson.List(registry.GetDescriptors().ToList()));
+        descriptors.MapGet("/activities", (ActivityRegistry registry, IServiceProvider services) => ElsaJson.List(registry.GetDescriptors(services).ToList()));
         descriptors.MapGet("/expression-descriptors", () => ElsaJson.List(StaticDescriptors.Expressions.ToList()));
         descriptors.MapGet("/variables", () => ElsaJson.Items(StaticDescriptors.VariableTypes.ToList()));
         descriptors.MapGet("/storage-drivers", () => ElsaJson.Items(StaticDescriptors.StorageDrivers.ToList()));

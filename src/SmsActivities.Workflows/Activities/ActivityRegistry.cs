@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace SmsActivities.Workflows.Activities;
 
@@ -28,9 +29,10 @@ public sealed class ActivityRegistry
 
     public IEnumerable<ActivityTypeInfo> Types => _types.Values.OrderBy(t => t.TypeName, StringComparer.Ordinal);
 
-    public IReadOnlyList<ActivityDescriptor> GetDescriptors() => Types.Select(Describe).ToList();
+    /// <param name="services">Resolves the inputs' <see cref="InputAttribute.OptionsProvider"/>s; without it their drop-downs fall back to the static options.</param>
+    public IReadOnlyList<ActivityDescriptor> GetDescriptors(IServiceProvider? services = null) => Types.Select(t => Describe(t, services)).ToList();
 
-    public static ActivityDescriptor Describe(ActivityTypeInfo info)
+    public static ActivityDescriptor Describe(ActivityTypeInfo info, IServiceProvider? services = null)
     {
         var ports = info.Outcomes.Select(o => new PortDescriptor(o, o, "Flow"))
             .Concat(info.ChildSlots.Where(s => typeof(Activity).IsAssignableFrom(s.PropertyType))
@@ -53,7 +55,7 @@ public sealed class ActivityRegistry
             AutoEvaluate: true,
             i.Attribute?.Category,
             i.DefaultValueNode,
-            DropDownSpecification(i))).ToList();
+            DropDownSpecification(i, services))).ToList();
         var outputs = info.Outputs.Select((o, index) => new OutputDescriptor(
             o.Name, ActivityTypeInfo.TypeAlias(o.ValueType), o.Attribute?.DisplayName ?? ActivityTypeInfo.Humanize(o.Name),
             o.Attribute?.Description, index, IsBrowsable: true, IsSerializable: true, IsSynthetic: false)).ToList();
@@ -68,9 +70,11 @@ public sealed class ActivityRegistry
     }
 
     /// <summary>Elsa's drop-down shape: <c>{"dropdown":{"selectList":{"items":[{"text","value"}],"isFlagsEnum":false}}}</c>.</summary>
-    private static JsonObject? DropDownSpecification(InputInfo input)
+    private static JsonObject? DropDownSpecification(InputInfo input, IServiceProvider? services)
     {
-        var options = input.Attribute?.Options ?? (input.ValueType.IsEnum ? Enum.GetNames(input.ValueType) : null);
+        var options = input.Attribute?.OptionsProvider is { } providerType && services is not null
+            ? ((IInputOptionsProvider)ActivatorUtilities.GetServiceOrCreateInstance(services, providerType)).GetOptions(input).ToArray()
+            : input.Attribute?.Options ?? (input.ValueType.IsEnum ? Enum.GetNames(input.ValueType) : null);
         if (options is not { Length: > 0 }) return null;
         var items = new JsonArray(options.Select(o => (JsonNode)new JsonObject { ["text"] = o, ["value"] = o }).ToArray());
         return new JsonObject { [InputUIHints.DropDown] = new JsonObject { ["selectList"] = new JsonObject { ["items"] = items, ["isFlagsEnum"] = false } } };

@@ -109,7 +109,7 @@ public sealed class InputInfo
     public bool IsSensitive => Attribute?.IsSensitive ?? false;
     public bool IsRequired => Attribute?.IsRequired ?? false;
 
-    public string UIHint => Attribute?.UIHint ?? (Attribute?.Options is { Length: > 0 } ? InputUIHints.DropDown
+    public string UIHint => Attribute?.UIHint ?? (Attribute?.Options is { Length: > 0 } || Attribute?.OptionsProvider is not null ? InputUIHints.DropDown
         : ValueType == typeof(bool) || ValueType == typeof(bool?) ? InputUIHints.Checkbox
         : ValueType != typeof(string) && typeof(IEnumerable<string>).IsAssignableFrom(ValueType) ? InputUIHints.MultiText
         : InputUIHints.SingleLine);

@@ -26,6 +26,11 @@ public sealed class InputAttribute : Attribute
     public string? UIHint { get; init; }
     /// <summary>Choices of a drop-down.</summary>
     public string[]? Options { get; init; }
+    /// <summary>
+    /// A type implementing <see cref="IInputOptionsProvider"/>, resolved from the host's services each time
+    /// descriptors are built: drop-down choices that depend on configuration (e.g. the configured vendors).
+    /// </summary>
+    public Type? OptionsProvider { get; init; }
     /// <summary>Used when the definition leaves the input out.</summary>
     public object? DefaultValue { get; init; }
     /// <summary>Masked ("***") in the journal and in activity execution records.</summary>
@@ -67,4 +72,10 @@ public static class InputUIHints
     public const string DateTimePicker = "datetime-picker";
     public const string OutcomePicker = "outcome-picker";
     public const string DynamicOutcomes = "dynamic-outcomes";
+}
+
+/// <summary>Supplies the choices of a drop-down input at the time descriptors are built.</summary>
+public interface IInputOptionsProvider
+{
+    IReadOnlyList<string> GetOptions(InputInfo input);
 }

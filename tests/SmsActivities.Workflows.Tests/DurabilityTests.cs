@@ -152,7 +152,7 @@ public class DurabilityTests
     }
 
     [Fact]
-    public async Task Suspended_instances_keep_no_per_instance_memory_in_the_runtime()
+    public async Task Suspended_instances_are_rows_with_their_bookmarks_and_hold_no_lease()
     {
         using var db = new TempDatabase();
         await using var host = await TestHost.StartAsync(db.Path);

@@ -55,6 +55,31 @@ public class FlowchartTests
     }
 
     [Fact]
+    public async Task A_wait_all_join_waits_for_live_branches_but_not_for_a_branch_a_decision_skipped()
+    {
+        using var db = new TempDatabase();
+        await using var host = await TestHost.StartAsync(db.Path);
+        await host.PublishAsync("merge",
+            Arr(Act("Fork1", "Elsa.FlowFork", $"\"branches\":{Js("['x','y']")}"),
+                Act("Wait", "Elsa.Event", $"\"eventName\":{Lit("x")}"),
+                Act("Decide", "Elsa.FlowDecision", $"\"condition\":{Js("false")}"),
+                Act("Skipped", "Elsa.WriteLine", $"\"text\":{Lit("skipped")}"),
+                Act("Join1", "Elsa.FlowJoin", $"\"mode\":{Lit("WaitAll")}"),
+                Act("After", "Elsa.WriteLine", $"\"text\":{Lit("merged")}")),
+            Arr(Conn("Fork1", "Wait", "x"), Conn("Fork1", "Decide", "y"), Conn("Decide", "Skipped", "True"),
+                Conn("Wait", "Join1"), Conn("Skipped", "Join1"), Conn("Join1", "After")));
+
+        var started = await host.Runtime.StartAsync("merge");
+        Assert.Equal(WorkflowSubStatus.Suspended, started.SubStatus);
+        Assert.Equal("", host.Console.ToString().Trim());
+
+        await host.Runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "x" }));
+
+        Assert.Equal("merged", host.Console.ToString().Trim());
+        Assert.Equal(WorkflowSubStatus.Finished, (await host.Instances.GetStateAsync(started.InstanceId))!.SubStatus);
+    }
+
+    [Fact]
     public async Task A_loop_through_a_decision_runs_until_the_condition_fails()
     {
         using var db = new TempDatabase();

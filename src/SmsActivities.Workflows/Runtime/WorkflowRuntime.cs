@@ -206,7 +206,7 @@ public sealed class WorkflowRuntime
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 _logger.LogError(e, "Stimulus delivery {DeliveryId} failed; it will be retried.", delivery.Id);
-                await DeferAsync(delivery.Id, cancellationToken);
+                await DeferAsync(delivery, cancellationToken);
             }
         }
         return due.Count;
@@ -217,7 +217,7 @@ public sealed class WorkflowRuntime
         if (delivery.Kind == DeliveryKind.Resume)
         {
             var outcome = await ResumeCoreAsync(delivery.BookmarkId!, input, delivery.Id, transient, throwWhenBusy: false, cancellationToken);
-            if (outcome.Deferred) await DeferAsync(delivery.Id, cancellationToken);
+            if (outcome.Deferred) await DeferAsync(delivery, cancellationToken);
             return outcome;
         }
         await using (var db = await _db.CreateDbContextAsync(cancellationToken))
@@ -233,10 +233,13 @@ public sealed class WorkflowRuntime
         return new RunOutcome(result, false, followUps);
     }
 
-    private async Task DeferAsync(string deliveryId, CancellationToken cancellationToken)
+    /// <summary>Retries back off exponentially (capped at 10 minutes) so a delivery that keeps failing does not hammer the database.</summary>
+    private async Task DeferAsync(DeliveryRow delivery, CancellationToken cancellationToken)
     {
         await using var db = await _db.CreateDbContextAsync(cancellationToken);
-        var next = DbTime.ToDb(_time.GetUtcNow() + _options.PollInterval);
+        var backoff = TimeSpan.FromTicks(Math.Min(_options.PollInterval.Ticks * (1L << Math.Min(delivery.Attempts, 20)), TimeSpan.FromMinutes(10).Ticks));
+        var next = DbTime.ToDb(_time.GetUtcNow() + backoff);
+        var deliveryId = delivery.Id;
         await db.Deliveries.Where(d => d.Id == deliveryId)
             .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, next).SetProperty(d => d.Attempts, d => d.Attempts + 1), cancellationToken);
     }

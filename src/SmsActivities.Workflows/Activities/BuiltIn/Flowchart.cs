@@ -9,7 +9,8 @@ public sealed record FlowConnection(Activity Source, Activity Target, string Sou
 /// <summary>
 /// A graph of activities joined by outcome ports. Streams by default: each firing connection runs its
 /// target again (which gives loops); <see cref="FlowJoin"/> targets wait for all or any of their
-/// inbound connections. Completes when nothing inside is running, or when an <see cref="End"/> completes.
+/// inbound connections (a wait-all join also proceeds once nothing else inside can still reach it).
+/// Completes when nothing inside is running, or when an <see cref="End"/> completes.
 /// </summary>
 [Activity("Elsa", "Flow", "A flowchart of activities joined by outcome connections.", IsBrowsable = false)]
 public sealed class Flowchart : Activity
@@ -49,7 +50,22 @@ public sealed class Flowchart : Activity
             if (connection.Target is FlowJoin join) Arrive(context, join, connection);
             else context.ScheduleActivity(connection.Target);
         }
+        ReleaseStarvedJoins(context);
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// A wait-all join whose other branches were never taken (e.g. behind a decision) would wait forever:
+    /// once nothing else in the flowchart runs or waits, no further branch can arrive, so it proceeds.
+    /// </summary>
+    private void ReleaseStarvedJoins(ActivityExecutionContext context)
+    {
+        if (context.PendingChildren > 0 || context.Properties["joins"] is not JsonObject { Count: > 0 } joins) return;
+        foreach (var joinId in joins.Select(j => j.Key).ToList())
+        {
+            joins.Remove(joinId);
+            if (Activities.FirstOrDefault(a => a.Id == joinId) is { } join) context.ScheduleActivity(join);
+        }
     }
 
     /// <summary>Join bookkeeping lives in the flowchart's context: the set of inbound connections that have fired.</summary>

@@ -173,7 +173,7 @@ public sealed class SendSmsTests
     public async Task A_vendor_that_answers_5xx_on_every_call_fails_the_step_without_faulting_the_workflow()
     {
         await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("down", f => f.Add(new SendSms { Id = "send", Vendor = new("tencent"), Recipients = new(A), Text = new("hi") }))]);
-        bed.Tencent.FailNextCalls(10, 503);
+        bed.Tencent.Faults.FailNextCalls(10, 503);
 
         var run = await bed.RunAsync("down");
 
@@ -225,7 +225,7 @@ public sealed class SendSmsTests
     public async Task The_app_key_never_reaches_logs_or_stored_state()
     {
         await using var bed = await PluginTestBed.StartAsync([SendAndWait("secret", () => new SendSms { Recipients = new(A), Text = new("hello") })]);
-        bed.Tencent.FailNextCalls(1, 500);
+        bed.Tencent.Faults.FailNextCalls(1, 500);
         var failed = await bed.RunAsync("secret");
         var ok = await bed.RunAsync("secret");
         await bed.WaitForFinishAsync(ok.InstanceId);

@@ -34,7 +34,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.AddOptions<OtpOptions>().Bind(section.GetSection("Otp")).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SmsRoutingOptions>().Bind(section.GetSection("Routing"));
 
-        // A vendor is registered only when its section exists, so unconfigured vendors stay out of "Auto".
+        // Only vendors with a section under Vendors are registered, so "Auto" never picks an unconfigured account.
         services.AddSmsVendors(configuration.GetSection("Vendors"));
 
         services.TryAddSingleton(TimeProvider.System);

@@ -15,7 +15,7 @@ public sealed class SendVoiceOtp : Activity
     public const string Sent = "Sent";
     public const string Failed = "Failed";
 
-    [Input(Description = "The vendor account, or Auto for the first configured vendor with voice OTP.", UIHint = InputUIHints.DropDown, Options = ["Auto", VendorNames.SendCloud, VendorNames.Yaningai], DefaultValue = "Auto")]
+    [Input(Description = "The vendor account, or Auto for the first configured vendor with voice OTP.", UIHint = InputUIHints.DropDown, OptionsProvider = typeof(VoiceOtpVendorChoices), DefaultValue = "Auto")]
     public Input<string?>? Vendor { get; set; }
 
     [Input(Description = "The number to call.", IsRequired = true)]

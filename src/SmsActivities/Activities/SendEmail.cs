@@ -17,7 +17,7 @@ public sealed class SendEmail : Activity
     public const string Sent = "Sent";
     public const string Failed = "Failed";
 
-    [Input(Description = "The vendor account, or Auto for the first configured vendor with email.", UIHint = InputUIHints.DropDown, Options = ["Auto", VendorNames.Yaningai], DefaultValue = "Auto")]
+    [Input(Description = "The vendor account, or Auto for the first configured vendor with email.", UIHint = InputUIHints.DropDown, OptionsProvider = typeof(EmailVendorChoices), DefaultValue = "Auto")]
     public Input<string?>? Vendor { get; set; }
 
     [Input(Description = "Recipient addresses: one per line, comma separated, or a variable holding a list.", UIHint = InputUIHints.MultiText, IsRequired = true)]

@@ -25,7 +25,7 @@ public sealed class SendSms : Activity
     public const string Failed = "Failed";
     public const string CodePlaceholder = "{code}";
 
-    [Input(Description = "The vendor account, or Auto to pick by capability and the configured order.", UIHint = InputUIHints.DropDown, Options = ["Auto", VendorNames.Yunpian, VendorNames.Tencent, VendorNames.SendCloud, VendorNames.Yaningai], DefaultValue = "Auto", Order = 0)]
+    [Input(Description = "The vendor account, or Auto to pick by capability and the configured order.", UIHint = InputUIHints.DropDown, OptionsProvider = typeof(SmsVendorChoices), DefaultValue = "Auto", Order = 0)]
     public Input<string?>? Vendor { get; set; }
 
     [Input(Description = "Vendors tried in order when the first rejects, times out or is down (one per line or comma separated).", UIHint = InputUIHints.MultiText, Order = 1)]

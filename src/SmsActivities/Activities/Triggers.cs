@@ -19,7 +19,7 @@ namespace SmsActivities.Activities;
     DisplayName = "SMS Reply Received")]
 public sealed class SmsReplyReceived : Trigger
 {
-    [Input(Description = "Only replies through this vendor.", UIHint = InputUIHints.DropDown, Options = ["Any", VendorNames.Yunpian, VendorNames.Tencent, VendorNames.SendCloud, VendorNames.Yaningai], DefaultValue = "Any")]
+    [Input(Description = "Only replies through this vendor.", UIHint = InputUIHints.DropDown, OptionsProvider = typeof(ReplyVendorChoices), DefaultValue = "Any")]
     public Input<string?>? Vendor { get; set; }
 
     [Input(Description = "Only replies whose first word is one of these keywords (comma separated, case-insensitive), e.g. Y,YES. Empty takes any.")]
@@ -103,7 +103,7 @@ public sealed class SmsReplyReceived : Trigger
     DisplayName = "Delivery Report Received")]
 public sealed class DeliveryReportReceived : Trigger
 {
-    [Input(Description = "Only reports from this vendor.", UIHint = InputUIHints.DropDown, Options = ["Any", VendorNames.Yunpian, VendorNames.Tencent, VendorNames.SendCloud, VendorNames.Yaningai], DefaultValue = "Any")]
+    [Input(Description = "Only reports from this vendor.", UIHint = InputUIHints.DropDown, OptionsProvider = typeof(ReportVendorChoices), DefaultValue = "Any")]
     public Input<string?>? Vendor { get; set; }
 
     [Input(Description = "Only reports with this status.", UIHint = InputUIHints.DropDown, Options = ["Any", nameof(DeliveryStatus.Delivered), nameof(DeliveryStatus.Failed), nameof(DeliveryStatus.Unknown)], DefaultValue = "Any")]

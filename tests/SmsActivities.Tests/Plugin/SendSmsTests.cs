@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Activities;
 using SmsActivities.Emulators;
@@ -256,5 +257,34 @@ public sealed class SendSmsTests
         Assert.Equal("Trigger", ActivityRegistry.Describe(registry.Find("SmsActivities.SmsReplyReceived")!).Kind);
         Assert.Equal("Trigger", ActivityRegistry.Describe(registry.Find("SmsActivities.DeliveryReportReceived")!).Kind);
         Assert.NotNull(registry.Find("Elsa.Flowchart"));
+    }
+
+    [Fact]
+    public async Task Vendor_drop_downs_list_the_configured_vendors_that_can_do_the_job()
+    {
+        await using var bed = await PluginTestBed.StartAsync();
+        var descriptors = bed.Services.GetRequiredService<ActivityRegistry>().GetDescriptors(bed.Services);
+        IReadOnlyList<string> Choices(string type, string input) =>
+            descriptors.Single(d => d.TypeName == type).Inputs.Single(i => i.Name == input)
+                .UISpecifications!["dropdown"]!["selectList"]!["items"]!.AsArray().Select(i => i!["value"]!.GetValue<string>()).ToArray();
+
+        Assert.Equal(["Auto", VendorNames.Yunpian, VendorNames.Tencent, VendorNames.SendCloud, VendorNames.Yaningai], Choices("SmsActivities.SendSms", "Vendor"));
+        Assert.Equal(["Auto", VendorNames.SendCloud, VendorNames.Yaningai], Choices("SmsActivities.SendVoiceOtp", "Vendor"));
+        Assert.Equal(["Auto", VendorNames.Yaningai], Choices("SmsActivities.SendEmail", "Vendor"));
+        Assert.Equal("Any", Choices("SmsActivities.SmsReplyReceived", "Vendor")[0]);
+    }
+
+    [Fact]
+    public void A_server_with_one_vendor_offers_only_that_vendor()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Tencent:SdkAppId"] = "1400000001",
+            ["Tencent:AppKey"] = "not-used-here",
+        }).Build();
+        using var services = new ServiceCollection().AddSmsVendors(configuration).BuildServiceProvider();
+        var map = services.GetRequiredService<VendorCapabilityMap>();
+        Assert.Equal(["Auto", VendorNames.Tencent], new SmsVendorChoices(map).GetOptions(null!));
+        Assert.Equal(["Auto"], new EmailVendorChoices(map).GetOptions(null!));
     }
 }

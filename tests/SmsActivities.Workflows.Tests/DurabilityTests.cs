@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using SmsActivities.Workflows.Activities;
 using SmsActivities.Workflows.Execution;
 using SmsActivities.Workflows.Persistence;
 using static SmsActivities.Workflows.Tests.J;
@@ -98,6 +99,61 @@ public class DurabilityTests
         var state = await host.WaitForAsync(started.InstanceId, s => s.SubStatus == Execution.WorkflowSubStatus.Finished);
         Assert.Empty(state.Bookmarks);
         Assert.Equal("joined", host.Console.ToString().Trim());
+    }
+
+    [Fact]
+    public async Task A_stimulus_whose_bookmark_another_stimulus_consumed_reaches_the_bookmark_the_activity_waits_on_again()
+    {
+        using var db = new TempDatabase();
+        await using var host = await TestHost.StartAsync(db.Path, configure: o => o.AddActivity<HeldStep>());
+        // Event1 waits again after every tick: a new bookmark id with the same hash.
+        await host.PublishAsync("loop",
+            Arr(Act("Event1", "Elsa.Event", $"\"eventName\":{Lit("tick")}"), Act("Hold1", "Test.HeldStep"), Act("Write1", "Elsa.WriteLine", $"\"text\":{Lit("tock")}")),
+            Arr(Conn("Event1", "Hold1"), Conn("Hold1", "Write1"), Conn("Write1", "Event1")));
+        var started = await host.Runtime.StartAsync("loop");
+
+        using var gate = HeldStep.Hold();
+        var first = host.Runtime.SendStimulusAsync(EventStimulus("tick"));
+        await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30));
+        // The first tick is inside the instance; the second matches the bookmark the first is consuming.
+        var second = host.Runtime.SendStimulusAsync(EventStimulus("tick"));
+        await Task.Delay(500);
+        gate.Release();
+        await Task.WhenAll(first, second);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (CountTocks() < 2 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Equal(2, CountTocks());
+        Assert.Single((await host.WaitForAsync(started.InstanceId, s => s.SubStatus == Execution.WorkflowSubStatus.Suspended)).Bookmarks);
+
+        int CountTocks() => host.Console.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.Trim() == "tock");
+    }
+
+    /// <summary>Holds the first run that reaches it until the test releases it, so a second stimulus can arrive mid-run.</summary>
+    [Activity("Test", "Testing")]
+    public sealed class HeldStep : Activity
+    {
+        private static Gate? _current;
+
+        public static Gate Hold() => _current = new Gate();
+
+        protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
+        {
+            if (Interlocked.Exchange(ref _current, null) is { } gate)
+            {
+                gate.Entered.Release();
+                await gate.Released.Task;
+            }
+            await context.CompleteActivityAsync();
+        }
+
+        public sealed class Gate : IDisposable
+        {
+            public SemaphoreSlim Entered { get; } = new(0);
+            public TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            public void Release() => Released.TrySetResult();
+            public void Dispose() { Release(); Entered.Dispose(); }
+        }
     }
 
     [Fact]

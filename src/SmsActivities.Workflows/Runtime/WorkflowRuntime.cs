@@ -338,8 +338,22 @@ public sealed class WorkflowRuntime
         bool throwWhenBusy, CancellationToken cancellationToken)
     {
         string? instanceId;
+        string? stimulusHash = null;
         await using (var lookup = await _db.CreateDbContextAsync(cancellationToken))
+        {
             instanceId = await lookup.Bookmarks.Where(b => b.Id == bookmarkId).Select(b => b.InstanceId).FirstOrDefaultAsync(cancellationToken);
+            if (deliveryId != null)
+            {
+                // A stimulus matched to a bookmark that another stimulus then consumed must not be lost when the activity
+                // waits again (a loop, a filter that re-arms): it is re-matched by hash within the same instance.
+                var target = await (from d in lookup.Deliveries
+                                    join st in lookup.Stimuli on d.StimulusId equals st.Id
+                                    where d.Id == deliveryId
+                                    select new { d.InstanceId, st.Hash }).FirstOrDefaultAsync(cancellationToken);
+                stimulusHash = target?.Hash;
+                instanceId ??= target?.InstanceId;
+            }
+        }
         if (instanceId is null) return await DropDeliveryAsync(deliveryId, cancellationToken);
 
         using var gate = await _locks.TryAcquireAsync(instanceId, _options.LeaseWaitTimeout, cancellationToken);
@@ -347,14 +361,16 @@ public sealed class WorkflowRuntime
         await using var db = await _db.CreateDbContextAsync(cancellationToken);
         if (!await WaitForLeaseAsync(db, instanceId, cancellationToken))
         {
-            if (!await db.Bookmarks.AnyAsync(b => b.Id == bookmarkId, cancellationToken)) return await DropDeliveryAsync(deliveryId, cancellationToken);
+            if (!await db.Bookmarks.AnyAsync(b => b.Id == bookmarkId || (stimulusHash != null && b.InstanceId == instanceId && b.Hash == stimulusHash), cancellationToken))
+                return await DropDeliveryAsync(deliveryId, cancellationToken);
             return Busy(instanceId, throwWhenBusy);
         }
         try
         {
             var row = await db.Instances.SingleAsync(i => i.Id == instanceId, cancellationToken);
             var state = ReadState(row);
-            var bookmark = state.Bookmarks.FirstOrDefault(b => b.Id == bookmarkId);
+            var bookmark = state.Bookmarks.FirstOrDefault(b => b.Id == bookmarkId)
+                           ?? (stimulusHash is null ? null : state.Bookmarks.FirstOrDefault(b => b.Hash == stimulusHash && b.DueAt is null));
             if (bookmark is null)
             {
                 await ReleaseLeaseAsync(instanceId, state, CancellationToken.None);

@@ -6,7 +6,7 @@ var builder = WebApplication.CreateSlimBuilder(args);
 var app = builder.Build();
 await using var set = new EmulatorSet(TimeProvider.System, app.Services.GetRequiredService<ILoggerFactory>());
 set.Clock.Scale = app.Configuration.GetValue("time-scale", 1.0);
-app.UseEmulatorRecording(set);
+app.UseVendorEmulators(set);
 app.MapVendorEmulators(set);
 app.Logger.LogInformation("Vendor emulators: {Vendors}", string.Join(", ", set.All.Select(e => "/" + e.Vendor + "/")));
 await app.RunAsync();

@@ -12,6 +12,12 @@ public interface IVendorEmulator
     /// <summary>Maps the vendor's routes onto a group already prefixed with <c>/{Vendor}</c>.</summary>
     void Map(IEndpointRouteBuilder routes);
 
+    /// <summary>Outage knobs (fail or delay the next calls), applied to every API call of this emulator.</summary>
+    EmulatorFaults Faults { get; }
+
+    /// <summary>Where each kind of push goes (<c>status</c> and <c>reply</c> everywhere, plus YANINGAI's <c>voice-status</c>, <c>email-status</c> and <c>email-tracking</c>).</summary>
+    PushCallbacks Callbacks { get; }
+
     /// <summary>A handset sends an SMS to the platform: pushed to the reply callback if one is set, else kept for the pull API.</summary>
     void InjectReply(HandsetReply reply);
 }

@@ -35,7 +35,7 @@ public sealed class EmulatorHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var set = new EmulatorSet(time, app.Services.GetRequiredService<ILoggerFactory>());
-        app.UseEmulatorRecording(set);
+        app.UseVendorEmulators(set);
         app.MapVendorEmulators(set);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

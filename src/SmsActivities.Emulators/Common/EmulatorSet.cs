@@ -10,8 +10,8 @@ using SmsActivities.Emulators.Yunpian;
 
 namespace SmsActivities.Emulators;
 
-/// <summary>What every vendor emulator shares: time, the push sender and the request journal.</summary>
-public sealed record EmulatorContext(EmulatorClock Clock, PushSender Pushes, RequestJournal Requests);
+/// <summary>What every vendor emulator shares: time, the push sender, the request journal and the scheduler of later work.</summary>
+public sealed record EmulatorContext(EmulatorClock Clock, PushSender Pushes, RequestJournal Requests, EmulatorScheduler Scheduler);
 
 /// <summary>
 /// The four vendor emulators with their shared context. Mount them on any ASP.NET Core app with
@@ -29,7 +29,8 @@ public sealed class EmulatorSet : IAsyncDisposable
         Clock = new EmulatorClock(time ?? TimeProvider.System);
         Requests = new RequestJournal();
         Pushes = new PushSender(_pushHttp, Clock, loggerFactory.CreateLogger<PushSender>());
-        var context = new EmulatorContext(Clock, Pushes, Requests);
+        Scheduler = new EmulatorScheduler(Clock);
+        var context = new EmulatorContext(Clock, Pushes, Requests, Scheduler);
         Yunpian = new YunpianEmulator(context);
         Tencent = new TencentEmulator(context);
         SendCloud = new SendCloudEmulator(context);
@@ -40,11 +41,19 @@ public sealed class EmulatorSet : IAsyncDisposable
     public EmulatorClock Clock { get; }
     public RequestJournal Requests { get; }
     public PushSender Pushes { get; }
+    public EmulatorScheduler Scheduler { get; }
     public YunpianEmulator Yunpian { get; }
     public TencentEmulator Tencent { get; }
     public SendCloudEmulator SendCloud { get; }
     public YaningaiEmulator Yaningai { get; }
     public IReadOnlyList<IVendorEmulator> All { get; }
+
+    /// <summary>Waits until every scripted delivery due so far has happened and every push it started has finished its attempts.</summary>
+    public async Task SettleAsync()
+    {
+        await Scheduler.DrainAsync().ConfigureAwait(false);
+        await Pushes.DrainAsync().ConfigureAwait(false);
+    }
 
     public IVendorEmulator Get(string vendor) =>
         All.FirstOrDefault(e => string.Equals(e.Vendor, vendor, StringComparison.OrdinalIgnoreCase))
@@ -60,29 +69,53 @@ public sealed class EmulatorSet : IAsyncDisposable
 public static class EmulatorEndpoints
 {
     /// <summary>
-    /// Records every request under <paramref name="prefix"/> in the set's journal. Must run before the
-    /// emulator endpoints (it buffers the body and rewinds it for them).
+    /// The emulators' request pipeline for everything under <paramref name="prefix"/>: records each vendor API call
+    /// in the set's journal, then applies that emulator's <see cref="EmulatorFaults"/> (delay, then fail). Must run
+    /// before the endpoints of <see cref="MapVendorEmulators"/> (it buffers the body and rewinds it for them).
+    /// The <c>/_…</c> control routes are neither recorded nor faulted.
     /// </summary>
-    public static IApplicationBuilder UseEmulatorRecording(this IApplicationBuilder app, EmulatorSet set, string prefix = "")
+    public static IApplicationBuilder UseVendorEmulators(this IApplicationBuilder app, EmulatorSet set, string prefix = "")
     {
         return app.Use(async (context, next) =>
         {
             var path = context.Request.Path.Value ?? string.Empty;
-            var vendor = VendorOf(path, prefix, set);
-            if (vendor is not null && !path.Contains("/_", StringComparison.Ordinal))
+            var emulator = EmulatorOf(path, prefix, set);
+            if (emulator is null || path.Contains("/_", StringComparison.Ordinal))
             {
-                context.Request.EnableBuffering();
-                using var reader = new StreamReader(context.Request.Body, leaveOpen: true);
-                var body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
-                context.Request.Body.Position = 0;
-                set.Requests.Add(new RecordedRequest(
-                    vendor,
-                    context.Request.Method,
-                    path,
-                    context.Request.QueryString.Value ?? string.Empty,
-                    context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
-                    body,
-                    set.Clock.Now));
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+
+            context.Request.EnableBuffering();
+            using var reader = new StreamReader(context.Request.Body, leaveOpen: true);
+            var body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
+            context.Request.Body.Position = 0;
+            set.Requests.Add(new RecordedRequest(
+                emulator.Vendor,
+                context.Request.Method,
+                path,
+                context.Request.QueryString.Value ?? string.Empty,
+                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+                body,
+                set.Clock.Now));
+
+            var (delay, failStatus) = emulator.Faults.TakeNext();
+            if (delay > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(delay, set.Clock.Time, context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+                {
+                    // The caller gave up (its attempt timed out): the call is dropped unhandled, as by a gateway that timed out.
+                    return;
+                }
+            }
+            if (failStatus is { } status)
+            {
+                context.Response.StatusCode = status;
+                return;
             }
             await next(context).ConfigureAwait(false);
         });
@@ -91,7 +124,10 @@ public static class EmulatorEndpoints
     /// <summary>
     /// Maps each emulator under <c>{prefix}/{vendor}</c>, plus the test/sandbox controls:
     /// <c>POST {prefix}/{vendor}/_handset/replies</c> {mobile, text, extend} and
-    /// <c>PUT {prefix}/{vendor}/_script/{e164}</c> {outcome, afterMs, failureCode}.
+    /// <c>PUT {prefix}/{vendor}/_script/{e164}</c> {outcome, afterMs, failureCode} and
+    /// <c>POST {prefix}/{vendor}/_faults</c> {failNext, status, delayNext, delayMs} (simulated outage; zeros clear it) and
+    /// <c>PUT {prefix}/{vendor}/_callbacks/{kind}</c> {url} (where a kind of push goes; null stops it).
+    /// Run <see cref="UseVendorEmulators"/> first: it records the calls and applies the faults.
     /// </summary>
     public static IEndpointRouteBuilder MapVendorEmulators(this IEndpointRouteBuilder routes, EmulatorSet set, string prefix = "")
     {
@@ -124,6 +160,28 @@ public static class EmulatorEndpoints
                 ScriptOf(emulator).For(mobile.E164, plan);
                 return Results.NoContent();
             });
+
+            group.MapPut("/_callbacks/{kind}", (string kind, CallbackRequest request) =>
+            {
+                if (request.Url is { } url && (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
+                    return Results.BadRequest(new { field = "url", error = "must be an absolute http(s) URL" });
+                return emulator.Callbacks.TrySet(kind, request.Url)
+                    ? Results.NoContent()
+                    : Results.NotFound(new { field = "kind", error = $"{emulator.Vendor} sends no '{kind}' pushes; kinds: {string.Join(", ", emulator.Callbacks.Kinds)}" });
+            });
+
+            group.MapPost("/_faults", (FaultsRequest request) =>
+            {
+                var status = request.Status ?? EmulatorFaults.DefaultFailureStatus;
+                if (request.FailNext is < 0) return Results.BadRequest(new { field = "failNext", error = "must not be negative" });
+                if (request.DelayNext is < 0) return Results.BadRequest(new { field = "delayNext", error = "must not be negative" });
+                if (request.DelayMs is < 0) return Results.BadRequest(new { field = "delayMs", error = "must not be negative" });
+                if (status is < 100 or > 599) return Results.BadRequest(new { field = "status", error = "must be an HTTP status code (100-599)" });
+                emulator.Faults.FailNextCalls(request.FailNext ?? 0, status);
+                emulator.Faults.DelayNextCalls(request.DelayNext ?? 0, TimeSpan.FromMilliseconds(request.DelayMs ?? 0));
+                var pending = emulator.Faults.Pending;
+                return Results.Ok(new { failNext = pending.FailNext, status = pending.Status, delayNext = pending.DelayNext, delayMs = (long)pending.Delay.TotalMilliseconds });
+            });
         }
 
         routes.MapGet($"{prefix}/_requests", () => set.Requests.All);
@@ -135,16 +193,22 @@ public static class EmulatorEndpoints
         ? scripted.Script
         : throw new InvalidOperationException($"{emulator.Vendor} emulator has no delivery script");
 
-    private static string? VendorOf(string path, string prefix, EmulatorSet set)
+    private static IVendorEmulator? EmulatorOf(string path, string prefix, EmulatorSet set)
     {
         if (!path.StartsWith(prefix + "/", StringComparison.Ordinal)) return null;
         var rest = path[(prefix.Length + 1)..];
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
         var first = slash < 0 ? rest : rest[..slash];
-        return set.All.FirstOrDefault(e => e.Vendor == first)?.Vendor;
+        return set.All.FirstOrDefault(e => e.Vendor == first);
     }
 
     public sealed record ScriptRequest(DeliveryOutcome Outcome, int? AfterMs, string? FailureCode);
+
+    /// <summary>Body of <c>PUT /_callbacks/{kind}</c>.</summary>
+    public sealed record CallbackRequest(Uri? Url);
+
+    /// <summary>Body of <c>POST /_faults</c>; every field optional (missing counts are 0, the status 503).</summary>
+    public sealed record FaultsRequest(int? FailNext, int? Status, int? DelayNext, int? DelayMs);
 }
 
 /// <summary>An emulator whose delivery outcomes a test can script per number.</summary>

@@ -24,7 +24,7 @@ public sealed record PushAttempt(string Vendor, string Kind, Uri Url, string Bod
 public sealed class PushSender(HttpClient http, EmulatorClock clock, ILogger<PushSender> logger) : IAsyncDisposable
 {
     private readonly ConcurrentQueue<PushAttempt> _attempts = new();
-    private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
+    private readonly BackgroundTasks _inFlight = new();
     private readonly CancellationTokenSource _stopping = new();
 
     public IReadOnlyList<PushAttempt> Attempts => _attempts.ToArray();
@@ -32,13 +32,11 @@ public sealed class PushSender(HttpClient http, EmulatorClock clock, ILogger<Pus
     /// <summary>Sends after <paramref name="delay"/> (unscaled), then retries on the push's schedule.</summary>
     public void Send(Push push, TimeSpan delay = default)
     {
-        var task = Task.Run(() => RunAsync(push, delay, _stopping.Token));
-        _inFlight[task] = 0;
-        task.ContinueWith(t => _inFlight.TryRemove(t, out _), TaskScheduler.Default);
+        _inFlight.Track(Task.Run(() => RunAsync(push, delay, _stopping.Token)));
     }
 
     /// <summary>Waits until every push sent so far has finished its attempts (for tests).</summary>
-    public Task DrainAsync() => Task.WhenAll(_inFlight.Keys.ToArray());
+    public Task DrainAsync() => _inFlight.DrainAsync();
 
     private async Task RunAsync(Push push, TimeSpan delay, CancellationToken ct)
     {

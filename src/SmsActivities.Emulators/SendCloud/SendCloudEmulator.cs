@@ -54,18 +54,20 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
     public string Vendor => VendorNames.SendCloud;
     public DeliveryScript Script { get; } = new();
     public EmulatorContext Context { get; } = context;
-    public FaultInjector Faults { get; } = new(context.Clock.Time);
+    public EmulatorFaults Faults { get; } = new();
 
     public string SmsUser { get; set; } = SandboxSmsUser;
     public string SmsKey { get; set; } = SandboxSmsKey;
     /// <summary>Signs SMSHook pushes.</summary>
     public string AppKey { get; set; } = SandboxAppKey;
 
+    public PushCallbacks Callbacks { get; } = new("status", "reply");
+
     /// <summary>SMSHook address for delivery events (deliver, workererror, delivererror). Null: reports are not pushed.</summary>
-    public Uri? DeliveryHookUrl { get; set; }
+    public Uri? DeliveryHookUrl { get => Callbacks["status"]; set => Callbacks["status"] = value; }
 
     /// <summary>SMSHook address for inbound replies. Null: replies wait in <see cref="UnpushedReplies"/>.</summary>
-    public Uri? ReplyHookUrl { get; set; }
+    public Uri? ReplyHookUrl { get => Callbacks["reply"]; set => Callbacks["reply"] = value; }
 
     /// <summary>The account's templates by id. Template 1 is an approved verification template; 2 is awaiting review.</summary>
     public ConcurrentDictionary<int, SendCloudTemplate> Templates { get; } = new()
@@ -83,9 +85,7 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
     public void Map(IEndpointRouteBuilder routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
-        routes.MapGet("/smsapi/timestamp/get", async (HttpContext http) =>
-            await Faults.ApplyAsync(http.RequestAborted).ConfigureAwait(false)
-            ?? Answer(200, "请求成功", new { timestamp = Context.Clock.Now.ToUnixTimeMilliseconds() }));
+        routes.MapGet("/smsapi/timestamp/get", () => Answer(200, "请求成功", new { timestamp = Context.Clock.Now.ToUnixTimeMilliseconds() }));
         MapApi(routes, "/smsapi/send", Send);
         MapApi(routes, "/smsapi/sendVoice", SendVoice);
         MapApi(routes, "/smsapi/sendCode", SendCode);
@@ -94,7 +94,6 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
     private void MapApi(IEndpointRouteBuilder routes, string path, Func<IFormCollection, IResult> handler) =>
         routes.MapPost(path, async (HttpContext http) =>
         {
-            if (await Faults.ApplyAsync(http.RequestAborted).ConfigureAwait(false) is { } fault) return fault;
             var form = http.Request.HasFormContentType
                 ? await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false)
                 : FormCollection.Empty;
@@ -286,11 +285,7 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
             fields["message"] = HookCodes.GetValueOrDefault(code, "发送失败");
         }
         if (sent.Tag is not null) fields["tag"] = sent.Tag;
-        _ = Task.Run(async () =>
-        {
-            await Context.Clock.Delay(plan.After, CancellationToken.None).ConfigureAwait(false);
-            Hook("report", url, fields);
-        });
+        Context.Scheduler.After(plan.After, () => Hook("report", url, fields));
     }
 
     public void InjectReply(HandsetReply reply)

@@ -32,10 +32,6 @@ public sealed partial class TencentEmulator : IVendorEmulator, IScriptedEmulator
     private readonly EmulatorContext _context;
     private readonly Dictionary<string, Api> _apis;
     private readonly Lock _gate = new();
-    private int _failNext;
-    private int _failStatus = 500;
-    private int _delayNext;
-    private TimeSpan _delay;
 
     public TencentEmulator(EmulatorContext context)
     {
@@ -70,34 +66,18 @@ public sealed partial class TencentEmulator : IVendorEmulator, IScriptedEmulator
     /// <summary>The App Key sigs are checked with.</summary>
     public string AppKey { get; set; } = SandboxAppKey;
 
+    public PushCallbacks Callbacks { get; } = new("status", "reply");
+
     /// <summary>Where delivery statuses are pushed (a JSON array per push); null: pull only.</summary>
-    public Uri? StatusCallbackUrl { get; set; }
+    public Uri? StatusCallbackUrl { get => Callbacks["status"]; set => Callbacks["status"] = value; }
 
     /// <summary>Where handset replies are pushed (one JSON object each); null: kept for pullstatus type 1.</summary>
-    public Uri? ReplyCallbackUrl { get; set; }
+    public Uri? ReplyCallbackUrl { get => Callbacks["reply"]; set => Callbacks["reply"] = value; }
 
     /// <summary>When true, new and modified templates and signatures are approved at once instead of pending review.</summary>
     public bool AutoApprove { get; set; }
 
-    /// <summary>The next <paramref name="count"/> API calls answer with HTTP <paramref name="statusCode"/> and no body.</summary>
-    public void FailNextCalls(int count, int statusCode = 500)
-    {
-        lock (_gate)
-        {
-            _failNext = count;
-            _failStatus = statusCode;
-        }
-    }
-
-    /// <summary>The next <paramref name="count"/> API calls answer only after <paramref name="delay"/> (real time, unscaled).</summary>
-    public void DelayNextCalls(int count, TimeSpan delay)
-    {
-        lock (_gate)
-        {
-            _delayNext = count;
-            _delay = delay;
-        }
-    }
+    public EmulatorFaults Faults { get; } = new();
 
     public void Map(IEndpointRouteBuilder routes) => routes.MapPost("/v5/tlssmssvr/{api}", HandleAsync);
 
@@ -113,10 +93,6 @@ public sealed partial class TencentEmulator : IVendorEmulator, IScriptedEmulator
 
     private async Task<IResult> HandleAsync(string api, HttpContext http)
     {
-        var (delay, failStatus) = TakeKnobs();
-        if (delay > TimeSpan.Zero) await Task.Delay(delay, _context.Clock.Time, http.RequestAborted).ConfigureAwait(false);
-        if (failStatus is { } status) return Results.StatusCode(status);
-
         if (!_apis.TryGetValue(api, out var spec))
             return Answer(Reply(false, TencentErrorCodes.UnknownApi, $"no such REST API: {api}"));
         try
@@ -130,16 +106,6 @@ public sealed partial class TencentEmulator : IVendorEmulator, IScriptedEmulator
         catch (TencentError error)
         {
             return Answer(Reply(spec.ErrorInMsg, error.Code, error.Message));
-        }
-    }
-
-    private (TimeSpan Delay, int? FailStatus) TakeKnobs()
-    {
-        lock (_gate)
-        {
-            var delay = _delayNext > 0 && _delayNext-- > 0 ? _delay : TimeSpan.Zero;
-            int? fail = _failNext > 0 && _failNext-- > 0 ? _failStatus : null;
-            return (delay, fail);
         }
     }
 

@@ -40,15 +40,12 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
     private readonly ConcurrentQueue<HandsetReply> _unpushedReplies = new();
     private readonly ConcurrentDictionary<string, byte> _blacklist = new(StringComparer.Ordinal);
     private readonly Queue<DateTimeOffset> _recentCalls = new();
-    private int _failNext;
-    private int _failStatus = 503;
-    private int _delayNext;
-    private TimeSpan _delay;
     private long _batchCounter;
 
     public string Vendor => VendorNames.Yaningai;
 
     public EmulatorContext Context { get; } = context;
+    public EmulatorFaults Faults { get; } = new();
 
     /// <summary>Outcomes per number (E.164) for SMS, MMS and voice.</summary>
     public DeliveryScript Script { get; } = new();
@@ -86,12 +83,14 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
     /// <summary>The sending domain named in tracking pushes (the doc's example shows the sender's domain, not the recipient's).</summary>
     public string SendingDomain { get; set; } = "mail.yaningai-sandbox.test";
 
+    public PushCallbacks Callbacks { get; } = new("status", "voice-status", "reply", "email-status", "email-tracking");
+
     /// <summary>SMS and MMS status reports.</summary>
-    public Uri? ReportCallbackUrl { get; set; }
-    public Uri? VoiceReportCallbackUrl { get; set; }
-    public Uri? ReplyCallbackUrl { get; set; }
-    public Uri? EmailReportCallbackUrl { get; set; }
-    public Uri? EmailTrackingCallbackUrl { get; set; }
+    public Uri? ReportCallbackUrl { get => Callbacks["status"]; set => Callbacks["status"] = value; }
+    public Uri? VoiceReportCallbackUrl { get => Callbacks["voice-status"]; set => Callbacks["voice-status"] = value; }
+    public Uri? ReplyCallbackUrl { get => Callbacks["reply"]; set => Callbacks["reply"] = value; }
+    public Uri? EmailReportCallbackUrl { get => Callbacks["email-status"]; set => Callbacks["email-status"] = value; }
+    public Uri? EmailTrackingCallbackUrl { get => Callbacks["email-tracking"]; set => Callbacks["email-tracking"] = value; }
 
     public IReadOnlyList<YaningaiSentMessage> Messages => _messages.ToArray();
     public IReadOnlyList<YaningaiSentEmail> Emails => _emails.ToArray();
@@ -101,20 +100,6 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
 
     /// <summary>Numbers (E.164) refused with status 5.</summary>
     public void Blacklist(string e164) => _blacklist[e164] = 0;
-
-    /// <summary>The next <paramref name="count"/> API calls answer with HTTP <paramref name="statusCode"/> (for retry tests).</summary>
-    public void FailNextCalls(int count, int statusCode = 503)
-    {
-        _failStatus = statusCode;
-        Volatile.Write(ref _failNext, count);
-    }
-
-    /// <summary>The next <paramref name="count"/> API calls wait <paramref name="delay"/> (unscaled) before answering (for timeout tests).</summary>
-    public void DelayNextCalls(int count, TimeSpan delay)
-    {
-        _delay = delay;
-        Volatile.Write(ref _delayNext, count);
-    }
 
     public void Map(IEndpointRouteBuilder routes)
     {
@@ -172,24 +157,6 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
 
     private async Task HandleAsync(HttpContext http, Func<CallFields, JsonObject> handle)
     {
-        if (Interlocked.Decrement(ref _failNext) >= 0)
-        {
-            http.Response.StatusCode = _failStatus;
-            return;
-        }
-        if (Interlocked.Decrement(ref _delayNext) >= 0)
-        {
-            try
-            {
-                await Task.Delay(_delay, Context.Clock.Time, http.RequestAborted).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // The caller gave up (its attempt timed out): nothing is sent, as a real timed-out gateway call.
-                return;
-            }
-        }
-
         var answer = Authenticate(http.Request.Query)
             ?? (TooFast() ? Error(YaningaiStatus.TooFast, "Request frequency too fast") : null)
             ?? handle(await CallFields.ReadAsync(http.Request, http.RequestAborted).ConfigureAwait(false));

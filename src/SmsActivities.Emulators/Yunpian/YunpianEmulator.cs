@@ -47,16 +47,18 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
     public string Vendor => VendorNames.Yunpian;
     public DeliveryScript Script { get; } = new();
     public EmulatorContext Context { get; } = context;
-    public FaultInjector Faults { get; } = new(context.Clock.Time);
+    public EmulatorFaults Faults { get; } = new();
 
     /// <summary>The account's apikey; requests with another get code -1.</summary>
     public string ApiKey { get; set; } = SandboxApiKey;
 
+    public PushCallbacks Callbacks { get; } = new("status", "reply");
+
     /// <summary>The dashboard's status push address; a send's <c>callback_url</c> overrides it. Null: keep for pull_status.</summary>
-    public Uri? StatusCallbackUrl { get; set; }
+    public Uri? StatusCallbackUrl { get => Callbacks["status"]; set => Callbacks["status"] = value; }
 
     /// <summary>The dashboard's reply push address. Null: keep for pull_reply.</summary>
-    public Uri? ReplyCallbackUrl { get; set; }
+    public Uri? ReplyCallbackUrl { get => Callbacks["reply"]; set => Callbacks["reply"] = value; }
 
     /// <summary>Imitate senders that URL-encode the pushed JSON twice.</summary>
     public bool DoubleEncodePushes { get; set; }
@@ -88,7 +90,6 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
         routes.MapGet(path, () => Error(11, "接口不支持GET方式调用", "请使用POST方式调用"));
         routes.MapPost(path, async (HttpContext http) =>
         {
-            if (await Faults.ApplyAsync(http.RequestAborted).ConfigureAwait(false) is { } fault) return fault;
             var form = http.Request.HasFormContentType
                 ? await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false)
                 : FormCollection.Empty;
@@ -196,9 +197,8 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
     {
         var plan = Script.PlanFor(sent.E164);
         if (plan.Outcome == DeliveryOutcome.NeverReported) return;
-        _ = Task.Run(async () =>
+        Context.Scheduler.After(plan.After, () =>
         {
-            await Context.Clock.Delay(plan.After, CancellationToken.None).ConfigureAwait(false);
             var delivered = plan.Outcome == DeliveryOutcome.Delivered;
             var record = new YunpianStatusRecord(sent.Sid, sent.Uid, YunpianFormat.FormatTime(Context.Clock.Now),
                 delivered ? string.Empty : plan.FailureCode ?? "UNDELIV", sent.Mobile, delivered ? "SUCCESS" : "FAIL");

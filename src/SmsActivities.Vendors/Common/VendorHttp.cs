@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -108,6 +109,7 @@ public static class VendorHttpServiceCollectionExtensions
         where TClient : class
         where TOptions : VendorHttpOptions
     {
+        services.TryAddSingleton(TimeProvider.System);
         var options = services.AddOptions<TOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
         if (configure is not null) options.Configure(configure);
 

@@ -1,41 +1,25 @@
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using SmsActivities.Vendors;
-using SmsActivities.Vendors.Yaningai;
+using Microsoft.Extensions.DependencyInjection;
 
-namespace Microsoft.Extensions.DependencyInjection;
+namespace SmsActivities.Vendors.Yaningai;
 
 public static class YaningaiServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers YANINGAI from <paramref name="section"/> (by convention <c>Vendors:Yaningai</c>: Account, ApiKey,
-    /// BaseUrl, CodeIds, …): options validated on start, the typed <see cref="YaningaiClient"/> with transient
-    /// retries, <see cref="YaningaiSender"/> as SMS, voice OTP and email sender, and the five push readers (also as
-    /// <see cref="IWebhookReader"/>).
+    /// Registers YANINGAI from <paramref name="section"/> (conventionally <c>Vendors:Yaningai</c>: Account, ApiKey, BaseUrl,
+    /// CodeIds, …): <see cref="YaningaiOptions"/> validated on start, the typed <see cref="YaningaiClient"/> with transient
+    /// retries, <see cref="YaningaiSender"/> (as ISmsSender, IVoiceOtpSender, IEmailSender) and the five push readers.
     /// </summary>
     public static IServiceCollection AddYaningai(this IServiceCollection services, IConfiguration section)
     {
-        ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(section);
-        services.TryAddSingleton(TimeProvider.System);
         services.AddVendorClient<YaningaiClient, YaningaiOptions>(section);
-
-        services.TryAddTransient<YaningaiSender>();
-        services.AddTransient<ISmsSender>(sp => sp.GetRequiredService<YaningaiSender>());
-        services.AddTransient<IVoiceOtpSender>(sp => sp.GetRequiredService<YaningaiSender>());
-        services.AddTransient<IEmailSender>(sp => sp.GetRequiredService<YaningaiSender>());
-
-        AddReader<YaningaiSmsReportReader>(services);
-        AddReader<YaningaiUplinkReader>(services);
-        AddReader<YaningaiVoiceReportReader>(services);
-        AddReader<YaningaiEmailReportReader>(services);
-        AddReader<YaningaiEmailTrackingReader>(services);
+        services.AddVendorSender<YaningaiSender>();
+        services.AddWebhookReader<YaningaiSmsReportReader>();
+        services.AddWebhookReader<YaningaiUplinkReader>();
+        services.AddWebhookReader<YaningaiVoiceReportReader>();
+        services.AddWebhookReader<YaningaiEmailReportReader>();
+        services.AddWebhookReader<YaningaiEmailTrackingReader>();
         return services;
-    }
-
-    private static void AddReader<TReader>(IServiceCollection services) where TReader : class, IWebhookReader
-    {
-        services.TryAddSingleton<TReader>();
-        services.AddSingleton<IWebhookReader>(sp => sp.GetRequiredService<TReader>());
     }
 }

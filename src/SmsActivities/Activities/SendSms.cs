@@ -113,7 +113,8 @@ public sealed class SendSms : Activity
             return;
         }
 
-        var optedOut = await optOuts.FilterOptedOutAsync(message.Recipients.Select(r => r.E164).ToArray(), ct);
+        var callerOrder = message.Recipients.Select(r => r.E164).ToArray();
+        var optedOut = await optOuts.FilterOptedOutAsync(callerOrder, ct);
         var toSend = message.Recipients.Where(r => !optedOut.Contains(r.E164)).ToArray();
         var skipped = message.Recipients.Where(r => optedOut.Contains(r.E164))
             .Select(r => new SmsSendResult(r.E164, null, false, null, null, "opted out", null, OptedOut: true)).ToArray();
@@ -190,7 +191,7 @@ public sealed class SendSms : Activity
 
         var sent = routed.Recipients.Select(r => new SmsSendResult(r.Mobile, r.Vendor, r.Accepted, r.MessageId, r.VendorCode, Scrub(r.Error, issued), r.Fee)).ToArray();
         var byMobile = sent.Concat(skipped).ToDictionary(r => r.Mobile, StringComparer.Ordinal);
-        var all = message.Recipients.Select(r => r.E164).Concat(skipped.Select(s => s.Mobile)).Distinct(StringComparer.Ordinal).Select(m => byMobile[m]).ToArray();
+        var all = callerOrder.Select(m => byMobile[m]).ToArray();
         span?.SetTag("sms.message_ids", string.Join(",", sent.Where(s => s.MessageId != null).Select(s => $"{s.Vendor}:{s.MessageId}")));
 
         context.Set(Results, all);

@@ -73,7 +73,6 @@ public sealed class WaitForDeliveryReport : Activity
         var pending = new JsonArray(targets.Select(t => (JsonNode?)new JsonObject { ["vendor"] = t.Vendor, ["messageId"] = t.MessageId, ["mobile"] = t.Mobile }).ToArray());
         context.SetProperty(PendingKey, pending);
         context.SetProperty(ReportsKey, new JsonArray());
-        Publish(context, pending, []);
         // One bookmark per message: a report resumes exactly the wait for its message, and a report that arrived before
         // this bookmark was committed is waiting in the runtime's inbox and is claimed when it is.
         foreach (var target in targets)
@@ -101,9 +100,10 @@ public sealed class WaitForDeliveryReport : Activity
         context.SetProperty(PendingKey, pending);
         context.SetProperty(ReportsKey, reports);
         context.GetService<SmsTelemetry>()?.RecordResume(input, context.Now, nameof(WaitForDeliveryReport));
-
-        var failed = Publish(context, pending, reports);
+        // Outputs are written once, when the wait ends: rewriting every list on each of a campaign's reports would make
+        // each resume cost grow with the campaign.
         if (pending.Count > 0) return;
+        var failed = Publish(context, pending, reports);
         await context.CompleteActivityAsync(failed > 0 ? Failed : Delivered);
     }
 

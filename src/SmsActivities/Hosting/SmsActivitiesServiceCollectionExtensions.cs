@@ -10,9 +10,7 @@ using SmsActivities.Persistence;
 using SmsActivities.Routing;
 using SmsActivities.Stimuli;
 using SmsActivities.Telemetry;
-using SmsActivities.Vendors.SendCloud;
-using SmsActivities.Vendors.Tencent;
-using SmsActivities.Vendors.Yunpian;
+using SmsActivities.Vendors;
 using SmsActivities.Webhooks;
 using SmsActivities.Workflows.Activities;
 
@@ -20,19 +18,6 @@ namespace SmsActivities.Hosting;
 
 public static class SmsActivitiesServiceCollectionExtensions
 {
-    /// <summary>
-    /// Vendor sections the plug-in knows, under <c>Vendors:{Name}</c>: a vendor is registered only when its section
-    /// exists, so a deployment with one account configures one vendor and the others stay out of "Auto".
-    /// </summary>
-    private static readonly IReadOnlyDictionary<string, Action<IServiceCollection, IConfiguration>> VendorRegistrations =
-        new Dictionary<string, Action<IServiceCollection, IConfiguration>>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["Yunpian"] = (services, section) => services.AddYunpian(section),
-            ["Tencent"] = (services, section) => services.AddTencent(section),
-            ["SendCloud"] = (services, section) => services.AddSendCloud(section),
-            ["Yaningai"] = (services, section) => services.AddYaningai(section),
-        };
-
     /// <summary>
     /// Registers the plug-in: the vendors configured under <c>Vendors</c>, the router, OTP service, opt-out list, the
     /// plug-in's database (SQLite from <c>SmsActivities:ConnectionString</c> unless <paramref name="database"/> says
@@ -49,12 +34,8 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.AddOptions<OtpOptions>().Bind(section.GetSection("Otp")).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SmsRoutingOptions>().Bind(section.GetSection("Routing"));
 
-        var vendors = configuration.GetSection("Vendors");
-        foreach (var (name, register) in VendorRegistrations)
-        {
-            var vendorSection = vendors.GetSection(name);
-            if (vendorSection.Exists()) register(services, vendorSection);
-        }
+        // Only vendors with a section under Vendors are registered, so "Auto" never picks an unconfigured account.
+        services.AddSmsVendors(configuration.GetSection("Vendors"));
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmsActivities.Hosting;
@@ -40,14 +41,18 @@ public static class SmsWebhookEndpoints
         foreach (var reader in routes.ServiceProvider.GetServices<IWebhookReader>())
         {
             var route = $"{prefix.TrimEnd('/')}/{reader.Vendor}/{reader.Kind}/{{token}}";
-            routes.MapMethods(route, ["GET", "POST"], (HttpContext http, string token, SmsStimulusPublisher publisher, ILoggerFactory loggers, CancellationToken ct) =>
-                    HandleAsync(http, token, expected, options.MaxBodyBytes, reader, publisher, loggers.CreateLogger("SmsActivities.Webhooks"), ct))
+            routes.MapMethods(route, ["GET", "POST"], (HttpContext http, string token, SmsStimulusPublisher publisher, ILoggerFactory loggers, IHostApplicationLifetime lifetime) =>
+                    HandleAsync(http, token, expected, options.MaxBodyBytes, reader, publisher, loggers.CreateLogger("SmsActivities.Webhooks"), lifetime.ApplicationStopping))
                 .WithName($"sms-webhook-{reader.Vendor}-{reader.Kind}")
                 .ExcludeFromDescription();
         }
         return routes;
     }
 
+    /// <param name="cancellationToken">
+    /// The host's stopping token, not the request's: a vendor that gives up waiting (a busy instance can hold a
+    /// resume for seconds) must not abort a push half stored; what was read is stored and dispatched regardless.
+    /// </param>
     private static async Task<IResult> HandleAsync(HttpContext http, string token, byte[] expected, int maxBody, IWebhookReader reader,
         SmsStimulusPublisher publisher, ILogger logger, CancellationToken cancellationToken)
     {

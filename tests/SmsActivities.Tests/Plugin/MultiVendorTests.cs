@@ -74,7 +74,7 @@ public sealed class MultiVendorTests
             var send = f.Add(new SendSms { Id = "send", Vendor = new(VendorNames.Yunpian), Failover = new(VendorNames.Tencent), Recipients = new($"{A},{B}"), Text = new("【SmsSandbox】hello") });
             f.Connect(send, f.Add(new WaitForDeliveryReport { Id = "wait", SendSmsActivityId = new("send"), Timeout = new(TimeSpan.FromSeconds(30)) }), SendSms.Sent);
         })]);
-        bed.Emulators.Set.Yunpian.Faults.FailNext(10, 500);
+        bed.Emulators.Set.Yunpian.Faults.FailNextCalls(10, 500);
 
         var run = await bed.RunAsync("failover");
         var state = await bed.WaitForFinishAsync(run.InstanceId);

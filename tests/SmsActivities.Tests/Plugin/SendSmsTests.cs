@@ -109,6 +109,22 @@ public sealed class SendSmsTests
     }
 
     [Fact]
+    public async Task A_campaign_over_the_vendor_limit_is_batched_and_every_report_is_tallied()
+    {
+        var many = Enumerable.Range(0, 201).Select(i => $"+86139{i:D8}").ToList();
+        await using var bed = await PluginTestBed.StartAsync([SendAndWait("campaign", () => new SendSms { Vendor = new("tencent"), Recipients = new(many), Text = new("Big sale") }, TimeSpan.FromMinutes(3))]);
+
+        var run = await bed.RunAsync("campaign");
+        var state = await bed.WaitForFinishAsync(run.InstanceId, TimeSpan.FromMinutes(3));
+
+        // Tencent takes at most 200 numbers per sendmultisms2.
+        Assert.Equal(2, bed.TencentSends().Count);
+        Assert.Equal(201, state.ActivityOutputs["send"]["SentCount"]!.GetValue<int>());
+        Assert.Equal([WaitForDeliveryReport.Delivered], await bed.OutcomesAsync(run.InstanceId, "wait"));
+        Assert.Equal(201, state.ActivityOutputs["wait"]["Tally"]!["delivered"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task An_oversize_batch_is_refused_before_anything_is_sent()
     {
         var many = Enumerable.Range(0, 501).Select(i => $"+86139{i:D8}").ToList();
@@ -124,10 +140,12 @@ public sealed class SendSmsTests
     [Fact]
     public async Task Opted_out_numbers_are_skipped_and_reported()
     {
-        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("optout", f => f.Add(new SendSms { Id = "send", Recipients = new($"{A},{B}"), Text = new("sale!") }))]);
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("optout", f => f.Add(new SendSms { Id = "send", Recipients = new($"{B},{A}"), Text = new("sale!") }))]);
         await bed.Services.GetRequiredService<OptOutList>().AddAsync(B, "test", null);
 
         var run = await bed.RunAsync("optout");
+        // Results keep the caller's order, opted-out recipients included.
+        Assert.Equal([B, A], (await bed.OutputsAsync(run.InstanceId, "send"))["Results"]!.AsArray().Select(r => r!["mobile"]!.GetValue<string>()));
 
         Assert.Equal([SendSms.PartiallySent], await bed.OutcomesAsync(run.InstanceId, "send"));
         var outputs = await bed.OutputsAsync(run.InstanceId, "send");
@@ -155,7 +173,7 @@ public sealed class SendSmsTests
     public async Task A_vendor_that_answers_5xx_on_every_call_fails_the_step_without_faulting_the_workflow()
     {
         await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("down", f => f.Add(new SendSms { Id = "send", Vendor = new("tencent"), Recipients = new(A), Text = new("hi") }))]);
-        bed.Tencent.FailNextCalls(10, 503);
+        bed.Tencent.Faults.FailNextCalls(10, 503);
 
         var run = await bed.RunAsync("down");
 
@@ -207,7 +225,7 @@ public sealed class SendSmsTests
     public async Task The_app_key_never_reaches_logs_or_stored_state()
     {
         await using var bed = await PluginTestBed.StartAsync([SendAndWait("secret", () => new SendSms { Recipients = new(A), Text = new("hello") })]);
-        bed.Tencent.FailNextCalls(1, 500);
+        bed.Tencent.Faults.FailNextCalls(1, 500);
         var failed = await bed.RunAsync("secret");
         var ok = await bed.RunAsync("secret");
         await bed.WaitForFinishAsync(ok.InstanceId);

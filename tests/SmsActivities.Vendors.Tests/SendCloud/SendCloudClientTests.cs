@@ -6,7 +6,6 @@ using Microsoft.Extensions.Options;
 using SmsActivities.Emulators;
 using SmsActivities.Emulators.SendCloud;
 using SmsActivities.Vendors.SendCloud;
-using SmsActivities.Vendors.Tests.Yunpian;
 
 namespace SmsActivities.Vendors.Tests.SendCloud;
 
@@ -87,7 +86,7 @@ public class SendCloudClientTests
     {
         await using var host = await EmulatorHost.StartAsync();
         await using var sp = SendCloudFixture.Services(host);
-        var recipients = YunpianFixture.Numbers(2001, "137");
+        var recipients = TestNumbers.Sequence(2001, "137");
 
         var receipt = await sp.GetRequiredService<ISmsSender>().SendSmsAsync(Template(recipients, "campaign-9"));
 
@@ -101,7 +100,7 @@ public class SendCloudClientTests
     [Fact]
     public async Task Same_send_request_id_within_an_hour_is_not_sent_twice()
     {
-        var time = new ManualTime(DateTimeOffset.UtcNow);
+        var time = new ManualClock(DateTimeOffset.UtcNow);
         await using var host = await EmulatorHost.StartAsync(time: time);
         await using var sp = SendCloudFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:SendCloud:IncludeTimestamp"] = "false" });
         var sender = sp.GetRequiredService<ISmsSender>();
@@ -169,7 +168,7 @@ public class SendCloudClientTests
     [Fact]
     public async Task Timestamps_more_than_6_seconds_off_are_refused_with_461()
     {
-        var time = new ManualTime(DateTimeOffset.UtcNow.AddSeconds(10));
+        var time = new ManualClock(DateTimeOffset.UtcNow.AddSeconds(10));
         await using var host = await EmulatorHost.StartAsync(time: time);
         await using var sp = SendCloudFixture.Services(host);
         var client = sp.GetRequiredService<SendCloudClient>();
@@ -298,18 +297,18 @@ public class SendCloudClientTests
     {
         await using var host = await EmulatorHost.StartAsync();
         await using var sp = SendCloudFixture.Services(host);
-        await using var impatient = SendCloudFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:SendCloud:AttemptTimeout"] = "00:00:01" });
+        await using var impatient = SendCloudFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:SendCloud:AttemptTimeout"] = VendorServices.ShortAttemptTimeout });
         var client = sp.GetRequiredService<SendCloudClient>();
 
-        host.Set.SendCloud.Faults.FailNext(2, 502);
+        host.Set.SendCloud.Faults.FailNextCalls(2, 502);
         Assert.Equal(1, (await client.SendAsync(new SendCloudTemplateSend(1, ["13800000001"]))).SuccessCount);
         Assert.Equal(3, host.Set.Requests.For(VendorNames.SendCloud).Count);
 
-        host.Set.SendCloud.Faults.DelayNext(1, TimeSpan.FromSeconds(5));
+        host.Set.SendCloud.Faults.DelayNextCalls(1, VendorServices.SlowAnswer);
         await impatient.GetRequiredService<SendCloudClient>().GetTimestampAsync();
         Assert.Equal(5, host.Set.Requests.For(VendorNames.SendCloud).Count);
 
-        host.Set.SendCloud.Faults.FailNext(10);
+        host.Set.SendCloud.Faults.FailNextCalls(10, 500);
         var ex = await Assert.ThrowsAsync<VendorException>(() => client.SendAsync(new SendCloudTemplateSend(1, ["13800000002"])));
         Assert.True(ex.IsTransient);
         Assert.Equal(500, ex.HttpStatus);

@@ -2,26 +2,14 @@ using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Emulators;
 using SmsActivities.Emulators.SendCloud;
 using SmsActivities.Vendors.SendCloud;
-using SmsActivities.Vendors.Tests.Yunpian;
 
 namespace SmsActivities.Vendors.Tests.SendCloud;
 
 /// <summary>The real DI registration (typed client + retry pipeline) pointed at the loopback emulator.</summary>
 internal static class SendCloudFixture
 {
-    public static ServiceProvider Services(EmulatorHost host, CapturingLoggerProvider? logs = null, IDictionary<string, string?>? overrides = null)
-    {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Vendors:SendCloud:SmsUser"] = SendCloudEmulator.SandboxSmsUser,
-            ["Vendors:SendCloud:SmsKey"] = SendCloudEmulator.SandboxSmsKey,
-            ["Vendors:SendCloud:AppKey"] = SendCloudEmulator.SandboxAppKey,
-            ["Vendors:SendCloud:BaseUrl"] = host.BaseUrlFor(VendorNames.SendCloud).AbsoluteUri,
-            ["Vendors:SendCloud:RetryBaseDelay"] = "00:00:00.010",
-            ["Vendors:SendCloud:AttemptTimeout"] = "00:00:02",
-        };
-        return VendorServices.Build(settings, overrides, logs, (services, config) => services.AddSendCloud(config.GetSection("Vendors:SendCloud")));
-    }
+    public static ServiceProvider Services(EmulatorHost host, CapturingLoggerProvider? logs = null, IDictionary<string, string?>? overrides = null) =>
+        VendorServices.ForVendor(VendorNames.SendCloud, host.BaseUrlFor(VendorNames.SendCloud), overrides, logs);
 
     /// <summary>Posts a hand-built, correctly signed form to the emulator, for checks the client's own validation would stop.</summary>
     public static async Task<string> PostRawAsync(EmulatorHost host, string path, Dictionary<string, string> form, bool sign = true)

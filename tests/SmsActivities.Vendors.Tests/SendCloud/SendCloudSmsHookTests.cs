@@ -5,7 +5,6 @@ using Microsoft.Extensions.Options;
 using SmsActivities.Emulators;
 using SmsActivities.Emulators.SendCloud;
 using SmsActivities.Vendors.SendCloud;
-using SmsActivities.Vendors.Tests.Yunpian;
 
 namespace SmsActivities.Vendors.Tests.SendCloud;
 
@@ -123,7 +122,7 @@ public class SendCloudSmsHookTests
         host.Set.Clock.Scale = 0.001;
         await using var sp = SendCloudFixture.Services(host);
         await using var receiver = await PushReceiver.StartAsync(sp.GetRequiredService<SendCloudSmsHookReader>(), refuseFirst: 2);
-        host.Set.SendCloud.DeliveryHookUrl = receiver.Url;
+        host.Set.SendCloud.DeliveryHookUrl = receiver.Url();
         var failing = PhoneNumber.Parse("13800000002");
         host.Set.SendCloud.Script.For(failing.E164, DeliveryPlan.Fail("510"));
 
@@ -132,7 +131,7 @@ public class SendCloudSmsHookTests
             Recipients = [PhoneNumber.Parse("13800000001"), failing], TemplateId = "1", TemplateParams = [new("code", "1234")],
         });
         await receiver.WaitForAsync(4);
-        await host.Set.Pushes.DrainAsync();
+        await host.Set.SettleAsync();
 
         var reports = receiver.Results.Where(r => r.IsValid).SelectMany(r => r.Reports).DistinctBy(r => r.MessageId).ToDictionary(r => r.Mobile!);
         Assert.Equal(DeliveryStatus.Delivered, reports["+8613800000001"].Status);
@@ -150,12 +149,12 @@ public class SendCloudSmsHookTests
         host.Set.Clock.Scale = 0.001;
         await using var sp = SendCloudFixture.Services(host);
         await using var receiver = await PushReceiver.StartAsync(sp.GetRequiredService<SendCloudSmsHookReader>());
-        host.Set.SendCloud.DeliveryHookUrl = receiver.Url;
+        host.Set.SendCloud.DeliveryHookUrl = receiver.Url();
         host.Set.SendCloud.Templates[9] = new SendCloudTemplate(new string('长', 498) + "%n%");
 
         await sp.GetRequiredService<SendCloudClient>().SendAsync(new SendCloudTemplateSend(9, ["13800000003"]) { Vars = new Dictionary<string, string> { ["n"] = "1234" } });
-        var report = Assert.Single((await receiver.WaitForAsync(1))[0].Reports);
-        await host.Set.Pushes.DrainAsync();
+        var report = Assert.Single((await receiver.WaitForAsync(1))[0].Read!.Reports);
+        await host.Set.SettleAsync();
 
         Assert.Equal(DeliveryStatus.Failed, report.Status);
         Assert.Equal("460", report.VendorCode);
@@ -171,10 +170,10 @@ public class SendCloudSmsHookTests
         Assert.Equal("kept", Assert.Single(host.Set.SendCloud.UnpushedReplies).Text);
 
         await using var receiver = await PushReceiver.StartAsync(sp.GetRequiredService<SendCloudSmsHookReader>());
-        host.Set.SendCloud.ReplyHookUrl = receiver.Url;
+        host.Set.SendCloud.ReplyHookUrl = receiver.Url();
         host.Set.SendCloud.InjectReply(new HandsetReply("+8613800000004", "好的 YES", "77"));
-        var reply = Assert.Single((await receiver.WaitForAsync(1))[0].Replies);
-        await host.Set.Pushes.DrainAsync();
+        var reply = Assert.Single((await receiver.WaitForAsync(1))[0].Read!.Replies);
+        await host.Set.SettleAsync();
 
         Assert.Equal("+8613800000004", reply.Mobile);
         Assert.Equal("好的 YES", reply.Text);

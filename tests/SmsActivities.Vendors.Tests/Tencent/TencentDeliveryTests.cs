@@ -25,21 +25,21 @@ public class TencentDeliveryTests
     public async Task Scripted_outcomes_are_pushed_as_json_arrays_the_status_reader_understands()
     {
         await using var bed = await TencentTestBed.StartAsync();
-        await using var receiver = await PushReceiver.StartAsync();
+        await using var receiver = await PushReceiver.StartAsync(answer: TencentAcknowledgement.Ok);
         bed.Emulator.StatusCallbackUrl = receiver.Url("tencent/status");
         bed.Emulator.Script.For(China2.E164, DeliveryPlan.Fail("EMPTY", TimeSpan.FromSeconds(30)));
 
         var receipt = await SendAsync(bed, China1, China2);
-        var bodies = await receiver.WaitForAsync("/tencent/status", 2);
+        var bodies = await receiver.WaitForAsync(2, "/tencent/status");
 
         var reader = new TencentStatusCallbackReader();
-        var reports = bodies.SelectMany(b => reader.Read(WebhookRequest.Json(b)).Reports).ToDictionary(r => r.MessageId);
+        var reports = bodies.SelectMany(b => reader.Read(b.Request).Reports).ToDictionary(r => r.MessageId);
         Assert.Equal(DeliveryStatus.Delivered, reports[receipt.Results[0].MessageId!].Status);
         var failed = reports[receipt.Results[1].MessageId!];
         Assert.Equal(DeliveryStatus.Failed, failed.Status);
         Assert.Equal("EMPTY", failed.VendorCode);
         Assert.Equal(China2.E164, failed.Mobile);
-        await bed.Host.Set.Pushes.DrainAsync();
+        await bed.Host.Set.SettleAsync();
         Assert.All(bed.Host.Set.Pushes.Attempts, a => Assert.True(a.Acknowledged));
     }
 
@@ -47,14 +47,14 @@ public class TencentDeliveryTests
     public async Task Unacknowledged_status_pushes_are_sent_again()
     {
         await using var bed = await TencentTestBed.StartAsync();
-        await using var receiver = await PushReceiver.StartAsync();
-        receiver.Answer = """{"result":1,"errmsg":"busy"}""";
+        await using var receiver = await PushReceiver.StartAsync(answer: TencentAcknowledgement.Ok);
+        receiver.Answer = WebhookAcknowledgement.JsonBody("""{"result":1,"errmsg":"busy"}""");
         bed.Emulator.StatusCallbackUrl = receiver.Url("status");
 
         await SendAsync(bed, China1);
-        await receiver.WaitForAsync("/status", 2);
-        receiver.Answer = TencentAcknowledgement.Body;
-        await bed.Host.Set.Pushes.DrainAsync();
+        await receiver.WaitForAsync(2, "/status");
+        receiver.Answer = TencentAcknowledgement.Ok;
+        await bed.Host.Set.SettleAsync();
 
         var attempts = bed.Host.Set.Pushes.Attempts;
         Assert.True(attempts.Count is >= 3 and <= 4, $"{attempts.Count} attempts");
@@ -88,17 +88,17 @@ public class TencentDeliveryTests
     public async Task Replies_are_pushed_to_the_reply_callback_when_one_is_set()
     {
         await using var bed = await TencentTestBed.StartAsync();
-        await using var receiver = await PushReceiver.StartAsync();
+        await using var receiver = await PushReceiver.StartAsync(answer: TencentAcknowledgement.Ok);
         bed.Emulator.ReplyCallbackUrl = receiver.Url("reply");
 
         bed.Emulator.InjectReply(new HandsetReply(China1.E164, "STOP", "12"));
-        var body = Assert.Single(await receiver.WaitForAsync("/reply", 1));
+        var body = Assert.Single(await receiver.WaitForAsync(1, "/reply"));
 
-        var read = new TencentReplyCallbackReader().Read(WebhookRequest.Json(body));
+        var read = new TencentReplyCallbackReader().Read(body.Request);
         Assert.True(read.IsValid, read.Error);
         var reply = Assert.Single(read.Replies);
         Assert.Equal((China1.E164, "STOP", "12"), (reply.Mobile, reply.Text, reply.Extend));
-        Assert.Contains("\"sign\":\"SmsSandbox\"", body, StringComparison.Ordinal);
+        Assert.Contains("\"sign\":\"SmsSandbox\"", body.Text, StringComparison.Ordinal);
         Assert.Empty(await bed.Sender.PullRepliesAsync());
     }
 
@@ -119,7 +119,7 @@ public class TencentDeliveryTests
     public async Task Pullstatus4mobile_finds_one_numbers_statuses_and_replies_in_a_time_range()
     {
         await using var bed = await TencentTestBed.StartAsync();
-        await using var receiver = await PushReceiver.StartAsync();
+        await using var receiver = await PushReceiver.StartAsync(answer: TencentAcknowledgement.Ok);
         bed.Emulator.ReplyCallbackUrl = receiver.Url("reply");
         var receipt = await SendAsync(bed, China1, China2);
         bed.Emulator.InjectReply(new HandsetReply(China1.E164, "thanks"));

@@ -195,7 +195,7 @@ public class TencentSendTests
     [InlineData(9, null)]
     public async Task Time_must_be_within_ten_minutes(int skewMinutes, string? expectedCode)
     {
-        await using var bed = await TencentTestBed.StartAsync(clientTime: new SkewedTime(TimeSpan.FromMinutes(skewMinutes)));
+        await using var bed = await TencentTestBed.StartAsync(clientTime: ManualClock.Shifted(TimeSpan.FromMinutes(skewMinutes)));
 
         var ex = await Record.ExceptionAsync(() => bed.Client.PullStatusAsync());
 
@@ -207,7 +207,7 @@ public class TencentSendTests
     public async Task Server_errors_are_retried_and_succeed()
     {
         await using var bed = await TencentTestBed.StartAsync();
-        bed.Emulator.FailNextCalls(2);
+        bed.Emulator.Faults.FailNextCalls(2);
 
         var pulled = await bed.Client.PullStatusAsync();
 
@@ -221,7 +221,7 @@ public class TencentSendTests
     public async Task Server_errors_beyond_the_retries_are_transient_vendor_errors()
     {
         await using var bed = await TencentTestBed.StartAsync();
-        bed.Emulator.FailNextCalls(3, 503);
+        bed.Emulator.Faults.FailNextCalls(3, 503);
 
         var ex = await Assert.ThrowsAsync<VendorException>(() => bed.Client.PullStatusAsync());
 
@@ -234,7 +234,7 @@ public class TencentSendTests
     public async Task Client_errors_are_not_retried()
     {
         await using var bed = await TencentTestBed.StartAsync();
-        bed.Emulator.FailNextCalls(1, 400);
+        bed.Emulator.Faults.FailNextCalls(1, 400);
 
         var ex = await Assert.ThrowsAsync<VendorException>(() => bed.Client.PullStatusAsync());
 
@@ -246,8 +246,8 @@ public class TencentSendTests
     [Fact]
     public async Task A_slow_answer_times_out_and_is_retried()
     {
-        await using var bed = await TencentTestBed.StartAsync(new Dictionary<string, string?> { ["AttemptTimeout"] = "00:00:00.500" });
-        bed.Emulator.DelayNextCalls(1, TimeSpan.FromSeconds(3));
+        await using var bed = await TencentTestBed.StartAsync(new Dictionary<string, string?> { ["AttemptTimeout"] = VendorServices.ShortAttemptTimeout });
+        bed.Emulator.Faults.DelayNextCalls(1, VendorServices.SlowAnswer);
 
         var pulled = await bed.Client.PullStatusAsync();
 

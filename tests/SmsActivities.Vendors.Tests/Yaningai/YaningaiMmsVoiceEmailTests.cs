@@ -24,7 +24,7 @@ public class YaningaiMmsVoiceEmailTests
 
         var receipt = await sender.SendMmsAsync(new YaningaiMmsMessage
         {
-            Recipients = YaningaiTestKit.Numbers("+8613611111111", "+8613722222222"),
+            Recipients = TestNumbers.Of("+8613611111111", "+8613722222222"),
             Title = "hello",
             Text = "helloworld",
             Attachments = [Picture, Contact],
@@ -39,8 +39,8 @@ public class YaningaiMmsVoiceEmailTests
         Assert.StartsWith("multipart/form-data", call.Headers["Content-Type"], StringComparison.Ordinal);
         Assert.NotNull(HttpUtility.ParseQueryString(call.QueryString)["sign"]);
 
-        var push = Assert.Single(await receiver.WaitForAsync("status", 1));
-        var reports = new YaningaiSmsReportReader().Read(push).Reports;
+        var push = Assert.Single(await receiver.WaitForAsync(1, "status"));
+        var reports = new YaningaiSmsReportReader().Read(push.Request).Reports;
         Assert.Equal(receipt.Results.Select(r => r.MessageId).Order(), reports.Select(r => r.MessageId).Order());
     }
 
@@ -70,7 +70,7 @@ public class YaningaiMmsVoiceEmailTests
 
         var ex = await Assert.ThrowsAsync<VendorValidationException>(() => sender.SendMmsAsync(new YaningaiMmsMessage
         {
-            Recipients = YaningaiTestKit.Numbers("+8613611111111"),
+            Recipients = TestNumbers.Of("+8613611111111"),
             Title = "t",
             Text = "x",
             Attachments = [new EmailAttachment(fileName, "application/octet-stream", new byte[size])],
@@ -112,7 +112,7 @@ public class YaningaiMmsVoiceEmailTests
         using var services = YaningaiTestKit.Services(host.BaseUrlFor(VendorNames.Yaningai));
         var sender = services.GetRequiredService<YaningaiSender>();
 
-        var receipt = await sender.SendVoiceNoticeAsync(new VoiceNoticeRequest { Recipients = YaningaiTestKit.Numbers("+8613611111111", "+8613722222222"), Text = "test" });
+        var receipt = await sender.SendVoiceNoticeAsync(new VoiceNoticeRequest { Recipients = TestNumbers.Of("+8613611111111", "+8613722222222"), Text = "test" });
 
         Assert.Equal(2, receipt.AcceptedCount);
         Assert.All(receipt.Results, r => Assert.Null(r.MessageId)); // vos/notice answers with counts only
@@ -122,11 +122,11 @@ public class YaningaiMmsVoiceEmailTests
         Assert.Equal("13611111111,13722222222", body.RootElement.GetProperty("numbers").GetString());
         Assert.Equal("test", body.RootElement.GetProperty("content").GetString());
 
-        var push = Assert.Single(await receiver.WaitForAsync("voice", 1));
-        using var pushed = JsonDocument.Parse(push.Body);
+        var push = Assert.Single(await receiver.WaitForAsync(1, "voice"));
+        using var pushed = JsonDocument.Parse(push.Request.Body);
         Assert.Equal("vos", pushed.RootElement.GetProperty("type").GetString());
         Assert.Equal(6, pushed.RootElement.GetProperty("array")[0].GetArrayLength());
-        var reports = new YaningaiVoiceReportReader().Read(push).Reports;
+        var reports = new YaningaiVoiceReportReader().Read(push.Request).Reports;
         Assert.Equal(emulator.Messages.Select(m => m.MessageId).Order(), reports.Select(r => r.MessageId).Order());
         Assert.All(reports, r => Assert.Equal(DeliveryStatus.Delivered, r.Status));
     }
@@ -189,13 +189,13 @@ public class YaningaiMmsVoiceEmailTests
 
         var reportReader = new YaningaiEmailReportReader();
         // Both reports are due at the same moment, so they share one push.
-        var events = (await receiver.WaitForAsync("email-status", 1)).SelectMany(p => reportReader.Read(p).EmailEvents).ToDictionary(e => e.Email);
+        var events = (await receiver.WaitForAsync(1, "email-status")).SelectMany(p => reportReader.Read(p.Request).EmailEvents).ToDictionary(e => e.Email);
         Assert.Equal(EmailEventKind.Delivered, events["tom@example.com"].Kind);
         Assert.Equal(EmailEventKind.Failed, events["yan@example.com"].Kind);
         Assert.Equal(receipt.Results[1].MessageId, events["yan@example.com"].MessageId);
 
         Assert.True(emulator.TrackEmail(receipt.Results[0].MessageId!, "CLICKED", "Jakarta", "Indonesia", "Phone", "Android"));
-        var tracked = Assert.Single(new YaningaiEmailTrackingReader().Read(Assert.Single(await receiver.WaitForAsync("email-tracking", 1))).EmailEvents);
+        var tracked = Assert.Single(new YaningaiEmailTrackingReader().Read(Assert.Single(await receiver.WaitForAsync(1, "email-tracking")).Request).EmailEvents);
         Assert.Equal((EmailEventKind.Clicked, "tom@example.com", receipt.Results[0].MessageId), (tracked.Kind, tracked.Email, tracked.MessageId));
     }
 

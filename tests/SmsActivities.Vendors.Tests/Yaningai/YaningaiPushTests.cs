@@ -24,17 +24,17 @@ public class YaningaiPushTests
         using var services = YaningaiTestKit.Services(host.BaseUrlFor(VendorNames.Yaningai));
         var receipt = await services.GetRequiredService<ISmsSender>().SendSmsAsync(new SmsMessage
         {
-            Recipients = YaningaiTestKit.Numbers("+8613900000001", "+8613900000002", "+8613900000003"),
+            Recipients = TestNumbers.Of("+8613900000001", "+8613900000002", "+8613900000003"),
             Text = "your code is 1234",
             Kind = SmsKind.Verification,
         });
 
-        var pushes = await receiver.WaitForAsync("sms-status", 2);
-        await host.Set.Pushes.DrainAsync();
+        var pushes = await receiver.WaitForAsync(2, "sms-status");
+        await host.Set.SettleAsync();
 
         Assert.Equal(2, pushes.Count);
         var reader = new YaningaiSmsReportReader();
-        var reports = pushes.SelectMany(p => reader.Read(p).Reports).ToDictionary(r => r.Mobile!);
+        var reports = pushes.SelectMany(p => reader.Read(p.Request).Reports).ToDictionary(r => r.Mobile!);
         Assert.Equal(2, reports.Count);
         Assert.Equal(DeliveryStatus.Delivered, reports["+8613900000001"].Status);
         Assert.Equal(receipt.Results[0].MessageId, reports["+8613900000001"].MessageId);
@@ -42,7 +42,7 @@ public class YaningaiPushTests
         Assert.Equal("-9", reports["+8613900000002"].VendorCode);
         Assert.Equal(receipt.Results[1].MessageId, reports["+8613900000002"].MessageId);
 
-        using var body = JsonDocument.Parse(pushes[0].Body);
+        using var body = JsonDocument.Parse(pushes[0].Request.Body);
         Assert.Equal("sms", body.RootElement.GetProperty("type").GetString());
         var row = body.RootElement.GetProperty("array")[0];
         Assert.Equal(8, row.GetArrayLength());
@@ -50,7 +50,7 @@ public class YaningaiPushTests
         Assert.Equal(receipt.BatchId, row[5].GetString());
         Assert.Equal("1", row[6].GetString());
         Assert.Equal("0.1", row[7].GetString());
-        Assert.StartsWith("application/json", pushes[0].ContentType, StringComparison.Ordinal);
+        Assert.StartsWith("application/json", pushes[0].Request.ContentType, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -63,9 +63,9 @@ public class YaningaiPushTests
         var recipients = Enumerable.Range(0, 60).Select(i => PhoneNumber.Parse($"+86139{i:D8}")).ToArray();
 
         await services.GetRequiredService<ISmsSender>().SendSmsAsync(new SmsMessage { Recipients = recipients, Text = "hi" });
-        var pushes = await receiver.WaitForAsync("sms-status", 2);
+        var pushes = await receiver.WaitForAsync(2, "sms-status");
 
-        var counts = pushes.Select(p => JsonDocument.Parse(p.Body).RootElement.GetProperty("cnt").GetInt32()).Order().ToArray();
+        var counts = pushes.Select(p => JsonDocument.Parse(p.Request.Body).RootElement.GetProperty("cnt").GetInt32()).Order().ToArray();
         Assert.Equal([10, 50], counts);
     }
 
@@ -73,13 +73,13 @@ public class YaningaiPushTests
     public async Task An_unacknowledged_push_is_retried_until_it_gets_200()
     {
         await using var host = await YaningaiSmsTests.StartAsync();
-        await using var receiver = await PushReceiver.StartAsync(failFirst: 2);
+        await using var receiver = await PushReceiver.StartAsync(refuseFirst: 2);
         host.Set.Yaningai.ReportCallbackUrl = receiver.Url("sms-status");
         using var services = YaningaiTestKit.Services(host.BaseUrlFor(VendorNames.Yaningai));
 
-        await services.GetRequiredService<ISmsSender>().SendSmsAsync(new SmsMessage { Recipients = YaningaiTestKit.Numbers("+8613900000001"), Text = "hi" });
-        await receiver.WaitForAsync("sms-status", 3);
-        await host.Set.Pushes.DrainAsync();
+        await services.GetRequiredService<ISmsSender>().SendSmsAsync(new SmsMessage { Recipients = TestNumbers.Of("+8613900000001"), Text = "hi" });
+        await receiver.WaitForAsync(3, "sms-status");
+        await host.Set.SettleAsync();
 
         var attempts = host.Set.Pushes.Attempts.Where(a => a.Vendor == VendorNames.Yaningai).ToArray();
         Assert.Equal([1, 2, 3], attempts.Select(a => a.Attempt));
@@ -104,13 +104,13 @@ public class YaningaiPushTests
                 new { mobile = "+8613900000001", text = "STOP", extend = "10690001" });
             Assert.Equal(202, (int)response.StatusCode);
         }
-        var pushes = await receiver.WaitForAsync("uplink", 2);
+        var pushes = await receiver.WaitForAsync(2, "uplink");
 
         var reader = new YaningaiUplinkReader();
-        var replies = pushes.Select(p => Assert.Single(reader.Read(p).Replies)).OrderBy(r => r.Text, StringComparer.Ordinal).ToArray();
+        var replies = pushes.Select(p => Assert.Single(reader.Read(p.Request).Replies)).OrderBy(r => r.Text, StringComparer.Ordinal).ToArray();
         Assert.Equal(("+6282111116504", "I want it", emulator.UplinkNumber), (replies[0].Mobile, replies[0].Text, replies[0].Extend));
         Assert.Equal(("+8613900000001", "STOP", "10690001"), (replies[1].Mobile, replies[1].Text, replies[1].Extend));
-        using var body = JsonDocument.Parse(pushes[0].Body);
+        using var body = JsonDocument.Parse(pushes[0].Request.Body);
         Assert.Equal(JsonValueKind.String, body.RootElement.GetProperty("datetime").ValueKind);
     }
 

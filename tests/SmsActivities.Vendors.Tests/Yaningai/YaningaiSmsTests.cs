@@ -27,7 +27,7 @@ public class YaningaiSmsTests
 
         var receipt = await sender.SendSmsAsync(new SmsMessage
         {
-            Recipients = YaningaiTestKit.Numbers("+8613611111111", "+8613722222222"),
+            Recipients = TestNumbers.Of("+8613611111111", "+8613722222222"),
             Text = "helloworld",
             Kind = SmsKind.Marketing,
         });
@@ -117,7 +117,7 @@ public class YaningaiSmsTests
 
         var receipt = await sender.SendSmsAsync(new SmsMessage
         {
-            Recipients = YaningaiTestKit.Numbers("+8613900000001", "+6282111116504", "+8613900000002"),
+            Recipients = TestNumbers.Of("+8613900000001", "+6282111116504", "+8613900000002"),
             Text = "hi",
         });
 
@@ -138,7 +138,7 @@ public class YaningaiSmsTests
 
         var ex = await Assert.ThrowsAsync<VendorValidationException>(() => sender.SendSmsAsync(new SmsMessage
         {
-            Recipients = YaningaiTestKit.Numbers("+8613900000001", "+447700900123"),
+            Recipients = TestNumbers.Of("+8613900000001", "+447700900123"),
             Text = "hi",
         }));
         Assert.Contains("CodeIds:44", ex.Rule, StringComparison.Ordinal);
@@ -152,10 +152,10 @@ public class YaningaiSmsTests
     public async Task Datetime_outside_the_half_hour_window_is_refused(int minutesOff, bool refused)
     {
         await using var host = await StartAsync();
-        using var services = YaningaiTestKit.Services(host.BaseUrlFor(VendorNames.Yaningai), time: new ShiftedTime(TimeSpan.FromMinutes(minutesOff)));
+        using var services = YaningaiTestKit.Services(host.BaseUrlFor(VendorNames.Yaningai), time: ManualClock.Shifted(TimeSpan.FromMinutes(minutesOff)));
         var sender = services.GetRequiredService<ISmsSender>();
 
-        var receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = YaningaiTestKit.Numbers("+8613900000001"), Text = "hi" });
+        var receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = TestNumbers.Of("+8613900000001"), Text = "hi" });
 
         var result = Assert.Single(receipt.Results);
         Assert.Equal(!refused, result.Accepted);
@@ -197,7 +197,7 @@ public class YaningaiSmsTests
         host.Set.Yaningai.MaxCallsPerSecond = 1;
         using var services = YaningaiTestKit.Services(host.BaseUrlFor(VendorNames.Yaningai));
         var sender = services.GetRequiredService<ISmsSender>();
-        var message = new SmsMessage { Recipients = YaningaiTestKit.Numbers("+8613900000001"), Text = "hi" };
+        var message = new SmsMessage { Recipients = TestNumbers.Of("+8613900000001"), Text = "hi" };
 
         Assert.True(Assert.Single((await sender.SendSmsAsync(message)).Results).Accepted);
         var refused = Assert.Single((await sender.SendSmsAsync(message)).Results);
@@ -212,7 +212,7 @@ public class YaningaiSmsTests
         using var services = YaningaiTestKit.Services(new Uri("http://127.0.0.1:1/"), new Dictionary<string, string?> { ["Vendors:Yaningai:MaxRetryAttempts"] = "0" });
         var sender = services.GetRequiredService<ISmsSender>();
 
-        var receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = YaningaiTestKit.Numbers("+8613900000001"), Text = "hi" });
+        var receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = TestNumbers.Of("+8613900000001"), Text = "hi" });
 
         var result = Assert.Single(receipt.Results);
         Assert.False(result.Accepted);
@@ -230,13 +230,13 @@ public class YaningaiSmsTests
         var client = services.GetRequiredService<YaningaiClient>();
         var request = new YaningaiSmsRequest { Numbers = ["13900000001"], CodeId = "10001", Action = YaningaiAction.Verify, Content = "code 1234" };
 
-        emulator.FailNextCalls(2, 503);
+        emulator.Faults.FailNextCalls(2, 503);
         var result = await client.SendBatchSmsAsync(request);
         Assert.Single(result.Accepted);
         Assert.Equal(3, host.Set.Requests.For(VendorNames.Yaningai).Count);
 
         host.Set.Requests.Clear();
-        emulator.FailNextCalls(1, 400);
+        emulator.Faults.FailNextCalls(1, 400);
         var ex = await Assert.ThrowsAsync<VendorException>(() => client.SendBatchSmsAsync(request));
         Assert.Equal(400, ex.HttpStatus);
         Assert.False(ex.IsTransient);
@@ -249,10 +249,10 @@ public class YaningaiSmsTests
         await using var host = await StartAsync();
         var emulator = host.Set.Yaningai;
         using var services = YaningaiTestKit.Services(host.BaseUrlFor(VendorNames.Yaningai),
-            new Dictionary<string, string?> { ["Vendors:Yaningai:AttemptTimeout"] = "00:00:01" });
+            new Dictionary<string, string?> { ["Vendors:Yaningai:AttemptTimeout"] = VendorServices.ShortAttemptTimeout });
         var client = services.GetRequiredService<YaningaiClient>();
 
-        emulator.DelayNextCalls(1, TimeSpan.FromSeconds(5));
+        emulator.Faults.DelayNextCalls(1, VendorServices.SlowAnswer);
         var result = await client.SendBatchSmsAsync(new YaningaiSmsRequest { Numbers = ["13900000001"], CodeId = "10001", Action = YaningaiAction.Verify, Content = "1234" });
 
         Assert.Single(result.Accepted);

@@ -85,7 +85,7 @@ public class YunpianClientTests
     {
         await using var host = await EmulatorHost.StartAsync();
         await using var sp = YunpianFixture.Services(host);
-        var recipients = YunpianFixture.Numbers(2001).Append(PhoneNumber.Parse("+447700900123")).ToArray();
+        var recipients = TestNumbers.Sequence(2001).Append(PhoneNumber.Parse("+447700900123")).ToArray();
 
         var receipt = await sp.GetRequiredService<ISmsSender>().SendSmsAsync(new SmsMessage { Recipients = recipients, Text = "campaign", IdempotencyKey = "k" });
 
@@ -121,7 +121,7 @@ public class YunpianClientTests
         using var content = new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["apikey"] = YunpianEmulator.SandboxApiKey,
-            ["mobile"] = string.Join(',', YunpianFixture.Numbers(1001).Select(n => n.NationalNumber)),
+            ["mobile"] = string.Join(',', TestNumbers.Sequence(1001).Select(n => n.NationalNumber)),
             ["text"] = "x",
         });
         using var response = await http.PostAsync(new Uri(host.BaseUrlFor(VendorNames.Yunpian), "v2/sms/batch_send.json"), content);
@@ -134,7 +134,7 @@ public class YunpianClientTests
     [Fact]
     public async Task Same_text_to_the_same_number_once_per_30_seconds_and_three_times_per_5_minutes()
     {
-        var time = new ManualTime(new DateTimeOffset(2026, 11, 21, 8, 0, 0, TimeSpan.Zero));
+        var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 8, 0, 0, TimeSpan.Zero));
         await using var host = await EmulatorHost.StartAsync(time: time);
         await using var sp = YunpianFixture.Services(host);
         var client = sp.GetRequiredService<YunpianClient>();
@@ -181,7 +181,7 @@ public class YunpianClientTests
         await using var host = await EmulatorHost.StartAsync();
         var logs = new CapturingLoggerProvider();
         await using var sp = YunpianFixture.Services(host, logs);
-        host.Set.Yunpian.Faults.FailNext(2, 503);
+        host.Set.Yunpian.Faults.FailNextCalls(2, 503);
 
         var user = await sp.GetRequiredService<YunpianClient>().GetUserAsync();
 
@@ -195,9 +195,9 @@ public class YunpianClientTests
     {
         await using var host = await EmulatorHost.StartAsync();
         await using var sp = YunpianFixture.Services(host);
-        host.Set.Yunpian.Faults.FailNext(10);
+        host.Set.Yunpian.Faults.FailNextCalls(10);
 
-        var receipt = await sp.GetRequiredService<ISmsSender>().SendSmsAsync(new SmsMessage { Recipients = YunpianFixture.Numbers(1), Text = "hi" });
+        var receipt = await sp.GetRequiredService<ISmsSender>().SendSmsAsync(new SmsMessage { Recipients = TestNumbers.Sequence(1), Text = "hi" });
 
         var result = Assert.Single(receipt.Results);
         Assert.False(result.Accepted);
@@ -209,8 +209,8 @@ public class YunpianClientTests
     public async Task A_slow_answer_times_out_and_is_retried()
     {
         await using var host = await EmulatorHost.StartAsync();
-        await using var sp = YunpianFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:Yunpian:AttemptTimeout"] = "00:00:01" });
-        host.Set.Yunpian.Faults.DelayNext(1, TimeSpan.FromSeconds(5));
+        await using var sp = YunpianFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:Yunpian:AttemptTimeout"] = VendorServices.ShortAttemptTimeout });
+        host.Set.Yunpian.Faults.DelayNextCalls(1, VendorServices.SlowAnswer);
 
         var user = await sp.GetRequiredService<YunpianClient>().GetUserAsync();
 
@@ -226,10 +226,10 @@ public class YunpianClientTests
         var sender = sp.GetRequiredService<ISmsSender>();
 
         var tooLong = await Assert.ThrowsAsync<VendorValidationException>(() =>
-            sender.SendSmsAsync(new SmsMessage { Recipients = YunpianFixture.Numbers(1), Text = new string('a', 501) }));
+            sender.SendSmsAsync(new SmsMessage { Recipients = TestNumbers.Sequence(1), Text = new string('a', 501) }));
         Assert.Equal("text", tooLong.Field);
         var template = await Assert.ThrowsAsync<VendorValidationException>(() =>
-            sender.SendSmsAsync(new SmsMessage { Recipients = YunpianFixture.Numbers(1), TemplateId = "1" }));
+            sender.SendSmsAsync(new SmsMessage { Recipients = TestNumbers.Sequence(1), TemplateId = "1" }));
         Assert.Equal("templateId", template.Field);
         await Assert.ThrowsAsync<VendorValidationException>(() =>
             sp.GetRequiredService<YunpianClient>().PullStatusAsync(101));

@@ -161,13 +161,13 @@ public class YunpianWebhookTests
         host.Set.Clock.Scale = 0.001;
         await using var sp = YunpianFixture.Services(host);
         await using var receiver = await PushReceiver.StartAsync(sp.GetRequiredService<YunpianStatusReader>(), refuseFirst: 2);
-        host.Set.Yunpian.StatusCallbackUrl = receiver.Url;
+        host.Set.Yunpian.StatusCallbackUrl = receiver.Url();
         var failing = PhoneNumber.Parse("13800000009");
         host.Set.Yunpian.Script.For(failing.E164, DeliveryPlan.Fail("UNDELIV"));
 
         var receipt = await sp.GetRequiredService<ISmsSender>().SendSmsAsync(new SmsMessage { Recipients = [failing], Text = "hi", IdempotencyKey = "uid-7" });
         await receiver.WaitForAsync(3);
-        await host.Set.Pushes.DrainAsync();
+        await host.Set.SettleAsync();
 
         var attempts = host.Set.Pushes.Attempts.Where(a => a.Vendor == VendorNames.Yunpian).ToArray();
         Assert.Equal([false, false, true], attempts.Select(a => a.Acknowledged));
@@ -187,10 +187,10 @@ public class YunpianWebhookTests
         await using var sp = YunpianFixture.Services(host);
         await using var receiver = await PushReceiver.StartAsync(sp.GetRequiredService<YunpianStatusReader>(), refuseFirst: 100);
         await sp.GetRequiredService<YunpianClient>().SingleSendAsync(
-            new YunpianSingleSend("13800000008", "hi") { CallbackUrl = receiver.Url });
+            new YunpianSingleSend("13800000008", "hi") { CallbackUrl = receiver.Url() });
 
         await receiver.WaitForAsync(4);
-        await host.Set.Pushes.DrainAsync();
+        await host.Set.SettleAsync();
         Assert.Equal(4, host.Set.Pushes.Attempts.Count(a => a.Kind == "status"));
     }
 
@@ -202,11 +202,11 @@ public class YunpianWebhookTests
         host.Set.Yunpian.DoubleEncodePushes = true;
         await using var sp = YunpianFixture.Services(host);
         await using var receiver = await PushReceiver.StartAsync(sp.GetRequiredService<YunpianReplyReader>(), refuseFirst: 5);
-        host.Set.Yunpian.ReplyCallbackUrl = receiver.Url;
+        host.Set.Yunpian.ReplyCallbackUrl = receiver.Url();
 
         host.Set.Yunpian.InjectReply(new HandsetReply("+8613800000007", "退订 STOP", "01"));
         await receiver.WaitForAsync(6);
-        await host.Set.Pushes.DrainAsync();
+        await host.Set.SettleAsync();
 
         Assert.Equal(6, host.Set.Pushes.Attempts.Count(a => a.Kind == "reply"));
         Assert.True(host.Set.Pushes.Attempts[^1].Acknowledged);
@@ -224,12 +224,12 @@ public class YunpianWebhookTests
         host.Set.Clock.Scale = 0.001;
         await using var sp = YunpianFixture.Services(host);
         var sender = sp.GetRequiredService<YunpianSmsSender>();
-        var numbers = YunpianFixture.Numbers(3);
+        var numbers = TestNumbers.Sequence(3);
         host.Set.Yunpian.Script.For(numbers[2].E164, DeliveryPlan.NeverReport);
 
         var receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = numbers, Text = "hello" });
         host.Set.Yunpian.InjectReply(new HandsetReply("+8613900000001", "yes"));
-        await Task.Delay(200);
+        await host.Set.SettleAsync();
 
         var reports = await sender.PullDeliveryReportsAsync();
         Assert.Equal(receipt.Results.Take(2).Select(r => r.MessageId).Order(), reports.Select(r => r.MessageId).Order());
@@ -260,7 +260,7 @@ public class YunpianWebhookTests
             System.Net.Http.Json.JsonContent.Create(new { mobile = "13800000011", text = "TD" }));
         Assert.Equal(202, (int)handset.StatusCode);
         await sender.SendSmsAsync(new SmsMessage { Recipients = [PhoneNumber.Parse("13800000011")], Text = "hi" });
-        await Task.Delay(200);
+        await host.Set.SettleAsync();
 
         var report = Assert.Single(await sender.PullDeliveryReportsAsync());
         Assert.Equal(DeliveryStatus.Failed, report.Status);
@@ -275,8 +275,8 @@ public class YunpianWebhookTests
         host.Set.Clock.Scale = 0.001;
         await using var sp = YunpianFixture.Services(host);
         var client = sp.GetRequiredService<YunpianClient>();
-        await client.BatchSendAsync(new YunpianBatchSend(YunpianFixture.Numbers(5).Select(n => n.NationalNumber).ToArray(), "x") { Uid = "u" });
-        await Task.Delay(200);
+        await client.BatchSendAsync(new YunpianBatchSend(TestNumbers.Sequence(5).Select(n => n.NationalNumber).ToArray(), "x") { Uid = "u" });
+        await host.Set.SettleAsync();
 
         var first = await client.PullStatusAsync(3);
         var rest = await client.PullStatusAsync(3);

@@ -1,0 +1,85 @@
+using System.Net;
+using System.Net.Http.Json;
+using SmsActivities.Emulators;
+
+namespace SmsActivities.Vendors.Tests.Common;
+
+/// <summary>The outage knobs every emulator shares, driven in code and over the sandbox HTTP control.</summary>
+public class EmulatorControlTests
+{
+    public static TheoryData<string> Vendors => new(VendorNames.All);
+
+    /// <summary>A call each emulator answers without credentials being right (the answer itself does not matter here).</summary>
+    private static string AnyApiPath(string vendor) => vendor switch
+    {
+        VendorNames.Yunpian => "v2/user/get.json",
+        VendorNames.Tencent => "v5/tlssmssvr/sendsms",
+        VendorNames.SendCloud => "smsapi/send",
+        _ => "api/v1/sms/sendbatchsms",
+    };
+
+    [Theory]
+    [MemberData(nameof(Vendors))]
+    public async Task Faults_posted_to_the_control_fail_the_next_calls_then_clear(string vendor)
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        using var http = new HttpClient { BaseAddress = host.BaseUrlFor(vendor) };
+        using var content = new StringContent("{}");
+
+        using var set = await http.PostAsJsonAsync("_faults", new { failNext = 2, status = 502 });
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        Assert.Contains("\"failNext\":2", await set.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var statuses = new List<int>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await http.PostAsync(new Uri(AnyApiPath(vendor), UriKind.Relative), content);
+            statuses.Add((int)response.StatusCode);
+        }
+        Assert.Equal([502, 502], statuses.Take(2));
+        Assert.NotEqual(502, statuses[2]);
+        Assert.Equal(3, host.Set.Requests.For(vendor).Count); // failed calls are recorded too; the control call is not
+        Assert.Equal((0, 502, 0, TimeSpan.Zero), host.Set.Get(vendor).Faults.Pending);
+    }
+
+    [Fact]
+    public async Task Delays_posted_to_the_control_hold_the_next_call_and_bad_knobs_are_refused()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        using var http = new HttpClient { BaseAddress = host.BaseUrlFor(VendorNames.Yunpian) };
+
+        using var set = await http.PostAsJsonAsync("_faults", new { delayNext = 1, delayMs = 300 });
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        var started = DateTime.UtcNow;
+        using var slow = await http.PostAsync(new Uri("v2/user/get.json", UriKind.Relative), new FormUrlEncodedContent([]));
+        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromMilliseconds(250));
+        Assert.Equal((0, 0), (host.Set.Yunpian.Faults.Pending.FailNext, host.Set.Yunpian.Faults.Pending.DelayNext));
+
+        using var badStatus = await http.PostAsJsonAsync("_faults", new { failNext = 1, status = 99 });
+        using var negative = await http.PostAsJsonAsync("_faults", new { failNext = -1 });
+        Assert.Equal(HttpStatusCode.BadRequest, badStatus.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
+        Assert.Equal(0, host.Set.Yunpian.Faults.Pending.FailNext);
+    }
+
+    [Theory]
+    [MemberData(nameof(Vendors))]
+    public async Task Callbacks_set_over_the_control_receive_handset_replies(string vendor)
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        host.Set.Clock.Scale = 0.001;
+        await using var receiver = await PushReceiver.StartAsync();
+        using var http = new HttpClient { BaseAddress = host.BaseUrlFor(vendor) };
+
+        using var set = await http.PutAsJsonAsync("_callbacks/reply", new { url = receiver.Url("replies") });
+        using var reply = await http.PostAsJsonAsync("_handset/replies", new { mobile = "+8613800000001", text = "STOP" });
+        using var unknown = await http.PutAsJsonAsync("_callbacks/fax", new { url = receiver.Url("fax") });
+        using var relative = await http.PutAsJsonAsync("_callbacks/status", new { url = "/status" });
+
+        Assert.Equal(HttpStatusCode.NoContent, set.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, reply.StatusCode);
+        Assert.Contains("STOP", Assert.Single(await receiver.WaitForAsync(1, "replies")).Text, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, relative.StatusCode);
+    }
+}

@@ -78,7 +78,7 @@ public static class ServerSetup
         else logger.LogWarning("Elsa Studio package not found; /studio is unavailable. Build the server project (it runs npm ci) or set Server:StudioPath.");
 
         EmulatorSet? emulators = options.Sandbox ? app.Services.GetRequiredService<EmulatorSet>() : null;
-        if (emulators is not null) app.UseEmulatorRecording(emulators, options.EmulatorPrefix);
+        if (emulators is not null) app.UseVendorEmulators(emulators, options.EmulatorPrefix);
 
         app.UseRouting();
         app.UseCors();

@@ -17,6 +17,9 @@ public static class SchemaInitializer
         var creator = context.GetService<IRelationalDatabaseCreator>();
         if (!await creator.ExistsAsync(cancellationToken).ConfigureAwait(false))
             await creator.CreateAsync(cancellationToken).ConfigureAwait(false);
+        // WAL is a property of the file: readers (opt-out checks, report lookups) stop blocking the writer of send records.
+        if (context.Database.IsSqlite())
+            await context.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
 
         var script = context.Database.GenerateCreateScript()
             .Replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", StringComparison.Ordinal)

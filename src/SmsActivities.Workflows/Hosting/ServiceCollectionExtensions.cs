@@ -30,10 +30,11 @@ public static class ServiceCollectionExtensions
             options.ConfigureDatabase(b);
             b.AddInterceptors(new SqlitePragmaInterceptor());
         });
-        services.AddSingleton(_ =>
+        services.AddSingleton(sp =>
         {
             var registry = new ActivityRegistry();
-            foreach (var type in BuiltInActivities.Concat(options.ActivityTypes)) registry.Register(type);
+            var fromPlugins = sp.GetServices<ActivityTypeRegistration>().Select(r => r.Type);
+            foreach (var type in BuiltInActivities.Concat(options.ActivityTypes).Concat(fromPlugins)) registry.Register(type);
             return registry;
         });
         services.AddSingleton<ExpressionEvaluator>();
@@ -49,6 +50,17 @@ public static class ServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Adds activity types to the registry from outside <see cref="AddWorkflowRuntime"/>'s options, so a plug-in
+    /// registers its activities in its own <c>Add…</c> method, before or after the runtime.
+    /// </summary>
+    public static IServiceCollection AddWorkflowActivities(this IServiceCollection services, IEnumerable<Type> activityTypes)
+    {
+        ArgumentNullException.ThrowIfNull(activityTypes);
+        foreach (var type in activityTypes) services.AddSingleton(new ActivityTypeRegistration(type));
+        return services;
+    }
+
     /// <summary>The activities every runtime knows, under Elsa's type names.</summary>
     public static IReadOnlyList<Type> BuiltInActivities { get; } =
     [
@@ -57,3 +69,6 @@ public static class ServiceCollectionExtensions
         typeof(Delay), typeof(HttpEndpoint), typeof(WriteHttpResponse), typeof(Correlate), typeof(Event), typeof(PublishEvent),
     ];
 }
+
+/// <summary>One activity type contributed through <see cref="ServiceCollectionExtensions.AddWorkflowActivities"/>.</summary>
+public sealed record ActivityTypeRegistration(Type Type);

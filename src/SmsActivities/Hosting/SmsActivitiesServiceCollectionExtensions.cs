@@ -12,7 +12,7 @@ using SmsActivities.Stimuli;
 using SmsActivities.Telemetry;
 using SmsActivities.Vendors;
 using SmsActivities.Webhooks;
-using SmsActivities.Workflows.Activities;
+using SmsActivities.Workflows.Hosting;
 
 namespace SmsActivities.Hosting;
 
@@ -22,7 +22,7 @@ public static class SmsActivitiesServiceCollectionExtensions
     /// Registers the plug-in: the vendors configured under <c>Vendors</c>, the router, OTP service, opt-out list, the
     /// plug-in's database (SQLite from <c>SmsActivities:ConnectionString</c> unless <paramref name="database"/> says
     /// otherwise), telemetry, the stimulus publisher, the pull pollers, and the activities in the runtime's registry.
-    /// Call it after <c>AddWorkflowRuntime</c>.
+    /// The host also calls <c>AddWorkflowRuntime</c>, before or after.
     /// </summary>
     public static IServiceCollection AddSmsActivities(this IServiceCollection services, IConfiguration configuration, Action<DbContextOptionsBuilder>? database = null)
     {
@@ -59,7 +59,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         // as soon as it starts, and that activity needs the plug-in's tables.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, SmsSchemaService>());
 
-        RegisterActivities(services);
+        services.AddWorkflowActivities(ActivityTypes);
         return services;
     }
 
@@ -70,25 +70,6 @@ public static class SmsActivitiesServiceCollectionExtensions
         typeof(Activities.WaitForDeliveryReport), typeof(Activities.WaitForReply),
         typeof(Activities.SmsReplyReceived), typeof(Activities.DeliveryReportReceived),
     ];
-
-    /// <summary>
-    /// The runtime builds its <see cref="ActivityRegistry"/> from its own options, which a plug-in cannot reach
-    /// through DI; so the registry's registration is wrapped to add the plug-in's types to whatever it builds.
-    /// </summary>
-    private static void RegisterActivities(IServiceCollection services)
-    {
-        var existing = services.LastOrDefault(d => d.ServiceType == typeof(ActivityRegistry))
-                       ?? throw new InvalidOperationException("AddSmsActivities needs the workflow runtime: call services.AddWorkflowRuntime(...) first.");
-        services.Remove(existing);
-        services.AddSingleton(sp =>
-        {
-            var registry = existing.ImplementationInstance as ActivityRegistry
-                           ?? existing.ImplementationFactory?.Invoke(sp) as ActivityRegistry
-                           ?? throw new InvalidOperationException("The runtime's ActivityRegistry registration has an unexpected shape.");
-            foreach (var type in ActivityTypes) registry.Register(type);
-            return registry;
-        });
-    }
 }
 
 /// <summary>Creates the plug-in's tables on start (idempotent; works beside other contexts' tables in the same database).</summary>

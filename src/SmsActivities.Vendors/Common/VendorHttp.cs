@@ -32,15 +32,37 @@ public abstract class VendorHttpOptions
 
 /// <summary>
 /// Retries transient failures with exponential backoff and jitter, under a per-attempt timeout.
-/// A request the vendor answered with a 4xx (it rejected the request) is never retried.
+/// A request the vendor answered with a 4xx (it rejected the request) is never retried. A request marked with
+/// <see cref="MarkDeliversMessage"/> (it sends an SMS, call or email, and the vendor cannot dedupe it) is retried only
+/// when it provably never reached the vendor: after a timeout, a 500 or a dropped answer the vendor may well have sent
+/// the message, and a second attempt could reach the person twice.
 /// </summary>
 public sealed class TransientRetryHandler : DelegatingHandler
 {
+    private static readonly HttpRequestOptionsKey<bool> DeliversMessageKey = new("SmsActivities.DeliversMessage");
+
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly ResiliencePipeline<HttpResponseMessage> _deliveryPipeline;
 
     public TransientRetryHandler(VendorHttpOptions options, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _pipeline = Build(options, timeProvider, static outcome => IsTransient(outcome));
+        _deliveryPipeline = Build(options, timeProvider, static outcome => NeverReachedVendor(outcome));
+    }
+
+    /// <summary>
+    /// Marks a request that delivers a message at a vendor without an idempotency key (or sent without one), so it is
+    /// not repeated when its outcome is unknown.
+    /// </summary>
+    public static void MarkDeliversMessage(HttpRequestMessage request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.Options.Set(DeliversMessageKey, true);
+    }
+
+    private static ResiliencePipeline<HttpResponseMessage> Build(VendorHttpOptions options, TimeProvider? timeProvider, Func<Outcome<HttpResponseMessage>, bool> retryWhen)
+    {
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = timeProvider ?? TimeProvider.System };
         if (options.MaxRetryAttempts > 0)
         {
@@ -50,11 +72,11 @@ public sealed class TransientRetryHandler : DelegatingHandler
                 Delay = options.RetryBaseDelay,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
-                ShouldHandle = static args => ValueTask.FromResult(IsTransient(args.Outcome)),
+                ShouldHandle = args => ValueTask.FromResult(retryWhen(args.Outcome)),
             });
         }
         builder.AddTimeout(options.AttemptTimeout);
-        _pipeline = builder.Build();
+        return builder.Build();
     }
 
     public static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
@@ -62,6 +84,17 @@ public sealed class TransientRetryHandler : DelegatingHandler
         { Exception: HttpRequestException } => true,
         { Exception: TimeoutRejectedException } => true,
         { Result: { } response } => (int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.RequestTimeout,
+        _ => false,
+    };
+
+    /// <summary>
+    /// Failures that leave no doubt the vendor did not act: the connection was never made, or the vendor said it is
+    /// unavailable (503, which by definition means the request was not processed).
+    /// </summary>
+    public static bool NeverReachedVendor(Outcome<HttpResponseMessage> outcome) => outcome switch
+    {
+        { Exception: HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError or HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError } } => true,
+        { Result: { } response } => response.StatusCode == HttpStatusCode.ServiceUnavailable,
         _ => false,
     };
 
@@ -76,9 +109,10 @@ public sealed class TransientRetryHandler : DelegatingHandler
             contentHeaders = request.Content.Headers.ToDictionary(h => h.Key, h => h.Value);
         }
 
+        var pipeline = request.Options.TryGetValue(DeliversMessageKey, out var delivers) && delivers ? _deliveryPipeline : _pipeline;
         try
         {
-            return await _pipeline.ExecuteAsync(async ct =>
+            return await pipeline.ExecuteAsync(async ct =>
             {
                 if (body is not null)
                 {

@@ -101,8 +101,10 @@ public sealed class SendCloudClient(HttpClient http, IOptions<SendCloudOptions> 
             form.Add(new("timestamp", (time ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)));
         form.Add(new(SendCloudSignature.FieldName, SendCloudSignature.SignRequest(form, o.SmsKey!, o.SignatureAlgorithm)));
 
-        using var content = new FormUrlEncodedContent(form);
-        using var response = await SendAsync(() => http.PostAsync(new Uri(path, UriKind.Relative), content, cancellationToken)).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = new FormUrlEncodedContent(form) };
+        // SendCloud drops a repeated sendRequestId, so only a send without one must not be repeated when its outcome is unknown.
+        if (sendRequestId is null) TransientRetryHandler.MarkDeliversMessage(request);
+        using var response = await SendAsync(() => http.SendAsync(request, cancellationToken)).ConfigureAwait(false);
         return await ReadAsync<T>(response, cancellationToken).ConfigureAwait(false);
     }
 

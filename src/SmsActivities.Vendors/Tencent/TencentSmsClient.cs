@@ -193,6 +193,8 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
         {
             Content = JsonContent.Create(payload, options: TencentJson.Options),
         };
+        // Tencent v5 has no idempotency key: a send whose outcome is unknown must not be repeated.
+        if (api.StartsWith("send", StringComparison.Ordinal)) TransientRetryHandler.MarkDeliversMessage(request);
 
         HttpResponseMessage response;
         try

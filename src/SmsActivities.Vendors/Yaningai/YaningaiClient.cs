@@ -139,6 +139,8 @@ public sealed class YaningaiClient(HttpClient http, IOptions<YaningaiOptions> op
         var query = AuthenticationQuery();
         if (method == HttpMethod.Get) query += "&" + fields.ToQuery();
         using var request = new HttpRequestMessage(method, path + "?" + query);
+        // Every submit sends SMS, calls or email and YANINGAI has no idempotency key: an unknown outcome is not repeated.
+        TransientRetryHandler.MarkDeliversMessage(request);
         if (method != HttpMethod.Get)
             request.Content = attachments.Count == 0 ? fields.ToJsonContent() : fields.ToMultipartContent(attachments);
 

@@ -24,7 +24,7 @@ public sealed class YunpianClient(HttpClient http, IOptions<YunpianOptions> opti
         var form = new List<KeyValuePair<string, string>> { new("mobile", request.Mobile), new("text", request.Text) };
         AddOptional(form, request.Extend, request.Uid, request.CallbackUrl);
         if (request.Register is { } register) form.Add(new("register", register ? "true" : "false"));
-        return PostAsync<YunpianSendResult>("v2/sms/single_send.json", form, cancellationToken);
+        return PostAsync<YunpianSendResult>("v2/sms/single_send.json", form, cancellationToken, deliversMessage: true);
     }
 
     public Task<YunpianBatchResult> BatchSendAsync(YunpianBatchSend request, CancellationToken cancellationToken = default)
@@ -34,7 +34,7 @@ public sealed class YunpianClient(HttpClient http, IOptions<YunpianOptions> opti
             throw new VendorValidationException("mobile", $"batch_send takes 1 to {YunpianFormat.MaxBatchSize} numbers, got {request.Mobiles.Count}");
         var form = new List<KeyValuePair<string, string>> { new("mobile", string.Join(',', request.Mobiles)), new("text", request.Text) };
         AddOptional(form, request.Extend, request.Uid, request.CallbackUrl);
-        return PostAsync<YunpianBatchResult>("v2/sms/batch_send.json", form, cancellationToken);
+        return PostAsync<YunpianBatchResult>("v2/sms/batch_send.json", form, cancellationToken, deliversMessage: true);
     }
 
     /// <summary>Status records not fetched before (each is returned once).</summary>
@@ -57,14 +57,16 @@ public sealed class YunpianClient(HttpClient http, IOptions<YunpianOptions> opti
         if (callbackUrl is not null) form.Add(new("callback_url", callbackUrl.AbsoluteUri));
     }
 
-    private async Task<T> PostAsync<T>(string path, List<KeyValuePair<string, string>> form, CancellationToken cancellationToken)
+    /// <param name="deliversMessage">Sends an SMS: Yunpian's <c>uid</c> only labels it (no dedupe), so an attempt with an unknown outcome is not repeated.</param>
+    private async Task<T> PostAsync<T>(string path, List<KeyValuePair<string, string>> form, CancellationToken cancellationToken, bool deliversMessage = false)
     {
         form.Insert(0, new("apikey", options.Value.ApiKey!));
-        using var content = new FormUrlEncodedContent(form);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = new FormUrlEncodedContent(form) };
+        if (deliversMessage) TransientRetryHandler.MarkDeliversMessage(request);
         HttpResponseMessage response;
         try
         {
-            response = await http.PostAsync(new Uri(path, UriKind.Relative), content, cancellationToken).ConfigureAwait(false);
+            response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException ex)
         {

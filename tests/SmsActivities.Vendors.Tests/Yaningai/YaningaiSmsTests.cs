@@ -243,22 +243,6 @@ public class YaningaiSmsTests
         Assert.Single(host.Set.Requests.For(VendorNames.Yaningai));
     }
 
-    [Fact]
-    public async Task A_timed_out_attempt_is_retried()
-    {
-        await using var host = await StartAsync();
-        var emulator = host.Set.Yaningai;
-        using var services = YaningaiTestKit.Services(host.BaseUrlFor(VendorNames.Yaningai),
-            new Dictionary<string, string?> { ["Vendors:Yaningai:AttemptTimeout"] = VendorServices.ShortAttemptTimeout });
-        var client = services.GetRequiredService<YaningaiClient>();
-
-        emulator.Faults.DelayNextCalls(1, VendorServices.SlowAnswer);
-        var result = await client.SendBatchSmsAsync(new YaningaiSmsRequest { Numbers = ["13900000001"], CodeId = "10001", Action = YaningaiAction.Verify, Content = "1234" });
-
-        Assert.Single(result.Accepted);
-        Assert.Equal(2, host.Set.Requests.For(VendorNames.Yaningai).Count);
-    }
-
     [Theory]
     [InlineData("""{"content":"hi","codeId":"10001","action":"VERIFY"}""", -8)]
     [InlineData("""{"numbers":"13900000001","codeId":"10001","action":"VERIFY"}""", -4)]

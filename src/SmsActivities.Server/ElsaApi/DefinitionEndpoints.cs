@@ -20,25 +20,26 @@ public static class DefinitionEndpoints
         var definitions = api.MapGroup("/workflow-definitions").WithTags("Workflow definitions");
 
         definitions.MapGet("", ListAsync);
-        definitions.MapGet("/query/count", async (WorkflowDefinitionService service, CancellationToken ct) =>
+        definitions.MapGet("/query/count", async (WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
         {
             var page = await service.ListAsync(new DefinitionQuery { VersionOptions = VersionOptions.Latest, PageSize = 1 }, ct);
-            return ElsaJson.Ok(new { count = page.TotalCount });
+            return ElsaJson.Ok(new { count = page.TotalCount + codeFirst.All.Count });
         });
         definitions.MapGet("/by-definition-id/{definitionId}", GetByDefinitionIdAsync);
         definitions.MapGet("/{definitionId}", GetByDefinitionIdAsync);
-        definitions.MapGet("/by-id/{id}", async (string id, WorkflowDefinitionService service, CancellationToken ct) =>
-            await service.GetByIdAsync(id, ct) is { } definition ? ElsaJson.Node(DefinitionJson.ToModel(definition)) : NotFound("version", id));
-        definitions.MapGet("/validation/is-name-unique", async (string? name, string? definitionId, WorkflowDefinitionService service, CancellationToken ct) =>
+        definitions.MapGet("/by-id/{id}", async (string id, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
+            (await service.GetByIdAsync(id, ct) ?? codeFirst.FindVersion(id)) is { } definition ? ElsaJson.Node(DefinitionJson.ToModel(definition)) : NotFound("version", id));
+        definitions.MapGet("/validation/is-name-unique", async (string? name, string? definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
         {
             var all = await service.ListAsync(new DefinitionQuery { VersionOptions = VersionOptions.Latest, PageSize = int.MaxValue }, ct);
-            var unique = !all.Items.Any(d => string.Equals(d.Name?.Trim(), name?.Trim(), StringComparison.OrdinalIgnoreCase) && d.DefinitionId != definitionId);
+            var unique = !all.Items.Concat(codeFirst.All).Any(d => string.Equals(d.Name?.Trim(), name?.Trim(), StringComparison.OrdinalIgnoreCase) && d.DefinitionId != definitionId);
             return ElsaJson.Ok(new { isUnique = unique });
         });
 
         definitions.MapPost("", SaveAsync);
-        definitions.MapPost("/{definitionId}/publish", async (string definitionId, WorkflowDefinitionService service, CancellationToken ct) =>
+        definitions.MapPost("/{definitionId}/publish", async (string definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
         {
+            if (codeFirst.IsCodeFirst(definitionId)) return ReadOnly(definitionId);
             var before = await service.GetAsync(definitionId, VersionOptions.Latest, ct);
             if (before is null) return NotFound("definition", definitionId);
             try
@@ -51,19 +52,21 @@ public static class DefinitionEndpoints
                 return SaveResponse(before, false, e.Errors, StatusCodes.Status400BadRequest);
             }
         });
-        definitions.MapPost("/{definitionId}/retract", async (string definitionId, WorkflowDefinitionService service, CancellationToken ct) =>
+        definitions.MapPost("/{definitionId}/retract", async (string definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
         {
+            if (codeFirst.IsCodeFirst(definitionId)) return ReadOnly(definitionId);
             if (await service.GetAsync(definitionId, VersionOptions.Latest, ct) is null) return NotFound("definition", definitionId);
             await service.RetractAsync(definitionId, ct);
             var latest = await service.GetAsync(definitionId, VersionOptions.Latest, ct);
             return ElsaJson.Node(DefinitionJson.ToModel(latest!));
         });
-        definitions.MapDelete("/{definitionId}", async (string definitionId, WorkflowDefinitionService service, CancellationToken ct) =>
-            await service.DeleteAsync(definitionId, ct) ? Results.NoContent() : NotFound("definition", definitionId));
-        definitions.MapGet("/{definitionId}/export", async (string definitionId, string? versionOptions, WorkflowDefinitionService service, CancellationToken ct) =>
+        definitions.MapDelete("/{definitionId}", async (string definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
+            codeFirst.IsCodeFirst(definitionId) ? ReadOnly(definitionId)
+            : await service.DeleteAsync(definitionId, ct) ? Results.NoContent() : NotFound("definition", definitionId));
+        definitions.MapGet("/{definitionId}/export", async (string definitionId, string? versionOptions, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
         {
             if (!TryParseVersionOptions(versionOptions, VersionOptions.Latest, out var options, out var error)) return error;
-            if (await service.GetAsync(definitionId, options, ct) is not { } definition) return NotFound("definition", definitionId);
+            if ((await service.GetAsync(definitionId, options, ct) ?? codeFirst.Find(definitionId)) is not { } definition) return NotFound("definition", definitionId);
             var json = DefinitionJson.ToModel(definition, withLinks: false).ToJsonString(ExportOptions);
             var fileName = FileNameFor(definition);
             return Results.File(Encoding.UTF8.GetBytes(json), "application/json", fileName);
@@ -114,7 +117,7 @@ public static class DefinitionEndpoints
     private static readonly JsonSerializerOptions ExportOptions = new(ElsaJson.Options) { WriteIndented = true };
 
     private static async Task<IResult> ListAsync(
-        HttpRequest request, WorkflowDefinitionService service, CancellationToken ct,
+        HttpRequest request, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct,
         string? versionOptions, int? page, int? pageSize, string? searchTerm, string? orderBy, string? orderDirection,
         bool? isSystem, [FromQuery] string[]? definitionIds, [FromQuery] string[]? ids)
     {
@@ -133,19 +136,23 @@ public static class DefinitionEndpoints
             Descending = string.Equals(orderDirection, "Descending", StringComparison.OrdinalIgnoreCase),
         };
         var result = await service.ListAsync(query, ct);
-        var items = result.Items.Where(d => isSystem is null || d.IsSystem == isSystem).Select(d => (JsonNode)DefinitionJson.ToSummary(d)).ToArray();
+        // Code-first workflows follow the stored ones, in every order: a page past the stored ones continues with them.
+        var codeFirstMatches = isSystem is true ? [] : codeFirst.Matching(query);
+        var skipCodeFirst = (int)Math.Max(0, (long)query.Page * query.PageSize - result.TotalCount);
+        var rows = result.Items.Concat(codeFirstMatches.Skip(skipCodeFirst).Take(query.PageSize - result.Items.Count));
+        var items = rows.Where(d => isSystem is null || d.IsSystem == isSystem).Select(d => (JsonNode)DefinitionJson.ToSummary(d)).ToArray();
         return ElsaJson.Node(new JsonObject
         {
             ["items"] = new JsonArray(items),
-            ["totalCount"] = result.TotalCount,
+            ["totalCount"] = result.TotalCount + codeFirstMatches.Count,
             ["links"] = DefinitionJson.ListLinks(),
         });
     }
 
-    private static async Task<IResult> GetByDefinitionIdAsync(string definitionId, string? versionOptions, WorkflowDefinitionService service, CancellationToken ct)
+    private static async Task<IResult> GetByDefinitionIdAsync(string definitionId, string? versionOptions, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct)
     {
         if (!TryParseVersionOptions(versionOptions, VersionOptions.Latest, out var options, out var error)) return error;
-        return await service.GetAsync(definitionId, options, ct) is { } definition
+        return (await service.GetAsync(definitionId, options, ct) ?? codeFirst.Find(definitionId)) is { } definition
             ? ElsaJson.Node(DefinitionJson.ToModel(definition))
             : NotFound("definition", definitionId);
     }
@@ -245,6 +252,9 @@ public static class DefinitionEndpoints
 
     internal static IResult NotFound(string what, string id) =>
         Results.Json(new { status = 404, title = $"Workflow {what} '{id}' not found." }, ElsaJson.Options, statusCode: StatusCodes.Status404NotFound);
+
+    private static IResult ReadOnly(string definitionId) =>
+        BadRequest($"Workflow '{definitionId}' is defined in code (read-only): change it in code.");
 
     internal static IResult BadRequest(string message) =>
         Results.Json(new { status = 400, title = message }, ElsaJson.Options, statusCode: StatusCodes.Status400BadRequest);

@@ -101,13 +101,14 @@ public static class InstanceEndpoints
     /// Studio opens the viewer, which shows the fault and the incident.
     /// </summary>
     private static async Task<IResult> ExecuteAsync(string definitionId, HttpContext http, WorkflowRuntime runtime, WorkflowDefinitionService definitions,
-        WorkflowInstanceStore store, CancellationToken ct)
+        CodeFirstDefinitions codeFirst, WorkflowInstanceStore store, CancellationToken ct)
     {
         var body = http.Request.ContentLength is 0 ? null : await DefinitionEndpoints.ReadJsonAsync(http.Request, ct);
         var versionText = (string?)body?["versionOptions"];
         if (!DefinitionEndpoints.TryParseVersionOptions(string.IsNullOrEmpty(versionText) ? null : versionText, VersionOptions.Published, out var versionOptions, out var error))
             return error;
-        if (await definitions.GetAsync(definitionId, VersionOptions.Latest, ct) is null && await definitions.GetAsync(definitionId, VersionOptions.Published, ct) is null)
+        if (!codeFirst.IsCodeFirst(definitionId) && await definitions.GetAsync(definitionId, VersionOptions.Latest, ct) is null
+            && await definitions.GetAsync(definitionId, VersionOptions.Published, ct) is null)
             return DefinitionEndpoints.NotFound("definition", definitionId);
 
         var input = body?["input"] is JsonObject inputObject
@@ -188,10 +189,10 @@ public static class InstanceEndpoints
         });
     }
 
-    private static async Task<IResult> VariablesAsync(string id, WorkflowInstanceStore store, WorkflowDefinitionService definitions, CancellationToken ct)
+    private static async Task<IResult> VariablesAsync(string id, WorkflowInstanceStore store, WorkflowDefinitionService definitions, CodeFirstDefinitions codeFirst, CancellationToken ct)
     {
         if (await store.GetStateAsync(id, ct) is not { } state) return DefinitionEndpoints.NotFound("instance", id);
-        var definition = await definitions.GetByIdAsync(state.DefinitionVersionId, ct);
+        var definition = await definitions.GetByIdAsync(state.DefinitionVersionId, ct) ?? codeFirst.FindVersion(state.DefinitionVersionId);
         var declared = definition?.Variables ?? [];
         var items = new JsonArray();
         foreach (var (key, value) in state.Variables)

@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -67,9 +68,7 @@ public static class DefinitionEndpoints
         {
             if (!TryParseVersionOptions(versionOptions, VersionOptions.Latest, out var options, out var error)) return error;
             if ((await service.GetAsync(definitionId, options, ct) ?? codeFirst.Find(definitionId)) is not { } definition) return NotFound("definition", definitionId);
-            var json = DefinitionJson.ToModel(definition, withLinks: false).ToJsonString(ExportOptions);
-            var fileName = FileNameFor(definition);
-            return Results.File(Encoding.UTF8.GetBytes(json), "application/json", fileName);
+            return Results.File(Encoding.UTF8.GetBytes(ExportJson(definition)), "application/json", FileNameFor(definition));
         });
         definitions.MapPost("/import", ImportAsync);
 
@@ -103,6 +102,24 @@ public static class DefinitionEndpoints
             }
             return ElsaJson.Ok(new { retracted, alreadyRetracted = notPublished, notPublished, notFound, skipped = Array.Empty<string>() });
         });
+        // The list's bulk "Export": the selected versions as one JSON file each in a zip.
+        bulk.MapPost("/export/workflow-definitions", async ([FromBody] VersionIdsRequest request, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
+        {
+            using var zip = new MemoryStream();
+            using (var archive = new ZipArchive(zip, ZipArchiveMode.Create, leaveOpen: true))
+            {
+                var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                foreach (var id in request.Ids ?? [])
+                {
+                    if ((await service.GetByIdAsync(id, ct) ?? codeFirst.FindVersion(id)) is not { } definition) continue;
+                    var name = FileNameFor(definition);
+                    for (var n = 2; !names.Add(name); n++) name = $"{Path.GetFileNameWithoutExtension(FileNameFor(definition))}-{n}.json";
+                    using var entry = archive.CreateEntry(name).Open();
+                    entry.Write(Encoding.UTF8.GetBytes(ExportJson(definition)));
+                }
+            }
+            return Results.File(zip.ToArray(), "application/zip", "workflow-definitions.zip");
+        });
         bulk.MapPost("/delete/workflow-definitions/by-definition-id", async ([FromBody] DefinitionIdsRequest request, WorkflowDefinitionService service, CancellationToken ct) =>
         {
             var deleted = 0;
@@ -113,6 +130,11 @@ public static class DefinitionEndpoints
     }
 
     public sealed record DefinitionIdsRequest(IReadOnlyList<string>? DefinitionIds);
+
+    /// <summary>Version ids (<c>ids</c>) and Elsa's <c>includeConsumingWorkflows</c> (no workflow here consumes another).</summary>
+    public sealed record VersionIdsRequest(IReadOnlyList<string>? Ids, bool? IncludeConsumingWorkflows);
+
+    private static string ExportJson(WorkflowDefinition definition) => DefinitionJson.ToModel(definition, withLinks: false).ToJsonString(ExportOptions);
 
     private static readonly JsonSerializerOptions ExportOptions = new(ElsaJson.Options) { WriteIndented = true };
 

@@ -49,10 +49,22 @@ public static class InstanceEndpoints
                 return Results.Json(new { status = 409, title = e.Message }, ElsaJson.Options, statusCode: StatusCodes.Status409Conflict);
             }
         }).WithTags("Workflow instances");
-        api.MapPost("/bulk-actions/cancel/workflow-instances", async ([FromBody] IdsRequest request, WorkflowRuntime runtime, CancellationToken ct) =>
+        api.MapPost("/bulk-actions/cancel/workflow-instances", async ([FromBody] BulkCancelRequest request, WorkflowRuntime runtime, WorkflowInstanceStore store,
+            WorkflowDefinitionService definitions, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
         {
+            var ids = (request.Ids ?? []).ToList();
+            // The definition list's "Cancel" menu item: every running instance of that definition version.
+            if (!string.IsNullOrEmpty(request.DefinitionVersionId)
+                && (await definitions.GetByIdAsync(request.DefinitionVersionId, ct) ?? codeFirst.FindVersion(request.DefinitionVersionId)) is { } version)
+            {
+                var running = await store.ListAsync(new WorkflowInstanceQuery
+                {
+                    DefinitionIds = [version.DefinitionId], Version = version.Version, Statuses = [WorkflowStatus.Running], PageSize = 10_000,
+                }, ct);
+                ids.AddRange(running.Items.Select(i => i.Id));
+            }
             var count = 0;
-            foreach (var id in request.Ids ?? [])
+            foreach (var id in ids.Distinct())
             {
                 try { if (await runtime.CancelAsync(id, ct)) count++; }
                 catch (WorkflowInstanceBusyException) { }
@@ -92,6 +104,8 @@ public static class InstanceEndpoints
     }
 
     public sealed record IdsRequest(IReadOnlyList<string>? Ids);
+
+    public sealed record BulkCancelRequest(IReadOnlyList<string>? Ids, string? DefinitionVersionId);
 
     public sealed record ReportRequest(string WorkflowInstanceId, IReadOnlyList<string>? ActivityNodeIds);
 

@@ -58,46 +58,32 @@ public sealed partial class ListActionTests(BrowserFixture fixture)
         await EventuallyAsync(async () => await StatusAsync(client, $"workflow-definitions/by-definition-id/{first}") == HttpStatusCode.NotFound, "the deleted definition to be gone");
 
         // Bulk actions on the remaining two: unpublish, publish, export (a zip of both), delete.
-        await list.OpenAsync(tag);
-        await list.SelectRowAsync(tag + " two");
-        await list.SelectRowAsync(tag + " imported");
-        await list.BulkActionAsync("Unpublish");
-        await list.ConfirmAsync("Unpublish");
-        await EventuallyAsync(async () =>
-            await StatusAsync(client, $"workflow-definitions/by-definition-id/{second}?versionOptions=Published") == HttpStatusCode.NotFound
-            && await StatusAsync(client, $"workflow-definitions/by-definition-id/{importedId}?versionOptions=Published") == HttpStatusCode.NotFound, "both definitions to be unpublished");
+        string[] rows = [tag + " two", tag + " imported"];
+        string[] remaining = [second, importedId];
+        Func<string, HttpStatusCode, Task<bool>> all = async (query, status) =>
+        {
+            foreach (var id in remaining)
+                if (await StatusAsync(client, $"workflow-definitions/by-definition-id/{id}{query}") != status) return false;
+            return true;
+        };
+        await list.BulkActionAsync(tag, rows, "Unpublish", confirm: "Unpublish");
+        await EventuallyAsync(() => all("?versionOptions=Published", HttpStatusCode.NotFound), "both definitions to be unpublished");
+        await list.BulkActionAsync(tag, rows, "Publish", confirm: "Publish");
+        await EventuallyAsync(() => all("?versionOptions=Published", HttpStatusCode.OK), "both definitions to be published");
 
-        await list.OpenAsync(tag);
-        await list.SelectRowAsync(tag + " two");
-        await list.SelectRowAsync(tag + " imported");
-        await list.BulkActionAsync("Publish");
-        await list.ConfirmAsync("Publish");
-        await EventuallyAsync(async () =>
-            await StatusAsync(client, $"workflow-definitions/by-definition-id/{second}?versionOptions=Published") == HttpStatusCode.OK
-            && await StatusAsync(client, $"workflow-definitions/by-definition-id/{importedId}?versionOptions=Published") == HttpStatusCode.OK, "both definitions to be published");
-
-        await list.OpenAsync(tag);
-        await list.SelectRowAsync(tag + " two");
-        await list.SelectRowAsync(tag + " imported");
         var zip = await page.RunAndWaitForDownloadAsync(async () =>
         {
-            await list.BulkActionAsync("Export");
+            await list.BulkActionAsync(tag, rows, "Export", confirm: null);
             await page.Locator(".mud-dialog").GetByRole(AriaRole.Button, new() { NameRegex = ExportButton() }).ClickAsync();
         });
         using (var archive = ZipFile.OpenRead(await zip.PathAsync()))
         {
             var ids = archive.Entries.Select(e => { using var r = new StreamReader(e.Open()); return (string?)JsonNode.Parse(r.ReadToEnd())!["definitionId"]; });
-            Assert.Equal(new[] { importedId, second }.Order(), ids.Order());
+            Assert.Equal(remaining.Order(), ids.Order());
         }
 
-        await list.OpenAsync(tag);
-        await list.SelectRowAsync(tag + " two");
-        await list.SelectRowAsync(tag + " imported");
-        await list.BulkActionAsync("Delete");
-        await list.ConfirmAsync("Delete");
-        await EventuallyAsync(async () =>
-            await StatusAsync(client, $"workflow-definitions/by-definition-id/{second}") == HttpStatusCode.NotFound
-            && await StatusAsync(client, $"workflow-definitions/by-definition-id/{importedId}") == HttpStatusCode.NotFound, "both bulk-deleted definitions to be gone");
+        await list.BulkActionAsync(tag, rows, "Delete", confirm: "Delete");
+        await EventuallyAsync(() => all("", HttpStatusCode.NotFound), "both bulk-deleted definitions to be gone");
         await StudioPage.AssertNoBlazorErrorAsync(page);
     });
 
@@ -122,11 +108,7 @@ public sealed partial class ListActionTests(BrowserFixture fixture)
         await list.ConfirmAsync("Delete");
         await EventuallyAsync(async () => await StatusAsync(client, $"workflow-instances/{ids[1]}") == HttpStatusCode.NotFound, "the instance to be deleted");
 
-        await list.OpenAsync();
-        await list.SelectRowAsync(ids[2]);
-        await list.SelectRowAsync(ids[3]);
-        await list.BulkActionAsync("Cancel");
-        await list.ConfirmAsync("OK|Yes|Cancel instances");
+        await list.BulkActionAsync([ids[2], ids[3]], "Cancel", confirm: "Yes");
         await EventuallyAsync(async () => await SubStatus(client, ids[2]) == "Cancelled" && await SubStatus(client, ids[3]) == "Cancelled", "both instances to be cancelled");
 
         // The definition list's row "Cancel": every running instance of the definition (here the last two).
@@ -136,12 +118,7 @@ public sealed partial class ListActionTests(BrowserFixture fixture)
         await definitions.ConfirmAsync("Yes");
         await EventuallyAsync(async () => await SubStatus(client, ids[4]) == "Cancelled" && await SubStatus(client, ids[5]) == "Cancelled", "the definition's running instances to be cancelled");
 
-        await list.OpenAsync();
-        await list.SelectRowAsync(ids[0]);
-        await list.SelectRowAsync(ids[2]);
-        await list.SelectRowAsync(ids[3]);
-        await list.BulkActionAsync("Delete");
-        await list.ConfirmAsync("Delete");
+        await list.BulkActionAsync([ids[0], ids[2], ids[3]], "Delete", confirm: "Delete");
         await EventuallyAsync(async () =>
         {
             foreach (var id in new[] { ids[0], ids[2], ids[3] })
@@ -220,17 +197,20 @@ public sealed partial class ListActionTests(BrowserFixture fixture)
             }
         }
 
-        public async Task SelectRowAsync(string rowText)
+        private async Task SelectRowAsync(string rowText)
         {
             var row = Row(rowText);
             await row.WaitForAsync();
             await row.Locator("input[type=checkbox]").CheckAsync(new() { Force = true });
         }
 
-        public async Task BulkActionAsync(string action)
+        /// <summary>Ticks the rows, picks a bulk action and, when it asks, confirms with the button named <paramref name="confirm"/>.</summary>
+        protected async Task SelectAndBulkAsync(IEnumerable<string> rowTexts, string action, string? confirm)
         {
+            foreach (var text in rowTexts) await SelectRowAsync(text);
             await Root.GetByRole(AriaRole.Button, new() { Name = "Bulk actions" }).ClickAsync();
             await MenuItem(action).ClickAsync();
+            if (confirm is not null) await ConfirmAsync(confirm);
         }
 
         /// <summary>Clicks the button of the open dialog whose text matches <paramref name="buttonPattern"/> (a regex alternation).</summary>
@@ -259,6 +239,12 @@ public sealed partial class ListActionTests(BrowserFixture fixture)
             await searched;
             await Row(searchTerm).WaitForAsync();
         }
+
+        public async Task BulkActionAsync(string searchTerm, IEnumerable<string> rowTexts, string action, string? confirm)
+        {
+            await OpenAsync(searchTerm);
+            await SelectAndBulkAsync(rowTexts, action, confirm);
+        }
     }
 
     private sealed class InstanceList(IPage page) : StudioList(page, "elsa-workflow-instance-list")
@@ -267,6 +253,12 @@ public sealed partial class ListActionTests(BrowserFixture fixture)
         {
             await Page.GotoAsync("studio/workflows/instances", new() { WaitUntil = WaitUntilState.NetworkIdle });
             await Root.Locator("tr").Nth(1).WaitForAsync();
+        }
+
+        public async Task BulkActionAsync(IEnumerable<string> instanceIds, string action, string confirm)
+        {
+            await OpenAsync();
+            await SelectAndBulkAsync(instanceIds, action, confirm);
         }
     }
 }

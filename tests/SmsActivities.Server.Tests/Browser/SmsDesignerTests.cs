@@ -39,6 +39,9 @@ public sealed class SmsDesignerTests(BrowserFixture fixture)
         await studio.FillInputAsync("Timeout", "00:01:00");
 
         await studio.PublishAsync();
+        await studio.SelectAsync(send);
+        await studio.InputField("Recipients").ScrollIntoViewIfNeededAsync();
+        await StudioPage.SaveDocScreenshotAsync(page, "studio-designer.png");
         var instanceId = await studio.RunAsync();
 
         // The emulator's report resumes the instance a moment after the run answered (suspended).
@@ -59,6 +62,7 @@ public sealed class SmsDesignerTests(BrowserFixture fixture)
         await Assertions.Expect(StudioDriver.Visible(viewer, "SendSms1")).ToBeVisibleAsync();
         await Assertions.Expect(StudioDriver.Visible(viewer, "WaitForDeliveryReport1")).ToBeVisibleAsync();
         await StudioPage.AssertNoBlazorErrorAsync(page);
+        await StudioPage.SaveDocScreenshotAsync(page, "studio-instance.png");
     });
 
     [Theory]

@@ -55,9 +55,10 @@ public sealed class CodeFirstDefinitions(WorkflowDefinitionService service)
     /// <summary>The definitions the list query selects (the single version counts as latest and as published).</summary>
     public IReadOnlyList<WorkflowDefinition> Matching(DefinitionQuery query)
     {
-        if (query.VersionOptions.Kind is "Draft" || query.VersionOptions.Kind is "SpecificVersion" && query.VersionOptions.Version != 1) return [];
+        if (query.VersionOptions.Kind is "Draft") return [];
         return All.Where(d =>
-                (query.DefinitionIds is null || query.DefinitionIds.Contains(d.DefinitionId))
+                (query.VersionOptions.Kind is not "SpecificVersion" || query.VersionOptions.Version == d.Version)
+                && (query.DefinitionIds is null || query.DefinitionIds.Contains(d.DefinitionId))
                 && (query.Ids is null || query.Ids.Contains(d.Id))
                 && (query.SearchTerm is null
                     || (d.Name ?? "").Contains(query.SearchTerm, StringComparison.OrdinalIgnoreCase)

@@ -69,6 +69,22 @@ public sealed class CodeFirstApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Code_first_workflow_runs_from_studios_run_button_and_its_instance_reads_back()
+    {
+        using var client = _server.CreateClient();
+        // What the read-only viewer's ▶ sends; an HTTP-started workflow then waits at its endpoint, as in Elsa.
+        var instanceId = await ApiScenarios.ExecuteAsync(client, "otp-sms-code");
+        var instance = JsonNode.Parse(await client.GetStringAsync($"elsa/api/workflow-instances/{instanceId}"))!;
+        Assert.Equal("otp-sms-code", (string?)instance["definitionId"]);
+        var version = JsonNode.Parse(await client.GetStringAsync($"elsa/api/workflow-definitions/by-id/{Uri.EscapeDataString((string)instance["definitionVersionId"]!)}"))!;
+        Assert.True((bool)version["isReadonly"]!);
+        var journal = JsonNode.Parse(await client.GetStringAsync($"elsa/api/workflow-instances/{instanceId}/journal"))!;
+        Assert.NotEmpty(journal["items"]!.AsArray());
+        using var variables = await client.GetAsync($"elsa/api/workflow-instances/{instanceId}/variables");
+        Assert.Equal(HttpStatusCode.OK, variables.StatusCode);
+    }
+
+    [Fact]
     public async Task Code_first_definition_cannot_be_changed_through_the_api()
     {
         using var client = _server.CreateClient();

@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -20,25 +21,26 @@ public static class DefinitionEndpoints
         var definitions = api.MapGroup("/workflow-definitions").WithTags("Workflow definitions");
 
         definitions.MapGet("", ListAsync);
-        definitions.MapGet("/query/count", async (WorkflowDefinitionService service, CancellationToken ct) =>
+        definitions.MapGet("/query/count", async (WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
         {
             var page = await service.ListAsync(new DefinitionQuery { VersionOptions = VersionOptions.Latest, PageSize = 1 }, ct);
-            return ElsaJson.Ok(new { count = page.TotalCount });
+            return ElsaJson.Ok(new { count = page.TotalCount + codeFirst.All.Count });
         });
         definitions.MapGet("/by-definition-id/{definitionId}", GetByDefinitionIdAsync);
         definitions.MapGet("/{definitionId}", GetByDefinitionIdAsync);
-        definitions.MapGet("/by-id/{id}", async (string id, WorkflowDefinitionService service, CancellationToken ct) =>
-            await service.GetByIdAsync(id, ct) is { } definition ? ElsaJson.Node(DefinitionJson.ToModel(definition)) : NotFound("version", id));
-        definitions.MapGet("/validation/is-name-unique", async (string? name, string? definitionId, WorkflowDefinitionService service, CancellationToken ct) =>
+        definitions.MapGet("/by-id/{id}", async (string id, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
+            (await service.GetByIdAsync(id, ct) ?? codeFirst.FindVersion(id)) is { } definition ? ElsaJson.Node(DefinitionJson.ToModel(definition)) : NotFound("version", id));
+        definitions.MapGet("/validation/is-name-unique", async (string? name, string? definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
         {
             var all = await service.ListAsync(new DefinitionQuery { VersionOptions = VersionOptions.Latest, PageSize = int.MaxValue }, ct);
-            var unique = !all.Items.Any(d => string.Equals(d.Name?.Trim(), name?.Trim(), StringComparison.OrdinalIgnoreCase) && d.DefinitionId != definitionId);
+            var unique = !all.Items.Concat(codeFirst.All).Any(d => string.Equals(d.Name?.Trim(), name?.Trim(), StringComparison.OrdinalIgnoreCase) && d.DefinitionId != definitionId);
             return ElsaJson.Ok(new { isUnique = unique });
         });
 
         definitions.MapPost("", SaveAsync);
-        definitions.MapPost("/{definitionId}/publish", async (string definitionId, WorkflowDefinitionService service, CancellationToken ct) =>
+        definitions.MapPost("/{definitionId}/publish", async (string definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
         {
+            if (codeFirst.IsCodeFirst(definitionId)) return ReadOnly(definitionId);
             var before = await service.GetAsync(definitionId, VersionOptions.Latest, ct);
             if (before is null) return NotFound("definition", definitionId);
             try
@@ -51,22 +53,22 @@ public static class DefinitionEndpoints
                 return SaveResponse(before, false, e.Errors, StatusCodes.Status400BadRequest);
             }
         });
-        definitions.MapPost("/{definitionId}/retract", async (string definitionId, WorkflowDefinitionService service, CancellationToken ct) =>
+        definitions.MapPost("/{definitionId}/retract", async (string definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
         {
+            if (codeFirst.IsCodeFirst(definitionId)) return ReadOnly(definitionId);
             if (await service.GetAsync(definitionId, VersionOptions.Latest, ct) is null) return NotFound("definition", definitionId);
             await service.RetractAsync(definitionId, ct);
             var latest = await service.GetAsync(definitionId, VersionOptions.Latest, ct);
             return ElsaJson.Node(DefinitionJson.ToModel(latest!));
         });
-        definitions.MapDelete("/{definitionId}", async (string definitionId, WorkflowDefinitionService service, CancellationToken ct) =>
-            await service.DeleteAsync(definitionId, ct) ? Results.NoContent() : NotFound("definition", definitionId));
-        definitions.MapGet("/{definitionId}/export", async (string definitionId, string? versionOptions, WorkflowDefinitionService service, CancellationToken ct) =>
+        definitions.MapDelete("/{definitionId}", async (string definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
+            codeFirst.IsCodeFirst(definitionId) ? ReadOnly(definitionId)
+            : await service.DeleteAsync(definitionId, ct) ? Results.NoContent() : NotFound("definition", definitionId));
+        definitions.MapGet("/{definitionId}/export", async (string definitionId, string? versionOptions, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
         {
             if (!TryParseVersionOptions(versionOptions, VersionOptions.Latest, out var options, out var error)) return error;
-            if (await service.GetAsync(definitionId, options, ct) is not { } definition) return NotFound("definition", definitionId);
-            var json = DefinitionJson.ToModel(definition, withLinks: false).ToJsonString(ExportOptions);
-            var fileName = FileNameFor(definition);
-            return Results.File(Encoding.UTF8.GetBytes(json), "application/json", fileName);
+            if ((await service.GetAsync(definitionId, options, ct) ?? codeFirst.Find(definitionId)) is not { } definition) return NotFound("definition", definitionId);
+            return Results.File(Encoding.UTF8.GetBytes(ExportJson(definition)), "application/json", FileNameFor(definition));
         });
         definitions.MapPost("/import", ImportAsync);
 
@@ -100,6 +102,24 @@ public static class DefinitionEndpoints
             }
             return ElsaJson.Ok(new { retracted, alreadyRetracted = notPublished, notPublished, notFound, skipped = Array.Empty<string>() });
         });
+        // The list's bulk "Export": the selected versions as one JSON file each in a zip.
+        bulk.MapPost("/export/workflow-definitions", async ([FromBody] VersionIdsRequest request, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
+        {
+            using var zip = new MemoryStream();
+            using (var archive = new ZipArchive(zip, ZipArchiveMode.Create, leaveOpen: true))
+            {
+                var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                foreach (var id in request.Ids ?? [])
+                {
+                    if ((await service.GetByIdAsync(id, ct) ?? codeFirst.FindVersion(id)) is not { } definition) continue;
+                    var name = FileNameFor(definition);
+                    for (var n = 2; !names.Add(name); n++) name = $"{Path.GetFileNameWithoutExtension(FileNameFor(definition))}-{n}.json";
+                    using var entry = archive.CreateEntry(name).Open();
+                    entry.Write(Encoding.UTF8.GetBytes(ExportJson(definition)));
+                }
+            }
+            return Results.File(zip.ToArray(), "application/zip", "workflow-definitions.zip");
+        });
         bulk.MapPost("/delete/workflow-definitions/by-definition-id", async ([FromBody] DefinitionIdsRequest request, WorkflowDefinitionService service, CancellationToken ct) =>
         {
             var deleted = 0;
@@ -111,10 +131,15 @@ public static class DefinitionEndpoints
 
     public sealed record DefinitionIdsRequest(IReadOnlyList<string>? DefinitionIds);
 
+    /// <summary>Version ids (<c>ids</c>) and Elsa's <c>includeConsumingWorkflows</c> (no workflow here consumes another).</summary>
+    public sealed record VersionIdsRequest(IReadOnlyList<string>? Ids, bool? IncludeConsumingWorkflows);
+
+    private static string ExportJson(WorkflowDefinition definition) => DefinitionJson.ToModel(definition, withLinks: false).ToJsonString(ExportOptions);
+
     private static readonly JsonSerializerOptions ExportOptions = new(ElsaJson.Options) { WriteIndented = true };
 
     private static async Task<IResult> ListAsync(
-        HttpRequest request, WorkflowDefinitionService service, CancellationToken ct,
+        HttpRequest request, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct,
         string? versionOptions, int? page, int? pageSize, string? searchTerm, string? orderBy, string? orderDirection,
         bool? isSystem, [FromQuery] string[]? definitionIds, [FromQuery] string[]? ids)
     {
@@ -133,19 +158,23 @@ public static class DefinitionEndpoints
             Descending = string.Equals(orderDirection, "Descending", StringComparison.OrdinalIgnoreCase),
         };
         var result = await service.ListAsync(query, ct);
-        var items = result.Items.Where(d => isSystem is null || d.IsSystem == isSystem).Select(d => (JsonNode)DefinitionJson.ToSummary(d)).ToArray();
+        // Code-first workflows follow the stored ones, in every order: a page past the stored ones continues with them.
+        var codeFirstMatches = isSystem is true ? [] : codeFirst.Matching(query);
+        var skipCodeFirst = (int)Math.Max(0, (long)query.Page * query.PageSize - result.TotalCount);
+        var rows = result.Items.Concat(codeFirstMatches.Skip(skipCodeFirst).Take(query.PageSize - result.Items.Count));
+        var items = rows.Where(d => isSystem is null || d.IsSystem == isSystem).Select(d => (JsonNode)DefinitionJson.ToSummary(d)).ToArray();
         return ElsaJson.Node(new JsonObject
         {
             ["items"] = new JsonArray(items),
-            ["totalCount"] = result.TotalCount,
+            ["totalCount"] = result.TotalCount + codeFirstMatches.Count,
             ["links"] = DefinitionJson.ListLinks(),
         });
     }
 
-    private static async Task<IResult> GetByDefinitionIdAsync(string definitionId, string? versionOptions, WorkflowDefinitionService service, CancellationToken ct)
+    private static async Task<IResult> GetByDefinitionIdAsync(string definitionId, string? versionOptions, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct)
     {
         if (!TryParseVersionOptions(versionOptions, VersionOptions.Latest, out var options, out var error)) return error;
-        return await service.GetAsync(definitionId, options, ct) is { } definition
+        return (await service.GetAsync(definitionId, options, ct) ?? codeFirst.Find(definitionId)) is { } definition
             ? ElsaJson.Node(DefinitionJson.ToModel(definition))
             : NotFound("definition", definitionId);
     }
@@ -245,6 +274,9 @@ public static class DefinitionEndpoints
 
     internal static IResult NotFound(string what, string id) =>
         Results.Json(new { status = 404, title = $"Workflow {what} '{id}' not found." }, ElsaJson.Options, statusCode: StatusCodes.Status404NotFound);
+
+    private static IResult ReadOnly(string definitionId) =>
+        BadRequest($"Workflow '{definitionId}' is defined in code (read-only): change it in code.");
 
     internal static IResult BadRequest(string message) =>
         Results.Json(new { status = 400, title = message }, ElsaJson.Options, statusCode: StatusCodes.Status400BadRequest);

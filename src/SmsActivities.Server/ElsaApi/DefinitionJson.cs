@@ -13,9 +13,19 @@ public static class DefinitionJson
 {
     public const string RootNodePrefix = "Workflow1";
 
-    public static JsonArray Links(string definitionId)
+    public static JsonArray Links(string definitionId, bool readOnly = false)
     {
         var id = Uri.EscapeDataString(definitionId);
+        if (readOnly)
+        {
+            // No publish link: Studio opens it in the read-only version viewer (Run and Export stay).
+            return
+            [
+                Link($"/workflow-definitions/by-definition-id/{id}", "self", "GET"),
+                Link($"/workflow-definitions/{id}/execute", "execute", "POST"),
+                Link($"/workflow-definitions/{id}/export", "export", "GET"),
+            ];
+        }
         return
         [
             Link($"/workflow-definitions/by-definition-id/{id}", "self", "GET"),
@@ -45,10 +55,11 @@ public static class DefinitionJson
         var node = JsonSerializer.SerializeToNode(definition, WorkflowJson.Options)!.AsObject();
         node["options"] ??= new JsonObject { ["autoUpdateConsumingWorkflows"] = false };
         node["customProperties"] ??= new JsonObject();
-        node["materializerName"] = "Json";
+        var codeFirst = CodeFirstDefinitions.IsCodeFirst(definition);
+        node["materializerName"] = MaterializerName(definition);
         node["isMaterializerAvailable"] = true;
         if (node["root"] is JsonObject root) AssignNodeIds(root, RootNodePrefix);
-        if (withLinks) node["links"] = Links(definition.DefinitionId);
+        if (withLinks) node["links"] = Links(definition.DefinitionId, codeFirst);
         else node.Remove("links");
         return node;
     }
@@ -66,12 +77,15 @@ public static class DefinitionJson
         ["isPublished"] = definition.IsPublished,
         ["isReadonly"] = definition.IsReadonly,
         ["isSystem"] = definition.IsSystem,
-        ["providerName"] = "Default",
-        ["materializerName"] = "Json",
+        ["providerName"] = CodeFirstDefinitions.IsCodeFirst(definition) ? "ClrWorkflowProvider" : "Default",
+        ["materializerName"] = MaterializerName(definition),
         ["isMaterializerAvailable"] = true,
         ["createdAt"] = definition.CreatedAt,
-        ["links"] = Links(definition.DefinitionId),
+        ["links"] = Links(definition.DefinitionId, CodeFirstDefinitions.IsCodeFirst(definition)),
     };
+
+    private static string MaterializerName(WorkflowDefinition definition) =>
+        CodeFirstDefinitions.IsCodeFirst(definition) ? CodeFirstDefinitions.MaterializerName : "Json";
 
     /// <summary>
     /// Node ids are paths (<c>Workflow1:Flowchart1:SendSms1</c>). Studio builds them for dropped nodes from the
@@ -99,6 +113,10 @@ public static class DefinitionJson
         var copy = model.DeepClone().AsObject();
         foreach (var key in copy.Where(p => p.Value is null).Select(p => p.Key).ToList()) copy.Remove(key);
         copy.Remove("links");
+        // Only code-first workflows are read-only; a saved or imported copy of one (e.g. its export) is an ordinary,
+        // editable JSON definition.
+        copy.Remove("isReadonly");
+        copy.Remove("materializerName");
         if (copy["root"] is JsonObject root)
         {
             root["activities"] ??= new JsonArray();

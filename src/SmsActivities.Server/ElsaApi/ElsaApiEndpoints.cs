@@ -3,7 +3,7 @@ namespace SmsActivities.Server.ElsaApi;
 /// <summary>The subset of the Elsa 3 server HTTP API that Elsa Studio 3.8 uses (see ../shared/ELSA-STUDIO.md §3–§5).</summary>
 public static class ElsaApiEndpoints
 {
-    public static IServiceCollection AddElsaApi(this IServiceCollection services) => services.AddSingleton<ExecutionRecordIndex>();
+    public static IServiceCollection AddElsaApi(this IServiceCollection services) => services.AddSingleton<ExecutionRecordIndex>().AddSingleton<CodeFirstDefinitions>();
 
     public static RouteGroupBuilder MapElsaApi(this IEndpointRouteBuilder routes, string prefix)
     {

@@ -49,10 +49,22 @@ public static class InstanceEndpoints
                 return Results.Json(new { status = 409, title = e.Message }, ElsaJson.Options, statusCode: StatusCodes.Status409Conflict);
             }
         }).WithTags("Workflow instances");
-        api.MapPost("/bulk-actions/cancel/workflow-instances", async ([FromBody] IdsRequest request, WorkflowRuntime runtime, CancellationToken ct) =>
+        api.MapPost("/bulk-actions/cancel/workflow-instances", async ([FromBody] BulkCancelRequest request, WorkflowRuntime runtime, WorkflowInstanceStore store,
+            WorkflowDefinitionService definitions, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
         {
+            var ids = (request.Ids ?? []).ToList();
+            // The definition list's "Cancel" menu item: every running instance of that definition version.
+            if (!string.IsNullOrEmpty(request.DefinitionVersionId)
+                && (await definitions.GetByIdAsync(request.DefinitionVersionId, ct) ?? codeFirst.FindVersion(request.DefinitionVersionId)) is { } version)
+            {
+                var running = await store.ListAsync(new WorkflowInstanceQuery
+                {
+                    DefinitionIds = [version.DefinitionId], Version = version.Version, Statuses = [WorkflowStatus.Running], PageSize = 10_000,
+                }, ct);
+                ids.AddRange(running.Items.Select(i => i.Id));
+            }
             var count = 0;
-            foreach (var id in request.Ids ?? [])
+            foreach (var id in ids.Distinct())
             {
                 try { if (await runtime.CancelAsync(id, ct)) count++; }
                 catch (WorkflowInstanceBusyException) { }
@@ -93,6 +105,8 @@ public static class InstanceEndpoints
 
     public sealed record IdsRequest(IReadOnlyList<string>? Ids);
 
+    public sealed record BulkCancelRequest(IReadOnlyList<string>? Ids, string? DefinitionVersionId);
+
     public sealed record ReportRequest(string WorkflowInstanceId, IReadOnlyList<string>? ActivityNodeIds);
 
     /// <summary>
@@ -101,13 +115,14 @@ public static class InstanceEndpoints
     /// Studio opens the viewer, which shows the fault and the incident.
     /// </summary>
     private static async Task<IResult> ExecuteAsync(string definitionId, HttpContext http, WorkflowRuntime runtime, WorkflowDefinitionService definitions,
-        WorkflowInstanceStore store, CancellationToken ct)
+        CodeFirstDefinitions codeFirst, WorkflowInstanceStore store, CancellationToken ct)
     {
         var body = http.Request.ContentLength is 0 ? null : await DefinitionEndpoints.ReadJsonAsync(http.Request, ct);
         var versionText = (string?)body?["versionOptions"];
         if (!DefinitionEndpoints.TryParseVersionOptions(string.IsNullOrEmpty(versionText) ? null : versionText, VersionOptions.Published, out var versionOptions, out var error))
             return error;
-        if (await definitions.GetAsync(definitionId, VersionOptions.Latest, ct) is null && await definitions.GetAsync(definitionId, VersionOptions.Published, ct) is null)
+        if (!codeFirst.IsCodeFirst(definitionId) && await definitions.GetAsync(definitionId, VersionOptions.Latest, ct) is null
+            && await definitions.GetAsync(definitionId, VersionOptions.Published, ct) is null)
             return DefinitionEndpoints.NotFound("definition", definitionId);
 
         var input = body?["input"] is JsonObject inputObject
@@ -188,10 +203,10 @@ public static class InstanceEndpoints
         });
     }
 
-    private static async Task<IResult> VariablesAsync(string id, WorkflowInstanceStore store, WorkflowDefinitionService definitions, CancellationToken ct)
+    private static async Task<IResult> VariablesAsync(string id, WorkflowInstanceStore store, WorkflowDefinitionService definitions, CodeFirstDefinitions codeFirst, CancellationToken ct)
     {
         if (await store.GetStateAsync(id, ct) is not { } state) return DefinitionEndpoints.NotFound("instance", id);
-        var definition = await definitions.GetByIdAsync(state.DefinitionVersionId, ct);
+        var definition = await definitions.GetByIdAsync(state.DefinitionVersionId, ct) ?? codeFirst.FindVersion(state.DefinitionVersionId);
         var declared = definition?.Variables ?? [];
         var items = new JsonArray();
         foreach (var (key, value) in state.Variables)

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
@@ -90,7 +92,7 @@ public sealed partial class StudioDriver(IPage page)
     /// <summary>Selects a node so that its inputs show in the panel below the canvas.</summary>
     public async Task SelectAsync(ILocator node)
     {
-        await node.ClickAsync();
+        await node.ClickAsync(new() { Force = true });
     }
 
     /// <summary>An input editor in the activity panel, found by its label (singleline, multiline, multitext, …).</summary>
@@ -110,22 +112,56 @@ public sealed partial class StudioDriver(IPage page)
 
     private static Func<IResponse, bool> IsSave(string containing) => r =>
         r.Request.Method == "POST" && r.Url.EndsWith("/elsa/api/workflow-definitions", StringComparison.Ordinal)
-        && (r.Request.PostData ?? "").Contains(containing, StringComparison.Ordinal);
+        && JsonContains(r.Request.PostData, containing);
+
+    /// <summary>
+    /// Whether a JSON text holds <paramref name="value"/> in one of its strings, also inside strings that are JSON
+    /// themselves: Studio's multitext editor saves an Object expression whose value is a JSON array as text, with
+    /// characters such as <c>+</c> escaped (<c>"[\"\\u002B86…\"]"</c>).
+    /// </summary>
+    public static bool JsonContains(string? json, string value)
+    {
+        if (string.IsNullOrEmpty(json)) return false;
+        try
+        {
+            return Strings(JsonNode.Parse(json)).Any(s => s.Contains(value, StringComparison.Ordinal) || (s.StartsWith('[') || s.StartsWith('{')) && JsonContains(s, value));
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+
+        static IEnumerable<string> Strings(JsonNode? node) => node switch
+        {
+            JsonObject o => o.SelectMany(p => Strings(p.Value)),
+            JsonArray a => a.SelectMany(Strings),
+            JsonValue v when v.TryGetValue<string>(out var s) => [s],
+            _ => [],
+        };
+    }
 
     /// <summary>Text that is shown (Studio keeps hidden copies of many labels).</summary>
     public static ILocator Visible(ILocator scope, string text) =>
         scope.GetByText(text, new() { Exact = true }).Filter(new() { Visible = true }).First;
 
-    /// <summary>A multitext (chips) editor: each value is typed and confirmed with Enter (saved with the next edit).</summary>
+    /// <summary>
+    /// A multitext (chips) editor (Studio's <c>MultiText</c>: a CodeBeam <c>MudChipField</c>). Like a user: each value
+    /// is typed key by key (the field binds on key events; a programmatic fill leaves its bound value empty) and
+    /// confirmed with Enter, which turns it into a chip and makes Studio save the list as an Object expression
+    /// (a JSON array as text). Waits for the auto-save that carries the last value.
+    /// </summary>
     public async Task AddChipsAsync(string label, params string[] values)
     {
         var field = InputField(label);
         foreach (var value in values)
         {
-            await field.FillAsync(value);
+            var saved = Page.WaitForResponseAsync(IsSave(value));
+            await field.ClickAsync();
+            await field.PressSequentiallyAsync(value, new() { Delay = 20 });
             await field.PressAsync("Enter");
+            var response = await saved;
+            Assert.True(response.Ok, $"auto-save answered {response.Status}");
         }
-        await field.PressAsync("Tab");
     }
 
     /// <summary>Clicks the toolbar's publish button and waits for the server to confirm the published save.</summary>

@@ -41,6 +41,17 @@ public static class StudioPage
         }
     }
 
+    /// <summary>
+    /// Saves a screenshot for the README when <c>SMSACTIVITIES_DOC_SCREENSHOTS</c> names a folder (e.g. <c>docs</c>):
+    /// <c>SMSACTIVITIES_DOC_SCREENSHOTS=$PWD/docs dotnet test … --filter FullyQualifiedName~SendSms_then</c>.
+    /// </summary>
+    public static async Task SaveDocScreenshotAsync(IPage page, string fileName)
+    {
+        if (Environment.GetEnvironmentVariable("SMSACTIVITIES_DOC_SCREENSHOTS") is not { Length: > 0 } folder) return;
+        Directory.CreateDirectory(folder);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, fileName) }).ConfigureAwait(false);
+    }
+
     /// <summary>Blazor's error bar ("An unhandled error has occurred") is shown when a component crashes.</summary>
     public static async Task AssertNoBlazorErrorAsync(IPage page)
     {

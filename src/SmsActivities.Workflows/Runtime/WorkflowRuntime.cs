@@ -314,7 +314,8 @@ public sealed class WorkflowRuntime
         var now = _time.GetUtcNow();
         var state = new WorkflowState
         {
-            Id = NewId(), DefinitionId = workflow.DefinitionId, DefinitionVersionId = workflow.DefinitionVersionId,
+            // A start by a delivery is named after it: a retry after a crash re-creates the same instance (same execution keys).
+            Id = deliveryId ?? NewId(), DefinitionId = workflow.DefinitionId, DefinitionVersionId = workflow.DefinitionVersionId,
             DefinitionVersion = workflow.Version, CorrelationId = correlationId, Name = workflow.Name, Input = input,
             Status = WorkflowStatus.Running, SubStatus = WorkflowSubStatus.Pending, CreatedAt = now, UpdatedAt = now,
         };
@@ -421,7 +422,8 @@ public sealed class WorkflowRuntime
         row.IncidentCount = state.Incidents.Count;
         row.UpdatedAt = DbTime.ToDb(state.UpdatedAt);
         row.FinishedAt = state.FinishedAt is { } finished ? DbTime.ToDb(finished) : null;
-        row.StateJson = JsonSerializer.Serialize(state, WorkflowJson.Options);
+        var secrets = context.Secrets;
+        row.StateJson = SecretRedactor.RedactState(JsonSerializer.Serialize(state, WorkflowJson.Options), secrets);
         row.LeaseOwner = null;
         row.LeaseExpiresAt = null;
 
@@ -429,17 +431,21 @@ public sealed class WorkflowRuntime
         foreach (var b in state.Bookmarks)
             db.Bookmarks.Add(new BookmarkRow
             {
-                Id = b.Id, InstanceId = row.Id, Name = b.Name, Hash = b.Hash, PayloadJson = Json(b.Payload), ActivityInstanceId = b.ActivityInstanceId,
+                Id = b.Id, InstanceId = row.Id, Name = b.Name, Hash = b.Hash, PayloadJson = SecretRedactor.RedactData(Json(b.Payload), secrets), ActivityInstanceId = b.ActivityInstanceId,
                 CorrelationId = state.CorrelationId, CreatedAt = DbTime.ToDb(b.CreatedAt), DueAt = b.DueAt is { } due ? DbTime.ToDb(due) : null,
             });
         foreach (var record in context.NewJournal)
             db.Journal.Add(new JournalRow
             {
                 Id = record.Id, InstanceId = row.Id, Sequence = record.Sequence, NodeId = record.NodeId, ActivityType = record.ActivityType,
-                EventName = record.EventName, Json = JsonSerializer.Serialize(record, WorkflowJson.Options),
+                EventName = record.EventName, Json = SecretRedactor.RedactJournal(JsonSerializer.Serialize(record, WorkflowJson.Options), secrets),
             });
         await SaveExecutionRecordsAsync(db, context, isNew, cancellationToken);
-        if (deliveryId != null) await db.Deliveries.Where(d => d.Id == deliveryId).ExecuteDeleteAsync(cancellationToken);
+        if (deliveryId != null)
+        {
+            if (secrets.Count > 0) await RedactServedStimulusAsync(db, deliveryId, secrets, cancellationToken);
+            await db.Deliveries.Where(d => d.Id == deliveryId).ExecuteDeleteAsync(cancellationToken);
+        }
 
         var followUps = new List<FollowUp>();
         var now = DbTime.ToDb(_time.GetUtcNow());
@@ -462,6 +468,21 @@ public sealed class WorkflowRuntime
         return followUps;
     }
 
+    /// <summary>
+    /// The stimulus that started or resumed this run holds what came in (e.g. the HTTP body with the code the user
+    /// typed); it is kept for its dedupe key, so its input is blanked too, unless another instance still has to be
+    /// served from it.
+    /// </summary>
+    private static async Task RedactServedStimulusAsync(WorkflowDbContext db, string deliveryId, IReadOnlyCollection<string> secrets, CancellationToken cancellationToken)
+    {
+        var stimulusId = await db.Deliveries.Where(d => d.Id == deliveryId).Select(d => d.StimulusId).FirstOrDefaultAsync(cancellationToken);
+        if (stimulusId is null || await db.Deliveries.AnyAsync(d => d.StimulusId == stimulusId && d.Id != deliveryId, cancellationToken)) return;
+        var stimulus = await db.Stimuli.FirstOrDefaultAsync(s => s.Id == stimulusId, cancellationToken);
+        if (stimulus is null) return;
+        stimulus.InputJson = SecretRedactor.RedactData(stimulus.InputJson, secrets);
+        stimulus.PayloadJson = SecretRedactor.RedactData(stimulus.PayloadJson, secrets);
+    }
+
     private static async Task SaveExecutionRecordsAsync(WorkflowDbContext db, WorkflowExecutionContext context, bool isNew, CancellationToken cancellationToken)
     {
         if (context.ExecutionRecords.Count == 0) return;
@@ -478,14 +499,14 @@ public sealed class WorkflowRuntime
                 if (stored.Outputs != null)
                     foreach (var (key, value) in stored.Outputs)
                         if ((record.Outputs ??= []).ContainsKey(key) is false) record.Outputs[key] = value?.DeepClone();
-                row.Json = JsonSerializer.Serialize(record, WorkflowJson.Options);
+                row.Json = SecretRedactor.RedactExecutionRecord(JsonSerializer.Serialize(record, WorkflowJson.Options), context.Secrets);
             }
             else
             {
                 db.Executions.Add(new ExecutionRow
                 {
                     Id = record.Id, InstanceId = record.WorkflowInstanceId, NodeId = record.ActivityNodeId,
-                    StartedAt = DbTime.ToDb(record.StartedAt), Json = JsonSerializer.Serialize(record, WorkflowJson.Options),
+                    StartedAt = DbTime.ToDb(record.StartedAt), Json = SecretRedactor.RedactExecutionRecord(JsonSerializer.Serialize(record, WorkflowJson.Options), context.Secrets),
                 });
             }
         }

@@ -185,24 +185,6 @@ public sealed class SendSmsTests
     }
 
     [Fact]
-    public async Task A_send_interrupted_inside_the_vendor_call_is_surfaced_not_repeated()
-    {
-        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("doubt", f => f.Add(new SendSms { Id = "send", Recipients = new(A), Text = new("hi") }))]);
-        // What a crash between "records written" and "vendor answered" leaves behind, for the instance that will run next.
-        var store = bed.Services.GetRequiredService<SendRecordStore>();
-        var run = await bed.RunAsync("doubt");
-        Assert.Single(bed.Tencent.Sent);
-        await store.BeginAsync("interrupted-attempt-key-000000001", run.InstanceId, "send", "tencent", [A], CancellationToken.None);
-
-        var (attempt, inDoubt) = await store.NextAttemptAsync(run.InstanceId, "send", CancellationToken.None);
-
-        Assert.Equal(2, attempt);
-        Assert.Equal([A], inDoubt);
-        await store.MarkInDoubtAsync(run.InstanceId, "send", CancellationToken.None);
-        Assert.Empty((await store.NextAttemptAsync(run.InstanceId, "send", CancellationToken.None)).InDoubt);
-    }
-
-    [Fact]
     public async Task A_report_that_arrives_before_the_bookmark_is_kept_in_the_inbox_and_resumes_the_wait()
     {
         await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("early", f => f.Add(new WaitForDeliveryReport

@@ -31,4 +31,21 @@ public sealed class IngestionTests
         }
         Assert.Equal(["report:tencent:batch-sid-1:Delivered", "report:tencent:batch-sid-2:Delivered", "report:tencent:batch-sid-3:Delivered"], stored.Order());
     }
+
+    [Fact]
+    public async Task Request_logging_stays_on_for_webhooks_with_the_path_token_masked_in_request_lines_and_scopes()
+    {
+        await using var bed = await PluginTestBed.StartAsync();
+        var push = """[{"nationcode":"86","mobile":"13800138001","report_status":"SUCCESS","errmsg":"DELIVRD","sid":"log-sid-1"}]""";
+
+        using (var answer = await bed.Http.PostAsync(bed.WebhookUrl("tencent", "status"), new StringContent(push, Encoding.UTF8, "application/json")))
+            answer.EnsureSuccessStatusCode();
+
+        // The host's request logging is not turned down: the line and the request scope are there, token masked.
+        var lines = bed.Logs.Lines;
+        Assert.Contains(lines, l => l.Contains("Request starting", StringComparison.Ordinal) && l.Contains("tencent/status/***", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("Scope ", StringComparison.Ordinal) && l.Contains("tencent/status/***", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Request finished", StringComparison.Ordinal));
+        Assert.DoesNotContain(PluginTestBed.Token, bed.Logs.All, StringComparison.Ordinal);
+    }
 }

@@ -75,11 +75,13 @@ public class SecretTests
             Arr(Act("Mark1", "Test.MarkAsSecret", $"\"value\":{Js("getInput('token')")}"),
                 Act("Mark2", "Test.MarkAsSecret", $"\"value\":{Js("getInput('pin')")}"),
                 Act("Write1", "Elsa.WriteLine", $"\"text\":{Js("'Bearer ' + getInput('token') + ' order 4711'")}"),
-                Act("Set1", "Elsa.SetVariable", $"\"variable\":{{\"id\":\"Auth\",\"name\":\"Auth\"}},\"value\":{Js("'Bearer ' + getInput('token') + ' order 4711'")}")),
-            Arr(Conn("Mark1", "Mark2"), Conn("Mark2", "Write1"), Conn("Write1", "Set1")),
-            variables: """[{"id":"Auth","name":"Auth","typeName":"String"}]""");
+                Act("Set1", "Elsa.SetVariable", $"\"variable\":{{\"id\":\"Auth\",\"name\":\"Auth\"}},\"value\":{Js("'Bearer ' + getInput('token') + ' order 4711'")}"),
+                Act("Mark3", "Test.MarkAsSecret", $"\"value\":{Js("getInput('otp')")}"),
+                Act("Set2", "Elsa.SetVariable", $"\"variable\":{{\"id\":\"Numbers\",\"name\":\"Numbers\"}},\"value\":{Js("[parseInt(getInput('otp')), parseInt(getInput('pin'))]")}")),
+            Arr(Conn("Mark1", "Mark2"), Conn("Mark2", "Write1"), Conn("Write1", "Set1"), Conn("Set1", "Mark3"), Conn("Mark3", "Set2")),
+            variables: """[{"id":"Auth","name":"Auth","typeName":"String"},{"id":"Numbers","name":"Numbers","typeName":"Object"}]""");
 
-        var run = await host.Runtime.StartAsync("mark", new StartWorkflowRequest { Input = new Dictionary<string, object?> { ["token"] = "tok-98765432", ["pin"] = "4711" } });
+        var run = await host.Runtime.StartAsync("mark", new StartWorkflowRequest { Input = new Dictionary<string, object?> { ["token"] = "tok-98765432", ["pin"] = "4711", ["otp"] = "735291" } });
 
         Assert.Equal("Bearer tok-98765432 order 4711", host.Console.ToString().Trim());
         var state = await host.Instances.GetStateAsync(run.InstanceId);
@@ -87,6 +89,8 @@ public class SecretTests
         Assert.Equal("******", state.Input["pin"]!.GetValue<string>());
         // The 6+ character token is blanked inside the text; the 4-digit pin only where it is the whole value.
         Assert.Equal("Bearer ****** order 4711", state.Variables["Auth"]!.GetValue<string>());
+        // A 6-digit code stored as a JSON number is masked too; a number equal to the 4-digit pin is left a number.
+        Assert.Equal("[\"******\",4711]", state.Variables["Numbers"]!.ToJsonString());
         Assert.DoesNotContain("tok-98765432", await SqliteText.AllTablesAsync(db.Path), StringComparison.Ordinal);
     }
 

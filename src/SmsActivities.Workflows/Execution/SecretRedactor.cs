@@ -9,9 +9,9 @@ namespace SmsActivities.Workflows.Execution;
 /// Blanks the secrets a run marked (<see cref="ActivityExecutionContext.MarkSecret"/>) out of what the runtime stores
 /// at commit. Only the parts that hold workflow data are touched (inputs, outputs, variables, payloads, messages),
 /// never the runtime's own ids, counters and times, so a stored instance always reads back.
-/// Within those parts a JSON string or number equal to a secret becomes <see cref="Mask"/>, and a secret of at least
+/// Within those parts a JSON string equal to a secret becomes <see cref="Mask"/>, and a secret of at least
 /// <see cref="MinContainedLength"/> characters is also replaced where it stands as a word of a longer text ("your code
-/// is 482913."). Shorter secrets are matched whole only: a 4-digit code would otherwise blank every date or amount
+/// is 482913.") or as a JSON number ({"code": 482913}). Shorter secrets are matched whole only: a 4-digit code would otherwise blank every date or amount
 /// holding those digits; and a match inside a longer run of letters or digits is not a match, for the same reason.
 /// </summary>
 internal static class SecretRedactor
@@ -90,7 +90,10 @@ internal static class SecretRedactor
         switch (value.GetValueKind())
         {
             case JsonValueKind.Number:
-                return secrets.Contains(value.ToJsonString(), StringComparer.Ordinal) ? Mask : null;
+                // Only long secrets: a number equal to a 4-digit code is more likely a count the workflow reads back as a
+                // number, which a masked text would break.
+                var number = value.ToJsonString();
+                return number.Length >= MinContainedLength && secrets.Contains(number, StringComparer.Ordinal) ? Mask : null;
             case JsonValueKind.String:
                 var text = value.GetValue<string>();
                 var redacted = RedactText(text, secrets);

@@ -1,3 +1,5 @@
+using System.IO.Compression;
+using System.Text;
 using Microsoft.EntityFrameworkCore;
 using SmsActivities.Routing;
 
@@ -25,8 +27,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var completed = await db.SendOutcomes.AsNoTracking().Where(o => o.IdempotencyKey == idempotencyKey)
-            .Select(o => o.OutputsJson).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        if (completed is not null) return new PriorSend([], completed);
+            .Select(o => o.Outputs).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (completed is not null) return new PriorSend([], Decompress(completed));
         var begun = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == idempotencyKey)
             .Select(r => r.Mobile).ToListAsync(cancellationToken).ConfigureAwait(false);
         return begun.Count == 0 ? null : new PriorSend(begun, null);
@@ -72,7 +74,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             row.Status = outcome.Accepted ? SendRecordStatus.Accepted : SendRecordStatus.Rejected;
             row.Error = outcome.Error;
         }
-        db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, OutputsJson = outputsJson, CreatedAtTicks = time.GetUtcNow().UtcTicks });
+        db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(outputsJson), CreatedAtTicks = time.GetUtcNow().UtcTicks });
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -87,5 +89,20 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         var latest = rows.LastOrDefault()?.IdempotencyKey;
         return rows.Where(r => r.IdempotencyKey == latest && r.Status == SendRecordStatus.Accepted && r.MessageId != null)
             .Select(r => new SentMessage(r.Vendor, r.MessageId!, r.Mobile)).ToArray();
+    }
+
+    private static byte[] Compress(string json)
+    {
+        using var buffer = new MemoryStream();
+        using (var zip = new GZipStream(buffer, CompressionLevel.Fastest))
+            zip.Write(Encoding.UTF8.GetBytes(json));
+        return buffer.ToArray();
+    }
+
+    private static string Decompress(byte[] data)
+    {
+        using var zip = new GZipStream(new MemoryStream(data), CompressionMode.Decompress);
+        using var reader = new StreamReader(zip, Encoding.UTF8);
+        return reader.ReadToEnd();
     }
 }

@@ -107,8 +107,11 @@ public sealed class SendRecordEntity
 public sealed class SendOutcomeEntity
 {
     public required string IdempotencyKey { get; set; }
-    /// <summary>Never holds an OTP code: the activity scrubs it from vendor errors before outputs are built.</summary>
-    public required string OutputsJson { get; set; }
+    /// <summary>
+    /// The outputs as UTF-8 JSON, GZip-compressed: a campaign's per-recipient results run to megabytes of repetitive
+    /// text. Never holds an OTP code: the activity scrubs it from vendor errors before outputs are built.
+    /// </summary>
+    public required byte[] Outputs { get; set; }
     public long CreatedAtTicks { get; set; }
 }
 

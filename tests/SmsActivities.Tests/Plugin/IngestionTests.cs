@@ -47,5 +47,7 @@ public sealed class IngestionTests
         Assert.Contains(lines, l => l.StartsWith("Scope ", StringComparison.Ordinal) && l.Contains("tencent/status/***", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("Request finished", StringComparison.Ordinal));
         Assert.DoesNotContain(PluginTestBed.Token, bed.Logs.All, StringComparison.Ordinal);
+        // The host's own filters still apply through the wrapper: the bed logs from Information up.
+        Assert.DoesNotContain(lines, l => l.StartsWith("Debug ", StringComparison.Ordinal) || l.StartsWith("Trace ", StringComparison.Ordinal));
     }
 }

@@ -51,15 +51,19 @@ public class BatchStimuliTests
         Assert.Empty(again.Runs);
     }
 
+    /// <summary>Waits for event "first", then for "second", then writes <paramref name="done"/>.</summary>
+    private static Task PublishFirstThenSecondAsync(TestHost host, string definitionId, string done) =>
+        host.PublishAsync(definitionId,
+            Arr(Act("Event1", "Elsa.Event", $"\"eventName\":{Lit("first")}"), Act("Event2", "Elsa.Event", $"\"eventName\":{Lit("second")}"),
+                Act("Done1", "Elsa.WriteLine", $"\"text\":{Lit(done)}")),
+            Arr(Conn("Event1", "Event2"), Conn("Event2", "Done1")));
+
     [Fact]
     public async Task Stimuli_of_one_batch_for_the_same_instance_are_applied_one_after_the_other()
     {
         using var db = new TempDatabase();
         await using var host = await TestHost.StartAsync(db.Path);
-        await host.PublishAsync("two",
-            Arr(Act("Event1", "Elsa.Event", $"\"eventName\":{Lit("first")}"), Act("Event2", "Elsa.Event", $"\"eventName\":{Lit("second")}"),
-                Act("Done1", "Elsa.WriteLine", $"\"text\":{Lit("both")}")),
-            Arr(Conn("Event1", "Event2"), Conn("Event2", "Done1")));
+        await PublishFirstThenSecondAsync(host, "two", "both");
         var started = await host.Runtime.StartAsync("two");
 
         // "second" has no bookmark yet when the batch is recorded: it waits in the inbox and is claimed when Event2 waits.
@@ -69,5 +73,21 @@ public class BatchStimuliTests
         Assert.True(results[1].StoredInInbox);
         await host.WaitForAsync(started.InstanceId, s => s.SubStatus == WorkflowSubStatus.Finished);
         Assert.Equal("both", host.Console.ToString().Trim());
+    }
+
+    [Fact]
+    public async Task A_stimulus_that_must_not_wait_reaches_the_bookmark_an_earlier_stimulus_of_its_batch_made()
+    {
+        using var db = new TempDatabase();
+        await using var host = await TestHost.StartAsync(db.Path);
+        await PublishFirstThenSecondAsync(host, "chat", "answered twice");
+        var started = await host.Runtime.StartAsync("chat");
+
+        // Like two replies in one push: neither may wait in the inbox, and "second" has a bookmark only after "first" ran.
+        var results = await host.Runtime.SendStimuliAsync([Event("first", "r1", keep: false), Event("second", "r2", keep: false)]);
+
+        Assert.Single(results[0].Runs);
+        Assert.Equal(WorkflowSubStatus.Finished, Assert.Single(results[1].Runs).SubStatus);
+        Assert.Equal("answered twice", host.Console.ToString().Trim());
     }
 }

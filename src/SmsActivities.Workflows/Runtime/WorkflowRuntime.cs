@@ -140,9 +140,9 @@ public sealed class WorkflowRuntime
             // Lost a race on a dedupe key with another delivery of the same events: each is tried alone, so the
             // unique key decides which of them are duplicates and the others still go through.
             if (stimuli.Count == 1) return [new StimulusResult(null, true, false, [], 0)];
-            var results = new List<StimulusResult>(stimuli.Count);
-            foreach (var stimulus in stimuli) results.Add(await SendStimulusAsync(stimulus, transient, cancellationToken));
-            return results;
+            var oneByOne = new List<StimulusResult>(stimuli.Count);
+            foreach (var stimulus in stimuli) oneByOne.Add(await SendStimulusAsync(stimulus, transient, cancellationToken));
+            return oneByOne;
         }
 
         var runs = recorded.Select(_ => new List<WorkflowRunResult>()).ToArray();
@@ -165,9 +165,31 @@ public sealed class WorkflowRuntime
                     await FollowUpAsync(outcome.FollowUps, ct);
                 }
             });
-        return recorded.Select((r, i) => r.Duplicate
+        var results = recorded.Select((r, i) => r.Duplicate
             ? new StimulusResult(null, true, false, [], 0)
             : new StimulusResult(r.StimulusId, false, r.Deliveries.Count == 0 && stimuli[i].KeepInInbox, runs[i], deferred[i])).ToList();
+        if (lanes.Count > 0) await SendLateMatchesAsync(stimuli, recorded, results, transient, cancellationToken);
+        return results;
+    }
+
+    /// <summary>
+    /// One after the other, a stimulus that must not wait would have met the bookmark an earlier one of the same batch
+    /// made (a reply that starts a workflow which then waits for the next reply of the same push). The batch matched
+    /// them all before any ran, so those that matched nothing are tried once more against the bookmarks there are now.
+    /// </summary>
+    private async Task SendLateMatchesAsync(IReadOnlyList<Stimulus> stimuli, IReadOnlyList<RecordedStimulus> recorded, List<StimulusResult> results,
+        IDictionary<string, object>? transient, CancellationToken cancellationToken)
+    {
+        var unmatched = Enumerable.Range(0, stimuli.Count).Where(i => !recorded[i].Duplicate && recorded[i].Deliveries.Count == 0 && !stimuli[i].KeepInInbox).ToList();
+        if (unmatched.Count == 0) return;
+        var hashes = unmatched.Select(i => stimuli[i].Hash).Distinct(StringComparer.Ordinal).ToList();
+        HashSet<string> waiting;
+        await using (var db = await _db.CreateDbContextAsync(cancellationToken))
+            waiting = (await db.Bookmarks.Where(b => hashes.Contains(b.Hash)).Select(b => b.Hash).Distinct().ToListAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        var again = unmatched.Where(i => waiting.Contains(stimuli[i].Hash)).ToList();
+        if (again.Count == 0) return;
+        var late = await SendStimuliAsync(again.Select(i => stimuli[i]).ToList(), transient, cancellationToken);
+        for (var j = 0; j < again.Count; j++) results[again[j]] = late[j];
     }
 
     private sealed record RecordedStimulus(bool Duplicate, string? StimulusId, IReadOnlyList<DeliveryRow> Deliveries);

@@ -106,7 +106,8 @@ public sealed class InputInfo
     public Type ValueType { get; }
     public string Name { get; }
     public string JsonName { get; }
-    public bool IsSensitive => Attribute?.IsSensitive ?? false;
+    public bool IsSensitive => (Attribute?.IsSensitive ?? false) || IsSecret;
+    public bool IsSecret => Attribute?.IsSecret ?? false;
     public bool IsRequired => Attribute?.IsRequired ?? false;
 
     public string UIHint => Attribute?.UIHint ?? (Attribute?.Options is { Length: > 0 } || Attribute?.OptionsProvider is not null ? InputUIHints.DropDown

@@ -35,6 +35,12 @@ public sealed class InputAttribute : Attribute
     public object? DefaultValue { get; init; }
     /// <summary>Masked ("***") in the journal and in activity execution records.</summary>
     public bool IsSensitive { get; init; }
+    /// <summary>
+    /// Sensitive, and more: the evaluated value (a string) is marked secret for the rest of the run
+    /// (<see cref="Execution.ActivityExecutionContext.MarkSecret"/>), so wherever else it shows up in what the runtime
+    /// stores (the output it came from, variables, the journal, the workflow output) it is blanked at commit.
+    /// </summary>
+    public bool IsSecret { get; init; }
     /// <summary>A definition that leaves a required input empty is rejected, naming the activity.</summary>
     public bool IsRequired { get; init; }
     public string DefaultSyntax { get; init; } = "Literal";

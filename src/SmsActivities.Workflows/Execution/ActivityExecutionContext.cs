@@ -31,8 +31,18 @@ public sealed class ActivityExecutionContext
     internal int PendingChildren { get; set; }
     internal List<string> Outcomes { get; } = [];
 
-    /// <summary>The activity instance id (journal <c>activityInstanceId</c>).</summary>
+    /// <summary>The activity instance id (journal <c>activityInstanceId</c>). Random: a re-run after a crash gets another one.</summary>
     public string Id => State.Id;
+
+    /// <summary>
+    /// Names this activity execution for idempotency with the outside world. Unique within the instance (every
+    /// execution, including each loop iteration, takes the next number of a counter kept in the persisted workflow
+    /// state) and identical when the same run is executed again from the same committed state: a crash or a failed
+    /// commit leaves the counter where the last commit left it, the retried delivery replays the same steps in the
+    /// same order, so the activity sees the same key and can find what it did the first time (e.g. a send record).
+    /// An instance started by a stimulus takes the delivery's id, so even a crashed first run keeps its instance id.
+    /// </summary>
+    public string ExecutionKey => State.ExecutionKey ?? State.Id;
     public ActivityStatus Status => State.Status;
     /// <summary>Per-execution state that survives suspension (e.g. a loop index).</summary>
     public JsonObject Properties => State.Properties;
@@ -79,6 +89,15 @@ public sealed class ActivityExecutionContext
 
     public T? GetProperty<T>(string key) => ValueConverter.Convert<T>(Properties[key]);
     public void SetProperty(string key, object? value) => Properties[key] = ValueConverter.ToNode(value);
+
+    /// <summary>
+    /// Keeps <paramref name="value"/> (a one-time code the user typed, a token) out of everything this run stores: at
+    /// commit, wherever a stored JSON string equals it (or, for a value of 6 or more characters, contains it) it is
+    /// written as "******" (state, variables, activity outputs, bookmarks, journal, incidents, execution records, the
+    /// workflow output and the stimulus input that resumed the run). In memory it stays real until the run ends, so
+    /// the activities after this one still see it. Inputs declared <c>[Input(IsSecret = true)]</c> are marked for you.
+    /// </summary>
+    public void MarkSecret(string? value) => WorkflowExecutionContext.MarkSecret(value);
 
     /// <summary>Adds a line to the journal (event <c>Log</c>).</summary>
     public void Log(string message, object? payload = null) =>

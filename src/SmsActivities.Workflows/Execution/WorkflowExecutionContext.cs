@@ -41,6 +41,14 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     internal List<WorkflowExecutionLogRecord> NewJournal { get; } = [];
     internal Dictionary<string, ActivityExecutionRecord> ExecutionRecords { get; } = new(StringComparer.Ordinal);
     internal List<Stimulus> Outbox { get; } = [];
+    /// <summary>What <see cref="MarkSecret"/> collected; the runtime blanks these out of everything it stores at commit.</summary>
+    internal HashSet<string> Secrets { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>See <see cref="ActivityExecutionContext.MarkSecret"/>.</summary>
+    public void MarkSecret(string? value)
+    {
+        if (!string.IsNullOrEmpty(value)) Secrets.Add(value);
+    }
 
     public override string WorkflowInstanceId => State.Id;
     public override string? CorrelationId => State.CorrelationId;
@@ -113,6 +121,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         {
             Id = NewId(), ParentContextId = parent?.Id, ActivityId = activity.Id, ActivityNodeId = activity.NodeId,
             ActivityType = activity.Type, Status = ActivityStatus.Running, StartedAt = Time.GetUtcNow(),
+            ExecutionKey = NextCounter("executionSequence").ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         var context = new ActivityExecutionContext(this, activity, state, parent);
         if (TriggerActivityId == activity.Id && TriggerInput != null)
@@ -147,6 +156,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         {
             if (info.Property.GetValue(context.Activity) is not Input input) continue;
             var value = context.Evaluate(input);
+            if (info.IsSecret && value is string secret) MarkSecret(secret);
             inputs[info.Name] = info.IsSensitive ? "***" : ValueConverter.ToNode(value);
         }
         return inputs;
@@ -267,11 +277,18 @@ public sealed class WorkflowExecutionContext : ExpressionContext
 
     internal void Journal(ActivityExecutionContext context, string eventName, string? message, JsonNode? payload)
     {
-        var sequence = (State.Properties["journalSequence"]?.GetValue<long>() ?? 0) + 1;
-        State.Properties["journalSequence"] = sequence;
+        var sequence = NextCounter("journalSequence");
         NewJournal.Add(new WorkflowExecutionLogRecord(
             NewId(), State.Id, context.Id, context.Parent?.Id, context.Activity.Id, context.Activity.Type, context.Activity.Version,
             context.Activity.Name, context.Activity.NodeId, Time.GetUtcNow(), sequence, eventName, message, null, null, payload));
+    }
+
+    /// <summary>A counter in the persisted state: a run that is not committed leaves it where the last commit did.</summary>
+    private long NextCounter(string name)
+    {
+        var next = (State.Properties[name]?.GetValue<long>() ?? 0) + 1;
+        State.Properties[name] = next;
+        return next;
     }
 
     private void Restore(ActivityExecutionContextState saved)

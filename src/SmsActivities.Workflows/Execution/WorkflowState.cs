@@ -50,6 +50,8 @@ public sealed class ActivityExecutionContextState
     public ActivityStatus Status { get; set; }
     public DateTimeOffset StartedAt { get; set; }
     public JsonObject Properties { get; set; } = [];
+    /// <summary>See <see cref="ActivityExecutionContext.ExecutionKey"/>; null in states saved before it existed.</summary>
+    public string? ExecutionKey { get; set; }
 }
 
 /// <summary>

@@ -21,6 +21,11 @@ public sealed class WorkflowRuntimeOptions
     public TimeSpan LeaseWaitTimeout { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>How often the background service looks for due timers, pending deliveries and expired leases.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How many instances a batch of stimuli (<see cref="WorkflowRuntime.SendStimuliAsync"/>) runs at once. Runs of one
+    /// instance stay one after the other; different instances overlap their activity work and their commits.
+    /// </summary>
+    public int MaxParallelRuns { get; set; } = Math.Max(2, Environment.ProcessorCount);
     /// <summary>Run the background service (timers, retries, recovery, housekeeping). Off only in special tests and tools.</summary>
     public bool RunBackgroundService { get; set; } = true;
 

@@ -119,60 +119,149 @@ public sealed class WorkflowRuntime
 
     // ---------------- stimuli ----------------
 
-    internal async Task<StimulusResult> SendStimulusAsync(Stimulus stimulus, IDictionary<string, object>? transient, CancellationToken cancellationToken)
+    internal async Task<StimulusResult> SendStimulusAsync(Stimulus stimulus, IDictionary<string, object>? transient, CancellationToken cancellationToken) =>
+        (await SendStimuliAsync([stimulus], transient, cancellationToken))[0];
+
+    /// <summary>
+    /// Records a batch of stimuli (e.g. every report of one vendor push) in one transaction: one dedupe query for all
+    /// their keys, one trigger query and one bookmark query for all their hashes. Then runs what they matched, at most
+    /// <see cref="WorkflowRuntimeOptions.MaxParallelRuns"/> instances at once. One result per stimulus, in order.
+    /// </summary>
+    public Task<IReadOnlyList<StimulusResult>> SendStimuliAsync(IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken = default) =>
+        SendStimuliAsync(stimuli, null, cancellationToken);
+
+    private async Task<IReadOnlyList<StimulusResult>> SendStimuliAsync(IReadOnlyList<Stimulus> stimuli, IDictionary<string, object>? transient, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stimuli);
+        if (stimuli.Count == 0) return [];
+        var recorded = await RecordStimuliAsync(stimuli, cancellationToken);
+        if (recorded is null)
+        {
+            // Lost a race on a dedupe key with another delivery of the same events: each is tried alone, so the
+            // unique key decides which of them are duplicates and the others still go through.
+            if (stimuli.Count == 1) return [new StimulusResult(null, true, false, [], 0)];
+            var oneByOne = new List<StimulusResult>(stimuli.Count);
+            foreach (var stimulus in stimuli) oneByOne.Add(await SendStimulusAsync(stimulus, transient, cancellationToken));
+            return oneByOne;
+        }
+
+        var runs = recorded.Select(_ => new List<WorkflowRunResult>()).ToArray();
+        var deferred = new int[recorded.Count];
+        // Deliveries to one instance run in order on one lane; lanes of different instances run side by side.
+        var lanes = recorded.SelectMany((r, i) => r.Deliveries.Select(d => (Index: i, Delivery: d)))
+            .GroupBy(x => x.Delivery.InstanceId ?? x.Delivery.Id, StringComparer.Ordinal).ToList();
+        await Parallel.ForEachAsync(lanes, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelRuns), CancellationToken = cancellationToken },
+            async (lane, ct) =>
+            {
+                foreach (var (index, delivery) in lane)
+                {
+                    var stimulus = stimuli[index];
+                    var outcome = await ProcessDeliveryAsync(delivery, stimulus.Input, stimulus.CorrelationId, transient, ct, stimulus.Hash);
+                    lock (runs[index])
+                    {
+                        if (outcome.Result != null) runs[index].Add(outcome.Result);
+                        if (outcome.Deferred) deferred[index]++;
+                    }
+                    await FollowUpAsync(outcome.FollowUps, ct);
+                }
+            });
+        var results = recorded.Select((r, i) => r.Duplicate
+            ? new StimulusResult(null, true, false, [], 0)
+            : new StimulusResult(r.StimulusId, false, r.Deliveries.Count == 0 && stimuli[i].KeepInInbox, runs[i], deferred[i])).ToList();
+        if (lanes.Count > 0) await SendLateMatchesAsync(stimuli, recorded, results, transient, cancellationToken);
+        return results;
+    }
+
+    /// <summary>
+    /// One after the other, a stimulus that must not wait would have met the bookmark an earlier one of the same batch
+    /// made (a reply that starts a workflow which then waits for the next reply of the same push). The batch matched
+    /// them all before any ran, so those that matched nothing are tried once more against the bookmarks there are now.
+    /// </summary>
+    private async Task SendLateMatchesAsync(IReadOnlyList<Stimulus> stimuli, IReadOnlyList<RecordedStimulus> recorded, List<StimulusResult> results,
+        IDictionary<string, object>? transient, CancellationToken cancellationToken)
+    {
+        var unmatched = Enumerable.Range(0, stimuli.Count).Where(i => !recorded[i].Duplicate && recorded[i].Deliveries.Count == 0 && !stimuli[i].KeepInInbox).ToList();
+        if (unmatched.Count == 0) return;
+        var hashes = unmatched.Select(i => stimuli[i].Hash).Distinct(StringComparer.Ordinal).ToList();
+        HashSet<string> waiting;
+        await using (var db = await _db.CreateDbContextAsync(cancellationToken))
+            waiting = (await db.Bookmarks.Where(b => hashes.Contains(b.Hash)).Select(b => b.Hash).Distinct().ToListAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        var again = unmatched.Where(i => waiting.Contains(stimuli[i].Hash)).ToList();
+        if (again.Count == 0) return;
+        var late = await SendStimuliAsync(again.Select(i => stimuli[i]).ToList(), transient, cancellationToken);
+        for (var j = 0; j < again.Count; j++) results[again[j]] = late[j];
+    }
+
+    private sealed record RecordedStimulus(bool Duplicate, string? StimulusId, IReadOnlyList<DeliveryRow> Deliveries);
+
+    /// <summary>
+    /// The transaction of <see cref="SendStimuliAsync"/>; null when a concurrent delivery took one of the dedupe keys.
+    /// What is stored: a stimulus that matched something (its deliveries point at it, and its dedupe key must then be
+    /// remembered so a repeat cannot run those workflows twice), and one that must wait in the inbox. A stimulus that
+    /// matched nothing and must not wait did nothing, so a repeat of it cannot double anything: it is not stored.
+    /// </summary>
+    private async Task<IReadOnlyList<RecordedStimulus>?> RecordStimuliAsync(IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        var hash = stimulus.Hash;
-        var row = new StimulusRow
+        await using var db = await _db.CreateDbContextAsync(cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+        var keys = stimuli.Where(s => s.DedupeKey != null).Select(s => s.DedupeKey!).Distinct(StringComparer.Ordinal).ToList();
+        var seen = keys.Count == 0 ? [] : (await db.Stimuli.Where(s => keys.Contains(s.DedupeKey!)).Select(s => s.DedupeKey!).ToListAsync(cancellationToken))
+            .ToHashSet(StringComparer.Ordinal);
+        var hashes = stimuli.Select(s => s.Hash).ToArray();
+        var wanted = hashes.Where((_, i) => stimuli[i].DedupeKey is null || !seen.Contains(stimuli[i].DedupeKey!)).Distinct(StringComparer.Ordinal).ToList();
+        var startHashes = wanted.Where(h => stimuli.Any(s => s.WorkflowInstanceId is null && s.Hash == h)).ToList();
+        var triggers = (await db.Triggers.Where(t => startHashes.Contains(t.Hash))
+                .Select(t => new { t.Hash, t.DefinitionVersionId, t.ActivityId }).ToListAsync(cancellationToken))
+            .ToLookup(t => t.Hash, StringComparer.Ordinal);
+        var bookmarks = (await db.Bookmarks.Where(b => wanted.Contains(b.Hash))
+                .Select(b => new { b.Hash, b.Id, b.InstanceId, b.CorrelationId }).ToListAsync(cancellationToken))
+            .ToLookup(b => b.Hash, StringComparer.Ordinal);
+
+        var recorded = new List<RecordedStimulus>(stimuli.Count);
+        for (var i = 0; i < stimuli.Count; i++)
         {
-            Id = NewId(), Name = stimulus.Name, Hash = hash, PayloadJson = Json(stimulus.Payload), InputJson = Json(stimulus.Input),
-            CorrelationId = stimulus.CorrelationId, DedupeKey = stimulus.DedupeKey, Status = StimulusStatus.Pending,
-            ReceivedAt = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now + _options.InboxRetention),
-        };
-        List<DeliveryRow> deliveries;
-        await using (var db = await _db.CreateDbContextAsync(cancellationToken))
-        {
-            await using var tx = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
-            if (stimulus.DedupeKey != null && await db.Stimuli.AnyAsync(s => s.DedupeKey == stimulus.DedupeKey, cancellationToken))
-                return new StimulusResult(null, true, false, [], 0);
-            deliveries = [];
+            var stimulus = stimuli[i];
+            // A key seen before, or earlier in this very batch, makes it a duplicate.
+            if (stimulus.DedupeKey != null && !seen.Add(stimulus.DedupeKey))
+            {
+                recorded.Add(new RecordedStimulus(true, null, []));
+                continue;
+            }
+            var id = NewId();
+            var deliveries = new List<DeliveryRow>();
             if (stimulus.WorkflowInstanceId is null)
-                foreach (var trigger in await db.Triggers.Where(t => t.Hash == hash).ToListAsync(cancellationToken))
-                    deliveries.Add(NewDelivery(row.Id, DeliveryKind.Start, now, definitionVersionId: trigger.DefinitionVersionId, triggerActivityId: trigger.ActivityId));
-            var bookmarks = db.Bookmarks.Where(b => b.Hash == hash);
-            if (stimulus.CorrelationId != null) bookmarks = bookmarks.Where(b => b.CorrelationId == stimulus.CorrelationId);
-            if (stimulus.WorkflowInstanceId != null) bookmarks = bookmarks.Where(b => b.InstanceId == stimulus.WorkflowInstanceId);
-            foreach (var bookmark in await bookmarks.Select(b => new { b.Id, b.InstanceId }).ToListAsync(cancellationToken))
-                deliveries.Add(NewDelivery(row.Id, DeliveryKind.Resume, now, bookmark.Id, bookmark.InstanceId));
-            if (deliveries.Count > 0) row.Status = StimulusStatus.Consumed;
-            // A stimulus that matched nothing and must not wait is only recorded when its dedupe key must be remembered.
-            if (deliveries.Count > 0 || stimulus.KeepInInbox || stimulus.DedupeKey != null)
+                foreach (var trigger in triggers[hashes[i]])
+                    deliveries.Add(NewDelivery(id, DeliveryKind.Start, now, definitionVersionId: trigger.DefinitionVersionId, triggerActivityId: trigger.ActivityId));
+            foreach (var bookmark in bookmarks[hashes[i]])
             {
-                if (deliveries.Count == 0 && !stimulus.KeepInInbox) row.Status = StimulusStatus.Consumed;
-                db.Stimuli.Add(row);
+                if (stimulus.CorrelationId != null && bookmark.CorrelationId != stimulus.CorrelationId) continue;
+                if (stimulus.WorkflowInstanceId != null && bookmark.InstanceId != stimulus.WorkflowInstanceId) continue;
+                deliveries.Add(NewDelivery(id, DeliveryKind.Resume, now, bookmark.Id, bookmark.InstanceId));
             }
-            db.Deliveries.AddRange(deliveries);
-            try
+            if (deliveries.Count > 0 || stimulus.KeepInInbox)
             {
-                await db.SaveChangesAsync(cancellationToken);
-                await tx.CommitAsync(cancellationToken);
+                db.Stimuli.Add(new StimulusRow
+                {
+                    Id = id, Name = stimulus.Name, Hash = hashes[i], PayloadJson = Json(stimulus.Payload), InputJson = Json(stimulus.Input),
+                    CorrelationId = stimulus.CorrelationId, DedupeKey = stimulus.DedupeKey,
+                    Status = deliveries.Count > 0 ? StimulusStatus.Consumed : StimulusStatus.Pending,
+                    ReceivedAt = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now + _options.InboxRetention),
+                });
+                db.Deliveries.AddRange(deliveries);
             }
-            catch (DbUpdateException) when (stimulus.DedupeKey != null)
-            {
-                // Lost a race with an identical delivery: the unique dedupe key decides, once.
-                return new StimulusResult(null, true, false, [], 0);
-            }
+            recorded.Add(new RecordedStimulus(false, id, deliveries));
         }
-        var runs = new List<WorkflowRunResult>();
-        var deferred = 0;
-        foreach (var delivery in deliveries)
+        try
         {
-            var outcome = await ProcessDeliveryAsync(delivery, stimulus.Input, stimulus.CorrelationId, transient, cancellationToken);
-            if (outcome.Result != null) runs.Add(outcome.Result);
-            if (outcome.Deferred) deferred++;
-            await FollowUpAsync(outcome.FollowUps, cancellationToken);
+            await db.SaveChangesAsync(cancellationToken);
+            await tx.CommitAsync(cancellationToken);
         }
-        return new StimulusResult(row.Id, false, deliveries.Count == 0 && stimulus.KeepInInbox, runs, deferred);
+        catch (DbUpdateException) when (keys.Count > 0)
+        {
+            return null;
+        }
+        return recorded;
     }
 
     private DeliveryRow NewDelivery(string stimulusId, DeliveryKind kind, DateTimeOffset now, string? bookmarkId = null, string? instanceId = null,
@@ -212,11 +301,14 @@ public sealed class WorkflowRuntime
         return due.Count;
     }
 
-    private async Task<RunOutcome> ProcessDeliveryAsync(DeliveryRow delivery, JsonObject? input, string? correlationId, IDictionary<string, object>? transient, CancellationToken cancellationToken)
+    /// <param name="stimulusHash">Known when the delivery was just recorded: spares the resume looking its target up again.</param>
+    private async Task<RunOutcome> ProcessDeliveryAsync(DeliveryRow delivery, JsonObject? input, string? correlationId, IDictionary<string, object>? transient,
+        CancellationToken cancellationToken, string? stimulusHash = null)
     {
         if (delivery.Kind == DeliveryKind.Resume)
         {
-            var outcome = await ResumeCoreAsync(delivery.BookmarkId!, input, delivery.Id, transient, throwWhenBusy: false, cancellationToken);
+            var target = stimulusHash is null || delivery.InstanceId is null ? null : new ResumeTarget(delivery.InstanceId, stimulusHash);
+            var outcome = await ResumeCoreAsync(delivery.BookmarkId!, input, delivery.Id, transient, throwWhenBusy: false, cancellationToken, target);
             if (outcome.Deferred) await DeferAsync(delivery, cancellationToken);
             return outcome;
         }
@@ -314,7 +406,8 @@ public sealed class WorkflowRuntime
         var now = _time.GetUtcNow();
         var state = new WorkflowState
         {
-            Id = NewId(), DefinitionId = workflow.DefinitionId, DefinitionVersionId = workflow.DefinitionVersionId,
+            // A start by a delivery is named after it: a retry after a crash re-creates the same instance (same execution keys).
+            Id = deliveryId ?? NewId(), DefinitionId = workflow.DefinitionId, DefinitionVersionId = workflow.DefinitionVersionId,
             DefinitionVersion = workflow.Version, CorrelationId = correlationId, Name = workflow.Name, Input = input,
             Status = WorkflowStatus.Running, SubStatus = WorkflowSubStatus.Pending, CreatedAt = now, UpdatedAt = now,
         };
@@ -334,13 +427,17 @@ public sealed class WorkflowRuntime
         return (ToResult(state), followUps);
     }
 
+    /// <summary>The instance a delivery's bookmark belongs to and the hash of its stimulus.</summary>
+    private sealed record ResumeTarget(string InstanceId, string StimulusHash);
+
     private async Task<RunOutcome> ResumeCoreAsync(string bookmarkId, JsonObject? input, string? deliveryId, IDictionary<string, object>? transient,
-        bool throwWhenBusy, CancellationToken cancellationToken)
+        bool throwWhenBusy, CancellationToken cancellationToken, ResumeTarget? known = null)
     {
-        string? instanceId;
-        string? stimulusHash = null;
-        await using (var lookup = await _db.CreateDbContextAsync(cancellationToken))
+        string? instanceId = known?.InstanceId;
+        string? stimulusHash = known?.StimulusHash;
+        if (known is null)
         {
+            await using var lookup = await _db.CreateDbContextAsync(cancellationToken);
             instanceId = await lookup.Bookmarks.Where(b => b.Id == bookmarkId).Select(b => b.InstanceId).FirstOrDefaultAsync(cancellationToken);
             if (deliveryId != null)
             {
@@ -369,8 +466,12 @@ public sealed class WorkflowRuntime
         {
             var row = await db.Instances.SingleAsync(i => i.Id == instanceId, cancellationToken);
             var state = ReadState(row);
-            var bookmark = state.Bookmarks.FirstOrDefault(b => b.Id == bookmarkId)
-                           ?? (stimulusHash is null ? null : state.Bookmarks.FirstOrDefault(b => b.Hash == stimulusHash && b.DueAt is null));
+            // Under the lease, a delivery that is gone was served by a run that committed before this one (the retry
+            // loop and the inline path can both pick it up): re-matching its stimulus here would apply it twice.
+            var served = deliveryId != null && !await db.Deliveries.AnyAsync(d => d.Id == deliveryId, cancellationToken);
+            var bookmark = served ? null
+                : state.Bookmarks.FirstOrDefault(b => b.Id == bookmarkId)
+                  ?? (stimulusHash is null ? null : state.Bookmarks.FirstOrDefault(b => b.Hash == stimulusHash && b.DueAt is null));
             if (bookmark is null)
             {
                 await ReleaseLeaseAsync(instanceId, state, CancellationToken.None);
@@ -421,7 +522,8 @@ public sealed class WorkflowRuntime
         row.IncidentCount = state.Incidents.Count;
         row.UpdatedAt = DbTime.ToDb(state.UpdatedAt);
         row.FinishedAt = state.FinishedAt is { } finished ? DbTime.ToDb(finished) : null;
-        row.StateJson = JsonSerializer.Serialize(state, WorkflowJson.Options);
+        var secrets = context.Secrets;
+        row.StateJson = SecretRedactor.RedactState(JsonSerializer.Serialize(state, WorkflowJson.Options), secrets);
         row.LeaseOwner = null;
         row.LeaseExpiresAt = null;
 
@@ -429,17 +531,21 @@ public sealed class WorkflowRuntime
         foreach (var b in state.Bookmarks)
             db.Bookmarks.Add(new BookmarkRow
             {
-                Id = b.Id, InstanceId = row.Id, Name = b.Name, Hash = b.Hash, PayloadJson = Json(b.Payload), ActivityInstanceId = b.ActivityInstanceId,
+                Id = b.Id, InstanceId = row.Id, Name = b.Name, Hash = b.Hash, PayloadJson = SecretRedactor.RedactData(Json(b.Payload), secrets), ActivityInstanceId = b.ActivityInstanceId,
                 CorrelationId = state.CorrelationId, CreatedAt = DbTime.ToDb(b.CreatedAt), DueAt = b.DueAt is { } due ? DbTime.ToDb(due) : null,
             });
         foreach (var record in context.NewJournal)
             db.Journal.Add(new JournalRow
             {
                 Id = record.Id, InstanceId = row.Id, Sequence = record.Sequence, NodeId = record.NodeId, ActivityType = record.ActivityType,
-                EventName = record.EventName, Json = JsonSerializer.Serialize(record, WorkflowJson.Options),
+                EventName = record.EventName, Json = SecretRedactor.RedactJournal(JsonSerializer.Serialize(record, WorkflowJson.Options), secrets),
             });
         await SaveExecutionRecordsAsync(db, context, isNew, cancellationToken);
-        if (deliveryId != null) await db.Deliveries.Where(d => d.Id == deliveryId).ExecuteDeleteAsync(cancellationToken);
+        if (deliveryId != null)
+        {
+            if (secrets.Count > 0) await RedactServedStimulusAsync(db, deliveryId, secrets, cancellationToken);
+            await db.Deliveries.Where(d => d.Id == deliveryId).ExecuteDeleteAsync(cancellationToken);
+        }
 
         var followUps = new List<FollowUp>();
         var now = DbTime.ToDb(_time.GetUtcNow());
@@ -462,6 +568,21 @@ public sealed class WorkflowRuntime
         return followUps;
     }
 
+    /// <summary>
+    /// The stimulus that started or resumed this run holds what came in (e.g. the HTTP body with the code the user
+    /// typed); it is kept for its dedupe key, so its input is blanked too, unless another instance still has to be
+    /// served from it.
+    /// </summary>
+    private static async Task RedactServedStimulusAsync(WorkflowDbContext db, string deliveryId, IReadOnlyCollection<string> secrets, CancellationToken cancellationToken)
+    {
+        var stimulusId = await db.Deliveries.Where(d => d.Id == deliveryId).Select(d => d.StimulusId).FirstOrDefaultAsync(cancellationToken);
+        if (stimulusId is null || await db.Deliveries.AnyAsync(d => d.StimulusId == stimulusId && d.Id != deliveryId, cancellationToken)) return;
+        var stimulus = await db.Stimuli.FirstOrDefaultAsync(s => s.Id == stimulusId, cancellationToken);
+        if (stimulus is null) return;
+        stimulus.InputJson = SecretRedactor.RedactData(stimulus.InputJson, secrets);
+        stimulus.PayloadJson = SecretRedactor.RedactData(stimulus.PayloadJson, secrets);
+    }
+
     private static async Task SaveExecutionRecordsAsync(WorkflowDbContext db, WorkflowExecutionContext context, bool isNew, CancellationToken cancellationToken)
     {
         if (context.ExecutionRecords.Count == 0) return;
@@ -478,14 +599,14 @@ public sealed class WorkflowRuntime
                 if (stored.Outputs != null)
                     foreach (var (key, value) in stored.Outputs)
                         if ((record.Outputs ??= []).ContainsKey(key) is false) record.Outputs[key] = value?.DeepClone();
-                row.Json = JsonSerializer.Serialize(record, WorkflowJson.Options);
+                row.Json = SecretRedactor.RedactExecutionRecord(JsonSerializer.Serialize(record, WorkflowJson.Options), context.Secrets);
             }
             else
             {
                 db.Executions.Add(new ExecutionRow
                 {
                     Id = record.Id, InstanceId = record.WorkflowInstanceId, NodeId = record.ActivityNodeId,
-                    StartedAt = DbTime.ToDb(record.StartedAt), Json = JsonSerializer.Serialize(record, WorkflowJson.Options),
+                    StartedAt = DbTime.ToDb(record.StartedAt), Json = SecretRedactor.RedactExecutionRecord(JsonSerializer.Serialize(record, WorkflowJson.Options), context.Secrets),
                 });
             }
         }

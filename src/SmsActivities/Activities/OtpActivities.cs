@@ -1,5 +1,8 @@
 using ActivityKind = System.Diagnostics.ActivityKind;
+using System.Text.Json;
 using SmsActivities.Otp;
+using SmsActivities.Persistence;
+using SmsActivities.Routing;
 using SmsActivities.Telemetry;
 using SmsActivities.Vendors;
 using SmsActivities.Workflows.Activities;
@@ -21,7 +24,7 @@ public sealed class SendVoiceOtp : Activity
     [Input(Description = "The number to call.", IsRequired = true)]
     public Input<string?>? Mobile { get; set; }
 
-    [Input(Description = "A code to read out; empty generates one.", IsSensitive = true)]
+    [Input(Description = "A code to read out; empty generates one.", IsSecret = true)]
     public Input<string?>? Code { get; set; }
 
     [Input(Description = "Digits of a generated code (4 to 6).", DefaultValue = 6)]
@@ -55,11 +58,30 @@ public sealed class SendVoiceOtp : Activity
             var digits = context.Get(Digits) ?? 6;
             if (digits is < 4 or > 6) throw new VendorValidationException("digits", "voice codes have 4 to 6 digits");
             code = context.Get(Code) is { Length: > 0 } supplied ? supplied.Trim() : OtpService.GenerateCode(digits);
+            context.MarkSecret(code);
             if (code.Length is < 4 or > 6 || !code.All(char.IsAsciiDigit)) throw new VendorValidationException("code", "must be 4 to 6 digits");
         }
         catch (VendorValidationException ex)
         {
             await FailAsync(context, ex.Message);
+            return;
+        }
+
+        var records = context.GetService<SendRecordStore>()!;
+        // One key per execution: a retry of the same call is deduped by the vendor, a later resend in a loop is a new call.
+        var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, context.ExecutionKey);
+        var prior = await records.FindAsync(key, ct);
+        if (prior?.CompletedOutputsJson is { } completed)
+        {
+            // This execution already called (a crash came before the workflow committed): the code cannot be told again
+            // and need not be; the challenge issued then stays the one to verify.
+            await CompleteAsync(context, JsonSerializer.Deserialize<VoiceOutputs>(completed, ReplayJson)!);
+            return;
+        }
+        if (prior is { InDoubt.Count: > 0 })
+        {
+            await records.MarkInDoubtAsync(key, ct);
+            await FailAsync(context, "a previous call of this activity was interrupted; its outcome is unknown, so the number was not called again");
             return;
         }
 
@@ -74,6 +96,7 @@ public sealed class SendVoiceOtp : Activity
         span?.SetTag("sms.vendor", sender.Vendor);
         var telemetry = context.GetService<SmsTelemetry>()!;
         var tag = new KeyValuePair<string, object?>("vendor", sender.Vendor);
+        await records.BeginAsync(key, context.WorkflowInstanceId, Id, sender.Vendor, [mobile.E164], ct);
         RecipientResult result;
         try
         {
@@ -82,8 +105,7 @@ public sealed class SendVoiceOtp : Activity
                 Recipient = mobile,
                 Code = code,
                 TemplateId = context.Get(TemplateId),
-                // One key per execution: a retry of the same call is deduped, a later resend in a loop is a new call.
-                IdempotencyKey = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, context.Id),
+                IdempotencyKey = key,
             }, ct);
             result = receipt.Results.FirstOrDefault() ?? new RecipientResult(mobile.E164, false, null, null, "the vendor returned no result");
         }
@@ -92,21 +114,39 @@ public sealed class SendVoiceOtp : Activity
             result = new RecipientResult(mobile.E164, false, null, (ex as VendorException)?.VendorCode,
                 ex is VendorException v ? v.VendorMessage : ex.Message);
         }
+        // A vendor could echo the code in an error: it is blanked out of everything kept.
+        var error = result.Accepted ? null : result.Error?.Replace(code, "******", StringComparison.Ordinal) ?? "rejected by the vendor";
 
         if (!result.Accepted)
         {
             telemetry.MessagesFailed.Add(1, tag);
             await context.GetService<OtpService>()!.WithdrawAsync(issue.Issued!.ChallengeId, ct);
-            context.Set(UsedVendor, sender.Vendor);
-            await FailAsync(context, result.Error?.Replace(code, "******", StringComparison.Ordinal) ?? "rejected by the vendor");
-            return;
+            context.Log("SendVoiceOtp failed: " + error);
         }
-        telemetry.MessagesSent.Add(1, tag);
-        context.Set(MessageId, result.MessageId);
-        context.Set(UsedVendor, sender.Vendor);
-        context.Set(ExpiresAt, issue.Issued!.ExpiresAt);
-        context.Set(Error, null);
-        await context.CompleteActivityAsync(Sent);
+        else
+        {
+            telemetry.MessagesSent.Add(1, tag);
+        }
+        var outputs = result.Accepted
+            ? new VoiceOutputs(result.MessageId, sender.Vendor, issue.Issued!.ExpiresAt, null, Sent)
+            : new VoiceOutputs(null, sender.Vendor, null, error, Failed);
+        await records.CompleteAsync(key, [new SmsRecipientOutcome(mobile.E164, sender.Vendor, result.Accepted, result.MessageId, result.VendorCode, error, null, 1)],
+            JsonSerializer.Serialize(outputs, ReplayJson), ct);
+        await CompleteAsync(context, outputs);
+    }
+
+    /// <summary>Everything a call completes with: set live, and stored with the send record to be replayed by a repeated execution.</summary>
+    private sealed record VoiceOutputs(string? MessageId, string? UsedVendor, DateTimeOffset? ExpiresAt, string? Error, string Outcome);
+
+    private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
+
+    private async ValueTask CompleteAsync(ActivityExecutionContext context, VoiceOutputs outputs)
+    {
+        context.Set(MessageId, outputs.MessageId);
+        context.Set(UsedVendor, outputs.UsedVendor);
+        context.Set(ExpiresAt, outputs.ExpiresAt);
+        context.Set(Error, outputs.Error);
+        await context.CompleteActivityAsync(outputs.Outcome);
     }
 
     private async ValueTask FailAsync(ActivityExecutionContext context, string error)
@@ -125,7 +165,7 @@ public sealed class VerifyOtp : Activity
     [Input(Description = "The number the code was sent to.", IsRequired = true)]
     public Input<string?>? Mobile { get; set; }
 
-    [Input(Description = "The code the user typed.", IsSensitive = true, IsRequired = true)]
+    [Input(Description = "The code the user typed: never stored, wherever else the workflow holds it (e.g. the HTTP body it came in).", IsSecret = true, IsRequired = true)]
     public Input<string?>? Code { get; set; }
 
     [Input(Description = "The purpose the code was issued for.", DefaultValue = "otp")]

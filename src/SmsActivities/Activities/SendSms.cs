@@ -1,4 +1,5 @@
 using ActivityKind = System.Diagnostics.ActivityKind;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using SmsActivities.Hosting;
 using SmsActivities.OptOut;
@@ -113,6 +114,16 @@ public sealed class SendSms : Activity
             return;
         }
 
+        var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, context.ExecutionKey);
+        var prior = await records.FindAsync(key, ct);
+        if (prior?.CompletedOutputsJson is { } completed)
+        {
+            // This very execution already sent (a crash came before the workflow committed): replay what it completed
+            // with. No vendor is called and, for an OTP, the challenge issued then stays the one to verify.
+            await CompleteAsync(context, JsonSerializer.Deserialize<SendOutputs>(completed, ReplayJson)!);
+            return;
+        }
+
         var callerOrder = message.Recipients.Select(r => r.E164).ToArray();
         var optedOut = await optOuts.FilterOptedOutAsync(callerOrder, ct);
         var toSend = message.Recipients.Where(r => !optedOut.Contains(r.E164)).ToArray();
@@ -124,16 +135,14 @@ public sealed class SendSms : Activity
             return;
         }
 
-        var (attempt, inDoubt) = await records.NextAttemptAsync(context.WorkflowInstanceId, Id, ct);
-        if (inDoubt.Count > 0)
+        if (prior is { InDoubt.Count: > 0 })
         {
-            // A previous run died inside the vendor call: whether those messages went out is unknown. Sending again could
-            // message people twice (not every vendor dedupes), so the workflow is told and decides.
-            await records.MarkInDoubtAsync(context.WorkflowInstanceId, Id, ct);
-            await FailAsync(context, $"a previous send attempt of this activity was interrupted; its outcome is unknown for {inDoubt.Count} recipient(s), which were not sent again", skipped);
+            // This execution died inside the vendor call before: whether those messages went out is unknown. Sending again
+            // could message people twice (not every vendor dedupes), so the workflow is told and decides.
+            await records.MarkInDoubtAsync(key, ct);
+            await FailAsync(context, $"a previous send attempt of this activity was interrupted; its outcome is unknown for {prior.InDoubt.Count} recipient(s), which were not sent again", skipped);
             return;
         }
-        var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, attempt.ToString(System.Globalization.CultureInfo.InvariantCulture));
         message = message with { Recipients = toSend, IdempotencyKey = key };
 
         OtpIssued? issued = null;
@@ -158,6 +167,7 @@ public sealed class SendSms : Activity
                 return;
             }
             issued = result.Issued!;
+            context.MarkSecret(issued.Code);
             // The code lives only in this in-memory message; the journal shows the inputs, which hold "{code}".
             message = message with
             {
@@ -184,29 +194,41 @@ public sealed class SendSms : Activity
             // A rule of the vendor layer the plug-in could not check beforehand; nothing was sent.
             routed = new RoutedSendResult(toSend.Select(r => new SmsRecipientOutcome(r.E164, plannedVendor, false, null, "invalid", ex.Message, null, 1)).ToArray());
         }
-        await records.CompleteAsync(key, routed.Recipients, ct);
+        if (issued is not null)
+        {
+            // A vendor could echo the text in an error: the code is blanked out of everything kept, records included.
+            routed = new RoutedSendResult(routed.Recipients.Select(r => r with { Error = Scrub(r.Error, issued) }).ToArray());
+            if (routed.AcceptedCount == 0) await context.GetService<OtpService>()!.WithdrawAsync(issued.ChallengeId, ct);
+        }
 
-        if (issued is not null && routed.AcceptedCount == 0)
-            await context.GetService<OtpService>()!.WithdrawAsync(issued.ChallengeId, ct);
-
-        var sent = routed.Recipients.Select(r => new SmsSendResult(r.Mobile, r.Vendor, r.Accepted, r.MessageId, r.VendorCode, Scrub(r.Error, issued), r.Fee)).ToArray();
+        var sent = routed.Recipients.Select(r => new SmsSendResult(r.Mobile, r.Vendor, r.Accepted, r.MessageId, r.VendorCode, r.Error, r.Fee)).ToArray();
         var byMobile = sent.Concat(skipped).ToDictionary(r => r.Mobile, StringComparer.Ordinal);
-        var all = callerOrder.Select(m => byMobile[m]).ToArray();
         span?.SetTag("sms.message_ids", string.Join(",", sent.Where(s => s.MessageId != null).Select(s => $"{s.Vendor}:{s.MessageId}")));
+        var outputs = new SendOutputs(
+            callerOrder.Select(m => byMobile[m]).ToArray(), routed.AcceptedCount, routed.FailedCount, skipped.Length, routed.TotalFee,
+            sent.FirstOrDefault(r => !r.Accepted)?.Error ?? (skipped.Length > 0 ? "some recipients are on the opt-out list" : null),
+            issued is not null && routed.AcceptedCount > 0 ? issued.ExpiresAt : null,
+            routed.AcceptedCount == 0 ? Failed : routed.FailedCount > 0 || skipped.Length > 0 ? PartiallySent : Sent);
+        await records.CompleteAsync(key, routed.Recipients, JsonSerializer.Serialize(outputs, ReplayJson), ct);
+        await CompleteAsync(context, outputs);
+    }
 
-        context.Set(Results, all);
-        context.Set(MessageIds, sent.Where(r => r.Accepted && r.MessageId != null).Select(r => r.MessageId!).ToArray());
-        context.Set(SentCount, routed.AcceptedCount);
-        context.Set(FailedCount, routed.FailedCount);
-        context.Set(OptedOutCount, skipped.Length);
-        context.Set(Fee, routed.TotalFee);
-        context.Set(OtpExpiresAt, issued is not null && routed.AcceptedCount > 0 ? issued.ExpiresAt : null);
-        var firstError = sent.FirstOrDefault(r => !r.Accepted)?.Error ?? (skipped.Length > 0 ? "some recipients are on the opt-out list" : null);
-        context.Set(Error, firstError);
-        await context.CompleteActivityAsync(
-            routed.AcceptedCount == 0 ? Failed
-            : routed.FailedCount > 0 || skipped.Length > 0 ? PartiallySent
-            : Sent);
+    /// <summary>Everything a send completes with: set live, and stored with the send records to be replayed by a repeated execution.</summary>
+    private sealed record SendOutputs(SmsSendResult[] Results, int SentCount, int FailedCount, int OptedOutCount, decimal Fee, string? Error, DateTimeOffset? OtpExpiresAt, string Outcome);
+
+    private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
+
+    private async ValueTask CompleteAsync(ActivityExecutionContext context, SendOutputs outputs)
+    {
+        context.Set(Results, outputs.Results);
+        context.Set(MessageIds, outputs.Results.Where(r => r.Accepted && r.MessageId != null).Select(r => r.MessageId!).ToArray());
+        context.Set(SentCount, outputs.SentCount);
+        context.Set(FailedCount, outputs.FailedCount);
+        context.Set(OptedOutCount, outputs.OptedOutCount);
+        context.Set(Fee, outputs.Fee);
+        context.Set(Error, outputs.Error);
+        context.Set(OtpExpiresAt, outputs.OtpExpiresAt);
+        await context.CompleteActivityAsync(outputs.Outcome);
     }
 
     internal static string Purpose(string? purpose) => string.IsNullOrWhiteSpace(purpose) ? "otp" : purpose.Trim();
@@ -215,17 +237,9 @@ public sealed class SendSms : Activity
     private static string? Scrub(string? error, OtpIssued? issued) =>
         error is null || issued is null ? error : error.Replace(issued.Code, "******", StringComparison.Ordinal);
 
-    private async ValueTask FailAsync(ActivityExecutionContext context, string error, IReadOnlyList<SmsSendResult> skipped)
+    private ValueTask FailAsync(ActivityExecutionContext context, string error, IReadOnlyList<SmsSendResult> skipped)
     {
         context.Log("SendSms refused: " + error);
-        context.Set(Results, skipped);
-        context.Set(MessageIds, []);
-        context.Set(SentCount, 0);
-        context.Set(FailedCount, 0);
-        context.Set(OptedOutCount, skipped.Count);
-        context.Set(Fee, 0m);
-        context.Set(Error, error);
-        context.Set(OtpExpiresAt, null);
-        await context.CompleteActivityAsync(Failed);
+        return CompleteAsync(context, new SendOutputs([.. skipped], 0, 0, skipped.Count, 0m, error, null, Failed));
     }
 }

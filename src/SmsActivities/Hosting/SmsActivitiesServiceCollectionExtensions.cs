@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SmsActivities.OptOut;
 using SmsActivities.Otp;
 using SmsActivities.Persistence;
@@ -39,9 +40,7 @@ public static class SmsActivitiesServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
-        // ASP.NET Core's request lines ("Request starting POST …/webhooks/sms/tencent/status/{token}") would write the
-        // webhook path token, the only credential of vendors that do not sign pushes, to every log sink.
-        services.AddLogging(b => b.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning));
+        RedactWebhookTokenInLogs(services);
         var connectionString = section["ConnectionString"] ?? new SmsActivitiesOptions().ConnectionString;
         services.AddDbContextFactory<SmsActivitiesDbContext>(o =>
         {
@@ -61,6 +60,32 @@ public static class SmsActivitiesServiceCollectionExtensions
 
         services.AddWorkflowActivities(ActivityTypes);
         return services;
+    }
+
+    /// <summary>
+    /// ASP.NET Core's request lines ("Request starting POST …/webhooks/sms/tencent/status/{token}") and request scopes
+    /// would write the webhook path token, the only credential of vendors that do not sign pushes, to every log sink.
+    /// The host's logger factory is wrapped so the token is masked wherever it appears; the host's levels stay its own.
+    /// </summary>
+    private static void RedactWebhookTokenInLogs(IServiceCollection services)
+    {
+        services.AddLogging();
+        var original = services.LastOrDefault(d => d.ServiceType == typeof(ILoggerFactory));
+        if (original is null || original.ImplementationType == typeof(SecretRedactingLoggerFactory)) return;
+        services.Remove(original);
+        services.TryAddSingleton(sp =>
+        {
+            string? token;
+            try { token = sp.GetRequiredService<IOptions<SmsActivitiesOptions>>().Value.Webhooks.Token; }
+            catch (OptionsValidationException) { token = null; }
+            return new WebhookLogRedaction(token, [SmsWebhookEndpoints.DefaultPrefix]);
+        });
+        // Resolved on the first log line, not when the factory is built: options may log while they are being bound.
+        services.AddSingleton<ILoggerFactory>(sp => new SecretRedactingLoggerFactory(
+            original.ImplementationInstance as ILoggerFactory
+            ?? original.ImplementationFactory?.Invoke(sp) as ILoggerFactory
+            ?? (ILoggerFactory)ActivatorUtilities.CreateInstance(sp, original.ImplementationType!),
+            sp.GetRequiredService<WebhookLogRedaction>));
     }
 
     /// <summary>Every activity and trigger of the plug-in.</summary>

@@ -1,3 +1,5 @@
+using System.IO.Compression;
+using System.Text;
 using Microsoft.EntityFrameworkCore;
 using SmsActivities.Routing;
 
@@ -6,6 +8,9 @@ namespace SmsActivities.Persistence;
 /// <summary>One recipient of a send as the records know it.</summary>
 public sealed record SentMessage(string Vendor, string MessageId, string Mobile);
 
+/// <summary>See <see cref="SendRecordStore.FindAsync"/>.</summary>
+public sealed record PriorSend(IReadOnlyList<string> InDoubt, string? CompletedOutputsJson);
+
 /// <summary>
 /// Durable send records: written before the vendor call (Pending) and settled after it, so a report can be tied
 /// back to the workflow that sent the message and a send interrupted by a crash is surfaced, not repeated.
@@ -13,27 +18,27 @@ public sealed record SentMessage(string Vendor, string MessageId, string Mobile)
 public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> dbFactory, TimeProvider time)
 {
     /// <summary>
-    /// The attempt number of the next send by this activity of this instance: attempts already made, counted from
-    /// the records. Deterministic, so a re-run after a crash gets the same idempotency key as the interrupted call.
-    /// Returns the recipients of an interrupted attempt (records still Pending), which the caller must surface.
+    /// What an earlier execution with this idempotency key left behind: null when there was none; otherwise either
+    /// the outputs it completed with (<see cref="PriorSend.CompletedOutputsJson"/>, to be replayed without calling any
+    /// vendor) or, when it began but never completed (the process died inside the vendor call), the recipients whose
+    /// fate is unknown.
     /// </summary>
-    public async Task<(int Attempt, IReadOnlyList<string> InDoubt)> NextAttemptAsync(string instanceId, string activityId, CancellationToken cancellationToken)
+    public async Task<PriorSend?> FindAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await db.SendRecords.AsNoTracking()
-            .Where(r => r.InstanceId == instanceId && r.ActivityId == activityId)
-            .Select(r => new { r.IdempotencyKey, r.Status, r.Mobile })
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
-        var attempts = rows.Select(r => r.IdempotencyKey).Distinct(StringComparer.Ordinal).Count();
-        var inDoubt = rows.Where(r => r.Status == SendRecordStatus.Pending).Select(r => r.Mobile).ToArray();
-        return (attempts, inDoubt);
+        var completed = await db.SendOutcomes.AsNoTracking().Where(o => o.IdempotencyKey == idempotencyKey)
+            .Select(o => o.Outputs).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (completed is not null) return new PriorSend([], Decompress(completed));
+        var begun = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == idempotencyKey)
+            .Select(r => r.Mobile).ToListAsync(cancellationToken).ConfigureAwait(false);
+        return begun.Count == 0 ? null : new PriorSend(begun, null);
     }
 
-    /// <summary>Marks an interrupted attempt's Pending records InDoubt, once it has been reported to the workflow.</summary>
-    public async Task MarkInDoubtAsync(string instanceId, string activityId, CancellationToken cancellationToken)
+    /// <summary>Marks an interrupted send's Pending records InDoubt, once it has been reported to the workflow.</summary>
+    public async Task MarkInDoubtAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await db.SendRecords.Where(r => r.InstanceId == instanceId && r.ActivityId == activityId && r.Status == SendRecordStatus.Pending)
+        await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Status == SendRecordStatus.Pending)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, SendRecordStatus.InDoubt), cancellationToken).ConfigureAwait(false);
     }
 
@@ -50,8 +55,12 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Settles the Pending records of an attempt with what the vendors answered (the vendor that finally took or refused each recipient).</summary>
-    public async Task CompleteAsync(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Settles the Pending records of a send with what the vendors answered (the vendor that finally took or refused
+    /// each recipient) and, in the same transaction, keeps the outputs the activity completes with, so an execution
+    /// repeated with the same key (a crash before the workflow committed) replays them instead of sending again.
+    /// </summary>
+    public async Task CompleteAsync(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, string outputsJson, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey).ToListAsync(cancellationToken).ConfigureAwait(false);
@@ -65,6 +74,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             row.Status = outcome.Accepted ? SendRecordStatus.Accepted : SendRecordStatus.Rejected;
             row.Error = outcome.Error;
         }
+        db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(outputsJson), CreatedAtTicks = time.GetUtcNow().UtcTicks });
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -79,5 +89,20 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         var latest = rows.LastOrDefault()?.IdempotencyKey;
         return rows.Where(r => r.IdempotencyKey == latest && r.Status == SendRecordStatus.Accepted && r.MessageId != null)
             .Select(r => new SentMessage(r.Vendor, r.MessageId!, r.Mobile)).ToArray();
+    }
+
+    private static byte[] Compress(string json)
+    {
+        using var buffer = new MemoryStream();
+        using (var zip = new GZipStream(buffer, CompressionLevel.Fastest))
+            zip.Write(Encoding.UTF8.GetBytes(json));
+        return buffer.ToArray();
+    }
+
+    private static string Decompress(byte[] data)
+    {
+        using var zip = new GZipStream(new MemoryStream(data), CompressionMode.Decompress);
+        using var reader = new StreamReader(zip, Encoding.UTF8);
+        return reader.ReadToEnd();
     }
 }

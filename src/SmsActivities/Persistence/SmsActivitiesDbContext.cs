@@ -9,6 +9,7 @@ public sealed class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbConte
     public DbSet<RateEventEntity> RateEvents => Set<RateEventEntity>();
     public DbSet<OptOutEntity> OptOuts => Set<OptOutEntity>();
     public DbSet<SendRecordEntity> SendRecords => Set<SendRecordEntity>();
+    public DbSet<SendOutcomeEntity> SendOutcomes => Set<SendOutcomeEntity>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -45,6 +46,12 @@ public sealed class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbConte
             e.Property(x => x.Status).HasMaxLength(16);
             e.HasIndex(x => x.IdempotencyKey);
             e.HasIndex(x => new { x.InstanceId, x.ActivityId });
+        });
+        modelBuilder.Entity<SendOutcomeEntity>(e =>
+        {
+            e.ToTable("sms_send_outcomes");
+            e.HasKey(x => x.IdempotencyKey);
+            e.Property(x => x.IdempotencyKey).HasMaxLength(64);
         });
     }
 }
@@ -93,6 +100,18 @@ public sealed class SendRecordEntity
     /// <summary>One of <see cref="SendRecordStatus"/>: written Pending before the vendor call, settled after it.</summary>
     public string Status { get; set; } = SendRecordStatus.Pending;
     public string? Error { get; set; }
+    public long CreatedAtTicks { get; set; }
+}
+
+/// <summary>The outputs a completed send left the workflow with, by idempotency key: replayed when the same execution runs again.</summary>
+public sealed class SendOutcomeEntity
+{
+    public required string IdempotencyKey { get; set; }
+    /// <summary>
+    /// The outputs as UTF-8 JSON, GZip-compressed: a campaign's per-recipient results run to megabytes of repetitive
+    /// text. Never holds an OTP code: the activity scrubs it from vendor errors before outputs are built.
+    /// </summary>
+    public required byte[] Outputs { get; set; }
     public long CreatedAtTicks { get; set; }
 }
 

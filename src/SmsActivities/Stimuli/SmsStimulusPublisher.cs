@@ -26,63 +26,79 @@ public sealed class SmsStimulusPublisher(
     TimeProvider time,
     ILogger<SmsStimulusPublisher> logger)
 {
+    /// <summary>
+    /// Publishes a whole push or poll through one batch of the runtime (one transaction records every event, then the
+    /// workflows they resume run side by side). Each event is still traced and counted on its own.
+    /// </summary>
     public async Task<IngestResult> PublishAsync(IReadOnlyList<DeliveryReport> reports, IReadOnlyList<InboundReply> replies, IReadOnlyList<EmailEvent> emailEvents, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reports);
         ArgumentNullException.ThrowIfNull(replies);
         ArgumentNullException.ThrowIfNull(emailEvents);
-        var fresh = 0;
-        var duplicates = 0;
-        foreach (var report in reports)
-        {
-            if (await PublishReportAsync(report, cancellationToken).ConfigureAwait(false)) fresh++; else duplicates++;
-        }
-        foreach (var reply in replies)
-        {
-            if (await PublishReplyAsync(reply, cancellationToken).ConfigureAwait(false)) fresh++; else duplicates++;
-        }
-        foreach (var email in emailEvents)
-        {
-            var result = await runtime.SendStimulusAsync(SmsStimuli.ForEmailEvent(email, time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
-            if (result.Duplicate) duplicates++; else fresh++;
-        }
-        return new IngestResult(fresh, duplicates);
-    }
-
-    /// <returns>False when the report had been received before.</returns>
-    public async Task<bool> PublishReportAsync(DeliveryReport report, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(report);
-        using var span = SmsTelemetry.Source.StartActivity("sms.report", ActivityKind.Consumer);
-        span?.SetTag("sms.vendor", report.Vendor);
-        span?.SetTag("sms.message_id", report.MessageId);
-        span?.SetTag("sms.status", report.Status.ToString());
-        var received = time.GetUtcNow();
-        var (isNew, runs) = await SendAllAsync(SmsStimuli.ForReport(report, received), cancellationToken).ConfigureAwait(false);
-        span?.SetTag("workflow.runs", runs);
-        if (!isNew) return false;
-        telemetry.ReportsReceived.Add(1, new("vendor", report.Vendor), new("status", report.Status.ToString()));
-        return true;
-    }
-
-    /// <returns>False when the reply had been received before.</returns>
-    public async Task<bool> PublishReplyAsync(InboundReply reply, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(reply);
-        using var span = SmsTelemetry.Source.StartActivity("sms.reply", ActivityKind.Consumer);
-        span?.SetTag("sms.vendor", reply.Vendor);
-        var received = time.GetUtcNow();
-        if (IsOptOut(reply.Text))
+        var started = time.GetUtcNow();
+        foreach (var reply in replies.Where(r => IsOptOut(r.Text)))
         {
             // Before the stimuli, so a workflow started by this very reply already sees the number opted out.
             await optOuts.AddAsync(reply.Mobile, "reply: " + reply.Text.Trim(), reply.Vendor, cancellationToken).ConfigureAwait(false);
             logger.LogInformation("Opted out {Mobile} after a {Vendor} reply", PhoneNumber.Mask(reply.Mobile), reply.Vendor);
         }
-        var (isNew, runs) = await SendAllAsync(SmsStimuli.ForReply(reply, received), cancellationToken).ConfigureAwait(false);
-        span?.SetTag("workflow.runs", runs);
-        if (!isNew) return false;
-        telemetry.RepliesReceived.Add(1, new KeyValuePair<string, object?>("vendor", reply.Vendor));
-        return true;
+
+        // Every variant of every event, even when the first turns out to be a duplicate: a crash before the commit left
+        // the vendor unacknowledged, and its retry must still deliver what was not stored the first time.
+        var events = new List<(int First, int Count)>();
+        var stimuli = new List<Stimulus>();
+        void Add(IReadOnlyList<Stimulus> variants)
+        {
+            events.Add((stimuli.Count, variants.Count));
+            stimuli.AddRange(variants);
+        }
+        foreach (var report in reports) Add(SmsStimuli.ForReport(report, started));
+        foreach (var reply in replies) Add(SmsStimuli.ForReply(reply, started));
+        foreach (var email in emailEvents) Add([SmsStimuli.ForEmailEvent(email, started)]);
+        var results = await runtime.SendStimuliAsync(stimuli, cancellationToken).ConfigureAwait(false);
+
+        var fresh = 0;
+        var eventResults = events.Select(e => results.Skip(e.First).Take(e.Count).ToArray()).ToArray();
+        for (var i = 0; i < eventResults.Length; i++)
+        {
+            var isNew = eventResults[i].Any(r => !r.Duplicate);
+            var runs = eventResults[i].Sum(r => r.Runs.Count);
+            if (isNew) fresh++;
+            if (i < reports.Count) TraceReport(reports[i], started, isNew, runs);
+            else if (i < reports.Count + replies.Count) TraceReply(replies[i - reports.Count], started, isNew, runs);
+        }
+        return new IngestResult(fresh, eventResults.Length - fresh);
+    }
+
+    /// <returns>False when the report had been received before.</returns>
+    public async Task<bool> PublishReportAsync(DeliveryReport report, CancellationToken cancellationToken) =>
+        (await PublishAsync([report], [], [], cancellationToken).ConfigureAwait(false)).New > 0;
+
+    /// <returns>False when the reply had been received before.</returns>
+    public async Task<bool> PublishReplyAsync(InboundReply reply, CancellationToken cancellationToken) =>
+        (await PublishAsync([], [reply], [], cancellationToken).ConfigureAwait(false)).New > 0;
+
+    /// <summary>One span per report over the batch that carried it, so a report is still found by its message id.</summary>
+    private void TraceReport(DeliveryReport report, DateTimeOffset started, bool isNew, int runs)
+    {
+        using (var span = SmsTelemetry.Source.StartActivity("sms.report", ActivityKind.Consumer, Activity.Current?.Context ?? default, startTime: started))
+        {
+            span?.SetTag("sms.vendor", report.Vendor);
+            span?.SetTag("sms.message_id", report.MessageId);
+            span?.SetTag("sms.status", report.Status.ToString());
+            span?.SetTag("workflow.runs", runs);
+        }
+        if (isNew) telemetry.ReportsReceived.Add(1, new("vendor", report.Vendor), new("status", report.Status.ToString()));
+    }
+
+    private void TraceReply(InboundReply reply, DateTimeOffset started, bool isNew, int runs)
+    {
+        using (var span = SmsTelemetry.Source.StartActivity("sms.reply", ActivityKind.Consumer, Activity.Current?.Context ?? default, startTime: started))
+        {
+            span?.SetTag("sms.vendor", reply.Vendor);
+            span?.SetTag("workflow.runs", runs);
+        }
+        if (isNew) telemetry.RepliesReceived.Add(1, new KeyValuePair<string, object?>("vendor", reply.Vendor));
     }
 
     public bool IsOptOut(string text)
@@ -90,22 +106,5 @@ public sealed class SmsStimulusPublisher(
         ArgumentNullException.ThrowIfNull(text);
         var trimmed = text.Trim();
         return options.Value.OptOutKeywords.Any(k => string.Equals(k.Trim(), trimmed, StringComparison.OrdinalIgnoreCase));
-    }
-
-    /// <summary>
-    /// Sends every variant, even when the first turns out to be a duplicate: a crash between variants leaves the vendor
-    /// unacknowledged, and its retry must still deliver the variants that were not stored the first time.
-    /// </summary>
-    private async Task<(bool IsNew, int Runs)> SendAllAsync(IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken)
-    {
-        var isNew = false;
-        var runs = 0;
-        foreach (var stimulus in stimuli)
-        {
-            var result = await runtime.SendStimulusAsync(stimulus, cancellationToken).ConfigureAwait(false);
-            isNew |= !result.Duplicate;
-            runs += result.Runs.Count;
-        }
-        return (isNew, runs);
     }
 }

@@ -36,6 +36,8 @@ public static class SmsWebhookEndpoints
         var options = routes.ServiceProvider.GetRequiredService<IOptions<SmsActivitiesOptions>>().Value.Webhooks;
         if (string.IsNullOrWhiteSpace(options.Token) || options.Token.Length < 16)
             throw new InvalidOperationException("SmsActivities:Webhooks:Token must be set to a random secret of at least 16 characters before mapping the SMS webhooks.");
+        // The token segment of paths under this prefix is masked in every log line (see WebhookLogRedaction).
+        routes.ServiceProvider.GetService<Telemetry.WebhookLogRedaction>()?.AddPrefix(prefix);
         var expected = SHA256.HashData(Encoding.UTF8.GetBytes(options.Token));
 
         foreach (var reader in routes.ServiceProvider.GetServices<IWebhookReader>())

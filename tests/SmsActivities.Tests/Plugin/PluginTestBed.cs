@@ -63,10 +63,13 @@ internal sealed class PluginTestBed : IAsyncDisposable
     public WorkflowInstanceStore Instances => Services.GetRequiredService<WorkflowInstanceStore>();
     public TencentEmulator Tencent => Emulators.Set.Tencent;
     public HttpClient Http { get; } = new();
+    /// <summary>The runtime's SQLite file.</summary>
+    public string RuntimeDatabasePath => Path.Combine(_folder, "workflows.db");
 
     public Uri WebhookUrl(string vendor, string kind, string token = Token) => new(BaseAddress, SmsWebhookEndpoints.PathFor(vendor, kind, token).TrimStart('/'));
 
-    public static async Task<PluginTestBed> StartAsync(IEnumerable<IWorkflow>? workflows = null, IDictionary<string, string?>? settings = null, TimeProvider? time = null)
+    public static async Task<PluginTestBed> StartAsync(IEnumerable<IWorkflow>? workflows = null, IDictionary<string, string?>? settings = null, TimeProvider? time = null,
+        Action<WorkflowRuntimeOptions>? configureRuntime = null)
     {
         var emulators = await EmulatorHost.StartAsync();
         emulators.Set.Clock.Scale = 0.001;
@@ -114,10 +117,12 @@ internal sealed class PluginTestBed : IAsyncDisposable
             o.UseSqlite(Path.Combine(folder, "workflows.db"));
             o.PollInterval = TimeSpan.FromMilliseconds(50);
             foreach (var workflow in workflows ?? []) o.AddWorkflow(workflow);
+            configureRuntime?.Invoke(o);
         });
         builder.Services.AddSmsActivities(configuration);
         var app = builder.Build();
         app.MapSmsWebhooks();
+        app.MapWorkflowHttpEndpoints();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var bed = new PluginTestBed(emulators, app, new Uri(address.TrimEnd('/') + "/"), folder, logs);
@@ -212,7 +217,12 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
 
     private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
     {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        // Scopes are recorded too: ASP.NET Core's request scope carries the request path, webhook token included.
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull
+        {
+            lines.Enqueue($"Scope {category} {state}");
+            return null;
+        }
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>

@@ -78,7 +78,8 @@ public sealed class SendSmsTests
     [Fact]
     public async Task A_report_that_never_comes_leaves_by_Timeout_with_the_pending_recipient()
     {
-        await using var bed = await PluginTestBed.StartAsync([SendAndWait("late", () => new SendSms { Recipients = new($"{A}\n{B}"), Text = new("hello") }, TimeSpan.FromMilliseconds(600))]);
+        // Long enough for B's report to arrive on a loaded machine: the test is about A's, which never comes.
+        await using var bed = await PluginTestBed.StartAsync([SendAndWait("late", () => new SendSms { Recipients = new($"{A}\n{B}"), Text = new("hello") }, TimeSpan.FromSeconds(3))]);
         bed.Tencent.Script.For(A, DeliveryPlan.NeverReport);
 
         var run = await bed.RunAsync("late");
@@ -182,24 +183,6 @@ public sealed class SendSmsTests
         Assert.Equal([SendSms.Failed], await bed.OutcomesAsync(run.InstanceId, "send"));
         var record = await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().SingleAsync());
         Assert.Equal(SendRecordStatus.Rejected, record.Status);
-    }
-
-    [Fact]
-    public async Task A_send_interrupted_inside_the_vendor_call_is_surfaced_not_repeated()
-    {
-        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("doubt", f => f.Add(new SendSms { Id = "send", Recipients = new(A), Text = new("hi") }))]);
-        // What a crash between "records written" and "vendor answered" leaves behind, for the instance that will run next.
-        var store = bed.Services.GetRequiredService<SendRecordStore>();
-        var run = await bed.RunAsync("doubt");
-        Assert.Single(bed.Tencent.Sent);
-        await store.BeginAsync("interrupted-attempt-key-000000001", run.InstanceId, "send", "tencent", [A], CancellationToken.None);
-
-        var (attempt, inDoubt) = await store.NextAttemptAsync(run.InstanceId, "send", CancellationToken.None);
-
-        Assert.Equal(2, attempt);
-        Assert.Equal([A], inDoubt);
-        await store.MarkInDoubtAsync(run.InstanceId, "send", CancellationToken.None);
-        Assert.Empty((await store.NextAttemptAsync(run.InstanceId, "send", CancellationToken.None)).InDoubt);
     }
 
     [Fact]

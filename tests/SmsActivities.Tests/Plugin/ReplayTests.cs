@@ -1,0 +1,162 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
+using SmsActivities.Activities;
+using SmsActivities.Persistence;
+using SmsActivities.Vendors;
+using SmsActivities.Workflows.Activities;
+using SmsActivities.Workflows.Activities.BuiltIn;
+using SmsActivities.Workflows.Execution;
+using SmsActivities.Workflows.Runtime;
+
+namespace SmsActivities.Tests.Plugin;
+
+/// <summary>
+/// A crash after the vendor accepted, before the runtime committed the run: the retried delivery executes the send again
+/// with the same execution key, and the send must replay what it did instead of messaging the person twice.
+/// </summary>
+public sealed partial class ReplayTests
+{
+    private const string A = "+8613800138001";
+
+    /// <summary>Event "go" → the activity under test → a step that "crashes" the first run after the send completed.</summary>
+    private static CodeWorkflow SendThenCrash(string id, Activity send) => new(id, f =>
+    {
+        var go = f.Add(new Event("go") { Id = "go" });
+        send.Id = "send";
+        var sendStep = f.Add(send);
+        var crash = f.Add(new CrashOnce { Id = "crash" });
+        f.Connect(go, sendStep);
+        foreach (var port in new[] { SendSms.Sent, SendSms.PartiallySent, SendSms.Failed }) f.Connect(sendStep, crash, port);
+    });
+
+    private static async Task<(PluginTestBed Bed, string InstanceId)> RunWithCrashAsync(string id, Activity send)
+    {
+        var bed = await PluginTestBed.StartAsync([SendThenCrash(id, send)], configureRuntime: o =>
+        {
+            o.AddActivity<CrashOnce>();
+            o.LeaseWaitTimeout = TimeSpan.FromMilliseconds(200);
+        });
+        var started = await bed.RunAsync(id);
+        using var crash = new CancellationTokenSource();
+        CrashOnce.Arm(started.InstanceId, crash);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            bed.Runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "go" }), crash.Token));
+        await bed.WaitForFinishAsync(started.InstanceId);
+        return (bed, started.InstanceId);
+    }
+
+    [Fact]
+    public async Task SendSms_executed_again_with_the_same_execution_key_sends_nothing_and_completes_with_the_same_outputs()
+    {
+        var (bed, instanceId) = await RunWithCrashAsync("sms-replay", new SendSms { Vendor = new("tencent"), Recipients = new(A), Text = new("Your parcel is ready") });
+        await using var _ = bed;
+
+        Assert.Single(bed.TencentSends());
+        var seen = CrashOnce.OutputsSeen(instanceId);
+        Assert.Equal(2, seen.Count);
+        Assert.Equal(seen[0], seen[1]);
+        var outputs = await bed.OutputsAsync(instanceId, "send");
+        Assert.Equal(1, outputs["SentCount"]!.GetValue<int>());
+        Assert.Equal(bed.Tencent.Sent.Single().Sid, outputs["MessageIds"]![0]!.GetValue<string>());
+        Assert.Equal([SendSms.Sent], await bed.OutcomesAsync(instanceId, "send"));
+        Assert.Single(await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().ToListAsync()));
+    }
+
+    [Fact]
+    public async Task An_OTP_send_executed_again_replays_its_outcome_and_the_code_sent_the_first_time_stays_the_one_that_verifies()
+    {
+        var (bed, instanceId) = await RunWithCrashAsync("otp-replay",
+            new SendSms { Vendor = new("tencent"), Recipients = new(A), Text = new("Your code is {code}"), Otp = new(true), OtpPurpose = new("login") });
+        await using var _ = bed;
+
+        Assert.Single(bed.TencentSends());
+        var challenge = Assert.Single(await bed.WithDbAsync(db => db.OtpChallenges.AsNoTracking().ToListAsync()));
+        Assert.False(challenge.Consumed);
+        var seen = CrashOnce.OutputsSeen(instanceId);
+        Assert.Equal(seen[0], seen[1]);
+        Assert.NotNull((await bed.OutputsAsync(instanceId, "send"))["OtpExpiresAt"]);
+
+        var code = SixDigits().Match(bed.Tencent.Sent.Single().Text).Value;
+        var otp = bed.Services.GetService(typeof(SmsActivities.Otp.OtpService)) as SmsActivities.Otp.OtpService;
+        Assert.Equal(SmsActivities.Otp.OtpVerifyOutcome.Valid, await otp!.VerifyAsync(A, "login", code, null));
+    }
+
+    [Fact]
+    public async Task SendVoiceOtp_executed_again_with_the_same_execution_key_calls_nobody_and_completes_with_the_same_outputs()
+    {
+        var (bed, instanceId) = await RunWithCrashAsync("voice-replay", new SendVoiceOtp { Vendor = new(VendorNames.SendCloud), Mobile = new(A) });
+        await using var _ = bed;
+
+        Assert.Single(bed.Emulators.Set.Requests.For(VendorNames.SendCloud), r => r.Path.Contains("voice", StringComparison.OrdinalIgnoreCase));
+        Assert.Single(await bed.WithDbAsync(db => db.OtpChallenges.AsNoTracking().ToListAsync()), c => !c.Consumed);
+        var seen = CrashOnce.OutputsSeen(instanceId);
+        Assert.Equal(seen[0], seen[1]);
+        Assert.Equal([SendVoiceOtp.Sent], await bed.OutcomesAsync(instanceId, "send"));
+    }
+
+    [Fact]
+    public async Task A_send_that_died_inside_the_vendor_call_is_surfaced_as_in_doubt_by_the_re_execution_and_not_repeated()
+    {
+        await using var bed = await PluginTestBed.StartAsync([SendThenCrash("doubt", new SendSms { Vendor = new("tencent"), Recipients = new(A), Text = new("hi") })],
+            configureRuntime: o =>
+            {
+                o.AddActivity<CrashOnce>();
+                o.LeaseWaitTimeout = TimeSpan.FromMilliseconds(200);
+            });
+        var started = await bed.RunAsync("doubt");
+        // The vendor holds the call; the "process" dies while it waits (the run is cancelled once the call is in).
+        bed.Tencent.Faults.DelayNextCalls(1, TimeSpan.FromDays(1));
+        using var crash = new CancellationTokenSource();
+        var run = bed.Runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "go" }), crash.Token);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (bed.TencentSends().Count == 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        await crash.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+
+        await bed.WaitForFinishAsync(started.InstanceId);
+        Assert.Equal([SendSms.Failed], await bed.OutcomesAsync(started.InstanceId, "send"));
+        Assert.Contains("interrupted", (await bed.OutputsAsync(started.InstanceId, "send"))["Error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Single(bed.TencentSends());
+        Assert.Equal(SendRecordStatus.InDoubt, (await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().SingleAsync())).Status);
+    }
+
+    [GeneratedRegex(@"\d{6}")]
+    private static partial Regex SixDigits();
+
+    /// <summary>Notes the send's outputs each time it runs; on its first run in an armed instance it cancels the run (a crash before commit).</summary>
+    [Activity("Test", "Testing")]
+    public sealed class CrashOnce : Activity
+    {
+        private static readonly Dictionary<string, List<string>> Seen = [];
+        private static readonly Dictionary<string, CancellationTokenSource> Armed = [];
+
+        public static void Arm(string instanceId, CancellationTokenSource crash)
+        {
+            lock (Seen) Armed[instanceId] = crash;
+        }
+
+        public static IReadOnlyList<string> OutputsSeen(string instanceId)
+        {
+            lock (Seen) return Seen.TryGetValue(instanceId, out var list) ? list.ToList() : [];
+        }
+
+        protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
+        {
+            CancellationTokenSource? crash;
+            lock (Seen)
+            {
+                var outputs = context.WorkflowExecutionContext.State.ActivityOutputs["send"].ToJsonString();
+                if (!Seen.TryGetValue(context.WorkflowInstanceId, out var list)) Seen[context.WorkflowInstanceId] = list = [];
+                list.Add(outputs);
+                Armed.Remove(context.WorkflowInstanceId, out crash);
+            }
+            if (crash is not null)
+            {
+                crash.Cancel();
+                context.CancellationToken.ThrowIfCancellationRequested();
+            }
+            return context.CompleteActivityAsync();
+        }
+    }
+}

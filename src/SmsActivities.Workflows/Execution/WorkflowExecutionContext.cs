@@ -15,6 +15,8 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     private readonly Dictionary<string, ActivityExecutionContext> _live = new(StringComparer.Ordinal);
     private bool _rootCompleted;
     private bool _halted;
+    /// <summary>The activity executions that journaled "Suspended" since they last started or resumed in this run.</summary>
+    private readonly HashSet<string> _suspendedJournaled = new(StringComparer.Ordinal);
 
     internal WorkflowExecutionContext(Workflow workflow, WorkflowState state, IServiceProvider services, TimeProvider time,
         ExpressionEvaluator evaluator, CancellationToken cancellationToken)
@@ -65,6 +67,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
             throw new InvalidOperationException($"Bookmark {bookmark.Id} points at activity instance {bookmark.ActivityInstanceId}, which is not running.");
         if (bookmark.AutoBurn) State.Bookmarks.RemoveAll(b => b.Id == bookmark.Id);
         Journal(context, "Resumed", null, bookmark.Payload);
+        _suspendedJournaled.Remove(context.Id); // bookmarks made by this resumption suspend it anew
         context.ResumeInput = input;
         context.ResumedBookmark = bookmark;
         await GuardAsync(context, () => context.InvokeCallbackAsync(bookmark.CallbackMethodName));
@@ -272,7 +275,9 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     {
         State.Bookmarks.Add(bookmark);
         RecordOf(context).HasBookmarks = true;
-        Journal(context, "Suspended", null, bookmark.Payload);
+        // As Elsa: one "Suspended" per activity execution that becomes suspended, not one per bookmark (a wait for
+        // several messages plus a timeout makes several); the entry carries the first bookmark's payload.
+        if (_suspendedJournaled.Add(context.Id)) Journal(context, "Suspended", null, bookmark.Payload);
     }
 
     internal void Journal(ActivityExecutionContext context, string eventName, string? message, JsonNode? payload)

@@ -1,4 +1,7 @@
 using ActivityKind = System.Diagnostics.ActivityKind;
+using System.Text.Json;
+using SmsActivities.Persistence;
+using SmsActivities.Routing;
 using SmsActivities.Telemetry;
 using SmsActivities.Vendors;
 using SmsActivities.Workflows.Activities;
@@ -79,24 +82,64 @@ public sealed class SendEmail : Activity
             return;
         }
 
-        using var span = SmsTelemetry.Source.StartActivity("sms.email", ActivityKind.Client);
-        span?.SetTag("sms.vendor", sender.Vendor);
-        EmailReceipt receipt;
-        try
+        // Same replay and in-doubt handling as SendSms/SendVoiceOtp, in the same store: an address sits in the records'
+        // Mobile column, which has no length limit (TEXT on SQLite, text on PostgreSQL) and is matched only as text.
+        var records = context.GetService<SendRecordStore>()!;
+        var ct = context.CancellationToken;
+        var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, context.ExecutionKey);
+        var prior = await records.FindAsync(key, ct);
+        if (prior?.CompletedOutputsJson is { } completed)
         {
-            receipt = await sender.SendEmailAsync(message, context.CancellationToken);
+            // This very execution already sent (a crash came before the workflow committed): replay what it completed with.
+            await CompleteAsync(context, JsonSerializer.Deserialize<EmailOutputs>(completed, ReplayJson)!);
+            return;
         }
-        catch (Exception ex) when (ex is VendorException or VendorValidationException or HttpRequestException)
+        if (prior is { InDoubt.Count: > 0 })
         {
-            await FailAsync(context, ex is VendorException v ? v.Message : ex.Message);
+            // This execution died inside the vendor call before: whether those emails went out is unknown, and the
+            // vendor has no idempotency key to dedupe a second post, so the workflow is told and decides.
+            await records.MarkInDoubtAsync(key, ct);
+            await FailAsync(context, $"a previous send attempt of this activity was interrupted; its outcome is unknown for {prior.InDoubt.Count} recipient(s), which were not sent again");
             return;
         }
 
-        var accepted = receipt.Results.Where(r => r.Accepted).ToArray();
-        context.Set(Results, receipt.Results);
-        context.Set(MessageIds, accepted.Where(r => r.MessageId != null).Select(r => r.MessageId!).ToArray());
-        context.Set(Error, receipt.Results.FirstOrDefault(r => !r.Accepted)?.Error);
-        await context.CompleteActivityAsync(accepted.Length > 0 ? Sent : Failed);
+        using var span = SmsTelemetry.Source.StartActivity("sms.email", ActivityKind.Client);
+        span?.SetTag("sms.vendor", sender.Vendor);
+        var addresses = message.To.Distinct(StringComparer.Ordinal).ToArray();
+        await records.BeginAsync(key, context.WorkflowInstanceId, Id, sender.Vendor, addresses, ct);
+        EmailOutputs outputs;
+        IReadOnlyList<SmsRecipientOutcome> outcomes;
+        try
+        {
+            var receipt = await sender.SendEmailAsync(message, ct);
+            var accepted = receipt.Results.Where(r => r.Accepted).ToArray();
+            outputs = new EmailOutputs([.. receipt.Results], accepted.Where(r => r.MessageId != null).Select(r => r.MessageId!).ToArray(),
+                receipt.Results.FirstOrDefault(r => !r.Accepted)?.Error, accepted.Length > 0 ? Sent : Failed);
+            outcomes = receipt.Results.Select(r => new SmsRecipientOutcome(r.Email, receipt.Vendor, r.Accepted, r.MessageId, null, r.Error, null, 1)).ToArray();
+        }
+        catch (Exception ex) when (ex is VendorException or VendorValidationException or HttpRequestException)
+        {
+            // Refused as a whole: settled as rejected, so a repeated execution replays the failure rather than doubting it.
+            var error = ex is VendorException v ? v.Message : ex.Message;
+            context.Log("SendEmail failed: " + error);
+            outputs = new EmailOutputs([], [], error, Failed);
+            outcomes = addresses.Select(a => new SmsRecipientOutcome(a, sender.Vendor, false, null, null, error, null, 1)).ToArray();
+        }
+        await records.CompleteAsync(key, outcomes, JsonSerializer.Serialize(outputs, ReplayJson), ct);
+        await CompleteAsync(context, outputs);
+    }
+
+    /// <summary>Everything a send completes with: set live, and stored with the send records to be replayed by a repeated execution.</summary>
+    private sealed record EmailOutputs(EmailRecipientResult[] Results, string[] MessageIds, string? Error, string Outcome);
+
+    private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
+
+    private async ValueTask CompleteAsync(ActivityExecutionContext context, EmailOutputs outputs)
+    {
+        context.Set(Results, outputs.Results);
+        context.Set(MessageIds, outputs.MessageIds);
+        context.Set(Error, outputs.Error);
+        await context.CompleteActivityAsync(outputs.Outcome);
     }
 
     private static EmailAttachment ToAttachment(EmailAttachmentInput input, int index)
@@ -112,12 +155,9 @@ public sealed class SendEmail : Activity
         }
     }
 
-    private async ValueTask FailAsync(ActivityExecutionContext context, string error)
+    private ValueTask FailAsync(ActivityExecutionContext context, string error)
     {
         context.Log("SendEmail failed: " + error);
-        context.Set(Results, []);
-        context.Set(MessageIds, []);
-        context.Set(Error, error);
-        await context.CompleteActivityAsync(Failed);
+        return CompleteAsync(context, new EmailOutputs([], [], error, Failed));
     }
 }

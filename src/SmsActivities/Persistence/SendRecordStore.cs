@@ -78,7 +78,10 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The accepted messages of the latest attempt of a SendSms activity in an instance.</summary>
+    /// <summary>
+    /// The accepted messages of the latest attempt of a SendSms activity in an instance. SendEmail keeps its records
+    /// here too, with an address for the mobile: those are no SMS and no SMS report will come for them, so they are left out.
+    /// </summary>
     public async Task<IReadOnlyList<SentMessage>> AcceptedByActivityAsync(string instanceId, string activityId, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
@@ -87,7 +90,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             .OrderBy(r => r.Id)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
         var latest = rows.LastOrDefault()?.IdempotencyKey;
-        return rows.Where(r => r.IdempotencyKey == latest && r.Status == SendRecordStatus.Accepted && r.MessageId != null)
+        return rows.Where(r => r.IdempotencyKey == latest && r.Status == SendRecordStatus.Accepted && r.MessageId != null && !r.Mobile.Contains('@', StringComparison.Ordinal))
             .Select(r => new SentMessage(r.Vendor, r.MessageId!, r.Mobile)).ToArray();
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using SmsActivities.Activities;
 using SmsActivities.Emulators;
+using SmsActivities.Persistence;
 using SmsActivities.Vendors;
 using SmsActivities.Workflows.Activities;
 
@@ -165,6 +166,21 @@ public sealed class MultiVendorTests
         Assert.Equal([SendEmail.Failed], await bed.OutcomesAsync(bad.InstanceId, "mail"));
         Assert.Contains("to[0]", (await bed.OutputsAsync(bad.InstanceId, "mail"))["Error"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(emailsBefore, bed.Emulators.Set.Yaningai.Emails.Count);
+    }
+
+    [Fact]
+    public async Task A_delivery_report_wait_pointed_at_a_SendEmail_has_no_SMS_to_wait_for_and_fails_at_once()
+    {
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("mail-wait", f =>
+        {
+            var send = f.Add(new SendEmail { Id = "send", To = new("ann@example.com"), SenderName = new("Acme"), Subject = new("Hi"), HtmlContent = new("<p/>") });
+            f.Connect(send, f.Add(new WaitForDeliveryReport { Id = "wait", SendSmsActivityId = new("send"), Timeout = new(TimeSpan.FromSeconds(30)) }), SendEmail.Sent);
+        })]);
+
+        var run = await bed.RunAsync("mail-wait");
+        Assert.Equal([SendEmail.Sent], await bed.OutcomesAsync(run.InstanceId, "send"));
+        Assert.Single(await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().Where(r => r.Status == SendRecordStatus.Accepted).ToListAsync()));
+        Assert.Equal([WaitForDeliveryReport.Failed], await bed.OutcomesAsync(run.InstanceId, "wait"));
     }
 
     [Fact]

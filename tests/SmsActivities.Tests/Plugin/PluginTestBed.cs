@@ -190,6 +190,9 @@ internal sealed class PluginTestBed : IAsyncDisposable
     public IReadOnlyList<RecordedRequest> TencentSends() =>
         Emulators.Set.Requests.For(VendorNames.Tencent).Where(r => r.Path.Contains("sendsms", StringComparison.Ordinal) || r.Path.Contains("sendmultisms2", StringComparison.Ordinal) || r.Path.Contains("sendisms", StringComparison.Ordinal)).ToArray();
 
+    /// <summary>The calls that reached YANINGAI's email endpoint.</summary>
+    public IReadOnlyList<RecordedRequest> EmailSends() => Emulators.Set.Requests.For(VendorNames.Yaningai, "/api/v1/email/sendEmail");
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using SmsActivities.Activities;
+using SmsActivities.Emulators;
 using SmsActivities.Persistence;
 using SmsActivities.Vendors;
 using SmsActivities.Workflows.Activities;
@@ -96,29 +97,79 @@ public sealed partial class ReplayTests
     }
 
     [Fact]
+    public async Task SendEmail_executed_again_with_the_same_execution_key_sends_nothing_and_completes_with_the_same_outputs()
+    {
+        var (bed, instanceId) = await RunWithCrashAsync("email-replay", Email());
+        await using var _ = bed;
+
+        Assert.Single(bed.EmailSends());
+        var seen = CrashOnce.OutputsSeen(instanceId);
+        Assert.Equal(2, seen.Count);
+        Assert.Equal(seen[0], seen[1]);
+        var outputs = await bed.OutputsAsync(instanceId, "send");
+        Assert.Equal(bed.Emulators.Set.Yaningai.Emails.Single().MessageId, outputs["MessageIds"]![0]!.GetValue<string>());
+        Assert.True(outputs["Results"]![0]!["accepted"]!.GetValue<bool>());
+        Assert.Equal([SendEmail.Sent], await bed.OutcomesAsync(instanceId, "send"));
+        var record = Assert.Single(await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().ToListAsync()));
+        Assert.Equal((Ann, SendRecordStatus.Accepted), (record.Mobile, record.Status));
+    }
+
+    [Fact]
     public async Task A_send_that_died_inside_the_vendor_call_is_surfaced_as_in_doubt_by_the_re_execution_and_not_repeated()
     {
-        await using var bed = await PluginTestBed.StartAsync([SendThenCrash("doubt", new SendSms { Vendor = new("tencent"), Recipients = new(A), Text = new("hi") })],
-            configureRuntime: o =>
-            {
-                o.AddActivity<CrashOnce>();
-                o.LeaseWaitTimeout = TimeSpan.FromMilliseconds(200);
-            });
-        var started = await bed.RunAsync("doubt");
-        // The vendor holds the call; the "process" dies while it waits (the run is cancelled once the call is in).
-        bed.Tencent.Faults.DelayNextCalls(1, TimeSpan.FromDays(1));
+        var (bed, instanceId) = await RunWithCrashInsideVendorCallAsync("doubt", new SendSms { Vendor = new("tencent"), Recipients = new(A), Text = new("hi") },
+            b => b.Tencent.Faults, b => b.TencentSends().Count);
+        await using var _ = bed;
+
+        Assert.Equal([SendSms.Failed], await bed.OutcomesAsync(instanceId, "send"));
+        Assert.Contains("interrupted", (await bed.OutputsAsync(instanceId, "send"))["Error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Single(bed.TencentSends());
+        Assert.Equal(SendRecordStatus.InDoubt, (await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().SingleAsync())).Status);
+    }
+
+    [Fact]
+    public async Task A_SendEmail_that_died_inside_the_vendor_call_is_surfaced_as_in_doubt_by_the_re_execution_and_not_repeated()
+    {
+        var (bed, instanceId) = await RunWithCrashInsideVendorCallAsync("email-doubt", Email(), b => b.Emulators.Set.Yaningai.Faults, b => b.EmailSends().Count);
+        await using var _ = bed;
+
+        Assert.Equal([SendEmail.Failed], await bed.OutcomesAsync(instanceId, "send"));
+        var outputs = await bed.OutputsAsync(instanceId, "send");
+        Assert.Contains("interrupted", outputs["Error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(outputs["MessageIds"]!.AsArray());
+        Assert.Single(bed.EmailSends());
+        Assert.Empty(bed.Emulators.Set.Yaningai.Emails);
+        var record = await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().SingleAsync());
+        Assert.Equal((Ann, SendRecordStatus.InDoubt), (record.Mobile, record.Status));
+    }
+
+    private const string Ann = "ann@example.com";
+
+    private static SendEmail Email() =>
+        new() { Vendor = new(VendorNames.Yaningai), To = new(Ann), SenderName = new("Acme"), Subject = new("Welcome"), HtmlContent = new("<p>Hello</p>") };
+
+    /// <summary>
+    /// The vendor holds the send's call; the "process" dies while it waits (the run is cancelled once the call is in);
+    /// the retried delivery then executes the send again with the same key.
+    /// </summary>
+    private static async Task<(PluginTestBed Bed, string InstanceId)> RunWithCrashInsideVendorCallAsync(
+        string id, Activity send, Func<PluginTestBed, EmulatorFaults> faults, Func<PluginTestBed, int> callsMade)
+    {
+        var bed = await PluginTestBed.StartAsync([SendThenCrash(id, send)], configureRuntime: o =>
+        {
+            o.AddActivity<CrashOnce>();
+            o.LeaseWaitTimeout = TimeSpan.FromMilliseconds(200);
+        });
+        var started = await bed.RunAsync(id);
+        faults(bed).DelayNextCalls(1, TimeSpan.FromDays(1));
         using var crash = new CancellationTokenSource();
         var run = bed.Runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "go" }), crash.Token);
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (bed.TencentSends().Count == 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        while (callsMade(bed) == 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
         await crash.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
-
         await bed.WaitForFinishAsync(started.InstanceId);
-        Assert.Equal([SendSms.Failed], await bed.OutcomesAsync(started.InstanceId, "send"));
-        Assert.Contains("interrupted", (await bed.OutputsAsync(started.InstanceId, "send"))["Error"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Single(bed.TencentSends());
-        Assert.Equal(SendRecordStatus.InDoubt, (await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().SingleAsync())).Status);
+        return (bed, started.InstanceId);
     }
 
     [GeneratedRegex(@"\d{6}")]

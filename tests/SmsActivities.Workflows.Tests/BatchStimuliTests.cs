@@ -9,8 +9,8 @@ namespace SmsActivities.Workflows.Tests;
 
 public class BatchStimuliTests
 {
-    private static Stimulus Event(string name, string key, bool keep = true) =>
-        new("Elsa.Event", new JsonObject { ["eventName"] = name }, new JsonObject { ["payload"] = name }) { DedupeKey = key, KeepInInbox = keep };
+    private static Stimulus Event(string name, string key, bool keep = true, bool remember = false) =>
+        new("Elsa.Event", new JsonObject { ["eventName"] = name }, new JsonObject { ["payload"] = name }) { DedupeKey = key, KeepInInbox = keep, RememberWhenUnmatched = remember };
 
     [Fact]
     public async Task A_batch_resumes_every_matched_instance_dedupes_within_and_across_batches_and_stores_only_what_did_or_waits_for_something()
@@ -89,5 +89,45 @@ public class BatchStimuliTests
         Assert.Single(results[0].Runs);
         Assert.Equal(WorkflowSubStatus.Finished, Assert.Single(results[1].Runs).SubStatus);
         Assert.Equal("answered twice", host.Console.ToString().Trim());
+    }
+
+    [Fact]
+    public async Task A_remembered_stimulus_that_matched_nothing_turns_its_repeat_away_from_a_bookmark_made_in_between()
+    {
+        using var db = new TempDatabase();
+        await using var host = await TestHost.StartAsync(db.Path);
+        await host.PublishAsync("late", Arr(Act("Event1", "Elsa.Event", $"\"eventName\":{Lit("reply")}")));
+
+        var first = Assert.Single(await host.Runtime.SendStimuliAsync([Event("reply", "reply-42", keep: false, remember: true)]));
+        Assert.Empty(first.Runs);
+        Assert.False(first.StoredInInbox);
+        // A workflow starts waiting after the event happened; the event is then pushed again (its acknowledgement was lost).
+        var waiting = await host.Runtime.StartAsync("late");
+        Assert.Equal(WorkflowSubStatus.Suspended, waiting.SubStatus);
+        var repeat = Assert.Single(await host.Runtime.SendStimuliAsync([Event("reply", "reply-42", keep: false, remember: true)]));
+
+        Assert.True(repeat.Duplicate);
+        Assert.Empty(repeat.Runs);
+        Assert.Equal(WorkflowSubStatus.Suspended, (await host.WaitForAsync(waiting.InstanceId, _ => true)).SubStatus);
+        // A new event still resumes it.
+        var fresh = Assert.Single(await host.Runtime.SendStimuliAsync([Event("reply", "reply-43", keep: false, remember: true)]));
+        Assert.Equal(waiting.InstanceId, Assert.Single(fresh.Runs).InstanceId);
+    }
+
+    [Fact]
+    public async Task A_remembered_stimulus_still_reaches_the_bookmark_an_earlier_stimulus_of_its_batch_made()
+    {
+        using var db = new TempDatabase();
+        await using var host = await TestHost.StartAsync(db.Path);
+        await PublishFirstThenSecondAsync(host, "chat", "answered twice");
+        await host.Runtime.StartAsync("chat");
+
+        var results = await host.Runtime.SendStimuliAsync([Event("first", "r1", keep: false, remember: true), Event("second", "r2", keep: false, remember: true)]);
+
+        Assert.Equal(WorkflowSubStatus.Finished, Assert.Single(results[1].Runs).SubStatus);
+        Assert.Equal("answered twice", host.Console.ToString().Trim());
+        // Both keys are remembered: the whole push repeated changes nothing.
+        Assert.All(await host.Runtime.SendStimuliAsync([Event("first", "r1", keep: false, remember: true), Event("second", "r2", keep: false, remember: true)]),
+            r => Assert.True(r.Duplicate));
     }
 }

@@ -16,6 +16,13 @@ public sealed record Stimulus(string Name, JsonNode? Payload, JsonObject? Input 
     public string? DedupeKey { get; init; }
     /// <summary>When nothing matches: keep it in the durable inbox (default) or drop it (e.g. an HTTP request answered 404).</summary>
     public bool KeepInInbox { get; init; } = true;
+    /// <summary>
+    /// For a stimulus that must not wait (<see cref="KeepInInbox"/> false) and matched nothing: remember its
+    /// <see cref="DedupeKey"/> anyway, so that a repeat of it (a vendor re-pushing an event whose acknowledgement got
+    /// lost) is known as one even if a matching bookmark or trigger appeared in between. Off by default, because every
+    /// remembered stimulus is a row written.
+    /// </summary>
+    public bool RememberWhenUnmatched { get; init; }
     /// <summary>Only bookmarks of this instance (e.g. a targeted resume); null means any.</summary>
     public string? WorkflowInstanceId { get; init; }
 

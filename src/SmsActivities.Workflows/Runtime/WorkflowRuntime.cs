@@ -188,7 +188,10 @@ public sealed class WorkflowRuntime
             waiting = (await db.Bookmarks.Where(b => hashes.Contains(b.Hash)).Select(b => b.Hash).Distinct().ToListAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
         var again = unmatched.Where(i => waiting.Contains(stimuli[i].Hash)).ToList();
         if (again.Count == 0) return;
-        var late = await SendStimuliAsync(again.Select(i => stimuli[i]).ToList(), transient, cancellationToken);
+        // A remembered stimulus already holds its dedupe key: its late match goes without one (the stored key still
+        // turns away a repeat of the whole push).
+        var late = await SendStimuliAsync(again.Select(i => stimuli[i].RememberWhenUnmatched ? stimuli[i] with { DedupeKey = null, RememberWhenUnmatched = false } : stimuli[i]).ToList(),
+            transient, cancellationToken);
         for (var j = 0; j < again.Count; j++) results[again[j]] = late[j];
     }
 
@@ -239,13 +242,14 @@ public sealed class WorkflowRuntime
                 if (stimulus.WorkflowInstanceId != null && bookmark.InstanceId != stimulus.WorkflowInstanceId) continue;
                 deliveries.Add(NewDelivery(id, DeliveryKind.Resume, now, bookmark.Id, bookmark.InstanceId));
             }
-            if (deliveries.Count > 0 || stimulus.KeepInInbox)
+            if (deliveries.Count > 0 || stimulus.KeepInInbox || (stimulus.RememberWhenUnmatched && stimulus.DedupeKey != null))
             {
                 db.Stimuli.Add(new StimulusRow
                 {
                     Id = id, Name = stimulus.Name, Hash = hashes[i], PayloadJson = Json(stimulus.Payload), InputJson = Json(stimulus.Input),
                     CorrelationId = stimulus.CorrelationId, DedupeKey = stimulus.DedupeKey,
-                    Status = deliveries.Count > 0 ? StimulusStatus.Consumed : StimulusStatus.Pending,
+                    // Only a stimulus that may wait stays Pending: a remembered one must never be claimed by a later bookmark.
+                    Status = deliveries.Count == 0 && stimulus.KeepInInbox ? StimulusStatus.Pending : StimulusStatus.Consumed,
                     ReceivedAt = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now + _options.InboxRetention),
                 });
                 db.Deliveries.AddRange(deliveries);

@@ -103,7 +103,9 @@ public static class SmsStimuli
 
     /// <summary>
     /// The stimuli of one inbound reply. None stays in the inbox: a reply nobody waits for now must not be taken
-    /// hours later by a WaitForReply that started after it was sent.
+    /// hours later by a WaitForReply that started after it was sent. For the same reason each is remembered even when
+    /// it matched nothing, so the vendor re-pushing it (our acknowledgement got lost) cannot reach such a wait either.
+    /// Replies are few, so the rows this writes are cheap; reports do without (their wait stimulus is always stored).
     /// </summary>
     public static IReadOnlyList<Stimulus> ForReply(InboundReply reply, DateTimeOffset receivedAt)
     {
@@ -123,6 +125,7 @@ public static class SmsStimuli
             {
                 DedupeKey = $"{key}:wait:{e}",
                 KeepInInbox = false,
+                RememberWhenUnmatched = true,
             });
         }
         foreach (var v in new[] { vendor, Any })
@@ -133,6 +136,7 @@ public static class SmsStimuli
             {
                 DedupeKey = $"{key}:trigger:{v}:{k}:{e}",
                 KeepInInbox = false,
+                RememberWhenUnmatched = true,
             });
         }
         return stimuli;

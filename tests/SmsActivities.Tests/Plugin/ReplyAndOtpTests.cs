@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Activities;
 using SmsActivities.Emulators;
 using SmsActivities.OptOut;
+using SmsActivities.Vendors;
 using SmsActivities.Workflows.Activities;
 using SmsActivities.Workflows.Execution;
 using SmsActivities.Workflows.Runtime;
@@ -45,6 +46,26 @@ public sealed partial class ReplyAndOtpTests
         Assert.Equal([WaitForReply.Replied], await bed.OutcomesAsync(run.InstanceId, "reply"));
         Assert.Equal("y", state.ActivityOutputs["reply"]["Text"]!.GetValue<string>());
         Assert.Equal(A, state.ActivityOutputs["reply"]["From"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_reply_pushed_again_after_a_wait_began_does_not_reach_that_wait()
+    {
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("later", f =>
+            f.Add(new WaitForReply { Id = "reply", Mobile = new(A), Timeout = new(TimeSpan.FromSeconds(30)) }))]);
+        var publisher = bed.Services.GetRequiredService<SmsActivities.Stimuli.SmsStimulusPublisher>();
+        var old = new InboundReply(VendorNames.Tencent, A, "yes", null, DateTimeOffset.UtcNow, VendorReplyId: "r-1");
+
+        Assert.True(await publisher.PublishReplyAsync(old, CancellationToken.None));
+        var run = await bed.RunAsync("later");
+        await bed.WaitForAsync(run.InstanceId, s => s.Bookmarks.Any(b => b.Name == "SmsActivities.WaitForReply"));
+        // The vendor pushes the same reply again (its acknowledgement got lost): a repeat, not an answer to the new wait.
+        Assert.False(await publisher.PublishReplyAsync(old, CancellationToken.None));
+        Assert.Empty(await bed.OutcomesAsync(run.InstanceId, "reply"));
+
+        Assert.True(await publisher.PublishReplyAsync(old with { Text = "no", VendorReplyId = "r-2" }, CancellationToken.None));
+        var state = await bed.WaitForFinishAsync(run.InstanceId);
+        Assert.Equal("no", state.ActivityOutputs["reply"]["Text"]!.GetValue<string>());
     }
 
     [Fact]

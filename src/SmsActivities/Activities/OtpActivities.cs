@@ -1,5 +1,4 @@
 using ActivityKind = System.Diagnostics.ActivityKind;
-using System.Text.Json;
 using SmsActivities.Otp;
 using SmsActivities.Persistence;
 using SmsActivities.Routing;
@@ -70,12 +69,12 @@ public sealed class SendVoiceOtp : Activity
         var records = context.GetService<SendRecordStore>()!;
         // One key per execution: a retry of the same call is deduped by the vendor, a later resend in a loop is a new call.
         var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, context.ExecutionKey);
-        var prior = await records.FindAsync(key, ct);
-        if (prior?.CompletedOutputsJson is { } completed)
+        var prior = await records.FindAsync<VoiceOutputs>(key, ct);
+        if (prior?.Completed is { } completed)
         {
             // This execution already called (a crash came before the workflow committed): the code cannot be told again
             // and need not be; the challenge issued then stays the one to verify.
-            await CompleteAsync(context, JsonSerializer.Deserialize<VoiceOutputs>(completed, ReplayJson)!);
+            await CompleteAsync(context, completed);
             return;
         }
         if (prior is { InDoubt.Count: > 0 })
@@ -130,15 +129,13 @@ public sealed class SendVoiceOtp : Activity
         var outputs = result.Accepted
             ? new VoiceOutputs(result.MessageId, sender.Vendor, issue.Issued!.ExpiresAt, null, Sent)
             : new VoiceOutputs(null, sender.Vendor, null, error, Failed);
-        await records.CompleteAsync(key, [new SmsRecipientOutcome(mobile.E164, sender.Vendor, result.Accepted, result.MessageId, result.VendorCode, error, null, 1)],
-            JsonSerializer.Serialize(outputs, ReplayJson), ct);
+        await records.CompleteAsync(key, [new SmsRecipientOutcome(mobile.E164, sender.Vendor, result.Accepted, result.MessageId, result.VendorCode, error, null, 1)], outputs, ct);
         await CompleteAsync(context, outputs);
     }
 
     /// <summary>Everything a call completes with: set live, and stored with the send record to be replayed by a repeated execution.</summary>
     private sealed record VoiceOutputs(string? MessageId, string? UsedVendor, DateTimeOffset? ExpiresAt, string? Error, string Outcome);
 
-    private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
 
     private async ValueTask CompleteAsync(ActivityExecutionContext context, VoiceOutputs outputs)
     {

@@ -1,5 +1,4 @@
 using ActivityKind = System.Diagnostics.ActivityKind;
-using System.Text.Json;
 using SmsActivities.Persistence;
 using SmsActivities.Routing;
 using SmsActivities.Telemetry;
@@ -87,11 +86,11 @@ public sealed class SendEmail : Activity
         var records = context.GetService<SendRecordStore>()!;
         var ct = context.CancellationToken;
         var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, context.ExecutionKey);
-        var prior = await records.FindAsync(key, ct);
-        if (prior?.CompletedOutputsJson is { } completed)
+        var prior = await records.FindAsync<EmailOutputs>(key, ct);
+        if (prior?.Completed is { } completed)
         {
             // This very execution already sent (a crash came before the workflow committed): replay what it completed with.
-            await CompleteAsync(context, JsonSerializer.Deserialize<EmailOutputs>(completed, ReplayJson)!);
+            await CompleteAsync(context, completed);
             return;
         }
         if (prior is { InDoubt.Count: > 0 })
@@ -125,14 +124,13 @@ public sealed class SendEmail : Activity
             outputs = new EmailOutputs([], [], error, Failed);
             outcomes = addresses.Select(a => new SmsRecipientOutcome(a, sender.Vendor, false, null, null, error, null, 1)).ToArray();
         }
-        await records.CompleteAsync(key, outcomes, JsonSerializer.Serialize(outputs, ReplayJson), ct);
+        await records.CompleteAsync(key, outcomes, outputs, ct);
         await CompleteAsync(context, outputs);
     }
 
     /// <summary>Everything a send completes with: set live, and stored with the send records to be replayed by a repeated execution.</summary>
     private sealed record EmailOutputs(EmailRecipientResult[] Results, string[] MessageIds, string? Error, string Outcome);
 
-    private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
 
     private async ValueTask CompleteAsync(ActivityExecutionContext context, EmailOutputs outputs)
     {

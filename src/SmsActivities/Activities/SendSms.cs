@@ -1,5 +1,4 @@
 using ActivityKind = System.Diagnostics.ActivityKind;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using SmsActivities.Hosting;
 using SmsActivities.OptOut;
@@ -115,12 +114,12 @@ public sealed class SendSms : Activity
         }
 
         var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, context.ExecutionKey);
-        var prior = await records.FindAsync(key, ct);
-        if (prior?.CompletedOutputsJson is { } completed)
+        var prior = await records.FindAsync<SendOutputs>(key, ct);
+        if (prior?.Completed is { } completed)
         {
             // This very execution already sent (a crash came before the workflow committed): replay what it completed
             // with. No vendor is called and, for an OTP, the challenge issued then stays the one to verify.
-            await CompleteAsync(context, JsonSerializer.Deserialize<SendOutputs>(completed, ReplayJson)!);
+            await CompleteAsync(context, completed);
             return;
         }
 
@@ -209,14 +208,13 @@ public sealed class SendSms : Activity
             sent.FirstOrDefault(r => !r.Accepted)?.Error ?? (skipped.Length > 0 ? "some recipients are on the opt-out list" : null),
             issued is not null && routed.AcceptedCount > 0 ? issued.ExpiresAt : null,
             routed.AcceptedCount == 0 ? Failed : routed.FailedCount > 0 || skipped.Length > 0 ? PartiallySent : Sent);
-        await records.CompleteAsync(key, routed.Recipients, JsonSerializer.Serialize(outputs, ReplayJson), ct);
+        await records.CompleteAsync(key, routed.Recipients, outputs, ct);
         await CompleteAsync(context, outputs);
     }
 
     /// <summary>Everything a send completes with: set live, and stored with the send records to be replayed by a repeated execution.</summary>
     private sealed record SendOutputs(SmsSendResult[] Results, int SentCount, int FailedCount, int OptedOutCount, decimal Fee, string? Error, DateTimeOffset? OtpExpiresAt, string Outcome);
 
-    private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
 
     private async ValueTask CompleteAsync(ActivityExecutionContext context, SendOutputs outputs)
     {

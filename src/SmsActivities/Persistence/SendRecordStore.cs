@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using SmsActivities.Routing;
 
@@ -8,8 +9,8 @@ namespace SmsActivities.Persistence;
 /// <summary>One recipient of a send as the records know it.</summary>
 public sealed record SentMessage(string Vendor, string MessageId, string Mobile);
 
-/// <summary>See <see cref="SendRecordStore.FindAsync"/>.</summary>
-public sealed record PriorSend(IReadOnlyList<string> InDoubt, string? CompletedOutputsJson);
+/// <summary>See <see cref="SendRecordStore.FindAsync{TOutputs}"/>.</summary>
+public sealed record PriorSend<TOutputs>(IReadOnlyList<string> InDoubt, TOutputs? Completed) where TOutputs : class;
 
 /// <summary>
 /// Durable send records: written before the vendor call (Pending) and settled after it, so a report can be tied
@@ -17,21 +18,23 @@ public sealed record PriorSend(IReadOnlyList<string> InDoubt, string? CompletedO
 /// </summary>
 public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> dbFactory, TimeProvider time)
 {
+    private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
+
     /// <summary>
     /// What an earlier execution with this idempotency key left behind: null when there was none; otherwise either
-    /// the outputs it completed with (<see cref="PriorSend.CompletedOutputsJson"/>, to be replayed without calling any
+    /// the outputs it completed with (<see cref="PriorSend{TOutputs}.Completed"/>, to be replayed without calling any
     /// vendor) or, when it began but never completed (the process died inside the vendor call), the recipients whose
     /// fate is unknown.
     /// </summary>
-    public async Task<PriorSend?> FindAsync(string idempotencyKey, CancellationToken cancellationToken)
+    public async Task<PriorSend<TOutputs>?> FindAsync<TOutputs>(string idempotencyKey, CancellationToken cancellationToken) where TOutputs : class
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var completed = await db.SendOutcomes.AsNoTracking().Where(o => o.IdempotencyKey == idempotencyKey)
             .Select(o => o.Outputs).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        if (completed is not null) return new PriorSend([], Decompress(completed));
+        if (completed is not null) return new PriorSend<TOutputs>([], JsonSerializer.Deserialize<TOutputs>(Decompress(completed), ReplayJson));
         var begun = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == idempotencyKey)
             .Select(r => r.Mobile).ToListAsync(cancellationToken).ConfigureAwait(false);
-        return begun.Count == 0 ? null : new PriorSend(begun, null);
+        return begun.Count == 0 ? null : new PriorSend<TOutputs>(begun, null);
     }
 
     /// <summary>Marks an interrupted send's Pending records InDoubt, once it has been reported to the workflow.</summary>
@@ -60,7 +63,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// each recipient) and, in the same transaction, keeps the outputs the activity completes with, so an execution
     /// repeated with the same key (a crash before the workflow committed) replays them instead of sending again.
     /// </summary>
-    public async Task CompleteAsync(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, string outputsJson, CancellationToken cancellationToken)
+    public async Task CompleteAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey).ToListAsync(cancellationToken).ConfigureAwait(false);
@@ -74,7 +77,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             row.Status = outcome.Accepted ? SendRecordStatus.Accepted : SendRecordStatus.Rejected;
             row.Error = outcome.Error;
         }
-        db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(outputsJson), CreatedAtTicks = time.GetUtcNow().UtcTicks });
+        db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(JsonSerializer.Serialize(outputs, ReplayJson)), CreatedAtTicks = time.GetUtcNow().UtcTicks });
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
     }
 

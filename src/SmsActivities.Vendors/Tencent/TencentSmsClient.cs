@@ -28,12 +28,12 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
     public Task<TencentSendResult> SendSmsAsync(TencentTel tel, TencentSmsContent content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tel);
-        return PostAsync<TencentSendResult>("sendsms", SendBody(tel, content), [tel.Mobile], cancellationToken);
+        return PostAsync<TencentSendResult>("sendsms", SendBody(tel, content), [tel.Mobile], cancellationToken, deliversMessage: true);
     }
 
     /// <summary><c>sendisms</c>: one number in the universal "+8613788888888" form; the sig has no mobile.</summary>
     public Task<TencentSendResult> SendInternationalSmsAsync(PhoneNumber number, TencentSmsContent content, CancellationToken cancellationToken = default) =>
-        PostAsync<TencentSendResult>("sendisms", SendBody(number.E164, content), null, cancellationToken);
+        PostAsync<TencentSendResult>("sendisms", SendBody(number.E164, content), null, cancellationToken, deliversMessage: true);
 
     /// <summary><c>sendmultisms2</c>: up to 200 China mainland numbers; the sig covers all mobiles, comma-joined.</summary>
     public Task<TencentMultiSendResult> SendMultiSmsAsync(IReadOnlyList<TencentTel> tels, TencentSmsContent content, CancellationToken cancellationToken = default)
@@ -41,7 +41,7 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
         ArgumentNullException.ThrowIfNull(tels);
         if (tels.Count is 0 or > MaxMobilesPerMultiSend)
             throw new VendorValidationException("tel", $"1 to {MaxMobilesPerMultiSend} numbers per call, got {tels.Count}");
-        return PostAsync<TencentMultiSendResult>("sendmultisms2", SendBody(tels, content), tels.Select(t => t.Mobile), cancellationToken);
+        return PostAsync<TencentMultiSendResult>("sendmultisms2", SendBody(tels, content), tels.Select(t => t.Mobile), cancellationToken, deliversMessage: true);
     }
 
     /// <summary><c>pullstatus</c> type 0: delivery statuses not pulled before (a queue: each is returned once).</summary>
@@ -179,7 +179,8 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
         : throw new VendorValidationException("max", $"1 to {MaxPull} entries per pull, got {max}");
 
     /// <summary>Signs and posts one call. <paramref name="sigMobiles"/> is non-null only for the calls whose sig covers the mobiles.</summary>
-    internal async Task<T> PostAsync<T>(string api, object body, IEnumerable<string>? sigMobiles, CancellationToken cancellationToken)
+    /// <param name="deliversMessage">Sends an SMS: Tencent v5 has no idempotency key, so an attempt with an unknown outcome is not repeated.</param>
+    internal async Task<T> PostAsync<T>(string api, object body, IEnumerable<string>? sigMobiles, CancellationToken cancellationToken, bool deliversMessage = false)
         where T : TencentResponse
     {
         var random = NewRandom();
@@ -193,8 +194,7 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
         {
             Content = JsonContent.Create(payload, options: TencentJson.Options),
         };
-        // Tencent v5 has no idempotency key: a send whose outcome is unknown must not be repeated.
-        if (api.StartsWith("send", StringComparison.Ordinal)) TransientRetryHandler.MarkDeliversMessage(request);
+        if (deliversMessage) TransientRetryHandler.MarkDeliversMessage(request);
 
         HttpResponseMessage response;
         try

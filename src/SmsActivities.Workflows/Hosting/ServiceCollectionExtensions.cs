@@ -23,6 +23,7 @@ public static class ServiceCollectionExtensions
         var options = new WorkflowRuntimeOptions();
         configure?.Invoke(options);
         services.AddSingleton(Options.Create(options));
+        services.AddOptions<HttpEndpointOptions>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddLogging();
         services.AddDbContextFactory<WorkflowDbContext>(b =>

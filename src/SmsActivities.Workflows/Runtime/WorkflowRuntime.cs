@@ -33,7 +33,11 @@ public sealed record WorkflowRunResult(
 /// <see cref="Deferred"/> deliveries left to the retry loop (their instance was busy), and whether it
 /// waits in the inbox because nothing matched yet.
 /// </summary>
-public sealed record StimulusResult(string? StimulusId, bool Duplicate, bool StoredInInbox, IReadOnlyList<WorkflowRunResult> Runs, int Deferred);
+public sealed record StimulusResult(string? StimulusId, bool Duplicate, bool StoredInInbox, IReadOnlyList<WorkflowRunResult> Runs, int Deferred)
+{
+    /// <summary>Deliveries of a <see cref="Stimulus.DropWhenBusy"/> stimulus that found their instance busy and were dropped: nothing ran.</summary>
+    public int Dropped { get; init; }
+}
 
 /// <summary>The instance is busy and its lease could not be had in time.</summary>
 public sealed class WorkflowInstanceBusyException(string instanceId)
@@ -147,6 +151,7 @@ public sealed class WorkflowRuntime
 
         var runs = recorded.Select(_ => new List<WorkflowRunResult>()).ToArray();
         var deferred = new int[recorded.Count];
+        var dropped = new int[recorded.Count];
         // Deliveries to one instance run in order on one lane; lanes of different instances run side by side.
         var lanes = recorded.SelectMany((r, i) => r.Deliveries.Select(d => (Index: i, Delivery: d)))
             .GroupBy(x => x.Delivery.InstanceId ?? x.Delivery.Id, StringComparer.Ordinal).ToList();
@@ -156,18 +161,19 @@ public sealed class WorkflowRuntime
                 foreach (var (index, delivery) in lane)
                 {
                     var stimulus = stimuli[index];
-                    var outcome = await ProcessDeliveryAsync(delivery, stimulus.Input, stimulus.CorrelationId, transient, ct, stimulus.Hash);
+                    var outcome = await ProcessDeliveryAsync(delivery, stimulus.Input, stimulus.CorrelationId, transient, ct, stimulus.Hash, stimulus.DropWhenBusy);
                     lock (runs[index])
                     {
                         if (outcome.Result != null) runs[index].Add(outcome.Result);
-                        if (outcome.Deferred) deferred[index]++;
+                        if (outcome.Deferred && stimulus.DropWhenBusy) dropped[index]++;
+                        else if (outcome.Deferred) deferred[index]++;
                     }
                     await FollowUpAsync(outcome.FollowUps, ct);
                 }
             });
         var results = recorded.Select((r, i) => r.Duplicate
             ? new StimulusResult(null, true, false, [], 0)
-            : new StimulusResult(r.StimulusId, false, r.Deliveries.Count == 0 && stimuli[i].KeepInInbox, runs[i], deferred[i])).ToList();
+            : new StimulusResult(r.StimulusId, false, r.Deliveries.Count == 0 && stimuli[i].KeepInInbox, runs[i], deferred[i]) { Dropped = dropped[i] }).ToList();
         if (lanes.Count > 0) await SendLateMatchesAsync(stimuli, recorded, results, transient, cancellationToken);
         return results;
     }
@@ -307,13 +313,14 @@ public sealed class WorkflowRuntime
 
     /// <param name="stimulusHash">Known when the delivery was just recorded: spares the resume looking its target up again.</param>
     private async Task<RunOutcome> ProcessDeliveryAsync(DeliveryRow delivery, JsonObject? input, string? correlationId, IDictionary<string, object>? transient,
-        CancellationToken cancellationToken, string? stimulusHash = null)
+        CancellationToken cancellationToken, string? stimulusHash = null, bool dropWhenBusy = false)
     {
         if (delivery.Kind == DeliveryKind.Resume)
         {
             var target = stimulusHash is null || delivery.InstanceId is null ? null : new ResumeTarget(delivery.InstanceId, stimulusHash);
             var outcome = await ResumeCoreAsync(delivery.BookmarkId!, input, delivery.Id, transient, throwWhenBusy: false, cancellationToken, target);
-            if (outcome.Deferred) await DeferAsync(delivery, cancellationToken);
+            if (outcome.Deferred && dropWhenBusy) await DropDeliveryAsync(delivery.Id, cancellationToken);
+            else if (outcome.Deferred) await DeferAsync(delivery, cancellationToken);
             return outcome;
         }
         await using (var db = await _db.CreateDbContextAsync(cancellationToken))

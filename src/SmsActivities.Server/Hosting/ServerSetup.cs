@@ -52,6 +52,7 @@ public static class ServerSetup
 
         services.AddTrustedProxies(options);
         services.Configure<HttpEndpointOptions>(configuration.GetSection(ServerOptions.Section + ":HttpEndpoints"));
+        services.Configure<SmsActivities.Workflows.Runtime.WorkflowRetentionOptions>(configuration.GetSection("Workflows:Retention"));
 
         services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite");
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>

@@ -73,7 +73,11 @@ public sealed class WorkflowRuntime
         _time = time;
         _options = options.Value;
         _logger = logger;
+        Leases = new LeaseRenewer(db, _owner, time, _options.LeaseDuration);
     }
+
+    /// <summary>The leases this process holds while it runs instances, renewed by the lease renewal service.</summary>
+    internal LeaseRenewer Leases { get; }
 
     /// <summary>Raised after a commit that stored a timer, so the timer loop can wake early.</summary>
     internal event Action<DateTimeOffset>? TimerScheduled;
@@ -381,8 +385,8 @@ public sealed class WorkflowRuntime
     {
         var now = DbTime.ToDb(_time.GetUtcNow());
         await using var db = await _db.CreateDbContextAsync(cancellationToken);
-        var stale = await db.Instances.Where(i => i.SubStatus == nameof(WorkflowSubStatus.Executing) && i.LeaseExpiresAt != null && i.LeaseExpiresAt < now)
-            .ToListAsync(cancellationToken);
+        var stale = (await db.Instances.Where(i => i.SubStatus == nameof(WorkflowSubStatus.Executing) && i.LeaseExpiresAt != null && i.LeaseExpiresAt < now)
+            .ToListAsync(cancellationToken)).Where(i => i.LeaseOwner != _owner || !Leases.Holds(i.Id)).ToList(); // a renewal that came late is not a crash
         foreach (var row in stale)
         {
             var state = ReadState(row);
@@ -393,6 +397,11 @@ public sealed class WorkflowRuntime
             row.LeaseExpiresAt = null;
         }
         await db.SaveChangesAsync(cancellationToken);
+        // The deliveries the dead process was running have backed off while it held the lease: they are due now.
+        var recovered = stale.Select(i => i.Id).ToList();
+        if (recovered.Count > 0)
+            await db.Deliveries.Where(d => d.InstanceId != null && recovered.Contains(d.InstanceId) && d.NextAttemptAt > now)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, now), cancellationToken);
         return stale.Count;
     }
 
@@ -429,13 +438,22 @@ public sealed class WorkflowRuntime
             TriggerInput = triggerInput,
         };
         CopyTransient(transient, context);
-        context.Start(workflow.Root);
-        await context.RunAsync();
-        var row = new InstanceRow { Id = state.Id, StartKey = deliveryId, CreatedAt = DbTime.ToDb(now) };
-        await using var db = await _db.CreateDbContextAsync(cancellationToken);
-        db.Instances.Add(row);
-        var followUps = await CommitAsync(db, row, context, deliveryId, new HashSet<string>(), cancellationToken);
-        return (ToResult(state), followUps);
+        // The instance has no row to lease until it commits: the delivery starting it is kept from falling due meanwhile.
+        if (deliveryId != null) Leases.TrackStart(deliveryId);
+        try
+        {
+            context.Start(workflow.Root);
+            await context.RunAsync();
+            var row = new InstanceRow { Id = state.Id, StartKey = deliveryId, CreatedAt = DbTime.ToDb(now) };
+            await using var db = await _db.CreateDbContextAsync(cancellationToken);
+            db.Instances.Add(row);
+            var followUps = await CommitAsync(db, row, context, deliveryId, new HashSet<string>(), cancellationToken);
+            return (ToResult(state), followUps);
+        }
+        finally
+        {
+            if (deliveryId != null) Leases.ReleaseStart(deliveryId);
+        }
     }
 
     /// <summary>The instance a delivery's bookmark belongs to and the hash of its stimulus.</summary>
@@ -575,6 +593,7 @@ public sealed class WorkflowRuntime
         followUps.AddRange(context.Outbox.Select(s => new FollowUp(null, null, s)));
         await db.SaveChangesAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
+        Leases.ReleaseInstance(row.Id);
         if (state.Bookmarks.Where(b => b.DueAt != null).Select(b => b.DueAt).Min() is { } next) TimerScheduled?.Invoke(next);
         return followUps;
     }
@@ -662,11 +681,13 @@ public sealed class WorkflowRuntime
             .Where(i => i.Id == instanceId && i.Status == running && (i.LeaseExpiresAt == null || i.LeaseExpiresAt < nowMs))
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.LeaseOwner, _owner).SetProperty(i => i.LeaseExpiresAt, expires)
                 .SetProperty(i => i.SubStatus, nameof(WorkflowSubStatus.Executing)), cancellationToken);
+        if (updated == 1) Leases.TrackInstance(instanceId);
         return updated == 1;
     }
 
     private async Task ReleaseLeaseAsync(string instanceId, WorkflowState? state, CancellationToken cancellationToken)
     {
+        Leases.ReleaseInstance(instanceId);
         try
         {
             await using var db = await _db.CreateDbContextAsync(cancellationToken);

@@ -25,7 +25,8 @@ public sealed class OtpSmsWorkflow : IWorkflow
         var send = flow.Add(OtpSms.Send(failover: "tencent"));
         var sent = flow.Add(OtpSms.AnswerSent(Prefix));
         var notSent = flow.Add(OtpSms.AnswerNotSent());
-        flow.Connect(start, send).Connect(send, sent, SendSms.Sent).Connect(send, sent, SendSms.PartiallySent).Connect(send, notSent, SendSms.Failed);
+        // Unknown: the vendor may have sent the code (its answer was lost); it stays verifiable, so the user is told it was sent.
+        flow.Connect(start, send).Connect(send, sent, SendSms.Sent).Connect(send, sent, SendSms.PartiallySent).Connect(send, sent, SendSms.Unknown).Connect(send, notSent, SendSms.Failed);
         OtpSms.VerifyTail(flow, sent, Prefix);
     }
 }
@@ -50,7 +51,7 @@ public sealed class OtpSmsThenVoiceWorkflow : IWorkflow
         var notSent = flow.Add(OtpSms.AnswerNotSent());
         var wait = flow.Add(new WaitForDeliveryReport { Id = "WaitReport", SendSmsActivityId = new("SendOtp"), Timeout = new(TimeSpan.FromSeconds(60)) });
         var voice = flow.Add(new SendVoiceOtp { Id = "Voice", Vendor = new("yaningai"), Mobile = new(c => BodyText(c, "mobile")), Purpose = new(OtpSms.Purpose) });
-        flow.Connect(start, send).Connect(send, sent, SendSms.Sent).Connect(send, notSent, SendSms.Failed)
+        flow.Connect(start, send).Connect(send, sent, SendSms.Sent).Connect(send, sent, SendSms.Unknown).Connect(send, notSent, SendSms.Failed)
             .Connect(sent, wait)
             .Connect(wait, voice, BlockingActivity.TimeoutOutcome).Connect(wait, voice, WaitForDeliveryReport.Failed);
         var verify = OtpSms.VerifyTail(flow, null, Prefix);

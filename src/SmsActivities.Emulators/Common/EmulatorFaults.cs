@@ -26,7 +26,7 @@ public sealed class EmulatorFaults
     public const int DefaultFailureStatus = 503;
 
     private readonly Lock _gate = new();
-    private readonly Random _random;
+    private Random _random;
     private int _failures;
     private int _failureStatus = DefaultFailureStatus;
     private EmulatorFault _fault = EmulatorFault.Refuse;
@@ -34,8 +34,7 @@ public sealed class EmulatorFaults
     private int _delays;
     private TimeSpan _delay;
 
-    /// <param name="seed">Seeds the draws of <see cref="FailShareOfCalls"/>, for a repeatable run.</param>
-    public EmulatorFaults(int? seed = null) => _random = seed is { } s ? new Random(s) : new Random();
+    public EmulatorFaults() => _random = new Random();
 
     /// <summary>The next <paramref name="count"/> calls answer <paramref name="statusCode"/> with an empty body, unhandled; 0 stops failing.</summary>
     public void FailNextCalls(int count, int statusCode = DefaultFailureStatus) => FailNextCalls(count, EmulatorFault.Refuse, statusCode);
@@ -51,12 +50,21 @@ public sealed class EmulatorFaults
         lock (_gate) { _failures = count; _fault = fault; _failureStatus = statusCode; }
     }
 
-    /// <summary>Every call (beyond the counted ones) gets <paramref name="fault"/> with probability <paramref name="rate"/> (0 to 1); 0 stops it.</summary>
-    public void FailShareOfCalls(double rate, EmulatorFault fault = EmulatorFault.Refuse, int statusCode = DefaultFailureStatus)
+    /// <summary>
+    /// Every call (beyond the counted ones) gets <paramref name="fault"/> with probability <paramref name="rate"/> (0 to 1); 0 stops it.
+    /// A <paramref name="seed"/> makes the draws from now on repeatable.
+    /// </summary>
+    public void FailShareOfCalls(double rate, EmulatorFault fault = EmulatorFault.Refuse, int statusCode = DefaultFailureStatus, int? seed = null)
     {
         if (double.IsNaN(rate) || rate is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(rate), rate, "must be between 0 and 1");
         CheckStatus(statusCode);
-        lock (_gate) { _rate = rate; _fault = fault; _failureStatus = statusCode; }
+        lock (_gate)
+        {
+            _rate = rate;
+            _fault = fault;
+            _failureStatus = statusCode;
+            if (seed is { } s) _random = new Random(s);
+        }
     }
 
     /// <summary>The next <paramref name="count"/> calls wait <paramref name="delay"/> before being handled; 0 stops delaying.</summary>

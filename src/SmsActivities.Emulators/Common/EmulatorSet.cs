@@ -171,7 +171,7 @@ public static class EmulatorEndpoints
     /// Maps each emulator under <c>{prefix}/{vendor}</c>, plus the test/sandbox controls:
     /// <c>POST {prefix}/{vendor}/_handset/replies</c> {mobile, text, extend} and
     /// <c>PUT {prefix}/{vendor}/_script/{e164}</c> {outcome, afterMs, failureCode} and
-    /// <c>POST {prefix}/{vendor}/_faults</c> {failNext, rate, fault, status, delayNext, delayMs} (simulated outage; zeros clear it) and
+    /// <c>POST {prefix}/{vendor}/_faults</c> {failNext, rate, seed, fault, status, delayNext, delayMs} (simulated outage; zeros clear it) and
     /// <c>PUT {prefix}/{vendor}/_callbacks/{kind}</c> {url} (where a kind of push goes; null stops it).
     /// Run <see cref="UseVendorEmulators"/> first: it records the calls and applies the faults.
     /// </summary>
@@ -226,7 +226,7 @@ public static class EmulatorEndpoints
                 if (status is < 100 or > 599) return Results.BadRequest(new { field = "status", error = "must be an HTTP status code (100-599)" });
                 var fault = request.Fault ?? EmulatorFault.Refuse;
                 emulator.Faults.FailNextCalls(request.FailNext ?? 0, fault, status);
-                emulator.Faults.FailShareOfCalls(request.Rate ?? 0, fault, status);
+                emulator.Faults.FailShareOfCalls(request.Rate ?? 0, fault, status, request.Seed);
                 emulator.Faults.DelayNextCalls(request.DelayNext ?? 0, TimeSpan.FromMilliseconds(request.DelayMs ?? 0));
                 var pending = emulator.Faults.Pending;
                 var kind = emulator.Faults.Kind;
@@ -268,7 +268,7 @@ public static class EmulatorEndpoints
     /// Body of <c>POST /_faults</c>; every field optional (missing counts and rate are 0, the status 503, the fault
     /// <see cref="EmulatorFault.Refuse"/>). <see cref="Fault"/> and <see cref="Status"/> apply to the counted calls and to the random share.
     /// </summary>
-    public sealed record FaultsRequest(int? FailNext, int? Status, int? DelayNext, int? DelayMs, EmulatorFault? Fault = null, double? Rate = null);
+    public sealed record FaultsRequest(int? FailNext, int? Status, int? DelayNext, int? DelayMs, EmulatorFault? Fault = null, double? Rate = null, int? Seed = null);
 }
 
 /// <summary>An emulator whose delivery outcomes a test can script per number.</summary>

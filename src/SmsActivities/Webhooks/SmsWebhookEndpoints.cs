@@ -86,7 +86,18 @@ public static class SmsWebhookEndpoints
             body,
             http.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.Ordinal),
             http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
-        var read = reader.Read(request);
+        WebhookReadResult read;
+        try
+        {
+            read = reader.Read(request);
+        }
+        catch (Exception ex)
+        {
+            // Readers refuse bad input themselves; one that throws has a bug, but the push is still bad input to the
+            // vendor: a 5xx would have it retry the same body forever. The exception is logged, never the body.
+            logger.LogError(ex, "The {Vendor} {Kind} reader failed on a push; refused with 400", reader.Vendor, reader.Kind);
+            read = WebhookReadResult.Rejected("the push could not be read");
+        }
         if (!read.IsValid)
         {
             // The reader's reason never holds a secret; the body is not logged (it holds phone numbers and texts).

@@ -53,6 +53,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton<OptOutList>();
         services.TryAddSingleton<SendRecordStore>();
         services.TryAddSingleton<SmsStimulusPublisher>();
+        services.TryAddSingleton<Webhooks.WebhookOneTimeKeyStore>();
         services.AddHostedService<SmsPullService>();
         // First among the hosted services: the runtime's background loop may resume an SMS activity (a due timer)
         // as soon as it starts, and that activity needs the plug-in's tables.

@@ -25,21 +25,22 @@ public sealed class SmtpEmulator : IAsyncDisposable
     private int _authAttempts;
     private int _authFailures;
 
-    private SmtpEmulator(SmtpEmulatorOptions options, TimeProvider time, ILogger logger)
+    private SmtpEmulator(SmtpEmulatorOptions options, TimeProvider time, ILogger logger, int port)
     {
         if (options.ImplicitTls && options.Certificate is null) throw new ArgumentException("Implicit TLS needs a certificate", nameof(options));
         Options = options;
         Time = time;
         _logger = logger;
-        _listener = new TcpListener(IPAddress.Loopback, 0);
+        _listener = new TcpListener(IPAddress.Loopback, port);
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _accepting = AcceptAsync();
     }
 
-    /// <summary>Starts listening on a free loopback port at once, so the port is known before anything connects.</summary>
-    public static SmtpEmulator Start(SmtpEmulatorOptions? options = null, TimeProvider? time = null, ILogger? logger = null) =>
-        new(options ?? new SmtpEmulatorOptions(), time ?? TimeProvider.System, logger ?? NullLogger.Instance);
+    /// <summary>Starts listening on loopback at once, so the port is known before anything connects.</summary>
+    /// <param name="port">0 picks a free port.</param>
+    public static SmtpEmulator Start(SmtpEmulatorOptions? options = null, TimeProvider? time = null, ILogger? logger = null, int port = 0) =>
+        new(options ?? new SmtpEmulatorOptions(), time ?? TimeProvider.System, logger ?? NullLogger.Instance, port);
 
     public SmtpEmulatorOptions Options { get; }
 

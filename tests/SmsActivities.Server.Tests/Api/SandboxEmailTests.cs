@@ -54,38 +54,14 @@ public sealed class SandboxEmailTests
         return mailbox.Count > 0 ? mailbox.Single() : null;
     });
 
-    private static JsonObject Literal(string typeName, string value) => new()
-    {
-        ["typeName"] = typeName,
-        ["expression"] = new JsonObject { ["type"] = "Literal", ["value"] = value },
-    };
-
     /// <summary>Start → SendEmail, in Studio's JSON.</summary>
-    private static JsonObject EmailModel(string name, string vendor, string to, string subject, string html, string text) => new()
+    private static JsonObject EmailModel(string name, string vendor, string to, string subject, string html, string text) => ApiScenarios.StartThen(name, new JsonObject
     {
-        ["name"] = name,
-        ["toolVersion"] = "3.8.0",
-        ["root"] = new JsonObject
-        {
-            ["id"] = "Flowchart1",
-            ["type"] = "Elsa.Flowchart",
-            ["version"] = 1,
-            ["activities"] = new JsonArray(
-                new JsonObject { ["id"] = "Start1", ["type"] = "Elsa.Start", ["version"] = 1, ["name"] = "Start1" },
-                new JsonObject
-                {
-                    ["id"] = "SendEmail1", ["type"] = "SmsActivities.SendEmail", ["version"] = 1, ["name"] = "SendEmail1",
-                    ["vendor"] = Literal("String", vendor),
-                    ["to"] = Literal("Object", to),
-                    ["subject"] = Literal("String", subject),
-                    ["htmlContent"] = Literal("String", html),
-                    ["textContent"] = Literal("String", text),
-                }),
-            ["connections"] = new JsonArray(new JsonObject
-            {
-                ["source"] = new JsonObject { ["activity"] = "Start1", ["port"] = "Done" },
-                ["target"] = new JsonObject { ["activity"] = "SendEmail1", ["port"] = "In" },
-            }),
-        },
-    };
+        ["id"] = "SendEmail1", ["type"] = "SmsActivities.SendEmail", ["version"] = 1, ["name"] = "SendEmail1",
+        ["vendor"] = ApiScenarios.Literal("String", vendor),
+        ["to"] = ApiScenarios.Literal("Object", to),
+        ["subject"] = ApiScenarios.Literal("String", subject),
+        ["htmlContent"] = ApiScenarios.Literal("String", html),
+        ["textContent"] = ApiScenarios.Literal("String", text),
+    });
 }

@@ -41,7 +41,7 @@ public sealed class SendCloudSmsHookReader(IOptions<SendCloudOptions> options) :
         var at = DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
         var phone = form.GetValueOrDefault("phone");
-        if (!PhoneNumber.TryParse(phone, out var number, out var phoneError))
+        if (!PhoneNumber.TryParse(phone, out var number, out var phoneError, options.Value.DefaultRegion))
             return WebhookReadResult.Rejected($"phone: {phoneError}");
 
         var ev = form.GetValueOrDefault("event");

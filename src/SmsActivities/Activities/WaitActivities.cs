@@ -153,7 +153,7 @@ public sealed class WaitForReply : BlockingActivity
     protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var mobile = PhoneNumber.Parse(context.Get(Mobile));
+        var mobile = ActivityInputs.ParseMobile(context, context.Get(Mobile));
         if (context.Get(KeywordPattern) is { Length: > 0 } pattern) _ = Pattern(pattern);   // a bad pattern fails now, not on the first reply
         WaitFor(context, Bookmark(context, mobile), OnReplyAsync);
         return ValueTask.CompletedTask;
@@ -169,7 +169,7 @@ public sealed class WaitForReply : BlockingActivity
         if (context.Get(KeywordPattern) is { Length: > 0 } pattern && !Pattern(pattern).IsMatch(text.Trim()))
         {
             // Not the answer this step waits for: wait on (the timeout timer is still set).
-            context.CreateBookmark(Bookmark(context, PhoneNumber.Parse(context.Get(Mobile))), OnReplyAsync);
+            context.CreateBookmark(Bookmark(context, ActivityInputs.ParseMobile(context, context.Get(Mobile))), OnReplyAsync);
             return;
         }
         context.Set(Text, text);

@@ -97,7 +97,7 @@ public sealed class SendSms : Activity
         IReadOnlyList<string> failover;
         try
         {
-            var recipients = ActivityInputs.ParseRecipients(context.Get(Recipients));
+            var recipients = ActivityInputs.ParseRecipients(context.Get(Recipients), ActivityInputs.Region(context));
             if (recipients.Count > options.MaxRecipientsPerSend)
                 throw new VendorValidationException("recipients", $"at most {options.MaxRecipientsPerSend} recipients per SendSms, got {recipients.Count}");
             message = new SmsMessage

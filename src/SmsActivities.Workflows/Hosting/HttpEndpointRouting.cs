@@ -49,8 +49,8 @@ public static class HttpEndpointRouting
         };
         var payload = JsonSerializer.SerializeToNode(HttpEndpointPayload.Create(match.Template, method), Model.WorkflowJson.Options);
         var stimulus = new Stimulus(HttpEndpointType, payload, input) { KeepInInbox = false };
-        var result = await services.GetRequiredService<WorkflowRuntime>()
-            .SendStimulusAsync(stimulus, new Dictionary<string, object> { [HttpEndpoint.HttpContextKey] = http }, http.RequestAborted);
+        // The runs it starts or resumes happen in this request's flow, where WriteHttpResponse finds the request.
+        var result = await services.GetRequiredService<WorkflowRuntime>().SendStimulusAsync(stimulus, http.RequestAborted);
         if (http.Response.HasStarted) return;
         http.Response.StatusCode = result.Runs.Any(r => r.SubStatus == WorkflowSubStatus.Faulted) ? StatusCodes.Status500InternalServerError
             : result.Runs.Count > 0 ? StatusCodes.Status200OK

@@ -19,9 +19,6 @@ public sealed record HttpEndpointPayload(string Path, string Method)
 [FlowNode("Done", BlockingActivity.TimeoutOutcome)]
 public sealed class HttpEndpoint : BlockingTrigger
 {
-    /// <summary>Key of the current <see cref="HttpContext"/> in <see cref="WorkflowExecutionContext.TransientProperties"/>.</summary>
-    public const string HttpContextKey = "HttpContext";
-
     [Input(Description = "The path, relative to the workflow HTTP prefix; may hold route parameters such as orders/{id}.", IsRequired = true)]
     public Input<string> Path { get; set; } = new("");
 
@@ -61,6 +58,9 @@ public sealed class HttpEndpoint : BlockingTrigger
 
     private ValueTask ReceiveAsync(ActivityExecutionContext context, JsonObject? request)
     {
+        // Runs started or resumed by a request run in its flow; marking the instance as the request's own keeps a
+        // WriteHttpResponse of another instance (resumed along the way, e.g. by an event this one published) from answering it.
+        if (context.GetService<IHttpContextAccessor>()?.HttpContext is { } http) http.Items[AnsweredBy(context.WorkflowInstanceId)] = true;
         context.Set(ParsedContent, ValueConverter.ToPlain(request?["body"]));
         context.Set(RouteData, ValueConverter.Convert<Dictionary<string, string>>(request?["routeData"]) ?? []);
         context.Set(QueryStringData, ValueConverter.Convert<Dictionary<string, string>>(request?["query"]) ?? []);
@@ -68,6 +68,13 @@ public sealed class HttpEndpoint : BlockingTrigger
         context.Set(Method, request?["method"]?.GetValue<string>() ?? "");
         return context.CompleteActivityAsync();
     }
+
+    /// <summary>The key in the request's <see cref="HttpContext.Items"/> that says an instance may answer it.</summary>
+    internal static string AnsweredBy(string workflowInstanceId) => "workflow-instance:" + workflowInstanceId;
+
+    /// <summary>The request this run of the instance may answer: the one its <see cref="HttpEndpoint"/> received in this flow, if any.</summary>
+    internal static HttpContext? RequestOf(ActivityExecutionContext context) =>
+        context.GetService<IHttpContextAccessor>()?.HttpContext is { } http && http.Items.ContainsKey(AnsweredBy(context.WorkflowInstanceId)) ? http : null;
 }
 
 [Activity("Elsa", "HTTP", "Writes the response to the HTTP request that started or resumed the workflow.")]
@@ -87,7 +94,7 @@ public sealed class WriteHttpResponse : Activity
 
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
-        if (!context.WorkflowExecutionContext.TransientProperties.TryGetValue(HttpEndpoint.HttpContextKey, out var value) || value is not HttpContext http || http.Response.HasStarted)
+        if (HttpEndpoint.RequestOf(context) is not { } http || http.Response.HasStarted)
         {
             context.Log("No HTTP request to answer: the workflow was not started or resumed by one, or it was answered already.");
             await context.CompleteActivityAsync();

@@ -23,6 +23,7 @@ public static class ServiceCollectionExtensions
         var options = new WorkflowRuntimeOptions();
         configure?.Invoke(options);
         services.AddSingleton(Options.Create(options));
+        services.AddOptions<HttpEndpointOptions>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddLogging();
         services.AddDbContextFactory<WorkflowDbContext>(b =>
@@ -46,6 +47,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<TimerSignal>();
         services.AddSingleton<ExecutionContextFactory>();
         services.AddSingleton<InstanceOwnership>();
+        services.AddSingleton(sp => sp.GetRequiredService<InstanceOwnership>().Leases);
         services.AddSingleton<InstanceCommitter>();
         services.AddSingleton<DeliveryLedger>();
         services.AddSingleton<WorkflowStarter>();
@@ -61,7 +63,12 @@ public static class ServiceCollectionExtensions
             sp.GetRequiredService<StimulusSender>(), sp.GetRequiredService<WorkflowStarter>(), sp.GetRequiredService<BookmarkResumer>(),
             sp.GetRequiredService<InstanceOwnership>(), sp.GetRequiredService<InstanceCommitter>(), sp.GetRequiredService<ExecutionContextFactory>()));
         services.AddHttpContextAccessor();
+        services.AddOptions<WorkflowRetentionOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new WorkflowRetention(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(),
+            sp.GetRequiredService<IOptions<WorkflowRetentionOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<WorkflowRuntimeService>();
+        services.AddHostedService<LeaseRenewalService>();
+        if (options.RunBackgroundService) services.AddHostedService<RetentionService>();
         return services;
     }
 

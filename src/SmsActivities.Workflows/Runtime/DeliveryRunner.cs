@@ -16,7 +16,9 @@ internal sealed class DeliveryRunner(
     DeliveryLedger deliveries)
 {
     /// <param name="stimulusHash">Known when the delivery was just recorded: spares the resume looking its target up again.</param>
-    public async Task<RunOutcome> RunAsync(DeliveryRow delivery, JsonObject? input, string? correlationId, CancellationToken cancellationToken, string? stimulusHash = null)
+    /// <param name="dropWhenBusy">A busy instance drops the delivery instead of deferring it (nobody waits for its retry).</param>
+    public async Task<RunOutcome> RunAsync(DeliveryRow delivery, JsonObject? input, string? correlationId, CancellationToken cancellationToken, string? stimulusHash = null,
+        bool dropWhenBusy = false)
     {
         if (delivery.Kind == DeliveryKind.Resume)
         {
@@ -26,7 +28,8 @@ internal sealed class DeliveryRunner(
                 DeliveryId = delivery.Id,
                 Target = stimulusHash is null || delivery.InstanceId is null ? null : new ResumeTarget(delivery.InstanceId, stimulusHash),
             }, cancellationToken);
-            if (outcome.Deferred) await deliveries.DeferAsync(delivery, cancellationToken);
+            if (outcome.Deferred && dropWhenBusy) await deliveries.DropAsync(delivery.Id, cancellationToken);
+            else if (outcome.Deferred) await deliveries.DeferAsync(delivery, cancellationToken);
             return outcome;
         }
         await using (var context = await db.CreateDbContextAsync(cancellationToken))

@@ -14,7 +14,7 @@ namespace SmsActivities.Workflows.Runtime;
 /// and execution records, the delivery it served removed, and its new bookmarks matched against the inbox (an early
 /// arrival is claimed in the same transaction). Secrets the run met are masked in everything written.
 /// </summary>
-internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRuntimeOptions> options, TimerSignal timers)
+internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRuntimeOptions> options, TimerSignal timers, LeaseRenewer leases)
 {
     /// <summary>Commits a run; <paramref name="deliveryId"/> is the delivery it served, if any.</summary>
     /// <param name="bookmarksBefore">The bookmarks the instance had before the run: only new ones are matched against the inbox.</param>
@@ -64,6 +64,7 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         followUps.AddRange(context.Outbox.Select(s => new FollowUp(null, null, s)));
         await db.SaveChangesAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
+        leases.ReleaseInstance(row.Id);
         if (state.Bookmarks.Where(b => b.DueAt != null).Select(b => b.DueAt).Min() is { } next) timers.Raise(next);
         return followUps;
     }

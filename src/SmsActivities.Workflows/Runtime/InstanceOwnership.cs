@@ -11,17 +11,28 @@ namespace SmsActivities.Workflows.Runtime;
 /// database) in front of a lease row (one conditional UPDATE), which a process that dies loses when it expires.
 /// A commit releases the lease in its own transaction; <see cref="ReleaseAsync"/> is for runs that end without one.
 /// </summary>
-internal sealed class InstanceOwnership(
-    IDbContextFactory<WorkflowDbContext> db,
-    TimeProvider time,
-    IOptions<WorkflowRuntimeOptions> options,
-    ILogger<InstanceOwnership> logger)
+internal sealed class InstanceOwnership
 {
     private readonly KeyedLock _gates = new();
-    private readonly WorkflowRuntimeOptions _options = options.Value;
+    private readonly IDbContextFactory<WorkflowDbContext> db;
+    private readonly TimeProvider time;
+    private readonly WorkflowRuntimeOptions _options;
+    private readonly ILogger<InstanceOwnership> logger;
+
+    public InstanceOwnership(IDbContextFactory<WorkflowDbContext> db, TimeProvider time, IOptions<WorkflowRuntimeOptions> options, ILogger<InstanceOwnership> logger)
+    {
+        this.db = db;
+        this.time = time;
+        _options = options.Value;
+        this.logger = logger;
+        Leases = new LeaseRenewer(db, Owner, time, _options.LeaseDuration);
+    }
 
     /// <summary>This process's name on the leases it holds.</summary>
     public string Owner { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+
+    /// <summary>The leases this process holds while it runs instances, renewed by the lease renewal service.</summary>
+    public LeaseRenewer Leases { get; }
 
     /// <summary>The in-process gate of the instance; null when another run in this process kept it past the wait timeout.</summary>
     public Task<IDisposable?> EnterAsync(string instanceId, CancellationToken cancellationToken) =>
@@ -53,12 +64,14 @@ internal sealed class InstanceOwnership(
             .Where(i => i.Id == instanceId && i.Status == running && (i.LeaseExpiresAt == null || i.LeaseExpiresAt < nowMs))
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.LeaseOwner, owner).SetProperty(i => i.LeaseExpiresAt, expires)
                 .SetProperty(i => i.SubStatus, nameof(WorkflowSubStatus.Executing)), cancellationToken);
+        if (updated == 1) Leases.TrackInstance(instanceId);
         return updated == 1;
     }
 
     /// <summary>Gives the lease back without a commit; a failure is only logged, since the lease then expires.</summary>
     public async Task ReleaseAsync(string instanceId, WorkflowState? state, CancellationToken cancellationToken)
     {
+        Leases.ReleaseInstance(instanceId);
         try
         {
             await using var context = await db.CreateDbContextAsync(cancellationToken);

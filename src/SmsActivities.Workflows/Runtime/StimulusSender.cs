@@ -33,6 +33,7 @@ internal sealed class StimulusSender(
 
         var runs = recorded.Select(_ => new List<WorkflowRunResult>()).ToArray();
         var deferred = new int[recorded.Count];
+        var dropped = new int[recorded.Count];
         // Deliveries to one instance run in order on one lane; lanes of different instances run side by side.
         var lanes = recorded.SelectMany((r, i) => r.Deliveries.Select(d => (Index: i, Delivery: d)))
             .GroupBy(x => x.Delivery.InstanceId ?? x.Delivery.Id, StringComparer.Ordinal).ToList();
@@ -42,18 +43,19 @@ internal sealed class StimulusSender(
                 foreach (var (index, delivery) in lane)
                 {
                     var stimulus = stimuli[index];
-                    var outcome = await runner.RunAsync(delivery, stimulus.Input, stimulus.CorrelationId, ct, stimulus.Hash);
+                    var outcome = await runner.RunAsync(delivery, stimulus.Input, stimulus.CorrelationId, ct, stimulus.Hash, stimulus.DropWhenBusy);
                     lock (runs[index])
                     {
                         if (outcome.Result != null) runs[index].Add(outcome.Result);
-                        if (outcome.Deferred) deferred[index]++;
+                        if (outcome.Deferred && stimulus.DropWhenBusy) dropped[index]++;
+                        else if (outcome.Deferred) deferred[index]++;
                     }
                     await FollowUpAsync(outcome.FollowUps, ct);
                 }
             });
         var results = recorded.Select((r, i) => r.Duplicate
             ? StimulusResult.Repeat
-            : new StimulusResult(r.StimulusId, false, r.Deliveries.Count == 0 && stimuli[i].KeepInInbox, runs[i], deferred[i])).ToList();
+            : new StimulusResult(r.StimulusId, false, r.Deliveries.Count == 0 && stimuli[i].KeepInInbox, runs[i], deferred[i]) { Dropped = dropped[i] }).ToList();
         if (lanes.Count > 0) await SendLateMatchesAsync(stimuli, recorded, results, cancellationToken);
         return results;
     }

@@ -31,6 +31,9 @@ public sealed record WorkflowRunResult(
 /// </summary>
 public sealed record StimulusResult(string? StimulusId, bool Duplicate, bool StoredInInbox, IReadOnlyList<WorkflowRunResult> Runs, int Deferred)
 {
+    /// <summary>Deliveries of a <see cref="Stimulus.DropWhenBusy"/> stimulus that found their instance busy and were dropped: nothing ran.</summary>
+    public int Dropped { get; init; }
+
     internal static StimulusResult Repeat { get; } = new(null, true, false, [], 0);
 }
 

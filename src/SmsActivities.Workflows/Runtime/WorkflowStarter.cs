@@ -12,6 +12,7 @@ internal sealed class WorkflowStarter(
     IDbContextFactory<WorkflowDbContext> db,
     ExecutionContextFactory contexts,
     InstanceCommitter committer,
+    LeaseRenewer leases,
     TimeProvider time)
 {
     public async Task<RunOutcome> StartAsync(StartRun run, CancellationToken cancellationToken)
@@ -29,13 +30,22 @@ internal sealed class WorkflowStarter(
         var context = contexts.Create(workflow, state, cancellationToken);
         context.TriggerActivityId = run.TriggerActivityId;
         context.TriggerInput = run.TriggerInput;
-        context.Start(workflow.Root);
-        await context.RunAsync();
-        var row = new InstanceRow { Id = state.Id, StartKey = run.DeliveryId, CreatedAt = DbTime.ToDb(now) };
-        await using var dbContext = await db.CreateDbContextAsync(cancellationToken);
-        dbContext.Instances.Add(row);
-        var followUps = await committer.CommitAsync(dbContext, row, context, run.DeliveryId, new HashSet<string>(), cancellationToken);
-        return new RunOutcome(WorkflowRunResult.From(state), false, followUps);
+        // The instance has no row to lease until it commits: the delivery starting it is kept from falling due meanwhile.
+        if (run.DeliveryId != null) leases.TrackStart(run.DeliveryId);
+        try
+        {
+            context.Start(workflow.Root);
+            await context.RunAsync();
+            var row = new InstanceRow { Id = state.Id, StartKey = run.DeliveryId, CreatedAt = DbTime.ToDb(now) };
+            await using var dbContext = await db.CreateDbContextAsync(cancellationToken);
+            dbContext.Instances.Add(row);
+            var followUps = await committer.CommitAsync(dbContext, row, context, run.DeliveryId, new HashSet<string>(), cancellationToken);
+            return new RunOutcome(WorkflowRunResult.From(state), false, followUps);
+        }
+        finally
+        {
+            if (run.DeliveryId != null) leases.ReleaseStart(run.DeliveryId);
+        }
     }
 
     private static JsonNode? InitialValue(VariableDefinition variable)

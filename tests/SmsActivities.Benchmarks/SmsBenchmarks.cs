@@ -29,7 +29,7 @@ using SmsActivities.Workflows.Runtime;
 namespace SmsActivities.Benchmarks;
 
 /// <summary>
-/// Issue 4 §6, one run, loopback only, temporary SQLite files: the runtime + plug-in + SMS webhooks on one port,
+/// The SMS benchmark: one run, loopback only, temporary SQLite files: the runtime + plug-in + SMS webhooks on one port,
 /// the four vendor emulators on another (Tencent is the vendor measured), and a trivial endpoint for the baseline.
 /// </summary>
 internal static class SmsBenchmarks

@@ -10,7 +10,7 @@ using SmsActivities.Workflows.Runtime;
 namespace SmsActivities.Server.ElsaApi;
 
 /// <summary>
-/// Workflow definitions (ELSA-STUDIO.md §3.2, §3.3, §4.3–4.5): list, load, save / publish / create (one route),
+/// Workflow definitions (docs/architecture.md, "The Elsa server API Studio uses"): list, load, save / publish / create (one route),
 /// publish, retract, delete, export, import, name check and the bulk actions, on the runtime's
 /// <see cref="WorkflowDefinitionService"/> (Elsa's versioning: drafts updated in place, n+1 after a publish).
 /// </summary>

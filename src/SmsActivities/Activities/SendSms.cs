@@ -18,7 +18,7 @@ public sealed record SmsSendResult(string Mobile, string? Vendor, bool Accepted,
 
 [Activity(ActivityInputs.Namespace, "SMS", "Sends an SMS to one or many recipients through a configured vendor or Auto, failing over to the next vendors when a vendor refused or could not be reached. Leaves by Unknown when a vendor may have sent some messages but its answer was lost: those recipients are in doubt and were not sent again. With OTP on, a one-time code replaces {code} in the text; the code itself is never stored, output or logged.",
     DisplayName = "Send SMS")]
-[FlowNode(Sent, PartiallySent, Failed, Unknown)]
+[FlowNode(Sent, PartiallySent, Failed, Unknown, RateLimited)]
 public sealed class SendSms : Activity
 {
     public const string Sent = "Sent";
@@ -26,6 +26,8 @@ public sealed class SendSms : Activity
     public const string Failed = "Failed";
     /// <summary>Some recipients are in doubt (whatever happened to the others): see <see cref="InDoubtRecipients"/>.</summary>
     public const string Unknown = "Unknown";
+    /// <summary>OTP only: the number or client address asked for too many codes; nothing was sent (see RetryAfterSeconds).</summary>
+    public const string RateLimited = "RateLimited";
     public const string CodePlaceholder = "{code}";
 
     [Input(Description = "The vendor account, or Auto to pick by capability and the configured order.", UIHint = InputUIHints.DropDown, OptionsProvider = typeof(SmsVendorChoices), DefaultValue = "Auto", Order = 0)]
@@ -78,6 +80,8 @@ public sealed class SendSms : Activity
     [Output(Description = "Sum of the fees the vendors reported.")] public Output<decimal> Fee { get; set; } = new();
     [Output(Description = "Why nothing (or not everything) was sent.")] public Output<string?> Error { get; set; } = new();
     [Output(Description = "When the OTP code expires.")] public Output<DateTimeOffset?> OtpExpiresAt { get; set; } = new();
+    [Output(Description = "With the RateLimited outcome: seconds until a code can be asked for again (for a Retry-After header).")]
+    public Output<int?> RetryAfterSeconds { get; set; } = new();
 
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
@@ -93,7 +97,7 @@ public sealed class SendSms : Activity
         IReadOnlyList<string> failover;
         try
         {
-            var recipients = ActivityInputs.ParseRecipients(context.Get(Recipients));
+            var recipients = ActivityInputs.ParseRecipients(context.Get(Recipients), ActivityInputs.Region(context));
             if (recipients.Count > options.MaxRecipientsPerSend)
                 throw new VendorValidationException("recipients", $"at most {options.MaxRecipientsPerSend} recipients per SendSms, got {recipients.Count}");
             message = new SmsMessage
@@ -170,7 +174,8 @@ public sealed class SendSms : Activity
             var result = await context.GetService<OtpService>()!.IssueAsync(toSend[0].E164, Purpose(context.Get(OtpPurpose)), context.Get(ClientIp), cancellationToken: ct);
             if (result.Refused is { } refusal)
             {
-                await FailAsync(context, $"OTP refused: {refusal.Rule} (retry after {refusal.RetryAfter:O})", skipped);
+                context.Set(RetryAfterSeconds, OtpRetry.Seconds(refusal.RetryAfter, context.GetService<TimeProvider>()!));
+                await CompleteAsync(context, new SendOutputs([.. skipped], 0, 0, skipped.Length, 0m, $"OTP refused: {refusal.Rule}", null, RateLimited));
                 return;
             }
             issued = result.Issued!;

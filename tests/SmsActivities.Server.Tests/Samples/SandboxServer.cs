@@ -58,8 +58,8 @@ public sealed class SandboxServer : IAsyncDisposable
     /// <summary>The folder of the server's SQLite files.</summary>
     public string DataDirectory => _dataDirectory;
 
-    /// <param name="settings">Configuration on top of the defaults (e.g. lower OTP limits).</param>
-    public static async Task<SandboxServer> StartAsync(IDictionary<string, string?>? settings = null)
+    /// <param name="settings">Configuration on top of the defaults, e.g. a vendor's attempt timeout or lower OTP limits.</param>
+    public static async Task<SandboxServer> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "smsactivities-tests", Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions

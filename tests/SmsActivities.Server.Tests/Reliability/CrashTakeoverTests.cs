@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
 
 namespace SmsActivities.Server.Tests.Reliability;
 
@@ -9,7 +10,7 @@ namespace SmsActivities.Server.Tests.Reliability;
 /// The server as a real process, killed with SIGKILL while it runs a workflow; a second process on the same data folder
 /// must take the instance over within seconds (its owner stopped renewing the lease), not after minutes.
 /// </summary>
-public sealed class CrashTakeoverTests
+public sealed class CrashTakeoverTests(ITestOutputHelper output)
 {
     /// <summary>Start → Delay 1 s → two script steps of 3 s each: long enough to be killed in the middle of.</summary>
     private const string SlowWorkflow = """
@@ -39,26 +40,32 @@ public sealed class CrashTakeoverTests
         var workflows = Directory.CreateDirectory(Path.Combine(folder, "workflows")).FullName;
         var data = Path.Combine(folder, "data");
         await File.WriteAllTextAsync(Path.Combine(workflows, "slow-job.json"), SlowWorkflow);
-        var port = FreePort();
         var database = Path.Combine(data, "smsactivities.db");
         try
         {
-            string instanceId;
-            using (var first = ServerProcess.Start(port, data, workflows))
-            {
-                using var http = await first.ClientWhenReadyAsync();
-                using var started = await http.PostAsync("elsa/api/workflow-definitions/slow-job/execute", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
-                Assert.True(started.IsSuccessStatusCode, await started.Content.ReadAsStringAsync());
-                instanceId = started.Headers.GetValues("x-elsa-workflow-instance-id").Single();
-                // The delay is over and the first process is inside the script steps, holding the lease.
-                await EventuallyAsync(async () => await SubStatusAsync(database, instanceId) == "Executing", TimeSpan.FromSeconds(30), "the run to start");
-                first.Kill();
-            }
+            // Two servers on one database, both up before anything runs, so start-up time is no part of the measure.
+            using var a = ServerProcess.Start(FreePort(), data, workflows);
+            using var http = await a.ClientWhenReadyAsync();
+            using var b = ServerProcess.Start(FreePort(), data, workflows);
+            (await b.ClientWhenReadyAsync()).Dispose();
+            using var started = await http.PostAsync("elsa/api/workflow-definitions/slow-job/execute", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+            Assert.True(started.IsSuccessStatusCode, await started.Content.ReadAsStringAsync());
+            var instanceId = started.Headers.GetValues("x-elsa-workflow-instance-id").Single();
+
+            // Whichever server resumed the delay is inside the script steps, holding the lease: that one dies.
+            string? owner = null;
+            await EventuallyAsync(async () => (owner = await LeaseOwnerAsync(database, instanceId)) is not null, TimeSpan.FromSeconds(60), "the run to start");
+            var (victim, survivor) = owner!.Contains($":{a.Id}:", StringComparison.Ordinal) ? (a, b) : (b, a);
+            victim.Kill();
             var killedAt = Stopwatch.StartNew();
-            using var second = ServerProcess.Start(port, data, workflows);
-            await EventuallyAsync(async () => await SubStatusAsync(database, instanceId) == "Finished", TimeSpan.FromSeconds(75), "the second process to finish the instance");
-            // Start-up of the second process, one lease (10 s) and the 6 s rerun, with room for a loaded machine; a 2-minute lease would fail this.
-            Assert.True(killedAt.Elapsed < TimeSpan.FromSeconds(75), $"taken over after {killedAt.Elapsed}");
+
+            await EventuallyAsync(async () => (await LeaseOwnerAsync(database, instanceId))?.Contains($":{survivor.Id}:", StringComparison.Ordinal) == true
+                || await SubStatusAsync(database, instanceId) == "Finished", TimeSpan.FromSeconds(100), "the surviving server to take the instance over");
+            var takenOverAfter = killedAt.Elapsed;
+            output.WriteLine($"taken over {takenOverAfter.TotalSeconds:0.0} s after kill -9");
+            await EventuallyAsync(async () => await SubStatusAsync(database, instanceId) == "Finished", TimeSpan.FromSeconds(120), "the surviving server to finish the instance");
+            // One 10 s lease and a poll, with room for a loaded machine; a 2-minute lease cannot pass.
+            Assert.True(takenOverAfter < TimeSpan.FromSeconds(100), $"taken over after {takenOverAfter}");
         }
         finally
         {
@@ -74,13 +81,19 @@ public sealed class CrashTakeoverTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static async Task<string?> SubStatusAsync(string database, string instanceId)
+    private static Task<string?> SubStatusAsync(string database, string instanceId) => ReadAsync(database, instanceId, "SubStatus");
+
+    /// <summary>The owner (<c>machine:pid:guid</c>) of the instance's unexpired lease while it is executing.</summary>
+    private static Task<string?> LeaseOwnerAsync(string database, string instanceId) =>
+        ReadAsync(database, instanceId, "CASE WHEN SubStatus = 'Executing' THEN LeaseOwner END");
+
+    private static async Task<string?> ReadAsync(string database, string instanceId, string column)
     {
         if (!File.Exists(database)) return null;
         await using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT SubStatus FROM WorkflowInstances WHERE Id = $id";
+        command.CommandText = $"SELECT {column} FROM WorkflowInstances WHERE Id = $id";
         command.Parameters.AddWithValue("$id", instanceId);
         try
         {
@@ -137,9 +150,11 @@ public sealed class CrashTakeoverTests
             return new ServerProcess(process, port);
         }
 
+        public int Id => _process.Id;
+
         public async Task<HttpClient> ClientWhenReadyAsync()
         {
-            var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_port}/"), Timeout = TimeSpan.FromSeconds(30) };
+            var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_port}/"), Timeout = TimeSpan.FromSeconds(60) };
             client.DefaultRequestHeaders.Add("Authorization", "ApiKey " + Hosting.ServerOptions.SandboxApiKey);
             await EventuallyAsync(async () =>
             {
@@ -153,7 +168,7 @@ public sealed class CrashTakeoverTests
                 {
                     return false;
                 }
-            }, TimeSpan.FromSeconds(60), "the server to answer /health");
+            }, TimeSpan.FromSeconds(120), "the server to answer /health");
             return client;
         }
 

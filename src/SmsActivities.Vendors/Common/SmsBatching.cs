@@ -61,7 +61,7 @@ public static class SmsBatching
             }
             catch (VendorException ex)
             {
-                results.AddRange(chunk.Select(r => new RecipientResult(r.E164, false, null, ex.VendorCode, ex.VendorMessage) { Retryable = ex.IsTransient }));
+                results.AddRange(chunk.Select(r => RecipientResult.FailedBy(r, ex)));
             }
             batchIndex++;
         }

@@ -58,8 +58,32 @@ public sealed record RecipientResult(
     string? Error = null,
     decimal? Fee = null)
 {
+    private readonly VendorFailureKind? _failure;
+
     /// <summary>True when the vendor could not be reached or failed transiently: another vendor may succeed.</summary>
     public bool Retryable { get; init; }
+
+    /// <summary>
+    /// Null when accepted. Otherwise how the send failed for this recipient: <see cref="VendorFailureKind.Rejected"/> (the
+    /// vendor refused it; the default), <see cref="VendorFailureKind.Transient"/> (nothing was sent) or
+    /// <see cref="VendorFailureKind.UnknownOutcome"/> (the message may have gone out; sending it elsewhere could deliver it twice).
+    /// </summary>
+    public VendorFailureKind? Failure
+    {
+        get => Accepted ? null : _failure ?? VendorFailureKind.Rejected;
+        init => _failure = value;
+    }
+
+    /// <summary>The result for a recipient whose whole call failed with <paramref name="exception"/>.</summary>
+    public static RecipientResult FailedBy(PhoneNumber recipient, VendorException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return new RecipientResult(recipient.E164, false, null, exception.VendorCode, exception.VendorMessage)
+        {
+            Retryable = exception.IsTransient,
+            Failure = exception.Kind,
+        };
+    }
 }
 
 /// <summary>What a send produced, one result per recipient in the order the caller gave them.</summary>

@@ -1,28 +1,65 @@
 namespace SmsActivities.Vendors;
 
+/// <summary>How a vendor call failed, which decides whether it may be repeated here or tried at another vendor.</summary>
+public enum VendorFailureKind
+{
+    /// <summary>The vendor answered and refused the request (bad number, unknown template, no balance): nothing was sent, and asking again will not help.</summary>
+    Rejected,
+
+    /// <summary>
+    /// Nothing was done, and the same request may succeed later: the vendor was never reached (no connection, DNS) or said it
+    /// did not process the request (408, 429, 503, a "busy" code).
+    /// </summary>
+    Transient,
+
+    /// <summary>
+    /// The request may or may not have been carried out: it timed out, the connection broke after it was sent, the vendor
+    /// answered 500/502/504 or something unreadable. A send in this state may already have reached the person.
+    /// </summary>
+    UnknownOutcome,
+}
+
 /// <summary>
 /// The vendor answered with an error (or could not be reached). Carries the vendor's own code and message
-/// and whether retrying can help. Never carries a secret: build messages only from vendor answers and
+/// and how the call failed. Never carries a secret: build messages only from vendor answers and
 /// non-secret request facts.
 /// </summary>
 public sealed class VendorException : Exception
 {
-    public VendorException(string vendor, string? vendorCode, string vendorMessage, bool isTransient, int? httpStatus = null, Exception? inner = null)
-        : base($"{vendor} rejected the request: [{vendorCode ?? "-"}] {vendorMessage}", inner)
+    public VendorException(string vendor, string? vendorCode, string vendorMessage, VendorFailureKind kind, int? httpStatus = null, Exception? inner = null)
+        : base(Describe(vendor, vendorCode, vendorMessage, kind), inner)
     {
         Vendor = vendor;
         VendorCode = vendorCode;
         VendorMessage = vendorMessage;
-        IsTransient = isTransient;
+        Kind = kind;
         HttpStatus = httpStatus;
+    }
+
+    /// <summary>For an answer the vendor gave: <paramref name="isTransient"/> says whether it asked to try again later.</summary>
+    public VendorException(string vendor, string? vendorCode, string vendorMessage, bool isTransient, int? httpStatus = null, Exception? inner = null)
+        : this(vendor, vendorCode, vendorMessage, isTransient ? VendorFailureKind.Transient : VendorFailureKind.Rejected, httpStatus, inner)
+    {
     }
 
     public string Vendor { get; }
     public string? VendorCode { get; }
     public string VendorMessage { get; }
-    /// <summary>True when the same request may succeed later (timeouts, 5xx, throttling); false when the vendor rejected it.</summary>
-    public bool IsTransient { get; }
+
+    /// <summary>Rejected, transient (nothing done, may pass) or unknown outcome (may have been done).</summary>
+    public VendorFailureKind Kind { get; }
+
+    /// <summary>True when the same request may succeed later (<see cref="VendorFailureKind.Transient"/> or <see cref="VendorFailureKind.UnknownOutcome"/>); false when the vendor rejected it.</summary>
+    public bool IsTransient => Kind != VendorFailureKind.Rejected;
+
     public int? HttpStatus { get; }
+
+    private static string Describe(string vendor, string? code, string message, VendorFailureKind kind) => kind switch
+    {
+        VendorFailureKind.Rejected => $"{vendor} rejected the request: [{code ?? "-"}] {message}",
+        VendorFailureKind.Transient => $"{vendor} did not take the request, try again later: [{code ?? "-"}] {message}",
+        _ => $"{vendor} may or may not have carried out the request: [{code ?? "-"}] {message}",
+    };
 }
 
 /// <summary>Input rejected before any vendor call. Names the field and the rule it broke.</summary>

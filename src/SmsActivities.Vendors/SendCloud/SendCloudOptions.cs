@@ -25,5 +25,9 @@ public sealed class SendCloudOptions : VendorHttpOptions
     /// <summary>Send <c>timestamp</c> with each call so a captured request cannot be replayed (SendCloud allows 6 s of skew).</summary>
     public bool IncludeTimestamp { get; set; } = true;
 
+    /// <summary>SMS label (<c>labelId</c>) every template send is counted under in SendCloud's statistics; none when unset.</summary>
+    [Range(1, int.MaxValue)]
+    public int? LabelId { get; set; }
+
     internal string HookKey => string.IsNullOrEmpty(AppKey) ? SmsKey! : AppKey;
 }

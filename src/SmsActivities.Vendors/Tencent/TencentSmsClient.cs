@@ -194,51 +194,18 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
         {
             Content = JsonContent.Create(payload, options: TencentJson.Options),
         };
-        if (deliversMessage) TransientRetryHandler.MarkDeliversMessage(request);
+        if (deliversMessage) VendorRetryRules.MarkDeliversMessage(request);
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new VendorException(VendorNames.Tencent, null, $"{api}: {ex.Message}", isTransient: true, (int?)ex.StatusCode, ex);
-        }
-        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new VendorException(VendorNames.Tencent, null, $"{api}: no answer in time", isTransient: true, inner: ex);
-        }
+        var response = await http.SendToVendorAsync(VendorNames.Tencent, api, request, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccess) throw response.StatusFailure();
 
-        using (response)
+        var answer = response.ReadJson<T>(TencentJson.Options);
+        if (answer.Result != TencentErrorCodes.Ok)
         {
-            var status = (int)response.StatusCode;
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new VendorException(VendorNames.Tencent, status.ToString(CultureInfo.InvariantCulture),
-                    $"{api}: HTTP {status} {response.ReasonPhrase}",
-                    isTransient: status >= 500 || response.StatusCode == HttpStatusCode.RequestTimeout, status);
-            }
-
-            T? answer;
-            try
-            {
-                answer = await response.Content.ReadFromJsonAsync<T>(TencentJson.Options, cancellationToken).ConfigureAwait(false);
-            }
-            catch (JsonException ex)
-            {
-                throw new VendorException(VendorNames.Tencent, null, $"{api}: unreadable answer ({ex.Message})", isTransient: false, status, ex);
-            }
-
-            if (answer is null)
-                throw new VendorException(VendorNames.Tencent, null, $"{api}: empty answer", isTransient: false, status);
-            if (answer.Result != TencentErrorCodes.Ok)
-            {
-                throw new VendorException(VendorNames.Tencent, answer.Result.ToString(CultureInfo.InvariantCulture),
-                    answer.ErrorText, TencentErrorCodes.IsTransient(answer.Result), status);
-            }
-            return answer;
+            throw new VendorException(VendorNames.Tencent, answer.Result.ToString(CultureInfo.InvariantCulture),
+                answer.ErrorText, TencentErrorCodes.IsTransient(answer.Result), response.Status);
         }
+        return answer;
     }
 
     /// <summary>A 10-digit random for the query, like the doc's "7226249334".</summary>

@@ -88,7 +88,7 @@ public sealed class TencentSmsSender(TencentSmsClient client, IOptions<TencentOp
         }
         catch (VendorException ex)
         {
-            return Rejected(number, ex);
+            return RecipientResult.FailedBy(number, ex);
         }
     }
 
@@ -115,10 +115,7 @@ public sealed class TencentSmsSender(TencentSmsClient client, IOptions<TencentOp
         }
         catch (VendorException ex)
         {
-            foreach (var i in indexes) results[i] = Rejected(recipients[i], ex);
+            foreach (var i in indexes) results[i] = RecipientResult.FailedBy(recipients[i], ex);
         }
     }
-
-    private static RecipientResult Rejected(PhoneNumber number, VendorException ex) =>
-        new(number.E164, false, null, ex.VendorCode, ex.VendorMessage) { Retryable = ex.IsTransient };
 }

@@ -78,8 +78,8 @@ public class UnknownOutcomeRetryTests
     public void Only_failures_before_the_request_left_count_as_never_reached(HttpRequestError error, bool neverReached)
     {
         var outcome = Outcome.FromException<HttpResponseMessage>(new HttpRequestException(error, "x"));
-        Assert.Equal(neverReached, TransientRetryHandler.NeverReachedVendor(outcome));
-        Assert.True(TransientRetryHandler.IsTransient(outcome));
+        Assert.Equal(neverReached, VendorRetryRules.NeverReachedVendor(outcome));
+        Assert.True(VendorRetryRules.IsTransient(outcome));
     }
 
     [Theory]
@@ -90,6 +90,6 @@ public class UnknownOutcomeRetryTests
     public void Only_503_among_answers_proves_the_request_was_not_processed(HttpStatusCode status, bool neverReached)
     {
         using var response = new HttpResponseMessage(status);
-        Assert.Equal(neverReached, TransientRetryHandler.NeverReachedVendor(Outcome.FromResult(response)));
+        Assert.Equal(neverReached, VendorRetryRules.NeverReachedVendor(Outcome.FromResult(response)));
     }
 }

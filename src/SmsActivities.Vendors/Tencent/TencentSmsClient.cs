@@ -62,19 +62,19 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
 
     // ---- templates (error text under "msg") ----
 
-    /// <summary><c>add_template</c>: the new template starts pending review.</summary>
-    public async Task<TencentTemplate> AddTemplateAsync(string text, TencentTemplateType type, string? title = null, string? remark = null, CancellationToken cancellationToken = default)
+    /// <summary><c>add_template</c>: the new template starts pending review. <paramref name="international"/> asks for a template for numbers outside China mainland (<c>international</c> 1).</summary>
+    public async Task<TencentTemplate> AddTemplateAsync(string text, TencentTemplateType type, string? title = null, string? remark = null, bool international = false, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(text);
-        var answer = await PostAsync<TencentTemplateResult>("add_template", new TemplateBody(null, title, remark, text, type), null, cancellationToken).ConfigureAwait(false);
+        var answer = await PostAsync<TencentTemplateResult>("add_template", new TemplateBody(null, title, remark, text, type, international ? 1 : 0), null, cancellationToken).ConfigureAwait(false);
         return answer.Data ?? throw MissingData("add_template");
     }
 
     /// <summary><c>mod_template</c>: the changed template goes through review again.</summary>
-    public async Task<TencentTemplate> ModifyTemplateAsync(int templateId, string text, TencentTemplateType type, string? title = null, string? remark = null, CancellationToken cancellationToken = default)
+    public async Task<TencentTemplate> ModifyTemplateAsync(int templateId, string text, TencentTemplateType type, string? title = null, string? remark = null, bool international = false, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(text);
-        var answer = await PostAsync<TencentTemplateResult>("mod_template", new TemplateBody(templateId, title, remark, text, type), null, cancellationToken).ConfigureAwait(false);
+        var answer = await PostAsync<TencentTemplateResult>("mod_template", new TemplateBody(templateId, title, remark, text, type, international ? 1 : 0), null, cancellationToken).ConfigureAwait(false);
         return answer.Data ?? throw MissingData("mod_template");
     }
 
@@ -220,7 +220,7 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
 
     private sealed record MobilePullBody(int Type, int Max, long BeginTime, long EndTime, string Nationcode, string Mobile);
 
-    private sealed record TemplateBody(int? TplId, string? Title, string? Remark, string Text, TencentTemplateType Type);
+    private sealed record TemplateBody(int? TplId, string? Title, string? Remark, string Text, TencentTemplateType Type, int International);
 
     private sealed record TemplateIdsBody(IReadOnlyList<int> TplId);
 

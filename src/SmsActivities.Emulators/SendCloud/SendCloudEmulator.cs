@@ -269,6 +269,7 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
         };
         _sent.Enqueue(sent);
         PlanReport(sent, number);
+        HandsetAnswers.Play(this, number.E164);
         return smsId;
     }
 

@@ -143,7 +143,7 @@ public static class ServerSetup
             logger.LogInformation("API key: configured (not shown)");
         }
         logger.LogInformation(options.Sandbox
-            ? "Sandbox mode: vendor emulators at {Url}{Prefix}/{{yunpian,tencent,sendcloud,yaningai}}/ — no real vendor is called"
-            : "Sandbox mode off: vendors use the configured credentials", first, options.EmulatorPrefix);
+            ? "Sandbox mode: vendor emulators at {Url}{Prefix}/{{yunpian,tencent,sendcloud,yaningai}}/, mailboxes of the SMTP emulator at {Url}{Prefix}/_mailbox/{{address}}/messages — no real vendor is called"
+            : "Sandbox mode off: vendors use the configured credentials", first, options.EmulatorPrefix, first, options.EmulatorPrefix);
     }
 }

@@ -7,8 +7,14 @@ public static class VendorNames
     public const string Tencent = "tencent";
     public const string SendCloud = "sendcloud";
     public const string Yaningai = "yaningai";
+    /// <summary>Any SMTP server (email only).</summary>
+    public const string Smtp = "smtp";
 
+    /// <summary>The SMS vendors, each with an HTTP API and an emulator in sandbox mode.</summary>
     public static IReadOnlyList<string> All { get; } = [Yunpian, Tencent, SendCloud, Yaningai];
+
+    /// <summary>Every channel provider: the SMS vendors, then SMTP.</summary>
+    public static IReadOnlyList<string> Providers { get; } = [.. All, Smtp];
 }
 
 /// <summary>What a vendor can do, so callers can ask before they call.</summary>
@@ -64,25 +70,20 @@ public sealed record RecipientResult(
     public bool Retryable { get; init; }
 
     /// <summary>
+    /// Not accepted as far as the caller knows, but the vendor may have sent it (its answer was lost: see
+    /// <see cref="VendorException.OutcomeUnknown"/>). Sending it again, through any vendor, could reach the person twice.
+    /// </summary>
+    public bool InDoubt { get; init; }
+
+    /// <summary>
     /// Null when accepted. Otherwise how the send failed for this recipient: <see cref="VendorFailureKind.Rejected"/> (the
-    /// vendor refused it; the default), <see cref="VendorFailureKind.Transient"/> (nothing was sent) or
-    /// <see cref="VendorFailureKind.UnknownOutcome"/> (the message may have gone out; sending it elsewhere could deliver it twice).
+    /// vendor refused it), <see cref="VendorFailureKind.Transient"/> (nothing was sent) or
+    /// <see cref="VendorFailureKind.UnknownOutcome"/> (the message may have gone out, as <see cref="InDoubt"/> says).
     /// </summary>
     public VendorFailureKind? Failure
     {
-        get => Accepted ? null : _failure ?? VendorFailureKind.Rejected;
+        get => Accepted ? null : _failure ?? (InDoubt ? VendorFailureKind.UnknownOutcome : VendorFailureKind.Rejected);
         init => _failure = value;
-    }
-
-    /// <summary>The result for a recipient whose whole call failed with <paramref name="exception"/>.</summary>
-    public static RecipientResult FailedBy(PhoneNumber recipient, VendorException exception)
-    {
-        ArgumentNullException.ThrowIfNull(exception);
-        return new RecipientResult(recipient.E164, false, null, exception.VendorCode, exception.VendorMessage)
-        {
-            Retryable = exception.IsTransient,
-            Failure = exception.Kind,
-        };
     }
 }
 
@@ -154,7 +155,10 @@ public sealed record EmailMessage
 {
     public required IReadOnlyList<string> To { get; init; }
     public required string Subject { get; init; }
-    public required string HtmlContent { get; init; }
+    /// <summary>The HTML body. Vendors that send only HTML require it; SMTP takes it, <see cref="TextContent"/>, or both.</summary>
+    public string? HtmlContent { get; init; }
+    /// <summary>The plain-text body (SMTP sends it as the text alternative of the HTML).</summary>
+    public string? TextContent { get; init; }
     public string? SenderName { get; init; }
     public string? From { get; init; }
     /// <summary>Placeholder values per recipient address, where the vendor supports them.</summary>

@@ -36,9 +36,12 @@ public sealed class VendorException : Exception
         HttpStatus = httpStatus;
     }
 
-    /// <summary>For an answer the vendor gave: <paramref name="isTransient"/> says whether it asked to try again later.</summary>
+    /// <summary>
+    /// <paramref name="isTransient"/> says whether the vendor asked to try again later; a failure whose facts leave the
+    /// outcome open (<see cref="IsOutcomeUnknown"/>) is an unknown outcome whatever it says.
+    /// </summary>
     public VendorException(string vendor, string? vendorCode, string vendorMessage, bool isTransient, int? httpStatus = null, Exception? inner = null)
-        : this(vendor, vendorCode, vendorMessage, isTransient ? VendorFailureKind.Transient : VendorFailureKind.Rejected, httpStatus, inner)
+        : this(vendor, vendorCode, vendorMessage, KindOf(isTransient, httpStatus, vendorCode, inner), httpStatus, inner)
     {
     }
 
@@ -60,6 +63,37 @@ public sealed class VendorException : Exception
         VendorFailureKind.Transient => $"{vendor} did not take the request, try again later: [{code ?? "-"}] {message}",
         _ => $"{vendor} may or may not have carried out the request: [{code ?? "-"}] {message}",
     };
+
+    /// <summary>
+    /// True when the vendor may have acted on the request although it failed (<see cref="VendorFailureKind.UnknownOutcome"/>):
+    /// the call reached the vendor and no answer says it was refused or left undone (a 5xx other than 503, a timeout, an
+    /// answer that could not be read). A message sent by such a call may well reach the person, so it must not be sent
+    /// again elsewhere.
+    /// </summary>
+    public bool OutcomeUnknown => Kind == VendorFailureKind.UnknownOutcome;
+
+    /// <summary>
+    /// See <see cref="OutcomeUnknown"/>, from the facts of a failure: the exception that left no answer (also an
+    /// <see cref="HttpRequestException"/> that reached the caller unwrapped), else the HTTP status, else whether the
+    /// vendor's answer named an error code (an answer without one could not be read).
+    /// </summary>
+    public static bool IsOutcomeUnknown(int? httpStatus, string? vendorCode, Exception? cause) => cause switch
+    {
+        HttpRequestException or OperationCanceledException or Polly.Timeout.TimeoutRejectedException =>
+            VendorRetryRules.ClassifyException(cause) == VendorFailureKind.UnknownOutcome,
+        _ => httpStatus is { } status and not (>= 200 and <= 299)
+            ? VendorRetryRules.ClassifyStatus((System.Net.HttpStatusCode)status) == VendorFailureKind.UnknownOutcome
+            : vendorCode is null,
+    };
+
+    /// <summary>The result of one recipient of a call that failed with this exception.</summary>
+    public RecipientResult ResultFor(string e164) =>
+        new(e164, false, null, VendorCode, VendorMessage) { Retryable = IsTransient, InDoubt = OutcomeUnknown, Failure = Kind };
+
+    private static VendorFailureKind KindOf(bool isTransient, int? httpStatus, string? vendorCode, Exception? inner) =>
+        IsOutcomeUnknown(httpStatus, vendorCode, inner) ? VendorFailureKind.UnknownOutcome
+        : isTransient ? VendorFailureKind.Transient
+        : VendorFailureKind.Rejected;
 }
 
 /// <summary>Input rejected before any vendor call. Names the field and the rule it broke.</summary>

@@ -37,6 +37,9 @@ public static class ServiceCollectionExtensions
             foreach (var type in BuiltInActivities.Concat(options.ActivityTypes).Concat(fromPlugins)) registry.Register(type);
             return registry;
         });
+        services.AddOptions<ScriptOptions>();
+        services.AddSingleton<JavaScriptEvaluator>();
+        services.AddSingleton<LiquidEvaluator>();
         services.AddSingleton<ExpressionEvaluator>();
         services.AddSingleton<WorkflowMaterializer>();
         services.AddSingleton<TriggerIndexer>();
@@ -66,7 +69,7 @@ public static class ServiceCollectionExtensions
     [
         typeof(Flowchart), typeof(Sequence), typeof(Start), typeof(End), typeof(Finish), typeof(SetVariable), typeof(SetOutput),
         typeof(WriteLine), typeof(FlowDecision), typeof(FlowSwitch), typeof(ForEach), typeof(Fork), typeof(FlowFork), typeof(FlowJoin),
-        typeof(Delay), typeof(HttpEndpoint), typeof(WriteHttpResponse), typeof(Correlate), typeof(Event), typeof(PublishEvent),
+        typeof(Delay), typeof(HttpEndpoint), typeof(WriteHttpResponse), typeof(Correlate), typeof(Event), typeof(PublishEvent), typeof(RunJavaScript),
     ];
 }
 

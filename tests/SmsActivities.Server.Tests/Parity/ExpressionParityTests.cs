@@ -8,23 +8,8 @@ namespace SmsActivities.Server.Tests.Parity;
 /// JavaScript (modern syntax, Elsa's script surface) and Liquid, in Elsa-shaped definitions run through the server:
 /// an HTTP-triggered flow whose WriteHttpResponse content is the expression under test.
 /// </summary>
-public sealed class ExpressionParityTests : IAsyncLifetime
+public sealed class ExpressionParityTests : ServerTest
 {
-    private ServerHost _server = null!;
-    private HttpClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _server = await ServerHost.StartAsync();
-        _client = _server.CreateClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _server.DisposeAsync();
-    }
-
     /// <summary>Http1 → (middle…) → Respond1 with <paramref name="content"/>; GET answers its text.</summary>
     private async Task<string> RespondAsync(string path, JsonObject content, IEnumerable<JsonObject>? middle = null, IEnumerable<JsonObject>? variables = null)
     {
@@ -33,8 +18,8 @@ public sealed class ExpressionParityTests : IAsyncLifetime
         chain.AddRange(steps);
         chain.Add(Respond("Respond1", content));
         var connections = chain.Zip(chain.Skip(1), (a, b) => Conn((string)a["id"]!, (string)b["id"]!));
-        await PublishAsync(_client, Flowchart(path, chain, connections, variables));
-        return await CallAsync(_client, path);
+        await PublishAsync(Client, Flowchart(path, chain, connections, variables));
+        return await CallAsync(Client, path);
     }
 
     [Fact]
@@ -119,11 +104,11 @@ public sealed class ExpressionParityTests : IAsyncLifetime
     [Fact]
     public async Task A_runaway_script_faults_with_an_incident_naming_the_limit_and_line()
     {
-        await PublishAsync(_client, Flowchart("js-runaway",
+        await PublishAsync(Client, Flowchart("js-runaway",
             [Act("Start1", "Elsa.Start"), Act("Loop", "Elsa.RunJavaScript", new JsonObject { ["script"] = Lit("let i = 0;\nwhile (true) { i++; }") })],
             [Conn("Start1", "Loop")]));
-        var instanceId = await ExecuteAsync(_client, "js-runaway");
-        var instance = await InstanceAsync(_client, instanceId);
+        var instanceId = await ExecuteAsync(Client, "js-runaway");
+        var instance = await InstanceAsync(Client, instanceId);
         Assert.Equal("Faulted", (string?)instance["subStatus"]);
         var message = (string)instance["workflowState"]!["incidents"]![0]!["message"]!;
         Assert.Contains("JavaScript failed at line 2", message);
@@ -133,11 +118,11 @@ public sealed class ExpressionParityTests : IAsyncLifetime
     [Fact]
     public async Task A_syntax_error_names_its_line()
     {
-        await PublishAsync(_client, Flowchart("js-syntax",
+        await PublishAsync(Client, Flowchart("js-syntax",
             [Act("Start1", "Elsa.Start"), Act("Bad", "Elsa.RunJavaScript", new JsonObject { ["script"] = Lit("const a = 1;\nconst b = ;") })],
             [Conn("Start1", "Bad")]));
-        var instanceId = await ExecuteAsync(_client, "js-syntax");
-        var instance = await InstanceAsync(_client, instanceId);
+        var instanceId = await ExecuteAsync(Client, "js-syntax");
+        var instance = await InstanceAsync(Client, instanceId);
         Assert.Equal("Faulted", (string?)instance["subStatus"]);
         Assert.Contains("JavaScript failed at line 2: syntax error: Unexpected token", (string)instance["workflowState"]!["incidents"]![0]!["message"]!);
     }

@@ -220,7 +220,9 @@ public static class DefinitionEndpoints
         var publish = definition.IsPublished;
         definition.Id = "";
         var result = await service.SaveAsync(definition, publish, ct);
-        return ElsaJson.Node(DefinitionJson.ToModel(result.Definition), result.ValidationErrors.Count > 0 && publish ? StatusCodes.Status400BadRequest : StatusCodes.Status200OK);
+        if (result.ValidationErrors.Count == 0 || !publish) return ElsaJson.Node(DefinitionJson.ToModel(result.Definition));
+        // Refused: the saved draft plus why, in the shape of a save response, so the caller can show each problem.
+        return SaveResponse(result.Definition, false, result.ValidationErrors, StatusCodes.Status400BadRequest);
     }
 
     private static IResult SaveResponse(WorkflowDefinition definition, bool alreadyPublished, IReadOnlyList<string> errors, int status = StatusCodes.Status200OK) =>

@@ -69,7 +69,11 @@ public sealed class ActivityRegistry
             IsTerminal: typeof(ITerminalNode).IsAssignableFrom(info.Type));
     }
 
-    /// <summary>Elsa's drop-down shape: <c>{"dropdown":{"selectList":{"items":[{"text","value"}],"isFlagsEnum":false}}}</c>.</summary>
+    /// <summary>
+    /// The input's choices where Studio's editor for its UI hint reads them: a checklist under
+    /// <c>{"checklist":{"checkList":{"items":[{"text","value"}],"isFlagsEnum":false}}}</c>, any other input (a drop-down)
+    /// under <c>{"dropdown":{"selectList":{"items":[…],"isFlagsEnum":false}}}</c>.
+    /// </summary>
     private static JsonObject? DropDownSpecification(InputInfo input, IServiceProvider? services)
     {
         var options = input.Attribute?.OptionsProvider is { } providerType && services is not null
@@ -77,6 +81,9 @@ public sealed class ActivityRegistry
             : input.Attribute?.Options ?? (input.ValueType.IsEnum ? Enum.GetNames(input.ValueType) : null);
         if (options is not { Length: > 0 }) return null;
         var items = new JsonArray(options.Select(o => (JsonNode)new JsonObject { ["text"] = o, ["value"] = o }).ToArray());
-        return new JsonObject { [InputUIHints.DropDown] = new JsonObject { ["selectList"] = new JsonObject { ["items"] = items, ["isFlagsEnum"] = false } } };
+        var list = new JsonObject { ["items"] = items, ["isFlagsEnum"] = false };
+        return input.UIHint == InputUIHints.CheckList
+            ? new JsonObject { [InputUIHints.CheckList] = new JsonObject { ["checkList"] = list } }
+            : new JsonObject { [InputUIHints.DropDown] = new JsonObject { ["selectList"] = list } };
     }
 }

@@ -33,7 +33,7 @@ public sealed class WaitForDeliveryReport : Activity
     [Input(Description = "Or: the vendor of the message ids below.", UIHint = InputUIHints.DropDown, Options = ["", VendorNames.Yunpian, VendorNames.Tencent, VendorNames.SendCloud, VendorNames.Yaningai], Order = 1)]
     public Input<string?>? Vendor { get; set; }
 
-    [Input(Description = "Or: vendor message ids (one per line, or a list such as SendSms's MessageIds output).", UIHint = InputUIHints.MultiText, Order = 2)]
+    [Input(Description = "Or: vendor message ids, each typed and confirmed with Enter (one chip per id), or JavaScript giving a list such as SendSms's MessageIds output.", UIHint = InputUIHints.MultiText, Order = 2)]
     public Input<object?>? MessageIds { get; set; }
 
     [Input(Description = "How long to wait before leaving by Timeout (e.g. 00:10:00); empty waits without limit.", Order = 3)]

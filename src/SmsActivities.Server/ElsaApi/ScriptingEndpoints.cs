@@ -1,0 +1,72 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SmsActivities.Workflows.Activities;
+using SmsActivities.Workflows.Expressions;
+using SmsActivities.Workflows.Model;
+using SmsActivities.Workflows.Runtime;
+
+namespace SmsActivities.Server.ElsaApi;
+
+/// <summary>
+/// <c>POST /scripting/javascript/type-definitions/{definitionId}</c>: the TypeScript declarations Studio's script
+/// editor (Monaco) loads for IntelliSense, as Elsa generates them: the common script functions, the workflow's
+/// variables (typed, as <c>variables.&lt;name&gt;</c> and <c>get/set&lt;Name&gt;()</c>), its inputs and the outputs of
+/// its named activities (<c>get&lt;Output&gt;From&lt;Activity&gt;()</c>). Of the latest version, like Elsa.
+/// </summary>
+public static class ScriptingEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapPost("/scripting/javascript/type-definitions/{definitionId}", async (string definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, ActivityRegistry registry, CancellationToken ct) =>
+            (await service.GetAsync(definitionId, VersionOptions.Latest, ct) ?? codeFirst.Find(definitionId)) is { } definition
+                ? Results.Text(Declarations(definition, registry), "application/x-typescript", Encoding.UTF8)
+                : DefinitionEndpoints.NotFound("definition", definitionId))
+            .WithTags("Scripting");
+    }
+
+    public static string Declarations(WorkflowDefinition definition, ActivityRegistry registry)
+    {
+        var functions = new List<ScriptFunction>(JavaScriptFunctions.Common);
+        foreach (var variable in definition.Variables)
+            functions.AddRange(JavaScriptFunctions.ForVariable(variable.Name, TypeScript(variable.TypeName, variable.IsArray)));
+        foreach (var input in definition.Inputs)
+            functions.AddRange(JavaScriptFunctions.ForInput(input.Name, TypeScript(input.Type, input.IsArray)));
+        var root = JsonSerializer.SerializeToNode(definition.Root, WorkflowJson.Options)!;
+        foreach (var activity in DefinitionJson.Activities(root))
+        {
+            if ((string?)activity["name"] is not { } name || registry.Find((string?)activity["type"] ?? "") is not { } info) continue;
+            foreach (var output in info.Outputs)
+                functions.AddRange(JavaScriptFunctions.ForActivityOutput(name, output.Name, TypeScript(ActivityTypeInfo.TypeAlias(output.ValueType), false)));
+        }
+
+        var text = new StringBuilder();
+        foreach (var function in functions.DistinctBy(f => f.Name)) text.AppendLine(function.Declaration);
+        text.AppendLine("declare class WorkflowVariables {");
+        foreach (var variable in definition.Variables.Where(v => JavaScriptFunctions.IsIdentifier(v.Name)))
+            text.AppendLine($"    {variable.Name}: {TypeScript(variable.TypeName, variable.IsArray)};");
+        text.AppendLine("}");
+        text.AppendLine("declare var variables: WorkflowVariables;");
+        text.AppendLine("declare var input: any;");
+        text.AppendLine("declare var workflowInstanceId: string;");
+        text.AppendLine("declare var correlationId: string;");
+        return text.ToString();
+    }
+
+    /// <summary>A TypeScript type for an Elsa type alias (<c>String</c>, <c>Int32</c>, <c>String[]</c>, …); <c>any</c> when unknown.</summary>
+    public static string TypeScript(string? typeName, bool isArray)
+    {
+        if (typeName is null) return "any";
+        if (typeName.EndsWith("[]", StringComparison.Ordinal)) return TypeScript(typeName[..^2], true);
+        var type = typeName switch
+        {
+            "String" => "string",
+            "Boolean" => "boolean",
+            "Int32" or "Int64" or "Double" or "Decimal" or "Single" => "number",
+            "DateTimeOffset" or "DateTime" or "TimeSpan" => "string",
+            "StringList" => "string[]",
+            _ => "any",
+        };
+        return isArray ? type + "[]" : type;
+    }
+}

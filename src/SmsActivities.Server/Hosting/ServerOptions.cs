@@ -35,6 +35,13 @@ public sealed class ServerOptions
     /// <summary>Where the emulators are mounted in sandbox mode.</summary>
     public string EmulatorPrefix { get; set; } = "/_emulators";
 
+    /// <summary>
+    /// Reverse proxies (addresses such as <c>10.0.0.5</c>, or networks such as <c>10.0.0.0/8</c>) whose
+    /// <c>X-Forwarded-For</c> / <c>X-Forwarded-Proto</c> are believed. From anyone else those headers are ignored, so a
+    /// client cannot pick its own address to dodge per-address limits. Empty (the default): none is believed.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
+
     /// <summary>Origins allowed to call the API from another site (e.g. a Studio hosted elsewhere). Same-origin needs none.</summary>
     public string[] CorsOrigins { get; set; } = [];
 

@@ -50,6 +50,10 @@ public static class ServerSetup
             policy.AllowAnyHeader().AllowAnyMethod().WithExposedHeaders(ExposedHeaders);
         }));
 
+        services.AddTrustedProxies(options);
+        services.Configure<HttpEndpointOptions>(configuration.GetSection(ServerOptions.Section + ":HttpEndpoints"));
+        services.Configure<SmsActivities.Workflows.Runtime.WorkflowRetentionOptions>(configuration.GetSection("Workflows:Retention"));
+
         services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite");
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
@@ -72,6 +76,9 @@ public static class ServerSetup
     {
         var options = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SmsActivities.Server");
+
+        // First, so everything after (the per-client OTP limits through HttpEndpoint) sees the client's address.
+        app.UseForwardedHeaders();
 
         var studioDirectory = StudioHosting.ResolvePackageDirectory(options, app.Environment);
         if (studioDirectory is not null) app.UseElsaStudio(studioDirectory);
@@ -136,7 +143,7 @@ public static class ServerSetup
             logger.LogInformation("API key: configured (not shown)");
         }
         logger.LogInformation(options.Sandbox
-            ? "Sandbox mode: vendor emulators at {Url}{Prefix}/{{yunpian,tencent,sendcloud,yaningai}}/ — no real vendor is called"
-            : "Sandbox mode off: vendors use the configured credentials", first, options.EmulatorPrefix);
+            ? "Sandbox mode: vendor emulators at {Url}{Prefix}/{{yunpian,tencent,sendcloud,yaningai}}/, mailboxes of the SMTP emulator at {Url}{Prefix}/_mailbox/{{address}}/messages — no real vendor is called"
+            : "Sandbox mode off: vendors use the configured credentials", first, options.EmulatorPrefix, first, options.EmulatorPrefix);
     }
 }

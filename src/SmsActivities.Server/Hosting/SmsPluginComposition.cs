@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using SmsActivities.Emulators;
 using SmsActivities.Emulators.SendCloud;
+using SmsActivities.Emulators.Smtp;
 using SmsActivities.Emulators.Tencent;
 using SmsActivities.Emulators.Yaningai;
 using SmsActivities.Emulators.Yunpian;
@@ -29,7 +30,7 @@ public static class SmsPluginComposition
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var server = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
-        var sandbox = server.Sandbox ? new SandboxSettings(server.EmulatorPrefix) : null;
+        var sandbox = server.Sandbox ? new SandboxSettings(server.EmulatorPrefix, SandboxSettings.StartSmtpEmulator()) : null;
         var pluginConfiguration = sandbox is null ? configuration : sandbox.Over(configuration);
 
         // The plug-in's tables (OTP challenges, opt-outs, send records) live in their own SQLite file beside the
@@ -49,6 +50,8 @@ public static class SmsPluginComposition
         if (sandbox is not null)
         {
             services.AddSingleton(sandbox);
+            // Created by a factory so the container disposes it (stops listening) with the host.
+            services.AddSingleton(_ => sandbox.Smtp);
             // The emulator controls take named outcomes ({"outcome":"Failed"}), as the README documents them.
             services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
             // Vendor clients are configured before the server knows its port; they call the sentinel host and this
@@ -74,6 +77,7 @@ public static class SmsPluginComposition
                         ? Results.Json(SandboxSettings.HandsetInbox(emulators, mobile))
                         : Results.BadRequest(new { field = "e164", error }))
                 .WithTags("Sandbox");
+            app.MapSmtpMailbox(app.Services.GetRequiredService<SmtpEmulator>(), sandbox.EmulatorPrefix);
             app.Lifetime.ApplicationStarted.Register(() =>
             {
                 var token = app.Services.GetRequiredService<IOptions<SmsActivitiesOptions>>().Value.Webhooks.Token!;
@@ -91,8 +95,25 @@ public static class SmsPluginComposition
 /// Sandbox mode: the vendor sections every emulator answers to (its public sandbox credentials, the server's own
 /// address under the emulator prefix) and a random webhook token for this run, layered over the configuration.
 /// </summary>
-public sealed class SandboxSettings(string emulatorPrefix)
+public sealed class SandboxSettings(string emulatorPrefix, SmtpEmulator smtp)
 {
+    /// <summary>The login the sandbox SMTP emulator asks for (sandbox mode configures the SMTP vendor with it).</summary>
+    public const string SmtpUserName = "sandbox";
+
+    public const string SmtpPassword = "sandbox-smtp-password";
+
+    public const string SmtpFrom = "noreply@sandbox.smsactivities.invalid";
+
+    /// <summary>The SMTP emulator of this run: STARTTLS with a certificate made at start, login required, on a free loopback port.</summary>
+    public SmtpEmulator Smtp { get; } = smtp;
+
+    public static SmtpEmulator StartSmtpEmulator() => SmtpEmulator.Start(new SmtpEmulatorOptions
+    {
+        Certificate = SmtpEmulator.CreateSelfSignedCertificate(),
+        UserName = SmtpUserName,
+        Password = SmtpPassword,
+    });
+
     /// <summary>A host that never resolves: requests to it are sent to the server itself by <see cref="SandboxLoopbackHandler"/>.</summary>
     public const string SentinelHost = "sandbox.invalid";
 
@@ -123,6 +144,14 @@ public sealed class SandboxSettings(string emulatorPrefix)
             ["Vendors:Yaningai:BaseUrl"] = EmulatorBaseUrl(VendorNames.Yaningai).AbsoluteUri,
             ["Vendors:Yaningai:Account"] = YaningaiEmulator.SandboxAccount,
             ["Vendors:Yaningai:ApiKey"] = YaningaiEmulator.SandboxApiKey,
+            ["Vendors:Smtp:Host"] = Smtp.Host,
+            ["Vendors:Smtp:Port"] = Smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Vendors:Smtp:Security"] = nameof(SmsActivities.Vendors.Smtp.SmtpSecurity.StartTls),
+            ["Vendors:Smtp:UserName"] = SmtpUserName,
+            ["Vendors:Smtp:Password"] = SmtpPassword,
+            ["Vendors:Smtp:From"] = SmtpFrom,
+            // The emulator's certificate is self-signed, made at start.
+            ["Vendors:Smtp:AcceptAnyCertificate"] = "true",
             // A fresh secret per run unless one is configured: the emulators are told the full URL at start.
             [$"{SmsActivitiesOptions.Section}:Webhooks:Token"] = string.IsNullOrWhiteSpace(token)
                 ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24))

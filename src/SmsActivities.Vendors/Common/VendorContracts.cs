@@ -7,8 +7,14 @@ public static class VendorNames
     public const string Tencent = "tencent";
     public const string SendCloud = "sendcloud";
     public const string Yaningai = "yaningai";
+    /// <summary>Any SMTP server (email only).</summary>
+    public const string Smtp = "smtp";
 
+    /// <summary>The SMS vendors, each with an HTTP API and an emulator in sandbox mode.</summary>
     public static IReadOnlyList<string> All { get; } = [Yunpian, Tencent, SendCloud, Yaningai];
+
+    /// <summary>Every channel provider: the SMS vendors, then SMTP.</summary>
+    public static IReadOnlyList<string> Providers { get; } = [.. All, Smtp];
 }
 
 /// <summary>What a vendor can do, so callers can ask before they call.</summary>
@@ -60,6 +66,12 @@ public sealed record RecipientResult(
 {
     /// <summary>True when the vendor could not be reached or failed transiently: another vendor may succeed.</summary>
     public bool Retryable { get; init; }
+
+    /// <summary>
+    /// Not accepted as far as the caller knows, but the vendor may have sent it (its answer was lost: see
+    /// <see cref="VendorException.OutcomeUnknown"/>). Sending it again, through any vendor, could reach the person twice.
+    /// </summary>
+    public bool InDoubt { get; init; }
 }
 
 /// <summary>What a send produced, one result per recipient in the order the caller gave them.</summary>
@@ -130,7 +142,10 @@ public sealed record EmailMessage
 {
     public required IReadOnlyList<string> To { get; init; }
     public required string Subject { get; init; }
-    public required string HtmlContent { get; init; }
+    /// <summary>The HTML body. Vendors that send only HTML require it; SMTP takes it, <see cref="TextContent"/>, or both.</summary>
+    public string? HtmlContent { get; init; }
+    /// <summary>The plain-text body (SMTP sends it as the text alternative of the HTML).</summary>
+    public string? TextContent { get; init; }
     public string? SenderName { get; init; }
     public string? From { get; init; }
     /// <summary>Placeholder values per recipient address, where the vendor supports them.</summary>

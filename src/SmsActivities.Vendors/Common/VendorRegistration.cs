@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using SmsActivities.Vendors.SendCloud;
+using SmsActivities.Vendors.Smtp;
 using SmsActivities.Vendors.Tencent;
 using SmsActivities.Vendors.Yaningai;
 using SmsActivities.Vendors.Yunpian;
@@ -24,9 +25,9 @@ public sealed class VendorCapabilityMap
     /// <summary>What <paramref name="vendor"/> can do; <see cref="VendorCapabilities.None"/> when it is not registered.</summary>
     public VendorCapabilities For(string vendor) => ByVendor.GetValueOrDefault(vendor);
 
-    /// <summary>The registered vendors that have every capability in <paramref name="needed"/>, in <see cref="VendorNames.All"/> order.</summary>
+    /// <summary>The registered vendors that have every capability in <paramref name="needed"/>, in <see cref="VendorNames.Providers"/> order.</summary>
     public IReadOnlyList<string> Supporting(VendorCapabilities needed) =>
-        VendorNames.All.Where(v => ByVendor.TryGetValue(v, out var c) && (c & needed) == needed).ToArray();
+        VendorNames.Providers.Where(v => ByVendor.TryGetValue(v, out var c) && (c & needed) == needed).ToArray();
 }
 
 public static class VendorServiceCollectionExtensions
@@ -38,13 +39,14 @@ public static class VendorServiceCollectionExtensions
         ("Tencent", (s, c) => s.AddTencent(c)),
         ("SendCloud", (s, c) => s.AddSendCloud(c)),
         ("Yaningai", (s, c) => s.AddYaningai(c)),
+        ("Smtp", (s, c) => s.AddSmtp(c)),
     ];
 
     private static readonly Type[] CallerContracts =
         [typeof(ISmsSender), typeof(IVoiceOtpSender), typeof(IEmailSender), typeof(IReportPuller), typeof(IReplyPuller)];
 
     /// <summary>
-    /// Registers every vendor whose section (<c>Yunpian</c>, <c>Tencent</c>, <c>SendCloud</c>, <c>Yaningai</c>) exists under
+    /// Registers every vendor whose section (<c>Yunpian</c>, <c>Tencent</c>, <c>SendCloud</c>, <c>Yaningai</c>, <c>Smtp</c>) exists under
     /// <paramref name="vendorsSection"/> (conventionally <c>Vendors</c>), so a host configures vendors by configuration alone;
     /// each vendor's options are validated on start. <see cref="VendorCapabilityMap"/> lists the registered ones.
     /// </summary>

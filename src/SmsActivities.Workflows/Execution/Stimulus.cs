@@ -23,6 +23,12 @@ public sealed record Stimulus(string Name, JsonNode? Payload, JsonObject? Input 
     /// remembered stimulus is a row written.
     /// </summary>
     public bool RememberWhenUnmatched { get; init; }
+    /// <summary>
+    /// For a caller that waits for the answer (an HTTP request): a delivery whose instance stays busy past the lease wait
+    /// is dropped instead of being retried later, when nobody would see its result; <see cref="Runtime.StimulusResult.Dropped"/>
+    /// counts it so the caller can be told to try again.
+    /// </summary>
+    public bool DropWhenBusy { get; init; }
     /// <summary>Only bookmarks of this instance (e.g. a targeted resume); null means any.</summary>
     public string? WorkflowInstanceId { get; init; }
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using SmsActivities.Workflows.Activities;
 using SmsActivities.Workflows.Activities.BuiltIn;
 using SmsActivities.Workflows.Execution;
@@ -30,28 +31,39 @@ public static class HttpEndpointRouting
         var path = (http.Request.RouteValues["path"] as string ?? "").Trim('/');
         var method = http.Request.Method.ToUpperInvariant();
         var services = http.RequestServices;
-        var templates = await RouteTemplatesAsync(services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), method, http.RequestAborted);
-        var match = templates.Select(t => (Template: t, Values: Match(t, path))).Where(m => m.Values != null)
-            .OrderByDescending(m => m.Template.Split('/').Count(s => !s.StartsWith('{'))).FirstOrDefault();
+        var endpoints = await EndpointsAsync(services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), method, http.RequestAborted);
+        var match = endpoints.Select(e => (Endpoint: e, Values: Match(e.Path, path))).Where(m => m.Values != null)
+            .OrderByDescending(m => m.Endpoint.Path.Split('/').Count(s => !s.StartsWith('{'))).FirstOrDefault();
         if (match.Values is null)
         {
             http.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
         }
-        var input = new JsonObject
+        var options = services.GetService<IOptions<HttpEndpointOptions>>()?.Value ?? new HttpEndpointOptions();
+        var live = new JsonObject
         {
             ["method"] = method,
             ["path"] = "/" + path,
             ["routeData"] = ToObject(match.Values),
             ["query"] = ToObject(http.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString())),
-            ["headers"] = ToObject(http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString())),
+            ["headers"] = ToObject(http.Request.Headers.Where(h => options.Keeps(h.Key)).ToDictionary(h => h.Key, h => h.Value.ToString())),
+            ["remoteIpAddress"] = RemoteAddress(http),
             ["body"] = await ReadBodyAsync(http.Request),
         };
-        var payload = JsonSerializer.SerializeToNode(HttpEndpointPayload.Create(match.Template, method), Model.WorkflowJson.Options);
-        var stimulus = new Stimulus(HttpEndpointType, payload, input) { KeepInInbox = false };
-        var result = await services.GetRequiredService<WorkflowRuntime>()
-            .SendStimulusAsync(stimulus, new Dictionary<string, object> { [HttpEndpoint.HttpContextKey] = http }, http.RequestAborted);
+        var payload = JsonSerializer.SerializeToNode(match.Endpoint, Model.WorkflowJson.Options);
+        // The stored stimulus never holds the sensitive fields: the run gets them from the live request in memory. Nobody
+        // waits for a retry of an HTTP request, so one that finds its instance busy too long is dropped, not deferred.
+        var stimulus = new Stimulus(HttpEndpointType, payload, Masked(live, match.Endpoint.SensitiveFields)) { KeepInInbox = false, DropWhenBusy = true };
+        var transient = new Dictionary<string, object> { [HttpEndpoint.HttpContextKey] = http, [HttpEndpoint.LiveRequestKey] = live };
+        var result = await services.GetRequiredService<WorkflowRuntime>().SendStimulusAsync(stimulus, transient, http.RequestAborted);
         if (http.Response.HasStarted) return;
+        if (result.Runs.Count == 0 && result.Dropped > 0)
+        {
+            http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            http.Response.Headers.RetryAfter = "1";
+            await http.Response.WriteAsJsonAsync(new { error = "The workflow is busy with another request; nothing was done. Try again." }, http.RequestAborted);
+            return;
+        }
         http.Response.StatusCode = result.Runs.Any(r => r.SubStatus == WorkflowSubStatus.Faulted) ? StatusCodes.Status500InternalServerError
             : result.Runs.Count > 0 ? StatusCodes.Status200OK
             : result.Deferred > 0 ? StatusCodes.Status202Accepted
@@ -59,15 +71,28 @@ public static class HttpEndpointRouting
         if (result.Runs.FirstOrDefault() is { } run) http.Response.Headers["x-elsa-workflow-instance-id"] = run.InstanceId;
     }
 
-    /// <summary>The route templates that currently answer this method: published triggers plus waiting bookmarks.</summary>
-    private static async Task<List<string>> RouteTemplatesAsync(IDbContextFactory<WorkflowDbContext> factory, string method, CancellationToken cancellationToken)
+    /// <summary>The connection's address, which the server's forwarded-headers handling has replaced when a trusted proxy forwarded the request.</summary>
+    private static string? RemoteAddress(HttpContext http) =>
+        http.Connection.RemoteIpAddress is { } address ? (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString() : null;
+
+    private static JsonObject Masked(JsonObject request, IReadOnlyList<string>? sensitiveFields)
+    {
+        var copy = request.DeepClone().AsObject();
+        if (sensitiveFields is null || copy["body"] is not JsonObject body) return copy;
+        foreach (var field in sensitiveFields)
+            if (body.ContainsKey(field)) body[field] = "******";
+        return copy;
+    }
+
+    /// <summary>The endpoints that currently answer this method: published triggers plus waiting bookmarks.</summary>
+    private static async Task<List<HttpEndpointPayload>> EndpointsAsync(IDbContextFactory<WorkflowDbContext> factory, string method, CancellationToken cancellationToken)
     {
         await using var db = await factory.CreateDbContextAsync(cancellationToken);
         var payloads = await db.Triggers.Where(t => t.Name == HttpEndpointType).Select(t => t.PayloadJson)
             .Union(db.Bookmarks.Where(b => b.Name == HttpEndpointType).Select(b => b.PayloadJson))
             .ToListAsync(cancellationToken);
         return payloads.Where(p => p != null).Select(p => JsonSerializer.Deserialize<HttpEndpointPayload>(p!, Model.WorkflowJson.Options)!)
-            .Where(p => p.Method == method).Select(p => p.Path).Distinct().ToList();
+            .Where(p => p.Method == method).DistinctBy(p => JsonSerializer.Serialize(p, Model.WorkflowJson.Options)).ToList();
     }
 
     /// <summary>Matches <c>orders/{id}</c> against <c>orders/42</c>, case-insensitively for literal segments.</summary>

@@ -23,6 +23,7 @@ public static class ServiceCollectionExtensions
         var options = new WorkflowRuntimeOptions();
         configure?.Invoke(options);
         services.AddSingleton(Options.Create(options));
+        services.AddOptions<HttpEndpointOptions>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddLogging();
         services.AddDbContextFactory<WorkflowDbContext>(b =>
@@ -46,7 +47,12 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => new WorkflowRuntime(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), sp.GetRequiredService<WorkflowDefinitionService>(),
             sp.GetRequiredService<ExpressionEvaluator>(), sp, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<WorkflowRuntimeOptions>>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WorkflowRuntime>>()));
+        services.AddOptions<WorkflowRetentionOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new WorkflowRetention(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(),
+            sp.GetRequiredService<IOptions<WorkflowRetentionOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<WorkflowRuntimeService>();
+        services.AddHostedService<LeaseRenewalService>();
+        if (options.RunBackgroundService) services.AddHostedService<RetentionService>();
         return services;
     }
 

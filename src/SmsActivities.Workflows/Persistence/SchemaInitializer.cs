@@ -50,7 +50,8 @@ internal sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
     {
         if (connection is not SqliteConnection { Handle: { } handle } || !Configured.TryAdd(handle, Configured)) return;
         using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
+        // secure_delete: a redacted or purged value is overwritten in the file, not left in a free page.
+        command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA secure_delete=ON;";
         command.ExecuteNonQuery();
     }
 }

@@ -15,8 +15,11 @@ public sealed class WorkflowRuntimeOptions
     public string? WorkflowsFolder { get; set; }
     /// <summary>How long an unmatched stimulus waits in the inbox for its bookmark (default 24 h).</summary>
     public TimeSpan InboxRetention { get; set; } = TimeSpan.FromHours(24);
-    /// <summary>How long an instance lease lasts; a process that dies holding one loses it after this.</summary>
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>
+    /// How long an instance lease lasts; a process that dies holding one loses it after this. The holder renews its
+    /// leases every third of it while it runs, so a long run keeps its instance and a crash is taken over within seconds.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>How long a second stimulus waits for a busy instance before its delivery is left to the retry loop.</summary>
     public TimeSpan LeaseWaitTimeout { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>How often the background service looks for due timers, pending deliveries and expired leases.</summary>

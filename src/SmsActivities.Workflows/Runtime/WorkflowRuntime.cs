@@ -33,7 +33,11 @@ public sealed record WorkflowRunResult(
 /// <see cref="Deferred"/> deliveries left to the retry loop (their instance was busy), and whether it
 /// waits in the inbox because nothing matched yet.
 /// </summary>
-public sealed record StimulusResult(string? StimulusId, bool Duplicate, bool StoredInInbox, IReadOnlyList<WorkflowRunResult> Runs, int Deferred);
+public sealed record StimulusResult(string? StimulusId, bool Duplicate, bool StoredInInbox, IReadOnlyList<WorkflowRunResult> Runs, int Deferred)
+{
+    /// <summary>Deliveries of a <see cref="Stimulus.DropWhenBusy"/> stimulus that found their instance busy and were dropped: nothing ran.</summary>
+    public int Dropped { get; init; }
+}
 
 /// <summary>The instance is busy and its lease could not be had in time.</summary>
 public sealed class WorkflowInstanceBusyException(string instanceId)
@@ -69,7 +73,11 @@ public sealed class WorkflowRuntime
         _time = time;
         _options = options.Value;
         _logger = logger;
+        Leases = new LeaseRenewer(db, _owner, time, _options.LeaseDuration);
     }
+
+    /// <summary>The leases this process holds while it runs instances, renewed by the lease renewal service.</summary>
+    internal LeaseRenewer Leases { get; }
 
     /// <summary>Raised after a commit that stored a timer, so the timer loop can wake early.</summary>
     internal event Action<DateTimeOffset>? TimerScheduled;
@@ -147,6 +155,7 @@ public sealed class WorkflowRuntime
 
         var runs = recorded.Select(_ => new List<WorkflowRunResult>()).ToArray();
         var deferred = new int[recorded.Count];
+        var dropped = new int[recorded.Count];
         // Deliveries to one instance run in order on one lane; lanes of different instances run side by side.
         var lanes = recorded.SelectMany((r, i) => r.Deliveries.Select(d => (Index: i, Delivery: d)))
             .GroupBy(x => x.Delivery.InstanceId ?? x.Delivery.Id, StringComparer.Ordinal).ToList();
@@ -156,18 +165,19 @@ public sealed class WorkflowRuntime
                 foreach (var (index, delivery) in lane)
                 {
                     var stimulus = stimuli[index];
-                    var outcome = await ProcessDeliveryAsync(delivery, stimulus.Input, stimulus.CorrelationId, transient, ct, stimulus.Hash);
+                    var outcome = await ProcessDeliveryAsync(delivery, stimulus.Input, stimulus.CorrelationId, transient, ct, stimulus.Hash, stimulus.DropWhenBusy);
                     lock (runs[index])
                     {
                         if (outcome.Result != null) runs[index].Add(outcome.Result);
-                        if (outcome.Deferred) deferred[index]++;
+                        if (outcome.Deferred && stimulus.DropWhenBusy) dropped[index]++;
+                        else if (outcome.Deferred) deferred[index]++;
                     }
                     await FollowUpAsync(outcome.FollowUps, ct);
                 }
             });
         var results = recorded.Select((r, i) => r.Duplicate
             ? new StimulusResult(null, true, false, [], 0)
-            : new StimulusResult(r.StimulusId, false, r.Deliveries.Count == 0 && stimuli[i].KeepInInbox, runs[i], deferred[i])).ToList();
+            : new StimulusResult(r.StimulusId, false, r.Deliveries.Count == 0 && stimuli[i].KeepInInbox, runs[i], deferred[i]) { Dropped = dropped[i] }).ToList();
         if (lanes.Count > 0) await SendLateMatchesAsync(stimuli, recorded, results, transient, cancellationToken);
         return results;
     }
@@ -307,13 +317,14 @@ public sealed class WorkflowRuntime
 
     /// <param name="stimulusHash">Known when the delivery was just recorded: spares the resume looking its target up again.</param>
     private async Task<RunOutcome> ProcessDeliveryAsync(DeliveryRow delivery, JsonObject? input, string? correlationId, IDictionary<string, object>? transient,
-        CancellationToken cancellationToken, string? stimulusHash = null)
+        CancellationToken cancellationToken, string? stimulusHash = null, bool dropWhenBusy = false)
     {
         if (delivery.Kind == DeliveryKind.Resume)
         {
             var target = stimulusHash is null || delivery.InstanceId is null ? null : new ResumeTarget(delivery.InstanceId, stimulusHash);
             var outcome = await ResumeCoreAsync(delivery.BookmarkId!, input, delivery.Id, transient, throwWhenBusy: false, cancellationToken, target);
-            if (outcome.Deferred) await DeferAsync(delivery, cancellationToken);
+            if (outcome.Deferred && dropWhenBusy) await DropDeliveryAsync(delivery.Id, cancellationToken);
+            else if (outcome.Deferred) await DeferAsync(delivery, cancellationToken);
             return outcome;
         }
         await using (var db = await _db.CreateDbContextAsync(cancellationToken))
@@ -374,8 +385,8 @@ public sealed class WorkflowRuntime
     {
         var now = DbTime.ToDb(_time.GetUtcNow());
         await using var db = await _db.CreateDbContextAsync(cancellationToken);
-        var stale = await db.Instances.Where(i => i.SubStatus == nameof(WorkflowSubStatus.Executing) && i.LeaseExpiresAt != null && i.LeaseExpiresAt < now)
-            .ToListAsync(cancellationToken);
+        var stale = (await db.Instances.Where(i => i.SubStatus == nameof(WorkflowSubStatus.Executing) && i.LeaseExpiresAt != null && i.LeaseExpiresAt < now)
+            .ToListAsync(cancellationToken)).Where(i => i.LeaseOwner != _owner || !Leases.Holds(i.Id)).ToList(); // a renewal that came late is not a crash
         foreach (var row in stale)
         {
             var state = ReadState(row);
@@ -386,6 +397,11 @@ public sealed class WorkflowRuntime
             row.LeaseExpiresAt = null;
         }
         await db.SaveChangesAsync(cancellationToken);
+        // The deliveries the dead process was running have backed off while it held the lease: they are due now.
+        var recovered = stale.Select(i => i.Id).ToList();
+        if (recovered.Count > 0)
+            await db.Deliveries.Where(d => d.InstanceId != null && recovered.Contains(d.InstanceId) && d.NextAttemptAt > now)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, now), cancellationToken);
         return stale.Count;
     }
 
@@ -422,13 +438,22 @@ public sealed class WorkflowRuntime
             TriggerInput = triggerInput,
         };
         CopyTransient(transient, context);
-        context.Start(workflow.Root);
-        await context.RunAsync();
-        var row = new InstanceRow { Id = state.Id, StartKey = deliveryId, CreatedAt = DbTime.ToDb(now) };
-        await using var db = await _db.CreateDbContextAsync(cancellationToken);
-        db.Instances.Add(row);
-        var followUps = await CommitAsync(db, row, context, deliveryId, new HashSet<string>(), cancellationToken);
-        return (ToResult(state), followUps);
+        // The instance has no row to lease until it commits: the delivery starting it is kept from falling due meanwhile.
+        if (deliveryId != null) Leases.TrackStart(deliveryId);
+        try
+        {
+            context.Start(workflow.Root);
+            await context.RunAsync();
+            var row = new InstanceRow { Id = state.Id, StartKey = deliveryId, CreatedAt = DbTime.ToDb(now) };
+            await using var db = await _db.CreateDbContextAsync(cancellationToken);
+            db.Instances.Add(row);
+            var followUps = await CommitAsync(db, row, context, deliveryId, new HashSet<string>(), cancellationToken);
+            return (ToResult(state), followUps);
+        }
+        finally
+        {
+            if (deliveryId != null) Leases.ReleaseStart(deliveryId);
+        }
     }
 
     /// <summary>The instance a delivery's bookmark belongs to and the hash of its stimulus.</summary>
@@ -568,6 +593,7 @@ public sealed class WorkflowRuntime
         followUps.AddRange(context.Outbox.Select(s => new FollowUp(null, null, s)));
         await db.SaveChangesAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
+        Leases.ReleaseInstance(row.Id);
         if (state.Bookmarks.Where(b => b.DueAt != null).Select(b => b.DueAt).Min() is { } next) TimerScheduled?.Invoke(next);
         return followUps;
     }
@@ -655,11 +681,13 @@ public sealed class WorkflowRuntime
             .Where(i => i.Id == instanceId && i.Status == running && (i.LeaseExpiresAt == null || i.LeaseExpiresAt < nowMs))
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.LeaseOwner, _owner).SetProperty(i => i.LeaseExpiresAt, expires)
                 .SetProperty(i => i.SubStatus, nameof(WorkflowSubStatus.Executing)), cancellationToken);
+        if (updated == 1) Leases.TrackInstance(instanceId);
         return updated == 1;
     }
 
     private async Task ReleaseLeaseAsync(string instanceId, WorkflowState? state, CancellationToken cancellationToken)
     {
+        Leases.ReleaseInstance(instanceId);
         try
         {
             await using var db = await _db.CreateDbContextAsync(cancellationToken);

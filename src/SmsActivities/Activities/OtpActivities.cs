@@ -11,11 +11,12 @@ namespace SmsActivities.Activities;
 
 [Activity(ActivityInputs.Namespace, "Voice", "Calls the number and reads a one-time code out (SendCloud sendVoice, YANINGAI voice OTP). The code is generated (cryptographic RNG) unless supplied, stored only as a salted hash, and checked later by VerifyOtp.",
     DisplayName = "Send Voice OTP")]
-[FlowNode(Sent, Failed)]
+[FlowNode(Sent, Failed, RateLimited)]
 public sealed class SendVoiceOtp : Activity
 {
     public const string Sent = "Sent";
     public const string Failed = "Failed";
+    public const string RateLimited = SendSms.RateLimited;
 
     [Input(Description = "The vendor account, or Auto for the first configured vendor with voice OTP.", UIHint = InputUIHints.DropDown, OptionsProvider = typeof(VoiceOtpVendorChoices), DefaultValue = "Auto")]
     public Input<string?>? Vendor { get; set; }
@@ -42,6 +43,8 @@ public sealed class SendVoiceOtp : Activity
     [Output] public Output<string?> UsedVendor { get; set; } = new();
     [Output] public Output<DateTimeOffset?> ExpiresAt { get; set; } = new();
     [Output] public Output<string?> Error { get; set; } = new();
+    [Output(Description = "With the RateLimited outcome: seconds until a code can be asked for again (for a Retry-After header).")]
+    public Output<int?> RetryAfterSeconds { get; set; } = new();
 
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
@@ -87,7 +90,9 @@ public sealed class SendVoiceOtp : Activity
         var issue = await context.GetService<OtpService>()!.IssueAsync(mobile.E164, SendSms.Purpose(context.Get(Purpose)), context.Get(ClientIp), code, ct);
         if (issue.Refused is { } refusal)
         {
-            await FailAsync(context, $"OTP refused: {refusal.Rule} (retry after {refusal.RetryAfter:O})");
+            context.Set(Error, $"OTP refused: {refusal.Rule}");
+            context.Set(RetryAfterSeconds, OtpRetry.Seconds(refusal.RetryAfter, context.GetService<TimeProvider>()!));
+            await context.CompleteActivityAsync(RateLimited);
             return;
         }
 
@@ -156,7 +161,7 @@ public sealed class SendVoiceOtp : Activity
 
 [Activity(ActivityInputs.Namespace, "OTP", "Checks a one-time code sent by SendSms (OTP on) or SendVoiceOtp: constant-time comparison, at most 5 checks per code, expiry, per-IP limits.",
     DisplayName = "Verify OTP")]
-[FlowNode(nameof(OtpVerifyOutcome.Valid), nameof(OtpVerifyOutcome.Invalid), nameof(OtpVerifyOutcome.Expired), nameof(OtpVerifyOutcome.TooManyAttempts))]
+[FlowNode(nameof(OtpVerifyOutcome.Valid), nameof(OtpVerifyOutcome.Invalid), nameof(OtpVerifyOutcome.Expired), nameof(OtpVerifyOutcome.TooManyAttempts), nameof(OtpVerifyOutcome.RateLimited))]
 public sealed class VerifyOtp : Activity
 {
     [Input(Description = "The number the code was sent to.", IsRequired = true)]
@@ -171,8 +176,11 @@ public sealed class VerifyOtp : Activity
     [Input(Description = "The end user's address, for the per-IP check limit.")]
     public Input<string?>? ClientIp { get; set; }
 
-    [Output(Description = "Valid, Invalid, Expired or TooManyAttempts.")]
+    [Output(Description = "Valid, Invalid, Expired, TooManyAttempts (this code is locked) or RateLimited (this client address used up its checks for now; nothing was checked).")]
     public Output<string> Result { get; set; } = new();
+
+    [Output(Description = "With the RateLimited outcome: seconds until this address may check again (for a Retry-After header).")]
+    public Output<int?> RetryAfterSeconds { get; set; } = new();
 
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
@@ -184,7 +192,11 @@ public sealed class VerifyOtp : Activity
         }
         else
         {
-            outcome = await context.GetService<OtpService>()!.VerifyAsync(mobile.E164, SendSms.Purpose(context.Get(Purpose)), context.Get(Code)?.Trim(), context.Get(ClientIp), context.CancellationToken);
+            var otp = context.GetService<OtpService>()!;
+            var clientIp = context.Get(ClientIp);
+            outcome = await otp.VerifyAsync(mobile.E164, SendSms.Purpose(context.Get(Purpose)), context.Get(Code)?.Trim(), clientIp, context.CancellationToken);
+            if (outcome == OtpVerifyOutcome.RateLimited)
+                context.Set(RetryAfterSeconds, OtpRetry.Seconds(await otp.ChecksAllowedAgainAtAsync(clientIp!, context.CancellationToken), context.GetService<TimeProvider>()!));
         }
         context.Set(Result, outcome.ToString());
         await context.CompleteActivityAsync(outcome.ToString());

@@ -11,7 +11,7 @@ namespace SmsActivities.Activities;
 /// <summary>An attachment as a workflow gives it: the content base64-encoded.</summary>
 public sealed record EmailAttachmentInput(string FileName, string? ContentType, string ContentBase64);
 
-[Activity(ActivityInputs.Namespace, "Email", "Sends an HTML email to one or many recipients (YANINGAI email), with per-recipient placeholders and attachments.",
+[Activity(ActivityInputs.Namespace, "Email", "Sends an email to one or many recipients (YANINGAI email or any SMTP server), with HTML and text bodies, per-recipient placeholders and attachments.",
     DisplayName = "Send Email")]
 [FlowNode(Sent, Failed)]
 public sealed class SendEmail : Activity
@@ -34,8 +34,11 @@ public sealed class SendEmail : Activity
     [Input(IsRequired = true)]
     public Input<string?>? Subject { get; set; }
 
-    [Input(Description = "HTML body; placeholders are replaced per recipient by the vendor.", UIHint = InputUIHints.MultiLine, IsRequired = true)]
+    [Input(Description = "HTML body; %name% placeholders are replaced per recipient. YANINGAI requires it; SMTP needs it or the text body.", UIHint = InputUIHints.MultiLine)]
     public Input<string?>? HtmlContent { get; set; }
+
+    [Input(Description = "Plain-text body (SMTP: sent as the text alternative of the HTML, or alone).", UIHint = InputUIHints.MultiLine)]
+    public Input<string?>? TextContent { get; set; }
 
     [Input(Description = "Placeholders per recipient: {\"a@example.com\": {\"name\": \"Ann\"}}.", UIHint = InputUIHints.JsonEditor)]
     public Input<Dictionary<string, Dictionary<string, string>>?>? Placeholders { get; set; }
@@ -43,7 +46,7 @@ public sealed class SendEmail : Activity
     [Input(Description = "Attachments: [{\"fileName\", \"contentType\", \"contentBase64\"}].", UIHint = InputUIHints.JsonEditor)]
     public Input<List<EmailAttachmentInput>?>? Attachments { get; set; }
 
-    [Output(Description = "Vendor message ids of the accepted recipients.")] public Output<IReadOnlyList<string>> MessageIds { get; set; } = new();
+    [Output(Description = "Vendor message ids of the accepted recipients (SMTP: the Message-Id of each recipient's message).")] public Output<IReadOnlyList<string>> MessageIds { get; set; } = new();
     [Output(Description = "One entry per recipient: email, accepted, messageId, error.")] public Output<IReadOnlyList<EmailRecipientResult>> Results { get; set; } = new();
     [Output] public Output<string?> Error { get; set; } = new();
 
@@ -61,13 +64,15 @@ public sealed class SendEmail : Activity
             if (bad.a is not null) throw new VendorValidationException($"to[{bad.i}]", "is not an email address");
             var subject = context.Get(Subject);
             var html = context.Get(HtmlContent);
+            var text = context.Get(TextContent);
             if (string.IsNullOrWhiteSpace(subject)) throw new VendorValidationException("subject", "must not be empty");
-            if (string.IsNullOrWhiteSpace(html)) throw new VendorValidationException("htmlContent", "must not be empty");
+            if (string.IsNullOrWhiteSpace(html) && string.IsNullOrWhiteSpace(text)) throw new VendorValidationException("htmlContent", "an HTML or a text body is required");
             message = new EmailMessage
             {
                 To = to,
                 Subject = subject,
                 HtmlContent = html,
+                TextContent = text,
                 SenderName = context.Get(SenderName),
                 From = context.Get(From),
                 Placeholders = (context.Get(Placeholders) ?? []).ToDictionary(

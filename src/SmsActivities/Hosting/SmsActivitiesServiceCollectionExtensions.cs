@@ -34,6 +34,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.AddOptions<SmsActivitiesOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<OtpOptions>().Bind(section.GetSection("Otp")).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SmsRoutingOptions>().Bind(section.GetSection("Routing"));
+        services.AddOptions<SmsRetentionOptions>().Bind(section.GetSection("Retention")).ValidateDataAnnotations().ValidateOnStart();
 
         // Only vendors with a section under Vendors are registered, so "Auto" never picks an unconfigured account.
         services.AddSmsVendors(configuration.GetSection("Vendors"));
@@ -53,7 +54,10 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton<OptOutList>();
         services.TryAddSingleton<SendRecordStore>();
         services.TryAddSingleton<SmsStimulusPublisher>();
+        services.TryAddSingleton<Webhooks.WebhookOneTimeKeyStore>();
         services.AddHostedService<SmsPullService>();
+        services.TryAddSingleton<SmsRetention>();
+        services.AddHostedService<SmsRetentionService>();
         // First among the hosted services: the runtime's background loop may resume an SMS activity (a due timer)
         // as soon as it starts, and that activity needs the plug-in's tables.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, SmsSchemaService>());

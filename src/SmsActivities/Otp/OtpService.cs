@@ -6,7 +6,11 @@ using SmsActivities.Persistence;
 
 namespace SmsActivities.Otp;
 
-public enum OtpVerifyOutcome { Valid, Invalid, Expired, TooManyAttempts }
+/// <summary>
+/// <see cref="TooManyAttempts"/>: this code took its checks and is locked for good. <see cref="RateLimited"/>: the client
+/// address used up its checks for the hour; nothing was checked, the code stays good, ask again later.
+/// </summary>
+public enum OtpVerifyOutcome { Valid, Invalid, Expired, TooManyAttempts, RateLimited }
 
 /// <summary>A code ready to be sent. <see cref="Code"/> exists only in memory: it is never stored or logged.</summary>
 public sealed record OtpIssued(string ChallengeId, string Code, DateTimeOffset ExpiresAt);
@@ -59,7 +63,7 @@ public sealed class OtpService(IDbContextFactory<SmsActivitiesDbContext> dbFacto
             var ipKey = "otp-send:ip:" + clientIp;
             var ipSends = await db.RateEvents.Where(e => e.Key == ipKey && e.AtTicks > hourAgo).CountAsync(cancellationToken).ConfigureAwait(false);
             if (ipSends >= _options.MaxSendsPerIpPerHour)
-                return Refuse($"at most {_options.MaxSendsPerIpPerHour} codes per client address per hour", now.AddHours(1));
+                return Refuse($"at most {_options.MaxSendsPerIpPerHour} codes per client address per hour", await WindowEndsAsync(db, ipKey, now, cancellationToken).ConfigureAwait(false));
             db.RateEvents.Add(new RateEventEntity { Key = ipKey, AtTicks = now.UtcTicks });
         }
 
@@ -105,7 +109,7 @@ public sealed class OtpService(IDbContextFactory<SmsActivitiesDbContext> dbFacto
             var ipKey = "otp-check:ip:" + clientIp;
             var hourAgo = (now - TimeSpan.FromHours(1)).UtcTicks;
             var checks = await db.RateEvents.Where(e => e.Key == ipKey && e.AtTicks > hourAgo).CountAsync(cancellationToken).ConfigureAwait(false);
-            if (checks >= _options.MaxChecksPerIpPerHour) return OtpVerifyOutcome.TooManyAttempts;
+            if (checks >= _options.MaxChecksPerIpPerHour) return OtpVerifyOutcome.RateLimited;
             db.RateEvents.Add(new RateEventEntity { Key = ipKey, AtTicks = now.UtcTicks });
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -131,6 +135,23 @@ public sealed class OtpService(IDbContextFactory<SmsActivitiesDbContext> dbFacto
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.Consumed, true), cancellationToken).ConfigureAwait(false);
         // A code is good once: a second, concurrent check of the same right code loses.
         return consumed == 1 ? OtpVerifyOutcome.Valid : OtpVerifyOutcome.Invalid;
+    }
+
+    /// <summary>When a client address refused by the hourly check limit can check again.</summary>
+    public async Task<DateTimeOffset> ChecksAllowedAgainAtAsync(string clientIp, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(clientIp);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        return await WindowEndsAsync(db, "otp-check:ip:" + clientIp, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The hourly window frees a place when its oldest event turns an hour old.</summary>
+    private static async Task<DateTimeOffset> WindowEndsAsync(SmsActivitiesDbContext db, string key, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var hourAgo = (now - TimeSpan.FromHours(1)).UtcTicks;
+        var oldest = await db.RateEvents.Where(e => e.Key == key && e.AtTicks > hourAgo).OrderBy(e => e.AtTicks).Select(e => (long?)e.AtTicks)
+            .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        return oldest is { } ticks ? new DateTimeOffset(ticks, TimeSpan.Zero).AddHours(1) : now;
     }
 
     private byte[] Hash(byte[] salt, string mobile, string purpose, string code)

@@ -7,7 +7,14 @@ namespace SmsActivities.Server.Tests.Infrastructure;
 public static class ApiScenarios
 {
     /// <summary>A published flowchart: Start → WriteLine, in Studio's JSON.</summary>
-    public static JsonObject HelloModel(string name, string? definitionId = null) => new()
+    public static JsonObject HelloModel(string name, string? definitionId = null) => StartThen(name, new JsonObject
+    {
+        ["id"] = "WriteLine1", ["type"] = "Elsa.WriteLine", ["version"] = 1, ["name"] = "WriteLine1",
+        ["text"] = Literal("String", "hello"),
+    }, definitionId);
+
+    /// <summary>A flowchart Start → <paramref name="activity"/> (which needs an <c>id</c>), in Studio's JSON.</summary>
+    public static JsonObject StartThen(string name, JsonObject activity, string? definitionId = null) => new()
     {
         ["definitionId"] = definitionId,
         ["name"] = name,
@@ -17,19 +24,20 @@ public static class ApiScenarios
             ["id"] = "Flowchart1",
             ["type"] = "Elsa.Flowchart",
             ["version"] = 1,
-            ["activities"] = new JsonArray(
-                new JsonObject { ["id"] = "Start1", ["type"] = "Elsa.Start", ["version"] = 1, ["name"] = "Start1" },
-                new JsonObject
-                {
-                    ["id"] = "WriteLine1", ["type"] = "Elsa.WriteLine", ["version"] = 1, ["name"] = "WriteLine1",
-                    ["text"] = new JsonObject { ["typeName"] = "String", ["expression"] = new JsonObject { ["type"] = "Literal", ["value"] = "hello" } },
-                }),
+            ["activities"] = new JsonArray(new JsonObject { ["id"] = "Start1", ["type"] = "Elsa.Start", ["version"] = 1, ["name"] = "Start1" }, activity),
             ["connections"] = new JsonArray(new JsonObject
             {
                 ["source"] = new JsonObject { ["activity"] = "Start1", ["port"] = "Done" },
-                ["target"] = new JsonObject { ["activity"] = "WriteLine1", ["port"] = "In" },
+                ["target"] = new JsonObject { ["activity"] = (string)activity["id"]!, ["port"] = "In" },
             }),
         },
+    };
+
+    /// <summary>An input set to a literal, in Studio's JSON.</summary>
+    public static JsonObject Literal(string typeName, string value) => new()
+    {
+        ["typeName"] = typeName,
+        ["expression"] = new JsonObject { ["type"] = "Literal", ["value"] = value },
     };
 
     public static async Task<JsonObject> SaveAsync(HttpClient client, JsonObject model, bool publish)

@@ -8,11 +8,18 @@ using SmsActivities.Workflows.Model;
 
 namespace SmsActivities.Workflows.Activities.BuiltIn;
 
-/// <summary>Trigger and bookmark payload of <see cref="HttpEndpoint"/>: a route template (lower case, no surrounding slashes) and a method.</summary>
-public sealed record HttpEndpointPayload(string Path, string Method)
+/// <summary>
+/// Trigger and bookmark payload of <see cref="HttpEndpoint"/>: a route template (lower case, no surrounding slashes), a
+/// method, and the body fields to mask before the request is stored. Null <see cref="SensitiveFields"/> is left out of
+/// the JSON, so endpoints without any hash as they always did.
+/// </summary>
+public sealed record HttpEndpointPayload(string Path, string Method, IReadOnlyList<string>? SensitiveFields = null)
 {
-    public static HttpEndpointPayload Create(string path, string method) =>
-        new(path.Trim().Trim('/').ToLowerInvariant(), method.Trim().ToUpperInvariant());
+    public static HttpEndpointPayload Create(string path, string method, IEnumerable<string>? sensitiveFields = null)
+    {
+        var fields = sensitiveFields?.Select(f => f.Trim()).Where(f => f.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        return new(path.Trim().Trim('/').ToLowerInvariant(), method.Trim().ToUpperInvariant(), fields is { Count: > 0 } ? fields : null);
+    }
 }
 
 [Activity("Elsa", "HTTP", "Handles an HTTP request under the workflow HTTP prefix: starts the workflow, or resumes it when reached.")]
@@ -22,11 +29,20 @@ public sealed class HttpEndpoint : BlockingTrigger
     /// <summary>Key of the current <see cref="HttpContext"/> in <see cref="WorkflowExecutionContext.TransientProperties"/>.</summary>
     public const string HttpContextKey = "HttpContext";
 
+    /// <summary>
+    /// Key of the live request (a <see cref="JsonObject"/>, sensitive fields unmasked) in
+    /// <see cref="WorkflowExecutionContext.TransientProperties"/>: what was stored has them masked.
+    /// </summary>
+    public const string LiveRequestKey = "HttpRequest";
+
     [Input(Description = "The path, relative to the workflow HTTP prefix; may hold route parameters such as orders/{id}.", IsRequired = true)]
     public Input<string> Path { get; set; } = new("");
 
     [Input(Description = "The HTTP methods handled.", UIHint = InputUIHints.CheckList, Options = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])]
     public Input<List<string>> SupportedMethods { get; set; } = new(["GET"]);
+
+    [Input(Description = "Body fields that hold secrets (e.g. code, password): masked before the request is stored, so they exist only in memory while the workflow runs.", UIHint = InputUIHints.MultiText)]
+    public Input<List<string>?>? SensitiveFields { get; set; }
 
     [Output(Description = "The body: parsed JSON, form fields, or text.")]
     public Output<object?> ParsedContent { get; set; } = new();
@@ -37,21 +53,25 @@ public sealed class HttpEndpoint : BlockingTrigger
     [Output(Description = "Query string values.")]
     public Output<Dictionary<string, string>> QueryStringData { get; set; } = new();
 
-    [Output(Description = "Request headers.")]
+    [Output(Description = "The request headers the server keeps (an allow-list; never Authorization, Cookie or API keys).")]
     public Output<Dictionary<string, string>> Headers { get; set; } = new();
+
+    [Output(Description = "The client's address: the connection's, or the one a trusted proxy forwarded (for per-client limits).")]
+    public Output<string?> RemoteIpAddress { get; set; } = new();
 
     [Output(Description = "The request method.")]
     public Output<string> Method { get; set; } = new();
 
-    protected override IEnumerable<object> GetTriggerPayloads(TriggerIndexingContext context) => Payloads(context.Get(Path), context.Get(SupportedMethods));
+    protected override IEnumerable<object> GetTriggerPayloads(TriggerIndexingContext context) =>
+        Payloads(context.Get(Path), context.Get(SupportedMethods), context.Get(SensitiveFields));
 
-    private static IEnumerable<HttpEndpointPayload> Payloads(string? path, List<string>? methods) =>
-        (methods is { Count: > 0 } ? methods : ["GET"]).Select(m => HttpEndpointPayload.Create(path ?? "", m));
+    private static IEnumerable<HttpEndpointPayload> Payloads(string? path, List<string>? methods, List<string>? sensitiveFields) =>
+        (methods is { Count: > 0 } ? methods : ["GET"]).Select(m => HttpEndpointPayload.Create(path ?? "", m, sensitiveFields));
 
     protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         if (context.IsTriggerOfWorkflow()) return ReceiveAsync(context, context.TriggerInput);
-        var payloads = Payloads(context.Get(Path), context.Get(SupportedMethods)).ToList();
+        var payloads = Payloads(context.Get(Path), context.Get(SupportedMethods), context.Get(SensitiveFields)).ToList();
         WaitFor(context, payloads[0], OnRequestAsync);
         foreach (var payload in payloads.Skip(1)) context.CreateBookmark(payload, OnRequestAsync);
         return ValueTask.CompletedTask;
@@ -59,13 +79,18 @@ public sealed class HttpEndpoint : BlockingTrigger
 
     private ValueTask OnRequestAsync(ActivityExecutionContext context) => ReceiveAsync(context, context.ResumeInput);
 
-    private ValueTask ReceiveAsync(ActivityExecutionContext context, JsonObject? request)
+    private ValueTask ReceiveAsync(ActivityExecutionContext context, JsonObject? stored)
     {
+        // The live request has the sensitive fields the stored one masks; a run without it (a retry after a crash) sees the mask.
+        var request = context.WorkflowExecutionContext.TransientProperties.TryGetValue(LiveRequestKey, out var live) && live is JsonObject liveRequest ? liveRequest : stored;
+        foreach (var field in context.Get(SensitiveFields) ?? [])
+            if (request?["body"] is JsonObject body && body[field] is JsonValue secret) context.MarkSecret(secret.ToString());
         context.Set(ParsedContent, ValueConverter.ToPlain(request?["body"]));
         context.Set(RouteData, ValueConverter.Convert<Dictionary<string, string>>(request?["routeData"]) ?? []);
         context.Set(QueryStringData, ValueConverter.Convert<Dictionary<string, string>>(request?["query"]) ?? []);
         context.Set(Headers, ValueConverter.Convert<Dictionary<string, string>>(request?["headers"]) ?? []);
         context.Set(Method, request?["method"]?.GetValue<string>() ?? "");
+        context.Set(RemoteIpAddress, request?["remoteIpAddress"]?.GetValue<string>());
         return context.CompleteActivityAsync();
     }
 }

@@ -1,0 +1,117 @@
+using System.Net.Sockets;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace SmsActivities.Vendors.Smtp;
+
+/// <summary>
+/// Email through any SMTP server, with MailKit. One connection per send; each recipient gets its own message in it
+/// (see <see cref="SmtpMessageBuilder"/>), so one refused address does not fail the others. Nothing is retried: SMTP
+/// has no idempotency key, so a message whose answer was lost may have gone out, and a refused login stays refused.
+/// MailKit's protocol log is never enabled: it would carry the AUTH exchange.
+/// </summary>
+public sealed class SmtpEmailSender(IOptions<SmtpOptions> options, ILogger<SmtpEmailSender> logger) : IEmailSender
+{
+    private readonly SmtpOptions _options = options.Value;
+
+    public string Vendor => VendorNames.Smtp;
+
+    public VendorCapabilities Capabilities => VendorCapabilities.Email;
+
+    public async Task<EmailReceipt> SendEmailAsync(EmailMessage message, CancellationToken cancellationToken = default)
+    {
+        var from = SmtpMessageBuilder.Validate(message, _options);
+        using var client = new SmtpClient { Timeout = (int)_options.Timeout.TotalMilliseconds };
+        if (_options.AcceptAnyCertificate) client.ServerCertificateValidationCallback = static (_, _, _, _) => true;
+        await OpenAsync(client, cancellationToken).ConfigureAwait(false);
+
+        var results = new List<EmailRecipientResult>(message.To.Count);
+        foreach (var to in message.To)
+        {
+            if (!client.IsConnected)
+            {
+                results.Add(new EmailRecipientResult(to, false, null, "not sent: the SMTP connection was lost before this recipient"));
+                continue;
+            }
+            var mime = SmtpMessageBuilder.Build(message, from, to);
+            try
+            {
+                await client.SendAsync(mime, cancellationToken).ConfigureAwait(false);
+                results.Add(new EmailRecipientResult(to, true, mime.MessageId));
+            }
+            catch (SmtpCommandException ex)
+            {
+                // The server refused this message (a recipient, the sender or the content): others may still go.
+                results.Add(new EmailRecipientResult(to, false, null, $"[{(int)ex.StatusCode}] {ex.Message}"));
+            }
+            catch (Exception ex) when (ex is IOException or SmtpProtocolException or SocketException or TimeoutException)
+            {
+                // The answer to this message is lost: it may have been delivered, so it is reported in doubt and not sent again.
+                logger.LogWarning("SMTP connection to {Host}:{Port} lost while sending: {Error}", _options.Host, _options.Port, ex.Message);
+                results.Add(new EmailRecipientResult(to, false, mime.MessageId, $"outcome unknown: the connection was lost during the send ({ex.Message}); not sent again"));
+            }
+        }
+        if (client.IsConnected)
+        {
+            try
+            {
+                await client.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or SmtpProtocolException or SocketException or TimeoutException)
+            {
+                // Every message already has its answer; a failed QUIT changes none of them.
+            }
+        }
+        return new EmailReceipt(Vendor, results);
+    }
+
+    /// <summary>Connects and logs in. Failures here happen before any message left, so they are whole-send errors.</summary>
+    private async Task OpenAsync(SmtpClient client, CancellationToken cancellationToken)
+    {
+        var security = _options.Security switch
+        {
+            SmtpSecurity.StartTls => SecureSocketOptions.StartTls,
+            SmtpSecurity.SslOnConnect => SecureSocketOptions.SslOnConnect,
+            _ => SecureSocketOptions.None,
+        };
+        try
+        {
+            await client.ConnectAsync(_options.Host!, _options.Port, security, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or SmtpProtocolException or SslHandshakeException)
+        {
+            throw new VendorException(Vendor, null, $"could not connect to the SMTP server {_options.Host}:{_options.Port} ({_options.Security}): {ex.Message}", isTransient: true, inner: ex);
+        }
+        catch (NotSupportedException ex)
+        {
+            // StartTls asked for, but the server does not offer it: sending in plain text instead would leak the login.
+            throw new VendorException(Vendor, null, $"the SMTP server {_options.Host}:{_options.Port} does not support {_options.Security}: {ex.Message}", isTransient: false, inner: ex);
+        }
+
+        if (string.IsNullOrEmpty(_options.UserName)) return;
+        try
+        {
+            // One mechanism only: MailKit would otherwise try the next offered mechanism after a refusal, and each try
+            // is one more failed login on the account (servers lock accounts or ban addresses after a few).
+            var credentials = new System.Net.NetworkCredential(_options.UserName, _options.Password);
+            if (client.AuthenticationMechanisms.Contains("PLAIN"))
+                await client.AuthenticateAsync(new SaslMechanismPlain(credentials), cancellationToken).ConfigureAwait(false);
+            else if (client.AuthenticationMechanisms.Contains("LOGIN"))
+                await client.AuthenticateAsync(new SaslMechanismLogin(credentials), cancellationToken).ConfigureAwait(false);
+            else
+                await client.AuthenticateAsync(credentials, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AuthenticationException ex)
+        {
+            logger.LogError("The SMTP server {Host}:{Port} refused the configured login (Vendors:Smtp:UserName/Password)", _options.Host, _options.Port);
+            throw new VendorException(Vendor, "535", $"the SMTP server refused the configured login (Vendors:Smtp:UserName/Password): {ex.Message}", isTransient: false, inner: ex);
+        }
+        catch (NotSupportedException ex)
+        {
+            throw new VendorException(Vendor, null, $"the SMTP server {_options.Host}:{_options.Port} offers no login, but Vendors:Smtp:UserName is set: {ex.Message}", isTransient: false, inner: ex);
+        }
+    }
+}

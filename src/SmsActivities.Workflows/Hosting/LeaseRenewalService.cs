@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmsActivities.Workflows.Runtime;
+
+namespace SmsActivities.Workflows.Hosting;
+
+/// <summary>
+/// Renews this process's leases every third of <see cref="WorkflowRuntimeOptions.LeaseDuration"/>, on its own loop so
+/// that a long run (which may hold up the runtime's background pass) never lets its own lease lapse.
+/// </summary>
+internal sealed class LeaseRenewalService(WorkflowRuntime runtime, IOptions<WorkflowRuntimeOptions> options, TimeProvider time, ILogger<LeaseRenewalService> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.LeaseDuration / 3, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    await runtime.Leases.RenewAsync(stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning(e, "Renewing workflow instance leases failed; trying again on the next tick.");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}

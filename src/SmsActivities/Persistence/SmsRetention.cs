@@ -1,0 +1,81 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace SmsActivities.Persistence;
+
+/// <summary>
+/// How long the plug-in keeps its own records, bound from <c>SmsActivities:Retention</c>. Send records tie delivery
+/// reports and replays back to workflows, so they stay as long as a report can still come (vendors stop pushing after
+/// a day or two); rate events only count within the hour; an OTP challenge is useless once expired.
+/// </summary>
+public sealed class SmsRetentionOptions
+{
+    /// <summary>Send records and the stored outputs replayed by a repeated execution.</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
+    public TimeSpan SendRecords { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Rate-limit events; the limits look back one hour, so this cannot be shorter.</summary>
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
+    public TimeSpan RateEvents { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>OTP challenges (salted hashes) this long after they expired.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "3650.00:00:00")]
+    public TimeSpan ExpiredOtpChallenges { get; set; } = TimeSpan.FromDays(1);
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>What one purge of the plug-in's tables removed.</summary>
+public sealed record SmsRetentionResult(int SendRecords, int SendOutcomes, int RateEvents, int OtpChallenges);
+
+/// <summary>Deletes the plug-in's records past <see cref="SmsRetentionOptions"/>.</summary>
+public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFactory, IOptions<SmsRetentionOptions> options, TimeProvider time)
+{
+    public async Task<SmsRetentionResult> PurgeAsync(CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        var o = options.Value;
+        var sendsBefore = (now - o.SendRecords).UtcTicks;
+        var eventsBefore = (now - o.RateEvents).UtcTicks;
+        var expiredBefore = (now - o.ExpiredOtpChallenges).UtcTicks;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var records = await db.SendRecords.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        var outcomes = await db.SendOutcomes.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        var events = await db.RateEvents.Where(e => e.AtTicks < eventsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        var challenges = await db.OtpChallenges.Where(c => c.ExpiresAtTicks < expiredBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        return new SmsRetentionResult(records, outcomes, events, challenges);
+    }
+}
+
+/// <summary>Runs <see cref="SmsRetention"/> every <see cref="SmsRetentionOptions.Interval"/> on the injected clock.</summary>
+internal sealed class SmsRetentionService(SmsRetention retention, IOptions<SmsRetentionOptions> options, TimeProvider time, ILogger<SmsRetentionService> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.Interval, time);
+        try
+        {
+            do
+            {
+                try
+                {
+                    var purged = await retention.PurgeAsync(stoppingToken).ConfigureAwait(false);
+                    logger.LogDebug("SMS retention: {Purged}", purged);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning(e, "SMS retention purge failed; trying again next interval.");
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using SmsActivities.Workflows.Execution;
+using SmsActivities.Workflows.Hosting;
+using SmsActivities.Workflows.Runtime;
+using static SmsActivities.Workflows.Tests.J;
+
+namespace SmsActivities.Workflows.Tests;
+
+/// <summary>The retention service on a fake clock: nothing goes before its time, everything past it goes, and waiting instances stay.</summary>
+public sealed class RetentionTests
+{
+    [Fact]
+    public async Task Finished_instances_and_served_inputs_are_purged_after_their_retention_and_waiting_instances_stay()
+    {
+        using var db = new TempDatabase();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var host = Host.CreateDefaultBuilder()
+            .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
+            .ConfigureServices(services =>
+            {
+                services.AddSingleton<TimeProvider>(time);
+                services.AddWorkflowRuntime(o => o.UseSqlite(db.Path));
+                services.Configure<WorkflowRetentionOptions>(o =>
+                {
+                    o.FinishedInstances = TimeSpan.FromDays(1);
+                    o.ServedStimulusInputs = TimeSpan.FromHours(1);
+                    o.Interval = TimeSpan.FromMinutes(5);
+                });
+            }).Build();
+        await host.StartAsync();
+        var definitions = host.Services.GetRequiredService<WorkflowDefinitionService>();
+        var runtime = host.Services.GetRequiredService<WorkflowRuntime>();
+        var instances = host.Services.GetRequiredService<WorkflowInstanceStore>();
+        Assert.Empty((await definitions.SaveAsync(TestHost.Flowchart("done", Arr(Act("Line1", "Elsa.WriteLine", $"\"text\":{Lit("hi")}"))), publish: true)).ValidationErrors);
+        Assert.Empty((await definitions.SaveAsync(TestHost.Flowchart("waits",
+            Arr(Act("Event1", "Elsa.Event", $"\"eventName\":{Lit("first")}"), Act("Event2", "Elsa.Event", $"\"eventName\":{Lit("second")}")),
+            Arr(Conn("Event1", "Event2"))), publish: true)).ValidationErrors);
+
+        var finished = await runtime.StartAsync("done");
+        var waiting = await runtime.StartAsync("waits");
+        const string body = "a large push field that must not be kept for long";
+        var served = await runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "first" }, new JsonObject { ["payload"] = body }));
+        Assert.Single(served.Runs);
+        Assert.Equal(WorkflowSubStatus.Finished, finished.SubStatus);
+        Assert.Equal(WorkflowSubStatus.Suspended, served.Runs[0].SubStatus);
+
+        // Just before the retention ends: the first pass at start and one more pass keep everything.
+        time.Advance(TimeSpan.FromMinutes(55));
+        await Task.Delay(300);
+        Assert.NotNull(await instances.GetStateAsync(finished.InstanceId));
+        Assert.Equal(1, await CountAsync(db.Path, $"SELECT COUNT(*) FROM Stimuli WHERE InputJson LIKE '%{body}%'"));
+
+        // Past an hour the served stimulus loses its body (its row and dedupe key stay); past a day the finished instance goes.
+        time.Advance(TimeSpan.FromMinutes(10));
+        await EventuallyAsync(async () => await CountAsync(db.Path, $"SELECT COUNT(*) FROM Stimuli WHERE InputJson LIKE '%{body}%'") == 0);
+        Assert.NotNull(await instances.GetStateAsync(finished.InstanceId));
+        Assert.Equal(1, await CountAsync(db.Path, "SELECT COUNT(*) FROM Stimuli"));
+
+        time.Advance(TimeSpan.FromDays(1));
+        await EventuallyAsync(async () => await instances.GetStateAsync(finished.InstanceId) is null);
+        Assert.Equal(0, await CountAsync(db.Path, $"SELECT COUNT(*) FROM ActivityExecutions WHERE InstanceId = '{finished.InstanceId}'"));
+        Assert.Equal(0, await CountAsync(db.Path, $"SELECT COUNT(*) FROM WorkflowExecutionLog WHERE InstanceId = '{finished.InstanceId}'"));
+
+        // Suspended instances are never purged, however old: their wait still goes on.
+        var stillWaiting = await instances.GetStateAsync(waiting.InstanceId);
+        Assert.Equal(WorkflowSubStatus.Suspended, stillWaiting!.SubStatus);
+        Assert.True(await CountAsync(db.Path, $"SELECT COUNT(*) FROM WorkflowExecutionLog WHERE InstanceId = '{waiting.InstanceId}'") > 0);
+        var resumed = await runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "second" }));
+        Assert.Equal(WorkflowSubStatus.Finished, Assert.Single(resumed.Runs).SubStatus);
+        await host.StopAsync();
+    }
+
+    private static async Task<long> CountAsync(string path, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the retention service did not purge in time");
+            await Task.Delay(50);
+        }
+    }
+}

@@ -104,21 +104,6 @@ public static class DefinitionJson
         }
     }
 
-    /// <summary>Every activity below a root activity's JSON (flowchart children and embedded ones), depth first.</summary>
-    public static IEnumerable<JsonObject> Activities(JsonNode? node)
-    {
-        switch (node)
-        {
-            case JsonArray array:
-                foreach (var activity in array.SelectMany(Activities)) yield return activity;
-                break;
-            case JsonObject o:
-                if (o["type"] is JsonValue type && type.TryGetValue<string>(out _) && o["id"] is JsonValue) yield return o;
-                foreach (var activity in o.Select(p => p.Value).SelectMany(Activities)) yield return activity;
-                break;
-        }
-    }
-
     /// <summary>
     /// Reads a definition sent by Studio or an import. Studio's create dialog sends explicit nulls for lists and
     /// objects (<c>"variables":null</c>, <c>"definitionId":null</c>); they mean "empty / new", not "null".

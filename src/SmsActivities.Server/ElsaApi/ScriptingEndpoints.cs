@@ -32,8 +32,7 @@ public static class ScriptingEndpoints
             functions.AddRange(JavaScriptFunctions.ForVariable(variable.Name, TypeScript(variable.TypeName, variable.IsArray)));
         foreach (var input in definition.Inputs)
             functions.AddRange(JavaScriptFunctions.ForInput(input.Name, TypeScript(input.Type, input.IsArray)));
-        var root = JsonSerializer.SerializeToNode(definition.Root, WorkflowJson.Options)!;
-        foreach (var activity in DefinitionJson.Activities(root))
+        foreach (var activity in ActivityNodes.Of(definition))
         {
             if ((string?)activity["name"] is not { } name || registry.Find((string?)activity["type"] ?? "") is not { } info) continue;
             foreach (var output in info.Outputs)

@@ -24,7 +24,7 @@ public sealed class StudioModels(ActivityRegistry registry)
 
     private void ShowLiteralsAsLists(JsonObject root)
     {
-        foreach (var activity in DefinitionJson.Activities(root))
+        foreach (var activity in ActivityNodes.Walk(root))
         {
             if (registry.Find((string?)activity["type"] ?? "") is not { } info) continue;
             foreach (var input in info.Inputs.Where(i => i.IsWrapped && i.UIHint == InputUIHints.MultiText))

@@ -112,6 +112,60 @@ public sealed class StudioApiTests : IAsyncLifetime
         Assert.Contains("declare function getParsedContentFromHttp1(): any;", text);
     }
 
+    [Fact]
+    public async Task WaitForDeliveryReport_offers_the_workflows_SendSms_activities_and_refuses_an_unknown_one_at_publish()
+    {
+        using var client = _server.CreateClient();
+        var model = SendAndWaitModel("Wait reference " + Guid.NewGuid().ToString("N")[..6], reference: "NoSuchSend");
+        using var refused = await client.PostAsync("elsa/api/workflow-definitions", Body(new JsonObject { ["model"] = model.DeepClone(), ["publish"] = true }));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var errors = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["validationErrors"]!.AsArray();
+        Assert.Contains(errors, e => ((string)e!["errorMessage"]!).Contains("Send Sms Activity Id 'NoSuchSend' names no SendSms activity", StringComparison.Ordinal));
+        var definitionId = (string)JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["workflowDefinition"]!["definitionId"]!;
+
+        // The drop-down: Studio asks with the activity's own inputs; the editor's address names the workflow.
+        using var options = new HttpRequestMessage(HttpMethod.Post, "elsa/api/descriptors/activities/SmsActivities.WaitForDeliveryReport/options/SendSmsActivityId")
+        {
+            Content = Body(new JsonObject { ["context"] = new JsonObject() }),
+        };
+        options.Headers.Referrer = new Uri(_server.BaseAddress, $"studio/workflows/definitions/{definitionId}/edit");
+        using var answer = await client.SendAsync(options);
+        var items = JsonNode.Parse(await answer.Content.ReadAsStringAsync())!["items"]!;
+        var item = Assert.Single(items["dropdown"]!["selectList"]!["items"]!.AsArray())!;
+        Assert.Equal("SendSms1 (a1b2c3d4e5f60718)", (string?)item["text"]);
+        Assert.Equal("a1b2c3d4e5f60718", (string?)item["value"]);
+        Assert.True((bool)items["Refresh"]!);
+
+        foreach (var reference in new[] { "SendSms1", "a1b2c3d4e5f60718" })
+        {
+            model["definitionId"] = definitionId;
+            SetReference(model, reference);
+            using var published = await client.PostAsync("elsa/api/workflow-definitions", Body(new JsonObject { ["model"] = model.DeepClone(), ["publish"] = true }));
+            Assert.Equal(HttpStatusCode.OK, published.StatusCode);
+        }
+    }
+
+    private static JsonObject SendAndWaitModel(string name, string reference)
+    {
+        var model = ApiScenarios.HelloModel(name);
+        var activities = model["root"]!["activities"]!.AsArray();
+        activities.Add(new JsonObject
+        {
+            ["id"] = "a1b2c3d4e5f60718", ["type"] = "SmsActivities.SendSms", ["version"] = 1, ["name"] = "SendSms1",
+            ["recipients"] = Literal("+8613800138000"), ["text"] = Literal("hello"),
+        });
+        activities.Add(new JsonObject { ["id"] = "wait1", ["type"] = "SmsActivities.WaitForDeliveryReport", ["version"] = 1, ["name"] = "WaitForDeliveryReport1" });
+        SetReference(model, reference);
+        return model;
+    }
+
+    private static void SetReference(JsonObject model, string reference) =>
+        model["root"]!["activities"]!.AsArray().Single(a => (string?)a!["id"] == "wait1")!["sendSmsActivityId"] = Literal(reference);
+
+    private static JsonObject Literal(string value) => new() { ["typeName"] = "String", ["expression"] = new JsonObject { ["type"] = "Literal", ["value"] = value } };
+
+    private static StringContent Body(JsonNode json) => new(json.ToJsonString(), Encoding.UTF8, "application/json");
+
     private static JsonNode Activity(JsonNode definition, string type) =>
         definition["root"]!["activities"]!.AsArray().First(a => (string?)a!["type"] == type)!;
 

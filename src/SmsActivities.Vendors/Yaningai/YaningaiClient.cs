@@ -152,7 +152,7 @@ public sealed class YaningaiClient(HttpClient http, IOptions<YaningaiOptions> op
 
     /// <summary>
     /// The doc asks for "the current half-hour time" as a timestamp; the service checks the sign against the
-    /// current Unix seconds within that window (DESIGN.md §6), so the current second is sent.
+    /// current Unix seconds within that window (docs/architecture.md, "Vendor notes"), so the current second is sent.
     /// </summary>
     private string AuthenticationQuery()
     {

@@ -158,9 +158,8 @@ public static class YunpianFormat
     public static bool TryParseTime(string? text, out DateTimeOffset time)
     {
         time = default;
-        if (!DateTime.TryParseExact(text, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)) return false;
-        time = new DateTimeOffset(local, Beijing);
-        return true;
+        return DateTime.TryParseExact(text, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)
+            && VendorClockTime.TryAt(local, Beijing, out time);
     }
 
     /// <summary>Yunpian's samples quote numbers inconsistently (<c>"fee"</c> sometimes a string, <c>mobile</c> sometimes a number).</summary>

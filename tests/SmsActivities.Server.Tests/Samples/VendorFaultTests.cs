@@ -29,11 +29,11 @@ public sealed class VendorFaultTests
     {
         await using var server = await SandboxServer.StartAsync();
         const string mobile = "+8613800138041";
-        // The first attempt and both retries: a 503 says the call was not taken, so the client repeats it first.
         var set = await SetFaultsAsync(server, "yunpian", new { failNext = 3, status = 503 });
         Assert.Equal(3, set["failNext"]!.GetValue<int>());
 
-        // Yunpian keeps answering 503 (it did not take the call): the OTP sample fails over to Tencent, which sends the code.
+        // Yunpian answers 503 to the call and its two retries (it did not take the call): the OTP sample fails over to
+        // Tencent, which sends the code.
         var (sent, _) = await server.PostAsync("workflows/otp/send", new { mobile });
         Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
         var sms = Assert.Single(await HandsetInboxAsync(server, mobile));

@@ -33,10 +33,10 @@ public sealed class SendSms : Activity
     [Input(Description = "The vendor account, or Auto to pick by capability and the configured order.", UIHint = InputUIHints.DropDown, OptionsProvider = typeof(SmsVendorChoices), DefaultValue = "Auto", Order = 0)]
     public Input<string?>? Vendor { get; set; }
 
-    [Input(Description = "Vendors tried in order when the first rejects, times out or is down (one per line or comma separated).", UIHint = InputUIHints.MultiText, Order = 1)]
+    [Input(Description = "Vendors tried in order when the first rejects, times out or is down: type each and press Enter (one chip per vendor).", UIHint = InputUIHints.MultiText, Order = 1)]
     public Input<object?>? Failover { get; set; }
 
-    [Input(Description = "Recipients: one per line, comma separated, or a variable holding a list. National numbers are taken as China mainland; use +cc for others.", UIHint = InputUIHints.MultiText, IsRequired = true, Order = 2)]
+    [Input(Description = "Recipients: type each number and press Enter (one chip per number), or switch to JavaScript or a variable for a list. National numbers are taken as China mainland; use +cc for others.", UIHint = InputUIHints.MultiText, IsRequired = true, Order = 2)]
     public Input<object?>? Recipients { get; set; }
 
     [Input(Description = "The text (with OTP on, {code} is replaced by the code). Leave empty to send a template.", UIHint = InputUIHints.MultiLine, Order = 3)]

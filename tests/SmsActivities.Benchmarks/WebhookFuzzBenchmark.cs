@@ -76,6 +76,8 @@ internal static class WebhookFuzzBenchmark
         Console.WriteLine($"server {address}, databases in {folder}");
         Print(await fuzzer.RunOverHttpAsync(http, address, Token, count, concurrency));
         await app.StopAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
     }
 
     private static void Print(WebhookFuzzSummary summary)

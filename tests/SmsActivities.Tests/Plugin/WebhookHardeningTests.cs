@@ -8,13 +8,19 @@ namespace SmsActivities.Tests.Plugin;
 /// Poison pushes against the real webhook endpoint on loopback: each must be refused with a 4xx and a reason, never
 /// a 5xx (a vendor retries a 5xx, so one poison body would come back forever).
 /// </summary>
-public sealed class WebhookHardeningTests : IAsyncLifetime
+public sealed class WebhookHardeningTests(WebhookHardeningTests.Server server) : IClassFixture<WebhookHardeningTests.Server>
 {
-    private PluginTestBed _bed = null!;
+    private PluginTestBed Bed => server.Bed;
 
-    public async Task InitializeAsync() => _bed = await PluginTestBed.StartAsync();
+    /// <summary>One server for the class: the pushes here are refused (a lone surrogate may be taken), none changes what another test checks.</summary>
+    public sealed class Server : IAsyncLifetime
+    {
+        internal PluginTestBed Bed { get; private set; } = null!;
 
-    public async Task DisposeAsync() => await _bed.DisposeAsync();
+        public async Task InitializeAsync() => Bed = await PluginTestBed.StartAsync();
+
+        public async Task DisposeAsync() => await Bed.DisposeAsync();
+    }
 
     public static TheoryData<string, string, string> OutOfRangeTimes => new()
     {
@@ -29,7 +35,7 @@ public sealed class WebhookHardeningTests : IAsyncLifetime
     [MemberData(nameof(OutOfRangeTimes))]
     public async Task A_push_with_a_time_out_of_range_is_refused_with_a_4xx(string vendor, string kind, string json)
     {
-        using var answer = await _bed.Http.PostAsync(_bed.WebhookUrl(vendor, kind), new StringContent(json, Encoding.UTF8, "application/json"));
+        using var answer = await Bed.Http.PostAsync(Bed.WebhookUrl(vendor, kind), new StringContent(json, Encoding.UTF8, "application/json"));
 
         await AssertRefusedAsync(answer);
     }
@@ -37,8 +43,8 @@ public sealed class WebhookHardeningTests : IAsyncLifetime
     [Fact]
     public async Task A_Tencent_reply_by_query_string_with_a_time_out_of_range_is_refused_with_a_4xx()
     {
-        var url = new Uri(_bed.WebhookUrl("tencent", "reply") + "?nationcode=86&mobile=13800138001&text=hi&time=99999999999999");
-        using var answer = await _bed.Http.GetAsync(url);
+        var url = new Uri(Bed.WebhookUrl("tencent", "reply") + "?nationcode=86&mobile=13800138001&text=hi&time=99999999999999");
+        using var answer = await Bed.Http.GetAsync(url);
 
         await AssertRefusedAsync(answer);
     }
@@ -69,7 +75,7 @@ public sealed class WebhookHardeningTests : IAsyncLifetime
             var body = Encoding.UTF8.GetBytes(parts[0]).Concat(invalid).Concat(Encoding.UTF8.GetBytes(parts[1])).ToArray();
             using var content = new ByteArrayContent(body);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            using var answer = await _bed.Http.PostAsync(_bed.WebhookUrl(vendor, kind), content);
+            using var answer = await Bed.Http.PostAsync(Bed.WebhookUrl(vendor, kind), content);
 
             await AssertRefusedAsync(answer);
         }
@@ -82,7 +88,7 @@ public sealed class WebhookHardeningTests : IAsyncLifetime
     public async Task A_JSON_push_with_a_lone_surrogate_escape_gets_no_5xx(string vendor, string kind, string json)
     {
         // Escaped lone surrogates are valid JSON; read as text they become U+FFFD or are refused, either is fine.
-        using var answer = await _bed.Http.PostAsync(_bed.WebhookUrl(vendor, kind), new StringContent(json, Encoding.UTF8, "application/json"));
+        using var answer = await Bed.Http.PostAsync(Bed.WebhookUrl(vendor, kind), new StringContent(json, Encoding.UTF8, "application/json"));
 
         Assert.True((int)answer.StatusCode < 500, $"{vendor} {kind}: HTTP {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}");
     }

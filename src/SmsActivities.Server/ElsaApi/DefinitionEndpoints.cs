@@ -10,7 +10,7 @@ using SmsActivities.Workflows.Runtime;
 namespace SmsActivities.Server.ElsaApi;
 
 /// <summary>
-/// Workflow definitions (ELSA-STUDIO.md §3.2, §3.3, §4.3–4.5): list, load, save / publish / create (one route),
+/// Workflow definitions (docs/architecture.md, "The Elsa server API Studio uses"): list, load, save / publish / create (one route),
 /// publish, retract, delete, export, import, name check and the bulk actions, on the runtime's
 /// <see cref="WorkflowDefinitionService"/> (Elsa's versioning: drafts updated in place, n+1 after a publish).
 /// </summary>
@@ -220,7 +220,9 @@ public static class DefinitionEndpoints
         var publish = definition.IsPublished;
         definition.Id = "";
         var result = await service.SaveAsync(definition, publish, ct);
-        return ElsaJson.Node(models.ToModel(result.Definition), result.ValidationErrors.Count > 0 && publish ? StatusCodes.Status400BadRequest : StatusCodes.Status200OK);
+        if (result.ValidationErrors.Count == 0 || !publish) return ElsaJson.Node(models.ToModel(result.Definition));
+        // Refused: the saved draft plus why, in the shape of a save response, so the caller can show each problem.
+        return SaveResponse(models, result.Definition, false, result.ValidationErrors, StatusCodes.Status400BadRequest);
     }
 
     private static IResult SaveResponse(StudioModels models, WorkflowDefinition definition, bool alreadyPublished, IReadOnlyList<string> errors, int status = StatusCodes.Status200OK) =>

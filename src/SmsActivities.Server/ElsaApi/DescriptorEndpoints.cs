@@ -4,7 +4,7 @@ using SmsActivities.Workflows.Runtime;
 
 namespace SmsActivities.Server.ElsaApi;
 
-/// <summary>Descriptor lookups (ELSA-STUDIO.md §4.1, §4.2). Activity descriptors come from the runtime's registry.</summary>
+/// <summary>Descriptor lookups (docs/architecture.md, "The Elsa server API Studio uses"). Activity descriptors come from the runtime's registry.</summary>
 public static class DescriptorEndpoints
 {
     public static void Map(RouteGroupBuilder api)

@@ -1,6 +1,6 @@
 namespace SmsActivities.Server.ElsaApi;
 
-/// <summary>The subset of the Elsa 3 server HTTP API that Elsa Studio 3.8 uses.</summary>
+/// <summary>The subset of the Elsa 3 server HTTP API that Elsa Studio 3.8 uses (see docs/architecture.md, "The Elsa server API Studio uses").</summary>
 public static class ElsaApiEndpoints
 {
     public static IServiceCollection AddElsaApi(this IServiceCollection services) => services.AddSingleton<ExecutionRecordIndex>().AddSingleton<CodeFirstDefinitions>().AddSingleton<StudioModels>();

@@ -25,32 +25,41 @@ public static class ScriptingEndpoints
             .WithTags("Scripting");
     }
 
+    /// <summary>The runtime's script surface (<see cref="ScriptSurface"/>) plus this workflow's accessors, as TypeScript declarations.</summary>
     public static string Declarations(WorkflowDefinition definition, ActivityRegistry registry)
     {
-        var functions = new List<ScriptFunction>(JavaScriptFunctions.Common);
-        foreach (var variable in definition.Variables)
-            functions.AddRange(JavaScriptFunctions.ForVariable(variable.Name, TypeScript(variable.TypeName, variable.IsArray)));
-        foreach (var input in definition.Inputs)
-            functions.AddRange(JavaScriptFunctions.ForInput(input.Name, TypeScript(input.Type, input.IsArray)));
+        var functions = ScriptSurface.Functions.Select(f => (f.Name, f.Signature)).ToList();
+        foreach (var variable in definition.Variables.Where(v => ScriptSurface.IsValidName(v.Name)))
+        {
+            var type = TypeScript(variable.TypeName, variable.IsArray);
+            functions.Add((Accessor(ScriptSurface.VariableGetterPattern, "{Variable}", variable.Name), $"(): {type}"));
+            functions.Add((Accessor(ScriptSurface.VariableSetterPattern, "{Variable}", variable.Name), $"(value: {type}): void"));
+        }
+        foreach (var input in definition.Inputs.Where(i => ScriptSurface.IsValidName(i.Name)))
+            functions.Add((Accessor(ScriptSurface.InputGetterPattern, "{Input}", input.Name), $"(): {TypeScript(input.Type, input.IsArray)}"));
         foreach (var activity in ActivityNodes.Of(definition))
         {
-            if ((string?)activity["name"] is not { } name || registry.Find((string?)activity["type"] ?? "") is not { } info) continue;
-            foreach (var output in info.Outputs)
-                functions.AddRange(JavaScriptFunctions.ForActivityOutput(name, output.Name, TypeScript(ActivityTypeInfo.TypeAlias(output.ValueType), false)));
+            if ((string?)activity["name"] is not { } name || !ScriptSurface.IsValidName(name) || registry.Find((string?)activity["type"] ?? "") is not { } info) continue;
+            foreach (var output in info.Outputs.Where(o => ScriptSurface.IsValidName(o.Name)))
+            {
+                var accessor = ScriptSurface.OutputGetterPattern.Replace("{Output}", ScriptSurface.Pascalize(output.Name), StringComparison.Ordinal)
+                    .Replace("{Activity}", ScriptSurface.Pascalize(name), StringComparison.Ordinal);
+                functions.Add((accessor, $"(): {TypeScript(ActivityTypeInfo.TypeAlias(output.ValueType), false)}"));
+            }
         }
 
         var text = new StringBuilder();
-        foreach (var function in functions.DistinctBy(f => f.Name)) text.AppendLine(function.Declaration);
+        foreach (var (name, signature) in functions.DistinctBy(f => f.Name)) text.AppendLine($"declare function {name}{signature};");
         text.AppendLine("declare class WorkflowVariables {");
-        foreach (var variable in definition.Variables.Where(v => JavaScriptFunctions.IsIdentifier(v.Name)))
+        foreach (var variable in definition.Variables.Where(v => ScriptSurface.IsValidName(v.Name)))
             text.AppendLine($"    {variable.Name}: {TypeScript(variable.TypeName, variable.IsArray)};");
         text.AppendLine("}");
         text.AppendLine("declare var variables: WorkflowVariables;");
-        text.AppendLine("declare var input: any;");
-        text.AppendLine("declare var workflowInstanceId: string;");
-        text.AppendLine("declare var correlationId: string;");
+        foreach (var global in ScriptSurface.Globals.Where(g => g.Name != "variables")) text.AppendLine($"declare var {global.Name}: {global.Signature};");
         return text.ToString();
     }
+
+    private static string Accessor(string pattern, string placeholder, string name) => pattern.Replace(placeholder, ScriptSurface.Pascalize(name), StringComparison.Ordinal);
 
     /// <summary>A TypeScript type for an Elsa type alias (<c>String</c>, <c>Int32</c>, <c>String[]</c>, …); <c>any</c> when unknown.</summary>
     public static string TypeScript(string? typeName, bool isArray)

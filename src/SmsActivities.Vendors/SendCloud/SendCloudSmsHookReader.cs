@@ -49,7 +49,7 @@ public sealed class SendCloudSmsHookReader(IOptions<SendCloudOptions> options, T
         var oneTimeKey = new WebhookOneTimeKey("sendcloud:" + signature.ToLowerInvariant(), at + window);
 
         var phone = form.GetValueOrDefault("phone");
-        if (!PhoneNumber.TryParse(phone, out var number, out var phoneError))
+        if (!PhoneNumber.TryParse(phone, out var number, out var phoneError, options.Value.DefaultRegion))
             return WebhookReadResult.Rejected($"phone: {phoneError}");
 
         var ev = form.GetValueOrDefault("event");

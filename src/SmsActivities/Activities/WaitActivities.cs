@@ -170,7 +170,7 @@ public sealed class WaitForReply : BlockingActivity
     protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var mobile = PhoneNumber.Parse(context.Get(Mobile));
+        var mobile = ActivityInputs.ParseMobile(context, context.Get(Mobile));
         if (context.Get(KeywordPattern) is { Length: > 0 } pattern) _ = Pattern(pattern);   // a bad pattern fails now, not on the first reply
         context.SetProperty(BeganKey, context.Now);
         WaitFor(context, Bookmark(context, mobile), OnReplyAsync);
@@ -188,7 +188,7 @@ public sealed class WaitForReply : BlockingActivity
         {
             // Not the answer this step waits for: wait on (the timeout timer is still set). A reply from before the wait
             // (kept in the inbox) is consumed here either way, so it cannot answer any later question.
-            context.CreateBookmark(Bookmark(context, PhoneNumber.Parse(context.Get(Mobile))), OnReplyAsync);
+            context.CreateBookmark(Bookmark(context, ActivityInputs.ParseMobile(context, context.Get(Mobile))), OnReplyAsync);
             return;
         }
         context.Set(Text, text);

@@ -85,13 +85,13 @@ public sealed class StudioApiTests : IAsyncLifetime
         foreach (var declaration in new[]
                  {
                      "declare function getVariable(name: string): any;",
-                     "declare function setVariable(name: string, value: any);",
+                     "declare function setVariable(name: string, value: any): void;",
                      "declare function getOutputFrom(activityIdOrName: string, outputName?: string): any;",
                      "declare function getLastResult(): any;",
-                     "declare function isNullOrEmpty(value: string): boolean;",
+                     "declare function isNullOrEmpty(value: string | null): boolean;",
                      "declare function getWorkflowInstanceId(): string;",
                      "declare function getAttempts(): number;",
-                     "declare function setAttempts(value: number);",
+                     "declare function setAttempts(value: number): void;",
                      "declare function getPhones(): string[];",
                      "    attempts: number;",
                      "declare var variables: WorkflowVariables;",

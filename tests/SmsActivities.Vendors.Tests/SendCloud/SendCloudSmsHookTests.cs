@@ -70,9 +70,9 @@ public class SendCloudSmsHookTests
     [Fact]
     public void Reply_event_reads_as_an_inbound_reply()
     {
-        var result = Reader().Read(WebhookRequest.Form(Signed(AppKey, ("event", "reply"), ("phone", "+447700900123"), ("content", "STOP"))));
+        var result = Reader().Read(WebhookRequest.Form(Signed(AppKey, ("event", "reply"), ("phone", "+447400123456"), ("content", "STOP"))));
         var reply = Assert.Single(result.Replies);
-        Assert.Equal("+447700900123", reply.Mobile);
+        Assert.Equal("+447400123456", reply.Mobile);
         Assert.Equal("STOP", reply.Text);
     }
 

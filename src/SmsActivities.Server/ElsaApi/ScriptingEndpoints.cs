@@ -25,37 +25,41 @@ public static class ScriptingEndpoints
             .WithTags("Scripting");
     }
 
+    /// <summary>The runtime's script surface (<see cref="ScriptSurface"/>) plus this workflow's accessors, as TypeScript declarations.</summary>
     public static string Declarations(WorkflowDefinition definition, ActivityRegistry registry)
     {
-        // The evaluator defines exactly ScriptSurface's names, so the editor is told those and nothing else.
-        var functions = new List<string>(ScriptSurface.Functions.Select(f => Function(f.Name, f.Signature)));
+        var functions = ScriptSurface.Functions.Select(f => (f.Name, f.Signature)).ToList();
         foreach (var variable in definition.Variables.Where(v => ScriptSurface.IsValidName(v.Name)))
         {
             var type = TypeScript(variable.TypeName, variable.IsArray);
-            functions.Add(Function("get" + ScriptSurface.Pascalize(variable.Name), $"(): {type}"));
-            functions.Add(Function("set" + ScriptSurface.Pascalize(variable.Name), $"(value: {type}): void"));
+            functions.Add((Accessor(ScriptSurface.VariableGetterPattern, "{Variable}", variable.Name), $"(): {type}"));
+            functions.Add((Accessor(ScriptSurface.VariableSetterPattern, "{Variable}", variable.Name), $"(value: {type}): void"));
         }
         foreach (var input in definition.Inputs.Where(i => ScriptSurface.IsValidName(i.Name)))
-            functions.Add(Function("get" + ScriptSurface.Pascalize(input.Name), $"(): {TypeScript(input.Type, input.IsArray)}"));
+            functions.Add((Accessor(ScriptSurface.InputGetterPattern, "{Input}", input.Name), $"(): {TypeScript(input.Type, input.IsArray)}"));
         foreach (var activity in ActivityNodes.Of(definition))
         {
             if ((string?)activity["name"] is not { } name || !ScriptSurface.IsValidName(name) || registry.Find((string?)activity["type"] ?? "") is not { } info) continue;
             foreach (var output in info.Outputs.Where(o => ScriptSurface.IsValidName(o.Name)))
-                functions.Add(Function($"get{ScriptSurface.Pascalize(output.Name)}From{ScriptSurface.Pascalize(name)}", $"(): {TypeScript(ActivityTypeInfo.TypeAlias(output.ValueType), false)}"));
+            {
+                var accessor = ScriptSurface.OutputGetterPattern.Replace("{Output}", ScriptSurface.Pascalize(output.Name), StringComparison.Ordinal)
+                    .Replace("{Activity}", ScriptSurface.Pascalize(name), StringComparison.Ordinal);
+                functions.Add((accessor, $"(): {TypeScript(ActivityTypeInfo.TypeAlias(output.ValueType), false)}"));
+            }
         }
 
         var text = new StringBuilder();
-        foreach (var function in functions.Distinct()) text.AppendLine(function);
+        foreach (var (name, signature) in functions.DistinctBy(f => f.Name)) text.AppendLine($"declare function {name}{signature};");
         text.AppendLine("declare class WorkflowVariables {");
         foreach (var variable in definition.Variables.Where(v => ScriptSurface.IsValidName(v.Name)))
             text.AppendLine($"    {variable.Name}: {TypeScript(variable.TypeName, variable.IsArray)};");
         text.AppendLine("}");
-        foreach (var global in ScriptSurface.Globals)
-            text.AppendLine($"declare var {global.Name}: {(global.Name == "variables" ? "WorkflowVariables" : global.Signature)};");
+        text.AppendLine("declare var variables: WorkflowVariables;");
+        foreach (var global in ScriptSurface.Globals.Where(g => g.Name != "variables")) text.AppendLine($"declare var {global.Name}: {global.Signature};");
         return text.ToString();
     }
 
-    private static string Function(string name, string signature) => $"declare function {name}{signature};";
+    private static string Accessor(string pattern, string placeholder, string name) => pattern.Replace(placeholder, ScriptSurface.Pascalize(name), StringComparison.Ordinal);
 
     /// <summary>A TypeScript type for an Elsa type alias (<c>String</c>, <c>Int32</c>, <c>String[]</c>, …); <c>any</c> when unknown.</summary>
     public static string TypeScript(string? typeName, bool isArray)

@@ -29,13 +29,14 @@ public sealed class SmsDesignerTests(BrowserFixture fixture)
         await studio.AddChipsAsync("Recipients", "+8613800138000");
         await studio.FillInputAsync("Text", "Your order has shipped");
 
-        // WaitForDeliveryReport names the SendSms it waits for by activity id (Studio generated it on drop).
+        // WaitForDeliveryReport picks the SendSms it waits for from a drop-down of the workflow's SendSms activities,
+        // shown by canvas name, stored by the id Studio generated on drop.
         var draft = JsonNode.Parse(await client.GetStringAsync($"elsa/api/workflow-definitions/by-definition-id/{definitionId}?versionOptions=Latest"))!;
         var sendNode = draft["root"]!["activities"]!.AsArray().Single(a => (string?)a!["type"] == "SmsActivities.SendSms")!;
         Assert.True(StudioDriver.JsonContains(sendNode.ToJsonString(), "+8613800138000"), "the recipient chip reached the saved model");
         var sendId = (string)sendNode["id"]!;
         await studio.SelectAsync(wait);
-        await studio.FillInputAsync("Send Sms Activity Id", sendId);
+        await studio.ChooseAsync("Send Sms Activity Id", $"SendSms1 ({sendId})", sendId);
         await studio.FillInputAsync("Timeout", "00:01:00");
 
         await studio.PublishAsync();

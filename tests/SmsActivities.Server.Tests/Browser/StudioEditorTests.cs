@@ -49,6 +49,39 @@ public sealed class StudioEditorTests(BrowserFixture fixture)
         await Assertions.Expect(page.GetByText("Invalid schema")).ToHaveCountAsync(0);
     });
 
+    [Fact]
+    public Task Script_editor_completes_a_workflow_variable_and_getOutputFrom() => StudioPage.RunAsync(fixture, async (page, _) =>
+    {
+        using var client = fixture.Server.CreateClient();
+        var model = ApiScenarios.HelloModel("IntelliSense " + Guid.NewGuid().ToString("N")[..6]);
+        model["variables"] = new JsonArray(new JsonObject { ["id"] = "v1", ["name"] = "attempts", ["typeName"] = "Int32" });
+        // Apart on the canvas (without positions both nodes sit at the origin and the click would select Start1).
+        model["root"]!["activities"]![1]!["metadata"] = new JsonObject { ["designer"] = new JsonObject { ["position"] = new JsonObject { ["x"] = 350, ["y"] = 0 } } };
+        var definitionId = (string)(await ApiScenarios.SaveAsync(client, model, publish: false))["definitionId"]!;
+        var studio = new StudioDriver(page);
+        await studio.OpenEditorAsync(definitionId);
+        await studio.SelectAsync(studio.Node("WriteLine1"));
+
+        var declarations = page.WaitForResponseAsync(r => r.Url.EndsWith($"/elsa/api/scripting/javascript/type-definitions/{definitionId}", StringComparison.Ordinal));
+        var editor = await studio.SwitchToScriptAsync("Text", "JavaScript");
+        Assert.Equal((int)HttpStatusCode.OK, (await declarations).Status);
+        await page.WaitForTimeoutAsync(1000); // Monaco's TypeScript worker picks the declarations up
+        var suggestions = page.Locator(".monaco-editor .suggest-widget");
+
+        await editor.Locator(".view-lines").ClickAsync();
+        await page.Keyboard.PressAsync("Control+A"); // replaces the literal the input held
+        await page.Keyboard.TypeAsync("getOutputFr");
+        await page.Keyboard.PressAsync("Control+Space");
+        await Assertions.Expect(suggestions.GetByText("getOutputFrom").First).ToBeVisibleAsync();
+        await page.Keyboard.PressAsync("Escape");
+
+        await page.Keyboard.PressAsync("Control+A");
+        await page.Keyboard.TypeAsync("getAtt");
+        await page.Keyboard.PressAsync("Control+Space");
+        await Assertions.Expect(suggestions.GetByText("getAttempts").First).ToBeVisibleAsync();
+        await StudioPage.SaveDocScreenshotAsync(page, "studio-intellisense.png");
+    });
+
     private static ILocator CheckBox(ILocator field, string label) =>
         field.Locator(".mud-checkbox").Filter(new() { HasText = label }).Locator("input[type=checkbox]");
 }

@@ -109,6 +109,27 @@ public sealed partial class StudioDriver(IPage page)
     /// <summary>The text box of an input editor in the activity panel (singleline, multiline, multitext, …).</summary>
     public ILocator InputField(string label) => Field(label).Locator("input:visible, textarea:visible").First;
 
+    /// <summary>Picks a drop-down input's option by its shown text and waits for the auto-save that stores <paramref name="savedValue"/>.</summary>
+    public async Task ChooseAsync(string label, string optionText, string savedValue)
+    {
+        var saved = Page.WaitForResponseAsync(IsSave(savedValue));
+        await Field(label).ClickAsync();
+        await Page.Locator(".mud-popover-open").GetByText(optionText, new() { Exact = true }).First.ClickAsync();
+        var response = await saved;
+        Assert.True(response.Ok, $"auto-save answered {response.Status}");
+    }
+
+    /// <summary>Switches an input to another expression syntax (the menu beside it) and returns its script editor (Monaco).</summary>
+    public async Task<ILocator> SwitchToScriptAsync(string label, string syntax)
+    {
+        var row = Field(label).Locator("xpath=ancestor::div[contains(@class,'flex-row')][1]");
+        await row.Locator(".mud-menu button").First.ClickAsync();
+        await Page.Locator(".mud-popover-open .mud-menu-item").Filter(new() { HasTextRegex = new Regex("^\\s*" + Regex.Escape(syntax) + "\\s*$") }).First.ClickAsync();
+        var editor = row.Locator(".monaco-editor").First;
+        await editor.WaitForAsync();
+        return editor;
+    }
+
     /// <summary>Imports a definition file through the definition list's Import item (next to "Create workflow": a file upload).</summary>
     public async Task ImportDefinitionAsync(string fileName, string json)
     {

@@ -14,7 +14,7 @@ public static class StudioPage
     public static async Task RunAsync(BrowserFixture fixture, Func<IPage, List<string>, Task> test, [CallerMemberName] string name = "")
     {
         // Studio boots a .NET WebAssembly runtime per page load; the shared CI cores make that take seconds.
-        Assertions.SetDefaultExpectTimeout(30_000);
+        Assertions.SetDefaultExpectTimeout(60_000);
         await using var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = fixture.Server.BaseAddress.ToString(),

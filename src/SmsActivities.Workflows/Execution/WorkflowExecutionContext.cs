@@ -36,8 +36,6 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     public TimeProvider Time { get; }
     internal ExpressionEvaluator Evaluator { get; }
     public CancellationToken CancellationToken { get; }
-    /// <summary>Values that live only for this run (e.g. the HTTP context of the request that started or resumed it).</summary>
-    public IDictionary<string, object> TransientProperties { get; } = new Dictionary<string, object>();
     internal string? TriggerActivityId { get; set; }
     internal JsonObject? TriggerInput { get; set; }
     internal List<WorkflowExecutionLogRecord> NewJournal { get; } = [];

@@ -48,9 +48,25 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => new WorkflowDefinitionService(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(),
             sp.GetRequiredService<WorkflowMaterializer>(), sp.GetRequiredService<TriggerIndexer>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new WorkflowInstanceStore(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>()));
+        services.AddSingleton<TimerSignal>();
+        services.AddSingleton<ExecutionContextFactory>();
+        services.AddSingleton<InstanceOwnership>();
+        services.AddSingleton(sp => sp.GetRequiredService<InstanceOwnership>().Leases);
+        services.AddSingleton<InstanceCommitter>();
+        services.AddSingleton<DeliveryLedger>();
+        services.AddSingleton<WorkflowStarter>();
+        services.AddSingleton<BookmarkResumer>();
+        services.AddSingleton<DeliveryRunner>();
+        services.AddSingleton<StimulusRecorder>();
+        services.AddSingleton<StimulusSender>();
+        services.AddSingleton<PendingDeliveryProcessor>();
+        services.AddSingleton<TimerScheduler>();
+        services.AddSingleton<InstanceRecovery>();
+        services.AddSingleton<InboxPurger>();
         services.AddSingleton(sp => new WorkflowRuntime(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), sp.GetRequiredService<WorkflowDefinitionService>(),
-            sp.GetRequiredService<ExpressionEvaluator>(), sp, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<WorkflowRuntimeOptions>>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WorkflowRuntime>>()));
+            sp.GetRequiredService<StimulusSender>(), sp.GetRequiredService<WorkflowStarter>(), sp.GetRequiredService<BookmarkResumer>(),
+            sp.GetRequiredService<InstanceOwnership>(), sp.GetRequiredService<InstanceCommitter>(), sp.GetRequiredService<ExecutionContextFactory>()));
+        services.AddHttpContextAccessor();
         services.AddOptions<WorkflowRetentionOptions>().ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new WorkflowRetention(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(),
             sp.GetRequiredService<IOptions<WorkflowRetentionOptions>>(), sp.GetRequiredService<TimeProvider>()));

@@ -31,7 +31,7 @@ public sealed record DefinitionQuery
 }
 
 /// <summary>
-/// Save / publish / retract / delete definitions with Elsa's versioning (ELSA-STUDIO.md §4.5), and
+/// Save / publish / retract / delete definitions with Elsa's versioning (docs/architecture.md, "The Elsa server API Studio uses"), and
 /// hands the runtime materialized workflows (cached per version; code-first ones live in memory).
 /// </summary>
 public sealed class WorkflowDefinitionService

@@ -42,6 +42,13 @@ public static class ScriptSurface
         new("stringFromBase64", "(value: string): string", "Base64 to UTF-8 text."),
     ];
 
+    /// <summary>Defined only inside <c>Elsa.RunJavaScript</c>'s script.</summary>
+    public static IReadOnlyList<ScriptFunction> RunJavaScriptFunctions { get; } =
+    [
+        new("setOutcome", "(outcome: string): void", "Leaves the activity by this outcome (may be called more than once)."),
+        new("setOutcomes", "(outcomes: string[]): void", "Leaves the activity by these outcomes."),
+    ];
+
     /// <summary>Objects and values defined in every script.</summary>
     public static IReadOnlyList<ScriptFunction> Globals { get; } =
     [

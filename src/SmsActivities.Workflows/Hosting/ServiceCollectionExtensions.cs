@@ -39,6 +39,7 @@ public static class ServiceCollectionExtensions
             return registry;
         });
         services.AddOptions<ScriptOptions>();
+        services.AddHttpClient(HttpRequestActivity.ClientName);
         services.AddSingleton<JavaScriptEvaluator>();
         services.AddSingleton<LiquidEvaluator>();
         services.AddSingleton<ExpressionEvaluator>();
@@ -93,7 +94,7 @@ public static class ServiceCollectionExtensions
         typeof(Flowchart), typeof(Sequence), typeof(Start), typeof(End), typeof(Finish), typeof(SetVariable), typeof(SetOutput),
         typeof(WriteLine), typeof(FlowDecision), typeof(FlowSwitch), typeof(ForEach), typeof(Fork), typeof(FlowFork), typeof(FlowJoin),
         typeof(Delay), typeof(HttpEndpoint), typeof(WriteHttpResponse), typeof(Correlate), typeof(Event), typeof(PublishEvent), typeof(RunJavaScript), typeof(If), typeof(While), typeof(FlowNode), typeof(Fault),
-        typeof(Activities.BuiltIn.Timer), typeof(Cron), typeof(StartAt),
+        typeof(Activities.BuiltIn.Timer), typeof(Cron), typeof(StartAt), typeof(SendHttpRequest), typeof(FlowSendHttpRequest),
     ];
 }
 

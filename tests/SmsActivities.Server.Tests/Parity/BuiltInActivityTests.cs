@@ -29,7 +29,7 @@ public sealed class BuiltInActivityTests : ServerTest
     {
         var descriptors = JsonNode.Parse(await Client.GetStringAsync("elsa/api/descriptors/activities"))!["items"]!.AsArray();
         var types = descriptors.Select(d => (string)d!["typeName"]!).ToHashSet();
-        foreach (var type in new[] { "Elsa.If", "Elsa.While", "Elsa.Sequence", "Elsa.RunJavaScript", "Elsa.Timer", "Elsa.Cron", "Elsa.StartAt", "Elsa.FlowNode", "Elsa.Fault" })
+        foreach (var type in new[] { "Elsa.If", "Elsa.While", "Elsa.Sequence", "Elsa.RunJavaScript", "Elsa.Timer", "Elsa.Cron", "Elsa.StartAt", "Elsa.FlowNode", "Elsa.Fault", "Elsa.SendHttpRequest", "Elsa.FlowSendHttpRequest" })
             Assert.Contains(type, types);
         Assert.True((bool)descriptors.First(d => (string)d!["typeName"]! == "Elsa.Sequence")!["isBrowsable"]!);
     }
@@ -122,6 +122,30 @@ public sealed class BuiltInActivityTests : ServerTest
         await WaitUntilAsync(async () => await CountInstancesAsync("cron") == 2);
         await Task.Delay(500);
         Assert.Equal(2, await CountInstancesAsync("cron"));
+    }
+
+    [Theory]
+    [InlineData("workflows/http-target", "201:yes")]
+    [InlineData("workflows/no-such-path", "unmatched:404")]
+    [InlineData("http://127.0.0.1:1/", "failed")]
+    public async Task FlowSendHttpRequest_continues_by_the_expected_status_code(string url, string expected)
+    {
+        await PublishAsync(Client, Flowchart("http-target",
+            [HttpTrigger("Http1", "http-target"), Act("Respond1", "Elsa.WriteHttpResponse", new JsonObject { ["statusCode"] = Lit("201"), ["content"] = Js("({ ok: 'yes' })") })],
+            [Conn("Http1", "Respond1")]));
+        var target = url.StartsWith("http", StringComparison.Ordinal) ? url : new Uri(Server.BaseAddress, url).ToString();
+        var instance = await RunAsync("http-call-" + expected.Split(':')[0],
+            [
+                Act("Start1", "Elsa.Start"),
+                Act("Call", "Elsa.FlowSendHttpRequest", new JsonObject { ["url"] = Lit(target), ["method"] = Lit("GET"), ["expectedStatusCodes"] = Expr("Object", "[201]", "Int32[]") }),
+                SetVar("Created", "Said", "getStatusCodeFromCall() + ':' + getParsedContentFromCall().ok"),
+                SetVar("Unmatched", "Said", "'unmatched:' + getOutputFrom('Call', 'StatusCode')"),
+                SetVar("Failed", "Said", "'failed'"),
+            ],
+            [Conn("Start1", "Call"), Conn("Call", "Created", "201"), Conn("Call", "Unmatched", "Unmatched status code"), Conn("Call", "Failed", "Failed to connect")],
+            [Variable("Said", "String", "")]);
+        Assert.Equal("Finished", (string?)instance["subStatus"]);
+        Assert.Equal(expected, Var(instance, "Said"));
     }
 
     private async Task<int> CountInstancesAsync(string definitionId)

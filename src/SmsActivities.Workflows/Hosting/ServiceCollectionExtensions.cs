@@ -46,7 +46,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => new WorkflowInstanceStore(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>()));
         services.AddSingleton(sp => new WorkflowRuntime(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), sp.GetRequiredService<WorkflowDefinitionService>(),
             sp.GetRequiredService<ExpressionEvaluator>(), sp, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<WorkflowRuntimeOptions>>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WorkflowRuntime>>()));
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WorkflowRuntime>>(), sp.GetRequiredService<WorkflowTelemetry>()));
+        services.AddMetrics();
+        services.AddSingleton(sp => new WorkflowTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>()));
         services.AddOptions<WorkflowRetentionOptions>().ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new WorkflowRetention(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(),
             sp.GetRequiredService<IOptions<WorkflowRetentionOptions>>(), sp.GetRequiredService<TimeProvider>()));

@@ -60,12 +60,14 @@ public sealed class WorkflowRuntime
     private readonly TimeProvider _time;
     private readonly WorkflowRuntimeOptions _options;
     private readonly ILogger<WorkflowRuntime> _logger;
+    private readonly WorkflowTelemetry _telemetry;
     private readonly KeyedLock _locks = new();
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
 
     internal WorkflowRuntime(IDbContextFactory<WorkflowDbContext> db, WorkflowDefinitionService definitions, ExpressionEvaluator evaluator,
-        IServiceProvider services, TimeProvider time, IOptions<WorkflowRuntimeOptions> options, ILogger<WorkflowRuntime> logger)
+        IServiceProvider services, TimeProvider time, IOptions<WorkflowRuntimeOptions> options, ILogger<WorkflowRuntime> logger, WorkflowTelemetry telemetry)
     {
+        _telemetry = telemetry;
         _db = db;
         _definitions = definitions;
         _evaluator = evaluator;
@@ -440,6 +442,7 @@ public sealed class WorkflowRuntime
         CopyTransient(transient, context);
         // The instance has no row to lease until it commits: the delivery starting it is kept from falling due meanwhile.
         if (deliveryId != null) Leases.TrackStart(deliveryId);
+        using var span = WorkflowTelemetry.StartRun("start", workflow.DefinitionId, state.Id);
         try
         {
             context.Start(workflow.Root);
@@ -448,7 +451,9 @@ public sealed class WorkflowRuntime
             await using var db = await _db.CreateDbContextAsync(cancellationToken);
             db.Instances.Add(row);
             var followUps = await CommitAsync(db, row, context, deliveryId, new HashSet<string>(), cancellationToken);
-            return (ToResult(state), followUps);
+            var result = ToResult(state);
+            _telemetry.RecordRun(span, "start", workflow.DefinitionId, result);
+            return (result, followUps);
         }
         finally
         {
@@ -507,13 +512,17 @@ public sealed class WorkflowRuntime
                 return await DropDeliveryAsync(deliveryId, cancellationToken);
             }
             var workflow = await _definitions.GetWorkflowAsync(row.DefinitionVersionId, cancellationToken);
+            using var span = WorkflowTelemetry.StartRun("resume", workflow.DefinitionId, instanceId);
+            span?.SetTag("workflow.activity_id", bookmark.ActivityId);
             var context = new WorkflowExecutionContext(workflow, state, _services, _time, _evaluator, cancellationToken);
             CopyTransient(transient, context);
             var before = state.Bookmarks.Select(b => b.Id).ToHashSet(StringComparer.Ordinal);
             await context.ResumeAsync(bookmark, input);
             await context.RunAsync();
             var followUps = await CommitAsync(db, row, context, deliveryId, before, cancellationToken);
-            return new RunOutcome(ToResult(state), false, followUps);
+            var result = ToResult(state);
+            _telemetry.RecordRun(span, "resume", workflow.DefinitionId, result);
+            return new RunOutcome(result, false, followUps);
         }
         catch
         {

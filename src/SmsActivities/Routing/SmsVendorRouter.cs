@@ -138,9 +138,7 @@ public sealed class SmsVendorRouter
             }
 
             var accepted = pending.Count - stillPending.Count;
-            var tag = new KeyValuePair<string, object?>("vendor", sender.Vendor);
-            if (accepted > 0) _telemetry.MessagesSent.Add(accepted, tag);
-            if (stillPending.Count > 0) _telemetry.MessagesFailed.Add(stillPending.Count, tag);
+            _telemetry.RecordSent(sender.Vendor, "sms", accepted, stillPending.Count);
             pending = stillPending;
         }
 

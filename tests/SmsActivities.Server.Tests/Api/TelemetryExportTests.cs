@@ -38,11 +38,11 @@ public sealed class TelemetryExportTests
         // The resume the push caused, its parent the webhook span, its parent the ASP.NET Core request: one trace.
         var resume = await SandboxServer.EventuallyAsync("the resume span", () =>
             spans.ToArray().FirstOrDefault(s => s.OperationName == "workflow.resume" && (string?)s.GetTagItem("workflow.instance_id") == instanceId));
-        var ended = spans.ToArray();
-        var webhook = ended.Single(s => s.SpanId == resume.ParentSpanId);
+        // A parent ends (and is exported) after its children: wait for each.
+        var webhook = await EndedAsync(spans, resume.ParentSpanId);
         Assert.Equal("sms.webhook", webhook.OperationName);
         Assert.Equal("yunpian", webhook.GetTagItem("sms.vendor"));
-        var request = ended.Single(s => s.SpanId == webhook.ParentSpanId);
+        var request = await EndedAsync(spans, webhook.ParentSpanId);
         Assert.Equal(ActivityKind.Server, request.Kind);
         Assert.StartsWith("/webhooks/sms/yunpian/status/", (string?)request.GetTagItem("http.route"), StringComparison.Ordinal);
         Assert.Equal("Finished", resume.GetTagItem("workflow.sub_status"));
@@ -131,6 +131,9 @@ public sealed class TelemetryExportTests
         });
         return instanceId;
     }
+
+    private static Task<Activity> EndedAsync(List<Activity> spans, ActivitySpanId id) =>
+        SandboxServer.EventuallyAsync($"span {id} to end", () => spans.ToArray().FirstOrDefault(s => s.SpanId == id));
 
     private static IEnumerable<MetricPoint> Points(Metric metric)
     {

@@ -29,7 +29,8 @@ public sealed class OtpSmsWorkflow : IWorkflow
         var sent = flow.Add(OtpSms.AnswerSent(Prefix));
         var notSent = flow.Add(OtpSms.AnswerNotSent());
         var limited = flow.Add(OtpSms.AnswerSendRateLimited());
-        flow.Connect(start, send).Connect(send, sent, SendSms.Sent).Connect(send, sent, SendSms.PartiallySent).Connect(send, notSent, SendSms.Failed)
+        // Unknown: the vendor may have sent the code (its answer was lost); it stays verifiable, so the user is told it was sent.
+        flow.Connect(start, send).Connect(send, sent, SendSms.Sent).Connect(send, sent, SendSms.PartiallySent).Connect(send, sent, SendSms.Unknown).Connect(send, notSent, SendSms.Failed)
             .Connect(send, limited, SendSms.RateLimited);
         OtpSms.VerifyTail(flow, sent, Prefix);
     }
@@ -59,7 +60,8 @@ public sealed class OtpSmsThenVoiceWorkflow : IWorkflow
         {
             Id = "Voice", Vendor = new("yaningai"), Mobile = new(c => BodyText(c, "mobile")), Purpose = new(OtpSms.Purpose), ClientIp = new(OtpSms.ClientIp),
         });
-        flow.Connect(start, send).Connect(send, sent, SendSms.Sent).Connect(send, notSent, SendSms.Failed).Connect(send, limited, SendSms.RateLimited)
+        flow.Connect(start, send).Connect(send, sent, SendSms.Sent).Connect(send, sent, SendSms.Unknown).Connect(send, notSent, SendSms.Failed)
+            .Connect(send, limited, SendSms.RateLimited)
             .Connect(sent, wait)
             .Connect(wait, voice, BlockingActivity.TimeoutOutcome).Connect(wait, voice, WaitForDeliveryReport.Failed);
         var verify = OtpSms.VerifyTail(flow, null, Prefix);

@@ -33,6 +33,8 @@ public sealed record DeliveryPlan(DeliveryOutcome Outcome, TimeSpan After, strin
     public static DeliveryPlan NeverReport { get; } = new(DeliveryOutcome.NeverReported, TimeSpan.Zero);
 }
 
+/// <summary>Taken by name (as the sandbox docs show) or by number in the controls' JSON.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<DeliveryOutcome>))]
 public enum DeliveryOutcome { Delivered, Failed, NeverReported }
 
 /// <summary>Per-number delivery outcomes, scriptable by a test; numbers without a plan are delivered after 50 ms.</summary>
@@ -51,7 +53,44 @@ public sealed class DeliveryScript
 
     public DeliveryPlan PlanFor(string e164) => _plans.TryGetValue(e164, out var plan) ? plan : Default;
 
-    public void Clear() => _plans.Clear();
+    /// <summary>
+    /// The handset of <paramref name="e164"/> answers every message it receives with <paramref name="text"/>,
+    /// <paramref name="after"/> the vendor accepted it (zero: the moment the message is accepted, before the sender even has its answer).
+    /// </summary>
+    public DeliveryScript AnswerFrom(string e164, string text, TimeSpan? after = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(text);
+        _answers[e164] = new HandsetAnswer(text, after ?? TimeSpan.Zero);
+        return this;
+    }
+
+    public HandsetAnswer? AnswerFor(string e164) => _answers.GetValueOrDefault(e164);
+
+    public void Clear()
+    {
+        _plans.Clear();
+        _answers.Clear();
+    }
+
+    private readonly ConcurrentDictionary<string, HandsetAnswer> _answers = new(StringComparer.Ordinal);
+}
+
+/// <summary>What a scripted handset types back when a message reaches it.</summary>
+public sealed record HandsetAnswer(string Text, TimeSpan After);
+
+internal static class HandsetAnswers
+{
+    /// <summary>Plays the scripted answer of the number a message was just accepted for, if it has one.</summary>
+    public static void Play<TEmulator>(TEmulator emulator, string e164) where TEmulator : IVendorEmulator, IScriptedEmulator
+    {
+        if (emulator.Script.AnswerFor(e164) is not { } answer) return;
+        if (answer.After <= TimeSpan.Zero) emulator.InjectReply(new HandsetReply(e164, answer.Text));
+        else Task.Run(async () =>
+        {
+            await Task.Delay(answer.After).ConfigureAwait(false);
+            emulator.InjectReply(new HandsetReply(e164, answer.Text));
+        });
+    }
 }
 
 /// <summary>Every request an emulator received, so tests can assert what was sent.</summary>

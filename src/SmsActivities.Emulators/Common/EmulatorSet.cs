@@ -79,8 +79,8 @@ public static class EmulatorEndpoints
         return app.Use(async (context, next) =>
         {
             var path = context.Request.Path.Value ?? string.Empty;
-            var emulator = EmulatorOf(path, prefix, set);
-            if (emulator is null || path.Contains("/_", StringComparison.Ordinal))
+            var emulator = EmulatorOf(path, prefix, set, out var isControl);
+            if (emulator is null || isControl)
             {
                 await next(context).ConfigureAwait(false);
                 return;
@@ -99,33 +99,79 @@ public static class EmulatorEndpoints
                 body,
                 set.Clock.Now));
 
-            var (delay, failStatus) = emulator.Faults.TakeNext();
-            if (delay > TimeSpan.Zero)
+            var (delay, failure) = emulator.Faults.TakeNext();
+            if (delay > TimeSpan.Zero && !await WaitOrCallerGaveUpAsync(delay, set.Clock.Time, context.RequestAborted).ConfigureAwait(false))
             {
-                try
-                {
-                    await Task.Delay(delay, set.Clock.Time, context.RequestAborted).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-                {
-                    // The caller gave up (its attempt timed out): the call is dropped unhandled, as by a gateway that timed out.
-                    return;
-                }
-            }
-            if (failStatus is { } status)
-            {
-                context.Response.StatusCode = status;
+                // The caller gave up (its attempt timed out): the call is dropped unhandled, as by a gateway that timed out.
                 return;
             }
-            await next(context).ConfigureAwait(false);
+            switch (failure)
+            {
+                case null:
+                    await next(context).ConfigureAwait(false);
+                    return;
+                case (EmulatorFault.Refuse, var status):
+                    context.Response.StatusCode = status;
+                    return;
+                case (var fault, var status):
+                    await AcceptThenLoseTheAnswerAsync(context, next, fault, status, set.Clock.Time).ConfigureAwait(false);
+                    return;
+            }
         });
     }
+
+    /// <summary>The longest an AcceptThenTimeout call holds its connection when the caller never gives up.</summary>
+    private static readonly TimeSpan HangLimit = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The emulator handles the call for real (the message is sent, delivered and reported), but its answer is thrown
+    /// away: the caller gets <paramref name="status"/> with an empty body, or no answer until it gives up.
+    /// </summary>
+    private static async Task AcceptThenLoseTheAnswerAsync(HttpContext context, RequestDelegate next, EmulatorFault fault, int status, TimeProvider time)
+    {
+        var original = context.Response.Body;
+        await using (var discarded = new MemoryStream())
+        {
+            context.Response.Body = discarded;
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            finally
+            {
+                context.Response.Body = original;
+            }
+        }
+        context.Response.Headers.Clear();
+        if (fault == EmulatorFault.AcceptThenTimeout)
+        {
+            if (!await WaitOrCallerGaveUpAsync(HangLimit, time, context.RequestAborted).ConfigureAwait(false)) return;
+            context.Abort();
+            return;
+        }
+        context.Response.StatusCode = status;
+    }
+
+    /// <summary>False when the caller aborted the request before <paramref name="delay"/> was over.</summary>
+    private static async Task<bool> WaitOrCallerGaveUpAsync(TimeSpan delay, TimeProvider time, CancellationToken requestAborted)
+    {
+        try
+        {
+            await Task.Delay(delay, time, requestAborted).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (requestAborted.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
 
     /// <summary>
     /// Maps each emulator under <c>{prefix}/{vendor}</c>, plus the test/sandbox controls:
     /// <c>POST {prefix}/{vendor}/_handset/replies</c> {mobile, text, extend} and
     /// <c>PUT {prefix}/{vendor}/_script/{e164}</c> {outcome, afterMs, failureCode} and
-    /// <c>POST {prefix}/{vendor}/_faults</c> {failNext, status, delayNext, delayMs} (simulated outage; zeros clear it) and
+    /// <c>POST {prefix}/{vendor}/_faults</c> {failNext, rate, seed, fault, status, delayNext, delayMs} (simulated outage; zeros clear it) and
     /// <c>PUT {prefix}/{vendor}/_callbacks/{kind}</c> {url} (where a kind of push goes; null stops it).
     /// Run <see cref="UseVendorEmulators"/> first: it records the calls and applies the faults.
     /// </summary>
@@ -176,11 +222,19 @@ public static class EmulatorEndpoints
                 if (request.FailNext is < 0) return Results.BadRequest(new { field = "failNext", error = "must not be negative" });
                 if (request.DelayNext is < 0) return Results.BadRequest(new { field = "delayNext", error = "must not be negative" });
                 if (request.DelayMs is < 0) return Results.BadRequest(new { field = "delayMs", error = "must not be negative" });
+                if (request.Rate is { } rate && (double.IsNaN(rate) || rate is < 0 or > 1)) return Results.BadRequest(new { field = "rate", error = "must be between 0 and 1" });
                 if (status is < 100 or > 599) return Results.BadRequest(new { field = "status", error = "must be an HTTP status code (100-599)" });
-                emulator.Faults.FailNextCalls(request.FailNext ?? 0, status);
+                var fault = request.Fault ?? EmulatorFault.Refuse;
+                emulator.Faults.FailNextCalls(request.FailNext ?? 0, fault, status);
+                emulator.Faults.FailShareOfCalls(request.Rate ?? 0, fault, status, request.Seed);
                 emulator.Faults.DelayNextCalls(request.DelayNext ?? 0, TimeSpan.FromMilliseconds(request.DelayMs ?? 0));
                 var pending = emulator.Faults.Pending;
-                return Results.Ok(new { failNext = pending.FailNext, status = pending.Status, delayNext = pending.DelayNext, delayMs = (long)pending.Delay.TotalMilliseconds });
+                var kind = emulator.Faults.Kind;
+                return Results.Ok(new
+                {
+                    failNext = pending.FailNext, status = pending.Status, fault = kind.Fault.ToString(), rate = kind.Rate,
+                    delayNext = pending.DelayNext, delayMs = (long)pending.Delay.TotalMilliseconds,
+                });
             });
         }
 
@@ -193,12 +247,15 @@ public static class EmulatorEndpoints
         ? scripted.Script
         : throw new InvalidOperationException($"{emulator.Vendor} emulator has no delivery script");
 
-    private static IVendorEmulator? EmulatorOf(string path, string prefix, EmulatorSet set)
+    /// <summary>The emulator a path is for, and whether it is one of its <c>/_…</c> controls (the prefix itself may start with "_").</summary>
+    private static IVendorEmulator? EmulatorOf(string path, string prefix, EmulatorSet set, out bool isControl)
     {
+        isControl = false;
         if (!path.StartsWith(prefix + "/", StringComparison.Ordinal)) return null;
         var rest = path[(prefix.Length + 1)..];
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
         var first = slash < 0 ? rest : rest[..slash];
+        isControl = slash >= 0 && rest[(slash + 1)..].StartsWith('_');
         return set.All.FirstOrDefault(e => e.Vendor == first);
     }
 
@@ -207,8 +264,11 @@ public static class EmulatorEndpoints
     /// <summary>Body of <c>PUT /_callbacks/{kind}</c>.</summary>
     public sealed record CallbackRequest(Uri? Url);
 
-    /// <summary>Body of <c>POST /_faults</c>; every field optional (missing counts are 0, the status 503).</summary>
-    public sealed record FaultsRequest(int? FailNext, int? Status, int? DelayNext, int? DelayMs);
+    /// <summary>
+    /// Body of <c>POST /_faults</c>; every field optional (missing counts and rate are 0, the status 503, the fault
+    /// <see cref="EmulatorFault.Refuse"/>). <see cref="Fault"/> and <see cref="Status"/> apply to the counted calls and to the random share.
+    /// </summary>
+    public sealed record FaultsRequest(int? FailNext, int? Status, int? DelayNext, int? DelayMs, EmulatorFault? Fault = null, double? Rate = null, int? Seed = null);
 }
 
 /// <summary>An emulator whose delivery outcomes a test can script per number.</summary>

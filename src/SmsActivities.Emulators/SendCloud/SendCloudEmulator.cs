@@ -259,6 +259,7 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
         var sent = new SendCloudSentMessage(smsId, api, phone, content, msgType, NullIfEmpty(form["sendRequestId"].ToString()), NullIfEmpty(tag), now);
         _sent.Enqueue(sent);
         PlanReport(sent, number);
+        HandsetAnswers.Play(this, number.E164);
         return smsId;
     }
 

@@ -158,6 +158,7 @@ public sealed partial class TencentEmulator
         var now = _context.Clock.Now;
         var sid = $"{now.ToUnixTimeSeconds()}:{++_nextSid:D10}";
         _sent.Add(new SentSms(sid, e164, text, true, fee, now));
+        HandsetAnswers.Play(this, e164);
 
         var plan = Script.PlanFor(e164);
         if (plan.Outcome == DeliveryOutcome.NeverReported) return sid;

@@ -38,9 +38,9 @@ public sealed partial class TencentEmulator : IVendorEmulator, IScriptedEmulator
         _context = context;
         _apis = new Dictionary<string, Api>(StringComparer.Ordinal)
         {
-            ["sendsms"] = new(false, SendSms, b => [RequiredTel(b["tel"]).Mobile]),
-            ["sendisms"] = new(false, SendIsms),
-            ["sendmultisms2"] = new(false, SendMultiSms, b => RequiredTels(b).Select(t => t.Mobile)),
+            ["sendsms"] = new(false, SendSms, b => TencentSigCover.Mobiles([RequiredTel(b["tel"]).Mobile])),
+            ["sendisms"] = new(false, SendIsms, b => TencentSigCover.Tel(RequiredString(b, "tel"))),
+            ["sendmultisms2"] = new(false, SendMultiSms, b => TencentSigCover.Mobiles(RequiredTels(b).Select(t => t.Mobile))),
             ["pullstatus"] = new(false, PullStatus),
             // pullstatus4mobile carries the mobile in its body, but its sig does not cover it.
             ["pullstatus4mobile"] = new(false, PullStatusForMobile),
@@ -82,8 +82,8 @@ public sealed partial class TencentEmulator : IVendorEmulator, IScriptedEmulator
     public void Map(IEndpointRouteBuilder routes) => routes.MapPost("/v5/tlssmssvr/{api}", HandleAsync);
 
     /// <param name="ErrorInMsg">Template and signature calls answer their error text under <c>msg</c>; the rest under <c>errmsg</c>.</param>
-    /// <param name="SigMobiles">The mobiles the sig covers, for the two calls whose sig has them.</param>
-    private sealed record Api(bool ErrorInMsg, Action<JsonObject, JsonObject> Handle, Func<JsonObject, IEnumerable<string>>? SigMobiles = null);
+    /// <param name="SigCover">The number the sig ends with, for the three send calls.</param>
+    private sealed record Api(bool ErrorInMsg, Action<JsonObject, JsonObject> Handle, Func<JsonObject, TencentSigCover>? SigCover = null);
 
     /// <summary>A Tencent <c>result</c> code with its text, answered with HTTP 200 like the real service.</summary>
     private sealed class TencentError(int code, string message) : Exception(message)
@@ -98,7 +98,7 @@ public sealed partial class TencentEmulator : IVendorEmulator, IScriptedEmulator
         try
         {
             var body = await ReadBodyAsync(http).ConfigureAwait(false);
-            Authenticate(http.Request.Query, body, spec.SigMobiles?.Invoke(body));
+            Authenticate(http.Request.Query, body, spec.SigCover?.Invoke(body));
             var answer = Reply(spec.ErrorInMsg, TencentErrorCodes.Ok, spec.ErrorInMsg ? string.Empty : "OK");
             lock (_gate) spec.Handle(body, answer);
             return Answer(answer);
@@ -128,7 +128,7 @@ public sealed partial class TencentEmulator : IVendorEmulator, IScriptedEmulator
         }
     }
 
-    private void Authenticate(IQueryCollection query, JsonObject body, IEnumerable<string>? sigMobiles)
+    private void Authenticate(IQueryCollection query, JsonObject body, TencentSigCover? sigCover)
     {
         var sdkAppId = query["sdkappid"].ToString();
         if (sdkAppId.Length == 0) throw new TencentError(TencentErrorCodes.MalformedRequest, "sdkappid is missing from the URL");
@@ -142,7 +142,7 @@ public sealed partial class TencentEmulator : IVendorEmulator, IScriptedEmulator
         var time = RequiredLong(body, "time");
         if (Math.Abs(_context.Clock.Now.ToUnixTimeSeconds() - time) > TimeWindow.TotalSeconds)
             throw new TencentError(TencentErrorCodes.TimeOutOfWindow, "time differs from the server time by more than 10 minutes");
-        if (!TencentSigner.Verify(TencentSigner.Sign(AppKey, random, time, sigMobiles), sig))
+        if (!TencentSigner.Verify(TencentSigner.Sign(AppKey, random, time, sigCover), sig))
             throw new TencentError(TencentErrorCodes.SigMismatch, "sig verification failed");
     }
 

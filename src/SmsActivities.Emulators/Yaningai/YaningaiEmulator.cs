@@ -247,6 +247,7 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
 
         foreach (var message in accepted) _messages.Enqueue(message);
         ScheduleReports(kind, accepted);
+        if (kind == "sms") foreach (var message in accepted) HandsetAnswers.Play(this, message.Mobile);
 
         var data = new JsonObject { ["success"] = accepted.Count, ["fail"] = failed.Count };
         switch (kind)

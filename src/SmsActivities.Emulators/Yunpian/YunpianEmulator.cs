@@ -187,6 +187,7 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
         var sent = new YunpianSentMessage(sid, mobile, number.E164, text, extend, uid, callback, register, now);
         _sent.Enqueue(sent);
         PlanReport(sent);
+        HandsetAnswers.Play(this, sent.E164);
         return new YunpianSendResult(0, "发送成功", count, fee, Unit, mobile, sid);
     }
 

@@ -1,39 +1,55 @@
+using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.CodeAnalysis;
+using PhoneNumbers;
+using Lib = PhoneNumbers.PhoneNumber;
 
 namespace SmsActivities.Vendors;
 
 /// <summary>
-/// A phone number held in E.164 (<c>+8613800138000</c>) with its country calling code split off, so each
-/// vendor can format it its own way (Tencent nationcode + mobile, YANINGAI number + codeId, Yunpian
-/// "+cc…" for international).
+/// A valid phone number, held as its country calling code, national significant number and region (ISO 3166 "CN",
+/// "HK", "GB"; "001" for non-geographic numbers), parsed and checked by libphonenumber. Each vendor formats it its own
+/// way (Tencent nationcode + national number, Yunpian "+cc…" for international, YANINGAI number + codeId of the region).
 /// </summary>
 public readonly record struct PhoneNumber
 {
-    private PhoneNumber(int countryCode, string nationalNumber)
+    /// <summary>The region national-format numbers are read in when nothing else is configured: every vendor here is Chinese.</summary>
+    public const string FallbackRegion = "CN";
+
+    private static readonly PhoneNumberUtil Util = PhoneNumberUtil.GetInstance();
+
+    private PhoneNumber(int countryCode, string nationalNumber, string region)
     {
         CountryCode = countryCode;
         NationalNumber = nationalNumber;
+        Region = region;
     }
 
     public int CountryCode { get; }
+
+    /// <summary>The national significant number: no country code and no national trunk prefix ("0" in GB, none in CN).</summary>
     public string NationalNumber { get; }
+
+    /// <summary>The region the number belongs to (quiet hours and routing can use it).</summary>
+    public string Region { get; }
+
     public string E164 => $"+{CountryCode}{NationalNumber}";
     public bool IsChinaMainland => CountryCode == 86;
 
     public override string ToString() => E164;
 
     /// <summary>
-    /// Parses "+cc…" (E.164), "00cc…", or a national number that is taken to be in <paramref name="defaultCountryCode"/>
-    /// (China mainland by default, as every vendor here is Chinese). Spaces, dashes and brackets are ignored.
+    /// Parses "+cc…" (E.164), the international dialling form of <paramref name="defaultRegion"/> ("00cc…" in CN), or a
+    /// national number of <paramref name="defaultRegion"/> (<see cref="FallbackRegion"/> when null). Spaces, dashes,
+    /// dots and brackets are ignored. Throws a <see cref="VendorValidationException"/> naming <paramref name="field"/>.
     /// </summary>
-    public static PhoneNumber Parse(string? input, int defaultCountryCode = 86, string field = "mobile")
+    public static PhoneNumber Parse(string? input, string? defaultRegion = null, string field = "mobile")
     {
-        if (!TryParse(input, out var number, out var error, defaultCountryCode))
+        if (!TryParse(input, out var number, out var error, defaultRegion))
             throw new VendorValidationException(field, error);
         return number;
     }
 
-    public static bool TryParse(string? input, out PhoneNumber number, [NotNullWhen(false)] out string? error, int defaultCountryCode = 86)
+    public static bool TryParse(string? input, out PhoneNumber number, [NotNullWhen(false)] out string? error, string? defaultRegion = null)
     {
         number = default;
         if (string.IsNullOrWhiteSpace(input))
@@ -41,66 +57,64 @@ public readonly record struct PhoneNumber
             error = "must not be empty";
             return false;
         }
-
-        var digits = new System.Text.StringBuilder(input.Length);
-        var international = false;
-        for (var i = 0; i < input.Length; i++)
+        // libphonenumber also reads letters (vanity numbers) and extensions; neither reaches a handset by SMS.
+        if (input.Any(c => !(char.IsAsciiDigit(c) || c is '+' or ' ' or '-' or '(' or ')' or '.')) || input.LastIndexOf('+') > input.IndexOf('+'))
         {
-            var c = input[i];
-            if (c is ' ' or '-' or '(' or ')' or '.') continue;
-            if (c == '+' && digits.Length == 0 && !international) { international = true; continue; }
-            if (c is < '0' or > '9')
-            {
-                error = $"'{Mask(input)}' is not a phone number: only digits, an optional leading '+', spaces and dashes are allowed";
-                return false;
-            }
-            digits.Append(c);
-        }
-
-        var all = digits.ToString();
-        if (!international && all.StartsWith("00", StringComparison.Ordinal))
-        {
-            international = true;
-            all = all[2..];
-        }
-
-        int countryCode;
-        string national;
-        if (international)
-        {
-            if (!CountryCallingCodes.TrySplit(all, out countryCode, out national))
-            {
-                error = $"'{Mask(input)}' does not start with a known country calling code";
-                return false;
-            }
-        }
-        else
-        {
-            countryCode = defaultCountryCode;
-            national = all;
-        }
-
-        if (countryCode == 86)
-        {
-            // China mainland mobiles: 11 digits starting with 1 (13x–19x).
-            if (national.Length != 11 || national[0] != '1' || national[1] < '3')
-            {
-                error = $"'{Mask(input)}' is not a China mainland mobile number: expected 11 digits starting with 13–19";
-                return false;
-            }
-        }
-        else if (national.Length < 4 || all.Length > 15 || national.Length + countryCode.ToString(System.Globalization.CultureInfo.InvariantCulture).Length > 15)
-        {
-            error = $"'{Mask(input)}' is not a valid E.164 number: 4 to 15 digits after the country code are allowed, 15 in all";
+            error = $"'{Mask(input)}' is not a phone number: only digits, an optional leading '+', spaces, dashes, dots and brackets are allowed";
             return false;
         }
 
-        number = new PhoneNumber(countryCode, national);
+        var region = defaultRegion ?? FallbackRegion;
+        Lib parsed;
+        try
+        {
+            parsed = Util.Parse(input, region);
+        }
+        catch (NumberParseException ex)
+        {
+            error = ex.ErrorType == ErrorType.INVALID_COUNTRY_CODE
+                ? $"'{Mask(input)}' does not start with a known country calling code (or '{region}' is not a region)"
+                : $"'{Mask(input)}' is not a phone number ({ex.ErrorType.ToString().ToLowerInvariant().Replace('_', ' ')})";
+            return false;
+        }
+
+        if (!Util.IsValidNumber(parsed))
+        {
+            var numberRegion = Util.GetRegionCodeForCountryCode(parsed.CountryCode);
+            error = $"'{Mask(input)}' is not a valid number of region {numberRegion} (+{parsed.CountryCode}): wrong length or an unassigned range";
+            return false;
+        }
+
+        number = new PhoneNumber(parsed.CountryCode, Util.GetNationalSignificantNumber(parsed), Util.GetRegionCodeForNumber(parsed));
         error = null;
         return true;
     }
 
+    /// <summary>True for a region libphonenumber knows (ISO 3166 alpha-2, upper case), such as "CN" or "GB".</summary>
+    public static bool IsKnownRegion(string? region) => region is not null && Util.GetSupportedRegions().Contains(region);
+
     /// <summary>Numbers are personal data: error messages show only their head and tail.</summary>
     public static string Mask(string value) =>
         value.Length <= 7 ? new string('*', value.Length) : $"{value[..3]}****{value[^4..]}";
+}
+
+/// <summary>Validates a region option: null (inherit) or a region libphonenumber knows.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class PhoneRegionAttribute : ValidationAttribute
+{
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) =>
+        value is null || PhoneNumber.IsKnownRegion(value as string)
+            ? ValidationResult.Success
+            : new ValidationResult($"{validationContext.MemberName}: '{value}' is not a region code (ISO 3166 alpha-2 in upper case, e.g. CN, HK, GB)",
+                validationContext.MemberName is null ? null : [validationContext.MemberName]);
+}
+
+/// <summary>
+/// The region numbers written without a country code are read in, for the whole deployment (<c>Vendors:DefaultRegion</c>).
+/// A vendor's own <c>DefaultRegion</c> overrides it for the numbers that vendor reports.
+/// </summary>
+public sealed class PhoneNumberOptions
+{
+    [PhoneRegion]
+    public string DefaultRegion { get; set; } = PhoneNumber.FallbackRegion;
 }

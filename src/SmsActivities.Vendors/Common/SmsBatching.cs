@@ -31,9 +31,8 @@ public static class SmsBatching
 
     /// <summary>
     /// Splits the recipients into calls of at most <paramref name="maxPerCall"/>, sends them one after another
-    /// and merges the results in recipient order. A batch that fails with a non-transient vendor error marks
-    /// its recipients rejected (so the others still go out); a transient failure is rethrown so the caller
-    /// can fail over.
+    /// and merges the results in recipient order. A batch that fails marks its recipients not accepted (so the
+    /// other batches still go out), and in doubt when the vendor may have sent them anyway.
     /// </summary>
     public static async Task<SendReceipt> SendInBatchesAsync(
         string vendor,
@@ -61,7 +60,7 @@ public static class SmsBatching
             }
             catch (VendorException ex)
             {
-                results.AddRange(chunk.Select(r => new RecipientResult(r.E164, false, null, ex.VendorCode, ex.VendorMessage) { Retryable = ex.IsTransient }));
+                results.AddRange(chunk.Select(r => ex.ResultFor(r.E164)));
             }
             batchIndex++;
         }

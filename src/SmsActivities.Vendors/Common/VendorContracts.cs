@@ -66,6 +66,12 @@ public sealed record RecipientResult(
 {
     /// <summary>True when the vendor could not be reached or failed transiently: another vendor may succeed.</summary>
     public bool Retryable { get; init; }
+
+    /// <summary>
+    /// Not accepted as far as the caller knows, but the vendor may have sent it (its answer was lost: see
+    /// <see cref="VendorException.OutcomeUnknown"/>). Sending it again, through any vendor, could reach the person twice.
+    /// </summary>
+    public bool InDoubt { get; init; }
 }
 
 /// <summary>What a send produced, one result per recipient in the order the caller gave them.</summary>

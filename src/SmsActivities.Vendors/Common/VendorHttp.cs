@@ -28,6 +28,14 @@ public abstract class VendorHttpOptions
     /// <summary>First retry delay; later ones back off exponentially with jitter.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// The region of the numbers this vendor writes without a country code in its answers and pushes. The four vendors
+    /// here write China mainland numbers that way, so it stays CN unless an account is known to differ; it does not
+    /// follow <see cref="PhoneNumberOptions.DefaultRegion"/>, which is about the numbers people type.
+    /// </summary>
+    [PhoneRegion]
+    public string DefaultRegion { get; set; } = PhoneNumber.FallbackRegion;
 }
 
 /// <summary>

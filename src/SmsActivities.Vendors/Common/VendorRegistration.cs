@@ -49,11 +49,13 @@ public static class VendorServiceCollectionExtensions
     /// Registers every vendor whose section (<c>Yunpian</c>, <c>Tencent</c>, <c>SendCloud</c>, <c>Yaningai</c>, <c>Smtp</c>) exists under
     /// <paramref name="vendorsSection"/> (conventionally <c>Vendors</c>), so a host configures vendors by configuration alone;
     /// each vendor's options are validated on start. <see cref="VendorCapabilityMap"/> lists the registered ones.
+    /// <c>Vendors:DefaultRegion</c> (<see cref="PhoneNumberOptions"/>, CN unless set) is the region typed national numbers are read in.
     /// </summary>
     public static IServiceCollection AddSmsVendors(this IServiceCollection services, IConfiguration vendorsSection)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(vendorsSection);
+        services.AddOptions<PhoneNumberOptions>().Bind(vendorsSection).ValidateDataAnnotations().ValidateOnStart();
         foreach (var (name, register) in Vendors)
         {
             var section = vendorsSection.GetSection(name);

@@ -42,12 +42,23 @@ public sealed record WebhookReadResult
     public IReadOnlyList<DeliveryReport> Reports { get; init; } = [];
     public IReadOnlyList<InboundReply> Replies { get; init; } = [];
     public IReadOnlyList<EmailEvent> EmailEvents { get; init; } = [];
+    /// <summary>
+    /// Set when the push is authorised by a signature that does not cover its body (SendCloud's SMSHook): the endpoint
+    /// must accept this key with one body only, so a captured signature cannot carry a forged one.
+    /// </summary>
+    public WebhookOneTimeKey? OneTimeKey { get; init; }
     /// <summary>What to answer once the content is safely stored.</summary>
     public WebhookAcknowledgement Acknowledgement { get; init; } = WebhookAcknowledgement.Ok;
 
     public static WebhookReadResult Rejected(string error, int status = 400) =>
         new() { IsValid = false, RejectStatus = status, Error = error };
 }
+
+/// <summary>
+/// A value that authorises one push. <paramref name="KeepUntil"/> is when the reader itself starts refusing the push
+/// as stale, so the key need not be remembered longer.
+/// </summary>
+public sealed record WebhookOneTimeKey(string Key, DateTimeOffset KeepUntil);
 
 /// <summary>Reads one kind of push from one vendor.</summary>
 public interface IWebhookReader

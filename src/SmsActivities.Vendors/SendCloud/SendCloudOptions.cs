@@ -25,5 +25,15 @@ public sealed class SendCloudOptions : VendorHttpOptions
     /// <summary>Send <c>timestamp</c> with each call so a captured request cannot be replayed (SendCloud allows 6 s of skew).</summary>
     public bool IncludeTimestamp { get; set; } = true;
 
+    /// <summary>
+    /// How far an SMSHook push's <c>timestamp</c> (Unix milliseconds) may lie from this server's clock, either way,
+    /// before the push is refused. The push signature covers only timestamp + token, never the body, so without a window
+    /// a signature captured once would authorise any body forever; within it, each token is accepted for one body only.
+    /// Ten minutes covers clock skew and SendCloud's own retries of a push that was not answered at once, while keeping
+    /// the number of remembered tokens small.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:30", "1.00:00:00", ErrorMessage = "Vendors:SendCloud:HookFreshness must be between 30 seconds and one day.")]
+    public TimeSpan HookFreshness { get; set; } = TimeSpan.FromMinutes(10);
+
     internal string HookKey => string.IsNullOrEmpty(AppKey) ? SmsKey! : AppKey;
 }

@@ -5,6 +5,10 @@ namespace SmsActivities.Vendors.Tencent;
 /// <summary>Wire records to the normalized model; shared by the webhook readers and the pull APIs.</summary>
 internal static class TencentMapping
 {
+    // DateTimeOffset.MinValue and MaxValue in Unix seconds.
+    private const long MinUnixSeconds = -62135596800;
+    private const long MaxUnixSeconds = 253402300799;
+
     public static bool TryToReport(TencentStatusRecord record, DateTimeOffset now, out DeliveryReport report, out string? error)
     {
         report = null!;
@@ -40,6 +44,11 @@ internal static class TencentMapping
         if (record.Text is null)
         {
             error = "a reply has no text";
+            return false;
+        }
+        if (record.Time is < MinUnixSeconds or > MaxUnixSeconds)
+        {
+            error = "a reply's time must be Unix seconds between years 1 and 9999";
             return false;
         }
         reply = new InboundReply(VendorNames.Tencent, mobile, record.Text, string.IsNullOrEmpty(record.Extend) ? null : record.Extend,

@@ -28,12 +28,12 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
     public Task<TencentSendResult> SendSmsAsync(TencentTel tel, TencentSmsContent content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tel);
-        return PostAsync<TencentSendResult>("sendsms", SendBody(tel, content), [tel.Mobile], cancellationToken, deliversMessage: true);
+        return PostAsync<TencentSendResult>("sendsms", SendBody(tel, content), TencentSigCover.Mobiles([tel.Mobile]), cancellationToken, deliversMessage: true);
     }
 
-    /// <summary><c>sendisms</c>: one number in the universal "+8613788888888" form; the sig has no mobile.</summary>
+    /// <summary><c>sendisms</c>: one number in the universal "+8613788888888" form; the sig ends with <c>&amp;tel=</c> and that form.</summary>
     public Task<TencentSendResult> SendInternationalSmsAsync(PhoneNumber number, TencentSmsContent content, CancellationToken cancellationToken = default) =>
-        PostAsync<TencentSendResult>("sendisms", SendBody(number.E164, content), null, cancellationToken, deliversMessage: true);
+        PostAsync<TencentSendResult>("sendisms", SendBody(number.E164, content), TencentSigCover.Tel(number.E164), cancellationToken, deliversMessage: true);
 
     /// <summary><c>sendmultisms2</c>: up to 200 China mainland numbers; the sig covers all mobiles, comma-joined.</summary>
     public Task<TencentMultiSendResult> SendMultiSmsAsync(IReadOnlyList<TencentTel> tels, TencentSmsContent content, CancellationToken cancellationToken = default)
@@ -41,7 +41,7 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
         ArgumentNullException.ThrowIfNull(tels);
         if (tels.Count is 0 or > MaxMobilesPerMultiSend)
             throw new VendorValidationException("tel", $"1 to {MaxMobilesPerMultiSend} numbers per call, got {tels.Count}");
-        return PostAsync<TencentMultiSendResult>("sendmultisms2", SendBody(tels, content), tels.Select(t => t.Mobile), cancellationToken, deliversMessage: true);
+        return PostAsync<TencentMultiSendResult>("sendmultisms2", SendBody(tels, content), TencentSigCover.Mobiles(tels.Select(t => t.Mobile)), cancellationToken, deliversMessage: true);
     }
 
     /// <summary><c>pullstatus</c> type 0: delivery statuses not pulled before (a queue: each is returned once).</summary>
@@ -178,15 +178,15 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
         ? max
         : throw new VendorValidationException("max", $"1 to {MaxPull} entries per pull, got {max}");
 
-    /// <summary>Signs and posts one call. <paramref name="sigMobiles"/> is non-null only for the calls whose sig covers the mobiles.</summary>
+    /// <summary>Signs and posts one call. <paramref name="sigCover"/> is set only for the send calls, whose sig ends with the number.</summary>
     /// <param name="deliversMessage">Sends an SMS: Tencent v5 has no idempotency key, so an attempt with an unknown outcome is not repeated.</param>
-    internal async Task<T> PostAsync<T>(string api, object body, IEnumerable<string>? sigMobiles, CancellationToken cancellationToken, bool deliversMessage = false)
+    internal async Task<T> PostAsync<T>(string api, object body, TencentSigCover? sigCover, CancellationToken cancellationToken, bool deliversMessage = false)
         where T : TencentResponse
     {
         var random = NewRandom();
         var time = _time.GetUtcNow().ToUnixTimeSeconds();
         var payload = (JsonObject)JsonSerializer.SerializeToNode(body, body.GetType(), TencentJson.Options)!;
-        payload["sig"] = TencentSigner.Sign(_options.AppKey!, random, time, sigMobiles);
+        payload["sig"] = TencentSigner.Sign(_options.AppKey!, random, time, sigCover);
         payload["time"] = time;
 
         var uri = $"v5/tlssmssvr/{api}?sdkappid={Uri.EscapeDataString(_options.SdkAppId!)}&random={random}";

@@ -88,7 +88,7 @@ public sealed class TencentSmsSender(TencentSmsClient client, IOptions<TencentOp
         }
         catch (VendorException ex)
         {
-            return Rejected(number, ex);
+            return ex.ResultFor(number.E164);
         }
     }
 
@@ -108,17 +108,14 @@ public sealed class TencentSmsSender(TencentSmsClient client, IOptions<TencentOp
                 used[key] = n + 1;
                 var detail = details[key].ElementAtOrDefault(n);
                 results[i] = detail is null
-                    ? new RecipientResult(recipients[i].E164, false, null, null, "no detail for this number in the answer")
+                    ? new RecipientResult(recipients[i].E164, false, null, null, "no detail for this number in the answer") { InDoubt = true }
                     : new RecipientResult(recipients[i].E164, detail.Result == 0, detail.Sid,
                         detail.Result.ToString(CultureInfo.InvariantCulture), detail.Result == 0 ? null : detail.Errmsg, detail.Fee);
             }
         }
         catch (VendorException ex)
         {
-            foreach (var i in indexes) results[i] = Rejected(recipients[i], ex);
+            foreach (var i in indexes) results[i] = ex.ResultFor(recipients[i].E164);
         }
     }
-
-    private static RecipientResult Rejected(PhoneNumber number, VendorException ex) =>
-        new(number.E164, false, null, ex.VendorCode, ex.VendorMessage) { Retryable = ex.IsTransient };
 }

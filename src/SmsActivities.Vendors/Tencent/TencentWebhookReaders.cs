@@ -45,7 +45,7 @@ public sealed class TencentStatusCallbackReader(TimeProvider? timeProvider = nul
         {
             value = JsonSerializer.Deserialize<T>(request.Body, TencentJson.Options)!;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException)
         {
             // The parser's message quotes the payload; keep the reason generic.
         }

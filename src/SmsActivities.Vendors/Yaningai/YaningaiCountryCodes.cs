@@ -8,13 +8,13 @@ namespace SmsActivities.Vendors.Yaningai;
 public static class YaningaiCountryCodes
 {
     /// <summary>
-    /// The only entry the published doc lets us derive: its voice OTP example sends <c>150xxxxxxxx</c> with
-    /// <c>codeId 10001</c> and is answered for <c>8615039xxxxxx</c>, so 10001 is China mainland. The doc points to a
-    /// "country code parameter table" it does not contain; add the account's other entries through
+    /// Region → codeId. The only entry the published doc lets us derive: its voice OTP example sends <c>150xxxxxxxx</c>
+    /// with <c>codeId 10001</c> and is answered for <c>8615039xxxxxx</c>, so 10001 is China mainland (CN). The doc points
+    /// to a "country code parameter table" it does not contain; add the account's other entries through
     /// <see cref="YaningaiOptions.CodeIds"/>.
     /// </summary>
     public static IReadOnlyDictionary<string, string> Known { get; } =
-        new Dictionary<string, string>(StringComparer.Ordinal) { ["86"] = "10001" };
+        new Dictionary<string, string>(StringComparer.Ordinal) { ["CN"] = "10001" };
 
     /// <summary>
     /// codeId → country code for every codeId the doc's examples use: 10001 (voice OTP, answered for 86…) and

@@ -19,8 +19,9 @@ public sealed class YaningaiOptions : VendorHttpOptions
     public string? ApiKey { get; set; }
 
     /// <summary>
-    /// Country calling code (e.g. "86") → YANINGAI <c>codeId</c>. Starts with <see cref="YaningaiCountryCodes.Known"/>;
-    /// configuration adds or overrides entries (<c>Vendors:Yaningai:CodeIds:62 = …</c>) from the account's country table.
+    /// Region (e.g. "CN", "ID") → YANINGAI <c>codeId</c>. Starts with <see cref="YaningaiCountryCodes.Known"/>;
+    /// configuration adds or overrides entries (<c>Vendors:Yaningai:CodeIds:ID = …</c>) from the account's country table.
+    /// A key that is a country calling code ("62") covers every region sharing that code.
     /// </summary>
     public Dictionary<string, string> CodeIds { get; } = new(YaningaiCountryCodes.Known, StringComparer.Ordinal);
 

@@ -170,10 +170,10 @@ public sealed class YaningaiSender(YaningaiClient client, IOptions<YaningaiOptio
     private async Task<SendReceipt> SendPerCountryAsync(IReadOnlyList<PhoneNumber> recipients, CountryCall call, CancellationToken cancellationToken)
     {
         // Resolve every codeId first: an unknown country fails the whole send before any call.
-        var codeIds = recipients.Select(r => r.CountryCode).Distinct().ToDictionary(code => code, CodeIdFor);
+        var codeIds = recipients.DistinctBy(r => r.Region).ToDictionary(r => r.Region, CodeIdFor);
         var results = new RecipientResult[recipients.Count];
         var batchNumbers = new List<string>();
-        foreach (var group in recipients.Select((recipient, index) => (recipient, index)).GroupBy(x => x.recipient.CountryCode))
+        foreach (var group in recipients.Select((recipient, index) => (recipient, index)).GroupBy(x => x.recipient.Region))
         {
             var members = group.ToArray();
             // SmsBatching only needs the recipients here; the call itself is built by the caller's delegate.
@@ -237,12 +237,14 @@ public sealed class YaningaiSender(YaningaiClient client, IOptions<YaningaiOptio
         return false;
     }
 
-    private string CodeIdFor(int countryCode)
+    /// <summary>The codeId of the number's region ("CN"); a calling-code entry ("86") stands for every region that shares the code.</summary>
+    private string CodeIdFor(PhoneNumber number)
     {
-        var key = countryCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return _options.CodeIds.TryGetValue(key, out var codeId) && !string.IsNullOrWhiteSpace(codeId)
-            ? codeId
-            : throw new VendorValidationException("recipients", $"no YANINGAI codeId is configured for +{key}; set Vendors:Yaningai:CodeIds:{key}");
+        var callingCode = number.CountryCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (_options.CodeIds.TryGetValue(number.Region, out var codeId) && !string.IsNullOrWhiteSpace(codeId)) return codeId;
+        if (_options.CodeIds.TryGetValue(callingCode, out codeId) && !string.IsNullOrWhiteSpace(codeId)) return codeId;
+        throw new VendorValidationException("recipients",
+            $"no YANINGAI codeId is configured for region {number.Region} (+{callingCode}); set Vendors:Yaningai:CodeIds:{number.Region}");
     }
 
     private static void CheckRecipients(IReadOnlyList<PhoneNumber>? recipients)

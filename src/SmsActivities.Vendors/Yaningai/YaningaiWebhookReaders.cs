@@ -70,15 +70,10 @@ public sealed class YaningaiEmailTrackingReader : IWebhookReader
     public string Vendor => VendorNames.Yaningai;
     public string Kind => "email-tracking";
 
-    public WebhookReadResult Read(WebhookRequest request)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (!YaningaiJson.TryParseObject(request, out var document, out var error)) return WebhookReadResult.Rejected(error);
-        using (document)
+    public WebhookReadResult Read(WebhookRequest request) => YaningaiJson.ReadObject(request, root =>
         {
-            var root = document.RootElement;
             if (YaningaiJson.String(root, "type") != "MailUserEvent") return WebhookReadResult.Rejected("type must be 'MailUserEvent' for an email tracking push");
-            if (!YaningaiJson.TryItems(root, out var items, out error)) return WebhookReadResult.Rejected(error);
+            if (!YaningaiJson.TryItems(root, out var items, out var error)) return WebhookReadResult.Rejected(error);
 
             var events = new List<EmailEvent>(items.Count);
             for (var i = 0; i < items.Count; i++)
@@ -107,8 +102,7 @@ public sealed class YaningaiEmailTrackingReader : IWebhookReader
                 events.Add(new EmailEvent(VendorNames.Yaningai, id, email, kind, detail, at));
             }
             return new WebhookReadResult { IsValid = true, EmailEvents = events };
-        }
-    }
+        });
 }
 
 /// <summary>
@@ -121,13 +115,8 @@ public sealed class YaningaiUplinkReader : IWebhookReader
     public string Vendor => VendorNames.Yaningai;
     public string Kind => "reply";
 
-    public WebhookReadResult Read(WebhookRequest request)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (!YaningaiJson.TryParseObject(request, out var document, out var error)) return WebhookReadResult.Rejected(error);
-        using (document)
+    public WebhookReadResult Read(WebhookRequest request) => YaningaiJson.ReadObject(request, root =>
         {
-            var root = document.RootElement;
             var mobile = YaningaiCountryCodes.FromReportedNumber(YaningaiJson.String(root, "to"));
             if (mobile is null) return WebhookReadResult.Rejected("'to' must be the replying number with its country code");
             if (!root.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String)
@@ -140,8 +129,7 @@ public sealed class YaningaiUplinkReader : IWebhookReader
                 IsValid = true,
                 Replies = [new InboundReply(VendorNames.Yaningai, mobile, content.GetString()!, string.IsNullOrEmpty(from) ? null : from, at)],
             };
-        }
-    }
+        });
 }
 
 /// <summary>One row of a report array.</summary>
@@ -166,17 +154,13 @@ internal sealed record YaningaiReportRow(string MessageId, string Target, DateTi
 /// <summary>The array-of-rows report format shared by SMS, voice and email reports.</summary>
 internal static class YaningaiReportRows
 {
-    public static WebhookReadResult Read(WebhookRequest request, string[] types, string what, Func<IReadOnlyList<YaningaiReportRow>, WebhookReadResult> build)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (!YaningaiJson.TryParseObject(request, out var document, out var error)) return WebhookReadResult.Rejected(error);
-        using (document)
+    public static WebhookReadResult Read(WebhookRequest request, string[] types, string what, Func<IReadOnlyList<YaningaiReportRow>, WebhookReadResult> build) =>
+        YaningaiJson.ReadObject(request, root =>
         {
-            var root = document.RootElement;
             var type = YaningaiJson.String(root, "type");
             if (type is null || !types.Contains(type, StringComparer.Ordinal))
                 return WebhookReadResult.Rejected($"type must be one of {string.Join(", ", types)} for {what}");
-            if (!YaningaiJson.TryItems(root, out var items, out error)) return WebhookReadResult.Rejected(error);
+            if (!YaningaiJson.TryItems(root, out var items, out var error)) return WebhookReadResult.Rejected(error);
 
             var rows = new List<YaningaiReportRow>(items.Count);
             for (var i = 0; i < items.Count; i++)
@@ -196,37 +180,45 @@ internal static class YaningaiReportRows
                 rows.Add(new YaningaiReportRow(id, target, time, status, description));
             }
             return build(rows);
-        }
-    }
+        });
 }
 
 internal static class YaningaiJson
 {
-    public static bool TryParseObject(WebhookRequest request, out JsonDocument document, out string error)
+    /// <summary>
+    /// Parses a push as one JSON object and hands its root to <paramref name="read"/>. The parser checks structure
+    /// only: invalid UTF-8 inside a string, or an escaped lone surrogate, throws only when the string is read, so
+    /// both are refused here, before and during the read, instead of escaping as a server error.
+    /// </summary>
+    public static WebhookReadResult ReadObject(WebhookRequest request, Func<JsonElement, WebhookReadResult> read)
     {
-        document = null!;
+        ArgumentNullException.ThrowIfNull(request);
         if (!string.Equals(request.Method, "POST", StringComparison.OrdinalIgnoreCase))
-        {
-            error = "YANINGAI pushes by POST";
-            return false;
-        }
+            return WebhookReadResult.Rejected("YANINGAI pushes by POST");
+        if (!System.Text.Unicode.Utf8.IsValid(request.Body))
+            return WebhookReadResult.Rejected("the body is not valid UTF-8");
+        JsonDocument document;
         try
         {
             document = JsonDocument.Parse(request.Body);
         }
         catch (JsonException)
         {
-            error = "the body is not JSON";
-            return false;
+            return WebhookReadResult.Rejected("the body is not JSON");
         }
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        using (document)
         {
-            document.Dispose();
-            error = "the body must be a JSON object";
-            return false;
+            if (document.RootElement.ValueKind != JsonValueKind.Object) return WebhookReadResult.Rejected("the body must be a JSON object");
+            try
+            {
+                return read(document.RootElement);
+            }
+            catch (InvalidOperationException)
+            {
+                // Thrown by JsonElement.GetString for a string that is not valid Unicode (the message quotes no payload).
+                return WebhookReadResult.Rejected("a string in the body is not valid Unicode");
+            }
         }
-        error = string.Empty;
-        return true;
     }
 
     /// <summary>The <c>array</c> of a report push, checked against <c>cnt</c> and the documented 50-per-push limit.</summary>

@@ -5,7 +5,7 @@ namespace SmsActivities.Vendors.Yunpian;
 /// <c>single_send</c>, several through <c>batch_send</c> in chunks of 1000. The idempotency key goes out as <c>uid</c>.
 /// Also pulls status and reply records for deployments without a public push URL.
 /// </summary>
-public sealed class YunpianSmsSender(YunpianClient client, TimeProvider? time = null) : ISmsSender, IReportPuller, IReplyPuller
+public sealed class YunpianSmsSender(YunpianClient client, Microsoft.Extensions.Options.IOptions<YunpianOptions> options, TimeProvider? time = null) : ISmsSender, IReportPuller, IReplyPuller
 {
     public string Vendor => VendorNames.Yunpian;
 
@@ -52,13 +52,13 @@ public sealed class YunpianSmsSender(YunpianClient client, TimeProvider? time = 
     {
         var records = await client.PullStatusAsync(YunpianFormat.MaxPageSize, cancellationToken).ConfigureAwait(false);
         var now = (time ?? TimeProvider.System).GetUtcNow();
-        return records.Select(r => YunpianStatusReader.ToReport(r, now)).ToArray();
+        return records.Select(r => YunpianStatusReader.ToReport(r, now, options.Value.DefaultRegion)).ToArray();
     }
 
     public async Task<IReadOnlyList<InboundReply>> PullRepliesAsync(CancellationToken cancellationToken = default)
     {
         var records = await client.PullReplyAsync(YunpianFormat.MaxPageSize, cancellationToken).ConfigureAwait(false);
         var now = (time ?? TimeProvider.System).GetUtcNow();
-        return records.Select(r => YunpianReplyReader.ToReply(r, now)).OfType<InboundReply>().ToArray();
+        return records.Select(r => YunpianReplyReader.ToReply(r, now, options.Value.DefaultRegion)).OfType<InboundReply>().ToArray();
     }
 }

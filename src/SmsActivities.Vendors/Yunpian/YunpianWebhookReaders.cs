@@ -7,8 +7,11 @@ namespace SmsActivities.Vendors.Yunpian;
 /// What both Yunpian pushes share: a form POST whose single field (<c>sms_status</c> or <c>sms_reply</c>)
 /// holds URL-encoded JSON, some senders encoding it twice, acknowledged with exactly <c>SUCCESS</c>.
 /// </summary>
-public abstract class YunpianWebhookReader(TimeProvider? time) : IWebhookReader
+public abstract class YunpianWebhookReader(TimeProvider? time, string? region) : IWebhookReader
 {
+    /// <summary>The region national numbers in pushes are read in (the account's <see cref="VendorHttpOptions.DefaultRegion"/>).</summary>
+    protected string Region { get; } = region ?? PhoneNumber.FallbackRegion;
+
     /// <summary>Stands in for a record's time when it has none (or an unreadable one).</summary>
     protected DateTimeOffset Now => (time ?? TimeProvider.System).GetUtcNow();
 
@@ -69,11 +72,12 @@ public abstract class YunpianWebhookReader(TimeProvider? time) : IWebhookReader
         return value;
     }
 
-    protected static string? Mobile(string? wire) => YunpianFormat.TryFromWire(wire, out var number) ? number.E164 : null;
+    protected static string? Mobile(string? wire, string region) => YunpianFormat.TryFromWire(wire, out var number, region) ? number.E164 : null;
 }
 
 /// <summary>Reads <c>sms_status</c> pushes: a JSON array of status records.</summary>
-public sealed class YunpianStatusReader(TimeProvider? time = null) : YunpianWebhookReader(time)
+public sealed class YunpianStatusReader(TimeProvider? time = null, IOptions<YunpianOptions>? options = null)
+    : YunpianWebhookReader(time, options?.Value.DefaultRegion)
 {
     public override string Kind => "status";
     protected override string FieldName => "sms_status";
@@ -90,14 +94,15 @@ public sealed class YunpianStatusReader(TimeProvider? time = null) : YunpianWebh
         foreach (var record in records)
         {
             if (record.Sid <= 0) return WebhookReadResult.Rejected("a status record has no sid");
-            reports.Add(ToReport(record, Now));
+            reports.Add(ToReport(record, Now, Region));
         }
         return Accepted(reports: reports);
     }
 
     /// <summary>Normalizes a pushed or pulled status record.</summary>
     /// <param name="fallbackTime">Used when the record carries no readable time.</param>
-    public static DeliveryReport ToReport(YunpianStatusRecord record, DateTimeOffset fallbackTime)
+    /// <param name="region">The region the record's national number is read in.</param>
+    public static DeliveryReport ToReport(YunpianStatusRecord record, DateTimeOffset fallbackTime, string region = PhoneNumber.FallbackRegion)
     {
         ArgumentNullException.ThrowIfNull(record);
         var status = record.ReportStatus?.ToUpperInvariant() switch
@@ -108,13 +113,17 @@ public sealed class YunpianStatusReader(TimeProvider? time = null) : YunpianWebh
         };
         var at = YunpianFormat.TryParseTime(record.UserReceiveTime, out var time) ? time : fallbackTime;
         var code = string.IsNullOrEmpty(record.ErrorMsg) ? record.ReportStatus : record.ErrorMsg;
+        // error_detail is the reason a person can read; error_msg (the operator's code) stands in when it is absent.
+        var description = !string.IsNullOrEmpty(record.ErrorDetail) ? record.ErrorDetail
+            : string.IsNullOrEmpty(record.ErrorMsg) ? null : record.ErrorMsg;
         return new DeliveryReport(VendorNames.Yunpian, record.Sid.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            Mobile(record.Mobile), status, code, string.IsNullOrEmpty(record.ErrorMsg) ? null : record.ErrorMsg, at);
+            Mobile(record.Mobile, region), status, code, description, at);
     }
 }
 
 /// <summary>Reads <c>sms_reply</c> pushes: one JSON object, signed with <c>_sign</c> (checked against the account apikey).</summary>
-public sealed class YunpianReplyReader(IOptions<YunpianOptions> options, TimeProvider? time = null) : YunpianWebhookReader(time)
+public sealed class YunpianReplyReader(IOptions<YunpianOptions> options, TimeProvider? time = null)
+    : YunpianWebhookReader(time, options.Value.DefaultRegion)
 {
     public override string Kind => "reply";
     protected override string FieldName => "sms_reply";
@@ -127,15 +136,15 @@ public sealed class YunpianReplyReader(IOptions<YunpianOptions> options, TimePro
 
         var record = root.Deserialize<YunpianReplyRecord>(YunpianFormat.Json)!;
         if (record.Text is null) return WebhookReadResult.Rejected("the reply has no text");
-        var reply = ToReply(record, Now);
+        var reply = ToReply(record, Now, Region);
         return reply is null ? WebhookReadResult.Rejected("the reply's mobile is not a phone number") : Accepted(replies: [reply]);
     }
 
     /// <summary>Normalizes a pushed or pulled reply; null when the number is unreadable.</summary>
-    public static InboundReply? ToReply(YunpianReplyRecord record, DateTimeOffset fallbackTime)
+    public static InboundReply? ToReply(YunpianReplyRecord record, DateTimeOffset fallbackTime, string region = PhoneNumber.FallbackRegion)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var mobile = Mobile(record.Mobile);
+        var mobile = Mobile(record.Mobile, region);
         if (mobile is null) return null;
         var at = YunpianFormat.TryParseTime(record.ReplyTime, out var time) ? time : fallbackTime;
         return new InboundReply(VendorNames.Yunpian, mobile, record.Text ?? string.Empty,

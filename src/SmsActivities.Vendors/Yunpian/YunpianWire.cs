@@ -44,7 +44,12 @@ public sealed record YunpianStatusRecord(
     [property: JsonPropertyName("user_receive_time")] string? UserReceiveTime,
     [property: JsonPropertyName("error_msg")] string? ErrorMsg,
     [property: JsonPropertyName("mobile"), JsonConverter(typeof(YunpianLenientStringConverter))] string? Mobile,
-    [property: JsonPropertyName("report_status")] string? ReportStatus);
+    [property: JsonPropertyName("report_status")] string? ReportStatus)
+{
+    /// <summary>The human-readable reason of a failure (e.g. "用户不在服务区"), next to the operator code in <see cref="ErrorMsg"/>.</summary>
+    [JsonPropertyName("error_detail")]
+    public string? ErrorDetail { get; init; }
+}
 
 /// <summary>A reply record, pulled (<c>pull_reply</c>; no id) or pushed (<c>sms_reply</c>; with id and <c>_sign</c>).</summary>
 public sealed record YunpianReplyRecord(
@@ -94,8 +99,9 @@ public static class YunpianFormat
     /// <summary>Mainland numbers go without country code, all others as <c>+cc…</c> (the international API's rule).</summary>
     public static string ToWire(PhoneNumber number) => number.IsChinaMainland ? number.NationalNumber : number.E164;
 
-    /// <summary>Yunpian writes mainland numbers without a country code; anything else carries "+".</summary>
-    public static bool TryFromWire(string? mobile, out PhoneNumber number) => PhoneNumber.TryParse(mobile, out number, out _);
+    /// <summary>Yunpian writes mainland numbers without a country code (read in <paramref name="region"/>, CN unless the account says otherwise); anything else carries "+".</summary>
+    public static bool TryFromWire(string? mobile, out PhoneNumber number, string region = PhoneNumber.FallbackRegion) =>
+        PhoneNumber.TryParse(mobile, out number, out _, region);
 
     public static string FormatTime(DateTimeOffset time) =>
         time.ToOffset(Beijing).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

@@ -1,7 +1,9 @@
 using System.Collections;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Options;
 using SmsActivities.Vendors;
+using SmsActivities.Workflows.Execution;
 
 namespace SmsActivities.Activities;
 
@@ -24,15 +26,23 @@ internal static class ActivityInputs
         _ => ToList(value.ToString()),
     };
 
+    /// <summary>The region numbers typed without a country code are read in (<c>Vendors:DefaultRegion</c>, CN unless set).</summary>
+    public static string Region(ActivityExecutionContext context) =>
+        context.GetService<IOptions<PhoneNumberOptions>>()?.Value.DefaultRegion ?? PhoneNumber.FallbackRegion;
+
+    /// <summary>One number in the deployment's default region; a bad one is reported under <paramref name="field"/>.</summary>
+    public static PhoneNumber ParseMobile(ActivityExecutionContext context, string? value, string field = "mobile") =>
+        PhoneNumber.Parse(value, Region(context), field);
+
     /// <summary>Parses every recipient; the first invalid one is reported with its position (numbers are masked).</summary>
-    public static IReadOnlyList<PhoneNumber> ParseRecipients(object? value, string field = "recipients")
+    public static IReadOnlyList<PhoneNumber> ParseRecipients(object? value, string region, string field = "recipients")
     {
         var raw = ToList(value);
         if (raw.Count == 0) throw new VendorValidationException(field, "at least one recipient is required");
         var numbers = new List<PhoneNumber>(raw.Count);
         for (var i = 0; i < raw.Count; i++)
         {
-            if (!PhoneNumber.TryParse(raw[i], out var number, out var error))
+            if (!PhoneNumber.TryParse(raw[i], out var number, out var error, region))
                 throw new VendorValidationException($"{field}[{i}]", error);
             numbers.Add(number);
         }

@@ -56,7 +56,7 @@ public sealed class SendVoiceOtp : Activity
         try
         {
             sender = ActivityInputs.PickVendor(context.GetService<IEnumerable<IVoiceOtpSender>>() ?? [], context.Get(Vendor), "voice OTP");
-            mobile = PhoneNumber.Parse(context.Get(Mobile));
+            mobile = ActivityInputs.ParseMobile(context, context.Get(Mobile));
             var digits = context.Get(Digits) ?? 6;
             if (digits is < 4 or > 6) throw new VendorValidationException("digits", "voice codes have 4 to 6 digits");
             code = context.Get(Code) is { Length: > 0 } supplied ? supplied.Trim() : OtpService.GenerateCode(digits);
@@ -185,7 +185,7 @@ public sealed class VerifyOtp : Activity
     {
         ArgumentNullException.ThrowIfNull(context);
         OtpVerifyOutcome outcome;
-        if (!PhoneNumber.TryParse(context.Get(Mobile), out var mobile, out _))
+        if (!PhoneNumber.TryParse(context.Get(Mobile), out var mobile, out _, ActivityInputs.Region(context)))
         {
             outcome = OtpVerifyOutcome.Invalid;
         }

@@ -13,16 +13,19 @@ using SmsActivities.Workflows.Execution;
 namespace SmsActivities.Activities;
 
 /// <summary>The result of one recipient of a SendSms, as the activity outputs it.</summary>
-public sealed record SmsSendResult(string Mobile, string? Vendor, bool Accepted, string? MessageId, string? VendorCode, string? Error, decimal? Fee, bool OptedOut = false);
+/// <remarks><paramref name="InDoubt"/>: not known to be accepted, but the vendor may have sent it; it was not sent again.</remarks>
+public sealed record SmsSendResult(string Mobile, string? Vendor, bool Accepted, string? MessageId, string? VendorCode, string? Error, decimal? Fee, bool OptedOut = false, bool InDoubt = false);
 
-[Activity(ActivityInputs.Namespace, "SMS", "Sends an SMS to one or many recipients through a configured vendor or Auto, failing over to the next vendors. With OTP on, a one-time code replaces {code} in the text; the code itself is never stored, output or logged.",
+[Activity(ActivityInputs.Namespace, "SMS", "Sends an SMS to one or many recipients through a configured vendor or Auto, failing over to the next vendors when a vendor refused or could not be reached. Leaves by Unknown when a vendor may have sent some messages but its answer was lost: those recipients are in doubt and were not sent again. With OTP on, a one-time code replaces {code} in the text; the code itself is never stored, output or logged.",
     DisplayName = "Send SMS")]
-[FlowNode(Sent, PartiallySent, Failed, RateLimited)]
+[FlowNode(Sent, PartiallySent, Failed, Unknown, RateLimited)]
 public sealed class SendSms : Activity
 {
     public const string Sent = "Sent";
     public const string PartiallySent = "PartiallySent";
     public const string Failed = "Failed";
+    /// <summary>Some recipients are in doubt (whatever happened to the others): see <see cref="InDoubtRecipients"/>.</summary>
+    public const string Unknown = "Unknown";
     /// <summary>OTP only: the number or client address asked for too many codes; nothing was sent (see RetryAfterSeconds).</summary>
     public const string RateLimited = "RateLimited";
     public const string CodePlaceholder = "{code}";
@@ -71,6 +74,8 @@ public sealed class SendSms : Activity
 
     [Output] public Output<int> SentCount { get; set; } = new();
     [Output] public Output<int> FailedCount { get; set; } = new();
+    [Output(Description = "Recipients a vendor may have sent the SMS to although its answer was lost (a 500, a timeout, or a crash during the call). They were not sent again; a delivery report settles them (WaitForDeliveryReport waits for them too).")]
+    public Output<IReadOnlyList<string>> InDoubtRecipients { get; set; } = new();
     [Output(Description = "Recipients skipped because they are on the opt-out list.")] public Output<int> OptedOutCount { get; set; } = new();
     [Output(Description = "Sum of the fees the vendors reported.")] public Output<decimal> Fee { get; set; } = new();
     [Output(Description = "Why nothing (or not everything) was sent.")] public Output<string?> Error { get; set; } = new();
@@ -92,7 +97,7 @@ public sealed class SendSms : Activity
         IReadOnlyList<string> failover;
         try
         {
-            var recipients = ActivityInputs.ParseRecipients(context.Get(Recipients));
+            var recipients = ActivityInputs.ParseRecipients(context.Get(Recipients), ActivityInputs.Region(context));
             if (recipients.Count > options.MaxRecipientsPerSend)
                 throw new VendorValidationException("recipients", $"at most {options.MaxRecipientsPerSend} recipients per SendSms, got {recipients.Count}");
             message = new SmsMessage
@@ -143,7 +148,10 @@ public sealed class SendSms : Activity
             // This execution died inside the vendor call before: whether those messages went out is unknown. Sending again
             // could message people twice (not every vendor dedupes), so the workflow is told and decides.
             await records.MarkInDoubtAsync(key, ct);
-            await FailAsync(context, $"a previous send attempt of this activity was interrupted; its outcome is unknown for {prior.InDoubt.Count} recipient(s), which were not sent again", skipped);
+            var error = $"a previous send attempt of this activity was interrupted; its outcome is unknown for {prior.InDoubt.Count} recipient(s), which were not sent again";
+            context.Log("SendSms: " + error);
+            var doubted = prior.InDoubt.Select(m => new SmsSendResult(m, null, false, null, null, error, null, InDoubt: true)).ToArray();
+            await CompleteAsync(context, new SendOutputs([.. skipped, .. doubted], 0, 0, skipped.Length, 0m, error, null, Unknown));
             return;
         }
         message = message with { Recipients = toSend, IdempotencyKey = key };
@@ -202,17 +210,18 @@ public sealed class SendSms : Activity
         {
             // A vendor could echo the text in an error: the code is blanked out of everything kept, records included.
             routed = new RoutedSendResult(routed.Recipients.Select(r => r with { Error = Scrub(r.Error, issued) }).ToArray());
-            if (routed.AcceptedCount == 0) await context.GetService<OtpService>()!.WithdrawAsync(issued.ChallengeId, ct);
+            // A code that may have reached the handset stays verifiable.
+            if (routed.AcceptedCount == 0 && routed.InDoubtCount == 0) await context.GetService<OtpService>()!.WithdrawAsync(issued.ChallengeId, ct);
         }
 
-        var sent = routed.Recipients.Select(r => new SmsSendResult(r.Mobile, r.Vendor, r.Accepted, r.MessageId, r.VendorCode, r.Error, r.Fee)).ToArray();
+        var sent = routed.Recipients.Select(r => new SmsSendResult(r.Mobile, r.Vendor, r.Accepted, r.MessageId, r.VendorCode, r.Error, r.Fee, InDoubt: r.InDoubt)).ToArray();
         var byMobile = sent.Concat(skipped).ToDictionary(r => r.Mobile, StringComparer.Ordinal);
         span?.SetTag("sms.message_ids", string.Join(",", sent.Where(s => s.MessageId != null).Select(s => $"{s.Vendor}:{s.MessageId}")));
         var outputs = new SendOutputs(
             callerOrder.Select(m => byMobile[m]).ToArray(), routed.AcceptedCount, routed.FailedCount, skipped.Length, routed.TotalFee,
             sent.FirstOrDefault(r => !r.Accepted)?.Error ?? (skipped.Length > 0 ? "some recipients are on the opt-out list" : null),
-            issued is not null && routed.AcceptedCount > 0 ? issued.ExpiresAt : null,
-            routed.AcceptedCount == 0 ? Failed : routed.FailedCount > 0 || skipped.Length > 0 ? PartiallySent : Sent);
+            issued is not null && routed.AcceptedCount + routed.InDoubtCount > 0 ? issued.ExpiresAt : null,
+            routed.InDoubtCount > 0 ? Unknown : routed.AcceptedCount == 0 ? Failed : routed.FailedCount > 0 || skipped.Length > 0 ? PartiallySent : Sent);
         await records.CompleteAsync(key, routed.Recipients, outputs, ct);
         await CompleteAsync(context, outputs);
     }
@@ -227,6 +236,7 @@ public sealed class SendSms : Activity
         context.Set(MessageIds, outputs.Results.Where(r => r.Accepted && r.MessageId != null).Select(r => r.MessageId!).ToArray());
         context.Set(SentCount, outputs.SentCount);
         context.Set(FailedCount, outputs.FailedCount);
+        context.Set(InDoubtRecipients, outputs.Results.Where(r => r.InDoubt).Select(r => r.Mobile).ToArray());
         context.Set(OptedOutCount, outputs.OptedOutCount);
         context.Set(Fee, outputs.Fee);
         context.Set(Error, outputs.Error);

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using SmsActivities.Hosting;
 using SmsActivities.Persistence;
 using SmsActivities.Stimuli;
 using SmsActivities.Telemetry;
@@ -129,12 +131,13 @@ public sealed class WaitForDeliveryReport : Activity
     }
 }
 
-[Activity(ActivityInputs.Namespace, "SMS", "Waits for an SMS from a mobile (optionally to an extend code and matching a keyword pattern); leaves by Replied or Timeout.",
+[Activity(ActivityInputs.Namespace, "SMS", "Waits for an SMS from a mobile (optionally to an extend code and matching a keyword pattern); leaves by Replied or Timeout. A reply that came in shortly before the wait began (the reply claim window, 60 s by default) answers it too; an older one never does.",
     DisplayName = "Wait For Reply")]
 [FlowNode(Replied, BlockingActivity.TimeoutOutcome)]
 public sealed class WaitForReply : BlockingActivity
 {
     public const string Replied = "Replied";
+    private const string BeganKey = "began";
 
     [Input(Description = "The number the reply must come from.", IsRequired = true)]
     public Input<string?>? Mobile { get; set; }
@@ -153,8 +156,9 @@ public sealed class WaitForReply : BlockingActivity
     protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var mobile = PhoneNumber.Parse(context.Get(Mobile));
+        var mobile = ActivityInputs.ParseMobile(context, context.Get(Mobile));
         if (context.Get(KeywordPattern) is { Length: > 0 } pattern) _ = Pattern(pattern);   // a bad pattern fails now, not on the first reply
+        context.SetProperty(BeganKey, context.Now);
         WaitFor(context, Bookmark(context, mobile), OnReplyAsync);
         return ValueTask.CompletedTask;
     }
@@ -166,10 +170,11 @@ public sealed class WaitForReply : BlockingActivity
         var input = context.ResumeInput ?? [];
         context.GetService<SmsTelemetry>()?.RecordResume(input, context.Now, nameof(WaitForReply));
         var text = input["text"]?.GetValue<string>() ?? "";
-        if (context.Get(KeywordPattern) is { Length: > 0 } pattern && !Pattern(pattern).IsMatch(text.Trim()))
+        if (IsOlderThanTheWait(context, input) || (context.Get(KeywordPattern) is { Length: > 0 } pattern && !Pattern(pattern).IsMatch(text.Trim())))
         {
-            // Not the answer this step waits for: wait on (the timeout timer is still set).
-            context.CreateBookmark(Bookmark(context, PhoneNumber.Parse(context.Get(Mobile))), OnReplyAsync);
+            // Not the answer this step waits for: wait on (the timeout timer is still set). A reply from before the wait
+            // (kept in the inbox) is consumed here either way, so it cannot answer any later question.
+            context.CreateBookmark(Bookmark(context, ActivityInputs.ParseMobile(context, context.Get(Mobile))), OnReplyAsync);
             return;
         }
         context.Set(Text, text);
@@ -177,6 +182,18 @@ public sealed class WaitForReply : BlockingActivity
         context.Set(ReceivedAt, ValueConverter.Convert<DateTimeOffset?>(input["replyReceivedAt"]));
         context.Set(ReplyVendor, input["vendor"]?.GetValue<string>());
         await context.CompleteActivityAsync(Replied);
+    }
+
+    /// <summary>A reply that came in more than the claim window before this wait began answered an earlier question, or none.</summary>
+    private static bool IsOlderThanTheWait(ActivityExecutionContext context, JsonObject input)
+    {
+        var receivedAt = ValueConverter.Convert<DateTimeOffset?>(input["receivedAt"]);
+        var began = context.GetProperty<DateTimeOffset?>(BeganKey);
+        if (receivedAt is null || began is null) return false;
+        var window = context.GetService<IOptions<SmsActivitiesOptions>>()?.Value.ReplyClaimWindow ?? TimeSpan.FromSeconds(60);
+        if (receivedAt >= began - window) return false;
+        context.Log($"WaitForReply: ignored a reply received {began - receivedAt:c} before this wait began (claim window {window:c})");
+        return true;
     }
 
     internal static Regex Pattern(string pattern)

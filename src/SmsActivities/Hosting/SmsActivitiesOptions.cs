@@ -18,6 +18,15 @@ public sealed class SmsActivitiesOptions
     /// <remarks>An array, so configuration replaces the defaults instead of appending to them.</remarks>
     public string[] OptOutKeywords { get; set; } = ["STOP", "TD", "退订"];
 
+    /// <summary>
+    /// How much older than a WaitForReply a reply may be and still answer it. A handset can answer the moment the
+    /// question arrives, before the workflow that sent it has committed its wait: such a reply is kept and taken by the
+    /// wait that begins for that number (and extend) within this time after the reply came in. A reply older than that
+    /// when a wait begins is consumed by it and ignored, so it can never answer a later question (default 60 s).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan ReplyClaimWindow { get; set; } = TimeSpan.FromSeconds(60);
+
     public SmsWebhookOptions Webhooks { get; set; } = new();
 
     /// <summary>Pull pollers per vendor key (e.g. <c>SmsActivities:Pull:tencent:Enabled=true</c>).</summary>

@@ -54,6 +54,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton<OptOutList>();
         services.TryAddSingleton<SendRecordStore>();
         services.TryAddSingleton<SmsStimulusPublisher>();
+        services.TryAddSingleton<Webhooks.WebhookOneTimeKeyStore>();
         services.AddHostedService<SmsPullService>();
         services.TryAddSingleton<SmsRetention>();
         services.AddHostedService<SmsRetentionService>();

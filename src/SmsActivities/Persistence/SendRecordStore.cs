@@ -74,7 +74,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             row.Vendor = outcome.Vendor ?? row.Vendor;
             row.MessageId = outcome.MessageId;
             row.Accepted = outcome.Accepted;
-            row.Status = outcome.Accepted ? SendRecordStatus.Accepted : SendRecordStatus.Rejected;
+            row.Status = outcome.Accepted ? SendRecordStatus.Accepted : outcome.InDoubt ? SendRecordStatus.InDoubt : SendRecordStatus.Rejected;
             row.Error = outcome.Error;
         }
         db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(JsonSerializer.Serialize(outputs, ReplayJson)), CreatedAtTicks = time.GetUtcNow().UtcTicks });

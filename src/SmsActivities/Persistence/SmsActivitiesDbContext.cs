@@ -2,7 +2,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace SmsActivities.Persistence;
 
-/// <summary>The plug-in's own durable state: OTP challenges, rate-limit events, the opt-out list and send records.</summary>
+/// <summary>The plug-in's own durable state: OTP challenges, rate-limit events, the opt-out list, send records and used webhook signatures.</summary>
 public sealed class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> options) : DbContext(options)
 {
     public DbSet<OtpChallengeEntity> OtpChallenges => Set<OtpChallengeEntity>();
@@ -10,6 +10,7 @@ public sealed class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbConte
     public DbSet<OptOutEntity> OptOuts => Set<OptOutEntity>();
     public DbSet<SendRecordEntity> SendRecords => Set<SendRecordEntity>();
     public DbSet<SendOutcomeEntity> SendOutcomes => Set<SendOutcomeEntity>();
+    public DbSet<WebhookKeyEntity> WebhookKeys => Set<WebhookKeyEntity>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -52,6 +53,13 @@ public sealed class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbConte
             e.ToTable("sms_send_outcomes");
             e.HasKey(x => x.IdempotencyKey);
             e.Property(x => x.IdempotencyKey).HasMaxLength(64);
+        });
+        modelBuilder.Entity<WebhookKeyEntity>(e =>
+        {
+            e.ToTable("sms_webhook_keys");
+            e.HasKey(x => x.Key);
+            e.Property(x => x.Key).HasMaxLength(128);
+            e.HasIndex(x => x.KeepUntilTicks);
         });
     }
 }
@@ -113,6 +121,14 @@ public sealed class SendOutcomeEntity
     /// </summary>
     public required byte[] Outputs { get; set; }
     public long CreatedAtTicks { get; set; }
+}
+
+/// <summary>A signature that authorised one webhook push, with the SHA-256 of that push's body.</summary>
+public sealed class WebhookKeyEntity
+{
+    public required string Key { get; set; }
+    public required byte[] BodyHash { get; set; }
+    public long KeepUntilTicks { get; set; }
 }
 
 public static class SendRecordStatus

@@ -6,7 +6,11 @@ using SmsActivities.Vendors;
 
 namespace SmsActivities.Routing;
 
-/// <summary>The final outcome for one recipient after every vendor tried. <see cref="Vendor"/> is the vendor that accepted it, or the last one tried.</summary>
+/// <summary>
+/// The final outcome for one recipient after every vendor tried. <see cref="Vendor"/> is the vendor that accepted it,
+/// the one whose outcome is in doubt, or the last one tried. <see cref="InDoubt"/>: that vendor may have sent it (its
+/// answer was lost), so no other vendor was tried.
+/// </summary>
 public sealed record SmsRecipientOutcome(
     string Mobile,
     string? Vendor,
@@ -15,19 +19,23 @@ public sealed record SmsRecipientOutcome(
     string? VendorCode,
     string? Error,
     decimal? Fee,
-    int Attempts);
+    int Attempts,
+    bool InDoubt = false);
 
 public sealed record RoutedSendResult(IReadOnlyList<SmsRecipientOutcome> Recipients)
 {
     public int AcceptedCount => Recipients.Count(r => r.Accepted);
-    public int FailedCount => Recipients.Count(r => !r.Accepted);
+    public int FailedCount => Recipients.Count(r => !r.Accepted && !r.InDoubt);
+    public int InDoubtCount => Recipients.Count(r => r.InDoubt);
     public decimal TotalFee => Recipients.Sum(r => r.Fee ?? 0m);
 }
 
 /// <summary>
 /// One message, many vendors (after overtrue/easy-sms): picks the vendor (a named one or "Auto" by
-/// capability and configured order) and moves the recipients a vendor rejected, timed out on or could not
-/// take on to the next vendor of the failover list. Recipients already accepted are never sent again.
+/// capability and configured order) and moves the recipients a vendor definitely did not send on to the next vendor
+/// of the failover list: those it refused (a 4xx or a documented error code) and those whose call provably never
+/// reached it (no connection, 503). Recipients already accepted are never sent again, and neither are those whose
+/// outcome is unknown (a 500 or a timeout after the call reached the vendor): they come back in doubt.
 /// </summary>
 public sealed class SmsVendorRouter
 {
@@ -116,29 +124,36 @@ public sealed class SmsVendorRouter
             {
                 // A rule one vendor has and the next may not (text length, template support) is worth a failover too;
                 // a universally bad message was already rejected by Plan/Validate before any call.
-                var (code, error) = ex switch
+                var (code, error, inDoubt) = ex switch
                 {
-                    VendorException v => (v.VendorCode, v.VendorMessage),
-                    VendorValidationException v => ("invalid", v.Message),
-                    _ => ((string?)null, ex.Message),
+                    VendorException v => (v.VendorCode, v.VendorMessage, v.OutcomeUnknown),
+                    VendorValidationException v => ("invalid", v.Message, false),
+                    HttpRequestException h => ((string?)null, ex.Message, VendorException.IsOutcomeUnknown((int?)h.StatusCode, null, h)),
+                    _ => ((string?)null, ex.Message, true),
                 };
                 span?.SetStatus(ActivityStatusCode.Error, error);
-                results = pending.Select(r => new RecipientResult(r.E164, false, null, code, error)).ToArray();
+                results = pending.Select(r => new RecipientResult(r.E164, false, null, code, error) { InDoubt = inDoubt }).ToArray();
             }
 
             var byMobile = results.GroupBy(r => r.Mobile, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
             var stillPending = new List<PhoneNumber>();
+            var accepted = 0;
             foreach (var recipient in pending)
             {
+                // No result for a recipient of an answered call: the vendor did not say it refused it.
                 var result = byMobile.GetValueOrDefault(recipient.E164)
-                    ?? new RecipientResult(recipient.E164, false, null, null, "the vendor returned no result for this recipient");
+                    ?? new RecipientResult(recipient.E164, false, null, null, "the vendor returned no result for this recipient") { InDoubt = true };
+                var inDoubt = !result.Accepted && result.InDoubt;
                 var attempts = outcomes.TryGetValue(recipient.E164, out var previous) ? previous.Attempts + 1 : 1;
-                outcomes[recipient.E164] = new SmsRecipientOutcome(recipient.E164, sender.Vendor, result.Accepted, result.MessageId, result.VendorCode, result.Error, result.Fee, attempts);
-                if (!result.Accepted) stillPending.Add(recipient);
+                outcomes[recipient.E164] = new SmsRecipientOutcome(recipient.E164, sender.Vendor, result.Accepted, result.MessageId, result.VendorCode,
+                    inDoubt ? $"outcome unknown, not sent again: {result.Error}" : result.Error, result.Fee, attempts, inDoubt);
+                if (result.Accepted) accepted++;
+                else if (!inDoubt) stillPending.Add(recipient);
             }
 
-            var accepted = pending.Count - stillPending.Count;
-            _telemetry.RecordSent(sender.Vendor, "sms", accepted, stillPending.Count);
+            var doubted = pending.Count - accepted - stillPending.Count;
+            _telemetry.RecordSent(sender.Vendor, "sms", accepted, stillPending.Count, doubted);
+            if (doubted > 0) _logger.LogWarning("{Vendor}: outcome unknown for {Count} recipients; they are not sent again", sender.Vendor, doubted);
             pending = stillPending;
         }
 

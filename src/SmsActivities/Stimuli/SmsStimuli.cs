@@ -102,10 +102,13 @@ public static class SmsStimuli
     }
 
     /// <summary>
-    /// The stimuli of one inbound reply. None stays in the inbox: a reply nobody waits for now must not be taken
-    /// hours later by a WaitForReply that started after it was sent. For the same reason each is remembered even when
-    /// it matched nothing, so the vendor re-pushing it (our acknowledgement got lost) cannot reach such a wait either.
-    /// Replies are few, so the rows this writes are cheap; reports do without (their wait stimulus is always stored).
+    /// The stimuli of one inbound reply. The WaitForReply ones stay in the durable inbox when nothing waits yet: a
+    /// handset that answers the moment the question arrives can beat the workflow committing its wait, and that reply
+    /// is then claimed, once, by the wait when it begins. Whether a claimed reply is fresh enough to answer the wait is
+    /// WaitForReply's decision (<see cref="Hosting.SmsActivitiesOptions.ReplyClaimWindow"/>), so an old reply cannot
+    /// answer a new question. The trigger variants do not wait (a reply starts the workflows listening now), and are
+    /// remembered even when they matched nothing, so the vendor re-pushing the reply (our acknowledgement got lost)
+    /// cannot start a workflow that was published in between.
     /// </summary>
     public static IReadOnlyList<Stimulus> ForReply(InboundReply reply, DateTimeOffset receivedAt)
     {
@@ -124,8 +127,7 @@ public static class SmsStimuli
             stimuli.Add(new Stimulus(WaitForReply, ReplyBookmark(reply.Mobile, e), (JsonObject)input.DeepClone())
             {
                 DedupeKey = $"{key}:wait:{e}",
-                KeepInInbox = false,
-                RememberWhenUnmatched = true,
+                KeepInInbox = true,
             });
         }
         foreach (var v in new[] { vendor, Any })

@@ -27,7 +27,8 @@ public static class SmsWebhookEndpoints
     /// Maps one endpoint per registered <see cref="IWebhookReader"/> (vendor and push kind) at
     /// <c>{prefix}/{vendor}/{kind}/{token}</c>, GET and POST (some vendors push as query strings). A request is
     /// accepted only with the configured secret token (compared in constant time) and the vendor's own signature
-    /// where the reader checks one; its events are stored durably before the vendor's exact acknowledgement is
+    /// where the reader checks one (a signature that leaves the body out is accepted with one body only, see
+    /// <see cref="WebhookOneTimeKeyStore"/>); any body the reader cannot make sense of gets a 4xx naming the reason. Its events are stored durably before the vendor's exact acknowledgement is
     /// returned, so a crash before the answer only makes the vendor push again, and repeats are acknowledged and ignored.
     /// </summary>
     public static IEndpointRouteBuilder MapSmsWebhooks(this IEndpointRouteBuilder routes, string prefix = DefaultPrefix)
@@ -43,8 +44,8 @@ public static class SmsWebhookEndpoints
         foreach (var reader in routes.ServiceProvider.GetServices<IWebhookReader>())
         {
             var route = $"{prefix.TrimEnd('/')}/{reader.Vendor}/{reader.Kind}/{{token}}";
-            routes.MapMethods(route, ["GET", "POST"], (HttpContext http, string token, SmsStimulusPublisher publisher, SmsTelemetry telemetry, ILoggerFactory loggers, IHostApplicationLifetime lifetime) =>
-                    HandleAsync(http, token, expected, options.MaxBodyBytes, reader, publisher, telemetry, loggers.CreateLogger("SmsActivities.Webhooks"), lifetime.ApplicationStopping))
+            routes.MapMethods(route, ["GET", "POST"], (HttpContext http, string token, SmsStimulusPublisher publisher, WebhookOneTimeKeyStore oneTimeKeys, SmsTelemetry telemetry, ILoggerFactory loggers, IHostApplicationLifetime lifetime) =>
+                    HandleAsync(http, token, expected, options.MaxBodyBytes, reader, publisher, oneTimeKeys, telemetry, loggers.CreateLogger("SmsActivities.Webhooks"), lifetime.ApplicationStopping))
                 .WithName($"sms-webhook-{reader.Vendor}-{reader.Kind}")
                 .ExcludeFromDescription();
         }
@@ -56,7 +57,7 @@ public static class SmsWebhookEndpoints
     /// resume for seconds) must not abort a push half stored; what was read is stored and dispatched regardless.
     /// </param>
     private static async Task<IResult> HandleAsync(HttpContext http, string token, byte[] expected, int maxBody, IWebhookReader reader,
-        SmsStimulusPublisher publisher, SmsTelemetry telemetry, ILogger logger, CancellationToken cancellationToken)
+        SmsStimulusPublisher publisher, WebhookOneTimeKeyStore oneTimeKeys, SmsTelemetry telemetry, ILogger logger, CancellationToken cancellationToken)
     {
         void Rejected(string reason) => telemetry.WebhookRejections.Add(1, new TagList { { "vendor", reader.Vendor }, { "kind", reader.Kind }, { "reason", reason } });
 
@@ -90,7 +91,18 @@ public static class SmsWebhookEndpoints
             body,
             http.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.Ordinal),
             http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
-        var read = reader.Read(request);
+        WebhookReadResult read;
+        try
+        {
+            read = reader.Read(request);
+        }
+        catch (Exception ex)
+        {
+            // Readers refuse bad input themselves; one that throws has a bug, but the push is still bad input to the
+            // vendor: a 5xx would have it retry the same body forever. The exception is logged, never the body.
+            logger.LogError(ex, "The {Vendor} {Kind} reader failed on a push; refused with 400", reader.Vendor, reader.Kind);
+            read = WebhookReadResult.Rejected("the push could not be read");
+        }
         if (!read.IsValid)
         {
             // The reader's reason never holds a secret; the body is not logged (it holds phone numbers and texts).
@@ -103,6 +115,13 @@ public static class SmsWebhookEndpoints
         IngestResult ingested;
         try
         {
+            if (read.OneTimeKey is { } oneTimeKey && !await oneTimeKeys.TryUseAsync(oneTimeKey, body, cancellationToken).ConfigureAwait(false))
+            {
+                logger.LogWarning("Refused a {Vendor} {Kind} push: its signature was already used for a different push", reader.Vendor, reader.Kind);
+                span?.SetStatus(ActivityStatusCode.Error, "signature reused");
+                Rejected("replayed");
+                return Results.Text("signature already used for a different push", "text/plain; charset=utf-8", statusCode: StatusCodes.Status401Unauthorized);
+            }
             ingested = await publisher.PublishAsync(read.Reports, read.Replies, read.EmailEvents, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

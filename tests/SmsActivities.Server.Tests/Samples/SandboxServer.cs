@@ -55,7 +55,8 @@ public sealed class SandboxServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<SandboxServer> StartAsync()
+    /// <param name="settings">Configuration on top of the defaults, e.g. a vendor's attempt timeout.</param>
+    public static async Task<SandboxServer> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "smsactivities-tests", Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -65,6 +66,7 @@ public sealed class SandboxServer : IAsyncDisposable
         });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Server:DataDirectory"] = dataDirectory });
+        if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
         builder.Services.AddSmsActivitiesServer(builder.Configuration, builder.Environment);
         var time = new ShiftableTimeProvider();

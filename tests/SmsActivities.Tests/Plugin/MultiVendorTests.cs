@@ -68,14 +68,15 @@ public sealed class MultiVendorTests
     }
 
     [Fact]
-    public async Task Recipients_a_vendor_answers_5xx_for_move_to_the_failover_vendor()
+    public async Task Recipients_a_vendor_answers_503_for_move_to_the_failover_vendor()
     {
         await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("failover", f =>
         {
             var send = f.Add(new SendSms { Id = "send", Vendor = new(VendorNames.Yunpian), Failover = new(VendorNames.Tencent), Recipients = new($"{A},{B}"), Text = new("【SmsSandbox】hello") });
             f.Connect(send, f.Add(new WaitForDeliveryReport { Id = "wait", SendSmsActivityId = new("send"), Timeout = new(TimeSpan.FromSeconds(30)) }), SendSms.Sent);
         })]);
-        bed.Emulators.Set.Yunpian.Faults.FailNextCalls(10, 500);
+        // 503: the vendor did not take the request, so failing over cannot send anything twice.
+        bed.Emulators.Set.Yunpian.Faults.FailNextCalls(10, 503);
 
         var run = await bed.RunAsync("failover");
         var state = await bed.WaitForFinishAsync(run.InstanceId);

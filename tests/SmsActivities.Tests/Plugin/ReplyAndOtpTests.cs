@@ -49,15 +49,17 @@ public sealed partial class ReplyAndOtpTests
     }
 
     [Fact]
-    public async Task A_reply_pushed_again_after_a_wait_began_does_not_reach_that_wait()
+    public async Task A_reply_older_than_the_claim_window_or_pushed_again_does_not_answer_a_wait_that_began_after_it()
     {
         await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("later", f =>
-            f.Add(new WaitForReply { Id = "reply", Mobile = new(A), Timeout = new(TimeSpan.FromSeconds(30)) }))]);
+            f.Add(new WaitForReply { Id = "reply", Mobile = new(A), Timeout = new(TimeSpan.FromSeconds(30)) }))],
+            settings: new Dictionary<string, string?> { ["SmsActivities:ReplyClaimWindow"] = "00:00:00" });
         var publisher = bed.Services.GetRequiredService<SmsActivities.Stimuli.SmsStimulusPublisher>();
         var old = new InboundReply(VendorNames.Tencent, A, "yes", null, DateTimeOffset.UtcNow, VendorReplyId: "r-1");
 
         Assert.True(await publisher.PublishReplyAsync(old, CancellationToken.None));
         var run = await bed.RunAsync("later");
+        // The wait claims the kept reply, sees it is older than the wait by more than the window, and waits on.
         await bed.WaitForAsync(run.InstanceId, s => s.Bookmarks.Any(b => b.Name == "SmsActivities.WaitForReply"));
         // The vendor pushes the same reply again (its acknowledgement got lost): a repeat, not an answer to the new wait.
         Assert.False(await publisher.PublishReplyAsync(old, CancellationToken.None));
@@ -66,6 +68,26 @@ public sealed partial class ReplyAndOtpTests
         Assert.True(await publisher.PublishReplyAsync(old with { Text = "no", VendorReplyId = "r-2" }, CancellationToken.None));
         var state = await bed.WaitForFinishAsync(run.InstanceId);
         Assert.Equal("no", state.ActivityOutputs["reply"]["Text"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_reply_that_came_in_just_before_the_wait_began_answers_it_once()
+    {
+        await using var bed = await PluginTestBed.StartAsync([
+            new CodeWorkflow("first", f => f.Add(new WaitForReply { Id = "reply", Mobile = new(A), Timeout = new(TimeSpan.FromSeconds(30)) })),
+            new CodeWorkflow("second", f => f.Add(new WaitForReply { Id = "reply", Mobile = new(A), Timeout = new(TimeSpan.FromSeconds(30)) })),
+        ]);
+        var publisher = bed.Services.GetRequiredService<SmsActivities.Stimuli.SmsStimulusPublisher>();
+
+        Assert.True(await publisher.PublishReplyAsync(new InboundReply(VendorNames.Tencent, A, "yes", null, DateTimeOffset.UtcNow, VendorReplyId: "r-1"), CancellationToken.None));
+        var first = await bed.RunAsync("first");
+        var state = await bed.WaitForFinishAsync(first.InstanceId);
+        Assert.Equal("yes", state.ActivityOutputs["reply"]["Text"]!.GetValue<string>());
+
+        // Claimed once: a second wait for the same number does not get it again.
+        var second = await bed.RunAsync("second");
+        await bed.WaitForAsync(second.InstanceId, s => s.Bookmarks.Any(b => b.Name == "SmsActivities.WaitForReply"));
+        Assert.Empty(await bed.OutcomesAsync(second.InstanceId, "reply"));
     }
 
     [Fact]
@@ -179,7 +201,7 @@ public sealed partial class ReplyAndOtpTests
         await bed.RunAsync("otp");
         var second = await bed.RunAsync("otp");
 
-        Assert.Equal([SendSms.Failed], await bed.OutcomesAsync(second.InstanceId, "send"));
+        Assert.Equal([SendSms.RateLimited], await bed.OutcomesAsync(second.InstanceId, "send"));
         Assert.Contains("cool-down", (await bed.OutputsAsync(second.InstanceId, "send"))["Error"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Single(bed.Tencent.Sent);
     }

@@ -227,7 +227,7 @@ public sealed class SendSmsTests
         var registry = bed.Services.GetRequiredService<ActivityRegistry>();
         var send = ActivityRegistry.Describe(registry.Find("SmsActivities.SendSms")!);
         Assert.Equal("SMS", send.Category);
-        Assert.Equal(["Sent", "PartiallySent", "Failed"], send.Ports.Select(p => p.Name));
+        Assert.Equal(["Sent", "PartiallySent", "Failed", "Unknown", "RateLimited"], send.Ports.Select(p => p.Name));
         Assert.Equal("dropdown", send.Inputs.Single(i => i.Name == "Vendor").UIHint);
         Assert.Equal("multitext", send.Inputs.Single(i => i.Name == "Recipients").UIHint);
         Assert.Equal("multiline", send.Inputs.Single(i => i.Name == "Text").UIHint);

@@ -244,7 +244,7 @@ public class SendCloudClientTests
         var client = sp.GetRequiredService<SendCloudClient>();
 
         await client.SendCodeAsync(new SendCloudCodeSend("13800000006", "1234") { SignId = 1, SignName = "ignored" });
-        await client.SendCodeAsync(new SendCloudCodeSend("+447700900123", "5678") { MsgType = 2, SignName = "Acme" });
+        await client.SendCodeAsync(new SendCloudCodeSend("+447400123456", "5678") { MsgType = 2, SignName = "Acme" });
         var unknownSign = await Assert.ThrowsAsync<VendorException>(() => client.SendCodeAsync(new SendCloudCodeSend("13800000006", "1234") { SignId = 42 }));
         var wrongType = await Assert.ThrowsAsync<VendorException>(() => client.SendCodeAsync(new SendCloudCodeSend("13800000006", "1234") { MsgType = 2, SignId = 1 }));
         await Assert.ThrowsAsync<VendorValidationException>(() => client.SendCodeAsync(new SendCloudCodeSend("13800000006", "1234")));
@@ -271,7 +271,7 @@ public class SendCloudClientTests
         Assert.Equal("templateId", (await Assert.ThrowsAsync<VendorValidationException>(() =>
             sender.SendSmsAsync(new SmsMessage { Recipients = [mainland], TemplateId = "abc" }))).Field);
         Assert.Equal("recipients", (await Assert.ThrowsAsync<VendorValidationException>(() =>
-            sender.SendSmsAsync(Template([mainland, PhoneNumber.Parse("+447700900123")])))).Field);
+            sender.SendSmsAsync(Template([mainland, PhoneNumber.Parse("+447400123456")])))).Field);
         Assert.Equal("vars.link", (await Assert.ThrowsAsync<VendorValidationException>(() =>
             sender.SendSmsAsync(Template([mainland]) with { TemplateParams = [new("link", "https://x.y")] }))).Field);
         Assert.Equal("tag", (await Assert.ThrowsAsync<VendorValidationException>(() =>
@@ -284,12 +284,12 @@ public class SendCloudClientTests
     {
         await using var host = await EmulatorHost.StartAsync();
         await using var sp = SendCloudFixture.Services(host);
-        var recipients = new[] { PhoneNumber.Parse("+447700900123"), PhoneNumber.Parse("+85291234567") };
+        var recipients = new[] { PhoneNumber.Parse("+447400123456"), PhoneNumber.Parse("+85291234567") };
         var receipt = await sp.GetRequiredService<ISmsSender>().SendSmsAsync(Template(recipients));
         Assert.All(receipt.Results, r => Assert.True(r.Accepted));
         var form = VendorServices.Form(Assert.Single(host.Set.Requests.For(VendorNames.SendCloud, "/smsapi/send")));
         Assert.Equal("2", form["msgType"]);
-        Assert.Equal("+447700900123,+85291234567", form["phone"]);
+        Assert.Equal("+447400123456,+85291234567", form["phone"]);
     }
 
     [Fact]

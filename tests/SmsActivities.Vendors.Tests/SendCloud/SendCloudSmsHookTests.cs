@@ -14,12 +14,21 @@ public class SendCloudSmsHookTests
     private const string Timestamp = "1458113381893";
     private const string Token = "vXm3b2Qb9wzyQeY1aOpKN0tS3yqB6JvX0eF7hUdLkcGrIi8sT5";
 
-    private static SendCloudSmsHookReader Reader(string? appKey = AppKey, string smsKey = "sms-key") =>
-        new(Options.Create(new SendCloudOptions { SmsUser = "u", SmsKey = smsKey, AppKey = appKey }));
+    /// <summary>The moment <see cref="Timestamp"/> names: the pushes below are fresh.</summary>
+    private static readonly DateTimeOffset SignedAt = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(Timestamp, System.Globalization.CultureInfo.InvariantCulture));
 
-    private static string Signed(string key, params (string Name, string Value)[] fields)
+    private static SendCloudSmsHookReader Reader(string? appKey = AppKey, string smsKey = "sms-key", TimeProvider? clock = null, TimeSpan? freshness = null)
     {
-        (string Name, string Value)[] trailer = [("timestamp", Timestamp), ("token", Token), ("signature", SendCloudSignature.SignHook(key, Timestamp, Token))];
+        var options = new SendCloudOptions { SmsUser = "u", SmsKey = smsKey, AppKey = appKey };
+        if (freshness is { } window) options.HookFreshness = window;
+        return new(Options.Create(options), clock ?? new ManualClock(SignedAt));
+    }
+
+    private static string Signed(string key, params (string Name, string Value)[] fields) => SignedWith(key, Timestamp, fields);
+
+    private static string SignedWith(string key, string timestamp, params (string Name, string Value)[] fields)
+    {
+        (string Name, string Value)[] trailer = [("timestamp", timestamp), ("token", Token), ("signature", SendCloudSignature.SignHook(key, timestamp, Token))];
         var all = fields.Concat(trailer);
         return string.Join('&', all.Select(f => Uri.EscapeDataString(f.Name) + "=" + Uri.EscapeDataString(f.Value)));
     }
@@ -61,9 +70,9 @@ public class SendCloudSmsHookTests
     [Fact]
     public void Reply_event_reads_as_an_inbound_reply()
     {
-        var result = Reader().Read(WebhookRequest.Form(Signed(AppKey, ("event", "reply"), ("phone", "+447700900123"), ("content", "STOP"))));
+        var result = Reader().Read(WebhookRequest.Form(Signed(AppKey, ("event", "reply"), ("phone", "+447400123456"), ("content", "STOP"))));
         var reply = Assert.Single(result.Replies);
-        Assert.Equal("+447700900123", reply.Mobile);
+        Assert.Equal("+447400123456", reply.Mobile);
         Assert.Equal("STOP", reply.Text);
     }
 
@@ -95,6 +104,43 @@ public class SendCloudSmsHookTests
             Assert.Equal(401, result.RejectStatus);
             Assert.DoesNotContain(AppKey, result.Error, StringComparison.Ordinal);
         }
+    }
+
+    [Theory]
+    [InlineData(-11 * 60)]
+    [InlineData(11 * 60)]
+    [InlineData(-6 * 365 * 24 * 3600)] // a signature captured years ago
+    public void A_push_whose_timestamp_is_outside_the_freshness_window_is_refused_with_401(int secondsFromNow)
+    {
+        var clock = new ManualClock(SignedAt.AddSeconds(-secondsFromNow));
+
+        var result = Reader(clock: clock).Read(WebhookRequest.Form(Signed(AppKey, ("event", "reply"), ("phone", "13112345678"), ("content", "STOP"))));
+
+        Assert.False(result.IsValid);
+        Assert.Equal(401, result.RejectStatus);
+        Assert.Contains("timestamp", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_fresh_push_is_read_with_its_signature_as_a_one_time_key_kept_until_the_window_closes()
+    {
+        var clock = new ManualClock(SignedAt.AddMinutes(9));
+
+        var result = Reader(clock: clock).Read(WebhookRequest.Form(Signed(AppKey, ("event", "reply"), ("phone", "13112345678"), ("content", "hi"))));
+
+        Assert.True(result.IsValid, result.Error);
+        Assert.Equal("sendcloud:" + SendCloudSignature.SignHook(AppKey, Timestamp, Token), result.OneTimeKey?.Key);
+        Assert.Equal(SignedAt.AddMinutes(10), result.OneTimeKey?.KeepUntil);
+    }
+
+    [Fact]
+    public void The_freshness_window_is_configurable()
+    {
+        var clock = new ManualClock(SignedAt.AddMinutes(2));
+        var push = WebhookRequest.Form(Signed(AppKey, ("event", "reply"), ("phone", "13112345678"), ("content", "hi")));
+
+        Assert.Equal(401, Reader(clock: clock, freshness: TimeSpan.FromMinutes(1)).Read(push).RejectStatus);
+        Assert.True(Reader(clock: clock, freshness: TimeSpan.FromMinutes(3)).Read(push).IsValid);
     }
 
     [Theory]

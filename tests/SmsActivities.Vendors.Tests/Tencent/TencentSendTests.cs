@@ -102,7 +102,7 @@ public class TencentSendTests
     }
 
     [Fact]
-    public async Task Sendisms_takes_the_plus_form_and_signs_without_the_mobile()
+    public async Task Sendisms_takes_the_plus_form_and_signs_it_as_tel()
     {
         await using var bed = await TencentTestBed.StartAsync();
         var templateId = bed.Emulator.SeedTemplate("Code {1}");
@@ -110,7 +110,29 @@ public class TencentSendTests
         var sent = await bed.Client.SendInternationalSmsAsync(Uk, TencentSmsContent.Template(templateId, "42"));
 
         Assert.False(string.IsNullOrEmpty(sent.Sid));
-        Assert.Equal("+447911123456", (string?)JsonNode.Parse(Assert.Single(bed.Calls("sendisms")).Body)!["tel"]);
+        var body = JsonNode.Parse(Assert.Single(bed.Calls("sendisms")).Body)!;
+        Assert.Equal("+447911123456", (string?)body["tel"]);
+        var random = System.Web.HttpUtility.ParseQueryString(Assert.Single(bed.Calls("sendisms")).QueryString)["random"]!;
+        Assert.Equal(TencentSigner.SignInternational(TencentEmulator.SandboxAppKey, random, (long)body["time"]!, "+447911123456"), (string?)body["sig"]);
+    }
+
+    [Fact]
+    public async Task Emulator_refuses_a_sendisms_signed_without_the_tel()
+    {
+        await using var bed = await TencentTestBed.StartAsync();
+        var templateId = bed.Emulator.SeedTemplate("Code {1}");
+        using var http = new HttpClient { BaseAddress = bed.Host.BaseUrlFor(VendorNames.Tencent) };
+        var time = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+        async Task<int> Post(string sig)
+        {
+            var body = new JsonObject { ["tel"] = "+447911123456", ["tpl_id"] = templateId, ["params"] = new JsonArray("1"), ["sig"] = sig, ["time"] = time };
+            using var response = await http.PostAsJsonAsync($"v5/tlssmssvr/sendisms?sdkappid={TencentEmulator.SandboxSdkAppId}&random=12345", body);
+            return (int)(await response.Content.ReadFromJsonAsync<JsonObject>())!["result"]!;
+        }
+
+        Assert.Equal(TencentErrorCodes.SigMismatch, await Post(TencentSigner.Sign(TencentEmulator.SandboxAppKey, "12345", time)));
+        Assert.Equal(TencentErrorCodes.Ok, await Post(TencentSigner.SignInternational(TencentEmulator.SandboxAppKey, "12345", time, "+447911123456")));
     }
 
     [Fact]

@@ -20,6 +20,11 @@ public class TencentSignerTests
             TencentSigner.Sign(DocAppKey, DocRandom, DocTime, ["13788888888", "13788888889"]));
 
     [Fact]
+    public void Sendisms_example_covers_the_tel_in_its_plus_form() =>
+        Assert.Equal("f272b136949f9e6faa5fae01cfc240caf5e6d89f2e18e8d47adf3d87ea0715fb",
+            TencentSigner.SignInternational(DocAppKey, DocRandom, DocTime, "+8613788888888"));
+
+    [Fact]
     public void Other_calls_sign_without_a_mobile() =>
         Assert.Equal("c13e54f047ed75e821e698730c72d030dc30e5b510b3f8a0fb6fb7605283d7df",
             TencentSigner.Sign(DocAppKey, DocRandom, DocTime));

@@ -22,7 +22,7 @@ public class YaningaiRegistrationTests
 
         var options = services.GetRequiredService<IOptions<YaningaiOptions>>().Value;
         Assert.Equal(new Uri("http://api.yaningai.com/"), options.BaseUrl);
-        Assert.Equal("10001", options.CodeIds["86"]);
+        Assert.Equal("10001", options.CodeIds["CN"]);
         Assert.Equal(YaningaiTestKit.IndonesiaCodeId, options.CodeIds["62"]);
     }
 

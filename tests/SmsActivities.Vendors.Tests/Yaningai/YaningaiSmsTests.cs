@@ -138,10 +138,10 @@ public class YaningaiSmsTests
 
         var ex = await Assert.ThrowsAsync<VendorValidationException>(() => sender.SendSmsAsync(new SmsMessage
         {
-            Recipients = TestNumbers.Of("+8613900000001", "+447700900123"),
+            Recipients = TestNumbers.Of("+8613900000001", "+447400123456"),
             Text = "hi",
         }));
-        Assert.Contains("CodeIds:44", ex.Rule, StringComparison.Ordinal);
+        Assert.Contains("CodeIds:GB", ex.Rule, StringComparison.Ordinal);
         Assert.Empty(host.Set.Requests.For(VendorNames.Yaningai));
     }
 

@@ -85,7 +85,7 @@ public class YunpianClientTests
     {
         await using var host = await EmulatorHost.StartAsync();
         await using var sp = YunpianFixture.Services(host);
-        var recipients = TestNumbers.Sequence(2001).Append(PhoneNumber.Parse("+447700900123")).ToArray();
+        var recipients = TestNumbers.Sequence(2001).Append(PhoneNumber.Parse("+447400123456")).ToArray();
 
         var receipt = await sp.GetRequiredService<ISmsSender>().SendSmsAsync(new SmsMessage { Recipients = recipients, Text = "campaign", IdempotencyKey = "k" });
 

@@ -63,14 +63,14 @@ public class YunpianWebhookTests
     [Fact]
     public void Failed_and_unknown_statuses_keep_the_error_code()
     {
-        const string json = """[{"sid":16741236146001,"uid":"u1","user_receive_time":"2026-11-21 10:00:00","error_msg":"UNDELIV","mobile":"+447700900123","report_status":"FAIL"},{"sid":2,"uid":null,"user_receive_time":"","error_msg":"","mobile":"13800000001","report_status":"UNKNOWN"}]""";
+        const string json = """[{"sid":16741236146001,"uid":"u1","user_receive_time":"2026-11-21 10:00:00","error_msg":"UNDELIV","mobile":"+447400123456","report_status":"FAIL"},{"sid":2,"uid":null,"user_receive_time":"","error_msg":"","mobile":"13800000001","report_status":"UNKNOWN"}]""";
         var result = new YunpianStatusReader().Read(WebhookRequest.Form("sms_status=" + Uri.EscapeDataString(json)));
 
         Assert.True(result.IsValid, result.Error);
         Assert.Equal(DeliveryStatus.Failed, result.Reports[0].Status);
         Assert.Equal("16741236146001", result.Reports[0].MessageId);
         Assert.Equal("UNDELIV", result.Reports[0].VendorCode);
-        Assert.Equal("+447700900123", result.Reports[0].Mobile);
+        Assert.Equal("+447400123456", result.Reports[0].Mobile);
         Assert.Equal(DeliveryStatus.Unknown, result.Reports[1].Status);
     }
 

@@ -16,7 +16,10 @@ namespace SmsActivities.Server.Tests.Api;
 /// <summary>
 /// The server's OpenTelemetry wiring, seen from outside: exported spans (here to an in-memory exporter, as OTLP would
 /// get them) and the Prometheus text at <c>/metrics</c>, after a real send and a real report push in sandbox mode.
+/// OpenTelemetry listens to meters by name in the whole process, so these run alone: a sample test's server running
+/// beside them would add its sends to the counts.
 /// </summary>
+[Collection(TelemetryCollection.Name)]
 public sealed class TelemetryExportTests
 {
     private const string Mobile = "+8613800138009";
@@ -153,4 +156,10 @@ public sealed class TelemetryExportTests
             .Where(line => line.StartsWith(name + "{", StringComparison.Ordinal) || line.StartsWith(name + " ", StringComparison.Ordinal))
             .Where(line => labels.All(l => line.Contains($"{l.Key}=\"{l.Value}\"", StringComparison.Ordinal)))
             .Sum(line => double.Parse(line[(line.Contains('}', StringComparison.Ordinal) ? line.LastIndexOf('}') + 1 : name.Length)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TelemetryCollection
+{
+    public const string Name = "process-wide telemetry";
 }

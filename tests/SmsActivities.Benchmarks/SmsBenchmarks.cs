@@ -29,7 +29,7 @@ using SmsActivities.Workflows.Runtime;
 namespace SmsActivities.Benchmarks;
 
 /// <summary>
-/// Issue 4 §6, one run, loopback only, temporary SQLite files: the runtime + plug-in + SMS webhooks on one port,
+/// The SMS benchmark: one run, loopback only, temporary SQLite files: the runtime + plug-in + SMS webhooks on one port,
 /// the four vendor emulators on another (Tencent is the vendor measured), and a trivial endpoint for the baseline.
 /// </summary>
 internal static class SmsBenchmarks
@@ -108,12 +108,16 @@ internal static class SmsBenchmarks
             var bodies = sent.Chunk(pushBatch).Select(chunk => JsonSerializer.Serialize(chunk.Select(StatusRecord).ToArray(), TencentJson.Options)).ToArray();
             var webhook = new Uri(SmsWebhookEndpoints.PathFor(VendorNames.Tencent, "status", Token).TrimStart('/'), UriKind.Relative);
 
+            // Each push's acknowledgement latency: from the POST leaving to the vendor-facing answer read.
+            var ackMs = new double[bodies.Length];
             var sw = Stopwatch.StartNew();
             await Parallel(bodies.Length, callers, async i =>
             {
+                var posted = Stopwatch.GetTimestamp();
                 using var content = new StringContent(bodies[i], Encoding.UTF8, "application/json");
                 using var response = await http.PostAsync(webhook, content);
                 response.EnsureSuccessStatusCode();
+                ackMs[i] = Stopwatch.GetElapsedTime(posted).TotalMilliseconds;
             });
             var acknowledged = sw.Elapsed;
             await WaitForFinishedAsync(instances, "send-and-wait", reportCount);
@@ -130,6 +134,8 @@ internal static class SmsBenchmarks
             var bareRate = reportCount / bare.TotalSeconds;
             Report("delivery reports ingested end to end (push → inbox → resumed → completed)",
                 $"{ingestRate:F0}/s ({reportCount} in {ingest.TotalSeconds:F2} s, all acknowledged at {acknowledged.TotalSeconds:F2} s)");
+            Array.Sort(ackMs);
+            Console.WriteLine($"webhook acknowledgement latency p50 {Percentile(ackMs, 0.50):F1} ms, p99 {Percentile(ackMs, 0.99):F1} ms ({bodies.Length} pushes of up to {pushBatch})");
             Report($"bare HTTP GET to a trivial endpoint ({reportCount} requests, {callers} callers)", $"{bareRate:F0}/s ({bare.TotalSeconds:F2} s)");
             Report("ratio reports/s : bare requests/s", $"1 : {bareRate / ingestRate:F1} (reports at {100 * ingestRate / bareRate:F1}% of bare HTTP)");
 
@@ -257,6 +263,9 @@ internal static class SmsBenchmarks
             while ((i = Interlocked.Increment(ref next)) < count) await action(i);
         }));
     }
+
+    /// <summary>Nearest-rank percentile of sorted values.</summary>
+    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     private static void Report(string name, string value) => Console.WriteLine($"{name,-78} {value}");
 

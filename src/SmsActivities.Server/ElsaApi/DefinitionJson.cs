@@ -5,7 +5,7 @@ using SmsActivities.Workflows.Model;
 namespace SmsActivities.Server.ElsaApi;
 
 /// <summary>
-/// Maps the runtime's workflow definitions to the JSON Studio reads (ELSA-STUDIO.md §4.3–4.5) and back:
+/// Maps the runtime's workflow definitions to the JSON Studio reads (docs/architecture.md, "The Elsa server API Studio uses") and back:
 /// links (the editor is read-only without <c>rel:"publish"</c>), node ids (Studio indexes nodes by them and
 /// crashes on a missing one), default options, and tolerant reading of the create dialog's nulls.
 /// </summary>

@@ -8,7 +8,7 @@ using SmsActivities.Workflows.Runtime;
 namespace SmsActivities.Server.ElsaApi;
 
 /// <summary>
-/// Running workflows and looking at instances (ELSA-STUDIO.md §3.4, §3.5, §4.6, §4.7): execute, instance list,
+/// Running workflows and looking at instances (docs/architecture.md, "The Elsa server API Studio uses"): execute, instance list,
 /// instance with its state, journal, variables, execution state, activity executions and their report,
 /// cancel and delete — on the runtime's <see cref="WorkflowRuntime"/> and <see cref="WorkflowInstanceStore"/>.
 /// </summary>

@@ -5,7 +5,7 @@ using System.Text;
 namespace SmsActivities.Vendors.Yaningai;
 
 /// <summary>
-/// YANINGAI request authentication (DESIGN.md §6): <c>sign = lowercase hex md5(account + apiKey + datetime)</c>,
+/// YANINGAI request authentication (docs/architecture.md, "Vendor notes"): <c>sign = lowercase hex md5(account + apiKey + datetime)</c>,
 /// datetime = Unix seconds. The doc's printed example hash is wrong; the algorithm is what the service checks.
 /// </summary>
 public static class YaningaiSigner

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace SmsActivities.Workflows.Activities;
 
-/// <summary>An activity descriptor in the shape Studio's toolbox reads (ELSA-STUDIO.md §4.1).</summary>
+/// <summary>An activity descriptor in the shape Studio's toolbox reads (docs/architecture.md, "The Elsa server API Studio uses").</summary>
 public sealed record ActivityDescriptor(
     string TypeName,
     string Namespace,

@@ -10,7 +10,7 @@ public enum ActivityStatus { Pending, Running, Completed, Canceled, Faulted }
 
 /// <summary>
 /// Everything needed to continue an instance, persisted as JSON at every suspension. Its shape is
-/// the <c>workflowState</c> Studio's instance viewer reads (ELSA-STUDIO.md §4.7), plus variables and
+/// the <c>workflowState</c> Studio's instance viewer reads (docs/architecture.md, "The Elsa server API Studio uses"), plus variables and
 /// activity outputs.
 /// </summary>
 public sealed class WorkflowState
@@ -84,7 +84,7 @@ public sealed record WorkflowIncident(
     ExceptionState? Exception,
     DateTimeOffset Timestamp);
 
-/// <summary>One journal line, in the shape of Studio's journal (ELSA-STUDIO.md §4.7).</summary>
+/// <summary>One journal line, in the shape of Studio's journal (docs/architecture.md, "The Elsa server API Studio uses").</summary>
 public sealed record WorkflowExecutionLogRecord(
     string Id,
     string WorkflowInstanceId,

@@ -54,8 +54,9 @@ public static class HttpEndpointRouting
         // The stored stimulus never holds the sensitive fields: the run gets them from the live request in memory. Nobody
         // waits for a retry of an HTTP request, so one that finds its instance busy too long is dropped, not deferred.
         var stimulus = new Stimulus(HttpEndpointType, payload, Masked(live, match.Endpoint.SensitiveFields)) { KeepInInbox = false, DropWhenBusy = true };
-        var transient = new Dictionary<string, object> { [HttpEndpoint.HttpContextKey] = http, [HttpEndpoint.LiveRequestKey] = live };
-        var result = await services.GetRequiredService<WorkflowRuntime>().SendStimulusAsync(stimulus, transient, http.RequestAborted);
+        // The runs it starts or resumes happen in this request's flow, where HttpEndpoint and WriteHttpResponse find the request.
+        http.Items[HttpEndpoint.LiveRequestKey] = live;
+        var result = await services.GetRequiredService<WorkflowRuntime>().SendStimulusAsync(stimulus, http.RequestAborted);
         if (http.Response.HasStarted) return;
         if (result.Runs.Count == 0 && result.Dropped > 0)
         {

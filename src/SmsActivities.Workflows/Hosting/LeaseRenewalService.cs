@@ -9,7 +9,7 @@ namespace SmsActivities.Workflows.Hosting;
 /// Renews this process's leases every third of <see cref="WorkflowRuntimeOptions.LeaseDuration"/>, on its own loop so
 /// that a long run (which may hold up the runtime's background pass) never lets its own lease lapse.
 /// </summary>
-internal sealed class LeaseRenewalService(WorkflowRuntime runtime, IOptions<WorkflowRuntimeOptions> options, TimeProvider time, ILogger<LeaseRenewalService> logger)
+internal sealed class LeaseRenewalService(LeaseRenewer leases, IOptions<WorkflowRuntimeOptions> options, TimeProvider time, ILogger<LeaseRenewalService> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -21,7 +21,7 @@ internal sealed class LeaseRenewalService(WorkflowRuntime runtime, IOptions<Work
             {
                 try
                 {
-                    await runtime.Leases.RenewAsync(stoppingToken);
+                    await leases.RenewAsync(stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -38,21 +38,41 @@ public static class ServiceCollectionExtensions
             foreach (var type in BuiltInActivities.Concat(options.ActivityTypes).Concat(fromPlugins)) registry.Register(type);
             return registry;
         });
+        services.AddOptions<ScriptOptions>();
+        services.AddSingleton<JavaScriptEvaluator>();
+        services.AddSingleton<LiquidEvaluator>();
         services.AddSingleton<ExpressionEvaluator>();
         services.AddSingleton<WorkflowMaterializer>();
         services.AddSingleton<TriggerIndexer>();
         services.AddSingleton(sp => new WorkflowDefinitionService(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(),
             sp.GetRequiredService<WorkflowMaterializer>(), sp.GetRequiredService<TriggerIndexer>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new WorkflowInstanceStore(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>()));
-        services.AddSingleton(sp => new WorkflowRuntime(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), sp.GetRequiredService<WorkflowDefinitionService>(),
-            sp.GetRequiredService<ExpressionEvaluator>(), sp, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<WorkflowRuntimeOptions>>(),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WorkflowRuntime>>(), sp.GetRequiredService<WorkflowTelemetry>()));
         services.AddMetrics();
         services.AddSingleton(sp => new WorkflowTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>()));
+        services.AddSingleton<TimerSignal>();
+        services.AddSingleton<ExecutionContextFactory>();
+        services.AddSingleton<InstanceOwnership>();
+        services.AddSingleton(sp => sp.GetRequiredService<InstanceOwnership>().Leases);
+        services.AddSingleton<InstanceCommitter>();
+        services.AddSingleton<DeliveryLedger>();
+        services.AddSingleton<WorkflowStarter>();
+        services.AddSingleton<BookmarkResumer>();
+        services.AddSingleton<DeliveryRunner>();
+        services.AddSingleton<StimulusRecorder>();
+        services.AddSingleton<StimulusSender>();
+        services.AddSingleton<PendingDeliveryProcessor>();
+        services.AddSingleton<TimerScheduler>();
+        services.AddSingleton<InstanceRecovery>();
+        services.AddSingleton<InboxPurger>();
+        services.AddSingleton(sp => new WorkflowRuntime(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), sp.GetRequiredService<WorkflowDefinitionService>(),
+            sp.GetRequiredService<StimulusSender>(), sp.GetRequiredService<WorkflowStarter>(), sp.GetRequiredService<BookmarkResumer>(),
+            sp.GetRequiredService<InstanceOwnership>(), sp.GetRequiredService<InstanceCommitter>(), sp.GetRequiredService<ExecutionContextFactory>()));
+        services.AddHttpContextAccessor();
         services.AddOptions<WorkflowRetentionOptions>().ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new WorkflowRetention(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(),
             sp.GetRequiredService<IOptions<WorkflowRetentionOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<WorkflowRuntimeService>();
+        services.AddHostedService<ScheduledTriggerService>();
         services.AddHostedService<LeaseRenewalService>();
         if (options.RunBackgroundService) services.AddHostedService<RetentionService>();
         return services;
@@ -74,7 +94,8 @@ public static class ServiceCollectionExtensions
     [
         typeof(Flowchart), typeof(Sequence), typeof(Start), typeof(End), typeof(Finish), typeof(SetVariable), typeof(SetOutput),
         typeof(WriteLine), typeof(FlowDecision), typeof(FlowSwitch), typeof(ForEach), typeof(Fork), typeof(FlowFork), typeof(FlowJoin),
-        typeof(Delay), typeof(HttpEndpoint), typeof(WriteHttpResponse), typeof(Correlate), typeof(Event), typeof(PublishEvent),
+        typeof(Delay), typeof(HttpEndpoint), typeof(WriteHttpResponse), typeof(Correlate), typeof(Event), typeof(PublishEvent), typeof(RunJavaScript), typeof(If), typeof(While), typeof(FlowNode), typeof(Fault),
+        typeof(Activities.BuiltIn.Timer), typeof(Cron), typeof(StartAt),
     ];
 }
 

@@ -16,7 +16,11 @@ namespace SmsActivities.Workflows.Hosting;
 internal sealed class WorkflowRuntimeService(
     IDbContextFactory<WorkflowDbContext> db,
     WorkflowDefinitionService definitions,
-    WorkflowRuntime runtime,
+    InstanceRecovery recovery,
+    TimerScheduler timers,
+    TimerSignal timerSignal,
+    PendingDeliveryProcessor pending,
+    InboxPurger inbox,
     IServiceProvider services,
     IOptions<WorkflowRuntimeOptions> options,
     TimeProvider time,
@@ -37,16 +41,18 @@ internal sealed class WorkflowRuntimeService(
         if (options.Value.WorkflowsFolder is { } folder)
         {
             var imported = await definitions.ImportFolderAsync(folder, cancellationToken);
-            logger.LogInformation("Published {Count} workflow definitions from {Folder}.", imported.Count, folder);
+            logger.LogInformation("Published {Count} workflow definitions from {Folder}.", imported.Published.Count, folder);
+            foreach (var file in imported.Rejected)
+                logger.LogError("Skipped workflow file {File}: {Errors}", file.File, string.Join(" | ", file.Errors));
         }
-        await runtime.RecoverAsync(cancellationToken);
-        runtime.TimerScheduled += OnTimerScheduled;
+        await recovery.RecoverAsync(cancellationToken);
+        timerSignal.Scheduled += OnTimerScheduled;
         if (options.Value.RunBackgroundService) await base.StartAsync(cancellationToken);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        runtime.TimerScheduled -= OnTimerScheduled;
+        timerSignal.Scheduled -= OnTimerScheduled;
         if (options.Value.RunBackgroundService) await base.StopAsync(cancellationToken);
     }
 
@@ -61,10 +67,10 @@ internal sealed class WorkflowRuntimeService(
         {
             try
             {
-                await runtime.RecoverAsync(stoppingToken);
-                while (await runtime.ResumeDueTimersAsync(Batch, stoppingToken) == Batch) { }
-                while (await runtime.ProcessPendingDeliveriesAsync(Batch, stoppingToken) == Batch) { }
-                await runtime.PurgeExpiredStimuliAsync(stoppingToken);
+                await recovery.RecoverAsync(stoppingToken);
+                while (await timers.ResumeDueAsync(Batch, stoppingToken) == Batch) { }
+                while (await pending.ProcessAsync(Batch, stoppingToken) == Batch) { }
+                await inbox.PurgeExpiredAsync(stoppingToken);
                 await WaitAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -83,7 +89,7 @@ internal sealed class WorkflowRuntimeService(
     private async Task WaitAsync(CancellationToken stoppingToken)
     {
         var delay = options.Value.PollInterval;
-        if (await runtime.NextTimerAsync(stoppingToken) is { } next)
+        if (await timers.NextDueAsync(stoppingToken) is { } next)
         {
             var untilNext = next - time.GetUtcNow();
             if (untilNext < delay) delay = untilNext < TimeSpan.Zero ? TimeSpan.Zero : untilNext;

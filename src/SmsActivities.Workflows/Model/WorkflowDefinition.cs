@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace SmsActivities.Workflows.Model;
 
 /// <summary>
-/// One version of a workflow definition, in the Elsa 3 JSON shape (ELSA-STUDIO.md §4.3/§6).
+/// One version of a workflow definition, in the Elsa 3 JSON shape (docs/architecture.md, "The Elsa server API Studio uses").
 /// Unknown top-level properties are kept in <see cref="Extra"/> so a definition written by a newer
 /// Studio round-trips without loss.
 /// </summary>

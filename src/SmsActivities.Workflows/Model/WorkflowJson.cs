@@ -6,7 +6,7 @@ using System.Text.Json.Serialization;
 namespace SmsActivities.Workflows.Model;
 
 /// <summary>
-/// The JSON conventions of the Elsa 3 server (ELSA-STUDIO.md §2): camelCase, enums as strings,
+/// The JSON conventions of the Elsa 3 server (docs/architecture.md, "The Elsa server API Studio uses"): camelCase, enums as strings,
 /// nulls omitted on write and accepted on read.
 /// </summary>
 public static class WorkflowJson

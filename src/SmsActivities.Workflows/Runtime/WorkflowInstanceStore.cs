@@ -7,7 +7,7 @@ using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Workflows.Runtime;
 
-/// <summary>Studio's instance-list row (ELSA-STUDIO.md §4.7).</summary>
+/// <summary>Studio's instance-list row (docs/architecture.md, "The Elsa server API Studio uses").</summary>
 public sealed record WorkflowInstanceSummary(
     string Id,
     string DefinitionId,

@@ -4,7 +4,7 @@ using SmsActivities.Server.Tests.Infrastructure;
 namespace SmsActivities.Server.Tests.Browser;
 
 /// <summary>
-/// Issue 5 §4: a designer creates a workflow in the real Studio, drags activities from the toolbox, connects them,
+/// A designer creates a workflow in the real Studio, drags activities from the toolbox, connects them,
 /// fills their inputs, saves, publishes and runs it, and sees the instance finish in the instance viewer with the
 /// journal — all against the server's Elsa API and the real workflow runtime.
 /// </summary>

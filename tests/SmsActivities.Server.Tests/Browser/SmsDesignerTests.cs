@@ -5,7 +5,7 @@ using SmsActivities.Server.Tests.Infrastructure;
 namespace SmsActivities.Server.Tests.Browser;
 
 /// <summary>
-/// Issue 5 §3/§4 with the SMS plug-in: SendSms and WaitForDeliveryReport from the toolbox's SMS category, connected,
+/// Studio with the SMS plug-in: SendSms and WaitForDeliveryReport from the toolbox's SMS category, connected,
 /// filled, published and run in sandbox mode (the vendor emulator pushes the delivery report to the server's webhook),
 /// and the sample workflows opened in the editor.
 /// </summary>

@@ -7,7 +7,7 @@ public class YaningaiSignerTests
     [Fact]
     public void Doc_inputs_give_the_md5_of_account_key_and_datetime()
     {
-        // The doc's inputs (yn00001 / 7bz1lzh9 / 1630468800); its printed hash 05d7a508… is wrong (DESIGN.md §6).
+        // The doc's inputs (yn00001 / 7bz1lzh9 / 1630468800); its printed hash 05d7a508… is wrong (docs/architecture.md, "Vendor notes").
         Assert.Equal("d2e310115b3c2299d6c38424e293cd0f", YaningaiSigner.Sign("yn00001", "7bz1lzh9", 1630468800));
         Assert.NotEqual("05d7a50893e22a5c4bb3216ae3396c7c", YaningaiSigner.Sign("yn00001", "7bz1lzh9", 1630468800));
     }

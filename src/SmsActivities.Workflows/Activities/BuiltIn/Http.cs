@@ -26,14 +26,11 @@ public sealed record HttpEndpointPayload(string Path, string Method, IReadOnlyLi
 [FlowNode("Done", BlockingActivity.TimeoutOutcome)]
 public sealed class HttpEndpoint : BlockingTrigger
 {
-    /// <summary>Key of the current <see cref="HttpContext"/> in <see cref="WorkflowExecutionContext.TransientProperties"/>.</summary>
-    public const string HttpContextKey = "HttpContext";
-
     /// <summary>
-    /// Key of the live request (a <see cref="JsonObject"/>, sensitive fields unmasked) in
-    /// <see cref="WorkflowExecutionContext.TransientProperties"/>: what was stored has them masked.
+    /// Key of the live request (a <see cref="JsonObject"/>, sensitive fields unmasked) in the request's
+    /// <see cref="HttpContext.Items"/>: what was stored has them masked.
     /// </summary>
-    public const string LiveRequestKey = "HttpRequest";
+    internal const string LiveRequestKey = "workflow-http-request";
 
     [Input(Description = "The path, relative to the workflow HTTP prefix; may hold route parameters such as orders/{id}.", IsRequired = true)]
     public Input<string> Path { get; set; } = new("");
@@ -81,8 +78,12 @@ public sealed class HttpEndpoint : BlockingTrigger
 
     private ValueTask ReceiveAsync(ActivityExecutionContext context, JsonObject? stored)
     {
+        // Runs started or resumed by a request run in its flow; marking the instance as the request's own keeps a
+        // WriteHttpResponse of another instance (resumed along the way, e.g. by an event this one published) from answering it.
+        var http = context.GetService<IHttpContextAccessor>()?.HttpContext;
+        if (http != null) http.Items[AnsweredBy(context.WorkflowInstanceId)] = true;
         // The live request has the sensitive fields the stored one masks; a run without it (a retry after a crash) sees the mask.
-        var request = context.WorkflowExecutionContext.TransientProperties.TryGetValue(LiveRequestKey, out var live) && live is JsonObject liveRequest ? liveRequest : stored;
+        var request = http?.Items[LiveRequestKey] as JsonObject ?? stored;
         foreach (var field in context.Get(SensitiveFields) ?? [])
             if (request?["body"] is JsonObject body && body[field] is JsonValue secret) context.MarkSecret(secret.ToString());
         context.Set(ParsedContent, ValueConverter.ToPlain(request?["body"]));
@@ -93,6 +94,13 @@ public sealed class HttpEndpoint : BlockingTrigger
         context.Set(RemoteIpAddress, request?["remoteIpAddress"]?.GetValue<string>());
         return context.CompleteActivityAsync();
     }
+
+    /// <summary>The key in the request's <see cref="HttpContext.Items"/> that says an instance may answer it.</summary>
+    internal static string AnsweredBy(string workflowInstanceId) => "workflow-instance:" + workflowInstanceId;
+
+    /// <summary>The request this run of the instance may answer: the one its <see cref="HttpEndpoint"/> received in this flow, if any.</summary>
+    internal static HttpContext? RequestOf(ActivityExecutionContext context) =>
+        context.GetService<IHttpContextAccessor>()?.HttpContext is { } http && http.Items.ContainsKey(AnsweredBy(context.WorkflowInstanceId)) ? http : null;
 }
 
 [Activity("Elsa", "HTTP", "Writes the response to the HTTP request that started or resumed the workflow.")]
@@ -112,7 +120,7 @@ public sealed class WriteHttpResponse : Activity
 
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
-        if (!context.WorkflowExecutionContext.TransientProperties.TryGetValue(HttpEndpoint.HttpContextKey, out var value) || value is not HttpContext http || http.Response.HasStarted)
+        if (HttpEndpoint.RequestOf(context) is not { } http || http.Response.HasStarted)
         {
             context.Log("No HTTP request to answer: the workflow was not started or resumed by one, or it was answered already.");
             await context.CompleteActivityAsync();

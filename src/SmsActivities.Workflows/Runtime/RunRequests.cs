@@ -1,0 +1,44 @@
+using System.Text.Json.Nodes;
+using SmsActivities.Workflows.Execution;
+using SmsActivities.Workflows.Persistence;
+
+namespace SmsActivities.Workflows.Runtime;
+
+/// <summary>A new instance of <see cref="Workflow"/>: started directly (no delivery) or by a trigger's delivery.</summary>
+internal sealed record StartRun(Workflow Workflow)
+{
+    public IReadOnlyDictionary<string, JsonNode?> Input { get; init; } = new Dictionary<string, JsonNode?>();
+    public string? CorrelationId { get; init; }
+    /// <summary>The trigger that matched, and what its stimulus brought.</summary>
+    public string? TriggerActivityId { get; init; }
+    public JsonObject? TriggerInput { get; init; }
+    /// <summary>
+    /// The delivery that starts it. The instance is named after it, so a retry after a crash re-creates the same
+    /// instance (same execution keys), and the commit removes it.
+    /// </summary>
+    public string? DeliveryId { get; init; }
+}
+
+/// <summary>One bookmark to resume, directly or for a delivery.</summary>
+internal sealed record ResumeRun(string BookmarkId)
+{
+    public JsonObject? Input { get; init; }
+    public string? DeliveryId { get; init; }
+    /// <summary>Known when the delivery was just recorded: spares the resume looking its target up again.</summary>
+    public ResumeTarget? Target { get; init; }
+    /// <summary>A direct resume throws <see cref="WorkflowInstanceBusyException"/>; a delivery is deferred instead.</summary>
+    public bool ThrowWhenBusy { get; init; }
+}
+
+/// <summary>The instance a delivery's bookmark belongs to and the hash of its stimulus.</summary>
+internal sealed record ResumeTarget(string InstanceId, string StimulusHash);
+
+/// <summary>What one run did, and the work its commit left for after the instance was released.</summary>
+internal sealed record RunOutcome(WorkflowRunResult? Result, bool Deferred, IReadOnlyList<FollowUp> FollowUps)
+{
+    public static RunOutcome Nothing { get; } = new(null, false, []);
+    public static RunOutcome Busy { get; } = new(null, true, []);
+}
+
+/// <summary>Work a commit leaves for after the locks are released: an inbox match to resume, or a stimulus to publish.</summary>
+internal sealed record FollowUp(DeliveryRow? Delivery, JsonObject? Input, Stimulus? Publish);

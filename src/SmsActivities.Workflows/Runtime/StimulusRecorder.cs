@@ -1,0 +1,91 @@
+using System.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using SmsActivities.Workflows.Execution;
+using SmsActivities.Workflows.Model;
+using SmsActivities.Workflows.Persistence;
+
+namespace SmsActivities.Workflows.Runtime;
+
+/// <summary>A stimulus as recorded: a duplicate, or stored with the deliveries it is owed (none when it waits in the inbox or did nothing).</summary>
+internal sealed record RecordedStimulus(bool Duplicate, string? StimulusId, IReadOnlyList<DeliveryRow> Deliveries)
+{
+    public static RecordedStimulus Repeat { get; } = new(true, null, []);
+}
+
+/// <summary>
+/// Records a batch of stimuli in one transaction: one dedupe query for all their keys, one trigger query and one
+/// bookmark query for all their hashes, then the stimulus rows and the deliveries they are owed. What is stored: a
+/// stimulus that matched something (its deliveries point at it, and its dedupe key must then be remembered so a repeat
+/// cannot run those workflows twice), one that must wait in the inbox, and one that asks to be remembered. A stimulus
+/// that matched nothing and must not wait did nothing, so a repeat of it cannot double anything: it is not stored.
+/// </summary>
+internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, TimeProvider time, IOptions<WorkflowRuntimeOptions> options)
+{
+    /// <returns>One entry per stimulus, in order; null when a concurrent delivery took one of the dedupe keys (nothing was stored).</returns>
+    public async Task<IReadOnlyList<RecordedStimulus>?> RecordAsync(IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var retryAfter = options.Value.LeaseWaitTimeout;
+        await using var context = await db.CreateDbContextAsync(cancellationToken);
+        await using var tx = await context.Database.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+        var keys = stimuli.Where(s => s.DedupeKey != null).Select(s => s.DedupeKey!).Distinct(StringComparer.Ordinal).ToList();
+        var seen = keys.Count == 0 ? [] : (await context.Stimuli.Where(s => keys.Contains(s.DedupeKey!)).Select(s => s.DedupeKey!).ToListAsync(cancellationToken))
+            .ToHashSet(StringComparer.Ordinal);
+        var hashes = stimuli.Select(s => s.Hash).ToArray();
+        var wanted = hashes.Where((_, i) => stimuli[i].DedupeKey is null || !seen.Contains(stimuli[i].DedupeKey!)).Distinct(StringComparer.Ordinal).ToList();
+        var startHashes = wanted.Where(h => stimuli.Any(s => s.WorkflowInstanceId is null && s.Hash == h)).ToList();
+        var triggers = (await context.Triggers.Where(t => startHashes.Contains(t.Hash))
+                .Select(t => new { t.Hash, t.DefinitionVersionId, t.ActivityId }).ToListAsync(cancellationToken))
+            .ToLookup(t => t.Hash, StringComparer.Ordinal);
+        var bookmarks = (await context.Bookmarks.Where(b => wanted.Contains(b.Hash))
+                .Select(b => new { b.Hash, b.Id, b.InstanceId, b.CorrelationId }).ToListAsync(cancellationToken))
+            .ToLookup(b => b.Hash, StringComparer.Ordinal);
+
+        var recorded = new List<RecordedStimulus>(stimuli.Count);
+        for (var i = 0; i < stimuli.Count; i++)
+        {
+            var stimulus = stimuli[i];
+            // A key seen before, or earlier in this very batch, makes it a duplicate.
+            if (stimulus.DedupeKey != null && !seen.Add(stimulus.DedupeKey))
+            {
+                recorded.Add(RecordedStimulus.Repeat);
+                continue;
+            }
+            var id = RuntimeRows.NewId();
+            var deliveries = new List<DeliveryRow>();
+            if (stimulus.WorkflowInstanceId is null)
+                foreach (var trigger in triggers[hashes[i]])
+                    deliveries.Add(RuntimeRows.NewDelivery(id, DeliveryKind.Start, now, retryAfter, definitionVersionId: trigger.DefinitionVersionId, triggerActivityId: trigger.ActivityId));
+            foreach (var bookmark in bookmarks[hashes[i]])
+            {
+                if (stimulus.CorrelationId != null && bookmark.CorrelationId != stimulus.CorrelationId) continue;
+                if (stimulus.WorkflowInstanceId != null && bookmark.InstanceId != stimulus.WorkflowInstanceId) continue;
+                deliveries.Add(RuntimeRows.NewDelivery(id, DeliveryKind.Resume, now, retryAfter, bookmark.Id, bookmark.InstanceId));
+            }
+            if (deliveries.Count > 0 || stimulus.KeepInInbox || (stimulus.RememberWhenUnmatched && stimulus.DedupeKey != null))
+            {
+                context.Stimuli.Add(new StimulusRow
+                {
+                    Id = id, Name = stimulus.Name, Hash = hashes[i], PayloadJson = stimulus.Payload?.ToJsonString(WorkflowJson.Options),
+                    InputJson = stimulus.Input?.ToJsonString(WorkflowJson.Options), CorrelationId = stimulus.CorrelationId, DedupeKey = stimulus.DedupeKey,
+                    // Only a stimulus that may wait stays Pending: a remembered one must never be claimed by a later bookmark.
+                    Status = deliveries.Count == 0 && stimulus.KeepInInbox ? StimulusStatus.Pending : StimulusStatus.Consumed,
+                    ReceivedAt = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now + options.Value.InboxRetention),
+                });
+                context.Deliveries.AddRange(deliveries);
+            }
+            recorded.Add(new RecordedStimulus(false, id, deliveries));
+        }
+        try
+        {
+            await context.SaveChangesAsync(cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+        }
+        catch (DbUpdateException) when (keys.Count > 0)
+        {
+            return null;
+        }
+        return recorded;
+    }
+}

@@ -1,0 +1,31 @@
+using Microsoft.EntityFrameworkCore;
+using SmsActivities.Workflows.Persistence;
+
+namespace SmsActivities.Workflows.Runtime;
+
+/// <summary>Resumes bookmarks whose due time has passed and tells the background loop when the next one is due.</summary>
+internal sealed class TimerScheduler(IDbContextFactory<WorkflowDbContext> db, BookmarkResumer resumer, StimulusSender sender, TimeProvider time)
+{
+    /// <summary>A busy instance is simply tried on the next pass.</summary>
+    /// <returns>How many timers were due (at most <paramref name="max"/>).</returns>
+    public async Task<int> ResumeDueAsync(int max, CancellationToken cancellationToken)
+    {
+        var now = DbTime.ToDb(time.GetUtcNow());
+        List<string> due;
+        await using (var context = await db.CreateDbContextAsync(cancellationToken))
+            due = await context.Bookmarks.Where(b => b.DueAt != null && b.DueAt <= now).OrderBy(b => b.DueAt).Select(b => b.Id).Take(max).ToListAsync(cancellationToken);
+        foreach (var id in due)
+        {
+            var outcome = await resumer.ResumeAsync(new ResumeRun(id), cancellationToken);
+            await sender.FollowUpAsync(outcome.FollowUps, cancellationToken);
+        }
+        return due.Count;
+    }
+
+    public async Task<DateTimeOffset?> NextDueAsync(CancellationToken cancellationToken)
+    {
+        await using var context = await db.CreateDbContextAsync(cancellationToken);
+        var next = await context.Bookmarks.Where(b => b.DueAt != null).OrderBy(b => b.DueAt).Select(b => b.DueAt).FirstOrDefaultAsync(cancellationToken);
+        return DbTime.FromDb(next);
+    }
+}

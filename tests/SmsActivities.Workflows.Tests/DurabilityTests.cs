@@ -188,11 +188,12 @@ public class DurabilityTests
         await host.PublishAsync("crash", WaitForEvents("go"), Chain(1));
         var started = await host.Runtime.StartAsync("crash");
 
-        // A process that died while running the instance: its lease is held, then expires.
+        // A process that died while running the instance: its lease is held, then expires. Long enough that the
+        // stimulus below finds it held even on a loaded machine (it is deferred, not run), short enough to wait out.
         var factory = host.Services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>();
         await using (var ctx = await factory.CreateDbContextAsync())
         {
-            var expires = DbTime.ToDb(DateTimeOffset.UtcNow.AddMilliseconds(600));
+            var expires = DbTime.ToDb(DateTimeOffset.UtcNow.AddSeconds(4));
             await ctx.Instances.Where(i => i.Id == started.InstanceId).ExecuteUpdateAsync(s => s
                 .SetProperty(i => i.LeaseOwner, "dead-process").SetProperty(i => i.LeaseExpiresAt, expires)
                 .SetProperty(i => i.SubStatus, "Executing"));

@@ -16,7 +16,7 @@ public sealed class LeaseRenewalTests
         using var db = new TempDatabase();
         void Short(Runtime.WorkflowRuntimeOptions o)
         {
-            o.LeaseDuration = TimeSpan.FromSeconds(1);
+            o.LeaseDuration = TimeSpan.FromSeconds(2);   // still shorter than the 3-second step; renewals every third of it
             o.LeaseWaitTimeout = TimeSpan.FromMilliseconds(500);
         }
         await using var owner = await TestHost.StartAsync(db.Path, configure: Short);

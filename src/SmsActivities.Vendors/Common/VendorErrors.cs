@@ -37,8 +37,8 @@ public sealed class VendorException : Exception
     }
 
     /// <summary>
-    /// <paramref name="isTransient"/> says whether the vendor asked to try again later; a failure whose facts leave the
-    /// outcome open (<see cref="IsOutcomeUnknown"/>) is an unknown outcome whatever it says.
+    /// <paramref name="isTransient"/> false: the vendor refused. True: it may pass later, and a failure whose facts leave the
+    /// outcome open (<see cref="IsOutcomeUnknown"/>) is an unknown outcome rather than a transient one.
     /// </summary>
     public VendorException(string vendor, string? vendorCode, string vendorMessage, bool isTransient, int? httpStatus = null, Exception? inner = null)
         : this(vendor, vendorCode, vendorMessage, KindOf(isTransient, httpStatus, vendorCode, inner), httpStatus, inner)
@@ -91,9 +91,9 @@ public sealed class VendorException : Exception
         new(e164, false, null, VendorCode, VendorMessage) { Retryable = IsTransient, InDoubt = OutcomeUnknown, Failure = Kind };
 
     private static VendorFailureKind KindOf(bool isTransient, int? httpStatus, string? vendorCode, Exception? inner) =>
-        IsOutcomeUnknown(httpStatus, vendorCode, inner) ? VendorFailureKind.UnknownOutcome
-        : isTransient ? VendorFailureKind.Transient
-        : VendorFailureKind.Rejected;
+        !isTransient ? VendorFailureKind.Rejected
+        : IsOutcomeUnknown(httpStatus, vendorCode, inner) ? VendorFailureKind.UnknownOutcome
+        : VendorFailureKind.Transient;
 }
 
 /// <summary>Input rejected before any vendor call. Names the field and the rule it broke.</summary>

@@ -88,7 +88,8 @@ public sealed class VendorFaultTests
     [Fact]
     public async Task Under_a_20_percent_rate_of_lost_answers_every_handset_gets_exactly_one_code()
     {
-        await using var server = await SandboxServer.StartAsync();
+        // Thirty codes from one test client: above the default per-address hourly limit (20), which is not under test here.
+        await using var server = await SandboxServer.StartAsync(new Dictionary<string, string?> { ["SmsActivities:Otp:MaxSendsPerIpPerHour"] = "1000" });
         var set = await SetFaultsAsync(server, "yunpian", new { rate = 0.2, fault = "AcceptThenFail", status = 500, seed = 7 });
         Assert.Equal(("AcceptThenFail", 0.2), (set["fault"]!.GetValue<string>(), set["rate"]!.GetValue<double>()));
 

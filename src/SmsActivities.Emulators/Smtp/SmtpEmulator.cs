@@ -13,7 +13,7 @@ namespace SmsActivities.Emulators.Smtp;
 /// LOGIN when a login is configured. Each accepted message lands in the mailbox of every envelope recipient
 /// (<see cref="MailboxOf"/>); sandbox mode shows those mailboxes over HTTP.
 /// </summary>
-public sealed class SmtpEmulator : IAsyncDisposable
+public sealed class SmtpEmulator : IAsyncDisposable, IDisposable
 {
     private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stopping = new();
@@ -24,6 +24,7 @@ public sealed class SmtpEmulator : IAsyncDisposable
     private readonly Task _accepting;
     private int _authAttempts;
     private int _authFailures;
+    private int _disposed;
 
     private SmtpEmulator(SmtpEmulatorOptions options, TimeProvider time, ILogger logger, int port)
     {
@@ -131,8 +132,12 @@ public sealed class SmtpEmulator : IAsyncDisposable
         }
     }
 
+    /// <summary>For hosts that dispose their services synchronously.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _stopping.CancelAsync().ConfigureAwait(false);
         _listener.Stop();
         await _accepting.ConfigureAwait(false);

@@ -68,6 +68,7 @@ public static class ServerSetup
             services.AddSingleton(sp => new EmulatorSet(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
         }
 
+        services.AddServerTelemetry(configuration);
         services.AddElsaApi();
         services.AddSmsPlugin(configuration); // the SMS plug-in, code-first samples and (sandbox) vendors on the emulators
         return services;
@@ -109,6 +110,7 @@ public static class ServerSetup
             },
         });
         app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapServerTelemetry();
 
         if (studioDirectory is not null) app.MapElsaStudioPages();
         else app.MapMissingStudio();

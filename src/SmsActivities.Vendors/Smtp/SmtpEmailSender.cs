@@ -83,12 +83,12 @@ public sealed class SmtpEmailSender(IOptions<SmtpOptions> options, ILogger<SmtpE
         }
         catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or SmtpProtocolException or SslHandshakeException)
         {
-            throw new VendorException(Vendor, null, $"could not connect to the SMTP server {_options.Host}:{_options.Port} ({_options.Security}): {ex.Message}", isTransient: true, inner: ex);
+            throw new VendorException(Vendor, null, $"could not connect to the SMTP server {_options.Host}:{_options.Port} ({_options.Security}): {ex.Message}", VendorFailureKind.Transient, inner: ex);
         }
         catch (NotSupportedException ex)
         {
             // StartTls asked for, but the server does not offer it: sending in plain text instead would leak the login.
-            throw new VendorException(Vendor, null, $"the SMTP server {_options.Host}:{_options.Port} does not support {_options.Security}: {ex.Message}", isTransient: false, inner: ex);
+            throw new VendorException(Vendor, null, $"the SMTP server {_options.Host}:{_options.Port} does not support {_options.Security}: {ex.Message}", VendorFailureKind.Rejected, inner: ex);
         }
 
         if (string.IsNullOrEmpty(_options.UserName)) return;
@@ -107,11 +107,11 @@ public sealed class SmtpEmailSender(IOptions<SmtpOptions> options, ILogger<SmtpE
         catch (AuthenticationException ex)
         {
             logger.LogError("The SMTP server {Host}:{Port} refused the configured login (Vendors:Smtp:UserName/Password)", _options.Host, _options.Port);
-            throw new VendorException(Vendor, "535", $"the SMTP server refused the configured login (Vendors:Smtp:UserName/Password): {ex.Message}", isTransient: false, inner: ex);
+            throw new VendorException(Vendor, "535", $"the SMTP server refused the configured login (Vendors:Smtp:UserName/Password): {ex.Message}", VendorFailureKind.Rejected, inner: ex);
         }
         catch (NotSupportedException ex)
         {
-            throw new VendorException(Vendor, null, $"the SMTP server {_options.Host}:{_options.Port} offers no login, but Vendors:Smtp:UserName is set: {ex.Message}", isTransient: false, inner: ex);
+            throw new VendorException(Vendor, null, $"the SMTP server {_options.Host}:{_options.Port} offers no login, but Vendors:Smtp:UserName is set: {ex.Message}", VendorFailureKind.Rejected, inner: ex);
         }
     }
 }

@@ -48,6 +48,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => new WorkflowDefinitionService(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(),
             sp.GetRequiredService<WorkflowMaterializer>(), sp.GetRequiredService<TriggerIndexer>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new WorkflowInstanceStore(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>()));
+        services.AddMetrics();
+        services.AddSingleton(sp => new WorkflowTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>()));
         services.AddSingleton<TimerSignal>();
         services.AddSingleton<ExecutionContextFactory>();
         services.AddSingleton<InstanceOwnership>();

@@ -13,7 +13,8 @@ internal sealed class BookmarkResumer(
     ExecutionContextFactory contexts,
     InstanceOwnership ownership,
     InstanceCommitter committer,
-    DeliveryLedger deliveries)
+    DeliveryLedger deliveries,
+    WorkflowTelemetry telemetry)
 {
     public async Task<RunOutcome> ResumeAsync(ResumeRun run, CancellationToken cancellationToken)
     {
@@ -46,12 +47,16 @@ internal sealed class BookmarkResumer(
                 return await deliveries.DropAsync(deliveryId, cancellationToken);
             }
             var workflow = await definitions.GetWorkflowAsync(row.DefinitionVersionId, cancellationToken);
+            using var span = WorkflowTelemetry.StartRun("resume", workflow.DefinitionId, instanceId);
+            span?.SetTag("workflow.activity_id", bookmark.ActivityId);
             var execution = contexts.Create(workflow, state, cancellationToken);
             var before = state.Bookmarks.Select(b => b.Id).ToHashSet(StringComparer.Ordinal);
             await execution.ResumeAsync(bookmark, run.Input);
             await execution.RunAsync();
             var followUps = await committer.CommitAsync(context, row, execution, deliveryId, before, cancellationToken);
-            return new RunOutcome(WorkflowRunResult.From(state), false, followUps);
+            var result = WorkflowRunResult.From(state);
+            telemetry.RecordRun(span, "resume", workflow.DefinitionId, result);
+            return new RunOutcome(result, false, followUps);
         }
         catch
         {

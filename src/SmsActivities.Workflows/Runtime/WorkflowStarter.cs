@@ -13,6 +13,7 @@ internal sealed class WorkflowStarter(
     ExecutionContextFactory contexts,
     InstanceCommitter committer,
     LeaseRenewer leases,
+    WorkflowTelemetry telemetry,
     TimeProvider time)
 {
     public async Task<RunOutcome> StartAsync(StartRun run, CancellationToken cancellationToken)
@@ -32,6 +33,7 @@ internal sealed class WorkflowStarter(
         context.TriggerInput = run.TriggerInput;
         // The instance has no row to lease until it commits: the delivery starting it is kept from falling due meanwhile.
         if (run.DeliveryId != null) leases.TrackStart(run.DeliveryId);
+        using var span = WorkflowTelemetry.StartRun("start", workflow.DefinitionId, state.Id);
         try
         {
             context.Start(workflow.Root);
@@ -40,7 +42,9 @@ internal sealed class WorkflowStarter(
             await using var dbContext = await db.CreateDbContextAsync(cancellationToken);
             dbContext.Instances.Add(row);
             var followUps = await committer.CommitAsync(dbContext, row, context, run.DeliveryId, new HashSet<string>(), cancellationToken);
-            return new RunOutcome(WorkflowRunResult.From(state), false, followUps);
+            var result = WorkflowRunResult.From(state);
+            telemetry.RecordRun(span, "start", workflow.DefinitionId, result);
+            return new RunOutcome(result, false, followUps);
         }
         finally
         {

@@ -99,7 +99,6 @@ public sealed class SendVoiceOtp : Activity
         using var span = SmsTelemetry.Source.StartActivity("sms.voice_otp", ActivityKind.Client);
         span?.SetTag("sms.vendor", sender.Vendor);
         var telemetry = context.GetService<SmsTelemetry>()!;
-        var tag = new KeyValuePair<string, object?>("vendor", sender.Vendor);
         await records.BeginAsync(key, context.WorkflowInstanceId, Id, sender.Vendor, [mobile.E164], ct);
         RecipientResult result;
         try
@@ -123,13 +122,13 @@ public sealed class SendVoiceOtp : Activity
 
         if (!result.Accepted)
         {
-            telemetry.MessagesFailed.Add(1, tag);
+            telemetry.RecordSent(sender.Vendor, "voice_otp", 0, 1);
             await context.GetService<OtpService>()!.WithdrawAsync(issue.Issued!.ChallengeId, ct);
             context.Log("SendVoiceOtp failed: " + error);
         }
         else
         {
-            telemetry.MessagesSent.Add(1, tag);
+            telemetry.RecordSent(sender.Vendor, "voice_otp", 1, 0);
         }
         var outputs = result.Accepted
             ? new VoiceOutputs(result.MessageId, sender.Vendor, issue.Issued!.ExpiresAt, null, Sent)
@@ -198,6 +197,7 @@ public sealed class VerifyOtp : Activity
             if (outcome == OtpVerifyOutcome.RateLimited)
                 context.Set(RetryAfterSeconds, OtpRetry.Seconds(await otp.ChecksAllowedAgainAtAsync(clientIp!, context.CancellationToken), context.GetService<TimeProvider>()!));
         }
+        context.GetService<SmsTelemetry>()?.OtpVerifications.Add(1, new KeyValuePair<string, object?>("result", outcome.ToString()));
         context.Set(Result, outcome.ToString());
         await context.CompleteActivityAsync(outcome.ToString());
     }

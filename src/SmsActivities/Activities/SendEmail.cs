@@ -120,6 +120,7 @@ public sealed class SendEmail : Activity
             outputs = new EmailOutputs([.. receipt.Results], accepted.Where(r => r.MessageId != null).Select(r => r.MessageId!).ToArray(),
                 receipt.Results.FirstOrDefault(r => !r.Accepted)?.Error, accepted.Length > 0 ? Sent : Failed);
             outcomes = receipt.Results.Select(r => new SmsRecipientOutcome(r.Email, receipt.Vendor, r.Accepted, r.MessageId, null, r.Error, null, 1)).ToArray();
+            context.GetService<SmsTelemetry>()?.RecordSent(receipt.Vendor, "email", accepted.Length, receipt.Results.Count - accepted.Length);
         }
         catch (Exception ex) when (ex is VendorException or VendorValidationException or HttpRequestException)
         {
@@ -128,6 +129,8 @@ public sealed class SendEmail : Activity
             context.Log("SendEmail failed: " + error);
             outputs = new EmailOutputs([], [], error, Failed);
             outcomes = addresses.Select(a => new SmsRecipientOutcome(a, sender.Vendor, false, null, null, error, null, 1)).ToArray();
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, error);
+            context.GetService<SmsTelemetry>()?.RecordSent(sender.Vendor, "email", 0, addresses.Length);
         }
         await records.CompleteAsync(key, outcomes, outputs, ct);
         await CompleteAsync(context, outputs);

@@ -137,6 +137,26 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             .Select(r => new SentMessage(r.Vendor, r.MessageId!, r.Mobile)).ToArray();
     }
 
+    /// <summary>
+    /// When each of <paramref name="messages"/> was handed to its vendor (the send record's creation), for those this
+    /// store sent; keyed by vendor and message id. One query by message id (indexed with the vendor).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<(string Vendor, string MessageId), DateTimeOffset>> SentAtAsync(IReadOnlyCollection<(string Vendor, string MessageId)> messages, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count == 0) return new Dictionary<(string, string), DateTimeOffset>();
+        var ids = messages.Select(m => m.MessageId).Distinct(StringComparer.Ordinal).ToArray();
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await db.SendRecords.AsNoTracking()
+            .Where(r => r.MessageId != null && ids.Contains(r.MessageId) && r.Status == SendRecordStatus.Accepted)
+            .Select(r => new { r.Vendor, r.MessageId, r.CreatedAtTicks })
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        var wanted = messages.ToHashSet();
+        return rows.Where(r => wanted.Contains((r.Vendor, r.MessageId!)))
+            .GroupBy(r => (r.Vendor, r.MessageId!))
+            .ToDictionary(g => g.Key, g => new DateTimeOffset(g.Min(r => r.CreatedAtTicks), TimeSpan.Zero));
+    }
+
     private static byte[] Compress(string json)
     {
         using var buffer = new MemoryStream();

@@ -152,9 +152,7 @@ public sealed class SmsVendorRouter
             }
 
             var doubted = pending.Count - accepted - stillPending.Count;
-            var tag = new KeyValuePair<string, object?>("vendor", sender.Vendor);
-            if (accepted > 0) _telemetry.MessagesSent.Add(accepted, tag);
-            if (stillPending.Count > 0) _telemetry.MessagesFailed.Add(stillPending.Count, tag);
+            _telemetry.RecordSent(sender.Vendor, "sms", accepted, stillPending.Count, doubted);
             if (doubted > 0) _logger.LogWarning("{Vendor}: outcome unknown for {Count} recipients; they are not sent again", sender.Vendor, doubted);
             pending = stillPending;
         }

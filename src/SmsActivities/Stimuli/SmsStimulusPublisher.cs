@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmsActivities.Hosting;
 using SmsActivities.OptOut;
+using SmsActivities.Persistence;
 using SmsActivities.Telemetry;
 using SmsActivities.Vendors;
 using SmsActivities.Workflows.Execution;
@@ -22,6 +23,7 @@ public sealed class SmsStimulusPublisher(
     WorkflowRuntime runtime,
     OptOutList optOuts,
     SmsTelemetry telemetry,
+    SendRecordStore records,
     IOptions<SmsActivitiesOptions> options,
     TimeProvider time,
     ILogger<SmsStimulusPublisher> logger)
@@ -67,7 +69,32 @@ public sealed class SmsStimulusPublisher(
             if (i < reports.Count) TraceReport(reports[i], started, isNew, runs);
             else if (i < reports.Count + replies.Count) TraceReply(replies[i - reports.Count], started, isNew, runs);
         }
+        await RecordReportLatencyAsync(reports.Where((_, i) => eventResults[i].Any(r => !r.Duplicate)).ToArray(), started, cancellationToken).ConfigureAwait(false);
         return new IngestResult(fresh, eventResults.Length - fresh);
+    }
+
+    /// <summary>
+    /// Send → first report, for the new reports of messages this plug-in sent. Only looked up while something collects
+    /// the histogram; a failed lookup loses a measurement, never the push (its events are already stored).
+    /// </summary>
+    private async Task RecordReportLatencyAsync(IReadOnlyList<DeliveryReport> fresh, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
+        if (fresh.Count == 0 || !telemetry.ReportLatency.Enabled) return;
+        IReadOnlyDictionary<(string Vendor, string MessageId), DateTimeOffset> sentAt;
+        try
+        {
+            sentAt = await records.SentAtAsync(fresh.Select(r => (r.Vendor, r.MessageId)).ToArray(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            logger.LogWarning(ex, "Could not look up send times for report latency");
+            return;
+        }
+        foreach (var report in fresh)
+        {
+            if (!sentAt.TryGetValue((report.Vendor, report.MessageId), out var sent)) continue;
+            telemetry.ReportLatency.Record(Math.Max(0, (receivedAt - sent).TotalSeconds), new TagList { { "vendor", report.Vendor }, { "status", report.Status.ToString() } });
+        }
     }
 
     /// <returns>False when the report had been received before.</returns>

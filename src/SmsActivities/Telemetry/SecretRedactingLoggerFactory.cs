@@ -5,10 +5,10 @@ using Microsoft.Extensions.Logging;
 namespace SmsActivities.Telemetry;
 
 /// <summary>
-/// What must never reach a log sink: the configured webhook path token, and whatever stands in the token segment of a
+/// What must never reach a log sink or an exported span: the configured webhook path token, and whatever stands in the token segment of a
 /// webhook path (<c>{prefix}/{vendor}/{kind}/{token}</c>): a wrong token may be an old or mistyped real one.
 /// </summary>
-internal sealed class WebhookLogRedaction
+public sealed class WebhookLogRedaction
 {
     public const string Mask = "***";
     private readonly object _gate = new();

@@ -20,12 +20,18 @@ public sealed class SmsTelemetry : IDisposable
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         _meter = meterFactory.Create(Name);
-        MessagesSent = _meter.CreateCounter<long>("sms.messages.sent", "{message}", "Recipients a vendor accepted");
-        MessagesFailed = _meter.CreateCounter<long>("sms.messages.failed", "{message}", "Recipients a vendor rejected or could not take");
+        MessagesSent = _meter.CreateCounter<long>("sms.messages.sent", "{message}", "Recipients a vendor accepted, by vendor and channel (sms, voice_otp, email)");
+        MessagesFailed = _meter.CreateCounter<long>("sms.messages.failed", "{message}", "Recipients a vendor rejected or could not take, by vendor and channel");
+        MessagesInDoubt = _meter.CreateCounter<long>("sms.messages.in_doubt", "{message}", "Recipients whose send outcome is unknown (the vendor may have sent them; never sent again), by vendor and channel");
         Failovers = _meter.CreateCounter<long>("sms.failovers", "{call}", "Sends moved on to the next vendor");
         ReportsReceived = _meter.CreateCounter<long>("sms.reports.received", "{report}", "Delivery reports received, pushed or pulled");
         RepliesReceived = _meter.CreateCounter<long>("sms.replies.received", "{reply}", "Inbound SMS received, pushed or pulled");
         ResumeLatency = _meter.CreateHistogram<double>("sms.report.resume_latency", "ms", "From a report or reply received to the waiting activity resumed");
+        ReportLatency = _meter.CreateHistogram<double>("sms.report.latency", "s", "From a message handed to the vendor to its first delivery report, by vendor and status",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 21600, 86400] });
+        WebhookPushes = _meter.CreateCounter<long>("sms.webhook.pushes", "{push}", "Vendor pushes accepted and acknowledged, by vendor and kind");
+        WebhookRejections = _meter.CreateCounter<long>("sms.webhook.rejections", "{push}", "Vendor pushes refused, by vendor, kind and reason (token, too_large, malformed, replayed, store_failed)");
+        OtpVerifications = _meter.CreateCounter<long>("sms.otp.verifications", "{check}", "OTP code checks, by result (Valid, Invalid, Expired, TooManyAttempts, RateLimited)");
     }
 
     public Counter<long> MessagesSent { get; }
@@ -34,6 +40,24 @@ public sealed class SmsTelemetry : IDisposable
     public Counter<long> ReportsReceived { get; }
     public Counter<long> RepliesReceived { get; }
     public Histogram<double> ResumeLatency { get; }
+    public Histogram<double> ReportLatency { get; }
+    public Counter<long> WebhookPushes { get; }
+    public Counter<long> WebhookRejections { get; }
+    public Counter<long> OtpVerifications { get; }
+
+    public Counter<long> MessagesInDoubt { get; }
+
+    /// <summary>
+    /// Counts the outcomes of one vendor call: <c>sms.messages.sent</c>, <c>.failed</c> and <c>.in_doubt</c>, tagged with
+    /// the vendor and the channel (sms, voice_otp, email).
+    /// </summary>
+    public void RecordSent(string vendor, string channel, int accepted, int failed, int inDoubt = 0)
+    {
+        var tags = new TagList { { "vendor", vendor }, { "channel", channel } };
+        if (accepted > 0) MessagesSent.Add(accepted, tags);
+        if (failed > 0) MessagesFailed.Add(failed, tags);
+        if (inDoubt > 0) MessagesInDoubt.Add(inDoubt, tags);
+    }
 
     /// <summary>
     /// Records how long a vendor event took from reaching the webhook or poller (<c>receivedAt</c> in the stimulus

@@ -44,8 +44,8 @@ public static class SmsWebhookEndpoints
         foreach (var reader in routes.ServiceProvider.GetServices<IWebhookReader>())
         {
             var route = $"{prefix.TrimEnd('/')}/{reader.Vendor}/{reader.Kind}/{{token}}";
-            routes.MapMethods(route, ["GET", "POST"], (HttpContext http, string token, SmsStimulusPublisher publisher, WebhookOneTimeKeyStore oneTimeKeys, ILoggerFactory loggers, IHostApplicationLifetime lifetime) =>
-                    HandleAsync(http, token, expected, options.MaxBodyBytes, reader, publisher, oneTimeKeys, loggers.CreateLogger("SmsActivities.Webhooks"), lifetime.ApplicationStopping))
+            routes.MapMethods(route, ["GET", "POST"], (HttpContext http, string token, SmsStimulusPublisher publisher, WebhookOneTimeKeyStore oneTimeKeys, SmsTelemetry telemetry, ILoggerFactory loggers, IHostApplicationLifetime lifetime) =>
+                    HandleAsync(http, token, expected, options.MaxBodyBytes, reader, publisher, oneTimeKeys, telemetry, loggers.CreateLogger("SmsActivities.Webhooks"), lifetime.ApplicationStopping))
                 .WithName($"sms-webhook-{reader.Vendor}-{reader.Kind}")
                 .ExcludeFromDescription();
         }
@@ -57,8 +57,10 @@ public static class SmsWebhookEndpoints
     /// resume for seconds) must not abort a push half stored; what was read is stored and dispatched regardless.
     /// </param>
     private static async Task<IResult> HandleAsync(HttpContext http, string token, byte[] expected, int maxBody, IWebhookReader reader,
-        SmsStimulusPublisher publisher, WebhookOneTimeKeyStore oneTimeKeys, ILogger logger, CancellationToken cancellationToken)
+        SmsStimulusPublisher publisher, WebhookOneTimeKeyStore oneTimeKeys, SmsTelemetry telemetry, ILogger logger, CancellationToken cancellationToken)
     {
+        void Rejected(string reason) => telemetry.WebhookRejections.Add(1, new TagList { { "vendor", reader.Vendor }, { "kind", reader.Kind }, { "reason", reason } });
+
         using var span = SmsTelemetry.Source.StartActivity("sms.webhook", ActivityKind.Server);
         span?.SetTag("sms.vendor", reader.Vendor);
         span?.SetTag("sms.push_kind", reader.Kind);
@@ -67,6 +69,7 @@ public static class SmsWebhookEndpoints
         if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(token)), expected))
         {
             logger.LogWarning("Refused a {Vendor} {Kind} push from {Remote}: wrong path token", reader.Vendor, reader.Kind, http.Connection.RemoteIpAddress);
+            Rejected("token");
             return Results.NotFound();
         }
 
@@ -78,6 +81,7 @@ public static class SmsWebhookEndpoints
         catch (InvalidDataException)
         {
             logger.LogWarning("Refused a {Vendor} {Kind} push: body over {Max} bytes", reader.Vendor, reader.Kind, maxBody);
+            Rejected("too_large");
             return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
         }
 
@@ -104,6 +108,7 @@ public static class SmsWebhookEndpoints
             // The reader's reason never holds a secret; the body is not logged (it holds phone numbers and texts).
             logger.LogWarning("Refused a {Vendor} {Kind} push ({Status}): {Reason}", reader.Vendor, reader.Kind, read.RejectStatus, read.Error);
             span?.SetStatus(ActivityStatusCode.Error, read.Error);
+            Rejected("malformed");
             return Results.Text(read.Error ?? "rejected", "text/plain; charset=utf-8", statusCode: read.RejectStatus is >= 400 and < 500 ? read.RejectStatus : 400);
         }
 
@@ -114,6 +119,7 @@ public static class SmsWebhookEndpoints
             {
                 logger.LogWarning("Refused a {Vendor} {Kind} push: its signature was already used for a different push", reader.Vendor, reader.Kind);
                 span?.SetStatus(ActivityStatusCode.Error, "signature reused");
+                Rejected("replayed");
                 return Results.Text("signature already used for a different push", "text/plain; charset=utf-8", statusCode: StatusCodes.Status401Unauthorized);
             }
             ingested = await publisher.PublishAsync(read.Reports, read.Replies, read.EmailEvents, cancellationToken).ConfigureAwait(false);
@@ -127,9 +133,11 @@ public static class SmsWebhookEndpoints
         {
             // Not stored: no acknowledgement, so the vendor pushes again.
             logger.LogError(ex, "Could not store a {Vendor} {Kind} push; answering 503 so the vendor retries", reader.Vendor, reader.Kind);
+            Rejected("store_failed");
             return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
         }
 
+        telemetry.WebhookPushes.Add(1, new TagList { { "vendor", reader.Vendor }, { "kind", reader.Kind } });
         span?.SetTag("sms.events.new", ingested.New);
         span?.SetTag("sms.events.duplicate", ingested.Duplicates);
         if (ingested.Duplicates > 0)

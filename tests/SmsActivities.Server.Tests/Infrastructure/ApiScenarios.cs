@@ -14,24 +14,37 @@ public static class ApiScenarios
     }, definitionId);
 
     /// <summary>A flowchart Start → <paramref name="activity"/> (which needs an <c>id</c>), in Studio's JSON.</summary>
-    public static JsonObject StartThen(string name, JsonObject activity, string? definitionId = null) => new()
+    public static JsonObject StartThen(string name, JsonObject activity, string? definitionId = null) =>
+        Chain(name, definitionId, (activity, "Done"));
+
+    /// <summary>
+    /// A flowchart Start → each activity in turn, each one entered from the given port of the one before (the first from
+    /// Start's <c>Done</c>), in Studio's JSON. Activities need an <c>id</c>.
+    /// </summary>
+    public static JsonObject Chain(string name, string? definitionId, params (JsonObject Activity, string FromPort)[] steps)
     {
-        ["definitionId"] = definitionId,
-        ["name"] = name,
-        ["toolVersion"] = "3.8.0",
-        ["root"] = new JsonObject
+        var activities = new JsonArray(new JsonObject { ["id"] = "Start1", ["type"] = "Elsa.Start", ["version"] = 1, ["name"] = "Start1" });
+        var connections = new JsonArray();
+        var previous = "Start1";
+        foreach (var (activity, port) in steps)
         {
-            ["id"] = "Flowchart1",
-            ["type"] = "Elsa.Flowchart",
-            ["version"] = 1,
-            ["activities"] = new JsonArray(new JsonObject { ["id"] = "Start1", ["type"] = "Elsa.Start", ["version"] = 1, ["name"] = "Start1" }, activity),
-            ["connections"] = new JsonArray(new JsonObject
+            activities.Add(activity);
+            var id = (string)activity["id"]!;
+            connections.Add(new JsonObject
             {
-                ["source"] = new JsonObject { ["activity"] = "Start1", ["port"] = "Done" },
-                ["target"] = new JsonObject { ["activity"] = (string)activity["id"]!, ["port"] = "In" },
-            }),
-        },
-    };
+                ["source"] = new JsonObject { ["activity"] = previous, ["port"] = port },
+                ["target"] = new JsonObject { ["activity"] = id, ["port"] = "In" },
+            });
+            previous = id;
+        }
+        return new JsonObject
+        {
+            ["definitionId"] = definitionId,
+            ["name"] = name,
+            ["toolVersion"] = "3.8.0",
+            ["root"] = new JsonObject { ["id"] = "Flowchart1", ["type"] = "Elsa.Flowchart", ["version"] = 1, ["activities"] = activities, ["connections"] = connections },
+        };
+    }
 
     /// <summary>An input set to a literal, in Studio's JSON.</summary>
     public static JsonObject Literal(string typeName, string value) => new()

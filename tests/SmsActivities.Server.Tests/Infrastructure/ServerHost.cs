@@ -33,7 +33,7 @@ public sealed class ServerHost : IAsyncDisposable
 
     public string ApiKey => ServerOptions.SandboxApiKey;
 
-    /// <param name="configureServices">Replaces services after the server's own (e.g. a fake <see cref="TimeProvider"/>).</param>
+    /// <param name="configureServices">Runs after the server's own registrations (e.g. a fake <see cref="TimeProvider"/>, a test's telemetry exporter).</param>
     public static async Task<ServerHost> StartAsync(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "smsactivities-tests", Guid.NewGuid().ToString("N"));

@@ -100,7 +100,9 @@ public class DefinitionTests
         var http = json.Single(d => d!["typeName"]!.GetValue<string>() == "Elsa.HttpEndpoint")!;
         Assert.Equal("Trigger", http["kind"]!.GetValue<string>());
         var methods = http["inputs"]!.AsArray().Single(i => i!["name"]!.GetValue<string>() == "SupportedMethods")!;
-        Assert.Equal("POST", methods["uiSpecifications"]!["dropdown"]!["selectList"]!["items"]![1]!["value"]!.GetValue<string>());
+        // Studio's checklist editor reads its options under "checklist" (it shows none under "dropdown").
+        Assert.Equal("POST", methods["uiSpecifications"]!["checklist"]!["checkList"]!["items"]![1]!["value"]!.GetValue<string>());
+        Assert.Null(methods["uiSpecifications"]!["dropdown"]);
         var forEach = json.Single(d => d!["typeName"]!.GetValue<string>() == "Elsa.ForEach")!;
         Assert.Contains(forEach["ports"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "Body" && p["type"]!.GetValue<string>() == "Embedded");
     }

@@ -32,6 +32,7 @@ public sealed class EmulatorFaults
     private EmulatorFault _fault = EmulatorFault.Refuse;
     private double _rate;
     private int _delays;
+    private int _undelayed;
     private TimeSpan _delay;
 
     public EmulatorFaults() => _random = new Random();
@@ -67,12 +68,16 @@ public sealed class EmulatorFaults
         }
     }
 
-    /// <summary>The next <paramref name="count"/> calls wait <paramref name="delay"/> before being handled; 0 stops delaying.</summary>
-    public void DelayNextCalls(int count, TimeSpan delay)
+    /// <summary>
+    /// The next <paramref name="count"/> calls, after <paramref name="afterCalls"/> more that go through on time (e.g. the
+    /// second batch of a send), wait <paramref name="delay"/> before being handled; 0 stops delaying.
+    /// </summary>
+    public void DelayNextCalls(int count, TimeSpan delay, int afterCalls = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfNegative(afterCalls);
         ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
-        lock (_gate) { _delays = count; _delay = delay; }
+        lock (_gate) { _delays = count; _delay = delay; _undelayed = afterCalls; }
     }
 
     /// <summary>Pending failures and delays, e.g. for the sandbox control's answer.</summary>
@@ -93,7 +98,8 @@ public sealed class EmulatorFaults
         lock (_gate)
         {
             var delay = TimeSpan.Zero;
-            if (_delays > 0) { _delays--; delay = _delay; }
+            if (_delays > 0 && _undelayed > 0) _undelayed--;
+            else if (_delays > 0) { _delays--; delay = _delay; }
             (EmulatorFault, int)? failure = null;
             if (_failures > 0) { _failures--; failure = (_fault, _failureStatus); }
             else if (_rate > 0 && _random.NextDouble() < _rate) failure = (_fault, _failureStatus);

@@ -15,7 +15,11 @@ namespace SmsActivities.Emulators.SendCloud;
 public sealed record SendCloudTemplate(string Text, bool Approved = true);
 
 /// <summary>A message the emulator accepted: <paramref name="Api"/> is send, sendVoice or sendCode.</summary>
-public sealed record SendCloudSentMessage(string SmsId, string Api, string Phone, string Content, int MsgType, string? SendRequestId, string? Tag, DateTimeOffset At);
+public sealed record SendCloudSentMessage(string SmsId, string Api, string Phone, string Content, int MsgType, string? SendRequestId, string? Tag, DateTimeOffset At)
+{
+    /// <summary>The SMS label the send is counted under (<c>labelId</c>), if any.</summary>
+    public int? LabelId { get; init; }
+}
 
 /// <summary>
 /// SendCloud SMS on loopback: <c>POST /smsapi/send</c>, <c>/smsapi/sendVoice</c>, <c>/smsapi/sendCode</c> and
@@ -163,6 +167,9 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
         if (!template.Approved) return Fail(432, "模板未提交审核或者未审核通过");
         var msgType = ParseMsgType(form, SendCloudFormat.MsgTypeSms, SendCloudFormat.MsgTypeMms, SendCloudFormat.MsgTypeInternational);
         if (msgType is null) return Fail(412, "msgType 取值错误");
+        var labelText = form["labelId"].ToString();
+        if (labelText.Length > 0 && (!int.TryParse(labelText, NumberStyles.None, CultureInfo.InvariantCulture, out var labelId) || labelId <= 0))
+            return Fail(412, "labelId 应为正整数");
 
         var vars = new Dictionary<string, string>(StringComparer.Ordinal);
         var varsText = form["vars"].ToString();
@@ -256,7 +263,10 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
         // SendCloud's ids look like "1458113381893_15_3_11_1ainnq$131112345678": time, internal counters, random, then "$" + phone.
         var smsId = $"{now.ToUnixTimeMilliseconds()}_{Interlocked.Increment(ref _sequence)}_{msgType}_11_{random}${phone}";
         var tag = form["tag"].ToString();
-        var sent = new SendCloudSentMessage(smsId, api, phone, content, msgType, NullIfEmpty(form["sendRequestId"].ToString()), NullIfEmpty(tag), now);
+        var sent = new SendCloudSentMessage(smsId, api, phone, content, msgType, NullIfEmpty(form["sendRequestId"].ToString()), NullIfEmpty(tag), now)
+        {
+            LabelId = int.TryParse(form["labelId"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var label) ? label : null,
+        };
         _sent.Enqueue(sent);
         PlanReport(sent, number);
         HandsetAnswers.Play(this, number.E164);

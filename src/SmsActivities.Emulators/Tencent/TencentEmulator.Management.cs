@@ -12,7 +12,7 @@ public sealed partial class TencentEmulator
     private int _nextTemplateId = 1000;
     private int _nextSignId = 5000;
 
-    private sealed partial record TemplateEntry(int Id, string Text, TencentTemplateType Type, string? Title, string? Remark, TencentReviewStatus Status, string? Reply)
+    private sealed partial record TemplateEntry(int Id, string Text, TencentTemplateType Type, string? Title, string? Remark, TencentReviewStatus Status, string? Reply, int International = 0)
     {
         private Regex? _pattern;
 
@@ -29,7 +29,7 @@ public sealed partial class TencentEmulator
 
         public JsonObject ToJson(bool withReply) => WithReply(new JsonObject
         {
-            ["id"] = Id, ["text"] = Text, ["status"] = (int)Status,
+            ["id"] = Id, ["text"] = Text, ["status"] = (int)Status, ["international"] = International,
         }, withReply ? Reply : null, ("type", (int)Type));
     }
 
@@ -97,7 +97,7 @@ public sealed partial class TencentEmulator
     private void AddTemplate(JsonObject body, JsonObject answer)
     {
         var entry = new TemplateEntry(++_nextTemplateId, RequiredString(body, "text"), (TencentTemplateType)RequiredInt(body, "type", 0, 2),
-            OptionalString(body, "title"), OptionalString(body, "remark"), NewStatus, string.Empty);
+            OptionalString(body, "title"), OptionalString(body, "remark"), NewStatus, string.Empty, InternationalFlag(body));
         _templates[entry.Id] = entry;
         answer["data"] = entry.ToJson(withReply: false);
     }
@@ -108,10 +108,13 @@ public sealed partial class TencentEmulator
         if (!_templates.ContainsKey(id)) throw NotFound("template", id);
         // A modified template goes through review again.
         var entry = new TemplateEntry(id, RequiredString(body, "text"), (TencentTemplateType)RequiredInt(body, "type", 0, 2),
-            OptionalString(body, "title"), OptionalString(body, "remark"), NewStatus, string.Empty);
+            OptionalString(body, "title"), OptionalString(body, "remark"), NewStatus, string.Empty, InternationalFlag(body));
         _templates[id] = entry;
         answer["data"] = entry.ToJson(withReply: false);
     }
+
+    /// <summary><c>international</c>: 0 (China mainland, the default when absent) or 1 (outside it).</summary>
+    private static int InternationalFlag(JsonObject body) => body.ContainsKey("international") ? RequiredInt(body, "international", 0, 1) : 0;
 
     private void DeleteTemplates(JsonObject body, JsonObject answer) => Delete(_templates, RequiredIds(body, "tpl_id"), "template");
 

@@ -14,6 +14,8 @@ public sealed record YunpianSentMessage(long Sid, string Mobile, string E164, st
 
 /// <summary>
 /// Yunpian v2 on loopback: <c>/v2/user/get.json</c>, <c>/v2/sms/single_send.json</c>, <c>/v2/sms/batch_send.json</c>,
+/// <c>/v2/sms/multi_send.json</c> (a URL-encoded text per number), <c>/v2/sms/tpl_single_send.json</c> and
+/// <c>/v2/sms/tpl_batch_send.json</c> (templates seeded with <see cref="SeedTemplate"/>, filled from <c>tpl_value</c>),
 /// <c>/v2/sms/pull_status.json</c>, <c>/v2/sms/pull_reply.json</c>. Form POSTs with <c>apikey</c>; errors as HTTP 400
 /// <c>{"http_status_code":400,"code","msg","detail"}</c> with Yunpian's codes; harassment prevention (same text to the
 /// same number once per 30 s, three times per 5 min); status and reply pushes as <c>sms_status=</c>/<c>sms_reply=</c>
@@ -40,7 +42,9 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
     private readonly ConcurrentQueue<YunpianStatusRecord> _statusForPull = new();
     private readonly ConcurrentQueue<YunpianReplyRecord> _repliesForPull = new();
     private readonly Dictionary<(string Mobile, string Text), List<DateTimeOffset>> _recentSends = [];
+    private readonly ConcurrentDictionary<long, string> _templates = new();
     private readonly Lock _gate = new();
+    private long _nextTemplateId = 1_000_000;
     private long _nextSid = 16_741_236_146_000; // beyond 32 bits on purpose: sids are 64-bit.
     private decimal _balance = 1000m;
 
@@ -74,6 +78,15 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
 
     public IReadOnlyList<YunpianSentMessage> Sent => _sent.ToArray();
 
+    /// <summary>Adds an approved template (e.g. <c>【Acme】Your code is #code#</c>) and returns its <c>tpl_id</c>.</summary>
+    public long SeedTemplate(string content)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(content);
+        var id = Interlocked.Increment(ref _nextTemplateId);
+        _templates[id] = content;
+        return id;
+    }
+
     public void Map(IEndpointRouteBuilder routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
@@ -81,6 +94,9 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
             null, "v2", Balance, 100m, "sandbox", "13812341234"), YunpianFormat.Json));
         MapApi(routes, "/v2/sms/single_send.json", SingleSend);
         MapApi(routes, "/v2/sms/batch_send.json", BatchSend);
+        MapApi(routes, "/v2/sms/multi_send.json", MultiSend);
+        MapApi(routes, "/v2/sms/tpl_single_send.json", TemplateSingleSend);
+        MapApi(routes, "/v2/sms/tpl_batch_send.json", TemplateBatchSend);
         MapApi(routes, "/v2/sms/pull_status.json", form => Pull(form, _statusForPull));
         MapApi(routes, "/v2/sms/pull_reply.json", form => Pull(form, _repliesForPull));
     }
@@ -120,11 +136,67 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
     private IResult BatchSend(IFormCollection form)
     {
         if (ReadSendFields(form, out var text, out var extend, out var uid, out var callback) is { } invalid) return invalid;
-        var mobiles = form["mobile"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (mobiles.Length == 0) return Missing("mobile");
-        if (mobiles.Length > YunpianFormat.MaxBatchSize) return BadFormat("mobile", $"号码个数不能超过{YunpianFormat.MaxBatchSize}个");
+        if (ReadMobiles(form, out var mobiles) is { } badMobiles) return badMobiles;
+        return BatchAnswer(mobiles.Select(m => Accept(m, text, extend, uid, callback, register: null)).ToArray());
+    }
 
-        var data = mobiles.Select(m => Accept(m, text, extend, uid, callback, register: null)).ToArray();
+    /// <summary>multi_send: the i-th text (URL-encoded on its own, then comma-joined) goes to the i-th number.</summary>
+    private IResult MultiSend(IFormCollection form)
+    {
+        if (ReadSendFields(form, out var joined, out var extend, out var uid, out var callback, checkLength: false) is { } invalid) return invalid;
+        if (ReadMobiles(form, out var mobiles) is { } badMobiles) return badMobiles;
+        var texts = YunpianFormat.ParseMultiText(joined);
+        if (texts.Count != mobiles.Length) return BadFormat("text", $"短信内容个数({texts.Count})与手机号个数({mobiles.Length})不一致");
+        if (texts.FirstOrDefault(t => t.Length == 0 || t.Length > YunpianFormat.MaxTextLength) is not null)
+            return BadFormat("text", $"每条内容长度须为1-{YunpianFormat.MaxTextLength}个字");
+        return BatchAnswer(mobiles.Select((m, i) => Accept(m, texts[i], extend, uid, callback, register: null)).ToArray());
+    }
+
+    private IResult TemplateSingleSend(IFormCollection form)
+    {
+        if (ReadTemplate(form, out var text) is { } invalid) return invalid;
+        var mobile = form["mobile"].ToString();
+        if (mobile.Length == 0) return Missing("mobile");
+        if (mobile.Contains(',', StringComparison.Ordinal)) return BadFormat("mobile", "tpl_single_send 只支持单个号码");
+        var result = Accept(mobile, text, NullIfEmpty(form["extend"].ToString()), NullIfEmpty(form["uid"].ToString()), null, register: null);
+        return result.Code == 0 ? Results.Json(result, YunpianFormat.Json) : Error(result.Code, result.Msg!, result.Msg!);
+    }
+
+    private IResult TemplateBatchSend(IFormCollection form)
+    {
+        if (ReadTemplate(form, out var text) is { } invalid) return invalid;
+        if (ReadMobiles(form, out var mobiles) is { } badMobiles) return badMobiles;
+        var (extend, uid) = (NullIfEmpty(form["extend"].ToString()), NullIfEmpty(form["uid"].ToString()));
+        return BatchAnswer(mobiles.Select(m => Accept(m, text, extend, uid, null, register: null)).ToArray());
+    }
+
+    /// <summary>The template's text with every <c>#name#</c> replaced from <c>tpl_value</c>; a placeholder left unfilled is an error, as at Yunpian.</summary>
+    private IResult? ReadTemplate(IFormCollection form, out string text)
+    {
+        text = string.Empty;
+        var rawId = form["tpl_id"].ToString();
+        if (rawId.Length == 0) return Missing("tpl_id");
+        if (!long.TryParse(rawId, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || !_templates.TryGetValue(id, out var template))
+            return Error(5, "未找到对应id的模板", $"模板 {rawId} 不存在或未审核通过");
+        var rawValue = form["tpl_value"].ToString();
+        var values = YunpianFormat.ParseTemplateValue(rawValue);
+        if (values is null) return BadFormat("tpl_value", "应为 urlencode(#key#)=urlencode(value) 以 & 连接");
+        foreach (var (name, value) in values) template = template.Replace($"#{name}#", value, StringComparison.Ordinal);
+        if (System.Text.RegularExpressions.Regex.IsMatch(template, "#[^#\\s]+#")) return BadFormat("tpl_value", "模板变量未全部赋值");
+        if (template.Length > YunpianFormat.MaxTextLength) return BadFormat("tpl_value", $"替换后内容长度不能超过{YunpianFormat.MaxTextLength}个字");
+        text = template;
+        return null;
+    }
+
+    private static IResult? ReadMobiles(IFormCollection form, out string[] mobiles)
+    {
+        mobiles = form["mobile"].ToString().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (mobiles.Length == 0) return Missing("mobile");
+        return mobiles.Length > YunpianFormat.MaxBatchSize ? BadFormat("mobile", $"号码个数不能超过{YunpianFormat.MaxBatchSize}个") : null;
+    }
+
+    private static IResult BatchAnswer(YunpianSendResult[] data)
+    {
         var accepted = data.Where(d => d.Code == 0).ToArray();
         return Results.Json(new
         {
@@ -136,14 +208,14 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
         }, YunpianFormat.Json);
     }
 
-    private static IResult? ReadSendFields(IFormCollection form, out string text, out string? extend, out string? uid, out Uri? callback)
+    private static IResult? ReadSendFields(IFormCollection form, out string text, out string? extend, out string? uid, out Uri? callback, bool checkLength = true)
     {
         text = form["text"].ToString();
         extend = NullIfEmpty(form["extend"].ToString());
         uid = NullIfEmpty(form["uid"].ToString());
         callback = null;
         if (text.Length == 0) return Missing("text");
-        if (text.Length > YunpianFormat.MaxTextLength) return BadFormat("text", $"长度不能超过{YunpianFormat.MaxTextLength}个字");
+        if (checkLength && text.Length > YunpianFormat.MaxTextLength) return BadFormat("text", $"长度不能超过{YunpianFormat.MaxTextLength}个字");
         if (extend is not null && !extend.All(char.IsAsciiDigit)) return BadFormat("extend", "只能为数字");
         var url = form["callback_url"].ToString();
         if (url.Length > 0 && (!Uri.TryCreate(url, UriKind.Absolute, out callback) || (callback.Scheme != Uri.UriSchemeHttp && callback.Scheme != Uri.UriSchemeHttps)))
@@ -202,12 +274,24 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
         {
             var delivered = plan.Outcome == DeliveryOutcome.Delivered;
             var record = new YunpianStatusRecord(sent.Sid, sent.Uid, YunpianFormat.FormatTime(Context.Clock.Now),
-                delivered ? string.Empty : plan.FailureCode ?? "UNDELIV", sent.Mobile, delivered ? "SUCCESS" : "FAIL");
+                delivered ? string.Empty : plan.FailureCode ?? "UNDELIV", sent.Mobile, delivered ? "SUCCESS" : "FAIL")
+            {
+                ErrorDetail = delivered ? string.Empty : FailureDetail(plan.FailureCode),
+            };
             var url = sent.CallbackUrl ?? StatusCallbackUrl;
             if (url is null) _statusForPull.Enqueue(record);
             else Push("sms_status", "status", url, JsonSerializer.Serialize(new[] { record }, YunpianFormat.Json), StatusRetries);
         });
     }
+
+    // What Yunpian's error_detail says for the operator codes the sandbox scripts use most.
+    private static string FailureDetail(string? code) => code switch
+    {
+        null or "UNDELIV" => "用户不在服务区或关机",
+        "MK:0001" or "BLACK" => "号码在黑名单中",
+        "EXPIRED" => "短信过期未送达",
+        _ => $"运营商返回 {code}",
+    };
 
     public void InjectReply(HandsetReply reply)
     {

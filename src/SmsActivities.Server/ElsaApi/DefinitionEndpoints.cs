@@ -28,8 +28,8 @@ public static class DefinitionEndpoints
         });
         definitions.MapGet("/by-definition-id/{definitionId}", GetByDefinitionIdAsync);
         definitions.MapGet("/{definitionId}", GetByDefinitionIdAsync);
-        definitions.MapGet("/by-id/{id}", async (string id, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
-            (await service.GetByIdAsync(id, ct) ?? codeFirst.FindVersion(id)) is { } definition ? ElsaJson.Node(DefinitionJson.ToModel(definition)) : NotFound("version", id));
+        definitions.MapGet("/by-id/{id}", async (string id, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, StudioModels models, CancellationToken ct) =>
+            (await service.GetByIdAsync(id, ct) ?? codeFirst.FindVersion(id)) is { } definition ? ElsaJson.Node(models.ToModel(definition)) : NotFound("version", id));
         definitions.MapGet("/validation/is-name-unique", async (string? name, string? definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
         {
             var all = await service.ListAsync(new DefinitionQuery { VersionOptions = VersionOptions.Latest, PageSize = int.MaxValue }, ct);
@@ -38,7 +38,7 @@ public static class DefinitionEndpoints
         });
 
         definitions.MapPost("", SaveAsync);
-        definitions.MapPost("/{definitionId}/publish", async (string definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
+        definitions.MapPost("/{definitionId}/publish", async (string definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, StudioModels models, CancellationToken ct) =>
         {
             if (codeFirst.IsCodeFirst(definitionId)) return ReadOnly(definitionId);
             var before = await service.GetAsync(definitionId, VersionOptions.Latest, ct);
@@ -46,20 +46,20 @@ public static class DefinitionEndpoints
             try
             {
                 var published = await service.PublishAsync(definitionId, ct);
-                return SaveResponse(published, before.IsPublished, []);
+                return SaveResponse(models, published, before.IsPublished, []);
             }
             catch (WorkflowValidationException e)
             {
-                return SaveResponse(before, false, e.Errors, StatusCodes.Status400BadRequest);
+                return SaveResponse(models, before, false, e.Errors, StatusCodes.Status400BadRequest);
             }
         });
-        definitions.MapPost("/{definitionId}/retract", async (string definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
+        definitions.MapPost("/{definitionId}/retract", async (string definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, StudioModels models, CancellationToken ct) =>
         {
             if (codeFirst.IsCodeFirst(definitionId)) return ReadOnly(definitionId);
             if (await service.GetAsync(definitionId, VersionOptions.Latest, ct) is null) return NotFound("definition", definitionId);
             await service.RetractAsync(definitionId, ct);
             var latest = await service.GetAsync(definitionId, VersionOptions.Latest, ct);
-            return ElsaJson.Node(DefinitionJson.ToModel(latest!));
+            return ElsaJson.Node(models.ToModel(latest!));
         });
         definitions.MapDelete("/{definitionId}", async (string definitionId, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct) =>
             codeFirst.IsCodeFirst(definitionId) ? ReadOnly(definitionId)
@@ -171,16 +171,16 @@ public static class DefinitionEndpoints
         });
     }
 
-    private static async Task<IResult> GetByDefinitionIdAsync(string definitionId, string? versionOptions, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, CancellationToken ct)
+    private static async Task<IResult> GetByDefinitionIdAsync(string definitionId, string? versionOptions, WorkflowDefinitionService service, CodeFirstDefinitions codeFirst, StudioModels models, CancellationToken ct)
     {
         if (!TryParseVersionOptions(versionOptions, VersionOptions.Latest, out var options, out var error)) return error;
         return (await service.GetAsync(definitionId, options, ct) ?? codeFirst.Find(definitionId)) is { } definition
-            ? ElsaJson.Node(DefinitionJson.ToModel(definition))
+            ? ElsaJson.Node(models.ToModel(definition))
             : NotFound("definition", definitionId);
     }
 
     /// <summary><c>POST /workflow-definitions</c> <c>{"model":{…},"publish":bool?}</c>: create, save a draft or publish.</summary>
-    private static async Task<IResult> SaveAsync(HttpRequest request, WorkflowDefinitionService service, CancellationToken ct)
+    private static async Task<IResult> SaveAsync(HttpRequest request, WorkflowDefinitionService service, StudioModels models, CancellationToken ct)
     {
         var body = await ReadJsonAsync(request, ct);
         if (body?["model"] is not JsonObject model) return BadRequest("The body must be {\"model\":{…},\"publish\":bool}.");
@@ -196,14 +196,14 @@ public static class DefinitionEndpoints
         var publish = body["publish"] is JsonValue p && p.TryGetValue<bool>(out var b) && b;
         var result = await service.SaveAsync(definition, publish, ct);
         var status = publish && result.ValidationErrors.Count > 0 ? StatusCodes.Status400BadRequest : StatusCodes.Status200OK;
-        return SaveResponse(result.Definition, result.AlreadyPublished, result.ValidationErrors, status);
+        return SaveResponse(models, result.Definition, result.AlreadyPublished, result.ValidationErrors, status);
     }
 
     /// <summary>
     /// <c>POST /workflow-definitions/import</c>: a definition JSON (as exported, or any Elsa 3 definition file) is saved
     /// as a new draft of its definition id (or a new definition), and published when it says <c>isPublished:true</c>.
     /// </summary>
-    private static async Task<IResult> ImportAsync(HttpRequest request, WorkflowDefinitionService service, CancellationToken ct)
+    private static async Task<IResult> ImportAsync(HttpRequest request, WorkflowDefinitionService service, StudioModels models, CancellationToken ct)
     {
         var body = await ReadJsonAsync(request, ct);
         var model = body?["model"] as JsonObject ?? body as JsonObject;
@@ -220,13 +220,15 @@ public static class DefinitionEndpoints
         var publish = definition.IsPublished;
         definition.Id = "";
         var result = await service.SaveAsync(definition, publish, ct);
-        return ElsaJson.Node(DefinitionJson.ToModel(result.Definition), result.ValidationErrors.Count > 0 && publish ? StatusCodes.Status400BadRequest : StatusCodes.Status200OK);
+        if (result.ValidationErrors.Count == 0 || !publish) return ElsaJson.Node(models.ToModel(result.Definition));
+        // Refused: the saved draft plus why, in the shape of a save response, so the caller can show each problem.
+        return SaveResponse(models, result.Definition, false, result.ValidationErrors, StatusCodes.Status400BadRequest);
     }
 
-    private static IResult SaveResponse(WorkflowDefinition definition, bool alreadyPublished, IReadOnlyList<string> errors, int status = StatusCodes.Status200OK) =>
+    private static IResult SaveResponse(StudioModels models, WorkflowDefinition definition, bool alreadyPublished, IReadOnlyList<string> errors, int status = StatusCodes.Status200OK) =>
         ElsaJson.Node(new JsonObject
         {
-            ["workflowDefinition"] = DefinitionJson.ToModel(definition),
+            ["workflowDefinition"] = models.ToModel(definition),
             ["alreadyPublished"] = alreadyPublished,
             ["consumingWorkflowCount"] = 0,
             ["validationErrors"] = new JsonArray(errors.Select(e => (JsonNode)new JsonObject { ["errorMessage"] = e }).ToArray()),

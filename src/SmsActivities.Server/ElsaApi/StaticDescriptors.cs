@@ -9,8 +9,8 @@ public static class StaticDescriptors
     public sealed record ExpressionDescriptor(string Type, string DisplayName, bool IsSerializable, bool IsBrowsable, IReadOnlyDictionary<string, object> Properties);
 
     /// <summary>
-    /// The expression languages the runtime evaluates (DESIGN §5: Literal, Variable, JavaScript via Jint 2.10 = ES5.1,
-    /// JSON objects). Studio needs at least one that is not Literal/Object/Variable/Input, here JavaScript.
+    /// The expression languages the runtime evaluates: Literal, Variable, JSON objects, JavaScript (Jint, ES2023) and
+    /// Liquid (Fluid). Studio needs at least one that is not Literal/Object/Variable/Input.
     /// </summary>
     public static readonly IReadOnlyList<ExpressionDescriptor> Expressions =
     [
@@ -18,6 +18,7 @@ public static class StaticDescriptors
         new("Object", "Object", true, false, new Dictionary<string, object> { ["MonacoLanguage"] = "json" }),
         new("Variable", "Variable", true, false, new Dictionary<string, object>()),
         new("JavaScript", "JavaScript", true, true, new Dictionary<string, object> { ["MonacoLanguage"] = "javascript" }),
+        new("Liquid", "Liquid", true, true, new Dictionary<string, object> { ["MonacoLanguage"] = "liquid" }),
     ];
 
     public sealed record VariableTypeDescriptor(string TypeName, string DisplayName, string Category, string? Description);

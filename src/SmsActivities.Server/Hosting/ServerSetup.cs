@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.EntityFrameworkCore;
@@ -54,7 +55,7 @@ public static class ServerSetup
         services.Configure<HttpEndpointOptions>(configuration.GetSection(ServerOptions.Section + ":HttpEndpoints"));
         services.Configure<SmsActivities.Workflows.Runtime.WorkflowRetentionOptions>(configuration.GetSection("Workflows:Retention"));
 
-        services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite");
+        services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite").AddCheck<WorkflowFilesHealthCheck>("workflows");
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "SmsActivities server";
@@ -102,6 +103,8 @@ public static class ServerSetup
                     status = report.Status.ToString(),
                     sandbox = options.Sandbox,
                     checks = report.Entries.ToDictionary(e => e.Key, e => e.Value.Status.ToString()),
+                    problems = report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy)
+                        .ToDictionary(e => e.Key, e => new { e.Value.Description, e.Value.Data }),
                 }).ConfigureAwait(false);
             },
         });

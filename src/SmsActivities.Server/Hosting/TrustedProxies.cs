@@ -31,7 +31,8 @@ internal static class TrustedProxies
         }
         services.Configure<ForwardedHeadersOptions>(o =>
         {
-            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // With both lists empty the middleware would believe every sender: with no proxy configured it is off.
+            o.ForwardedHeaders = proxies.Count + networks.Count > 0 ? ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto : ForwardedHeaders.None;
             o.KnownProxies.Clear();
             o.KnownIPNetworks.Clear();
             foreach (var proxy in proxies) o.KnownProxies.Add(proxy);

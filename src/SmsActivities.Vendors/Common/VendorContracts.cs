@@ -64,6 +64,8 @@ public sealed record RecipientResult(
     string? Error = null,
     decimal? Fee = null)
 {
+    private readonly VendorFailureKind? _failure;
+
     /// <summary>True when the vendor could not be reached or failed transiently: another vendor may succeed.</summary>
     public bool Retryable { get; init; }
 
@@ -72,6 +74,17 @@ public sealed record RecipientResult(
     /// <see cref="VendorException.OutcomeUnknown"/>). Sending it again, through any vendor, could reach the person twice.
     /// </summary>
     public bool InDoubt { get; init; }
+
+    /// <summary>
+    /// Null when accepted. Otherwise how the send failed for this recipient: <see cref="VendorFailureKind.Rejected"/> (the
+    /// vendor refused it), <see cref="VendorFailureKind.Transient"/> (nothing was sent) or
+    /// <see cref="VendorFailureKind.UnknownOutcome"/> (the message may have gone out, as <see cref="InDoubt"/> says).
+    /// </summary>
+    public VendorFailureKind? Failure
+    {
+        get => Accepted ? null : _failure ?? (InDoubt ? VendorFailureKind.UnknownOutcome : VendorFailureKind.Rejected);
+        init => _failure = value;
+    }
 }
 
 /// <summary>What a send produced, one result per recipient in the order the caller gave them.</summary>

@@ -39,6 +39,11 @@ public sealed class SendCloudClient(HttpClient http, IOptions<SendCloudOptions> 
             new("phone", string.Join(',', request.Phones)),
         };
         if (request.Vars.Count > 0) form.Add(new("vars", JsonSerializer.Serialize(request.Vars, SendCloudFormat.Json)));
+        if (request.LabelId is { } labelId)
+        {
+            if (labelId <= 0) throw new VendorValidationException("labelId", "must be a positive label id");
+            form.Add(new("labelId", labelId.ToString(CultureInfo.InvariantCulture)));
+        }
         return PostAsync<SendCloudSendInfo>("smsapi/send", form, request.SendRequestId, request.Tag, cancellationToken);
     }
 
@@ -71,8 +76,8 @@ public sealed class SendCloudClient(HttpClient http, IOptions<SendCloudOptions> 
     /// <summary>SendCloud's clock, for callers whose own clock drifts beyond the 6-second timestamp window.</summary>
     public async Task<DateTimeOffset> GetTimestampAsync(CancellationToken cancellationToken = default)
     {
-        using var response = await SendAsync(() => http.GetAsync(new Uri("smsapi/timestamp/get", UriKind.Relative), cancellationToken)).ConfigureAwait(false);
-        var info = await ReadAsync<SendCloudTimestampInfo>(response, cancellationToken).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("smsapi/timestamp/get", UriKind.Relative));
+        var info = Read<SendCloudTimestampInfo>(await http.SendToVendorAsync(VendorNames.SendCloud, "smsapi/timestamp/get", request, cancellationToken).ConfigureAwait(false));
         return DateTimeOffset.FromUnixTimeMilliseconds(info.Timestamp);
     }
 
@@ -103,9 +108,9 @@ public sealed class SendCloudClient(HttpClient http, IOptions<SendCloudOptions> 
 
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = new FormUrlEncodedContent(form) };
         // SendCloud drops a repeated sendRequestId, so only a send without one must not be repeated when its outcome is unknown.
-        if (sendRequestId is null) TransientRetryHandler.MarkDeliversMessage(request);
-        using var response = await SendAsync(() => http.SendAsync(request, cancellationToken)).ConfigureAwait(false);
-        return await ReadAsync<T>(response, cancellationToken).ConfigureAwait(false);
+        if (sendRequestId is null) VendorRetryRules.MarkDeliversMessage(request);
+        var answer = await http.SendToVendorAsync(VendorNames.SendCloud, path, request, cancellationToken).ConfigureAwait(false);
+        return Read<T>(answer);
     }
 
     private static bool IsJsonObject(string text)
@@ -121,37 +126,26 @@ public sealed class SendCloudClient(HttpClient http, IOptions<SendCloudOptions> 
         }
     }
 
-    private static async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send)
+    /// <summary>SendCloud answers every call with a <c>result</c>/<c>statusCode</c> body, whatever the HTTP status.</summary>
+    private static T Read<T>(VendorAnswer answer)
     {
+        SendCloudResponse<T>? body = null;
         try
         {
-            return await send().ConfigureAwait(false);
-        }
-        catch (HttpRequestException ex)
-        {
-            // Connection failures and timeouts once the retries ran out; the message holds no request data.
-            throw new VendorException(VendorNames.SendCloud, null, ex.Message, isTransient: true, (int?)ex.StatusCode, ex);
-        }
-    }
-
-    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var status = (int)response.StatusCode;
-        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        SendCloudResponse<T>? answer = null;
-        try
-        {
-            answer = JsonSerializer.Deserialize<SendCloudResponse<T>>(body, SendCloudFormat.Json);
+            body = JsonSerializer.Deserialize<SendCloudResponse<T>>(answer.Body, SendCloudFormat.Json);
         }
         catch (JsonException)
         {
         }
 
-        if (answer is null)
-            throw new VendorException(VendorNames.SendCloud, null, $"HTTP {status} with an unreadable body", status >= 500, status);
-        if (!answer.Result || answer.Info is null)
-            throw new VendorException(VendorNames.SendCloud, answer.StatusCode.ToString(CultureInfo.InvariantCulture), answer.Message ?? "request failed",
-                status >= 500 || TransientCodes.Contains(answer.StatusCode), status);
-        return answer.Info;
+        if (body is null) throw answer.IsSuccess ? answer.Unreadable("not SendCloud's answer") : answer.StatusFailure();
+        if (!body.Result || body.Info is null)
+        {
+            var kind = TransientCodes.Contains(body.StatusCode) ? VendorFailureKind.Transient
+                : answer.IsSuccess ? VendorFailureKind.Rejected
+                : VendorRetryRules.ClassifyStatus(answer.StatusCode);
+            throw new VendorException(VendorNames.SendCloud, body.StatusCode.ToString(CultureInfo.InvariantCulture), body.Message ?? "request failed", kind, answer.Status);
+        }
+        return body.Info;
     }
 }

@@ -25,6 +25,10 @@ public sealed class SendCloudOptions : VendorHttpOptions
     /// <summary>Send <c>timestamp</c> with each call so a captured request cannot be replayed (SendCloud allows 6 s of skew).</summary>
     public bool IncludeTimestamp { get; set; } = true;
 
+    /// <summary>SMS label (<c>labelId</c>) every template send is counted under in SendCloud's statistics; none when unset.</summary>
+    [Range(1, int.MaxValue)]
+    public int? LabelId { get; set; }
+
     /// <summary>
     /// How far an SMSHook push's <c>timestamp</c> (Unix milliseconds) may lie from this server's clock, either way,
     /// before the push is refused. The push signature covers only timestamp + token, never the body, so without a window

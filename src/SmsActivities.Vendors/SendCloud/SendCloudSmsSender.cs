@@ -8,7 +8,7 @@ namespace SmsActivities.Vendors.SendCloud;
 /// when SendCloud answers "duplicate request" the message was already taken, so the recipients count as accepted
 /// (without ids) rather than being sent again.
 /// </summary>
-public sealed class SendCloudSmsSender(SendCloudClient client) : ISmsSender, IVoiceOtpSender
+public sealed class SendCloudSmsSender(SendCloudClient client, Microsoft.Extensions.Options.IOptions<SendCloudOptions> options) : ISmsSender, IVoiceOtpSender
 {
     public string Vendor => VendorNames.SendCloud;
 
@@ -39,6 +39,7 @@ public sealed class SendCloudSmsSender(SendCloudClient client) : ISmsSender, IVo
                 Vars = vars,
                 MsgType = international ? SendCloudFormat.MsgTypeInternational : SendCloudFormat.MsgTypeSms,
                 SendRequestId = batch.IdempotencyKey,
+                LabelId = options.Value.LabelId,
             };
             try
             {

@@ -40,6 +40,8 @@ public sealed record SendCloudTemplateSend(int TemplateId, IReadOnlyList<string>
     public IReadOnlyDictionary<string, string> Vars { get; init; } = new Dictionary<string, string>();
     /// <summary>0 SMS, 1 MMS, 2 international SMS.</summary>
     public int MsgType { get; init; }
+    /// <summary>An SMS label (<c>smsapi/label</c>) the send is counted under in SendCloud's statistics.</summary>
+    public int? LabelId { get; init; }
     /// <summary>Requests repeating one within an hour are not processed again (answer 400).</summary>
     public string? SendRequestId { get; init; }
     /// <summary>JSON object, at most 128 characters, echoed in SMSHook pushes.</summary>

@@ -25,7 +25,8 @@ internal static class TencentMapping
             _ => DeliveryStatus.Unknown,
         };
         var at = DateTime.TryParseExact(record.UserReceiveTime, TencentJson.ReceiveTimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)
-            ? new DateTimeOffset(local, TencentJson.ChinaOffset)
+            && VendorClockTime.TryAt(local, TencentJson.ChinaOffset, out var received)
+            ? received
             : now;
         report = new DeliveryReport(VendorNames.Tencent, record.Sid, E164(record.Nationcode, record.Mobile), status, record.Errmsg, record.Description, at);
         error = null;

@@ -62,19 +62,19 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
 
     // ---- templates (error text under "msg") ----
 
-    /// <summary><c>add_template</c>: the new template starts pending review.</summary>
-    public async Task<TencentTemplate> AddTemplateAsync(string text, TencentTemplateType type, string? title = null, string? remark = null, CancellationToken cancellationToken = default)
+    /// <summary><c>add_template</c>: the new template starts pending review. <paramref name="international"/> asks for a template for numbers outside China mainland (<c>international</c> 1).</summary>
+    public async Task<TencentTemplate> AddTemplateAsync(string text, TencentTemplateType type, string? title = null, string? remark = null, bool international = false, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(text);
-        var answer = await PostAsync<TencentTemplateResult>("add_template", new TemplateBody(null, title, remark, text, type), null, cancellationToken).ConfigureAwait(false);
+        var answer = await PostAsync<TencentTemplateResult>("add_template", new TemplateBody(null, title, remark, text, type, international ? 1 : 0), null, cancellationToken).ConfigureAwait(false);
         return answer.Data ?? throw MissingData("add_template");
     }
 
     /// <summary><c>mod_template</c>: the changed template goes through review again.</summary>
-    public async Task<TencentTemplate> ModifyTemplateAsync(int templateId, string text, TencentTemplateType type, string? title = null, string? remark = null, CancellationToken cancellationToken = default)
+    public async Task<TencentTemplate> ModifyTemplateAsync(int templateId, string text, TencentTemplateType type, string? title = null, string? remark = null, bool international = false, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(text);
-        var answer = await PostAsync<TencentTemplateResult>("mod_template", new TemplateBody(templateId, title, remark, text, type), null, cancellationToken).ConfigureAwait(false);
+        var answer = await PostAsync<TencentTemplateResult>("mod_template", new TemplateBody(templateId, title, remark, text, type, international ? 1 : 0), null, cancellationToken).ConfigureAwait(false);
         return answer.Data ?? throw MissingData("mod_template");
     }
 
@@ -194,51 +194,18 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
         {
             Content = JsonContent.Create(payload, options: TencentJson.Options),
         };
-        if (deliversMessage) TransientRetryHandler.MarkDeliversMessage(request);
+        if (deliversMessage) VendorRetryRules.MarkDeliversMessage(request);
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new VendorException(VendorNames.Tencent, null, $"{api}: {ex.Message}", isTransient: true, (int?)ex.StatusCode, ex);
-        }
-        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new VendorException(VendorNames.Tencent, null, $"{api}: no answer in time", isTransient: true, inner: ex);
-        }
+        var response = await http.SendToVendorAsync(VendorNames.Tencent, api, request, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccess) throw response.StatusFailure();
 
-        using (response)
+        var answer = response.ReadJson<T>(TencentJson.Options);
+        if (answer.Result != TencentErrorCodes.Ok)
         {
-            var status = (int)response.StatusCode;
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new VendorException(VendorNames.Tencent, status.ToString(CultureInfo.InvariantCulture),
-                    $"{api}: HTTP {status} {response.ReasonPhrase}",
-                    isTransient: status >= 500 || response.StatusCode == HttpStatusCode.RequestTimeout, status);
-            }
-
-            T? answer;
-            try
-            {
-                answer = await response.Content.ReadFromJsonAsync<T>(TencentJson.Options, cancellationToken).ConfigureAwait(false);
-            }
-            catch (JsonException ex)
-            {
-                throw new VendorException(VendorNames.Tencent, null, $"{api}: unreadable answer ({ex.Message})", isTransient: false, status, ex);
-            }
-
-            if (answer is null)
-                throw new VendorException(VendorNames.Tencent, null, $"{api}: empty answer", isTransient: false, status);
-            if (answer.Result != TencentErrorCodes.Ok)
-            {
-                throw new VendorException(VendorNames.Tencent, answer.Result.ToString(CultureInfo.InvariantCulture),
-                    answer.ErrorText, TencentErrorCodes.IsTransient(answer.Result), status);
-            }
-            return answer;
+            throw new VendorException(VendorNames.Tencent, answer.Result.ToString(CultureInfo.InvariantCulture),
+                answer.ErrorText, TencentErrorCodes.IsTransient(answer.Result), response.Status);
         }
+        return answer;
     }
 
     /// <summary>A 10-digit random for the query, like the doc's "7226249334".</summary>
@@ -253,7 +220,7 @@ public sealed class TencentSmsClient(HttpClient http, IOptions<TencentOptions> o
 
     private sealed record MobilePullBody(int Type, int Max, long BeginTime, long EndTime, string Nationcode, string Mobile);
 
-    private sealed record TemplateBody(int? TplId, string? Title, string? Remark, string Text, TencentTemplateType Type);
+    private sealed record TemplateBody(int? TplId, string? Title, string? Remark, string Text, TencentTemplateType Type, int International);
 
     private sealed record TemplateIdsBody(IReadOnlyList<int> TplId);
 

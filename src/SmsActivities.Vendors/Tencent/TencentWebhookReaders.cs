@@ -31,8 +31,9 @@ public sealed class TencentStatusCallbackReader(TimeProvider? timeProvider = nul
         var reports = new List<DeliveryReport>(records.Length);
         foreach (var record in records)
         {
-            if (record is null || !TencentMapping.TryToReport(record, now, out var report, out error))
-                return WebhookReadResult.Rejected($"Tencent status callback: {error ?? "null record"}");
+            if (record is null) return WebhookReadResult.Rejected("Tencent status callback: a status record is null");
+            if (!TencentMapping.TryToReport(record, now, out var report, out error))
+                return WebhookReadResult.Rejected($"Tencent status callback: {error}");
             reports.Add(report);
         }
         return new WebhookReadResult { IsValid = true, Reports = reports, Acknowledgement = TencentAcknowledgement.Ok };

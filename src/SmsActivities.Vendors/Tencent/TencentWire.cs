@@ -116,6 +116,8 @@ public sealed record TencentTemplate
     public TencentReviewStatus Status { get; init; }
     public string? Reply { get; init; }
     public TencentTemplateType Type { get; init; }
+    /// <summary>1 for a template that serves numbers outside China mainland, 0 for a mainland one.</summary>
+    public int International { get; init; }
 }
 
 public sealed record TencentSign

@@ -15,14 +15,14 @@ internal static class YaningaiAnswer
         }
         catch (JsonException)
         {
-            throw new VendorException(VendorNames.Yaningai, null, "YANINGAI answered with something that is not JSON", isTransient: false, httpStatus);
+            throw new VendorException(VendorNames.Yaningai, null, "YANINGAI answered with something that is not JSON", VendorFailureKind.UnknownOutcome, httpStatus);
         }
 
         using (document)
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !TryInt(root, "status", out var status))
-                throw new VendorException(VendorNames.Yaningai, null, "YANINGAI answered without a status", isTransient: false, httpStatus);
+                throw new VendorException(VendorNames.Yaningai, null, "YANINGAI answered without a status", VendorFailureKind.UnknownOutcome, httpStatus);
             var message = Text(root, "message") ?? Text(root, "msg") ?? string.Empty;
             if (!YaningaiStatus.IsSuccess(status))
                 throw new VendorException(VendorNames.Yaningai, status.ToString(CultureInfo.InvariantCulture),

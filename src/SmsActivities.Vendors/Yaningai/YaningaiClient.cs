@@ -140,32 +140,14 @@ public sealed class YaningaiClient(HttpClient http, IOptions<YaningaiOptions> op
         if (method == HttpMethod.Get) query += "&" + fields.ToQuery();
         using var request = new HttpRequestMessage(method, path + "?" + query);
         // Every submit sends SMS, calls or email and YANINGAI has no idempotency key: an unknown outcome is not repeated.
-        TransientRetryHandler.MarkDeliversMessage(request);
+        VendorRetryRules.MarkDeliversMessage(request);
         if (method != HttpMethod.Get)
             request.Content = attachments.Count == 0 ? fields.ToJsonContent() : fields.ToMultipartContent(attachments);
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException ex)
-        {
-            // The exception text names the host at most; the query (account, sign) is not part of it.
-            throw new VendorException(VendorNames.Yaningai, null, $"YANINGAI could not be reached: {ex.Message}", isTransient: true, (int?)ex.StatusCode, ex);
-        }
-
-        using (response)
-        {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            var status = (int)response.StatusCode;
-            if (!response.IsSuccessStatusCode)
-            {
-                var transient = status >= 500 || response.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests;
-                throw new VendorException(VendorNames.Yaningai, status.ToString(CultureInfo.InvariantCulture), $"HTTP {status} from YANINGAI", transient, status);
-            }
-            return YaningaiAnswer.Parse(body, targets, status);
-        }
+        // The operation is the path alone: the query holds the account and the sign.
+        var answer = await http.SendToVendorAsync(VendorNames.Yaningai, path, request, cancellationToken).ConfigureAwait(false);
+        if (!answer.IsSuccess) throw answer.StatusFailure();
+        return YaningaiAnswer.Parse(answer.Body, targets, answer.Status);
     }
 
     /// <summary>

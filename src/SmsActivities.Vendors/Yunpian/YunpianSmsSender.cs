@@ -1,8 +1,9 @@
 namespace SmsActivities.Vendors.Yunpian;
 
 /// <summary>
-/// Normalized Yunpian sender: plain text (Yunpian v2 text API, no templates), one number through
-/// <c>single_send</c>, several through <c>batch_send</c> in chunks of 1000. The idempotency key goes out as <c>uid</c>.
+/// Normalized Yunpian sender: a text goes to one number through <c>single_send</c> and to several through <c>batch_send</c>;
+/// a template (numeric <c>tpl_id</c>, named parameters filling its <c>#name#</c> placeholders) through <c>tpl_single_send</c>
+/// and <c>tpl_batch_send</c>; in chunks of 1000. The idempotency key goes out as <c>uid</c>.
 /// Also pulls status and reply records for deployments without a public push URL.
 /// </summary>
 public sealed class YunpianSmsSender(YunpianClient client, Microsoft.Extensions.Options.IOptions<YunpianOptions> options, TimeProvider? time = null) : ISmsSender, IReportPuller, IReplyPuller
@@ -10,7 +11,7 @@ public sealed class YunpianSmsSender(YunpianClient client, Microsoft.Extensions.
     public string Vendor => VendorNames.Yunpian;
 
     public VendorCapabilities Capabilities =>
-        VendorCapabilities.Sms | VendorCapabilities.InternationalSms | VendorCapabilities.PushReports
+        VendorCapabilities.Sms | VendorCapabilities.TemplateSms | VendorCapabilities.InternationalSms | VendorCapabilities.PushReports
         | VendorCapabilities.PullReports | VendorCapabilities.Replies | VendorCapabilities.PullReplies;
 
     public int MaxRecipientsPerCall => YunpianFormat.MaxBatchSize;
@@ -18,8 +19,28 @@ public sealed class YunpianSmsSender(YunpianClient client, Microsoft.Extensions.
 
     public Task<SendReceipt> SendSmsAsync(SmsMessage message, CancellationToken cancellationToken = default)
     {
-        SmsBatching.Validate(message, MaxTextLength, templateSupported: false);
-        return SmsBatching.SendInBatchesAsync(Vendor, message, MaxRecipientsPerCall, SendBatchAsync, cancellationToken);
+        SmsBatching.Validate(message, MaxTextLength);
+        if (string.IsNullOrWhiteSpace(message.TemplateId))
+            return SmsBatching.SendInBatchesAsync(Vendor, message, MaxRecipientsPerCall, SendBatchAsync, cancellationToken);
+
+        if (!long.TryParse(message.TemplateId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var templateId) || templateId <= 0)
+            throw new VendorValidationException("templateId", "Yunpian template ids (tpl_id) are positive numbers");
+        if (!string.IsNullOrEmpty(message.CallbackUrl))
+            throw new VendorValidationException("callbackUrl", "Yunpian's template sends take no callback_url; set the push address in the Yunpian console");
+        return SmsBatching.SendInBatchesAsync(Vendor, message, MaxRecipientsPerCall,
+            (batch, _, ct) => SendTemplateBatchAsync(batch, templateId, ct), cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<RecipientResult>> SendTemplateBatchAsync(SmsMessage batch, long templateId, CancellationToken cancellationToken)
+    {
+        var request = new YunpianTemplateSend(batch.Recipients.Select(YunpianFormat.ToWire).ToArray(), templateId, batch.TemplateParams)
+        {
+            Extend = batch.Extend,
+            Uid = batch.IdempotencyKey,
+        };
+        if (batch.Recipients.Count == 1)
+            return [ToResult(batch.Recipients[0], await client.TemplateSingleSendAsync(request, cancellationToken).ConfigureAwait(false))];
+        return Match(batch.Recipients, await client.TemplateBatchSendAsync(request, cancellationToken).ConfigureAwait(false), "tpl_batch_send");
     }
 
     private async Task<IReadOnlyList<RecipientResult>> SendBatchAsync(SmsMessage batch, int index, CancellationToken cancellationToken)
@@ -37,10 +58,16 @@ public sealed class YunpianSmsSender(YunpianClient client, Microsoft.Extensions.
         var result = await client.BatchSendAsync(
             new YunpianBatchSend(batch.Recipients.Select(YunpianFormat.ToWire).ToArray(), batch.Text!) { Extend = batch.Extend, Uid = batch.IdempotencyKey, CallbackUrl = callback },
             cancellationToken).ConfigureAwait(false);
-        if (result.Data.Count != batch.Recipients.Count)
-            throw new VendorException(Vendor, null, $"batch_send answered for {result.Data.Count} of {batch.Recipients.Count} numbers", isTransient: false);
-        // Yunpian answers in the order the numbers were sent.
-        return batch.Recipients.Select((r, i) => ToResult(r, result.Data[i])).ToArray();
+        return Match(batch.Recipients, result, "batch_send");
+    }
+
+    /// <summary>Yunpian answers a batch per number in the order the numbers were sent.</summary>
+    private RecipientResult[] Match(IReadOnlyList<PhoneNumber> recipients, YunpianBatchResult result, string api)
+    {
+        // The call went through but cannot be matched: which numbers got the message is not known.
+        if (result.Data.Count != recipients.Count)
+            throw new VendorException(Vendor, null, $"{api} answered for {result.Data.Count} of {recipients.Count} numbers", VendorFailureKind.UnknownOutcome);
+        return recipients.Select((r, i) => ToResult(r, result.Data[i])).ToArray();
     }
 
     private static RecipientResult ToResult(PhoneNumber recipient, YunpianSendResult result) =>

@@ -93,6 +93,7 @@ public sealed class YunpianStatusReader(TimeProvider? time = null, IOptions<Yunp
         var reports = new List<DeliveryReport>(records.Length);
         foreach (var record in records)
         {
+            if (record is null) return WebhookReadResult.Rejected("a status record is null");
             if (record.Sid <= 0) return WebhookReadResult.Rejected("a status record has no sid");
             reports.Add(ToReport(record, Now, Region));
         }

@@ -17,7 +17,7 @@ public sealed record YunpianUser(
     [property: JsonPropertyName("emergency_contact")] string? EmergencyContact,
     [property: JsonPropertyName("emergency_mobile")] string? EmergencyMobile);
 
-/// <summary>Answer of <c>single_send</c>, and one entry of <c>batch_send</c>'s <c>data</c>.</summary>
+/// <summary>Answer of <c>single_send</c> and <c>tpl_single_send</c>, and one entry of <c>batch_send</c>'s <c>data</c>.</summary>
 /// <param name="Sid">64-bit message id.</param>
 public sealed record YunpianSendResult(
     [property: JsonPropertyName("code")] int Code,
@@ -28,7 +28,7 @@ public sealed record YunpianSendResult(
     [property: JsonPropertyName("mobile"), JsonConverter(typeof(YunpianLenientStringConverter))] string? Mobile,
     [property: JsonPropertyName("sid")] long Sid);
 
-/// <summary>Answer of <c>batch_send</c>: one <see cref="YunpianSendResult"/> per number, in the order sent.</summary>
+/// <summary>Answer of <c>batch_send</c>, <c>multi_send</c> and <c>tpl_batch_send</c>: one <see cref="YunpianSendResult"/> per number, in the order sent.</summary>
 public sealed record YunpianBatchResult(
     [property: JsonPropertyName("total_count")] int TotalCount,
     [property: JsonPropertyName("total_fee")] decimal TotalFee,
@@ -87,6 +87,27 @@ public sealed record YunpianBatchSend(IReadOnlyList<string> Mobiles, string Text
     public Uri? CallbackUrl { get; init; }
 }
 
+/// <summary>
+/// <c>multi_send</c>: a different text for each number, <see cref="Texts"/>[i] to <see cref="Mobiles"/>[i]. Numbers in
+/// Yunpian's form; at most 1000.
+/// </summary>
+public sealed record YunpianMultiSend(IReadOnlyList<string> Mobiles, IReadOnlyList<string> Texts)
+{
+    public string? Extend { get; init; }
+    public string? Uid { get; init; }
+    public Uri? CallbackUrl { get; init; }
+}
+
+/// <summary>
+/// <c>tpl_single_send</c> (one number) and <c>tpl_batch_send</c> (up to 1000): an approved template with its
+/// <c>#name#</c> placeholders filled from <see cref="Values"/> (names without the '#').
+/// </summary>
+public sealed record YunpianTemplateSend(IReadOnlyList<string> Mobiles, long TemplateId, IReadOnlyList<KeyValuePair<string, string>> Values)
+{
+    public string? Extend { get; init; }
+    public string? Uid { get; init; }
+}
+
 /// <summary>Yunpian's formats: numbers, Beijing timestamps, JSON settings.</summary>
 public static class YunpianFormat
 {
@@ -95,6 +116,34 @@ public static class YunpianFormat
     public const int MaxPageSize = 100;
 
     private static readonly TimeSpan Beijing = TimeSpan.FromHours(8);
+
+    /// <summary>
+    /// <c>tpl_value</c>: each name (as <c>#name#</c>) and value URL-encoded on its own, joined as <c>#a#=1&amp;#b#=2</c>; the
+    /// whole is form-encoded once more as a field of the request.
+    /// </summary>
+    public static string TemplateValue(IEnumerable<KeyValuePair<string, string>> values) =>
+        string.Join('&', values.Select(v => $"{Uri.EscapeDataString($"#{v.Key}#")}={Uri.EscapeDataString(v.Value)}"));
+
+    /// <summary>Reads a <c>tpl_value</c> back into names (without '#') and values; null when it is malformed.</summary>
+    public static IReadOnlyList<KeyValuePair<string, string>>? ParseTemplateValue(string tplValue)
+    {
+        var values = new List<KeyValuePair<string, string>>();
+        foreach (var pair in tplValue.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq < 0) return null;
+            var name = Uri.UnescapeDataString(pair[..eq]);
+            if (name.Length < 3 || name[0] != '#' || name[^1] != '#') return null;
+            values.Add(new(name[1..^1], Uri.UnescapeDataString(pair[(eq + 1)..])));
+        }
+        return values;
+    }
+
+    /// <summary><c>multi_send</c>'s <c>text</c>: each text URL-encoded on its own (so commas inside survive), comma-joined.</summary>
+    public static string MultiText(IEnumerable<string> texts) => string.Join(',', texts.Select(Uri.EscapeDataString));
+
+    /// <summary>Splits a <c>multi_send</c> <c>text</c> back into the texts.</summary>
+    public static IReadOnlyList<string> ParseMultiText(string text) => text.Split(',').Select(Uri.UnescapeDataString).ToArray();
 
     /// <summary>Mainland numbers go without country code, all others as <c>+cc…</c> (the international API's rule).</summary>
     public static string ToWire(PhoneNumber number) => number.IsChinaMainland ? number.NationalNumber : number.E164;
@@ -109,9 +158,8 @@ public static class YunpianFormat
     public static bool TryParseTime(string? text, out DateTimeOffset time)
     {
         time = default;
-        if (!DateTime.TryParseExact(text, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)) return false;
-        time = new DateTimeOffset(local, Beijing);
-        return true;
+        return DateTime.TryParseExact(text, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out var local)
+            && VendorClockTime.TryAt(local, Beijing, out time);
     }
 
     /// <summary>Yunpian's samples quote numbers inconsistently (<c>"fee"</c> sometimes a string, <c>mobile</c> sometimes a number).</summary>

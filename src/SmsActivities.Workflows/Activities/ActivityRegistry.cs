@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using SmsActivities.Workflows.Model;
 
 namespace SmsActivities.Workflows.Activities;
 
@@ -69,14 +70,44 @@ public sealed class ActivityRegistry
             IsTerminal: typeof(ITerminalNode).IsAssignableFrom(info.Type));
     }
 
-    /// <summary>Elsa's drop-down shape: <c>{"dropdown":{"selectList":{"items":[{"text","value"}],"isFlagsEnum":false}}}</c>.</summary>
+    /// <summary>
+    /// The input's choices where Studio's editor for its UI hint reads them: a checklist under
+    /// <c>{"checklist":{"checkList":{"items":[{"text","value"}],"isFlagsEnum":false}}}</c>, any other input (a drop-down)
+    /// under <c>{"dropdown":{"selectList":{"items":[…],"isFlagsEnum":false}}}</c>. Choices that depend on the workflow
+    /// start empty with <c>"Refresh":true</c>, which makes Studio ask for them (<see cref="OptionsSpecification"/>).
+    /// </summary>
     private static JsonObject? DropDownSpecification(InputInfo input, IServiceProvider? services)
     {
+        if (input.Attribute?.OptionsProvider is { } type && typeof(IWorkflowInputOptionsProvider).IsAssignableFrom(type))
+        {
+            var refreshed = OptionsSpecification(input, []);
+            refreshed["Refresh"] = true;
+            return refreshed;
+        }
         var options = input.Attribute?.OptionsProvider is { } providerType && services is not null
             ? ((IInputOptionsProvider)ActivatorUtilities.GetServiceOrCreateInstance(services, providerType)).GetOptions(input).ToArray()
             : input.Attribute?.Options ?? (input.ValueType.IsEnum ? Enum.GetNames(input.ValueType) : null);
         if (options is not { Length: > 0 }) return null;
-        var items = new JsonArray(options.Select(o => (JsonNode)new JsonObject { ["text"] = o, ["value"] = o }).ToArray());
-        return new JsonObject { [InputUIHints.DropDown] = new JsonObject { ["selectList"] = new JsonObject { ["items"] = items, ["isFlagsEnum"] = false } } };
+        return OptionsSpecification(input, options.Select(o => new InputOption(o, o)).ToList());
+    }
+
+    /// <summary>The UI specification of an input with these choices, under the key its editor reads.</summary>
+    public static JsonObject OptionsSpecification(InputInfo input, IReadOnlyList<InputOption> options)
+    {
+        var items = new JsonArray(options.Select(o => (JsonNode)new JsonObject { ["text"] = o.Text, ["value"] = o.Value }).ToArray());
+        var list = new JsonObject { ["items"] = items, ["isFlagsEnum"] = false };
+        return input.UIHint == InputUIHints.CheckList
+            ? new JsonObject { [InputUIHints.CheckList] = new JsonObject { ["checkList"] = list } }
+            : new JsonObject { [InputUIHints.DropDown] = new JsonObject { ["selectList"] = list } };
+    }
+
+    /// <summary>The workflow-dependent choices of an input (<see cref="IWorkflowInputOptionsProvider"/>), or null when it has none.</summary>
+    public static JsonObject? WorkflowOptionsSpecification(InputInfo input, WorkflowDefinition definition, IServiceProvider services)
+    {
+        if (input.Attribute?.OptionsProvider is not { } type || !typeof(IWorkflowInputOptionsProvider).IsAssignableFrom(type)) return null;
+        var provider = (IWorkflowInputOptionsProvider)ActivatorUtilities.GetServiceOrCreateInstance(services, type);
+        var specification = OptionsSpecification(input, provider.GetOptions(input, definition));
+        specification["Refresh"] = true;
+        return specification;
     }
 }

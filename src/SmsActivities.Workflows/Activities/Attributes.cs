@@ -28,7 +28,9 @@ public sealed class InputAttribute : Attribute
     public string[]? Options { get; init; }
     /// <summary>
     /// A type implementing <see cref="IInputOptionsProvider"/>, resolved from the host's services each time
-    /// descriptors are built: drop-down choices that depend on configuration (e.g. the configured vendors).
+    /// descriptors are built: drop-down choices that depend on configuration (e.g. the configured vendors);
+    /// or <see cref="IWorkflowInputOptionsProvider"/>: choices that depend on the workflow being edited (Studio asks
+    /// for them when it shows the input).
     /// </summary>
     public Type? OptionsProvider { get; init; }
     /// <summary>Used when the definition leaves the input out.</summary>
@@ -84,4 +86,13 @@ public static class InputUIHints
 public interface IInputOptionsProvider
 {
     IReadOnlyList<string> GetOptions(InputInfo input);
+}
+
+/// <summary>A drop-down choice: the text shown and the value stored.</summary>
+public sealed record InputOption(string Text, string Value);
+
+/// <summary>Supplies the choices of a drop-down input from the workflow definition being edited (e.g. its activities).</summary>
+public interface IWorkflowInputOptionsProvider
+{
+    IReadOnlyList<InputOption> GetOptions(InputInfo input, Model.WorkflowDefinition definition);
 }

@@ -71,6 +71,16 @@ public sealed class Workflow
     }
 }
 
+/// <summary>
+/// An activity whose inputs refer to other parts of its workflow (e.g. another activity): checked when the
+/// definition is saved and published, so that a dangling reference is a validation error, not a run-time surprise.
+/// </summary>
+public interface IWorkflowValidatedActivity
+{
+    /// <summary>The problems, each naming this activity; empty when none.</summary>
+    IEnumerable<string> Validate(Workflow workflow);
+}
+
 /// <summary>A definition that cannot run; every message names the activity at fault.</summary>
 public sealed class WorkflowValidationException(IReadOnlyList<string> errors)
     : Exception("Invalid workflow definition: " + string.Join(" ", errors))

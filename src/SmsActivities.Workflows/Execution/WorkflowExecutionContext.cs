@@ -316,6 +316,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
             if (!State.ActivityOutputs.TryGetValue(context.Activity.Id, out var outputs))
                 State.ActivityOutputs[context.Activity.Id] = outputs = [];
             outputs[info.Name] = node;
+            if (info.Name == "Result") State.Properties[LastResultKey] = node?.DeepClone();
             (RecordOf(context).Outputs ??= [])[info.Name] = info.IsSensitive ? "***" : node?.DeepClone();
         }
         if (output?.VariableName is { } variable) SetVariable(variable, node);
@@ -336,6 +337,18 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         var value = outputName is null ? outputs.FirstOrDefault().Value : outputs[outputName];
         return value?.DeepClone();
     }
+
+    private const string LastResultKey = "lastResult";
+
+    public override string WorkflowDefinitionId => Workflow.DefinitionId;
+    public override string WorkflowDefinitionVersionId => Workflow.DefinitionVersionId;
+    public override int WorkflowDefinitionVersion => Workflow.Version;
+    public override IEnumerable<string> VariableNames => Workflow.Variables.Select(v => v.Name).Concat(State.Variables.Keys).Distinct(StringComparer.Ordinal);
+    public override JsonNode? LastResult => State.Properties[LastResultKey]?.DeepClone();
+    public override void SetCorrelationId(string? correlationId) => State.CorrelationId = correlationId;
+
+    public override IEnumerable<ActivityOutputs> ActivityOutputs =>
+        State.ActivityOutputs.Select(p => new ActivityOutputs(p.Key, Workflow.FindByIdOrName(p.Key)?.Name, p.Value.Select(o => o.Key).ToList()));
 
     public override IReadOnlyDictionary<string, JsonNode?> Variables => State.Variables;
     public override IReadOnlyDictionary<string, JsonNode?> WorkflowInput => State.Input;

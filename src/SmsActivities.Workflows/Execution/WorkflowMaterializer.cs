@@ -20,7 +20,10 @@ public sealed class WorkflowMaterializer(ActivityRegistry registry)
         var root = Build(definition.Root, errors);
         if (errors.Count > 0 || root is null) throw new WorkflowValidationException(errors);
         var variables = definition.Variables.Concat(definition.Root.Variables ?? []).ToList();
-        return new Workflow(definition.DefinitionId, definition.Id, definition.Version, definition.Name, root, variables);
+        var workflow = new Workflow(definition.DefinitionId, definition.Id, definition.Version, definition.Name, root, variables);
+        errors.AddRange(workflow.Activities.OfType<IWorkflowValidatedActivity>().SelectMany(a => a.Validate(workflow)));
+        if (errors.Count > 0) throw new WorkflowValidationException(errors);
+        return workflow;
     }
 
     private Activity? Build(ActivityNode node, List<string> errors)

@@ -12,9 +12,10 @@ public sealed class Expression
     public const string ObjectType = "Object";
     public const string VariableType = "Variable";
     public const string JavaScriptType = "JavaScript";
+    public const string LiquidType = "Liquid";
     public const string DelegateType = "Delegate";
 
-    public static IReadOnlyList<string> SerializableTypes { get; } = [LiteralType, ObjectType, VariableType, JavaScriptType];
+    public static IReadOnlyList<string> SerializableTypes { get; } = [LiteralType, ObjectType, VariableType, JavaScriptType, LiquidType];
 
     public string Type { get; }
     public JsonNode? Value { get; }
@@ -35,6 +36,7 @@ public sealed class Expression
     public static Expression Literal(object? value) => new(LiteralType, ValueConverter.ToNode(value));
     public static Expression Variable(string name) => new(VariableType, JsonValue.Create(name));
     public static Expression JavaScript(string script) => new(JavaScriptType, JsonValue.Create(script));
+    public static Expression Liquid(string template) => new(LiquidType, JsonValue.Create(template));
     public static Expression Object(string json) => new(ObjectType, JsonValue.Create(json));
     public static Expression FromDelegate(Func<ExpressionContext, object?> expression) => new(expression);
 
@@ -60,6 +62,20 @@ public abstract class ExpressionContext
     public abstract IReadOnlyDictionary<string, JsonNode?> Variables { get; }
     public abstract IReadOnlyDictionary<string, JsonNode?> WorkflowInput { get; }
 
+    public virtual string WorkflowDefinitionId => "";
+    public virtual string WorkflowDefinitionVersionId => "";
+    public virtual int WorkflowDefinitionVersion => 0;
+    /// <summary>The declared variables plus any set so far (the names scripts get accessors for).</summary>
+    public virtual IEnumerable<string> VariableNames => Variables.Keys;
+    /// <summary>The <c>Result</c> output of the activity that last produced one (JavaScript's <c>getLastResult()</c>).</summary>
+    public virtual JsonNode? LastResult => null;
+    /// <summary>Activities that have produced outputs so far: id, name and output names.</summary>
+    public virtual IEnumerable<ActivityOutputs> ActivityOutputs => [];
+    public virtual void SetCorrelationId(string? correlationId) { }
+
     public T? GetVariable<T>(string name) => ValueConverter.Convert<T>(GetVariable(name));
     public T? GetWorkflowInput<T>(string name) => ValueConverter.Convert<T>(GetWorkflowInput(name));
 }
+
+/// <summary>The outputs one activity has produced, for expression accessors such as <c>getResultFromScript1()</c>.</summary>
+public sealed record ActivityOutputs(string ActivityId, string? ActivityName, IReadOnlyCollection<string> OutputNames);

@@ -38,6 +38,9 @@ public static class ServiceCollectionExtensions
             foreach (var type in BuiltInActivities.Concat(options.ActivityTypes).Concat(fromPlugins)) registry.Register(type);
             return registry;
         });
+        services.AddOptions<ScriptOptions>();
+        services.AddSingleton<JavaScriptEvaluator>();
+        services.AddSingleton<LiquidEvaluator>();
         services.AddSingleton<ExpressionEvaluator>();
         services.AddSingleton<WorkflowMaterializer>();
         services.AddSingleton<TriggerIndexer>();
@@ -69,6 +72,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => new WorkflowRetention(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(),
             sp.GetRequiredService<IOptions<WorkflowRetentionOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<WorkflowRuntimeService>();
+        services.AddHostedService<ScheduledTriggerService>();
         services.AddHostedService<LeaseRenewalService>();
         if (options.RunBackgroundService) services.AddHostedService<DeliveryDispatchService>();
         if (options.RunBackgroundService) services.AddHostedService<RetentionService>();
@@ -91,7 +95,8 @@ public static class ServiceCollectionExtensions
     [
         typeof(Flowchart), typeof(Sequence), typeof(Start), typeof(End), typeof(Finish), typeof(SetVariable), typeof(SetOutput),
         typeof(WriteLine), typeof(FlowDecision), typeof(FlowSwitch), typeof(ForEach), typeof(Fork), typeof(FlowFork), typeof(FlowJoin),
-        typeof(Delay), typeof(HttpEndpoint), typeof(WriteHttpResponse), typeof(Correlate), typeof(Event), typeof(PublishEvent),
+        typeof(Delay), typeof(HttpEndpoint), typeof(WriteHttpResponse), typeof(Correlate), typeof(Event), typeof(PublishEvent), typeof(RunJavaScript), typeof(If), typeof(While), typeof(FlowNode), typeof(Fault),
+        typeof(Activities.BuiltIn.Timer), typeof(Cron), typeof(StartAt),
     ];
 }
 

@@ -40,7 +40,9 @@ internal sealed class WorkflowRuntimeService(
         if (options.Value.WorkflowsFolder is { } folder)
         {
             var imported = await definitions.ImportFolderAsync(folder, cancellationToken);
-            logger.LogInformation("Published {Count} workflow definitions from {Folder}.", imported.Count, folder);
+            logger.LogInformation("Published {Count} workflow definitions from {Folder}.", imported.Published.Count, folder);
+            foreach (var file in imported.Rejected)
+                logger.LogError("Skipped workflow file {File}: {Errors}", file.File, string.Join(" | ", file.Errors));
         }
         await recovery.RecoverAsync(cancellationToken);
         timerSignal.Scheduled += OnTimerScheduled;

@@ -10,6 +10,12 @@ namespace SmsActivities.Workflows.Runtime;
 /// <summary>Outcome of a save: the stored version, and why it could not be published if it could not.</summary>
 public sealed record SaveDefinitionResult(WorkflowDefinition Definition, bool AlreadyPublished, IReadOnlyList<string> ValidationErrors);
 
+/// <summary>A definition file the folder import refused, with every problem found in it.</summary>
+public sealed record RejectedDefinitionFile(string File, IReadOnlyList<string> Errors);
+
+/// <summary>Outcome of importing a folder of definitions: what was published and which files were refused.</summary>
+public sealed record FolderImport(IReadOnlyList<SaveDefinitionResult> Published, IReadOnlyList<RejectedDefinitionFile> Rejected);
+
 public sealed record DefinitionQuery
 {
     public VersionOptions VersionOptions { get; init; } = VersionOptions.Latest;
@@ -176,26 +182,38 @@ public sealed class WorkflowDefinitionService
 
     /// <summary>
     /// Saves and publishes every <c>*.json</c> of a folder. A file equal to the published version is left
-    /// alone, so restarts do not pile up versions.
+    /// alone, so restarts do not pile up versions. A file that cannot be read or published is skipped and reported
+    /// with every problem found in it; the other files still load.
     /// </summary>
-    public async Task<IReadOnlyList<SaveDefinitionResult>> ImportFolderAsync(string folder, CancellationToken cancellationToken = default)
+    public async Task<FolderImport> ImportFolderAsync(string folder, CancellationToken cancellationToken = default)
     {
-        var results = new List<SaveDefinitionResult>();
-        if (!Directory.Exists(folder)) return results;
-        foreach (var file in Directory.EnumerateFiles(folder, "*.json").Order(StringComparer.Ordinal))
+        var published = new List<SaveDefinitionResult>();
+        var rejected = new List<RejectedDefinitionFile>();
+        if (Directory.Exists(folder))
         {
-            WorkflowDefinition model;
-            try { model = WorkflowJson.Deserialize(await File.ReadAllTextAsync(file, cancellationToken)); }
-            catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{file}: {e.Message}", e); }
-            if (string.IsNullOrWhiteSpace(model.DefinitionId)) model.DefinitionId = Path.GetFileNameWithoutExtension(file);
-            var published = await GetAsync(model.DefinitionId, VersionOptions.Published, cancellationToken);
-            if (published != null && Content(published) == Content(model)) continue;
-            var result = await SaveAsync(model, publish: true, cancellationToken);
-            if (result.ValidationErrors.Count > 0) throw new WorkflowValidationException([.. result.ValidationErrors.Select(e => $"{file}: {e}")]);
-            results.Add(result);
+            foreach (var file in Directory.EnumerateFiles(folder, "*.json").Order(StringComparer.Ordinal))
+            {
+                WorkflowDefinition model;
+                try { model = WorkflowJson.Deserialize(await File.ReadAllTextAsync(file, cancellationToken)); }
+                catch (System.Text.Json.JsonException e)
+                {
+                    rejected.Add(new RejectedDefinitionFile(file, [$"not a workflow definition: {e.Message}"]));
+                    continue;
+                }
+                if (string.IsNullOrWhiteSpace(model.DefinitionId)) model.DefinitionId = Path.GetFileNameWithoutExtension(file);
+                var current = await GetAsync(model.DefinitionId, VersionOptions.Published, cancellationToken);
+                if (current != null && Content(current) == Content(model)) continue;
+                var result = await SaveAsync(model, publish: true, cancellationToken);
+                if (result.ValidationErrors.Count > 0) rejected.Add(new RejectedDefinitionFile(file, result.ValidationErrors));
+                else published.Add(result);
+            }
         }
-        return results;
+        LastFolderImport = new FolderImport(published, rejected);
+        return LastFolderImport;
     }
+
+    /// <summary>What the last <see cref="ImportFolderAsync"/> published and refused (health checks report the refusals).</summary>
+    public FolderImport? LastFolderImport { get; private set; }
 
     /// <summary>The definition's content without version bookkeeping.</summary>
     private static string Content(WorkflowDefinition definition)

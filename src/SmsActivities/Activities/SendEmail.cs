@@ -22,7 +22,7 @@ public sealed class SendEmail : Activity
     [Input(Description = "The vendor account, or Auto for the first configured vendor with email.", UIHint = InputUIHints.DropDown, OptionsProvider = typeof(EmailVendorChoices), DefaultValue = "Auto")]
     public Input<string?>? Vendor { get; set; }
 
-    [Input(Description = "Recipient addresses: one per line, comma separated, or a variable holding a list.", UIHint = InputUIHints.MultiText, IsRequired = true)]
+    [Input(Description = "Recipient addresses: type each and press Enter (one chip per address), or switch to JavaScript or a variable for a list.", UIHint = InputUIHints.MultiText, IsRequired = true)]
     public Input<object?>? To { get; set; }
 
     [Input(Description = "Sender display name.")]

@@ -33,10 +33,10 @@ public sealed class SendSms : Activity
     [Input(Description = "The vendor account, or Auto to pick by capability and the configured order.", UIHint = InputUIHints.DropDown, OptionsProvider = typeof(SmsVendorChoices), DefaultValue = "Auto", Order = 0)]
     public Input<string?>? Vendor { get; set; }
 
-    [Input(Description = "Vendors tried in order when the first rejects, times out or is down (one per line or comma separated).", UIHint = InputUIHints.MultiText, Order = 1)]
+    [Input(Description = "Vendors tried in order when the first rejects, times out or is down: type each and press Enter (one chip per vendor).", UIHint = InputUIHints.MultiText, Order = 1)]
     public Input<object?>? Failover { get; set; }
 
-    [Input(Description = "Recipients: one per line, comma separated, or a variable holding a list. National numbers are taken as China mainland; use +cc for others.", UIHint = InputUIHints.MultiText, IsRequired = true, Order = 2)]
+    [Input(Description = "Recipients: type each number and press Enter (one chip per number), or switch to JavaScript or a variable for a list. National numbers are taken as China mainland; use +cc for others.", UIHint = InputUIHints.MultiText, IsRequired = true, Order = 2)]
     public Input<object?>? Recipients { get; set; }
 
     [Input(Description = "The text (with OTP on, {code} is replaced by the code). Leave empty to send a template.", UIHint = InputUIHints.MultiLine, Order = 3)]
@@ -143,21 +143,12 @@ public sealed class SendSms : Activity
             return;
         }
 
-        if (prior is { InDoubt.Count: > 0 })
-        {
-            // This execution died inside the vendor call before: whether those messages went out is unknown. Sending again
-            // could message people twice (not every vendor dedupes), so the workflow is told and decides.
-            await records.MarkInDoubtAsync(key, ct);
-            var error = $"a previous send attempt of this activity was interrupted; its outcome is unknown for {prior.InDoubt.Count} recipient(s), which were not sent again";
-            context.Log("SendSms: " + error);
-            var doubted = prior.InDoubt.Select(m => new SmsSendResult(m, null, false, null, null, error, null, InDoubt: true)).ToArray();
-            await CompleteAsync(context, new SendOutputs([.. skipped, .. doubted], 0, 0, skipped.Length, 0m, error, null, Unknown));
-            return;
-        }
         message = message with { Recipients = toSend, IdempotencyKey = key };
+        // An execution of this send died before it completed (a crash before the workflow committed).
+        var resumed = prior is { Completed: null };
 
         OtpIssued? issued = null;
-        if (context.Get(Otp))
+        if (context.Get(Otp) && !resumed)
         {
             if (toSend.Length != 1)
             {
@@ -194,28 +185,62 @@ public sealed class SendSms : Activity
         span?.SetTag("workflow.activity_id", Id);
         span?.SetTag("sms.recipients", toSend.Length);
 
-        var plannedVendor = router.Plan(message, vendor, failover)[0].Vendor;
-        await records.BeginAsync(key, context.WorkflowInstanceId, Id, plannedVendor, toSend.Select(r => r.E164).ToArray(), ct);
-        RoutedSendResult routed;
-        try
+        var first = router.Plan(message, vendor, failover)[0];
+        // Large sends go to the vendors batch by batch, each batch's records settled as soon as it is answered, so a
+        // crash leaves only the batch inside the vendor call in doubt. A send of one batch keeps to one write before the call.
+        var batchSize = Math.Max(1, first.MaxRecipientsPerCall);
+        var batched = toSend.Length > batchSize;
+        var outcomes = new List<SmsRecipientOutcome>(toSend.Length);
+        HashSet<string> toAttempt;
+        if (resumed)
         {
-            routed = await router.SendAsync(message, vendor, failover, ct);
+            // Recipients whose batch was answered keep that answer; those of the batch that was inside the vendor call are
+            // in doubt (sending again could message them twice: not every vendor dedupes), and the workflow is told; those
+            // whose batch was never handed to a vendor are sent now.
+            await records.MarkInDoubtAsync(key, ct);
+            const string interrupted = "a previous attempt of this send was interrupted inside the vendor call: the outcome is unknown, so it was not sent again";
+            outcomes.AddRange(prior!.Settled);
+            outcomes.AddRange(prior.InDoubt.Select(m => new SmsRecipientOutcome(m, first.Vendor, false, null, null, interrupted, null, 1, InDoubt: true)));
+            var known = outcomes.Select(o => o.Mobile).Concat(prior.NeverAttempted).ToHashSet(StringComparer.Ordinal);
+            toAttempt = prior.NeverAttempted.Concat(toSend.Select(r => r.E164).Where(m => !known.Contains(m))).ToHashSet(StringComparer.Ordinal);
+            context.Log($"SendSms resumed after an interruption: {prior.Settled.Count} recipient(s) answered before, {prior.InDoubt.Count} in doubt, {toAttempt.Count} never attempted");
         }
-        catch (VendorValidationException ex)
+        else
         {
-            // A rule of the vendor layer the plug-in could not check beforehand; nothing was sent.
-            routed = new RoutedSendResult(toSend.Select(r => new SmsRecipientOutcome(r.E164, plannedVendor, false, null, "invalid", ex.Message, null, 1)).ToArray());
-        }
-        if (issued is not null)
-        {
-            // A vendor could echo the text in an error: the code is blanked out of everything kept, records included.
-            routed = new RoutedSendResult(routed.Recipients.Select(r => r with { Error = Scrub(r.Error, issued) }).ToArray());
-            // A code that may have reached the handset stays verifiable.
-            if (routed.AcceptedCount == 0 && routed.InDoubtCount == 0) await context.GetService<OtpService>()!.WithdrawAsync(issued.ChallengeId, ct);
+            await records.BeginAsync(key, context.WorkflowInstanceId, Id, first.Vendor, toSend.Select(r => r.E164).ToArray(), ct, batched);
+            toAttempt = toSend.Select(r => r.E164).ToHashSet(StringComparer.Ordinal);
         }
 
+        var batchIndex = 0;
+        foreach (var chunk in toSend.Chunk(batchSize))
+        {
+            var index = batchIndex++;
+            var batch = chunk.Where(r => toAttempt.Contains(r.E164)).ToArray();
+            if (batch.Length == 0) continue;
+            if (batched) await records.StartBatchAsync(key, batch.Select(r => r.E164).ToArray(), ct);
+            RoutedSendResult answered;
+            try
+            {
+                answered = await router.SendAsync(message with { Recipients = batch, IdempotencyKey = batched ? $"{key}-b{index}" : key }, vendor, failover, ct);
+            }
+            catch (VendorValidationException ex)
+            {
+                // A rule of the vendor layer the plug-in could not check beforehand; nothing was sent.
+                answered = new RoutedSendResult(batch.Select(r => new SmsRecipientOutcome(r.E164, first.Vendor, false, null, "invalid", ex.Message, null, 1)).ToArray());
+            }
+            // A vendor could echo the text in an error: the code is blanked out of everything kept, records included.
+            if (issued is not null) answered = new RoutedSendResult(answered.Recipients.Select(r => r with { Error = Scrub(r.Error, issued) }).ToArray());
+            if (batched) await records.SettleAsync(key, answered.Recipients, ct);
+            outcomes.AddRange(answered.Recipients);
+        }
+
+        var routed = new RoutedSendResult(outcomes);
+        // A code that may have reached the handset stays verifiable.
+        if (issued is not null && routed.AcceptedCount == 0 && routed.InDoubtCount == 0) await context.GetService<OtpService>()!.WithdrawAsync(issued.ChallengeId, ct);
+
         var sent = routed.Recipients.Select(r => new SmsSendResult(r.Mobile, r.Vendor, r.Accepted, r.MessageId, r.VendorCode, r.Error, r.Fee, InDoubt: r.InDoubt)).ToArray();
-        var byMobile = sent.Concat(skipped).ToDictionary(r => r.Mobile, StringComparer.Ordinal);
+        // A recipient opted out since an interrupted attempt sent to it still shows what was sent.
+        var byMobile = skipped.Concat(sent).GroupBy(r => r.Mobile, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
         span?.SetTag("sms.message_ids", string.Join(",", sent.Where(s => s.MessageId != null).Select(s => $"{s.Vendor}:{s.MessageId}")));
         var outputs = new SendOutputs(
             callerOrder.Select(m => byMobile[m]).ToArray(), routed.AcceptedCount, routed.FailedCount, skipped.Length, routed.TotalFee,

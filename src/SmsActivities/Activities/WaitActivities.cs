@@ -10,6 +10,7 @@ using SmsActivities.Workflows.Activities;
 using SmsActivities.Workflows.Activities.BuiltIn;
 using SmsActivities.Workflows.Execution;
 using SmsActivities.Workflows.Expressions;
+using SmsActivities.Workflows.Model;
 
 namespace SmsActivities.Activities;
 
@@ -22,20 +23,20 @@ public sealed record ReportTally(int Total, int Delivered, int Failed, int Pendi
 [Activity(ActivityInputs.Namespace, "SMS", "Waits for the delivery reports of one message or of every message an earlier SendSms sent; leaves by Delivered (all delivered), Failed (some failed) or Timeout (some still pending).",
     DisplayName = "Wait For Delivery Report")]
 [FlowNode(Delivered, Failed, BlockingActivity.TimeoutOutcome)]
-public sealed class WaitForDeliveryReport : Activity
+public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
 {
     public const string Delivered = "Delivered";
     public const string Failed = "Failed";
     private const string PendingKey = "pending";
     private const string ReportsKey = "reports";
 
-    [Input(Description = "Id of an earlier SendSms activity of this workflow: waits for every message its last run sent.", Order = 0)]
+    [Input(Description = "An earlier SendSms activity of this workflow (its id or its name on the canvas): waits for every message its last run sent.", OptionsProvider = typeof(SendSmsActivityChoices), Order = 0)]
     public Input<string?>? SendSmsActivityId { get; set; }
 
     [Input(Description = "Or: the vendor of the message ids below.", UIHint = InputUIHints.DropDown, Options = ["", VendorNames.Yunpian, VendorNames.Tencent, VendorNames.SendCloud, VendorNames.Yaningai], Order = 1)]
     public Input<string?>? Vendor { get; set; }
 
-    [Input(Description = "Or: vendor message ids (one per line, or a list such as SendSms's MessageIds output).", UIHint = InputUIHints.MultiText, Order = 2)]
+    [Input(Description = "Or: vendor message ids, each typed and confirmed with Enter (one chip per id), or JavaScript giving a list such as SendSms's MessageIds output.", UIHint = InputUIHints.MultiText, Order = 2)]
     public Input<object?>? MessageIds { get; set; }
 
     [Input(Description = "How long to wait before leaving by Timeout (e.g. 00:10:00); empty waits without limit.", Order = 3)]
@@ -46,13 +47,26 @@ public sealed class WaitForDeliveryReport : Activity
     [Output(Description = "Recipients whose report said not delivered.")] public Output<IReadOnlyList<string>> FailedRecipients { get; set; } = new();
     [Output(Description = "Recipients without a report yet (on Timeout).")] public Output<IReadOnlyList<string>> PendingRecipients { get; set; } = new();
 
+    /// <summary>A literal SendSms reference must name a SendSms of this workflow (by id or name); scripts are checked when they run.</summary>
+    public IEnumerable<string> Validate(Workflow workflow)
+    {
+        ArgumentNullException.ThrowIfNull(workflow);
+        if (SendSmsActivityId?.Expression is not { Type: Expression.LiteralType, Value: JsonValue value } || !value.TryGetValue<string>(out var reference)
+            || string.IsNullOrWhiteSpace(reference)) yield break;
+        if (workflow.FindByIdOrName(reference.Trim()) is not SendSms)
+            yield return $"Activity '{Id}' ({Type}): Send Sms Activity Id '{reference.Trim()}' names no SendSms activity of this workflow (give the id or the name of one).";
+    }
+
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         IReadOnlyList<SentMessage> targets;
         if (context.Get(SendSmsActivityId) is { Length: > 0 } sendId)
         {
-            targets = await context.GetService<SendRecordStore>()!.AcceptedByActivityAsync(context.WorkflowInstanceId, sendId.Trim(), context.CancellationToken);
+            // The canvas name works as well as the id (like getOutputFrom); sends are recorded under the id.
+            var send = context.WorkflowExecutionContext.Workflow.FindByIdOrName(sendId.Trim())
+                       ?? throw new VendorValidationException("sendSmsActivityId", $"'{sendId.Trim()}' names no activity of this workflow");
+            targets = await context.GetService<SendRecordStore>()!.AcceptedByActivityAsync(context.WorkflowInstanceId, send.Id, context.CancellationToken);
         }
         else
         {
@@ -207,4 +221,15 @@ public sealed class WaitForReply : BlockingActivity
             throw new VendorValidationException("keywordPattern", "is not a valid regular expression: " + ex.Message);
         }
     }
+}
+
+/// <summary>WaitForDeliveryReport's drop-down: the SendSms activities of the workflow being edited, shown by name, stored by id.</summary>
+public sealed class SendSmsActivityChoices : IWorkflowInputOptionsProvider
+{
+    public IReadOnlyList<InputOption> GetOptions(InputInfo input, WorkflowDefinition definition) =>
+        ActivityNodes.Of(definition)
+            .Where(a => (string?)a["type"] == ActivityTypeInfo.TypeNameOf(typeof(SendSms)))
+            .Select(a => ((string)a["id"]!, (string?)a["name"]))
+            .Select(a => new InputOption(a.Item2 is { Length: > 0 } name && name != a.Item1 ? $"{name} ({a.Item1})" : a.Item1, a.Item1))
+            .ToList();
 }

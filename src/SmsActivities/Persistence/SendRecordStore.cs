@@ -10,7 +10,14 @@ namespace SmsActivities.Persistence;
 public sealed record SentMessage(string Vendor, string MessageId, string Mobile);
 
 /// <summary>See <see cref="SendRecordStore.FindAsync{TOutputs}"/>.</summary>
-public sealed record PriorSend<TOutputs>(IReadOnlyList<string> InDoubt, TOutputs? Completed) where TOutputs : class;
+public sealed record PriorSend<TOutputs>(IReadOnlyList<string> InDoubt, TOutputs? Completed) where TOutputs : class
+{
+    /// <summary>Recipients of an interrupted batched send whose batch had already been answered (accepted or refused).</summary>
+    public IReadOnlyList<SmsRecipientOutcome> Settled { get; init; } = [];
+
+    /// <summary>Recipients of an interrupted batched send whose batch was never handed to a vendor.</summary>
+    public IReadOnlyList<string> NeverAttempted { get; init; } = [];
+}
 
 /// <summary>
 /// Durable send records: written before the vendor call (Pending) and settled after it, so a report can be tied
@@ -33,8 +40,14 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             .Select(o => o.Outputs).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
         if (completed is not null) return new PriorSend<TOutputs>([], JsonSerializer.Deserialize<TOutputs>(Decompress(completed), ReplayJson));
         var begun = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == idempotencyKey)
-            .Select(r => r.Mobile).ToListAsync(cancellationToken).ConfigureAwait(false);
-        return begun.Count == 0 ? null : new PriorSend<TOutputs>(begun, null);
+            .Select(r => new { r.Mobile, r.Status, r.Vendor, r.MessageId, r.Error }).ToListAsync(cancellationToken).ConfigureAwait(false);
+        if (begun.Count == 0) return null;
+        return new PriorSend<TOutputs>(begun.Where(r => r.Status is SendRecordStatus.Pending or SendRecordStatus.InDoubt).Select(r => r.Mobile).ToArray(), null)
+        {
+            Settled = begun.Where(r => r.Status is SendRecordStatus.Accepted or SendRecordStatus.Rejected)
+                .Select(r => new SmsRecipientOutcome(r.Mobile, r.Vendor, r.Status == SendRecordStatus.Accepted, r.MessageId, null, r.Error, null, 1)).ToArray(),
+            NeverAttempted = begun.Where(r => r.Status == SendRecordStatus.Queued).Select(r => r.Mobile).ToArray(),
+        };
     }
 
     /// <summary>Marks an interrupted send's Pending records InDoubt, once it has been reported to the workflow.</summary>
@@ -45,17 +58,53 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, SendRecordStatus.InDoubt), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Writes one Pending record per recipient, committed before the vendor is called.</summary>
-    public async Task BeginAsync(string idempotencyKey, string instanceId, string activityId, string plannedVendor, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes one record per recipient, committed before the vendor is called: Pending, or Queued for a send that hands
+    /// its recipients to the vendors batch by batch (<see cref="StartBatchAsync"/>, <see cref="SettleAsync"/>).
+    /// </summary>
+    public async Task BeginAsync(string idempotencyKey, string instanceId, string activityId, string plannedVendor, IReadOnlyList<string> mobiles, CancellationToken cancellationToken,
+        bool batched = false)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow().UtcTicks;
         db.SendRecords.AddRange(mobiles.Select(m => new SendRecordEntity
         {
             Vendor = plannedVendor, Mobile = m, InstanceId = instanceId, ActivityId = activityId,
-            IdempotencyKey = idempotencyKey, Status = SendRecordStatus.Pending, CreatedAtTicks = now,
+            IdempotencyKey = idempotencyKey, Status = batched ? SendRecordStatus.Queued : SendRecordStatus.Pending, CreatedAtTicks = now,
         }));
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Marks one batch's Queued records Pending, committed before the batch is handed to a vendor.</summary>
+    public async Task StartBatchAsync(string idempotencyKey, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Status == SendRecordStatus.Queued && mobiles.Contains(r.Mobile))
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, SendRecordStatus.Pending), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Settles the records of the recipients the vendors answered for, as soon as a batch is answered.</summary>
+    public async Task SettleAsync(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var mobiles = outcomes.Select(o => o.Mobile).ToArray();
+        var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && mobiles.Contains(r.Mobile)).ToListAsync(cancellationToken).ConfigureAwait(false);
+        Settle(rows, outcomes);
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void Settle(IEnumerable<SendRecordEntity> rows, IReadOnlyList<SmsRecipientOutcome> outcomes)
+    {
+        var byMobile = outcomes.GroupBy(o => o.Mobile, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            if (!byMobile.TryGetValue(row.Mobile, out var outcome)) continue;
+            row.Vendor = outcome.Vendor ?? row.Vendor;
+            row.MessageId = outcome.MessageId;
+            row.Accepted = outcome.Accepted;
+            row.Status = outcome.Accepted ? SendRecordStatus.Accepted : outcome.InDoubt ? SendRecordStatus.InDoubt : SendRecordStatus.Rejected;
+            row.Error = outcome.Error;
+        }
     }
 
     /// <summary>
@@ -67,16 +116,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey).ToListAsync(cancellationToken).ConfigureAwait(false);
-        var byMobile = outcomes.GroupBy(o => o.Mobile, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
-        foreach (var row in rows)
-        {
-            if (!byMobile.TryGetValue(row.Mobile, out var outcome)) continue;
-            row.Vendor = outcome.Vendor ?? row.Vendor;
-            row.MessageId = outcome.MessageId;
-            row.Accepted = outcome.Accepted;
-            row.Status = outcome.Accepted ? SendRecordStatus.Accepted : outcome.InDoubt ? SendRecordStatus.InDoubt : SendRecordStatus.Rejected;
-            row.Error = outcome.Error;
-        }
+        Settle(rows, outcomes);
         db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(JsonSerializer.Serialize(outputs, ReplayJson)), CreatedAtTicks = time.GetUtcNow().UtcTicks });
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
     }

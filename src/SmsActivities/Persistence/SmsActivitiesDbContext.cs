@@ -133,6 +133,8 @@ public sealed class WebhookKeyEntity
 
 public static class SendRecordStatus
 {
+    /// <summary>Part of a send split into vendor batches, whose batch has not been handed to a vendor yet: safe to send.</summary>
+    public const string Queued = "Queued";
     /// <summary>Handed to the vendor call; still Pending later means the process died mid-call and the outcome is unknown.</summary>
     public const string Pending = "Pending";
     public const string Accepted = "Accepted";

@@ -118,6 +118,11 @@ public static class SmsWebhookEndpoints
             }
             ingested = await publisher.PublishAsync(read.Reports, read.Replies, read.EmailEvents, cancellationToken).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host is shutting down mid-store: the vendor pushes again to this or another node.
+            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Not stored: no acknowledgement, so the vendor pushes again.

@@ -1,6 +1,5 @@
 using System.IO.Compression;
 using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
@@ -46,9 +45,7 @@ public sealed partial class ListActionTests(BrowserFixture fixture)
         var importedId = "imported-" + Guid.NewGuid().ToString("N")[..8];
         exported["definitionId"] = importedId;
         exported["name"] = tag + " imported";
-        await page.GetByRole(AriaRole.Button, new() { Name = "Create workflow" }).Locator("xpath=following-sibling::*[1]").Locator("button").First.ClickAsync();
-        var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Locator(".mud-popover-open").GetByText("Import", new() { Exact = true }).ClickAsync());
-        await chooser.SetFilesAsync(new FilePayload { Name = "imported.json", MimeType = "application/json", Buffer = Encoding.UTF8.GetBytes(exported.ToJsonString()) });
+        await new StudioDriver(page).ImportDefinitionAsync("imported.json", exported.ToJsonString());
         await EventuallyAsync(async () => await StatusAsync(client, $"workflow-definitions/by-definition-id/{importedId}") == HttpStatusCode.OK, "the imported definition to exist");
         var imported = JsonNode.Parse(await client.GetStringAsync($"elsa/api/workflow-definitions/by-definition-id/{importedId}"))!;
         Assert.Equal(tag + " imported", (string?)imported["name"]);

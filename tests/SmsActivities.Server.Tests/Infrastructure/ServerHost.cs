@@ -33,7 +33,8 @@ public sealed class ServerHost : IAsyncDisposable
 
     public string ApiKey => ServerOptions.SandboxApiKey;
 
-    public static async Task<ServerHost> StartAsync(IDictionary<string, string?>? settings = null)
+    /// <param name="configureServices">Replaces services after the server's own (e.g. a fake <see cref="TimeProvider"/>).</param>
+    public static async Task<ServerHost> StartAsync(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "smsactivities-tests", Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -46,6 +47,7 @@ public sealed class ServerHost : IAsyncDisposable
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
         builder.Services.AddSmsActivitiesServer(builder.Configuration, builder.Environment);
+        configureServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseSmsActivitiesServer();
         await app.StartAsync().ConfigureAwait(false);

@@ -89,15 +89,33 @@ public sealed partial class StudioDriver(IPage page)
         await Assertions.Expect(edges).ToHaveCountAsync(before + 1);
     }
 
+    /// <summary>The canvas toolbar's first button, "Zoom to fit": brings every node of a wide flowchart into view.</summary>
+    public async Task ZoomToFitAsync()
+    {
+        await Page.Locator(".mud-tooltip-root > button").Filter(new() { Visible = true }).First.ClickAsync();
+        await Page.WaitForTimeoutAsync(500);
+    }
+
     /// <summary>Selects a node so that its inputs show in the panel below the canvas.</summary>
     public async Task SelectAsync(ILocator node)
     {
         await node.ClickAsync(new() { Force = true });
     }
 
-    /// <summary>An input editor in the activity panel, found by its label (singleline, multiline, multitext, …).</summary>
-    public ILocator InputField(string label) =>
-        Page.Locator(".mud-input-control").Filter(new() { Has = Page.Locator($"legend:text-is(\"{label}\")") }).Locator("input:visible, textarea:visible").First;
+    /// <summary>An input's editor in the activity panel, found by its label (the whole control: chips, check boxes, …).</summary>
+    public ILocator Field(string label) =>
+        Page.Locator(".mud-input-control").Filter(new() { Has = Page.Locator($"legend:text-is(\"{label}\")") }).First;
+
+    /// <summary>The text box of an input editor in the activity panel (singleline, multiline, multitext, …).</summary>
+    public ILocator InputField(string label) => Field(label).Locator("input:visible, textarea:visible").First;
+
+    /// <summary>Imports a definition file through the definition list's Import item (next to "Create workflow": a file upload).</summary>
+    public async Task ImportDefinitionAsync(string fileName, string json)
+    {
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Create workflow" }).Locator("xpath=following-sibling::*[1]").Locator("button").First.ClickAsync();
+        var chooser = await Page.RunAndWaitForFileChooserAsync(() => Page.Locator(".mud-popover-open").GetByText("Import", new() { Exact = true }).ClickAsync());
+        await chooser.SetFilesAsync(new FilePayload { Name = fileName, MimeType = "application/json", Buffer = System.Text.Encoding.UTF8.GetBytes(json) });
+    }
 
     /// <summary>Types into an input and waits for Studio's auto-save of the change to reach the server.</summary>
     public async Task FillInputAsync(string label, string value)

@@ -10,4 +10,14 @@ public static class StudioFiles
     public static string PackageDirectory { get; } =
         StudioHosting.ResolvePackageDirectory(new ServerOptions(), new HostingEnvironment { ContentRootPath = AppContext.BaseDirectory })
         ?? throw new InvalidOperationException("Elsa Studio package not installed (build src/SmsActivities.Server)");
+
+    /// <summary>The repository's <c>workflows/</c> folder (the definition files the server publishes at start).</summary>
+    public static string WorkflowsFolder { get; } = FindWorkflowsFolder();
+
+    private static string FindWorkflowsFolder()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "SmsActivities.sln"))) return Path.Combine(dir.FullName, "workflows");
+        throw new DirectoryNotFoundException("workflows/ not found above the test assembly");
+    }
 }

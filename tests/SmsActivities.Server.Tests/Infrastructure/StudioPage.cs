@@ -25,9 +25,18 @@ public static class StudioPage
         var console = new List<string>();
         page.Console += (_, message) => { lock (console) console.Add($"[{message.Type}] {message.Text}"); };
         page.PageError += (_, error) => { lock (console) console.Add($"[pageerror] {error}"); };
+        var apiNotFound = new List<string>();
+        page.Response += (_, response) =>
+        {
+            if (response.Status == 404 && response.Url.Contains("/elsa/api/", StringComparison.Ordinal))
+                lock (apiNotFound) apiNotFound.Add($"{response.Request.Method} {response.Url}");
+        };
         try
         {
             await test(page, console).ConfigureAwait(false);
+            // Every test, whatever it drove: Studio met no route it needs missing and crashed nowhere.
+            await AssertNoBlazorErrorAsync(page).ConfigureAwait(false);
+            lock (apiNotFound) Assert.True(apiNotFound.Count == 0, "Studio got 404 from the API: " + string.Join(", ", apiNotFound));
         }
         catch (Exception e)
         {

@@ -55,7 +55,10 @@ public sealed class SandboxServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <param name="settings">Configuration on top of the defaults, e.g. a vendor's attempt timeout.</param>
+    /// <summary>The folder of the server's SQLite files.</summary>
+    public string DataDirectory => _dataDirectory;
+
+    /// <param name="settings">Configuration on top of the defaults, e.g. a vendor's attempt timeout or lower OTP limits.</param>
     public static async Task<SandboxServer> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "smsactivities-tests", Guid.NewGuid().ToString("N"));

@@ -29,10 +29,11 @@ public sealed class VendorFaultTests
     {
         await using var server = await SandboxServer.StartAsync();
         const string mobile = "+8613800138041";
-        var set = await SetFaultsAsync(server, "yunpian", new { failNext = 1, status = 503 });
-        Assert.Equal(1, set["failNext"]!.GetValue<int>());
+        var set = await SetFaultsAsync(server, "yunpian", new { failNext = 3, status = 503 });
+        Assert.Equal(3, set["failNext"]!.GetValue<int>());
 
-        // Yunpian answers 503 (it did not take the call): the OTP sample fails over to Tencent, which sends the code.
+        // Yunpian answers 503 to the call and its two retries (it did not take the call): the OTP sample fails over to
+        // Tencent, which sends the code.
         var (sent, _) = await server.PostAsync("workflows/otp/send", new { mobile });
         Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
         var sms = Assert.Single(await HandsetInboxAsync(server, mobile));

@@ -68,14 +68,15 @@ public sealed class MultiVendorTests
     }
 
     [Fact]
-    public async Task Recipients_a_vendor_answers_5xx_for_move_to_the_failover_vendor()
+    public async Task Recipients_a_vendor_answers_503_for_move_to_the_failover_vendor()
     {
         await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("failover", f =>
         {
             var send = f.Add(new SendSms { Id = "send", Vendor = new(VendorNames.Yunpian), Failover = new(VendorNames.Tencent), Recipients = new($"{A},{B}"), Text = new("【SmsSandbox】hello") });
             f.Connect(send, f.Add(new WaitForDeliveryReport { Id = "wait", SendSmsActivityId = new("send"), Timeout = new(TimeSpan.FromSeconds(30)) }), SendSms.Sent);
         })]);
-        bed.Emulators.Set.Yunpian.Faults.FailNextCalls(10, 500);
+        // 503: the vendor says it did not process the call, so nothing was sent and the next vendor may send.
+        bed.Emulators.Set.Yunpian.Faults.FailNextCalls(10, 503);
 
         var run = await bed.RunAsync("failover");
         var state = await bed.WaitForFinishAsync(run.InstanceId);
@@ -87,6 +88,23 @@ public sealed class MultiVendorTests
         Assert.All(state.ActivityOutputs["send"]["Results"]!.AsArray(), r => Assert.Equal(VendorNames.Tencent, r!["vendor"]!.GetValue<string>()));
         // The reports come from the vendor that finally took the messages.
         Assert.Equal([WaitForDeliveryReport.Delivered], await bed.OutcomesAsync(run.InstanceId, "wait"));
+    }
+
+    [Fact]
+    public async Task Recipients_a_vendor_sent_but_answered_500_for_are_in_doubt_and_not_failed_over()
+    {
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("doubt", f =>
+            f.Add(new SendSms { Id = "send", Vendor = new(VendorNames.Yunpian), Failover = new(VendorNames.Tencent), Recipients = new($"{A},{B}"), Text = new("【SmsSandbox】hello") }))]);
+        bed.Emulators.Set.Yunpian.Faults.FailNextCalls(1, EmulatorFault.AcceptThenFail, 500);
+
+        var run = await bed.RunAsync("doubt");
+
+        Assert.Equal([SendSms.Unknown], await bed.OutcomesAsync(run.InstanceId, "send"));
+        Assert.Equal(2, bed.Emulators.Set.Yunpian.Sent.Count);
+        Assert.Empty(bed.Tencent.Sent);
+        var outputs = await bed.OutputsAsync(run.InstanceId, "send");
+        Assert.Equal([A, B], outputs["InDoubtRecipients"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.All(outputs["Results"]!.AsArray(), r => Assert.True(r!["inDoubt"]!.GetValue<bool>()));
     }
 
     [Fact]

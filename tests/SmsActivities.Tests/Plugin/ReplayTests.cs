@@ -121,10 +121,31 @@ public sealed partial class ReplayTests
             b => b.Tencent.Faults, b => b.TencentSends().Count);
         await using var _ = bed;
 
-        Assert.Equal([SendSms.Failed], await bed.OutcomesAsync(instanceId, "send"));
-        Assert.Contains("interrupted", (await bed.OutputsAsync(instanceId, "send"))["Error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal([SendSms.Unknown], await bed.OutcomesAsync(instanceId, "send"));
+        var outputs = await bed.OutputsAsync(instanceId, "send");
+        Assert.Contains("interrupted", outputs["Error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal([A], outputs["InDoubtRecipients"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Single(bed.TencentSends());
         Assert.Equal(SendRecordStatus.InDoubt, (await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().SingleAsync())).Status);
+    }
+
+    [Fact]
+    public async Task A_campaign_that_died_in_its_second_batch_resends_no_accepted_batch_sends_the_batches_never_attempted_and_doubts_only_the_one_in_flight()
+    {
+        // Tencent takes 200 numbers per call: three batches, the second held by the vendor when the process dies.
+        var recipients = Enumerable.Range(0, 500).Select(i => $"+86138{30_000_000 + i}").ToArray();
+        var (bed, instanceId) = await RunWithCrashInsideVendorCallAsync("campaign-doubt",
+            new SendSms { Vendor = new("tencent"), Recipients = new(string.Join(",", recipients)), Text = new("Spring sale") },
+            b => b.Tencent.Faults, b => b.Emulators.Set.Requests.For(VendorNames.Tencent).Count(r => r.Path.Contains("sendmultisms", StringComparison.Ordinal)), afterCalls: 1);
+        await using var _ = bed;
+
+        var sentTo = bed.Tencent.Sent.Select(m => m.Mobile).ToArray();
+        Assert.Equal(sentTo.Length, sentTo.Distinct().Count());
+        Assert.Equal(recipients[..200].Concat(recipients[400..]).Order(), sentTo.Order());
+        Assert.Equal([SendSms.Unknown], await bed.OutcomesAsync(instanceId, "send"));
+        var outputs = await bed.OutputsAsync(instanceId, "send");
+        Assert.Equal(300, outputs["SentCount"]!.GetValue<int>());
+        Assert.Equal(recipients[200..400], outputs["InDoubtRecipients"]!.AsArray().Select(n => n!.GetValue<string>()));
     }
 
     [Fact]
@@ -153,7 +174,7 @@ public sealed partial class ReplayTests
     /// the retried delivery then executes the send again with the same key.
     /// </summary>
     private static async Task<(PluginTestBed Bed, string InstanceId)> RunWithCrashInsideVendorCallAsync(
-        string id, Activity send, Func<PluginTestBed, EmulatorFaults> faults, Func<PluginTestBed, int> callsMade)
+        string id, Activity send, Func<PluginTestBed, EmulatorFaults> faults, Func<PluginTestBed, int> callsMade, int afterCalls = 0)
     {
         var bed = await PluginTestBed.StartAsync([SendThenCrash(id, send)], configureRuntime: o =>
         {
@@ -161,11 +182,11 @@ public sealed partial class ReplayTests
             o.LeaseWaitTimeout = TimeSpan.FromMilliseconds(200);
         });
         var started = await bed.RunAsync(id);
-        faults(bed).DelayNextCalls(1, TimeSpan.FromDays(1));
+        faults(bed).DelayNextCalls(1, TimeSpan.FromDays(1), afterCalls);
         using var crash = new CancellationTokenSource();
         var run = bed.Runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "go" }), crash.Token);
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (callsMade(bed) == 0 && DateTime.UtcNow < deadline) await Task.Delay(10);
+        while (callsMade(bed) <= afterCalls && DateTime.UtcNow < deadline) await Task.Delay(10);
         await crash.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
         await bed.WaitForFinishAsync(started.InstanceId);

@@ -201,7 +201,7 @@ public sealed partial class ReplyAndOtpTests
         await bed.RunAsync("otp");
         var second = await bed.RunAsync("otp");
 
-        Assert.Equal([SendSms.Failed], await bed.OutcomesAsync(second.InstanceId, "send"));
+        Assert.Equal([SendSms.RateLimited], await bed.OutcomesAsync(second.InstanceId, "send"));
         Assert.Contains("cool-down", (await bed.OutputsAsync(second.InstanceId, "send"))["Error"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Single(bed.Tencent.Sent);
     }

@@ -60,6 +60,27 @@ public sealed class SendSmsTests
     }
 
     [Fact]
+    public async Task The_wait_finds_the_SendSms_by_its_canvas_name_as_well_as_by_its_id()
+    {
+        var workflow = new CodeWorkflow("by-name", f =>
+        {
+            var s = f.Add(new SendSms { Vendor = new("tencent"), Recipients = new(A), Text = new("Your parcel is ready") });
+            s.Id = "3f9c0a1b2c3d4e5f";
+            s.Name = "SendSms1";
+            var wait = f.Add(new WaitForDeliveryReport { Id = "wait", SendSmsActivityId = new("SendSms1"), Timeout = new(TimeSpan.FromMinutes(1)) });
+            f.Connect(s, wait, SendSms.Sent);
+        });
+        await using var bed = await PluginTestBed.StartAsync([workflow]);
+
+        var run = await bed.RunAsync("by-name");
+        var state = await bed.WaitForFinishAsync(run.InstanceId);
+
+        // Before, the name found no send record and the wait left at once by Failed ("no accepted message").
+        Assert.Equal([WaitForDeliveryReport.Delivered], await bed.OutcomesAsync(run.InstanceId, "wait"));
+        Assert.Equal(1, state.ActivityOutputs["wait"]["Tally"]!["delivered"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task A_failed_report_leaves_by_Failed_with_the_failed_recipient()
     {
         await using var bed = await PluginTestBed.StartAsync([SendAndWait("fail", () => new SendSms { Vendor = new("Auto"), Recipients = new(new List<string> { A, B }), Text = new("hello") })]);
@@ -227,7 +248,7 @@ public sealed class SendSmsTests
         var registry = bed.Services.GetRequiredService<ActivityRegistry>();
         var send = ActivityRegistry.Describe(registry.Find("SmsActivities.SendSms")!);
         Assert.Equal("SMS", send.Category);
-        Assert.Equal(["Sent", "PartiallySent", "Failed"], send.Ports.Select(p => p.Name));
+        Assert.Equal(["Sent", "PartiallySent", "Failed", "Unknown", "RateLimited"], send.Ports.Select(p => p.Name));
         Assert.Equal("dropdown", send.Inputs.Single(i => i.Name == "Vendor").UIHint);
         Assert.Equal("multitext", send.Inputs.Single(i => i.Name == "Recipients").UIHint);
         Assert.Equal("multiline", send.Inputs.Single(i => i.Name == "Text").UIHint);

@@ -62,6 +62,60 @@ public class EmulatorControlTests
         Assert.Equal(0, host.Set.Yunpian.Faults.Pending.FailNext);
     }
 
+    [Fact]
+    public async Task The_standalone_emulator_takes_delivery_outcomes_and_faults_by_name()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        using var http = new HttpClient { BaseAddress = host.BaseUrlFor(VendorNames.Yunpian) };
+
+        using var script = await http.PutAsJsonAsync("_script/%2B8613800000002", new { outcome = "Failed", failureCode = "UNDELIV" });
+        using var byNumber = await http.PutAsJsonAsync("_script/%2B8613800000003", new { outcome = 2 });
+        using var unknown = await http.PutAsJsonAsync("_script/%2B8613800000004", new { outcome = "Lost" });
+        Assert.Equal(HttpStatusCode.NoContent, script.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, byNumber.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Equal(DeliveryOutcome.Failed, host.Set.Yunpian.Script.PlanFor("+8613800000002").Outcome);
+        Assert.Equal(DeliveryOutcome.NeverReported, host.Set.Yunpian.Script.PlanFor("+8613800000003").Outcome);
+
+        using var faults = await http.PostAsJsonAsync("_faults", new { failNext = 1, fault = "AcceptThenFail", status = 500 });
+        Assert.Equal(HttpStatusCode.OK, faults.StatusCode);
+        using var send = await http.PostAsync(new Uri("v2/sms/single_send.json", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["apikey"] = SmsActivities.Emulators.Yunpian.YunpianEmulator.SandboxApiKey, ["mobile"] = "13800000005", ["text"] = "【Sandbox】hello",
+        }));
+        // The vendor sent the message, but the caller only sees the 500.
+        Assert.Equal(HttpStatusCode.InternalServerError, send.StatusCode);
+        Assert.Equal("", await send.Content.ReadAsStringAsync());
+        Assert.Single(host.Set.Yunpian.Sent, m => m.E164 == "+8613800000005");
+    }
+
+    [Fact]
+    public async Task A_failure_rate_faults_about_that_share_of_calls_and_a_seed_makes_it_repeatable()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        using var http = new HttpClient { BaseAddress = host.BaseUrlFor(VendorNames.Yunpian) };
+
+        async Task<int[]> RunAsync()
+        {
+            using var set = await http.PostAsJsonAsync("_faults", new { rate = 0.2, status = 503, seed = 42 });
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+            var statuses = new int[200];
+            for (var i = 0; i < statuses.Length; i++)
+            {
+                using var response = await http.PostAsync(new Uri("v2/user/get.json", UriKind.Relative), new FormUrlEncodedContent([]));
+                statuses[i] = (int)response.StatusCode;
+            }
+            return statuses;
+        }
+
+        var first = await RunAsync();
+        var second = await RunAsync();
+        Assert.InRange(first.Count(s => s == 503), 20, 60);
+        Assert.Equal(first, second);
+        using var bad = await http.PostAsJsonAsync("_faults", new { rate = 1.5 });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
     [Theory]
     [MemberData(nameof(Vendors))]
     public async Task Callbacks_set_over_the_control_receive_handset_replies(string vendor)

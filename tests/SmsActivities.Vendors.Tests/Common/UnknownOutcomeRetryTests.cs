@@ -34,7 +34,8 @@ public class UnknownOutcomeRetryTests
 
         var result = Assert.Single(receipt.Results);
         Assert.False(result.Accepted);
-        Assert.True(result.Retryable, "a timeout is still transient, so the router may fail over");
+        Assert.True(result.Retryable, "a timeout may pass later");
+        Assert.Equal(VendorFailureKind.UnknownOutcome, result.Failure);
         Assert.Single(host.Set.Requests.For(vendor));
     }
 
@@ -54,6 +55,73 @@ public class UnknownOutcomeRetryTests
         host.Set.Get(vendor).Faults.FailNextCalls(2, 503);
         await sender.SendSmsAsync(Message(vendor));
         Assert.Equal(3, host.Set.Requests.For(vendor).Count);
+    }
+
+    [Theory]
+    [MemberData(nameof(Vendors))]
+    public async Task Every_vendor_retries_a_send_answered_429_or_408_and_calls_the_last_one_transient(string vendor)
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        await using var sp = VendorServices.ForVendor(vendor, host.BaseUrlFor(vendor));
+        var sender = sp.GetRequiredService<ISmsSender>();
+
+        // Throttled or timed out waiting for the request: the vendor says it did nothing, so a send is repeated.
+        foreach (var status in new[] { 429, 408 })
+        {
+            host.Set.Requests.Clear();
+            host.Set.Get(vendor).Faults.FailNextCalls(3, status);
+            var result = Assert.Single((await sender.SendSmsAsync(Message(vendor))).Results);
+            Assert.Equal(3, host.Set.Requests.For(vendor).Count);
+            Assert.Equal(VendorFailureKind.Transient, result.Failure);
+            Assert.Equal(status.ToString(System.Globalization.CultureInfo.InvariantCulture), result.VendorCode);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Vendors))]
+    public async Task Every_vendor_calls_a_send_answered_500_an_unknown_outcome_and_a_4xx_a_rejection(string vendor)
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        await using var sp = VendorServices.ForVendor(vendor, host.BaseUrlFor(vendor));
+        var sender = sp.GetRequiredService<ISmsSender>();
+
+        host.Set.Get(vendor).Faults.FailNextCalls(1, 500);
+        Assert.Equal(VendorFailureKind.UnknownOutcome, Assert.Single((await sender.SendSmsAsync(Message(vendor))).Results).Failure);
+
+        host.Set.Get(vendor).Faults.FailNextCalls(1, 403);
+        Assert.Equal(VendorFailureKind.Rejected, Assert.Single((await sender.SendSmsAsync(Message(vendor))).Results).Failure);
+    }
+
+    [Fact]
+    public async Task A_vendor_that_cannot_be_reached_is_transient_and_retried()
+    {
+        // A port nothing listens on: the connection is refused, so the request never left.
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        await using var sp = VendorServices.ForVendor(VendorNames.Tencent, new Uri($"http://127.0.0.1:{port}/"));
+
+        var result = Assert.Single((await sp.GetRequiredService<ISmsSender>().SendSmsAsync(Message(VendorNames.Tencent))).Results);
+
+        Assert.Equal(VendorFailureKind.Transient, result.Failure);
+        Assert.True(result.Retryable);
+    }
+
+    [Fact]
+    public async Task A_cancelled_attempt_that_the_caller_did_not_cancel_is_an_unknown_outcome()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        await using var sp = VendorServices.ForVendor(VendorNames.Yunpian, host.BaseUrlFor(VendorNames.Yunpian));
+        host.Set.Yunpian.Faults.DelayNextCalls(1, VendorServices.SlowAnswer);
+        using var http = new HttpClient { BaseAddress = host.BaseUrlFor(VendorNames.Yunpian), Timeout = TimeSpan.FromMilliseconds(100) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v2/sms/single_send.json") { Content = new FormUrlEncodedContent([]) };
+
+        // HttpClient's own timeout surfaces as a TaskCanceledException, not as the pipeline's timeout.
+        var ex = await Assert.ThrowsAsync<VendorException>(() => http.SendToVendorAsync(VendorNames.Yunpian, "single_send", request, CancellationToken.None));
+
+        Assert.Equal(VendorFailureKind.UnknownOutcome, ex.Kind);
+        Assert.IsAssignableFrom<OperationCanceledException>(ex.InnerException);
     }
 
     [Fact]
@@ -78,8 +146,8 @@ public class UnknownOutcomeRetryTests
     public void Only_failures_before_the_request_left_count_as_never_reached(HttpRequestError error, bool neverReached)
     {
         var outcome = Outcome.FromException<HttpResponseMessage>(new HttpRequestException(error, "x"));
-        Assert.Equal(neverReached, TransientRetryHandler.NeverReachedVendor(outcome));
-        Assert.True(TransientRetryHandler.IsTransient(outcome));
+        Assert.Equal(neverReached, VendorRetryRules.NeverReachedVendor(outcome));
+        Assert.True(VendorRetryRules.IsTransient(outcome));
     }
 
     [Theory]
@@ -90,6 +158,6 @@ public class UnknownOutcomeRetryTests
     public void Only_503_among_answers_proves_the_request_was_not_processed(HttpStatusCode status, bool neverReached)
     {
         using var response = new HttpResponseMessage(status);
-        Assert.Equal(neverReached, TransientRetryHandler.NeverReachedVendor(Outcome.FromResult(response)));
+        Assert.Equal(neverReached, VendorRetryRules.NeverReachedVendor(Outcome.FromResult(response)));
     }
 }

@@ -32,6 +32,21 @@ public class SendCloudClientTests
     }
 
     [Fact]
+    public async Task The_accounts_label_id_goes_out_with_every_template_send_and_is_signed()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        await using var sp = SendCloudFixture.Services(host, overrides: new Dictionary<string, string?> { ["Vendors:SendCloud:LabelId"] = "77" });
+
+        var receipt = await sp.GetRequiredService<ISmsSender>().SendSmsAsync(Template([PhoneNumber.Parse("13112345678")]));
+
+        Assert.True(Assert.Single(receipt.Results).Accepted, receipt.Results[0].Error);
+        Assert.Equal("77", VendorServices.Form(Assert.Single(host.Set.Requests.For(VendorNames.SendCloud, "/smsapi/send")))["labelId"]);
+        Assert.Equal(77, Assert.Single(host.Set.SendCloud.Sent).LabelId);
+        Assert.Equal("labelId", (await Assert.ThrowsAsync<VendorValidationException>(() =>
+            sp.GetRequiredService<SendCloudClient>().SendAsync(new SendCloudTemplateSend(1, ["13112345678"]) { LabelId = 0 }))).Field);
+    }
+
+    [Fact]
     public async Task Send_posts_a_signed_form_with_template_vars_and_send_request_id_and_never_the_key()
     {
         await using var host = await EmulatorHost.StartAsync();

@@ -10,6 +10,22 @@ namespace SmsActivities.Vendors.Tests.Tencent;
 public class TencentManagementTests
 {
     [Fact]
+    public async Task An_international_template_says_so_when_added_and_when_read_back()
+    {
+        await using var bed = await TencentTestBed.StartAsync();
+
+        var added = await bed.Client.AddTemplateAsync("Your code is {1}", TencentTemplateType.Common, international: true);
+        var domestic = await bed.Client.AddTemplateAsync("验证码 {1}", TencentTemplateType.Common);
+
+        Assert.Equal(1, (int)JsonNode.Parse(bed.Calls("add_template")[0].Body)!["international"]!);
+        Assert.Equal(0, (int)JsonNode.Parse(bed.Calls("add_template")[1].Body)!["international"]!);
+        Assert.Equal(1, added.International);
+        Assert.Equal([1, 0], (await bed.Client.GetTemplatesAsync([added.Id, domestic.Id])).Data.Select(t => t.International));
+        var modified = await bed.Client.ModifyTemplateAsync(added.Id, "Your login code is {1}", TencentTemplateType.Common, international: true);
+        Assert.Equal(1, modified.International);
+    }
+
+    [Fact]
     public async Task Templates_are_added_reviewed_modified_listed_and_deleted()
     {
         await using var bed = await TencentTestBed.StartAsync();

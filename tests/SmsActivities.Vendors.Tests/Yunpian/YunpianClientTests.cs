@@ -229,7 +229,7 @@ public class YunpianClientTests
             sender.SendSmsAsync(new SmsMessage { Recipients = TestNumbers.Sequence(1), Text = new string('a', 501) }));
         Assert.Equal("text", tooLong.Field);
         var template = await Assert.ThrowsAsync<VendorValidationException>(() =>
-            sender.SendSmsAsync(new SmsMessage { Recipients = TestNumbers.Sequence(1), TemplateId = "1" }));
+            sender.SendSmsAsync(new SmsMessage { Recipients = TestNumbers.Sequence(1), TemplateId = "SMS_1" }));
         Assert.Equal("templateId", template.Field);
         await Assert.ThrowsAsync<VendorValidationException>(() =>
             sp.GetRequiredService<YunpianClient>().PullStatusAsync(101));

@@ -4,7 +4,7 @@ using SmsActivities.Workflows.Expressions;
 
 namespace SmsActivities.Workflows.Activities.BuiltIn;
 
-[Activity("Elsa", "Workflows", "Runs its activities one after the other.", IsBrowsable = false)]
+[Activity("Elsa", "Workflows", "Runs its activities one after the other.")]
 public sealed class Sequence : Activity
 {
     public List<Activity> Activities { get; set; } = [];

@@ -1,20 +1,36 @@
-using System.Text.Json.Nodes;
+using System.Collections.Concurrent;
 using SmsActivities.Workflows.Execution;
 
 namespace SmsActivities.Workflows.Activities.BuiltIn;
 
-/// <summary>A connection between two activities of a flowchart: when <see cref="Source"/> completes with <see cref="SourcePort"/>, <see cref="Target"/> runs.</summary>
+/// <summary>A connection between two activities of a flowchart: when <see cref="Source"/> completes with <see cref="SourcePort"/>, <see cref="Target"/> may run.</summary>
 public sealed record FlowConnection(Activity Source, Activity Target, string SourcePort = "Done", string TargetPort = "In");
 
+/// <summary>How a flowchart decides when an activity with several inbound connections runs (Elsa's two models).</summary>
+public enum FlowchartExecutionMode
+{
+    /// <summary>The instance's or flowchart's setting, else the runtime default (counter-based).</summary>
+    Default,
+    /// <summary>Tokens travel along connections; each activity's <c>customProperties.mergeMode</c> says how they merge.</summary>
+    TokenBased,
+    /// <summary>An activity waits until every forward inbound connection was either taken or ruled out, and runs once if any was taken.</summary>
+    CounterBased,
+}
+
 /// <summary>
-/// A graph of activities joined by outcome ports. Streams by default: each firing connection runs its
-/// target again (which gives loops); <see cref="FlowJoin"/> targets wait for all or any of their
-/// inbound connections (a wait-all join also proceeds once nothing else inside can still reach it).
-/// Completes when nothing inside is running, or when an <see cref="End"/> completes.
+/// A graph of activities joined by outcome ports, run the way Elsa 3 runs flowcharts (see docs/flowchart-joins.md).
+/// The mode comes from the instance property <c>Flowchart:ExecutionMode</c> (as Elsa's run options set it), else the
+/// flowchart's <c>customProperties["Flowchart:ExecutionMode"]</c>, else counter-based, Elsa's default. Completes when
+/// nothing inside runs or waits, or when an <see cref="End"/> completes.
 /// </summary>
 [Activity("Elsa", "Flow", "A flowchart of activities joined by outcome connections.", IsBrowsable = false)]
-public sealed class Flowchart : Activity
+public sealed partial class Flowchart : Activity
 {
+    public const string ExecutionModeProperty = "Flowchart:ExecutionMode";
+
+    /// <summary>Graphs by start activity id: derived from the definition only, so shared by all runs of this version.</summary>
+    private readonly ConcurrentDictionary<string, FlowGraph> _graphs = new(StringComparer.Ordinal);
+
     public List<Activity> Activities { get; set; } = [];
     public List<FlowConnection> Connections { get; set; } = [];
     /// <summary>Id of the first activity (legacy JSON <c>start</c>); otherwise Elsa.Start, then a node without inbound connections.</summary>
@@ -23,7 +39,9 @@ public sealed class Flowchart : Activity
     protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         var start = FindStart(context.WorkflowExecutionContext);
-        if (start != null) context.ScheduleActivity(start);
+        if (start is null) return ValueTask.CompletedTask;
+        context.SetProperty("start", start.Id);
+        context.ScheduleActivity(start);
         return ValueTask.CompletedTask;
     }
 
@@ -44,53 +62,31 @@ public sealed class Flowchart : Activity
             context.CancelChildren();
             return context.CompleteActivityAsync();
         }
-        foreach (var connection in Connections)
-        {
-            if (connection.Source != child.Activity || !child.CompletedOutcomes.Contains(connection.SourcePort, StringComparer.OrdinalIgnoreCase)) continue;
-            if (connection.Target is FlowJoin join) Arrive(context, join, connection);
-            else context.ScheduleActivity(connection.Target);
-        }
-        ReleaseStarvedJoins(context);
+        var graph = GraphOf(context);
+        if (ModeOf(context) == FlowchartExecutionMode.TokenBased) OnChildCompletedTokenBased(context, graph, child);
+        else OnChildCompletedCounterBased(context, graph, child);
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>
-    /// A wait-all join whose other branches were never taken (e.g. behind a decision) would wait forever:
-    /// once nothing else in the flowchart runs or waits, no further branch can arrive, so it proceeds.
-    /// </summary>
-    private void ReleaseStarvedJoins(ActivityExecutionContext context)
+    private FlowGraph GraphOf(ActivityExecutionContext context)
     {
-        if (context.PendingChildren > 0 || context.Properties["joins"] is not JsonObject { Count: > 0 } joins) return;
-        foreach (var joinId in joins.Select(j => j.Key).ToList())
-        {
-            joins.Remove(joinId);
-            if (Activities.FirstOrDefault(a => a.Id == joinId) is { } join) context.ScheduleActivity(join);
-        }
+        var startId = context.GetProperty<string>("start") ?? "";
+        return _graphs.GetOrAdd(startId, id => new FlowGraph(Connections, Activities.FirstOrDefault(a => a.Id == id)));
     }
 
-    /// <summary>Join bookkeeping lives in the flowchart's context: the set of inbound connections that have fired.</summary>
-    private void Arrive(ActivityExecutionContext context, FlowJoin join, FlowConnection connection)
+    private FlowchartExecutionMode ModeOf(ActivityExecutionContext context)
     {
-        var inbound = Connections.Where(c => c.Target == join).ToList();
-        var joins = context.Properties["joins"] as JsonObject ?? (JsonObject)(context.Properties["joins"] = new JsonObject());
-        var arrived = joins[join.Id] as JsonArray ?? (JsonArray)(joins[join.Id] = new JsonArray());
-        var key = $"{connection.Source.Id}:{connection.SourcePort}";
-        if (!arrived.Any(n => n?.GetValue<string>() == key)) arrived.Add(key);
-        var mode = context.WorkflowExecutionContext.Evaluator.Evaluate(join.Mode, context.WorkflowExecutionContext) as FlowJoinMode? ?? FlowJoinMode.WaitAny;
-        if (mode == FlowJoinMode.WaitAll && arrived.Count < inbound.Count) return;
-        joins.Remove(join.Id);
-        if (mode == FlowJoinMode.WaitAny) context.CancelChildren(Ancestors(join));
-        context.ScheduleActivity(join);
+        var setting = context.WorkflowExecutionContext.State.Properties[ExecutionModeProperty] ?? CustomProperties[ExecutionModeProperty];
+        return setting?.ToString() is { } text && Enum.TryParse<FlowchartExecutionMode>(text, ignoreCase: true, out var mode) && mode != FlowchartExecutionMode.Default
+            ? mode
+            : FlowchartExecutionMode.CounterBased;
     }
 
-    /// <summary>Everything from which <paramref name="node"/> can be reached: the branches a wait-any join abandons.</summary>
-    private HashSet<Activity> Ancestors(Activity node)
-    {
-        var result = new HashSet<Activity>(ReferenceEqualityComparer.Instance);
-        var pending = new Stack<Activity>([node]);
-        while (pending.TryPop(out var current))
-            foreach (var c in Connections.Where(c => c.Target == current))
-                if (c.Source != node && result.Add(c.Source)) pending.Push(c.Source);
-        return result;
-    }
+    private static string Key(FlowConnection connection) => $"{connection.Source.Id}:{connection.SourcePort}>{connection.Target.Id}";
+
+    private static bool Took(ActivityExecutionContext child, FlowConnection connection) =>
+        child.CompletedOutcomes.Contains(connection.SourcePort, StringComparer.OrdinalIgnoreCase);
+
+    private static FlowJoinMode JoinModeOf(ActivityExecutionContext context, FlowJoin join) =>
+        context.WorkflowExecutionContext.Evaluator.Evaluate(join.Mode, context.WorkflowExecutionContext) as FlowJoinMode? ?? FlowJoinMode.WaitAny;
 }

@@ -1,0 +1,64 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SmsActivities.Workflows.Activities.BuiltIn;
+using SmsActivities.Workflows.Hosting;
+using SmsActivities.Workflows.Runtime;
+using static SmsActivities.Workflows.Tests.J;
+
+namespace SmsActivities.Workflows.Tests;
+
+/// <summary>HTTP requests to one waiting instance that is busy: each caller gets a definite answer, and nothing runs later unseen.</summary>
+public sealed class HttpBusyInstanceTests
+{
+    [Fact]
+    public async Task A_request_that_finds_its_instance_busy_past_the_lease_wait_is_turned_away_and_never_runs_later()
+    {
+        using var db = new TempDatabase();
+        var console = new StringWriter();
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton(new WorkflowConsole(console));
+        builder.Services.AddWorkflowRuntime(o =>
+        {
+            o.UseSqlite(db.Path);
+            o.LeaseWaitTimeout = TimeSpan.FromMilliseconds(300);
+            o.PollInterval = TimeSpan.FromMilliseconds(50);
+        });
+        await using var app = builder.Build();
+        app.MapWorkflowHttpEndpoints("/workflows");
+        await app.StartAsync();
+        // Each request takes 1.5 s (a script step), answers, and the workflow waits for the next one.
+        var save = await app.Services.GetRequiredService<WorkflowDefinitionService>().SaveAsync(TestHost.Flowchart("job",
+            Arr(Act("Start1", "Elsa.Start"),
+                Act("Wait", "Elsa.HttpEndpoint", $"\"path\":{Lit("job")},\"supportedMethods\":{{\"typeName\":\"String[]\",\"expression\":{{\"type\":\"Object\",\"value\":\"[\\\"POST\\\"]\"}}}}"),
+                Act("Work", "Elsa.WriteLine", $"\"text\":{Js("(function () { var end = new Date().getTime() + 1500; while (new Date().getTime() < end) {} return 'worked'; })()")}"),
+                Act("Reply", "Elsa.WriteHttpResponse", $"\"content\":{Lit("done")}")),
+            Arr(Conn("Start1", "Wait"), Conn("Wait", "Work"), Conn("Work", "Reply"), Conn("Reply", "Wait"))), publish: true);
+        Assert.Empty(save.ValidationErrors);
+        await app.Services.GetRequiredService<WorkflowRuntime>().StartAsync("job");
+        var client = app.GetTestClient();
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 3).Select(async i =>
+        {
+            await Task.Delay(i * 50);
+            using var response = await client.PostAsync("/workflows/job", null);
+            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync(), response.Headers.RetryAfter);
+        }));
+
+        Assert.Equal(1, answers.Count(a => a.StatusCode == HttpStatusCode.OK && a.Body == "done"));
+        Assert.All(answers.Where(a => a.StatusCode != HttpStatusCode.OK), a =>
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, a.StatusCode);
+            Assert.NotNull(a.RetryAfter);
+        });
+        // A deferred request would be run by the background loop once the instance is free, with nobody to answer.
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.Equal(1, console.ToString().Split("worked").Length - 1);
+        await app.StopAsync();
+    }
+}

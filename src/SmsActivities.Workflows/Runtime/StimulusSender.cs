@@ -20,7 +20,7 @@ internal sealed class StimulusSender(
     {
         ArgumentNullException.ThrowIfNull(stimuli);
         if (stimuli.Count == 0) return [];
-        var recorded = await recorder.RecordAsync(stimuli, options.Value.LeaseWaitTimeout, cancellationToken);
+        var recorded = await recorder.RecordAsync(stimuli, cancellationToken);
         if (recorded is null)
         {
             // Lost a race on a dedupe key with another delivery of the same events: each is tried alone, so the

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json.Nodes;
 using SmsActivities.Workflows.Execution;
 using static SmsActivities.Workflows.Tests.J;
@@ -19,13 +20,15 @@ public sealed class LeaseRenewalTests
             o.LeaseDuration = TimeSpan.FromSeconds(2);   // still shorter than the 3-second step; renewals every third of it
             o.LeaseWaitTimeout = TimeSpan.FromMilliseconds(500);
         }
-        await using var owner = await TestHost.StartAsync(db.Path, configure: Short);
+        // The busy step below runs millions of statements: lift the script limits, which are not under test here.
+        void Unlimited(IServiceCollection services) => services.Configure<Expressions.ScriptOptions>(o => (o.MaxStatements, o.Timeout) = (int.MaxValue, TimeSpan.FromMinutes(1)));
+        await using var owner = await TestHost.StartAsync(db.Path, configure: Short, configureServices: Unlimited);
         await owner.PublishAsync("long",
             Arr(Act("Go", "Elsa.Event", $"\"eventName\":{Lit("go")}"),
                 Act("Work", "Elsa.WriteLine", $"\"text\":{Js("(function () { var end = new Date().getTime() + 3000; while (new Date().getTime() < end) {} return 'worked'; })()")}")),
             Arr(Conn("Go", "Work")));
         var started = await owner.Runtime.StartAsync("long");
-        await using var other = await TestHost.StartAsync(db.Path, configure: Short);
+        await using var other = await TestHost.StartAsync(db.Path, configure: Short, configureServices: Unlimited);
 
         // The owner runs the 3-second step inline; the other runtime recovers expired leases every 50 ms meanwhile.
         var resumed = await owner.Runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "go" }));

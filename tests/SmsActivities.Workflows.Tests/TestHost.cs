@@ -30,7 +30,8 @@ public sealed class TestHost : IAsyncDisposable
         Console = console;
     }
 
-    public static async Task<TestHost> StartAsync(string databasePath, ShiftableTimeProvider? time = null, Action<WorkflowRuntimeOptions>? configure = null)
+    public static async Task<TestHost> StartAsync(string databasePath, ShiftableTimeProvider? time = null, Action<WorkflowRuntimeOptions>? configure = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         var console = new StringWriter();
         var host = Host.CreateDefaultBuilder()
@@ -46,6 +47,7 @@ public sealed class TestHost : IAsyncDisposable
                     o.LeaseWaitTimeout = TimeSpan.FromSeconds(5);
                     configure?.Invoke(o);
                 });
+                configureServices?.Invoke(services);
             })
             .Build();
         await host.StartAsync();

@@ -21,7 +21,7 @@ public sealed class LeaseRenewalTests
             o.LeaseWaitTimeout = TimeSpan.FromMilliseconds(500);
         }
         // The busy step below runs millions of statements: lift the script limits, which are not under test here.
-        void Unlimited(IServiceCollection services) => services.Configure<Expressions.ScriptOptions>(o => (o.MaxStatements, o.Timeout) = (int.MaxValue, TimeSpan.FromMinutes(1)));
+        void Unlimited(IServiceCollection services) => services.Configure<Expressions.ScriptOptions>(o => (o.MaxStatements, o.MaxMemoryBytes, o.Timeout) = (int.MaxValue, long.MaxValue, TimeSpan.FromMinutes(1)));
         await using var owner = await TestHost.StartAsync(db.Path, configure: Short, configureServices: Unlimited);
         await owner.PublishAsync("long",
             Arr(Act("Go", "Elsa.Event", $"\"eventName\":{Lit("go")}"),

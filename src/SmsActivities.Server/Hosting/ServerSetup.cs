@@ -54,6 +54,7 @@ public static class ServerSetup
         services.AddTrustedProxies(options);
         services.Configure<HttpEndpointOptions>(configuration.GetSection(ServerOptions.Section + ":HttpEndpoints"));
         services.Configure<SmsActivities.Workflows.Runtime.WorkflowRetentionOptions>(configuration.GetSection("Workflows:Retention"));
+        services.Configure<SmsActivities.Workflows.Expressions.ScriptOptions>(configuration.GetSection("Workflows:Scripts"));
 
         services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite").AddCheck<WorkflowFilesHealthCheck>("workflows");
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>

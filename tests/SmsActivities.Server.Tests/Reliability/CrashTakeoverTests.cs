@@ -142,6 +142,11 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
             info.Environment["Server__DataDirectory"] = dataDirectory;
             info.Environment["Server__WorkflowsFolder"] = workflowsFolder;
             info.Environment["Logging__LogLevel__Default"] = "Warning";
+            // The slow steps are 3-second busy loops (millions of statements, a Date object each): lift the script
+            // limits, which are not under test here.
+            info.Environment["Workflows__Scripts__MaxStatements"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            info.Environment["Workflows__Scripts__MaxMemoryBytes"] = long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            info.Environment["Workflows__Scripts__Timeout"] = "00:01:00";
             var process = Process.Start(info)!;
             process.OutputDataReceived += (_, _) => { };
             process.ErrorDataReceived += (_, _) => { };

@@ -44,7 +44,7 @@ public sealed class JavaScriptEvaluator(IOptions<ScriptOptions> options)
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            throw Describe(e, engine);
+            throw Describe(e);
         }
         variables.CopyBack();
         return ToNode(engine, result);
@@ -65,13 +65,11 @@ public sealed class JavaScriptEvaluator(IOptions<ScriptOptions> options)
         return _parsed[script] = prepared;
     }
 
-    private static ScriptException Describe(Exception e, Engine? engine = null)
+    private static ScriptException Describe(Exception e)
     {
         if (e is ScriptPreparationException { InnerException: Acornima.ParseErrorException inner }) e = inner;
         int? line = JintException.TryGetJavaScriptLocation(e, out var location) ? location.Start.Line : null;
         if (line is null && e is Acornima.ParseErrorException parse) line = parse.LineNumber;
-        // A broken limit (statements, time, memory, recursion) carries no location: the node the engine ran last does.
-        if (line is null && engine?.Debugger.CurrentLocation is { } here) line = here.Start.Line;
         var what = e switch
         {
             Acornima.ParseErrorException p => $"syntax error: {p.Description}",

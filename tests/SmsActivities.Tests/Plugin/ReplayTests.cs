@@ -36,7 +36,9 @@ public sealed partial class ReplayTests
         var bed = await PluginTestBed.StartAsync([SendThenCrash(id, send)], configureRuntime: o =>
         {
             o.AddActivity<CrashOnce>();
-            o.LeaseWaitTimeout = TimeSpan.FromMilliseconds(200);
+            // A delivery falls due for the retry loop this long after it was recorded: long enough that the inline run,
+            // not the retry loop, is the one that "crashes" (the race lost on an idle machine at 200 ms), short enough to wait out.
+            o.LeaseWaitTimeout = TimeSpan.FromSeconds(1);
         });
         var started = await bed.RunAsync(id);
         using var crash = new CancellationTokenSource();
@@ -179,7 +181,9 @@ public sealed partial class ReplayTests
         var bed = await PluginTestBed.StartAsync([SendThenCrash(id, send)], configureRuntime: o =>
         {
             o.AddActivity<CrashOnce>();
-            o.LeaseWaitTimeout = TimeSpan.FromMilliseconds(200);
+            // A delivery falls due for the retry loop this long after it was recorded: long enough that the inline run,
+            // not the retry loop, is the one that "crashes" (the race lost on an idle machine at 200 ms), short enough to wait out.
+            o.LeaseWaitTimeout = TimeSpan.FromSeconds(1);
         });
         var started = await bed.RunAsync(id);
         faults(bed).DelayNextCalls(1, TimeSpan.FromDays(1), afterCalls);

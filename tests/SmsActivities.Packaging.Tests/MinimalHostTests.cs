@@ -107,6 +107,27 @@ public sealed class MinimalHostTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task The_Studio_package_carries_the_npm_files_and_copies_them_beside_the_consuming_app()
+    {
+        var version = $"1.0.0-test.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
+        var feed = Path.Combine(_work.FullName, "feed");
+        await RunAsync(_root, "dotnet", "pack", Path.Combine(_root, "src", "SmsActivities.ElsaStudio", "SmsActivities.ElsaStudio.csproj"),
+            "-c", Configuration, "--no-build", "-o", feed, $"-p:PackageVersion={version}");
+
+        AssertPackage(feed, "SmsActivities.ElsaStudio", version);
+        using var zip = ZipFile.OpenRead(Path.Combine(feed, $"SmsActivities.ElsaStudio.{version}.nupkg"));
+        var studio = zip.Entries.Where(e => e.FullName.StartsWith("studio/", StringComparison.Ordinal)).ToArray();
+        Assert.Contains(studio, e => e.FullName == "studio/_framework/blazor.webassembly.js");
+        Assert.True(studio.Length > 500, $"only {studio.Length} Studio files were packed");
+        // The package's own index.html is replaced by the host page, so it is not shipped.
+        Assert.DoesNotContain(studio, e => e.FullName == "studio/index.html");
+        using var targets = new StreamReader(zip.GetEntry("buildTransitive/SmsActivities.ElsaStudio.targets")!.Open());
+        var text = await targets.ReadToEndAsync();
+        Assert.Contains("elsa-studio/", text, StringComparison.Ordinal);
+        Assert.Contains("CopyToOutputDirectory", text, StringComparison.Ordinal);
+    }
+
     private static void AssertPackage(string feed, string id, string version)
     {
         var path = Path.Combine(feed, $"{id}.{version}.nupkg");

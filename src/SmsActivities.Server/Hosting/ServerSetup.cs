@@ -34,6 +34,8 @@ public static class ServerSetup
         var workflowsFolder = WorkflowsFolder.Resolve(options, environment);
         services.AddWorkflowRuntime(runtime =>
         {
+            // Workflows:LeaseDuration, PollInterval, DispatchBatchSize, DispatchDelay, MaxParallelRuns, ... (README).
+            configuration.GetSection("Workflows").Bind(runtime);
             runtime.UseDatabase(db => db.UseSqlite(store.ConnectionString));
             runtime.WorkflowsFolder = workflowsFolder;
         });

@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using SmsActivities.Emulators;
 using SmsActivities.Server.ElsaApi;
@@ -26,7 +25,7 @@ public static class ServerSetup
         services.Configure<ServerOptions>(configuration.GetSection(ServerOptions.Section));
         var apiKey = ApiKeys.Effective(options, environment); // fails start-up when a real deployment has no key
 
-        var store = new DataStore(options.DataDirectory, configuration.GetConnectionString("Workflows"));
+        var store = new DataStore(options.DataDirectory, configuration);
         services.AddSingleton(store);
         services.AddSingleton(TimeProvider.System);
 
@@ -34,7 +33,7 @@ public static class ServerSetup
         var workflowsFolder = WorkflowsFolder.Resolve(options, environment);
         services.AddWorkflowRuntime(runtime =>
         {
-            runtime.UseDatabase(db => db.UseSqlite(store.ConnectionString));
+            runtime.UseDatabase(store.Database);
             runtime.WorkflowsFolder = workflowsFolder;
         });
 
@@ -56,7 +55,7 @@ public static class ServerSetup
         services.Configure<SmsActivities.Workflows.Runtime.WorkflowRetentionOptions>(configuration.GetSection("Workflows:Retention"));
         services.Configure<SmsActivities.Workflows.Expressions.ScriptOptions>(configuration.GetSection("Workflows:Scripts"));
 
-        services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite").AddCheck<WorkflowFilesHealthCheck>("workflows");
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database").AddCheck<WorkflowFilesHealthCheck>("workflows");
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "SmsActivities server";
@@ -71,7 +70,7 @@ public static class ServerSetup
 
         services.AddServerTelemetry(configuration);
         services.AddElsaApi();
-        services.AddSmsPlugin(configuration); // the SMS plug-in, code-first samples and (sandbox) vendors on the emulators
+        services.AddSmsPlugin(configuration, store); // the SMS plug-in, code-first samples and (sandbox) vendors on the emulators
         return services;
     }
 
@@ -134,7 +133,7 @@ public static class ServerSetup
         var first = addresses.FirstOrDefault()?.Replace("://[::]", "://localhost", StringComparison.Ordinal).Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal).TrimEnd('/') ?? "";
         var store = app.Services.GetRequiredService<DataStore>();
         logger.LogInformation("SmsActivities server listening on {Addresses}", string.Join(", ", addresses));
-        logger.LogInformation("Data folder: {DataDirectory}", store.DataDirectory);
+        logger.LogInformation("Data folder: {DataDirectory}; database: {Provider}", store.DataDirectory, store.Database.Provider);
         var folder = WorkflowsFolder.Resolve(options, app.Environment);
         logger.LogInformation("Workflow definitions loaded from: {Folder}", folder ?? "(none found)");
         if (studio) logger.LogInformation("Elsa Studio: {Url}/studio/", first);

@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using SmsActivities.Emulators;
 using SmsActivities.Emulators.SendCloud;
@@ -12,6 +10,7 @@ using SmsActivities.Hosting;
 using SmsActivities.Samples;
 using SmsActivities.Vendors;
 using SmsActivities.Webhooks;
+using SmsActivities.Workflows.Persistence;
 using SmsActivities.Workflows.Runtime;
 
 namespace SmsActivities.Server.Hosting;
@@ -26,20 +25,22 @@ public static class SmsPluginComposition
     public const string WebhookPrefix = SmsWebhookEndpoints.DefaultPrefix;
 
     /// <summary>Call after the workflow runtime is registered (the plug-in adds its activities to the runtime's registry).</summary>
-    public static IServiceCollection AddSmsPlugin(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddSmsPlugin(this IServiceCollection services, IConfiguration configuration, DataStore store)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(store);
         var server = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
         var sandbox = server.Sandbox ? new SandboxSettings(server.EmulatorPrefix, SandboxSettings.StartSmtpEmulator()) : null;
         var pluginConfiguration = sandbox is null ? configuration : sandbox.Over(configuration);
 
-        // The plug-in's tables (OTP challenges, opt-outs, send records) live in their own SQLite file beside the
-        // runtime's: EF Core's EnsureCreated skips a database that already has tables, so the two must not share one.
-        var connectionString = pluginConfiguration[$"{SmsActivitiesOptions.Section}:ConnectionString"] is { Length: > 0 } configured
-            ? configured
-            : new SqliteConnectionStringBuilder { DataSource = Path.Combine(Path.GetFullPath(server.DataDirectory), "sms.db"), Pooling = true }.ToString();
-        services.AddSmsActivities(pluginConfiguration, db => db.UseSqlite(connectionString));
-        // The runtime and the plug-in poll SQLite every second; at Information EF Core would log each query.
+        // The plug-in's tables (OTP challenges, opt-outs, send records): on PostgreSQL in the runtime's database (schema
+        // "sms"); on SQLite in their own file beside the runtime's (SmsActivities:ConnectionString, else data/sms.db),
+        // so the two files' writers do not wait on one lock.
+        var database = store.Database.Provider == DatabaseProvider.Sqlite && pluginConfiguration[$"{SmsActivitiesOptions.Section}:ConnectionString"] is { Length: > 0 } configured
+            ? store.Database with { ConnectionString = configured }
+            : store.Database.WithSqliteFile(Path.Combine(store.DataDirectory, "sms.db"));
+        services.AddSmsActivities(pluginConfiguration, database);
+        // The runtime and the plug-in poll the database every second; at Information EF Core would log each query.
         // Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command in configuration still overrides this.
         services.AddLogging(logging => logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Warning));
 

@@ -14,7 +14,6 @@ namespace SmsActivities.Workflows.Hosting;
 /// expired leases and expired inbox entries.
 /// </summary>
 internal sealed class WorkflowRuntimeService(
-    IDbContextFactory<WorkflowDbContext> db,
     WorkflowDefinitionService definitions,
     InstanceRecovery recovery,
     TimerScheduler timers,
@@ -31,7 +30,7 @@ internal sealed class WorkflowRuntimeService(
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        await SchemaInitializer.EnsureAsync(db, cancellationToken);
+        await WorkflowSchema.EnsureAsync(services, options.Value.MigrateOnStart, cancellationToken);
         foreach (var factory in options.Value.Workflows)
         {
             var builder = new WorkflowBuilder();

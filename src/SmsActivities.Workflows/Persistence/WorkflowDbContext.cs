@@ -2,9 +2,14 @@ using Microsoft.EntityFrameworkCore;
 
 namespace SmsActivities.Workflows.Persistence;
 
-/// <summary>The runtime's tables. Provider-neutral: no raw SQL, no provider-specific types.</summary>
-internal sealed class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : DbContext(options)
+/// <summary>
+/// The runtime's tables. Provider-neutral: no raw SQL, no provider-specific types. On PostgreSQL they live in the
+/// <see cref="Schema"/> schema, so plug-ins can keep their own tables in the same database.
+/// </summary>
+internal class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : DbContext(options)
 {
+    public const string Schema = "workflows";
+
     public DbSet<DefinitionRow> Definitions => Set<DefinitionRow>();
     public DbSet<InstanceRow> Instances => Set<InstanceRow>();
     public DbSet<BookmarkRow> Bookmarks => Set<BookmarkRow>();
@@ -17,6 +22,7 @@ internal sealed class WorkflowDbContext(DbContextOptions<WorkflowDbContext> opti
 
     protected override void OnModelCreating(ModelBuilder b)
     {
+        if (Database.ProviderName == DatabaseSettings.NpgsqlProviderName) b.HasDefaultSchema(Schema);
         b.Entity<DefinitionRow>(e =>
         {
             e.ToTable("WorkflowDefinitions");

@@ -14,6 +14,7 @@ using SmsActivities.Telemetry;
 using SmsActivities.Vendors;
 using SmsActivities.Webhooks;
 using SmsActivities.Workflows.Hosting;
+using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Hosting;
 
@@ -21,11 +22,11 @@ public static class SmsActivitiesServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the plug-in: the vendors configured under <c>Vendors</c>, the router, OTP service, opt-out list, the
-    /// plug-in's database (SQLite from <c>SmsActivities:ConnectionString</c> unless <paramref name="database"/> says
-    /// otherwise), telemetry, the stimulus publisher, the pull pollers, and the activities in the runtime's registry.
+    /// plug-in's database (SQLite from <c>SmsActivities:ConnectionString</c> unless <paramref name="database"/> names the
+    /// host's: on PostgreSQL the plug-in's tables then live in the runtime's database), telemetry, the stimulus publisher, the pull pollers, and the activities in the runtime's registry.
     /// The host also calls <c>AddWorkflowRuntime</c>, before or after.
     /// </summary>
-    public static IServiceCollection AddSmsActivities(this IServiceCollection services, IConfiguration configuration, Action<DbContextOptionsBuilder>? database = null)
+    public static IServiceCollection AddSmsActivities(this IServiceCollection services, IConfiguration configuration, DatabaseSettings? database = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
@@ -42,12 +43,8 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         RedactWebhookTokenInLogs(services);
-        var connectionString = section["ConnectionString"] ?? new SmsActivitiesOptions().ConnectionString;
-        services.AddDbContextFactory<SmsActivitiesDbContext>(o =>
-        {
-            if (database is null) o.UseSqlite(connectionString);
-            else database(o);
-        });
+        database ??= new DatabaseSettings(DatabaseProvider.Sqlite, section["ConnectionString"] ?? new SmsActivitiesOptions().ConnectionString);
+        services.AddDbContextFactory<SmsActivitiesDbContext>(o => database.Configure(o, SmsActivitiesDbContext.Schema));
         services.TryAddSingleton<SmsTelemetry>();
         services.TryAddSingleton<SmsVendorRouter>();
         services.TryAddSingleton<OtpService>();
@@ -60,7 +57,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.AddHostedService<SmsRetentionService>();
         // First among the hosted services: the runtime's background loop may resume an SMS activity (a due timer)
         // as soon as it starts, and that activity needs the plug-in's tables.
-        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, SmsSchemaService>());
+        services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp => new SmsSchemaService(sp.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), database.MigrateOnStart)));
 
         services.AddWorkflowActivities(ActivityTypes);
         return services;
@@ -101,13 +98,18 @@ public static class SmsActivitiesServiceCollectionExtensions
     ];
 }
 
-/// <summary>Creates the plug-in's tables on start (idempotent; works beside other contexts' tables in the same database).</summary>
-internal sealed class SmsSchemaService(IDbContextFactory<SmsActivitiesDbContext> factory) : IHostedService
+/// <summary>Migrates the plug-in's tables on start (or checks a pipeline did), before anything uses them.</summary>
+internal sealed class SmsSchemaService(DbContextOptions<SmsActivitiesDbContext> options, bool migrate) : IHostedService
 {
+    /// <summary>The table every plug-in database made before migrations has: such a file is adopted at the first migration.</summary>
+    private const string LegacyTable = "sms_send_records";
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await using var db = await factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await SchemaInitializer.EnsureSchemaAsync(db, cancellationToken).ConfigureAwait(false);
+        var probe = new SmsActivitiesDbContext(options);
+        await using (probe.ConfigureAwait(false))
+            await DatabaseMigrator.EnsureSchemaAsync<SmsActivitiesDbContext>(probe, () => new SqliteSmsDbContext(options), () => new PostgresSmsDbContext(options),
+                LegacyTable, migrate, cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

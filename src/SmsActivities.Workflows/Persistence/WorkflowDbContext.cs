@@ -18,7 +18,6 @@ internal class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : 
     public DbSet<DeliveryRow> Deliveries => Set<DeliveryRow>();
     public DbSet<JournalRow> Journal => Set<JournalRow>();
     public DbSet<ExecutionRow> Executions => Set<ExecutionRow>();
-    public DbSet<SchemaVersionRow> SchemaVersion => Set<SchemaVersionRow>();
 
     protected override void OnModelCreating(ModelBuilder b)
     {
@@ -64,6 +63,8 @@ internal class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : 
         {
             e.ToTable("StimulusDeliveries");
             e.HasIndex(x => x.NextAttemptAt);
+            // A commit asks whether the stimulus it served still owes other deliveries.
+            e.HasIndex(x => x.StimulusId);
         });
         b.Entity<JournalRow>(e =>
         {
@@ -75,6 +76,5 @@ internal class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : 
             e.ToTable("ActivityExecutions");
             e.HasIndex(x => new { x.InstanceId, x.NodeId });
         });
-        b.Entity<SchemaVersionRow>(e => e.ToTable("SchemaVersion"));
     }
 }

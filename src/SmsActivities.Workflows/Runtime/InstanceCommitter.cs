@@ -19,11 +19,27 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
     /// <summary>Commits a run; <paramref name="deliveryId"/> is the delivery it served, if any.</summary>
     /// <param name="bookmarksBefore">The bookmarks the instance had before the run: only new ones are matched against the inbox.</param>
     /// <returns>The inbox matches to resume and the stimuli the run published, for after the instance is released.</returns>
-    public async Task<IReadOnlyList<FollowUp>> CommitAsync(WorkflowDbContext db, InstanceRow row, WorkflowExecutionContext context, string? deliveryId,
+    public Task<IReadOnlyList<FollowUp>> CommitAsync(WorkflowDbContext db, InstanceRow row, WorkflowExecutionContext context, string? deliveryId,
+        IReadOnlySet<string> bookmarksBefore, CancellationToken cancellationToken)
+    {
+        var isNew = db.Entry(row).State == EntityState.Added;
+        return TransientRetry.RunAsync(attempt =>
+        {
+            if (attempt > 1)
+            {
+                // The aborted attempt's tracked changes are gone with its transaction: start again from the run's result.
+                db.ChangeTracker.Clear();
+                if (isNew) db.Instances.Add(row);
+                else db.Instances.Update(row); // every column written: the aborted attempt already set the new values
+            }
+            return CommitOnceAsync(db, row, isNew, context, deliveryId, bookmarksBefore, cancellationToken);
+        }, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<FollowUp>> CommitOnceAsync(WorkflowDbContext db, InstanceRow row, bool isNew, WorkflowExecutionContext context, string? deliveryId,
         IReadOnlySet<string> bookmarksBefore, CancellationToken cancellationToken)
     {
         var state = context.State;
-        var isNew = db.Entry(row).State == EntityState.Added;
         await using var tx = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
         row.DefinitionId = state.DefinitionId;
         row.DefinitionVersionId = state.DefinitionVersionId;

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Workflows.Runtime;
@@ -12,8 +13,10 @@ internal sealed class PendingDeliveryProcessor(
     StimulusSender sender,
     DeliveryLedger deliveries,
     TimeProvider time,
+    IOptions<WorkflowRuntimeOptions> options,
     ILogger<PendingDeliveryProcessor> logger)
 {
+
     /// <returns>How many deliveries were due (at most <paramref name="max"/>).</returns>
     public async Task<int> ProcessAsync(int max, CancellationToken cancellationToken)
     {
@@ -21,7 +24,7 @@ internal sealed class PendingDeliveryProcessor(
         var now = DbTime.ToDb(time.GetUtcNow());
         await using (var context = await db.CreateDbContextAsync(cancellationToken))
         {
-            var rows = await context.Deliveries.Where(d => d.NextAttemptAt <= now).OrderBy(d => d.NextAttemptAt).Take(max).ToListAsync(cancellationToken);
+            var rows = await DueWorkClaims.ClaimDeliveriesAsync(context, now, now + DueWorkClaims.ClaimWindow(options.Value), max, cancellationToken);
             var stimulusIds = rows.Select(r => r.StimulusId).Distinct().ToList();
             var stimuli = await context.Stimuli.Where(s => stimulusIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, cancellationToken);
             due = rows.Select(r => (r, stimuli.GetValueOrDefault(r.StimulusId))).ToList();

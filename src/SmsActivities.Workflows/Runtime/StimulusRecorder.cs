@@ -23,7 +23,10 @@ internal sealed record RecordedStimulus(bool Duplicate, string? StimulusId, IRea
 internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, TimeProvider time, IOptions<WorkflowRuntimeOptions> options)
 {
     /// <returns>One entry per stimulus, in order; null when a concurrent delivery took one of the dedupe keys (nothing was stored).</returns>
-    public async Task<IReadOnlyList<RecordedStimulus>?> RecordAsync(IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<RecordedStimulus>?> RecordAsync(IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken) =>
+        TransientRetry.RunAsync(_ => RecordOnceAsync(stimuli, cancellationToken), cancellationToken);
+
+    private async Task<IReadOnlyList<RecordedStimulus>?> RecordOnceAsync(IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var retryAfter = options.Value.LeaseWaitTimeout;
@@ -82,7 +85,7 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
             await context.SaveChangesAsync(cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
-        catch (DbUpdateException) when (keys.Count > 0)
+        catch (DbUpdateException e) when (keys.Count > 0 && !TransientRetry.IsRetryable(e))
         {
             return null;
         }

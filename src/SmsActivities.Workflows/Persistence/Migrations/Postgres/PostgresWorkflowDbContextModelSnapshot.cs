@@ -143,6 +143,8 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Postgres
 
                     b.HasIndex("NextAttemptAt");
 
+                    b.HasIndex("StimulusId");
+
                     b.ToTable("StimulusDeliveries", "workflows");
                 });
 
@@ -277,22 +279,6 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Postgres
                     b.HasIndex("InstanceId", "Sequence");
 
                     b.ToTable("WorkflowExecutionLog", "workflows");
-                });
-
-            modelBuilder.Entity("SmsActivities.Workflows.Persistence.SchemaVersionRow", b =>
-                {
-                    b.Property<int>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("integer");
-
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
-
-                    b.Property<int>("Version")
-                        .HasColumnType("integer");
-
-                    b.HasKey("Id");
-
-                    b.ToTable("SchemaVersion", "workflows");
                 });
 
             modelBuilder.Entity("SmsActivities.Workflows.Persistence.StimulusRow", b =>

@@ -137,6 +137,8 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Sqlite
 
                     b.HasIndex("NextAttemptAt");
 
+                    b.HasIndex("StimulusId");
+
                     b.ToTable("StimulusDeliveries", (string)null);
                 });
 
@@ -271,20 +273,6 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Sqlite
                     b.HasIndex("InstanceId", "Sequence");
 
                     b.ToTable("WorkflowExecutionLog", (string)null);
-                });
-
-            modelBuilder.Entity("SmsActivities.Workflows.Persistence.SchemaVersionRow", b =>
-                {
-                    b.Property<int>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER");
-
-                    b.Property<int>("Version")
-                        .HasColumnType("INTEGER");
-
-                    b.HasKey("Id");
-
-                    b.ToTable("SchemaVersion", (string)null);
                 });
 
             modelBuilder.Entity("SmsActivities.Workflows.Persistence.StimulusRow", b =>

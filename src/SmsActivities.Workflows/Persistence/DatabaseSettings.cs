@@ -91,6 +91,10 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
                 builder.UseNpgsql(ConnectionString, o => o.MigrationsHistoryTable(HistoryTable, schema));
                 break;
             default:
+                // The file's folder (e.g. data/) is made on first use, not when the settings are read.
+                if (new SqliteConnectionStringBuilder(ConnectionString).DataSource is { Length: > 0 } file && file != ":memory:"
+                    && Path.GetDirectoryName(Path.GetFullPath(file)) is { } folder)
+                    Directory.CreateDirectory(folder);
                 builder.UseSqlite(ConnectionString);
                 break;
         }

@@ -13,23 +13,36 @@ using SmsActivities.Stimuli;
 using SmsActivities.Telemetry;
 using SmsActivities.Vendors;
 using SmsActivities.Webhooks;
+using Microsoft.AspNetCore.Builder;
+using SmsActivities.Workflows.Expressions;
 using SmsActivities.Workflows.Hosting;
 using SmsActivities.Workflows.Persistence;
+using SmsActivities.Workflows.Runtime;
 
 namespace SmsActivities.Hosting;
 
 public static class SmsActivitiesServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the plug-in: the vendors configured under <c>Vendors</c>, the router, OTP service, opt-out list, the
-    /// plug-in's database (SQLite from <c>SmsActivities:ConnectionString</c> unless <paramref name="database"/> names the
-    /// host's: on PostgreSQL the plug-in's tables then live in the runtime's database), telemetry, the stimulus publisher, the pull pollers, and the activities in the runtime's registry.
-    /// The host also calls <c>AddWorkflowRuntime</c>, before or after.
+    /// Registers everything the plug-in needs in one call: the workflow runtime (unless the host registered it with
+    /// <c>AddWorkflowRuntime</c> first), the vendors configured under <c>Vendors</c>, the router, OTP service, opt-out
+    /// list, the plug-in's database, telemetry, the stimulus publisher, the pull pollers and the activities. Options are
+    /// validated on start. <paramref name="configure"/> sets the same things in code (vendors, database, workflows).
+    /// Database, unless set: <c>ConnectionStrings:Workflows</c> (SQLite or PostgreSQL, see <see cref="DatabaseSettings"/>),
+    /// else SQLite files under <c>data/</c>. On PostgreSQL the plug-in's tables share the runtime's database; on SQLite
+    /// they have their own file (<c>SmsActivities:ConnectionString</c>, else <c>sms.db</c> beside the runtime's).
+    /// Pair with <see cref="MapSmsActivities"/>.
     /// </summary>
-    public static IServiceCollection AddSmsActivities(this IServiceCollection services, IConfiguration configuration, DatabaseSettings? database = null)
+    public static IServiceCollection AddSmsActivities(this IServiceCollection services, IConfiguration configuration, Action<SmsActivitiesBuilder>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
+        var builder = new SmsActivitiesBuilder(services);
+        configure?.Invoke(builder);
+        configuration = builder.Effective(configuration);
+        var folder = builder.SqliteFolder ?? Path.GetFullPath("data");
+        var database = builder.Database ?? DatabaseSettings.FromConfiguration(configuration, Path.Combine(folder, "smsactivities.db"));
+        AddRuntime(services, configuration, builder, database);
 
         var section = configuration.GetSection(SmsActivitiesOptions.Section);
         services.AddOptions<SmsActivitiesOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
@@ -43,8 +56,16 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         RedactWebhookTokenInLogs(services);
-        database ??= new DatabaseSettings(DatabaseProvider.Sqlite, section["ConnectionString"] ?? new SmsActivitiesOptions().ConnectionString);
-        services.AddDbContextFactory<SmsActivitiesDbContext>(o => database.Configure(o, SmsActivitiesDbContext.Schema));
+        // The plug-in's tables: on PostgreSQL in the runtime's database (schema "sms"); on SQLite in a file of their own
+        // (SmsActivities:ConnectionString, else sms.db beside the runtime's), so the two files' writers do not queue on one lock.
+        var plugin = database.Provider == DatabaseProvider.Sqlite && section["ConnectionString"] is { Length: > 0 } configured
+            ? database with { ConnectionString = configured }
+            : database.WithSqliteFile(Path.Combine(folder, "sms.db"));
+        services.AddDbContextFactory<SmsActivitiesDbContext>(o =>
+        {
+            if (builder.PluginDatabase is { } custom) custom(o);
+            else plugin.Configure(o, SmsActivitiesDbContext.Schema);
+        });
         services.TryAddSingleton<SmsTelemetry>();
         services.TryAddSingleton<SmsVendorRouter>();
         services.TryAddSingleton<OtpService>();
@@ -57,10 +78,49 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.AddHostedService<SmsRetentionService>();
         // First among the hosted services: the runtime's background loop may resume an SMS activity (a due timer)
         // as soon as it starts, and that activity needs the plug-in's tables.
-        services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp => new SmsSchemaService(sp.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), database.MigrateOnStart)));
+        services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp =>
+            new SmsSchemaService(sp.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), database.MigrateOnStart)));
 
         services.AddWorkflowActivities(ActivityTypes);
         return services;
+    }
+
+    /// <summary>
+    /// Maps the plug-in's endpoints: one webhook per vendor and push kind under <paramref name="webhookPrefix"/>
+    /// (<c>{prefix}/{vendor}/{kind}/{token}</c>, to give each vendor's console) and the HTTP-triggered workflows
+    /// (Elsa's HttpEndpoint) under <paramref name="workflowsPrefix"/>; then whatever extensions registered (sandbox).
+    /// </summary>
+    public static WebApplication MapSmsActivities(this WebApplication app, string webhookPrefix = SmsWebhookEndpoints.DefaultPrefix, string workflowsPrefix = "/workflows")
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapSmsWebhooks(webhookPrefix);
+        app.MapWorkflowHttpEndpoints(workflowsPrefix);
+        foreach (var mapping in app.Services.GetServices<SmsActivitiesMapping>()) mapping.Map(app, webhookPrefix);
+        return app;
+    }
+
+    private static void AddRuntime(IServiceCollection services, IConfiguration configuration, SmsActivitiesBuilder builder, DatabaseSettings database)
+    {
+        // A host that registered the runtime itself keeps its options; the workflows given here are added to them.
+        if (services.LastOrDefault(d => d.ServiceType == typeof(IOptions<WorkflowRuntimeOptions>))?.ImplementationInstance is IOptions<WorkflowRuntimeOptions> existing)
+        {
+            foreach (var configure in builder.Runtime) configure(existing.Value);
+        }
+        else
+        {
+            services.AddWorkflowRuntime(runtime =>
+            {
+                if (builder.RuntimeDatabase is { } custom) runtime.UseDatabase(custom);
+                else runtime.UseDatabase(database);
+                foreach (var configure in builder.Runtime) configure(runtime);
+            });
+        }
+        services.Configure<WorkflowRetentionOptions>(configuration.GetSection("Workflows:Retention"));
+        services.Configure<ScriptOptions>(configuration.GetSection("Workflows:Scripts"));
+        services.Configure<HttpEndpointOptions>(configuration.GetSection("Workflows:HttpEndpoints"));
+        // The runtime and the plug-in poll their databases every second; at Information EF Core would log each query.
+        // Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command in configuration still overrides this.
+        services.AddLogging(logging => logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Warning));
     }
 
     /// <summary>

@@ -11,7 +11,7 @@ namespace SmsActivities.Workflows.Hosting;
 /// it, so a node that dies (even <c>kill -9</c>) loses it as soon as PostgreSQL sees the connection close, and another
 /// node takes the role on its next tick. On SQLite there is only one node: it always leads.
 /// </summary>
-public sealed class ClusterLeadership : IAsyncDisposable
+public sealed class ClusterLeadership : IAsyncDisposable, IDisposable
 {
     private readonly DbContextOptions<WorkflowDbContext> options;
     private readonly ILogger<ClusterLeadership> logger;
@@ -92,6 +92,12 @@ public sealed class ClusterLeadership : IAsyncDisposable
     {
         foreach (var connection in _held.Values) await connection.DisposeAsync();
         _held.Clear();
-        _lock.Dispose();
+    }
+
+    /// <summary>Closing the connections gives the roles back at once (a host disposed synchronously).</summary>
+    public void Dispose()
+    {
+        foreach (var connection in _held.Values) connection.Dispose();
+        _held.Clear();
     }
 }

@@ -1,4 +1,3 @@
-using System.Data;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
@@ -40,7 +39,8 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         IReadOnlySet<string> bookmarksBefore, CancellationToken cancellationToken)
     {
         var state = context.State;
-        await using var tx = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(db), cancellationToken);
+        await StimulusHashLocks.LockAsync(db, state.Bookmarks.Where(b => b.DueAt is null && !bookmarksBefore.Contains(b.Id)).Select(b => b.Hash), cancellationToken);
         row.DefinitionId = state.DefinitionId;
         row.DefinitionVersionId = state.DefinitionVersionId;
         row.Version = state.DefinitionVersion;

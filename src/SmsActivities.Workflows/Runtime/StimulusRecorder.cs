@@ -1,4 +1,3 @@
-using System.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using SmsActivities.Workflows.Execution;
@@ -31,12 +30,13 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
         var now = time.GetUtcNow();
         var retryAfter = options.Value.LeaseWaitTimeout;
         await using var context = await db.CreateDbContextAsync(cancellationToken);
-        await using var tx = await context.Database.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+        await using var tx = await context.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(context), cancellationToken);
         var keys = stimuli.Where(s => s.DedupeKey != null).Select(s => s.DedupeKey!).Distinct(StringComparer.Ordinal).ToList();
         var seen = keys.Count == 0 ? [] : (await context.Stimuli.Where(s => keys.Contains(s.DedupeKey!)).Select(s => s.DedupeKey!).ToListAsync(cancellationToken))
             .ToHashSet(StringComparer.Ordinal);
         var hashes = stimuli.Select(s => s.Hash).ToArray();
         var wanted = hashes.Where((_, i) => stimuli[i].DedupeKey is null || !seen.Contains(stimuli[i].DedupeKey!)).Distinct(StringComparer.Ordinal).ToList();
+        await StimulusHashLocks.LockAsync(context, wanted, cancellationToken);
         var startHashes = wanted.Where(h => stimuli.Any(s => s.WorkflowInstanceId is null && s.Hash == h)).ToList();
         var triggers = (await context.Triggers.Where(t => startHashes.Contains(t.Hash))
                 .Select(t => new { t.Hash, t.DefinitionVersionId, t.ActivityId }).ToListAsync(cancellationToken))

@@ -33,20 +33,23 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
     }
     """;
 
-    [Fact]
-    public async Task An_instance_whose_server_was_killed_mid_run_is_taken_over_within_seconds()
+    /// <param name="postgres">Both servers on one PostgreSQL database (two nodes), else on one SQLite file in turn.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_instance_whose_server_was_killed_mid_run_is_taken_over_within_seconds(bool postgres)
     {
         var folder = Directory.CreateTempSubdirectory("smsactivities-crash-").FullName;
         var workflows = Directory.CreateDirectory(Path.Combine(folder, "workflows")).FullName;
         var data = Path.Combine(folder, "data");
         await File.WriteAllTextAsync(Path.Combine(workflows, "slow-job.json"), SlowWorkflow);
-        var database = Path.Combine(data, "smsactivities.db");
+        var database = postgres ? await SmsActivities.Tests.Shared.PostgresServer.CreateDatabaseAsync("crash") : Path.Combine(data, "smsactivities.db");
         try
         {
             // Two servers on one database, both up before anything runs, so start-up time is no part of the measure.
-            using var a = ServerProcess.Start(FreePort(), data, workflows);
+            using var a = ServerProcess.Start(FreePort(), data, workflows, postgres ? database : null);
             using var http = await a.ClientWhenReadyAsync();
-            using var b = ServerProcess.Start(FreePort(), data, workflows);
+            using var b = ServerProcess.Start(FreePort(), data, workflows, postgres ? database : null);
             (await b.ClientWhenReadyAsync()).Dispose();
             using var started = await http.PostAsync("elsa/api/workflow-definitions/slow-job/execute", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
             Assert.True(started.IsSuccessStatusCode, await started.Content.ReadAsStringAsync());
@@ -70,6 +73,7 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
         finally
         {
             SqliteConnection.ClearAllPools();
+            if (postgres) await SmsActivities.Tests.Shared.PostgresServer.DropDatabaseAsync(database);
             try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
         }
     }
@@ -87,8 +91,25 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
     private static Task<string?> LeaseOwnerAsync(string database, string instanceId) =>
         ReadAsync(database, instanceId, "CASE WHEN SubStatus = 'Executing' THEN LeaseOwner END");
 
+    /// <param name="database">A SQLite file, or a PostgreSQL connection string.</param>
     private static async Task<string?> ReadAsync(string database, string instanceId, string column)
     {
+        if (!database.EndsWith(".db", StringComparison.Ordinal))
+        {
+            await using var pg = new Npgsql.NpgsqlConnection(database);
+            await pg.OpenAsync();
+            await using var query = new Npgsql.NpgsqlCommand(
+                $"SELECT {column.Replace("SubStatus", "\"SubStatus\"", StringComparison.Ordinal).Replace("LeaseOwner", "\"LeaseOwner\"", StringComparison.Ordinal)} FROM workflows.\"WorkflowInstances\" WHERE \"Id\" = @id", pg);
+            query.Parameters.AddWithValue("id", instanceId);
+            try
+            {
+                return await query.ExecuteScalarAsync() as string;
+            }
+            catch (Npgsql.PostgresException)
+            {
+                return null; // not created yet
+            }
+        }
         if (!File.Exists(database)) return null;
         await using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
         await connection.OpenAsync();
@@ -127,7 +148,7 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
             _port = port;
         }
 
-        public static ServerProcess Start(int port, string dataDirectory, string workflowsFolder)
+        public static ServerProcess Start(int port, string dataDirectory, string workflowsFolder, string? postgres = null)
         {
             var dll = ServerDll();
             var info = new ProcessStartInfo("dotnet", [dll])
@@ -142,6 +163,7 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
             info.Environment["Server__DataDirectory"] = dataDirectory;
             info.Environment["Server__WorkflowsFolder"] = workflowsFolder;
             info.Environment["Logging__LogLevel__Default"] = "Warning";
+            if (postgres is not null) info.Environment["ConnectionStrings__Workflows"] = postgres;
             // The slow steps are 3-second busy loops (millions of statements, a Date object each): lift the script
             // limits, which are not under test here.
             info.Environment["Workflows__Scripts__MaxStatements"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture);

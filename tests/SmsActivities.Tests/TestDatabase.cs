@@ -23,8 +23,7 @@ public sealed class TestDatabase : IAsyncDisposable
     public static async Task<TestDatabase> CreateAsync()
     {
         var db = new TestDatabase();
-        await using var context = await db.Factory.CreateDbContextAsync();
-        await SchemaInitializer.EnsureSchemaAsync(context);
+        await new Hosting.SmsSchemaService(db._services.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), migrate: true).StartAsync(CancellationToken.None);
         return db;
     }
 

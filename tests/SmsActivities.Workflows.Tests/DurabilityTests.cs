@@ -19,12 +19,12 @@ public class DurabilityTests
     private static string Chain(int events) =>
         Arr(Enumerable.Range(1, events).Select(i => Conn($"Event{i}", i == events ? "Done1" : $"Event{i + 1}")).ToArray());
 
-    [Fact]
-    public async Task A_suspended_instance_survives_a_new_host_on_the_same_file_and_resumes()
+    [Theory, MemberData(nameof(TestStore.Providers), MemberType = typeof(TestStore))]
+    public async Task A_suspended_instance_survives_a_new_host_on_the_same_file_and_resumes(string provider)
     {
-        using var db = new TempDatabase();
+        await using var db = await TestStore.CreateAsync(provider);
         string instanceId;
-        await using (var first = await TestHost.StartAsync(db.Path))
+        await using (var first = await TestHost.StartAsync(db))
         {
             await first.PublishAsync("wait", WaitForEvents("go"), Chain(1));
             var result = await first.Runtime.StartAsync("wait");
@@ -32,7 +32,7 @@ public class DurabilityTests
             Assert.Equal("Elsa.Event", Assert.Single(result.Bookmarks).Name);
             instanceId = result.InstanceId;
         }
-        await using var second = await TestHost.StartAsync(db.Path);
+        await using var second = await TestHost.StartAsync(db);
         var sent = await second.Runtime.SendStimulusAsync(EventStimulus("go"));
         var run = Assert.Single(sent.Runs);
         Assert.Equal(instanceId, run.InstanceId);
@@ -40,11 +40,11 @@ public class DurabilityTests
         Assert.Equal("done", second.Console.ToString().Trim());
     }
 
-    [Fact]
-    public async Task A_stimulus_that_arrives_before_its_bookmark_waits_in_the_inbox_and_resumes_it()
+    [Theory, MemberData(nameof(TestStore.Providers), MemberType = typeof(TestStore))]
+    public async Task A_stimulus_that_arrives_before_its_bookmark_waits_in_the_inbox_and_resumes_it(string provider)
     {
-        using var db = new TempDatabase();
-        await using var host = await TestHost.StartAsync(db.Path);
+        await using var db = await TestStore.CreateAsync(provider);
+        await using var host = await TestHost.StartAsync(db);
         await host.PublishAsync("early", WaitForEvents("report"), Chain(1));
 
         var early = await host.Runtime.SendStimulusAsync(EventStimulus("report", "r-1", new { status = "DELIVRD" }));
@@ -57,11 +57,11 @@ public class DurabilityTests
         Assert.Equal(0, await host.Instances.CountInboxAsync());
     }
 
-    [Fact]
-    public async Task The_same_stimulus_delivered_twice_resumes_once()
+    [Theory, MemberData(nameof(TestStore.Providers), MemberType = typeof(TestStore))]
+    public async Task The_same_stimulus_delivered_twice_resumes_once(string provider)
     {
-        using var db = new TempDatabase();
-        await using var host = await TestHost.StartAsync(db.Path);
+        await using var db = await TestStore.CreateAsync(provider);
+        await using var host = await TestHost.StartAsync(db);
         await host.PublishAsync("twice", WaitForEvents("tick", "tick"), Chain(2));
         var started = await host.Runtime.StartAsync("twice");
 
@@ -79,11 +79,11 @@ public class DurabilityTests
         Assert.Equal(Execution.WorkflowSubStatus.Finished, Assert.Single(other.Runs).SubStatus);
     }
 
-    [Fact]
-    public async Task Two_stimuli_for_one_instance_at_once_are_both_applied_one_after_the_other()
+    [Theory, MemberData(nameof(TestStore.Providers), MemberType = typeof(TestStore))]
+    public async Task Two_stimuli_for_one_instance_at_once_are_both_applied_one_after_the_other(string provider)
     {
-        using var db = new TempDatabase();
-        await using var host = await TestHost.StartAsync(db.Path);
+        await using var db = await TestStore.CreateAsync(provider);
+        await using var host = await TestHost.StartAsync(db);
         await host.PublishAsync("both",
             Arr(Act("Fork1", "Elsa.FlowFork", $"\"branches\":{Js("['a','b']")}"),
                 Act("A", "Elsa.Event", $"\"eventName\":{Lit("a")}"),
@@ -101,11 +101,11 @@ public class DurabilityTests
         Assert.Equal("joined", host.Console.ToString().Trim());
     }
 
-    [Fact]
-    public async Task A_stimulus_whose_bookmark_another_stimulus_consumed_reaches_the_bookmark_the_activity_waits_on_again()
+    [Theory, MemberData(nameof(TestStore.Providers), MemberType = typeof(TestStore))]
+    public async Task A_stimulus_whose_bookmark_another_stimulus_consumed_reaches_the_bookmark_the_activity_waits_on_again(string provider)
     {
-        using var db = new TempDatabase();
-        await using var host = await TestHost.StartAsync(db.Path, configure: o => o.AddActivity<HeldStep>());
+        await using var db = await TestStore.CreateAsync(provider);
+        await using var host = await TestHost.StartAsync(db, configure: o => o.AddActivity<HeldStep>());
         // Event1 waits again after every tick: a new bookmark id with the same hash.
         await host.PublishAsync("loop",
             Arr(Act("Event1", "Elsa.Event", $"\"eventName\":{Lit("tick")}"), Act("Hold1", "Test.HeldStep"), Act("Write1", "Elsa.WriteLine", $"\"text\":{Lit("tock")}")),
@@ -156,13 +156,13 @@ public class DurabilityTests
         }
     }
 
-    [Fact]
-    public async Task A_timer_that_falls_due_while_the_host_is_down_fires_after_restart()
+    [Theory, MemberData(nameof(TestStore.Providers), MemberType = typeof(TestStore))]
+    public async Task A_timer_that_falls_due_while_the_host_is_down_fires_after_restart(string provider)
     {
-        using var db = new TempDatabase();
+        await using var db = await TestStore.CreateAsync(provider);
         var time = new ShiftableTimeProvider();
         string instanceId;
-        await using (var first = await TestHost.StartAsync(db.Path, time))
+        await using (var first = await TestHost.StartAsync(db, time))
         {
             await first.PublishAsync("nap",
                 Arr(Act("Delay1", "Elsa.Delay", $"\"timeSpan\":{Lit("01:00:00")}"), Act("Done1", "Elsa.WriteLine", $"\"text\":{Lit("awake")}")),
@@ -172,16 +172,16 @@ public class DurabilityTests
             instanceId = result.InstanceId;
         }
         time.Advance(TimeSpan.FromHours(2));
-        await using var second = await TestHost.StartAsync(db.Path, time);
+        await using var second = await TestHost.StartAsync(db, time);
         await second.WaitForAsync(instanceId, s => s.SubStatus == Execution.WorkflowSubStatus.Finished);
         Assert.Equal("awake", second.Console.ToString().Trim());
     }
 
-    [Fact]
-    public async Task An_instance_left_executing_by_a_dead_process_is_recovered_and_the_waiting_stimulus_is_not_lost()
+    [Theory, MemberData(nameof(TestStore.Providers), MemberType = typeof(TestStore))]
+    public async Task An_instance_left_executing_by_a_dead_process_is_recovered_and_the_waiting_stimulus_is_not_lost(string provider)
     {
-        using var db = new TempDatabase();
-        await using var host = await TestHost.StartAsync(db.Path, configure: o =>
+        await using var db = await TestStore.CreateAsync(provider);
+        await using var host = await TestHost.StartAsync(db, configure: o =>
         {
             o.LeaseWaitTimeout = TimeSpan.FromMilliseconds(200);
         });
@@ -208,11 +208,11 @@ public class DurabilityTests
         Assert.Equal("done", host.Console.ToString().Trim());
     }
 
-    [Fact]
-    public async Task Suspended_instances_are_rows_with_their_bookmarks_and_hold_no_lease()
+    [Theory, MemberData(nameof(TestStore.Providers), MemberType = typeof(TestStore))]
+    public async Task Suspended_instances_are_rows_with_their_bookmarks_and_hold_no_lease(string provider)
     {
-        using var db = new TempDatabase();
-        await using var host = await TestHost.StartAsync(db.Path);
+        await using var db = await TestStore.CreateAsync(provider);
+        await using var host = await TestHost.StartAsync(db);
         await host.PublishAsync("idle", WaitForEvents("never"), Chain(1));
         for (var i = 0; i < 20; i++) await host.Runtime.StartAsync("idle");
         var factory = host.Services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>();

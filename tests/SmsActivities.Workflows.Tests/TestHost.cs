@@ -6,6 +6,7 @@ using SmsActivities.Workflows.Activities.BuiltIn;
 using SmsActivities.Workflows.Execution;
 using SmsActivities.Workflows.Hosting;
 using SmsActivities.Workflows.Model;
+using SmsActivities.Workflows.Persistence;
 using SmsActivities.Workflows.Runtime;
 
 namespace SmsActivities.Workflows.Tests;
@@ -30,8 +31,16 @@ public sealed class TestHost : IAsyncDisposable
         Console = console;
     }
 
-    public static async Task<TestHost> StartAsync(string databasePath, ShiftableTimeProvider? time = null, Action<WorkflowRuntimeOptions>? configure = null,
-        Action<IServiceCollection>? configureServices = null)
+    public static Task<TestHost> StartAsync(string databasePath, ShiftableTimeProvider? time = null, Action<WorkflowRuntimeOptions>? configure = null,
+        Action<IServiceCollection>? configureServices = null) =>
+        StartAsync(o => o.UseSqlite(databasePath), time, configure, configureServices);
+
+    public static Task<TestHost> StartAsync(TestStore store, ShiftableTimeProvider? time = null, Action<WorkflowRuntimeOptions>? configure = null,
+        Action<IServiceCollection>? configureServices = null) =>
+        StartAsync(o => o.UseDatabase(store.Settings), time, configure, configureServices);
+
+    private static async Task<TestHost> StartAsync(Action<WorkflowRuntimeOptions> database, ShiftableTimeProvider? time, Action<WorkflowRuntimeOptions>? configure,
+        Action<IServiceCollection>? configureServices)
     {
         var console = new StringWriter();
         var host = Host.CreateDefaultBuilder()
@@ -42,7 +51,7 @@ public sealed class TestHost : IAsyncDisposable
                 if (time != null) services.AddSingleton<TimeProvider>(time);
                 services.AddWorkflowRuntime(o =>
                 {
-                    o.UseSqlite(databasePath);
+                    database(o);
                     o.PollInterval = TimeSpan.FromMilliseconds(50);
                     o.LeaseWaitTimeout = TimeSpan.FromSeconds(5);
                     configure?.Invoke(o);
@@ -100,6 +109,45 @@ public sealed class TempDatabase : IDisposable
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try { Directory.Delete(Folder, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>
+/// A database of either provider for tests that run on both: a SQLite file in a temp folder, or a fresh database on
+/// the test PostgreSQL server. Removed after the test.
+/// </summary>
+public sealed class TestStore : IAsyncDisposable
+{
+    public const string Sqlite = "Sqlite";
+    public const string PostgreSql = "PostgreSql";
+
+    /// <summary>The providers, for <c>[MemberData]</c>.</summary>
+    public static TheoryData<string> Providers => new() { Sqlite, PostgreSql };
+
+    private readonly TempDatabase? _file;
+
+    private TestStore(DatabaseSettings settings, TempDatabase? file)
+    {
+        Settings = settings;
+        _file = file;
+    }
+
+    public DatabaseSettings Settings { get; }
+
+    public static async Task<TestStore> CreateAsync(string provider)
+    {
+        if (provider == Sqlite)
+        {
+            var file = new TempDatabase();
+            return new TestStore(new DatabaseSettings(DatabaseProvider.Sqlite, $"Data Source={file.Path};Pooling=True"), file);
+        }
+        return new TestStore(new DatabaseSettings(DatabaseProvider.PostgreSql, await SmsActivities.Tests.Shared.PostgresServer.CreateDatabaseAsync("wf")), null);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_file is not null) _file.Dispose();
+        else await SmsActivities.Tests.Shared.PostgresServer.DropDatabaseAsync(Settings.ConnectionString);
     }
 }
 

@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Microsoft.Data.Sqlite;
 using SmsActivities.ElsaApi;
@@ -28,7 +27,7 @@ public static class ServerSetup
         services.Configure<ServerOptions>(configuration.GetSection(ServerOptions.Section));
         var apiKey = ApiKeys.Effective(options, environment); // fails start-up when a real deployment has no key
 
-        var store = new DataStore(options.DataDirectory, configuration.GetConnectionString("Workflows"));
+        var store = new DataStore(options.DataDirectory, configuration);
         services.AddSingleton(store);
 
         // The plug-in as any app registers it: runtime, vendors, activities; the server's database files, the
@@ -36,12 +35,8 @@ public static class ServerSetup
         var workflowsFolder = WorkflowsFolder.Resolve(options, environment);
         services.AddSmsActivities(configuration, sms =>
         {
-            var plugin = configuration[$"{SmsActivitiesOptions.Section}:ConnectionString"] is { Length: > 0 } configured
-                ? configured
-                : new SqliteConnectionStringBuilder { DataSource = Path.Combine(store.DataDirectory, "sms.db"), Pooling = true }.ToString();
-            // The plug-in's tables live in their own SQLite file beside the runtime's: EF Core's EnsureCreated skips a
-            // database that already has tables, so the two must not share one.
-            sms.UseDatabase(db => db.UseSqlite(store.ConnectionString), db => db.UseSqlite(plugin));
+            // ConnectionStrings:Workflows picks SQLite (files in the data folder) or PostgreSQL (one database for all).
+            sms.UseDatabase(store.Database, store.DataDirectory);
             if (workflowsFolder is not null) sms.AddWorkflowsFrom(workflowsFolder);
             foreach (var workflow in SampleWorkflows.Create()) sms.AddWorkflow(workflow);
             if (options.Sandbox) sms.UseSandboxVendors(options.EmulatorPrefix);
@@ -66,7 +61,7 @@ public static class ServerSetup
         services.AddTrustedProxies(options);
         services.Configure<HttpEndpointOptions>(configuration.GetSection(ServerOptions.Section + ":HttpEndpoints"));
 
-        services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite").AddCheck<WorkflowFilesHealthCheck>("workflows");
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database").AddCheck<WorkflowFilesHealthCheck>("workflows");
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "SmsActivities server";
@@ -127,7 +122,7 @@ public static class ServerSetup
         var first = addresses.FirstOrDefault()?.Replace("://[::]", "://localhost", StringComparison.Ordinal).Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal).TrimEnd('/') ?? "";
         var store = app.Services.GetRequiredService<DataStore>();
         logger.LogInformation("SmsActivities server listening on {Addresses}", string.Join(", ", addresses));
-        logger.LogInformation("Data folder: {DataDirectory}", store.DataDirectory);
+        logger.LogInformation("Data folder: {DataDirectory}; database: {Provider}", store.DataDirectory, store.Database.Provider);
         var folder = WorkflowsFolder.Resolve(options, app.Environment);
         logger.LogInformation("Workflow definitions loaded from: {Folder}", folder ?? "(none found)");
         if (studio) logger.LogInformation("Elsa Studio: {Url}/studio/", first);

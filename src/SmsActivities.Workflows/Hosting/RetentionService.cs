@@ -6,7 +6,8 @@ using SmsActivities.Workflows.Runtime;
 namespace SmsActivities.Workflows.Hosting;
 
 /// <summary>Runs <see cref="WorkflowRetention"/> every <see cref="WorkflowRetentionOptions.Interval"/> (on the injected clock).</summary>
-internal sealed class RetentionService(WorkflowRetention retention, IOptions<WorkflowRetentionOptions> options, TimeProvider time, ILogger<RetentionService> logger)
+internal sealed class RetentionService(WorkflowRetention retention, IOptions<WorkflowRetentionOptions> options, TimeProvider time, ClusterLeadership leadership,
+    ILogger<RetentionService> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -18,6 +19,7 @@ internal sealed class RetentionService(WorkflowRetention retention, IOptions<Wor
             {
                 try
                 {
+                    if (!await leadership.IsLeaderAsync("workflows-retention", stoppingToken)) continue;
                     var purged = await retention.PurgeAsync(stoppingToken);
                     if (purged.Instances + purged.StimulusInputs > 0)
                         logger.LogInformation("Retention: deleted {Instances} finished instances, blanked {Inputs} served stimulus inputs.", purged.Instances, purged.StimulusInputs);

@@ -22,6 +22,7 @@ internal sealed class ScheduledTriggerService(
     WorkflowRuntime runtime,
     TimeProvider time,
     IOptions<WorkflowRuntimeOptions> options,
+    ClusterLeadership leadership,
     ILogger<ScheduledTriggerService> logger) : BackgroundService
 {
     private static readonly string[] Names = [ActivityTypeInfo.TypeNameOf(typeof(Activities.BuiltIn.Timer)), ActivityTypeInfo.TypeNameOf(typeof(Cron)), ActivityTypeInfo.TypeNameOf(typeof(StartAt))];
@@ -34,7 +35,8 @@ internal sealed class ScheduledTriggerService(
         {
             try
             {
-                await FireDueAsync(stoppingToken);
+                // One node of a cluster fires the schedules, or each would start its own instance.
+                if (await leadership.IsLeaderAsync("workflows-scheduled-triggers", stoppingToken)) await FireDueAsync(stoppingToken);
                 await Task.Delay(options.Value.PollInterval, time, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

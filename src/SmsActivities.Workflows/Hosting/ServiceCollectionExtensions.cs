@@ -50,6 +50,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => new WorkflowInstanceStore(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>()));
         services.AddMetrics();
         services.AddSingleton(sp => new WorkflowTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>()));
+        services.AddSingleton(sp => new ClusterLeadership(sp.GetRequiredService<DbContextOptions<WorkflowDbContext>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ClusterLeadership>>()));
         services.AddSingleton<TimerSignal>();
         services.AddSingleton<ExecutionContextFactory>();
         services.AddSingleton<InstanceOwnership>();

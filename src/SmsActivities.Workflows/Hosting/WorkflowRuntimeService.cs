@@ -14,7 +14,6 @@ namespace SmsActivities.Workflows.Hosting;
 /// dispatcher's, see <see cref="DeliveryDispatchService"/>).
 /// </summary>
 internal sealed class WorkflowRuntimeService(
-    IDbContextFactory<WorkflowDbContext> db,
     WorkflowDefinitionService definitions,
     InstanceRecovery recovery,
     TimerScheduler timers,
@@ -30,7 +29,7 @@ internal sealed class WorkflowRuntimeService(
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        await SchemaInitializer.EnsureAsync(db, cancellationToken);
+        await WorkflowSchema.EnsureAsync(services, options.Value.MigrateOnStart, cancellationToken);
         foreach (var factory in options.Value.Workflows)
         {
             var builder = new WorkflowBuilder();

@@ -116,9 +116,3 @@ internal sealed class ExecutionRow
     public long StartedAt { get; set; }
     public string Json { get; set; } = "";
 }
-
-internal sealed class SchemaVersionRow
-{
-    public int Id { get; set; }
-    public int Version { get; set; }
-}

@@ -2,9 +2,14 @@ using Microsoft.EntityFrameworkCore;
 
 namespace SmsActivities.Workflows.Persistence;
 
-/// <summary>The runtime's tables. Provider-neutral: no raw SQL, no provider-specific types.</summary>
-internal sealed class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : DbContext(options)
+/// <summary>
+/// The runtime's tables. Provider-neutral: no raw SQL, no provider-specific types. On PostgreSQL they live in the
+/// <see cref="Schema"/> schema, so plug-ins can keep their own tables in the same database.
+/// </summary>
+internal class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : DbContext(options)
 {
+    public const string Schema = "workflows";
+
     public DbSet<DefinitionRow> Definitions => Set<DefinitionRow>();
     public DbSet<InstanceRow> Instances => Set<InstanceRow>();
     public DbSet<BookmarkRow> Bookmarks => Set<BookmarkRow>();
@@ -13,10 +18,10 @@ internal sealed class WorkflowDbContext(DbContextOptions<WorkflowDbContext> opti
     public DbSet<DeliveryRow> Deliveries => Set<DeliveryRow>();
     public DbSet<JournalRow> Journal => Set<JournalRow>();
     public DbSet<ExecutionRow> Executions => Set<ExecutionRow>();
-    public DbSet<SchemaVersionRow> SchemaVersion => Set<SchemaVersionRow>();
 
     protected override void OnModelCreating(ModelBuilder b)
     {
+        if (Database.ProviderName == DatabaseSettings.NpgsqlProviderName) b.HasDefaultSchema(Schema);
         b.Entity<DefinitionRow>(e =>
         {
             e.ToTable("WorkflowDefinitions");
@@ -58,6 +63,8 @@ internal sealed class WorkflowDbContext(DbContextOptions<WorkflowDbContext> opti
         {
             e.ToTable("StimulusDeliveries");
             e.HasIndex(x => x.NextAttemptAt);
+            // A commit asks whether the stimulus it served still owes other deliveries.
+            e.HasIndex(x => x.StimulusId);
         });
         b.Entity<JournalRow>(e =>
         {
@@ -69,6 +76,5 @@ internal sealed class WorkflowDbContext(DbContextOptions<WorkflowDbContext> opti
             e.ToTable("ActivityExecutions");
             e.HasIndex(x => new { x.InstanceId, x.NodeId });
         });
-        b.Entity<SchemaVersionRow>(e => e.ToTable("SchemaVersion"));
     }
 }

@@ -23,15 +23,8 @@ internal sealed class DeliveryLedger(IDbContextFactory<WorkflowDbContext> db, Ti
         var nowMs = DbTime.ToDb(now);
         var claimedUntil = DbTime.ToDb(now + options.Value.LeaseDuration);
         await using var context = await db.CreateDbContextAsync(cancellationToken);
-        var rows = await context.Deliveries.AsNoTracking().Where(d => d.NextAttemptAt <= nowMs).OrderBy(d => d.NextAttemptAt).Take(max).ToListAsync(cancellationToken);
+        var rows = await DueWorkClaims.ClaimDeliveriesAsync(context, nowMs, claimedUntil, max, cancellationToken);
         if (rows.Count == 0) return [];
-        var ids = rows.Select(r => r.Id).ToList();
-        // Only what is still due is ours: another process may have claimed some between the read and this write.
-        await context.Deliveries.Where(d => ids.Contains(d.Id) && d.NextAttemptAt <= nowMs)
-            .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, claimedUntil), cancellationToken);
-        var claimed = (await context.Deliveries.AsNoTracking().Where(d => ids.Contains(d.Id) && d.NextAttemptAt == claimedUntil).Select(d => d.Id).ToListAsync(cancellationToken))
-            .ToHashSet(StringComparer.Ordinal);
-        rows.RemoveAll(r => !claimed.Contains(r.Id));
         var stimulusIds = rows.Select(r => r.StimulusId).Distinct().ToList();
         var stimuli = await context.Stimuli.AsNoTracking().Where(s => stimulusIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, cancellationToken);
         return rows.Select(r => new ClaimedDelivery(r, stimuli.GetValueOrDefault(r.StimulusId))).ToList();

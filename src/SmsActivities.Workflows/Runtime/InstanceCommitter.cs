@@ -1,4 +1,3 @@
-using System.Data;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
@@ -28,18 +27,35 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
 
     /// <summary>
     /// Group commit: the runs of several instances (all tracked by <paramref name="db"/>) in one transaction, so a batch
-    /// of resumptions pays for one commit instead of one each. All or none of them are committed.
+    /// of resumptions pays for one commit instead of one each. All or none of them are committed; a transaction
+    /// PostgreSQL aborted for a serialization failure or deadlock is staged again from the runs' results and retried.
     /// </summary>
     /// <returns>Per run, in order: the inbox matches to resume and the stimuli it published.</returns>
     public async Task<IReadOnlyList<IReadOnlyList<FollowUp>>> CommitManyAsync(WorkflowDbContext db, IReadOnlyList<RunToCommit> runs, CancellationToken cancellationToken)
     {
-        var followUps = new List<IReadOnlyList<FollowUp>>(runs.Count);
-        await using (var tx = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken))
+        // Taken before the first attempt: an aborted attempt has already written the new values into the rows.
+        var stages = runs.Select(r => (Run: r, IsNew: db.Entry(r.Row).State == EntityState.Added, CorrelationChanged: r.Row.CorrelationId != r.Context.State.CorrelationId))
+            .Select(x => (x.Run, x.IsNew, CorrelationChanged: !x.IsNew && x.CorrelationChanged)).ToList();
+        var followUps = await TransientRetry.RunAsync(async attempt =>
         {
-            foreach (var run in runs) followUps.Add(await StageAsync(db, run.Row, run.Context, run.Served, run.BookmarksBefore, cancellationToken));
+            if (attempt > 1)
+            {
+                // The aborted attempt's tracked changes are gone with its transaction: start again from the runs' results.
+                db.ChangeTracker.Clear();
+                foreach (var (run, isNew, _) in stages)
+                    if (isNew) db.Instances.Add(run.Row);
+                    else db.Instances.Update(run.Row); // every column written: the aborted attempt already set the new values
+            }
+            var staged = new List<IReadOnlyList<FollowUp>>(stages.Count);
+            await using var tx = await db.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(db), cancellationToken);
+            await StimulusHashLocks.LockAsync(db, stages.SelectMany(x => x.Run.Context.State.Bookmarks.Where(b => b.DueAt is null && !x.Run.BookmarksBefore.Contains(b.Id)).Select(b => b.Hash)),
+                cancellationToken);
+            foreach (var (run, isNew, correlationChanged) in stages)
+                staged.Add(await StageAsync(db, run.Row, isNew, correlationChanged, run.Context, run.Served, run.BookmarksBefore, cancellationToken));
             await db.SaveChangesAsync(cancellationToken);
             await tx.CommitAsync(cancellationToken);
-        }
+            return staged;
+        }, cancellationToken);
         foreach (var run in runs)
         {
             leases.ReleaseInstance(run.Row.Id);
@@ -48,12 +64,10 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         return followUps;
     }
 
-    private async Task<List<FollowUp>> StageAsync(WorkflowDbContext db, InstanceRow row, WorkflowExecutionContext context, IReadOnlyCollection<string> served,
-        IReadOnlySet<string> bookmarksBefore, CancellationToken cancellationToken)
+    private async Task<List<FollowUp>> StageAsync(WorkflowDbContext db, InstanceRow row, bool isNew, bool correlationChanged, WorkflowExecutionContext context,
+        IReadOnlyCollection<string> served, IReadOnlySet<string> bookmarksBefore, CancellationToken cancellationToken)
     {
         var state = context.State;
-        var isNew = db.Entry(row).State == EntityState.Added;
-        var correlationChanged = !isNew && row.CorrelationId != state.CorrelationId;
         row.DefinitionId = state.DefinitionId;
         row.DefinitionVersionId = state.DefinitionVersionId;
         row.Version = state.DefinitionVersion;

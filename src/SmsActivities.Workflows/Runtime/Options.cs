@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using SmsActivities.Workflows.Activities;
 using SmsActivities.Workflows.Builder;
+using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Workflows.Runtime;
 
@@ -49,6 +50,21 @@ public sealed class WorkflowRuntimeOptions
         ConfigureDatabase = b => b.UseSqlite($"Data Source={path};Pooling=True");
         return this;
     }
+
+    /// <summary>SQLite or PostgreSQL as <see cref="DatabaseSettings.FromConfiguration"/> read them.</summary>
+    public WorkflowRuntimeOptions UseDatabase(DatabaseSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ConfigureDatabase = b => settings.Configure(b, WorkflowDbContext.Schema);
+        MigrateOnStart = settings.MigrateOnStart;
+        return this;
+    }
+
+    /// <summary>
+    /// Apply pending migrations on start (default). Off, the start fails when the database lacks a migration, so a
+    /// pipeline that migrates with <c>dotnet ef database update</c> or a bundle is not bypassed.
+    /// </summary>
+    public bool MigrateOnStart { get; set; } = true;
 
     /// <summary>Any EF Core provider, e.g. <c>b => b.UseNpgsql(connectionString)</c>.</summary>
     public WorkflowRuntimeOptions UseDatabase(Action<DbContextOptionsBuilder> configure)

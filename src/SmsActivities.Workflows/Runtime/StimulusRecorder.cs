@@ -1,4 +1,3 @@
-using System.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using SmsActivities.Workflows.Execution;
@@ -27,17 +26,21 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
     /// runs them inline itself (the dispatcher then only picks up what a crash or a busy instance left).
     /// </param>
     /// <returns>One entry per stimulus, in order; null when a concurrent delivery took one of the dedupe keys (nothing was stored).</returns>
-    public async Task<IReadOnlyList<RecordedStimulus>?> RecordAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<RecordedStimulus>?> RecordAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, CancellationToken cancellationToken) =>
+        TransientRetry.RunAsync(_ => RecordOnceAsync(stimuli, dueAfter, cancellationToken), cancellationToken);
+
+    private async Task<IReadOnlyList<RecordedStimulus>?> RecordOnceAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var retryAfter = dueAfter;
         await using var context = await db.CreateDbContextAsync(cancellationToken);
-        await using var tx = await context.Database.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+        await using var tx = await context.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(context), cancellationToken);
         var keys = stimuli.Where(s => s.DedupeKey != null).Select(s => s.DedupeKey!).Distinct(StringComparer.Ordinal).ToList();
         var seen = keys.Count == 0 ? [] : (await context.Stimuli.Where(s => keys.Contains(s.DedupeKey!)).Select(s => s.DedupeKey!).ToListAsync(cancellationToken))
             .ToHashSet(StringComparer.Ordinal);
         var hashes = stimuli.Select(s => s.Hash).ToArray();
         var wanted = hashes.Where((_, i) => stimuli[i].DedupeKey is null || !seen.Contains(stimuli[i].DedupeKey!)).Distinct(StringComparer.Ordinal).ToList();
+        await StimulusHashLocks.LockAsync(context, wanted, cancellationToken);
         var startHashes = wanted.Where(h => stimuli.Any(s => s.WorkflowInstanceId is null && s.Hash == h)).ToList();
         var triggers = (await context.Triggers.Where(t => startHashes.Contains(t.Hash))
                 .Select(t => new { t.Hash, t.DefinitionVersionId, t.ActivityId }).ToListAsync(cancellationToken))
@@ -86,7 +89,7 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
             await context.SaveChangesAsync(cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
-        catch (DbUpdateException) when (keys.Count > 0)
+        catch (DbUpdateException e) when (keys.Count > 0 && !TransientRetry.IsRetryable(e))
         {
             return null;
         }

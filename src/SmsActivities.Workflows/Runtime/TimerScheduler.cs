@@ -1,10 +1,12 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Workflows.Runtime;
 
 /// <summary>Resumes bookmarks whose due time has passed and tells the background loop when the next one is due.</summary>
-internal sealed class TimerScheduler(IDbContextFactory<WorkflowDbContext> db, BookmarkResumer resumer, StimulusSender sender, TimeProvider time)
+internal sealed class TimerScheduler(IDbContextFactory<WorkflowDbContext> db, BookmarkResumer resumer, StimulusSender sender, TimeProvider time,
+    IOptions<WorkflowRuntimeOptions> options)
 {
     /// <summary>A busy instance is simply tried on the next pass.</summary>
     /// <returns>How many timers were due (at most <paramref name="max"/>).</returns>
@@ -13,7 +15,7 @@ internal sealed class TimerScheduler(IDbContextFactory<WorkflowDbContext> db, Bo
         var now = DbTime.ToDb(time.GetUtcNow());
         List<string> due;
         await using (var context = await db.CreateDbContextAsync(cancellationToken))
-            due = await context.Bookmarks.Where(b => b.DueAt != null && b.DueAt <= now).OrderBy(b => b.DueAt).Select(b => b.Id).Take(max).ToListAsync(cancellationToken);
+            due = await DueWorkClaims.ClaimTimersAsync(context, now, DueWorkClaims.ClaimWindow(options.Value), max, cancellationToken);
         foreach (var id in due)
         {
             var outcome = await resumer.ResumeAsync(new ResumeRun(id), cancellationToken);

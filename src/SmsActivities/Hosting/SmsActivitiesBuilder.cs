@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Workflows.Builder;
+using SmsActivities.Workflows.Persistence;
 using SmsActivities.Workflows.Runtime;
 
 namespace SmsActivities.Hosting;
@@ -26,6 +27,8 @@ public sealed class SmsActivitiesBuilder
     internal List<Action<WorkflowRuntimeOptions>> Runtime { get; } = [];
     internal Action<DbContextOptionsBuilder>? RuntimeDatabase { get; private set; }
     internal Action<DbContextOptionsBuilder>? PluginDatabase { get; private set; }
+    internal DatabaseSettings? Database { get; private set; }
+    internal string? SqliteFolder { get; private set; }
 
     /// <summary>Yunpian with its API key (<c>Vendors:Yunpian</c>).</summary>
     public SmsActivitiesBuilder UseYunpian(string apiKey, Uri? baseUrl = null) =>
@@ -62,16 +65,36 @@ public sealed class SmsActivitiesBuilder
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
         var folder = Path.GetFullPath(dataDirectory);
-        Directory.CreateDirectory(folder);
-        return UseDatabase(db => db.UseSqlite(SqliteFile(folder, "smsactivities.db")), db => db.UseSqlite(SqliteFile(folder, "sms.db")));
+        return UseDatabase(new DatabaseSettings(DatabaseProvider.Sqlite, SqliteFile(folder, "smsactivities.db")), folder);
     }
 
     /// <summary>
-    /// Any EF Core provider for the runtime's and the plug-in's tables. Two separate databases (or schemas) are needed:
-    /// each side creates its tables on start only in a database without tables of its own kind.
+    /// SQLite or PostgreSQL as <see cref="DatabaseSettings.FromConfiguration"/> reads them (<c>ConnectionStrings:Workflows</c>).
+    /// On PostgreSQL the runtime's and the plug-in's tables share the one database; on SQLite the plug-in's go to
+    /// <c>sms.db</c> in <paramref name="sqliteFolder"/> (unless <c>SmsActivities:ConnectionString</c> names a file).
+    /// </summary>
+    public SmsActivitiesBuilder UseDatabase(DatabaseSettings database, string sqliteFolder = "data")
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentException.ThrowIfNullOrWhiteSpace(sqliteFolder);
+        Database = database;
+        SqliteFolder = Path.GetFullPath(sqliteFolder);
+        RuntimeDatabase = null;
+        PluginDatabase = null;
+        return this;
+    }
+
+    /// <summary>PostgreSQL for the runtime's and the plug-in's tables (schemas <c>workflows</c> and <c>sms</c>).</summary>
+    public SmsActivitiesBuilder UsePostgreSql(string connectionString) =>
+        UseDatabase(new DatabaseSettings(DatabaseProvider.PostgreSql, connectionString));
+
+    /// <summary>
+    /// Any EF Core provider for the runtime's and the plug-in's tables. For SQLite and PostgreSQL the migrations of
+    /// that provider are applied; another provider gets its tables created from the model.
     /// </summary>
     public SmsActivitiesBuilder UseDatabase(Action<DbContextOptionsBuilder> runtime, Action<DbContextOptionsBuilder> plugin)
     {
+        Database = null;
         RuntimeDatabase = runtime ?? throw new ArgumentNullException(nameof(runtime));
         PluginDatabase = plugin ?? throw new ArgumentNullException(nameof(plugin));
         return this;

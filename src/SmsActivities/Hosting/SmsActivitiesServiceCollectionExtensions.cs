@@ -16,6 +16,7 @@ using SmsActivities.Webhooks;
 using Microsoft.AspNetCore.Builder;
 using SmsActivities.Workflows.Expressions;
 using SmsActivities.Workflows.Hosting;
+using SmsActivities.Workflows.Persistence;
 using SmsActivities.Workflows.Runtime;
 
 namespace SmsActivities.Hosting;
@@ -27,8 +28,9 @@ public static class SmsActivitiesServiceCollectionExtensions
     /// <c>AddWorkflowRuntime</c> first), the vendors configured under <c>Vendors</c>, the router, OTP service, opt-out
     /// list, the plug-in's database, telemetry, the stimulus publisher, the pull pollers and the activities. Options are
     /// validated on start. <paramref name="configure"/> sets the same things in code (vendors, database, workflows).
-    /// Databases, unless set: the runtime in <c>ConnectionStrings:Workflows</c> and the plug-in in
-    /// <c>SmsActivities:ConnectionString</c> (SQLite), else SQLite files under <c>data/</c>.
+    /// Database, unless set: <c>ConnectionStrings:Workflows</c> (SQLite or PostgreSQL, see <see cref="DatabaseSettings"/>),
+    /// else SQLite files under <c>data/</c>. On PostgreSQL the plug-in's tables share the runtime's database; on SQLite
+    /// they have their own file (<c>SmsActivities:ConnectionString</c>, else <c>sms.db</c> beside the runtime's).
     /// Pair with <see cref="MapSmsActivities"/>.
     /// </summary>
     public static IServiceCollection AddSmsActivities(this IServiceCollection services, IConfiguration configuration, Action<SmsActivitiesBuilder>? configure = null)
@@ -38,10 +40,9 @@ public static class SmsActivitiesServiceCollectionExtensions
         var builder = new SmsActivitiesBuilder(services);
         configure?.Invoke(builder);
         configuration = builder.Effective(configuration);
-        AddRuntime(services, configuration, builder);
-        var database = builder.PluginDatabase;
-        if (database is null && !configuration.GetSection($"{SmsActivitiesOptions.Section}:ConnectionString").Exists())
-            database = DefaultSqlite("sms.db");
+        var folder = builder.SqliteFolder ?? Path.GetFullPath("data");
+        var database = builder.Database ?? DatabaseSettings.FromConfiguration(configuration, Path.Combine(folder, "smsactivities.db"));
+        AddRuntime(services, configuration, builder, database);
 
         var section = configuration.GetSection(SmsActivitiesOptions.Section);
         services.AddOptions<SmsActivitiesOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
@@ -55,11 +56,15 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         RedactWebhookTokenInLogs(services);
-        var connectionString = section["ConnectionString"] ?? new SmsActivitiesOptions().ConnectionString;
+        // The plug-in's tables: on PostgreSQL in the runtime's database (schema "sms"); on SQLite in a file of their own
+        // (SmsActivities:ConnectionString, else sms.db beside the runtime's), so the two files' writers do not queue on one lock.
+        var plugin = database.Provider == DatabaseProvider.Sqlite && section["ConnectionString"] is { Length: > 0 } configured
+            ? database with { ConnectionString = configured }
+            : database.WithSqliteFile(Path.Combine(folder, "sms.db"));
         services.AddDbContextFactory<SmsActivitiesDbContext>(o =>
         {
-            if (database is null) o.UseSqlite(connectionString);
-            else database(o);
+            if (builder.PluginDatabase is { } custom) custom(o);
+            else plugin.Configure(o, SmsActivitiesDbContext.Schema);
         });
         services.TryAddSingleton<SmsTelemetry>();
         services.TryAddSingleton<SmsVendorRouter>();
@@ -73,7 +78,8 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.AddHostedService<SmsRetentionService>();
         // First among the hosted services: the runtime's background loop may resume an SMS activity (a due timer)
         // as soon as it starts, and that activity needs the plug-in's tables.
-        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, SmsSchemaService>());
+        services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp =>
+            new SmsSchemaService(sp.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), database.MigrateOnStart)));
 
         services.AddWorkflowActivities(ActivityTypes);
         return services;
@@ -93,7 +99,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         return app;
     }
 
-    private static void AddRuntime(IServiceCollection services, IConfiguration configuration, SmsActivitiesBuilder builder)
+    private static void AddRuntime(IServiceCollection services, IConfiguration configuration, SmsActivitiesBuilder builder, DatabaseSettings database)
     {
         // A host that registered the runtime itself keeps its options; the workflows given here are added to them.
         if (services.LastOrDefault(d => d.ServiceType == typeof(IOptions<WorkflowRuntimeOptions>))?.ImplementationInstance is IOptions<WorkflowRuntimeOptions> existing)
@@ -102,15 +108,12 @@ public static class SmsActivitiesServiceCollectionExtensions
         }
         else
         {
-            var connectionString = configuration.GetConnectionString("Workflows");
-            var database = builder.RuntimeDatabase ?? (string.IsNullOrWhiteSpace(connectionString)
-                ? DefaultSqlite("smsactivities.db")
-                : db => db.UseSqlite(connectionString));
             services.AddWorkflowRuntime(runtime =>
             {
                 // Workflows:LeaseDuration, PollInterval, DispatchBatchSize, DispatchDelay, MaxParallelRuns, ... (README).
                 configuration.GetSection("Workflows").Bind(runtime);
-                runtime.UseDatabase(database);
+                if (builder.RuntimeDatabase is { } custom) runtime.UseDatabase(custom);
+                else runtime.UseDatabase(database);
                 foreach (var configure in builder.Runtime) configure(runtime);
             });
         }
@@ -120,16 +123,6 @@ public static class SmsActivitiesServiceCollectionExtensions
         // The runtime and the plug-in poll their databases every second; at Information EF Core would log each query.
         // Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command in configuration still overrides this.
         services.AddLogging(logging => logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Warning));
-    }
-
-    private static Action<DbContextOptionsBuilder> DefaultSqlite(string file)
-    {
-        var folder = Path.GetFullPath("data");
-        return db =>
-        {
-            Directory.CreateDirectory(folder);
-            db.UseSqlite(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = Path.Combine(folder, file), Pooling = true }.ToString());
-        };
     }
 
     /// <summary>
@@ -167,13 +160,18 @@ public static class SmsActivitiesServiceCollectionExtensions
     ];
 }
 
-/// <summary>Creates the plug-in's tables on start (idempotent; works beside other contexts' tables in the same database).</summary>
-internal sealed class SmsSchemaService(IDbContextFactory<SmsActivitiesDbContext> factory) : IHostedService
+/// <summary>Migrates the plug-in's tables on start (or checks a pipeline did), before anything uses them.</summary>
+internal sealed class SmsSchemaService(DbContextOptions<SmsActivitiesDbContext> options, bool migrate) : IHostedService
 {
+    /// <summary>The table every plug-in database made before migrations has: such a file is adopted at the first migration.</summary>
+    private const string LegacyTable = "sms_send_records";
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await using var db = await factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await SchemaInitializer.EnsureSchemaAsync(db, cancellationToken).ConfigureAwait(false);
+        var probe = new SmsActivitiesDbContext(options);
+        await using (probe.ConfigureAwait(false))
+            await DatabaseMigrator.EnsureSchemaAsync<SmsActivitiesDbContext>(probe, () => new SqliteSmsDbContext(options), () => new PostgresSmsDbContext(options),
+                LegacyTable, migrate, cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,10 +1,16 @@
 using Microsoft.EntityFrameworkCore;
+using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Persistence;
 
-/// <summary>The plug-in's own durable state: OTP challenges, rate-limit events, the opt-out list, send records and used webhook signatures.</summary>
-public sealed class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> options) : DbContext(options)
+/// <summary>
+/// The plug-in's own durable state: OTP challenges, rate-limit events, the opt-out list, send records and used webhook
+/// signatures. On PostgreSQL its tables live in the <see cref="Schema"/> schema of the runtime's database.
+/// </summary>
+public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> options) : DbContext(options)
 {
+    public const string Schema = "sms";
+
     public DbSet<OtpChallengeEntity> OtpChallenges => Set<OtpChallengeEntity>();
     public DbSet<RateEventEntity> RateEvents => Set<RateEventEntity>();
     public DbSet<OptOutEntity> OptOuts => Set<OptOutEntity>();
@@ -15,6 +21,7 @@ public sealed class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbConte
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         ArgumentNullException.ThrowIfNull(modelBuilder);
+        if (Database.ProviderName == DatabaseSettings.NpgsqlProviderName) modelBuilder.HasDefaultSchema(Schema);
         modelBuilder.Entity<OtpChallengeEntity>(e =>
         {
             e.ToTable("sms_otp_challenges");

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SmsActivities.Workflows.Hosting;
 using SmsActivities.Hosting;
 using SmsActivities.Stimuli;
 using SmsActivities.Vendors;
@@ -17,6 +18,7 @@ internal sealed class SmsPullService(
     IServiceProvider services,
     IOptions<SmsActivitiesOptions> options,
     TimeProvider time,
+    ClusterLeadership leadership,
     ILogger<SmsPullService> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -44,7 +46,9 @@ internal sealed class SmsPullService(
         {
             try
             {
-                await PollOnceAsync(vendor, pull, stoppingToken).ConfigureAwait(false);
+                // Several nodes: one of them pulls each vendor, or every report would be fetched (and acknowledged) twice.
+                if (await leadership.IsLeaderAsync($"sms-pull:{vendor}", stoppingToken).ConfigureAwait(false))
+                    await PollOnceAsync(vendor, pull, stoppingToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is VendorException or HttpRequestException or TimeoutException)
             {

@@ -20,7 +20,7 @@ public sealed class HostingTests : IAsyncLifetime
         var body = JsonNode.Parse(await client.GetStringAsync("health"))!;
         Assert.Equal("Healthy", (string?)body["status"]);
         Assert.True((bool)body["sandbox"]!);
-        Assert.Equal("Healthy", (string?)body["checks"]!["sqlite"]);
+        Assert.Equal("Healthy", (string?)body["checks"]!["database"]);
         Assert.True(File.Exists(Path.Combine(_server.DataDirectory, "smsactivities.db")));
     }
 

@@ -41,20 +41,25 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
         ["Workflows__Scripts__Timeout"] = "00:01:00",
     };
 
-    [Fact]
-    public async Task An_instance_whose_server_was_killed_mid_run_is_taken_over_within_seconds()
+    /// <param name="postgres">Both servers on one PostgreSQL database (two nodes), else on one SQLite file in turn.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_instance_whose_server_was_killed_mid_run_is_taken_over_within_seconds(bool postgres)
     {
         var folder = Directory.CreateTempSubdirectory("smsactivities-crash-").FullName;
         var workflows = Directory.CreateDirectory(Path.Combine(folder, "workflows")).FullName;
         var data = Path.Combine(folder, "data");
         await File.WriteAllTextAsync(Path.Combine(workflows, "slow-job.json"), SlowWorkflow);
-        var database = Path.Combine(data, "smsactivities.db");
+        var database = postgres ? await SmsActivities.Tests.Shared.PostgresServer.CreateDatabaseAsync("crash") : Path.Combine(data, "smsactivities.db");
         try
         {
             // Two servers on one database, both up before anything runs, so start-up time is no part of the measure.
-            using var a = ServerProcess.Start(ServerProcess.FreePort(), data, workflows, ScriptLimitsLifted);
+            var environment = new Dictionary<string, string>(ScriptLimitsLifted);
+            if (postgres) environment["ConnectionStrings__Workflows"] = database;
+            using var a = ServerProcess.Start(ServerProcess.FreePort(), data, workflows, environment);
             using var http = await a.ClientWhenReadyAsync();
-            using var b = ServerProcess.Start(ServerProcess.FreePort(), data, workflows, ScriptLimitsLifted);
+            using var b = ServerProcess.Start(ServerProcess.FreePort(), data, workflows, environment);
             (await b.ClientWhenReadyAsync()).Dispose();
             using var started = await http.PostAsync("elsa/api/workflow-definitions/slow-job/execute", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
             Assert.True(started.IsSuccessStatusCode, await started.Content.ReadAsStringAsync());
@@ -78,6 +83,7 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
         finally
         {
             SqliteConnection.ClearAllPools();
+            if (postgres) await SmsActivities.Tests.Shared.PostgresServer.DropDatabaseAsync(database);
             try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
         }
     }
@@ -88,8 +94,25 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
     private static Task<string?> LeaseOwnerAsync(string database, string instanceId) =>
         ReadAsync(database, instanceId, "CASE WHEN SubStatus = 'Executing' THEN LeaseOwner END");
 
+    /// <param name="database">A SQLite file, or a PostgreSQL connection string.</param>
     private static async Task<string?> ReadAsync(string database, string instanceId, string column)
     {
+        if (!database.EndsWith(".db", StringComparison.Ordinal))
+        {
+            await using var pg = new Npgsql.NpgsqlConnection(database);
+            await pg.OpenAsync();
+            await using var query = new Npgsql.NpgsqlCommand(
+                $"SELECT {column.Replace("SubStatus", "\"SubStatus\"", StringComparison.Ordinal).Replace("LeaseOwner", "\"LeaseOwner\"", StringComparison.Ordinal)} FROM workflows.\"WorkflowInstances\" WHERE \"Id\" = @id", pg);
+            query.Parameters.AddWithValue("id", instanceId);
+            try
+            {
+                return await query.ExecuteScalarAsync() as string;
+            }
+            catch (Npgsql.PostgresException)
+            {
+                return null; // not created yet
+            }
+        }
         if (!File.Exists(database)) return null;
         await using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
         await connection.OpenAsync();

@@ -1,0 +1,82 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+namespace SmsActivities.Workflows.Persistence;
+
+/// <summary>
+/// Applies a context's EF Core migrations at start, for the runtime and for plug-ins. Several nodes may start at once:
+/// EF Core takes a database lock while it migrates (an advisory lock on PostgreSQL).
+/// </summary>
+public static class DatabaseMigrator
+{
+    /// <summary>
+    /// Brings a context's database to this build's schema, or (<paramref name="migrate"/> off) fails when a migration
+    /// is missing, so a pipeline that migrates with <c>dotnet ef database update</c> or a bundle is not bypassed.
+    /// <paramref name="probe"/> tells the provider; <paramref name="sqlite"/> and <paramref name="postgres"/> make that
+    /// provider's migration context. A provider without migrations gets the schema straight from the model.
+    /// </summary>
+    public static async Task EnsureSchemaAsync<TContext>(TContext probe, Func<TContext> sqlite, Func<TContext> postgres, string legacyTable, bool migrate,
+        CancellationToken cancellationToken) where TContext : DbContext
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        ArgumentNullException.ThrowIfNull(sqlite);
+        ArgumentNullException.ThrowIfNull(postgres);
+        TContext? migrations = probe.Database.ProviderName switch
+        {
+            DatabaseSettings.SqliteProviderName => sqlite(),
+            DatabaseSettings.NpgsqlProviderName => postgres(),
+            _ => null,
+        };
+        if (migrations is null)
+        {
+            await probe.Database.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await using (migrations.ConfigureAwait(false))
+        {
+            if (migrate)
+            {
+                await MigrateAsync(migrations, legacyTable, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            var pending = (await migrations.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).ToList();
+            if (pending.Count > 0)
+                throw new InvalidOperationException(
+                    $"The database lacks the {typeof(TContext).Name} migrations {string.Join(", ", pending)} and {DatabaseSettings.Section}:MigrateOnStart is false: " +
+                    "apply them first (dotnet ef database update, or the migration bundle).");
+        }
+    }
+
+    /// <summary>
+    /// Applies the pending migrations of <paramref name="context"/> (the provider's migration context). A SQLite file
+    /// made before migrations existed has <paramref name="legacyTable"/> but no history: its schema is the first
+    /// migration's, so that one is recorded as applied and only the later ones run, keeping the data.
+    /// </summary>
+    private static async Task MigrateAsync(DbContext context, string legacyTable, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Database.IsSqlite())
+        {
+            // WAL is a property of the file: readers stop blocking the writer.
+            await context.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
+            await AdoptLegacySqliteAsync(context, legacyTable, cancellationToken).ConfigureAwait(false);
+        }
+        await context.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task AdoptLegacySqliteAsync(DbContext context, string legacyTable, CancellationToken cancellationToken)
+    {
+        var history = context.GetService<IHistoryRepository>();
+        if (await history.ExistsAsync(cancellationToken).ConfigureAwait(false)) return;
+        var tables = await context.Database
+            .SqlQuery<int>($"SELECT COUNT(*) AS \"Value\" FROM sqlite_master WHERE type = 'table' AND name = {legacyTable}")
+            .SingleAsync(cancellationToken).ConfigureAwait(false);
+        if (tables == 0) return;
+        var first = context.Database.GetMigrations().First();
+#pragma warning disable EF1002 // EF Core's own history scripts, no user input.
+        await context.Database.ExecuteSqlRawAsync(history.GetCreateIfNotExistsScript(), cancellationToken).ConfigureAwait(false);
+        await context.Database.ExecuteSqlRawAsync(history.GetInsertScript(new HistoryRow(first, ProductInfo.GetVersion())), cancellationToken).ConfigureAwait(false);
+#pragma warning restore EF1002
+    }
+}

@@ -1,0 +1,109 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+
+namespace SmsActivities.Workflows.Persistence;
+
+/// <summary>The database engines the runtime and its plug-ins ship migrations for.</summary>
+public enum DatabaseProvider
+{
+    Sqlite,
+    PostgreSql,
+}
+
+/// <summary>
+/// Which database the runtime and its plug-ins use, read from configuration in one place so a host, the runtime and
+/// every plug-in agree: <c>ConnectionStrings:Workflows</c> decides (a SQLite connection string or file path, or a
+/// PostgreSQL one such as <c>Host=…;Database=…</c>); <c>Database:Provider</c> overrides the guess;
+/// <c>Database:MigrateOnStart</c> (default true) applies pending migrations at start.
+/// </summary>
+public sealed record DatabaseSettings(DatabaseProvider Provider, string ConnectionString)
+{
+    public const string ConnectionStringName = "Workflows";
+    public const string Section = "Database";
+
+    /// <summary>Apply pending EF Core migrations at start; off for teams that migrate from their pipeline.</summary>
+    public bool MigrateOnStart { get; init; } = true;
+
+    /// <summary>The settings of a host; <paramref name="defaultSqliteFile"/> is used when no connection string is configured.</summary>
+    public static DatabaseSettings FromConfiguration(IConfiguration configuration, string defaultSqliteFile)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var configured = configuration.GetConnectionString(ConnectionStringName);
+        var section = configuration.GetSection(Section);
+        var migrate = section["MigrateOnStart"] is { Length: > 0 } text
+            ? bool.TryParse(text, out var on) ? on : throw new InvalidOperationException($"{Section}:MigrateOnStart must be true or false, not '{text}'.")
+            : true;
+        if (string.IsNullOrWhiteSpace(configured))
+            return new DatabaseSettings(DatabaseProvider.Sqlite, SqliteFile(defaultSqliteFile)) { MigrateOnStart = migrate };
+        var provider = section["Provider"] is { Length: > 0 } named ? ParseProvider(named) : Detect(configured);
+        var connectionString = provider == DatabaseProvider.Sqlite && !configured.Contains('=', StringComparison.Ordinal) ? SqliteFile(configured) : configured;
+        return new DatabaseSettings(provider, connectionString) { MigrateOnStart = migrate };
+    }
+
+    /// <summary>
+    /// A PostgreSQL connection string names a host (<c>Host=</c> or <c>Server=</c>); anything else is SQLite (a
+    /// <c>Data Source=</c> string or a bare file path).
+    /// </summary>
+    public static DatabaseProvider Detect(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        if (!connectionString.Contains('=', StringComparison.Ordinal)) return DatabaseProvider.Sqlite;
+        var builder = new DbConnectionStringBuilder();
+        try
+        {
+            builder.ConnectionString = connectionString;
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not a valid connection string: {e.Message}", e);
+        }
+        return builder.ContainsKey("Host") || builder.ContainsKey("Server") ? DatabaseProvider.PostgreSql : DatabaseProvider.Sqlite;
+    }
+
+    private static DatabaseProvider ParseProvider(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "sqlite" => DatabaseProvider.Sqlite,
+        "postgresql" or "postgres" or "npgsql" => DatabaseProvider.PostgreSql,
+        _ => throw new InvalidOperationException($"{Section}:Provider must be Sqlite or PostgreSql, not '{name}'."),
+    };
+
+    private static string SqliteFile(string path) =>
+        new SqliteConnectionStringBuilder { DataSource = Path.GetFullPath(path), Pooling = true }.ToString();
+
+    /// <summary>
+    /// For a plug-in with its own tables: on SQLite its own file (one writer per file keeps SQLite's single lock short),
+    /// on PostgreSQL the same database (its own schema).
+    /// </summary>
+    public DatabaseSettings WithSqliteFile(string path) => Provider == DatabaseProvider.Sqlite ? this with { ConnectionString = SqliteFile(path) } : this;
+
+    /// <summary>
+    /// Points a context at the database. On PostgreSQL <paramref name="schema"/> holds the context's migration history
+    /// (the context puts its tables there too), so several contexts share one database.
+    /// </summary>
+    public void Configure(DbContextOptionsBuilder builder, string schema)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        switch (Provider)
+        {
+            case DatabaseProvider.PostgreSql:
+                builder.UseNpgsql(ConnectionString, o => o.MigrationsHistoryTable(HistoryTable, schema));
+                break;
+            default:
+                // The file's folder (e.g. data/) is made on first use, not when the settings are read.
+                if (new SqliteConnectionStringBuilder(ConnectionString).DataSource is { Length: > 0 } file && file != ":memory:"
+                    && Path.GetDirectoryName(Path.GetFullPath(file)) is { } folder)
+                    Directory.CreateDirectory(folder);
+                builder.UseSqlite(ConnectionString);
+                break;
+        }
+    }
+
+    public const string HistoryTable = "__EFMigrationsHistory";
+
+    /// <summary>The provider names EF Core reports (<c>Database.ProviderName</c>).</summary>
+    public const string NpgsqlProviderName = "Npgsql.EntityFrameworkCore.PostgreSQL";
+
+    public const string SqliteProviderName = "Microsoft.EntityFrameworkCore.Sqlite";
+}

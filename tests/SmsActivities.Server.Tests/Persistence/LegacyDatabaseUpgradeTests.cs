@@ -1,0 +1,70 @@
+using System.Net;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using SmsActivities.OptOut;
+using SmsActivities.Server.Tests.Infrastructure;
+using SmsActivities.Workflows.Runtime;
+
+namespace SmsActivities.Server.Tests.Persistence;
+
+/// <summary>
+/// The SQLite files a server made before migrations existed (made by running that build in sandbox mode: an OTP sent
+/// and waiting for its code (expired since), a campaign waiting for reports, a handset that answered STOP, a survey waiting for its
+/// answer) are upgraded in place on start: no data lost, the waiting instances still resume (by their timers, which
+/// have fallen due since).
+/// </summary>
+public sealed class LegacyDatabaseUpgradeTests
+{
+    private const string OtpInstance = "01a234593edc78088cd6bed0e9854d83";
+    private const string SurveyInstance = "01a2345959c973428c129fafbe5950fe";
+
+    [Fact]
+    public async Task A_database_made_before_migrations_is_upgraded_in_place_and_its_waiting_instances_resume()
+    {
+        var data = Directory.CreateTempSubdirectory("smsactivities-legacy-").FullName;
+        foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "legacy-sqlite"), "*.db"))
+            File.Copy(file, Path.Combine(data, Path.GetFileName(file)));
+
+        await using (var server = await ServerHost.StartAsync(new Dictionary<string, string?> { ["Server:DataDirectory"] = data }))
+        {
+            var instances = server.Services.GetRequiredService<WorkflowInstanceStore>();
+            var otp = await instances.GetStateAsync(OtpInstance);
+            // Its code expired long ago: kept, and its expiry timer may already have ended it.
+            Assert.True(otp is { DefinitionId: "otp-sms" }, $"the OTP instance after the upgrade: {otp?.DefinitionId ?? "missing"}");
+            Assert.True(await server.Services.GetRequiredService<OptOutList>().ContainsAsync("+8613800138022"), "the opt-out made before the upgrade is gone");
+
+            // The survey's wait for an answer timed out while the old server was down: its timer, stored before the
+            // upgrade, fires after it and the instance runs on to its result.
+            using var http = server.CreateClient(withApiKey: false);
+            string? result = null;
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (DateTime.UtcNow < deadline)
+            {
+                using var answer = await http.GetAsync($"workflows/survey/{SurveyInstance}/result");
+                if (answer.StatusCode == HttpStatusCode.OK && (result = await answer.Content.ReadAsStringAsync()).Contains("timedOut", StringComparison.Ordinal)) break;
+                await Task.Delay(200);
+            }
+            Assert.True(result?.Contains("\"timedOut\":true", StringComparison.Ordinal) == true, $"the survey made before the upgrade answered: {result ?? "nothing"}");
+        }
+
+        SqliteConnection.ClearAllPools();
+        Assert.Equal(["20261202012634_Initial", "20261202014458_DeliveryStimulusIndex"], await ColumnAsync(Path.Combine(data, "smsactivities.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
+        Assert.Empty(await ColumnAsync(Path.Combine(data, "smsactivities.db"), "SELECT name FROM sqlite_master WHERE name = 'SchemaVersion'"));
+        Assert.Equal(["20261202013013_Initial"], await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
+        Assert.Equal(3L, long.Parse((await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT COUNT(*) FROM sms_send_records WHERE Mobile LIKE '+861380013801%'")).Single(),
+            System.Globalization.CultureInfo.InvariantCulture));
+        try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+    }
+
+    private static async Task<List<string>> ColumnAsync(string file, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={file};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        var values = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) values.Add(Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
+        return values;
+    }
+}

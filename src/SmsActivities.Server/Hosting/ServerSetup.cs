@@ -34,6 +34,8 @@ public static class ServerSetup
         var workflowsFolder = WorkflowsFolder.Resolve(options, environment);
         services.AddWorkflowRuntime(runtime =>
         {
+            // Lease, retry and inbox timings (Workflows:Runtime:LeaseDuration, LeaseWaitTimeout, PollInterval, InboxRetention, MaxParallelRuns).
+            configuration.GetSection("Workflows:Runtime").Bind(runtime);
             runtime.UseDatabase(db => db.UseSqlite(store.ConnectionString));
             runtime.WorkflowsFolder = workflowsFolder;
         });

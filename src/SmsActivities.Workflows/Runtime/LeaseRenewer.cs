@@ -21,9 +21,10 @@ internal sealed class LeaseRenewer(IDbContextFactory<WorkflowDbContext> db, stri
 
     public void ReleaseInstance(string instanceId) => Release(_instances, instanceId);
 
-    public void TrackStart(string deliveryId) => _starts.AddOrUpdate(deliveryId, 1, (_, n) => n + 1);
+    /// <summary>False when this process is already running that start (the retry loop found its delivery due meanwhile).</summary>
+    public bool TryTrackStart(string deliveryId) => _starts.TryAdd(deliveryId, 1);
 
-    public void ReleaseStart(string deliveryId) => Release(_starts, deliveryId);
+    public void ReleaseStart(string deliveryId) => _starts.TryRemove(deliveryId, out _);
 
     private static void Release(ConcurrentDictionary<string, int> held, string key)
     {

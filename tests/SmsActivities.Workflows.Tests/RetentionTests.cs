@@ -66,12 +66,53 @@ public sealed class RetentionTests
         Assert.Equal(0, await CountAsync(db.Path, $"SELECT COUNT(*) FROM ActivityExecutions WHERE InstanceId = '{finished.InstanceId}'"));
         Assert.Equal(0, await CountAsync(db.Path, $"SELECT COUNT(*) FROM WorkflowExecutionLog WHERE InstanceId = '{finished.InstanceId}'"));
 
-        // Suspended instances are never purged, however old: their wait still goes on.
+        // A suspended instance is not purged within the abandoned-instance retention (30 days by default): its wait goes on.
         var stillWaiting = await instances.GetStateAsync(waiting.InstanceId);
         Assert.Equal(WorkflowSubStatus.Suspended, stillWaiting!.SubStatus);
         Assert.True(await CountAsync(db.Path, $"SELECT COUNT(*) FROM WorkflowExecutionLog WHERE InstanceId = '{waiting.InstanceId}'") > 0);
         var resumed = await runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "second" }));
         Assert.Equal(WorkflowSubStatus.Finished, Assert.Single(resumed.Runs).SubStatus);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_suspended_instance_nothing_resumes_is_purged_after_its_retention_unless_a_timer_of_its_own_can_still_wake_it()
+    {
+        using var db = new TempDatabase();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var host = Host.CreateDefaultBuilder()
+            .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
+            .ConfigureServices(services =>
+            {
+                services.AddSingleton<TimeProvider>(time);
+                services.AddWorkflowRuntime(o => o.UseSqlite(db.Path));
+                services.Configure<WorkflowRetentionOptions>(o =>
+                {
+                    o.AbandonedInstances = TimeSpan.FromDays(2);
+                    o.Interval = TimeSpan.FromMinutes(5);
+                });
+            }).Build();
+        await host.StartAsync();
+        var definitions = host.Services.GetRequiredService<WorkflowDefinitionService>();
+        var runtime = host.Services.GetRequiredService<WorkflowRuntime>();
+        var instances = host.Services.GetRequiredService<WorkflowInstanceStore>();
+        Assert.Empty((await definitions.SaveAsync(TestHost.Flowchart("forgotten", Arr(Act("Event1", "Elsa.Event", $"\"eventName\":{Lit("never")}"))), publish: true)).ValidationErrors);
+        Assert.Empty((await definitions.SaveAsync(TestHost.Flowchart("sleeper", Arr(Act("Delay1", "Elsa.Delay", $"\"timeSpan\":{Lit("10.00:00:00")}"))), publish: true)).ValidationErrors);
+        var forgotten = await runtime.StartAsync("forgotten");
+        var sleeper = await runtime.StartAsync("sleeper");
+        Assert.Equal(WorkflowSubStatus.Suspended, forgotten.SubStatus);
+        Assert.Equal(WorkflowSubStatus.Suspended, sleeper.SubStatus);
+
+        time.Advance(TimeSpan.FromDays(1));
+        await Task.Delay(300);
+        Assert.NotNull(await instances.GetStateAsync(forgotten.InstanceId));
+
+        time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(10));
+        await EventuallyAsync(async () => await instances.GetStateAsync(forgotten.InstanceId) is null);
+        Assert.Equal(0, await CountAsync(db.Path, $"SELECT COUNT(*) FROM Bookmarks WHERE InstanceId = '{forgotten.InstanceId}'"));
+        Assert.Equal(0, await CountAsync(db.Path, $"SELECT COUNT(*) FROM WorkflowExecutionLog WHERE InstanceId = '{forgotten.InstanceId}'"));
+        // The sleeper's own timer will wake it: it stays, however long it has been idle.
+        Assert.Equal(WorkflowSubStatus.Suspended, (await instances.GetStateAsync(sleeper.InstanceId))!.SubStatus);
         await host.StopAsync();
     }
 

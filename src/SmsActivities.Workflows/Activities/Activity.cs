@@ -25,6 +25,16 @@ public abstract class Activity
         set => CustomProperties["canStartWorkflow"] = value;
     }
 
+    /// <summary>
+    /// Elsa's <c>customProperties.runAsynchronously</c>: the run that reaches this activity commits and ends there, and
+    /// the activity executes in a background run right after (e.g. a long send after the HTTP answer was written).
+    /// </summary>
+    public bool RunAsynchronously
+    {
+        get => CustomProperties["runAsynchronously"] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
+        set => CustomProperties["runAsynchronously"] = value;
+    }
+
     /// <summary>The container this activity sits in (null for the root).</summary>
     public Activity? Parent { get; internal set; }
 

@@ -11,6 +11,8 @@ public delegate ValueTask ExecuteActivityDelegate(ActivityExecutionContext conte
 public sealed class ActivityExecutionContext
 {
     internal const string TimeoutCallback = "@timeout";
+    internal const string BackgroundCallback = "@background";
+    public const string BackgroundBookmarkName = "Elsa.RunAsynchronously";
     public const string TimeoutOutcome = "Timeout";
     public const string TimeoutBookmarkName = "SmsActivities.Timeout";
 
@@ -164,6 +166,10 @@ public sealed class ActivityExecutionContext
         return AddBookmark(new JsonObject { ["activityInstanceId"] = Id, ["dueAt"] = dueAt }, TimeoutCallback, dueAt, TimeoutBookmarkName);
     }
 
+    /// <summary>A timer due now whose resumption executes the activity itself: the background run of <see cref="Activity.RunAsynchronously"/>.</summary>
+    internal Bookmark DeferToBackground() =>
+        AddBookmark(new JsonObject { ["activityInstanceId"] = Id }, BackgroundCallback, Now, BackgroundBookmarkName);
+
     private Bookmark AddBookmark(object? payload, string? callbackName, DateTimeOffset? dueAt, string? name)
     {
         var bookmarkName = name ?? Activity.Type;
@@ -178,6 +184,7 @@ public sealed class ActivityExecutionContext
     internal async ValueTask InvokeCallbackAsync(string? methodName)
     {
         if (methodName == TimeoutCallback) { await WorkflowExecutionContext.CompleteAsync(this, [TimeoutOutcome]); return; }
+        if (methodName == BackgroundCallback) { await Activity.RunAsync(this); return; }
         if (methodName is null) { await CompleteActivityAsync(); return; }
         var method = Activity.GetType().GetMethod(methodName, BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, [typeof(ActivityExecutionContext)])
                      ?? throw new InvalidOperationException($"{Activity}: bookmark callback '{methodName}' no longer exists.");

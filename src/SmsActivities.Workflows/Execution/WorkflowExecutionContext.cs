@@ -145,6 +145,12 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         });
         Journal(context, "Started", null, null);
         if (!ok) return;
+        // The trigger that started the run consumes its stimulus here; anything else marked asynchronous waits for the background run.
+        if (activity.RunAsynchronously && !context.IsTrigger)
+        {
+            context.DeferToBackground();
+            return;
+        }
         await GuardAsync(context, () => activity.RunAsync(context));
         await AutoCompleteIfIdleAsync(context);
     }

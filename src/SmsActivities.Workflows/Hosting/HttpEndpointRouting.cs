@@ -40,6 +40,14 @@ public static class HttpEndpointRouting
             return;
         }
         var options = services.GetService<IOptions<HttpEndpointOptions>>()?.Value ?? new HttpEndpointOptions();
+        var idempotencyKey = match.Endpoint.IdempotencyHeader is { } header ? http.Request.Headers[header].ToString() : "";
+        if (idempotencyKey.Length > MaxIdempotencyKeyLength || idempotencyKey.Any(char.IsControl))
+        {
+            http.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await http.Response.WriteAsJsonAsync(new { error = $"Header {match.Endpoint.IdempotencyHeader}: at most {MaxIdempotencyKeyLength} characters, none of them control characters." },
+                http.RequestAborted);
+            return;
+        }
         var live = new JsonObject
         {
             ["method"] = method,
@@ -50,14 +58,23 @@ public static class HttpEndpointRouting
             ["remoteIpAddress"] = RemoteAddress(http),
             ["body"] = await ReadBodyAsync(http.Request),
         };
+        if (idempotencyKey.Length > 0) live["idempotencyKey"] = idempotencyKey;
         var payload = JsonSerializer.SerializeToNode(match.Endpoint, Model.WorkflowJson.Options);
         // The stored stimulus never holds the sensitive fields: the run gets them from the live request in memory. Nobody
         // waits for a retry of an HTTP request, so one that finds its instance busy too long is dropped, not deferred.
-        var stimulus = new Stimulus(HttpEndpointType, payload, Masked(live, match.Endpoint.SensitiveFields)) { KeepInInbox = false, DropWhenBusy = true };
+        // A named start is a stimulus with a dedupe key: a repeat (a client retrying after its timeout) starts nothing.
+        var dedupeKey = idempotencyKey.Length > 0 ? $"http:{method} {match.Endpoint.Path}:{idempotencyKey}" : null;
+        var stored = Masked(live, match.Endpoint.SensitiveFields);
+        var stimulus = new Stimulus(HttpEndpointType, payload, stored) { KeepInInbox = false, DropWhenBusy = true, DedupeKey = dedupeKey };
         // The runs it starts or resumes happen in this request's flow, where HttpEndpoint and WriteHttpResponse find the request.
         http.Items[HttpEndpoint.LiveRequestKey] = live;
         var result = await services.GetRequiredService<WorkflowRuntime>().SendStimulusAsync(stimulus, http.RequestAborted);
         if (http.Response.HasStarted) return;
+        if (result.Duplicate && dedupeKey != null)
+        {
+            await AnswerRepeatAsync(http, dedupeKey, stored);
+            return;
+        }
         if (result.Runs.Count == 0 && result.Dropped > 0)
         {
             http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -70,6 +87,39 @@ public static class HttpEndpointRouting
             : result.Deferred > 0 ? StatusCodes.Status202Accepted
             : StatusCodes.Status404NotFound;
         if (result.Runs.FirstOrDefault() is { } run) http.Response.Headers["x-elsa-workflow-instance-id"] = run.InstanceId;
+    }
+
+    private const int MaxIdempotencyKeyLength = 255;
+
+    /// <summary>
+    /// A repeat of an idempotent start gets the first request's answer, replayed from the instance it started (whose id
+    /// is the first request's stimulus id). Until that instance has answered: 409 and Retry-After, as for a request still
+    /// in progress; the same key with another body: 422, because the client is not repeating itself.
+    /// </summary>
+    private static async Task AnswerRepeatAsync(HttpContext http, string dedupeKey, JsonObject request)
+    {
+        var cancellationToken = http.RequestAborted;
+        await using var db = await http.RequestServices.GetRequiredService<IDbContextFactory<WorkflowDbContext>>().CreateDbContextAsync(cancellationToken);
+        var first = await db.Stimuli.Where(s => s.DedupeKey == dedupeKey).Select(s => new { s.Id, s.InputJson }).FirstOrDefaultAsync(cancellationToken);
+        // The first request's input is blanked after a while (the runtime's retention): from then on bodies cannot be compared.
+        if (first?.InputJson is { } input && !JsonNode.DeepEquals(JsonNode.Parse(input)?["body"], request["body"]))
+        {
+            http.Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            await http.Response.WriteAsJsonAsync(new { error = "This idempotency key was used before with a different request body; use a new key for a new request." }, cancellationToken);
+            return;
+        }
+        var stateJson = first is null ? null : await db.Instances.Where(i => i.Id == first.Id).Select(i => i.StateJson).FirstOrDefaultAsync(cancellationToken);
+        var answer = stateJson is null ? null : IdempotentResponse.Of(JsonSerializer.Deserialize<WorkflowState>(stateJson, Model.WorkflowJson.Options)!);
+        if (first != null) http.Response.Headers["x-elsa-workflow-instance-id"] = first.Id;
+        if (answer is null)
+        {
+            http.Response.StatusCode = StatusCodes.Status409Conflict;
+            http.Response.Headers.RetryAfter = "1";
+            await http.Response.WriteAsJsonAsync(new { error = "A request with this idempotency key is still being processed; try again." }, cancellationToken);
+            return;
+        }
+        http.Response.Headers["Idempotent-Replayed"] = "true";
+        await answer.WriteAsync(http.Response, cancellationToken);
     }
 
     /// <summary>The connection's address, which the server's forwarded-headers handling has replaced when a trusted proxy forwarded the request.</summary>

@@ -21,8 +21,9 @@ internal sealed class RetentionService(WorkflowRetention retention, IOptions<Wor
                 {
                     if (!await leadership.IsLeaderAsync("workflows-retention", stoppingToken)) continue;
                     var purged = await retention.PurgeAsync(stoppingToken);
-                    if (purged.Instances + purged.StimulusInputs > 0)
-                        logger.LogInformation("Retention: deleted {Instances} finished instances, blanked {Inputs} served stimulus inputs.", purged.Instances, purged.StimulusInputs);
+                    if (purged.Instances + purged.AbandonedInstances + purged.StimulusInputs > 0)
+                        logger.LogInformation("Retention: deleted {Instances} finished and {Abandoned} abandoned instances, blanked {Inputs} served stimulus inputs.",
+                            purged.Instances, purged.AbandonedInstances, purged.StimulusInputs);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -14,6 +14,7 @@ internal sealed class LeaseRenewer(IDbContextFactory<WorkflowDbContext> db, stri
 {
     private readonly ConcurrentDictionary<string, int> _instances = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _starts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
 
     public bool Holds(string instanceId) => _instances.ContainsKey(instanceId);
 
@@ -21,9 +22,15 @@ internal sealed class LeaseRenewer(IDbContextFactory<WorkflowDbContext> db, stri
 
     public void ReleaseInstance(string instanceId) => Release(_instances, instanceId);
 
+    /// <summary>Keeps the delivery from falling due while this process works on it (counted: a claim and its run may both hold it).</summary>
     public void TrackStart(string deliveryId) => _starts.AddOrUpdate(deliveryId, 1, (_, n) => n + 1);
 
     public void ReleaseStart(string deliveryId) => Release(_starts, deliveryId);
+
+    /// <summary>False when this process is already running that start (the retry loop found its delivery due meanwhile).</summary>
+    public bool TryBeginStart(string deliveryId) => _running.TryAdd(deliveryId, 0);
+
+    public void EndStart(string deliveryId) => _running.TryRemove(deliveryId, out _);
 
     private static void Release(ConcurrentDictionary<string, int> held, string key)
     {

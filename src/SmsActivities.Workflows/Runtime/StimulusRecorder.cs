@@ -64,6 +64,9 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
             if (stimulus.WorkflowInstanceId is null)
                 foreach (var trigger in triggers[hashes[i]])
                     deliveries.Add(RuntimeRows.NewDelivery(id, DeliveryKind.Start, now, retryAfter, definitionVersionId: trigger.DefinitionVersionId, triggerActivityId: trigger.ActivityId));
+            // The first start owed to a named stimulus takes the stimulus's id, and so does the instance it starts: a repeat
+            // that the dedupe key turns away can then tell which instance the first one started (an idempotent HTTP start).
+            if (stimulus.DedupeKey != null && deliveries.Count > 0) deliveries[0].Id = id;
             foreach (var bookmark in bookmarks[hashes[i]])
             {
                 if (stimulus.CorrelationId != null && bookmark.CorrelationId != stimulus.CorrelationId) continue;

@@ -6,7 +6,11 @@ using SmsActivities.Workflows.Persistence;
 namespace SmsActivities.Workflows.Runtime;
 
 /// <summary>What one purge removed.</summary>
-public sealed record RetentionResult(int Instances, int StimulusInputs);
+public sealed record RetentionResult(int Instances, int StimulusInputs)
+{
+    /// <summary>Suspended instances deleted because nothing resumed them within <see cref="WorkflowRetentionOptions.AbandonedInstances"/>.</summary>
+    public int AbandonedInstances { get; init; }
+}
 
 /// <summary>Deletes finished instances and blanks served stimulus bodies past <see cref="WorkflowRetentionOptions"/>.</summary>
 public sealed class WorkflowRetention
@@ -32,9 +36,16 @@ public sealed class WorkflowRetention
             instances += deleted;
             if (deleted < _options.BatchSize) break;
         }
+        var abandoned = 0;
+        while (_options.AbandonedInstances is { } idle)
+        {
+            var deleted = await PurgeAbandonedBatchAsync(DbTime.ToDb(now - idle), DbTime.ToDb(now), cancellationToken);
+            abandoned += deleted;
+            if (deleted < _options.BatchSize) break;
+        }
         var inputs = await BlankServedInputsAsync(DbTime.ToDb(now - _options.ServedStimulusInputs), cancellationToken);
-        if (instances + inputs > 0) await CheckpointAsync(cancellationToken);
-        return new RetentionResult(instances, inputs);
+        if (instances + abandoned + inputs > 0) await CheckpointAsync(cancellationToken);
+        return new RetentionResult(instances, inputs) { AbandonedInstances = abandoned };
     }
 
     private async Task<int> PurgeFinishedBatchAsync(long endedBefore, CancellationToken cancellationToken)
@@ -44,12 +55,32 @@ public sealed class WorkflowRetention
         var finished = nameof(WorkflowStatus.Finished);
         var ids = await db.Instances.Where(i => i.Status == finished && i.FinishedAt != null && i.FinishedAt < endedBefore)
             .OrderBy(i => i.FinishedAt).Select(i => i.Id).Take(_options.BatchSize).ToListAsync(cancellationToken);
+        return await DeleteAsync(db, tx, ids, i => i.Status == finished, cancellationToken);
+    }
+
+    /// <summary>Suspended, unleased, not updated since <paramref name="idleSince"/>, and no timer of its own that could still wake it.</summary>
+    private async Task<int> PurgeAbandonedBatchAsync(long idleSince, long now, CancellationToken cancellationToken)
+    {
+        await using var db = await _db.CreateDbContextAsync(cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        var suspended = nameof(WorkflowSubStatus.Suspended);
+        var ids = await db.Instances
+            .Where(i => i.SubStatus == suspended && i.UpdatedAt < idleSince && (i.LeaseExpiresAt == null || i.LeaseExpiresAt < now)
+                        && !db.Bookmarks.Any(b => b.InstanceId == i.Id && b.DueAt != null))
+            .OrderBy(i => i.UpdatedAt).Select(i => i.Id).Take(_options.BatchSize).ToListAsync(cancellationToken);
+        // Checked again in the delete, inside the transaction: a resume that moved it meanwhile keeps it.
+        return await DeleteAsync(db, tx, ids, i => i.SubStatus == suspended && i.UpdatedAt < idleSince, cancellationToken);
+    }
+
+    private static async Task<int> DeleteAsync(WorkflowDbContext db, Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction tx, List<string> ids,
+        System.Linq.Expressions.Expression<Func<InstanceRow, bool>> stillDue, CancellationToken cancellationToken)
+    {
         if (ids.Count == 0) return 0;
         await db.Executions.Where(e => ids.Contains(e.InstanceId)).ExecuteDeleteAsync(cancellationToken);
         await db.Journal.Where(j => ids.Contains(j.InstanceId)).ExecuteDeleteAsync(cancellationToken);
         await db.Bookmarks.Where(b => ids.Contains(b.InstanceId)).ExecuteDeleteAsync(cancellationToken);
         await db.Deliveries.Where(d => d.InstanceId != null && ids.Contains(d.InstanceId)).ExecuteDeleteAsync(cancellationToken);
-        var deleted = await db.Instances.Where(i => ids.Contains(i.Id) && i.Status == finished).ExecuteDeleteAsync(cancellationToken);
+        var deleted = await db.Instances.Where(i => ids.Contains(i.Id)).Where(stillDue).ExecuteDeleteAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return deleted;
     }

@@ -21,6 +21,13 @@ public sealed class WorkflowRetentionOptions
     [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
     public TimeSpan ServedStimulusInputs { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// A suspended instance that waits only for something from outside (no timer of its own) and has not moved for this
+    /// long is deleted: nobody is going to answer it. An instance with a timer is left to its timer. Null (in code) keeps them for ever.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan? AbandonedInstances { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>How often the purge runs.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(5);

@@ -18,6 +18,13 @@ internal sealed class WorkflowStarter(
 {
     public async Task<RunOutcome> StartAsync(StartRun run, CancellationToken cancellationToken)
     {
+        // The instance has no row to lease until it commits: the delivery starting it is kept from falling due meanwhile, and
+        // a start already running here (its delivery fell due for the retry loop while the inline run was slow) is left to it.
+        if (run.DeliveryId != null)
+        {
+            if (!leases.TryBeginStart(run.DeliveryId)) return RunOutcome.Busy;
+            leases.TrackStart(run.DeliveryId);
+        }
         var workflow = run.Workflow;
         var now = time.GetUtcNow();
         var state = new WorkflowState
@@ -31,8 +38,6 @@ internal sealed class WorkflowStarter(
         var context = contexts.Create(workflow, state, cancellationToken);
         context.TriggerActivityId = run.TriggerActivityId;
         context.TriggerInput = run.TriggerInput;
-        // The instance has no row to lease until it commits: the delivery starting it is kept from falling due meanwhile.
-        if (run.DeliveryId != null) leases.TrackStart(run.DeliveryId);
         using var span = WorkflowTelemetry.StartRun("start", workflow.DefinitionId, state.Id);
         try
         {
@@ -41,15 +46,35 @@ internal sealed class WorkflowStarter(
             var row = new InstanceRow { Id = state.Id, StartKey = run.DeliveryId, CreatedAt = DbTime.ToDb(now) };
             await using var dbContext = await db.CreateDbContextAsync(cancellationToken);
             dbContext.Instances.Add(row);
-            var followUps = await committer.CommitAsync(dbContext, row, context, run.DeliveryId is { } served ? [served] : [], new HashSet<string>(), cancellationToken);
+            IReadOnlyList<FollowUp> followUps;
+            try
+            {
+                followUps = await committer.CommitAsync(dbContext, row, context, run.DeliveryId is { } served ? [served] : [], new HashSet<string>(), cancellationToken);
+            }
+            catch (DbUpdateException) when (run.DeliveryId != null)
+            {
+                // Another process ran the same delivery and committed first: its instance stands, this run is discarded.
+                if (await StartedElsewhereAsync(run.DeliveryId, cancellationToken)) return RunOutcome.Nothing;
+                throw;
+            }
             var result = WorkflowRunResult.From(state);
             telemetry.RecordRun(span, "start", workflow.DefinitionId, result);
             return new RunOutcome(result, false, followUps);
         }
         finally
         {
-            if (run.DeliveryId != null) leases.ReleaseStart(run.DeliveryId);
+            if (run.DeliveryId != null)
+            {
+                leases.ReleaseStart(run.DeliveryId);
+                leases.EndStart(run.DeliveryId);
+            }
         }
+    }
+
+    private async Task<bool> StartedElsewhereAsync(string deliveryId, CancellationToken cancellationToken)
+    {
+        await using var context = await db.CreateDbContextAsync(cancellationToken);
+        return await context.Instances.AnyAsync(i => i.StartKey == deliveryId, cancellationToken);
     }
 
     private static JsonNode? InitialValue(VariableDefinition variable)

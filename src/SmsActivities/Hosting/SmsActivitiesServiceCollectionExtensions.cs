@@ -110,8 +110,8 @@ public static class SmsActivitiesServiceCollectionExtensions
         {
             services.AddWorkflowRuntime(runtime =>
             {
-                // Workflows:LeaseDuration, PollInterval, DispatchBatchSize, DispatchDelay, MaxParallelRuns, ... (README).
-                configuration.GetSection("Workflows").Bind(runtime);
+                // Workflows:Runtime:LeaseDuration, LeaseWaitTimeout, PollInterval, InboxRetention, DispatchBatchSize, DispatchDelay, MaxParallelRuns (README).
+                configuration.GetSection("Workflows:Runtime").Bind(runtime);
                 if (builder.RuntimeDatabase is { } custom) runtime.UseDatabase(custom);
                 else runtime.UseDatabase(database);
                 foreach (var configure in builder.Runtime) configure(runtime);

@@ -1,4 +1,5 @@
 using System.Text;
+using SmsActivities.Server.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
 
@@ -45,10 +46,10 @@ public sealed class AcceptedPushCrashTests(ITestOutputHelper output)
         var data = Path.Combine(folder, "data");
         await File.WriteAllTextAsync(Path.Combine(workflows, "wait-two-reports.json"), WaitWorkflow);
         var database = Path.Combine(data, "smsactivities.db");
-        var settings = new Dictionary<string, string> { ["SmsActivities__Webhooks__Token"] = Token };
+        var settings = new Dictionary<string, string?> { ["SmsActivities__Webhooks__Token"] = Token };
         // The first server's dispatcher gathers for ten minutes before it claims anything: the kill below lands, for
         // certain, between the acknowledgement and the run.
-        var stalled = new Dictionary<string, string>(settings) { ["Workflows__DispatchDelay"] = "00:10:00", ["Workflows__PollInterval"] = "00:10:00" };
+        var stalled = new Dictionary<string, string?>(settings) { ["Workflows__Runtime__DispatchDelay"] = "00:10:00", ["Workflows__Runtime__PollInterval"] = "00:10:00" };
         try
         {
             string instanceId;

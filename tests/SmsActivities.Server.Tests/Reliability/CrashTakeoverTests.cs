@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Data.Sqlite;
+using SmsActivities.Server.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace SmsActivities.Server.Tests.Reliability;
@@ -33,12 +32,12 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
     }
     """;
 
-    /// <summary>The slow steps are 3-second busy loops (millions of statements, a Date object each): the script limits, which are not under test here, are lifted.</summary>
-    private static readonly Dictionary<string, string> ScriptLimitsLifted = new()
+    /// <summary>The slow steps are 3-second busy loops (millions of statements, a Date object each): the script limits are not under test here.</summary>
+    private static readonly Dictionary<string, string?> LiftedScriptLimits = new()
     {
-        ["Workflows__Scripts__MaxStatements"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["Workflows__Scripts__MaxMemoryBytes"] = long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["Workflows__Scripts__Timeout"] = "00:01:00",
+        ["Workflows:Scripts:MaxStatements"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Workflows:Scripts:MaxMemoryBytes"] = long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Workflows:Scripts:Timeout"] = "00:01:00",
     };
 
     /// <param name="postgres">Both servers on one PostgreSQL database (two nodes), else on one SQLite file in turn.</param>
@@ -55,11 +54,11 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
         try
         {
             // Two servers on one database, both up before anything runs, so start-up time is no part of the measure.
-            var environment = new Dictionary<string, string>(ScriptLimitsLifted);
-            if (postgres) environment["ConnectionStrings__Workflows"] = database;
-            using var a = ServerProcess.Start(ServerProcess.FreePort(), data, workflows, environment);
+            var settings = new Dictionary<string, string?>(LiftedScriptLimits);
+            if (postgres) settings["ConnectionStrings:Workflows"] = database;
+            using var a = ServerProcess.Start(ServerProcess.FreePort(), data, workflows, settings);
             using var http = await a.ClientWhenReadyAsync();
-            using var b = ServerProcess.Start(ServerProcess.FreePort(), data, workflows, environment);
+            using var b = ServerProcess.Start(ServerProcess.FreePort(), data, workflows, settings);
             (await b.ClientWhenReadyAsync()).Dispose();
             using var started = await http.PostAsync("elsa/api/workflow-definitions/slow-job/execute", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
             Assert.True(started.IsSuccessStatusCode, await started.Content.ReadAsStringAsync());
@@ -128,5 +127,4 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
             return null; // busy or not created yet
         }
     }
-
 }

@@ -71,6 +71,7 @@ public sealed class SandboxServer : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Server:DataDirectory"] = dataDirectory });
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
+        if (Environment.GetEnvironmentVariable("SANDBOX_LOG") == "1") builder.Logging.AddConsole();
         builder.Services.AddSmsActivitiesServer(builder.Configuration, builder.Environment);
         var time = new ShiftableTimeProvider();
         builder.Services.AddSingleton<TimeProvider>(time);

@@ -10,15 +10,17 @@ namespace SmsActivities.Workflows.Activities.BuiltIn;
 
 /// <summary>
 /// Trigger and bookmark payload of <see cref="HttpEndpoint"/>: a route template (lower case, no surrounding slashes), a
-/// method, and the body fields to mask before the request is stored. Null <see cref="SensitiveFields"/> is left out of
-/// the JSON, so endpoints without any hash as they always did.
+/// method, the body fields to mask before the request is stored, and (triggers only) the request header whose value
+/// makes a start idempotent. Null <see cref="SensitiveFields"/> and <see cref="IdempotencyHeader"/> are left out of the
+/// JSON, so endpoints without them hash as they always did.
 /// </summary>
-public sealed record HttpEndpointPayload(string Path, string Method, IReadOnlyList<string>? SensitiveFields = null)
+public sealed record HttpEndpointPayload(string Path, string Method, IReadOnlyList<string>? SensitiveFields = null, string? IdempotencyHeader = null)
 {
-    public static HttpEndpointPayload Create(string path, string method, IEnumerable<string>? sensitiveFields = null)
+    public static HttpEndpointPayload Create(string path, string method, IEnumerable<string>? sensitiveFields = null, string? idempotencyHeader = null)
     {
         var fields = sensitiveFields?.Select(f => f.Trim()).Where(f => f.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        return new(path.Trim().Trim('/').ToLowerInvariant(), method.Trim().ToUpperInvariant(), fields is { Count: > 0 } ? fields : null);
+        var header = string.IsNullOrWhiteSpace(idempotencyHeader) ? null : idempotencyHeader.Trim().ToLowerInvariant();
+        return new(path.Trim().Trim('/').ToLowerInvariant(), method.Trim().ToUpperInvariant(), fields is { Count: > 0 } ? fields : null, header);
     }
 }
 
@@ -41,6 +43,9 @@ public sealed class HttpEndpoint : BlockingTrigger
     [Input(Description = "Body fields that hold secrets (e.g. code, password): masked before the request is stored, so they exist only in memory while the workflow runs.", UIHint = InputUIHints.MultiText)]
     public Input<List<string>?>? SensitiveFields { get; set; }
 
+    [Input(Description = "When the endpoint starts the workflow: a request header (e.g. Idempotency-Key) whose value names the start. A repeat with the same value starts nothing and is answered with the first request's answer (409 while the first is still running, 422 when its body differs).")]
+    public Input<string?>? IdempotencyHeader { get; set; }
+
     [Output(Description = "The body: parsed JSON, form fields, or text.")]
     public Output<object?> ParsedContent { get; set; } = new();
 
@@ -59,11 +64,12 @@ public sealed class HttpEndpoint : BlockingTrigger
     [Output(Description = "The request method.")]
     public Output<string> Method { get; set; } = new();
 
+    // Only a start is named by the header: a resumed instance already exists, so there is nothing to start twice.
     protected override IEnumerable<object> GetTriggerPayloads(TriggerIndexingContext context) =>
-        Payloads(context.Get(Path), context.Get(SupportedMethods), context.Get(SensitiveFields));
+        Payloads(context.Get(Path), context.Get(SupportedMethods), context.Get(SensitiveFields), context.Get(IdempotencyHeader));
 
-    private static IEnumerable<HttpEndpointPayload> Payloads(string? path, List<string>? methods, List<string>? sensitiveFields) =>
-        (methods is { Count: > 0 } ? methods : ["GET"]).Select(m => HttpEndpointPayload.Create(path ?? "", m, sensitiveFields));
+    private static IEnumerable<HttpEndpointPayload> Payloads(string? path, List<string>? methods, List<string>? sensitiveFields, string? idempotencyHeader = null) =>
+        (methods is { Count: > 0 } ? methods : ["GET"]).Select(m => HttpEndpointPayload.Create(path ?? "", m, sensitiveFields, idempotencyHeader));
 
     protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
@@ -92,6 +98,7 @@ public sealed class HttpEndpoint : BlockingTrigger
         context.Set(Headers, ValueConverter.Convert<Dictionary<string, string>>(request?["headers"]) ?? []);
         context.Set(Method, request?["method"]?.GetValue<string>() ?? "");
         context.Set(RemoteIpAddress, request?["remoteIpAddress"]?.GetValue<string>());
+        if (request?["idempotencyKey"] is JsonValue key) IdempotentResponse.Expect(context, key.ToString());
         return context.CompleteActivityAsync();
     }
 
@@ -120,24 +127,26 @@ public sealed class WriteHttpResponse : Activity
 
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
+        var content = context.Get(Content);
+        var answer = new RecordedHttpResponse(
+            (int)context.Get(StatusCode),
+            context.Get(ContentType) is { Length: > 0 } type ? type : content is string or null ? "text/plain; charset=utf-8" : "application/json",
+            context.Get(ResponseHeaders) ?? [],
+            content switch
+            {
+                null => "",
+                string s => s,
+                _ => JsonSerializer.Serialize(content, WorkflowJson.Options),
+            });
+        // Kept even when the request is gone (its client gave up, or this is the re-run after a crash): the repeat gets it.
+        IdempotentResponse.Record(context, answer);
         if (HttpEndpoint.RequestOf(context) is not { } http || http.Response.HasStarted)
         {
             context.Log("No HTTP request to answer: the workflow was not started or resumed by one, or it was answered already.");
             await context.CompleteActivityAsync();
             return;
         }
-        var content = context.Get(Content);
-        var response = http.Response;
-        response.StatusCode = (int)context.Get(StatusCode);
-        foreach (var (name, header) in context.Get(ResponseHeaders) ?? []) response.Headers[name] = header;
-        var text = content switch
-        {
-            null => "",
-            string s => s,
-            _ => JsonSerializer.Serialize(content, WorkflowJson.Options),
-        };
-        response.ContentType = context.Get(ContentType) is { Length: > 0 } type ? type : content is string or null ? "text/plain; charset=utf-8" : "application/json";
-        await response.WriteAsync(text, context.CancellationToken);
+        await answer.WriteAsync(http.Response, context.CancellationToken);
         await context.CompleteActivityAsync();
     }
 }

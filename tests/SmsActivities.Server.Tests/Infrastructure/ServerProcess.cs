@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace SmsActivities.Server.Tests.Reliability;
+namespace SmsActivities.Server.Tests.Infrastructure;
 
-/// <summary>The built server (<c>SmsActivities.Server.dll</c>) run by <c>dotnet</c> with its settings in the environment.</summary>
-internal sealed class ServerProcess : IDisposable
+/// <summary>The built server (<c>SmsActivities.Server.dll</c>) run by <c>dotnet</c> with its settings in the environment, to be killed with SIGKILL.</summary>
+public sealed class ServerProcess : IDisposable
 {
     private readonly Process _process;
     private readonly int _port;
@@ -16,7 +16,8 @@ internal sealed class ServerProcess : IDisposable
         _port = port;
     }
 
-    public static ServerProcess Start(int port, string dataDirectory, string workflowsFolder, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="settings">Configuration keys (<c>Section:Key</c>) passed as environment variables.</param>
+    public static ServerProcess Start(int port, string dataDirectory, string workflowsFolder, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var dll = ServerDll();
         var info = new ProcessStartInfo("dotnet", [dll])
@@ -31,7 +32,7 @@ internal sealed class ServerProcess : IDisposable
         info.Environment["Server__DataDirectory"] = dataDirectory;
         info.Environment["Server__WorkflowsFolder"] = workflowsFolder;
         info.Environment["Logging__LogLevel__Default"] = "Warning";
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
@@ -42,10 +43,12 @@ internal sealed class ServerProcess : IDisposable
 
     public int Id => _process.Id;
 
-    public async Task<HttpClient> ClientWhenReadyAsync()
+    public Uri BaseAddress => new($"http://127.0.0.1:{_port}/");
+
+    public async Task<HttpClient> ClientWhenReadyAsync(string apiKey = Hosting.ServerOptions.SandboxApiKey)
     {
-        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_port}/"), Timeout = TimeSpan.FromSeconds(60) };
-        client.DefaultRequestHeaders.Add("Authorization", "ApiKey " + Hosting.ServerOptions.SandboxApiKey);
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Add("Authorization", "ApiKey " + apiKey);
         await EventuallyAsync(async () =>
         {
             if (_process.HasExited) throw new InvalidOperationException($"the server exited with {_process.ExitCode}");
@@ -75,20 +78,6 @@ internal sealed class ServerProcess : IDisposable
         _process.Dispose();
     }
 
-    /// <summary>The server next to the tests when the build copied its runtime config, else the server project's own output of the same configuration.</summary>
-    private static string ServerDll()
-    {
-        var here = AppContext.BaseDirectory;
-        if (File.Exists(Path.Combine(here, "SmsActivities.Server.runtimeconfig.json"))) return Path.Combine(here, "SmsActivities.Server.dll");
-        var tfm = new DirectoryInfo(here.TrimEnd(Path.DirectorySeparatorChar)).Name;
-        var configuration = new DirectoryInfo(here.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-        var root = new DirectoryInfo(here);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "SmsActivities.sln"))) root = root.Parent;
-        var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("SmsActivities.sln not found above " + here),
-            "src", "SmsActivities.Server", "bin", configuration, tfm, "SmsActivities.Server.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the server first", dll);
-    }
-
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -104,5 +93,19 @@ internal sealed class ServerProcess : IDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException("Timed out waiting for " + what);
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>The server next to the tests when the build copied its runtime config, else the server project's own output of the same configuration.</summary>
+    private static string ServerDll()
+    {
+        var here = AppContext.BaseDirectory;
+        if (File.Exists(Path.Combine(here, "SmsActivities.Server.runtimeconfig.json"))) return Path.Combine(here, "SmsActivities.Server.dll");
+        var tfm = new DirectoryInfo(here.TrimEnd(Path.DirectorySeparatorChar)).Name;
+        var configuration = new DirectoryInfo(here.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        var root = new DirectoryInfo(here);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "SmsActivities.sln"))) root = root.Parent;
+        var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("SmsActivities.sln not found above " + here),
+            "src", "SmsActivities.Server", "bin", configuration, tfm, "SmsActivities.Server.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the server first", dll);
     }
 }

@@ -11,7 +11,11 @@ namespace SmsActivities.Workflows.Execution;
 /// </summary>
 public sealed class WorkflowExecutionContext : ExpressionContext
 {
-    private readonly Queue<(Activity Activity, ActivityExecutionContext? Parent)> _queue = new();
+    private readonly Queue<(Activity Activity, ActivityExecutionContext? Parent, JsonObject? Scope)> _queue = new();
+    /// <summary>Key of <see cref="ActivityExecutionContextState.Properties"/> holding the variables a container declared for one child.</summary>
+    private const string ScopeKey = "@scope";
+    /// <summary>The activity execution whose code (or input evaluation) is running: its scoped variables shadow the workflow's.</summary>
+    private ActivityExecutionContext? _current;
     private readonly Dictionary<string, ActivityExecutionContext> _live = new(StringComparer.Ordinal);
     private bool _rootCompleted;
     private bool _halted;
@@ -81,7 +85,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         while (!_halted && _queue.TryDequeue(out var item))
         {
             CancellationToken.ThrowIfCancellationRequested();
-            await ExecuteAsync(item.Activity, item.Parent);
+            await ExecuteAsync(item.Activity, item.Parent, item.Scope);
         }
         var now = Time.GetUtcNow();
         State.UpdatedAt = now;
@@ -110,13 +114,14 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         State.ActivityExecutionContexts = [];
     }
 
-    internal void Schedule(Activity activity, ActivityExecutionContext? parent)
+    /// <param name="scope">Variables visible only to this child and its descendants (Elsa's per-branch variables), by name.</param>
+    internal void Schedule(Activity activity, ActivityExecutionContext? parent, JsonObject? scope = null)
     {
         if (parent != null) parent.PendingChildren++;
-        _queue.Enqueue((activity, parent));
+        _queue.Enqueue((activity, parent, scope));
     }
 
-    private async Task ExecuteAsync(Activity activity, ActivityExecutionContext? parent)
+    private async Task ExecuteAsync(Activity activity, ActivityExecutionContext? parent, JsonObject? scope)
     {
         var state = new ActivityExecutionContextState
         {
@@ -124,6 +129,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
             ActivityType = activity.Type, Status = ActivityStatus.Running, StartedAt = Time.GetUtcNow(),
             ExecutionKey = NextCounter("executionSequence").ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        if (scope != null) state.Properties[ScopeKey] = scope;
         var context = new ActivityExecutionContext(this, activity, state, parent);
         if (TriggerActivityId == activity.Id && TriggerInput != null)
         {
@@ -166,6 +172,8 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     /// <summary>Runs activity code; an exception faults the activity and the workflow.</summary>
     private async ValueTask<bool> GuardAsync(ActivityExecutionContext context, Func<ValueTask> action)
     {
+        var outer = _current;
+        _current = context;
         try
         {
             await action();
@@ -175,6 +183,10 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         {
             Fault(context, e is System.Reflection.TargetInvocationException { InnerException: { } inner } ? inner : e);
             return false;
+        }
+        finally
+        {
+            _current = outer;
         }
     }
 
@@ -322,11 +334,34 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         if (output?.VariableName is { } variable) SetVariable(variable, node);
     }
 
-    public override JsonNode? GetVariable(string name) =>
-        State.Variables.TryGetValue(Workflow.ResolveVariableName(name), out var value) ? value?.DeepClone() : null;
+    public override JsonNode? GetVariable(string name)
+    {
+        var resolved = Workflow.ResolveVariableName(name);
+        if (ScopeOf(resolved) is { } scope) return scope[resolved]?.DeepClone();
+        return State.Variables.TryGetValue(resolved, out var value) ? value?.DeepClone() : null;
+    }
 
-    public override void SetVariable(string name, object? value) =>
-        State.Variables[Workflow.ResolveVariableName(name)] = ValueConverter.ToNode(value);
+    public override void SetVariable(string name, object? value)
+    {
+        var resolved = Workflow.ResolveVariableName(name);
+        if (ScopeOf(resolved) is { } scope) scope[resolved] = ValueConverter.ToNode(value);
+        else State.Variables[resolved] = ValueConverter.ToNode(value);
+    }
+
+    /// <summary>The nearest scope, from the running activity up through its ancestors, that declares <paramref name="name"/>.</summary>
+    private JsonObject? ScopeOf(string name)
+    {
+        for (var context = _current; context != null; context = context.Parent)
+            if (context.Properties[ScopeKey] is JsonObject scope && scope.ContainsKey(name)) return scope;
+        return null;
+    }
+
+    private IEnumerable<string> ScopedNames()
+    {
+        for (var context = _current; context != null; context = context.Parent)
+            if (context.Properties[ScopeKey] is JsonObject scope)
+                foreach (var (name, _) in scope) yield return name;
+    }
 
     public override JsonNode? GetWorkflowInput(string name) => State.Input.TryGetValue(name, out var value) ? value?.DeepClone() : null;
 
@@ -343,7 +378,8 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     public override string WorkflowDefinitionId => Workflow.DefinitionId;
     public override string WorkflowDefinitionVersionId => Workflow.DefinitionVersionId;
     public override int WorkflowDefinitionVersion => Workflow.Version;
-    public override IEnumerable<string> VariableNames => Workflow.Variables.Select(v => v.Name).Concat(State.Variables.Keys).Distinct(StringComparer.Ordinal);
+    public override IEnumerable<string> VariableNames =>
+        Workflow.Variables.Select(v => v.Name).Concat(State.Variables.Keys).Concat(ScopedNames()).Distinct(StringComparer.Ordinal);
     public override JsonNode? LastResult => State.Properties[LastResultKey]?.DeepClone();
     public override void SetCorrelationId(string? correlationId) => State.CorrelationId = correlationId;
 

@@ -61,7 +61,20 @@ public sealed class WorkflowExecutionContext : ExpressionContext
 
     // ---- running ----
 
-    internal void Start(Activity root) => Schedule(root, null);
+    internal void Start(Activity root)
+    {
+        _startRun = true;
+        Schedule(root, null);
+    }
+
+    /// <summary>This run started the instance: a child that finishes in it is answered directly to the parent that started it.</summary>
+    private bool _startRun;
+
+    /// <summary>A child whose parent waits tells it, once it finishes in a later run (see <see cref="ChildWorkflows"/>).</summary>
+    private void NotifyParentIfFinished()
+    {
+        if (!_startRun && ChildWorkflows.CompletionOf(State) is { } completion) Outbox.Add(completion);
+    }
 
     internal async Task ResumeAsync(Bookmark bookmark, JsonObject? input)
     {
@@ -81,7 +94,9 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     internal async Task RunAsync()
     {
         State.Status = WorkflowStatus.Running;
-        State.SubStatus = WorkflowSubStatus.Executing;
+        // A resume callback that faulted has already halted the run: its Faulted must survive, or the instance would be
+        // left Suspended without the bookmark it burned.
+        if (State.SubStatus != WorkflowSubStatus.Faulted) State.SubStatus = WorkflowSubStatus.Executing;
         while (!_halted && _queue.TryDequeue(out var item))
         {
             CancellationToken.ThrowIfCancellationRequested();
@@ -96,6 +111,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
             State.FinishedAt = now;
             State.Bookmarks.Clear();
             _live.Clear();
+            NotifyParentIfFinished();
         }
         else
         {
@@ -112,6 +128,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         State.FinishedAt = State.UpdatedAt = Time.GetUtcNow();
         State.Bookmarks.Clear();
         State.ActivityExecutionContexts = [];
+        NotifyParentIfFinished();
     }
 
     /// <param name="scope">Variables visible only to this child and its descendants (Elsa's per-branch variables), by name.</param>

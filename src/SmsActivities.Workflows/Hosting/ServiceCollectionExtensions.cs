@@ -57,6 +57,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<InstanceCommitter>();
         services.AddSingleton<DeliveryLedger>();
         services.AddSingleton<WorkflowStarter>();
+        services.AddSingleton<IChildWorkflowStarter, ChildWorkflowStarter>();
         services.AddSingleton<BookmarkResumer>();
         services.AddSingleton<DeliveryRunner>();
         services.AddSingleton<StimulusRecorder>();
@@ -97,6 +98,7 @@ public static class ServiceCollectionExtensions
         typeof(WriteLine), typeof(FlowDecision), typeof(FlowSwitch), typeof(ForEach), typeof(Fork), typeof(FlowFork), typeof(FlowJoin),
         typeof(Delay), typeof(HttpEndpoint), typeof(WriteHttpResponse), typeof(Correlate), typeof(Event), typeof(PublishEvent), typeof(RunJavaScript), typeof(If), typeof(While), typeof(FlowNode), typeof(Fault),
         typeof(Activities.BuiltIn.Timer), typeof(Cron), typeof(StartAt), typeof(SendHttpRequest), typeof(FlowSendHttpRequest), typeof(ParallelForEach),
+        typeof(ExecuteWorkflow), typeof(DispatchWorkflow),
     ];
 }
 

@@ -41,7 +41,13 @@ public sealed class WorkflowMaterializer(ActivityRegistry registry)
         activity.Version = node.Version;
         activity.CustomProperties = node.CustomProperties?.DeepClone().AsObject() ?? [];
         activity.Metadata = node.Metadata?.DeepClone().AsObject() ?? [];
-        foreach (var input in info.Inputs) ReadInput(activity, input, node.GetProperty(input.JsonName), label, errors);
+        var cases = activity as ICaseContainer;
+        foreach (var input in info.Inputs)
+        {
+            if (cases?.CasesInput == input.Name)
+                cases.ReadCases(node.GetProperty(input.JsonName) as JsonArray ?? [], child => Build(ActivityNodeConverter.FromJson(child, WorkflowJson.Options), errors), errors);
+            else ReadInput(activity, input, node.GetProperty(input.JsonName), label, errors);
+        }
         foreach (var output in info.Outputs)
         {
             if (node.GetProperty(output.JsonName)?["memoryReference"]?["id"] is JsonValue id && id.TryGetValue<string>(out var variable))

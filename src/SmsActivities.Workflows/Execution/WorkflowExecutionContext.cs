@@ -340,15 +340,19 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         var info = ActivityTypeInfo.Get(context.Activity.GetType()).Outputs
             .FirstOrDefault(o => ReferenceEquals(o.Property.GetValue(context.Activity), output));
         var node = ValueConverter.ToNode(value);
-        if (info != null)
-        {
-            if (!State.ActivityOutputs.TryGetValue(context.Activity.Id, out var outputs))
-                State.ActivityOutputs[context.Activity.Id] = outputs = [];
-            outputs[info.Name] = node;
-            if (info.Name == "Result") State.Properties[LastResultKey] = node?.DeepClone();
-            (RecordOf(context).Outputs ??= [])[info.Name] = info.IsSensitive ? "***" : node?.DeepClone();
-        }
+        if (info != null) SetNamedOutput(context, info.Name, node, null, info.IsSensitive);
         if (output?.VariableName is { } variable) SetVariable(variable, node);
+    }
+
+    /// <summary>Stores an output by name (for activities whose outputs are not properties, e.g. a workflow used as an activity).</summary>
+    internal void SetNamedOutput(ActivityExecutionContext context, string name, JsonNode? node, string? boundVariable, bool isSensitive = false)
+    {
+        if (!State.ActivityOutputs.TryGetValue(context.Activity.Id, out var outputs))
+            State.ActivityOutputs[context.Activity.Id] = outputs = [];
+        outputs[name] = node?.DeepClone();
+        if (name == "Result") State.Properties[LastResultKey] = node?.DeepClone();
+        (RecordOf(context).Outputs ??= [])[name] = isSensitive ? "***" : node?.DeepClone();
+        if (boundVariable != null) SetVariable(boundVariable, node?.DeepClone());
     }
 
     public override JsonNode? GetVariable(string name)
@@ -380,7 +384,14 @@ public sealed class WorkflowExecutionContext : ExpressionContext
                 foreach (var (name, _) in scope) yield return name;
     }
 
-    public override JsonNode? GetWorkflowInput(string name) => State.Input.TryGetValue(name, out var value) ? value?.DeepClone() : null;
+    /// <summary>By exact name, else ignoring case (a workflow used as an activity gets its inputs under Studio's camel-cased names).</summary>
+    public override JsonNode? GetWorkflowInput(string name)
+    {
+        if (State.Input.TryGetValue(name, out var value)) return value?.DeepClone();
+        foreach (var (key, other) in State.Input)
+            if (string.Equals(key, name, StringComparison.OrdinalIgnoreCase)) return other?.DeepClone();
+        return null;
+    }
 
     public override JsonNode? GetOutput(string activityIdOrName, string? outputName = null)
     {

@@ -30,12 +30,14 @@ public sealed class WorkflowMaterializer(ActivityRegistry registry)
     {
         var label = $"Activity '{node.Id}' ({node.Type})";
         var info = registry.Find(node.Type);
-        if (info is null)
+        var definitionActivity = info is null ? WorkflowDefinitionActivity.TryRead(node) : null;
+        if (info is null && definitionActivity is null)
         {
             errors.Add($"Activity '{node.Id}': unknown activity type '{node.Type}'.");
             return null;
         }
-        var activity = (Activity)Activator.CreateInstance(info.Type)!;
+        info ??= ActivityTypeInfo.Get(typeof(WorkflowDefinitionActivity));
+        var activity = definitionActivity ?? (Activity)Activator.CreateInstance(info.Type)!;
         activity.Id = node.Id;
         activity.Name = node.Name;
         activity.Version = node.Version;

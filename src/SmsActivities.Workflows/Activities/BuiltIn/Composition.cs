@@ -32,7 +32,6 @@ public abstract class ChildWorkflowActivity : Activity
 
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
-        var starter = context.GetService<IChildWorkflowStarter>() ?? throw new InvalidOperationException("Child workflows need the workflow runtime.");
         var wait = context.Get(WaitForCompletion);
         var given = context.Get(Input);
         var input = given is { Count: > 0 }
@@ -40,11 +39,10 @@ public abstract class ChildWorkflowActivity : Activity
             : DefaultInput(context).ToDictionary(p => p.Key, p => p.Value?.DeepClone());
         input["ParentInstanceId"] = context.WorkflowInstanceId;
         var correlationId = context.Get(CorrelationId) is { Length: > 0 } id ? id : context.ExpressionContext.CorrelationId;
-        var child = await starter.StartAsync(new ChildWorkflowRequest(context.Get(WorkflowDefinitionId) ?? "", context.WorkflowInstanceId)
+        var child = await StartChildAsync(context, new ChildWorkflowRequest(context.Get(WorkflowDefinitionId) ?? "", context.WorkflowInstanceId)
         {
             Input = input, CorrelationId = correlationId, WaitForCompletion = wait,
-        }, context.CancellationToken);
-        context.Log($"Started child workflow instance {child.InstanceId} ({child.SubStatus}).", new { childInstanceId = child.InstanceId });
+        });
         if (wait && child.Status != WorkflowStatus.Finished)
         {
             context.CreateBookmark(ChildWorkflows.Payload(child.InstanceId), OnChildCompletedAsync, name: ChildWorkflows.CompletedStimulusName);
@@ -52,6 +50,15 @@ public abstract class ChildWorkflowActivity : Activity
         }
         SetResult(context, ChildWorkflows.Result(child.InstanceId, child.Status, child.SubStatus, child.Output, correlationId));
         await context.CompleteActivityAsync();
+    }
+
+    /// <summary>Starts the child through the runtime and journals which instance it is.</summary>
+    internal static async Task<ChildWorkflowRun> StartChildAsync(ActivityExecutionContext context, ChildWorkflowRequest request)
+    {
+        var starter = context.GetService<IChildWorkflowStarter>() ?? throw new InvalidOperationException("Child workflows need the workflow runtime.");
+        var child = await starter.StartAsync(request, context.CancellationToken);
+        context.Log($"Started child workflow instance {child.InstanceId} ({child.SubStatus}).", new { childInstanceId = child.InstanceId });
+        return child;
     }
 
     // Protected, not private: bookmark callbacks are looked up by name on the concrete type, which sees no private base members.

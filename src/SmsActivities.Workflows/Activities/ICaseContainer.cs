@@ -13,4 +13,6 @@ public interface ICaseContainer
     IEnumerable<Activity> CaseActivities { get; }
     /// <param name="build">Builds one activity node; null when it is invalid (its problems are in <paramref name="errors"/>).</param>
     void ReadCases(JsonArray cases, Func<JsonObject, Activity?> build, List<string> errors);
+    /// <summary>The cases as Elsa JSON, each activity written by <paramref name="write"/> (for definitions built in code).</summary>
+    JsonArray WriteCases(Func<Activity, JsonNode?> write);
 }

@@ -140,6 +140,9 @@ public sealed class SendHttpRequest : HttpRequestActivity, ICaseContainer
         }
     }
 
+    JsonArray ICaseContainer.WriteCases(Func<Activity, JsonNode?> write) =>
+        new(ExpectedStatusCodes.Select(c => (JsonNode)new JsonObject { ["statusCode"] = c.StatusCode, ["activity"] = c.Activity is null ? null : write(c.Activity) }).ToArray());
+
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         var (status, failure) = await SendAsync(context);

@@ -102,7 +102,11 @@ public sealed class CodeFirstDefinitions(WorkflowDefinitionService service)
             Metadata = activity.Metadata.DeepClone().AsObject(),
         };
         foreach (var input in info.Inputs)
-            if (InputNode(input, input.Property.GetValue(activity)) is { } value) node.Properties[input.JsonName] = value;
+        {
+            if (activity is ICaseContainer cases && cases.CasesInput == input.Name)
+                node.Properties[input.JsonName] = cases.WriteCases(child => JsonSerializer.SerializeToNode(ToNode(child), WorkflowJson.Options));
+            else if (InputNode(input, input.Property.GetValue(activity)) is { } value) node.Properties[input.JsonName] = value;
+        }
         foreach (var output in info.Outputs)
             if (output.Property.GetValue(activity) is Output { VariableName: { } variable })
                 node.Properties[output.JsonName] = new JsonObject { ["typeName"] = ActivityTypeInfo.TypeAlias(output.ValueType), ["memoryReference"] = new JsonObject { ["id"] = variable } };

@@ -11,7 +11,7 @@ public static class DescriptorEndpoints
     {
         var descriptors = api.MapGroup("/descriptors").WithTags("Descriptors");
         // Studio re-reads the toolbox after every save (?Refresh=True); the registry is always current.
-        descriptors.MapGet("/activities", (ActivityRegistry registry, IServiceProvider services) => ElsaJson.List(registry.GetDescriptors(services).ToList()));
+        descriptors.MapGet("/activities", ActivitiesAsync);
         descriptors.MapGet("/expression-descriptors", () => ElsaJson.List(StaticDescriptors.Expressions.ToList()));
         descriptors.MapGet("/variables", () => ElsaJson.Items(StaticDescriptors.VariableTypes.ToList()));
         descriptors.MapGet("/storage-drivers", () => ElsaJson.Items(StaticDescriptors.StorageDrivers.ToList()));
@@ -22,6 +22,14 @@ public static class DescriptorEndpoints
         descriptors.MapGet("/commit-strategies/activities", () => ElsaJson.List(StaticDescriptors.CommitStrategies.ToList()));
         descriptors.MapGet("/output-converters", () => ElsaJson.Items(Array.Empty<object>()));
         descriptors.MapPost("/activities/{activityTypeName}/options/{propertyName}", OptionsAsync);
+    }
+
+    /// <summary>The registry's activity types, then each published workflow that is usable as an activity.</summary>
+    private static async Task<IResult> ActivitiesAsync(ActivityRegistry registry, IServiceProvider services, WorkflowDefinitionService definitions, CancellationToken ct)
+    {
+        var published = await definitions.ListAsync(new DefinitionQuery { VersionOptions = VersionOptions.Published, PageSize = int.MaxValue }, ct);
+        var asActivities = published.Items.Where(WorkflowActivityDescriptors.IsUsableAsActivity).Select(WorkflowActivityDescriptors.Describe);
+        return ElsaJson.List(registry.GetDescriptors(services).Concat(asActivities).ToList());
     }
 
     /// <summary>

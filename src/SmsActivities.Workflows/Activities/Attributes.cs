@@ -80,6 +80,7 @@ public static class InputUIHints
     public const string DateTimePicker = "datetime-picker";
     public const string OutcomePicker = "outcome-picker";
     public const string DynamicOutcomes = "dynamic-outcomes";
+    public const string WorkflowDefinitionPicker = "workflow-definition-picker";
 }
 
 /// <summary>Supplies the choices of a drop-down input at the time descriptors are built.</summary>

@@ -114,6 +114,14 @@ public sealed class ActivityExecutionContext
     /// <summary>Schedules a child activity; this container's <c>OnChildCompletedAsync</c> runs when it completes.</summary>
     public void ScheduleActivity(Activity child) => WorkflowExecutionContext.Schedule(child, this);
 
+    /// <summary>
+    /// Schedules a child that sees its own copy of <paramref name="variables"/> (by name): reads and writes of these names
+    /// from the child and its descendants stay in that copy, which is kept with the child's state across waits. Elsa
+    /// declares such variables per branch of a parallel loop.
+    /// </summary>
+    public void ScheduleActivity(Activity child, IReadOnlyDictionary<string, object?> variables) =>
+        WorkflowExecutionContext.Schedule(child, this, new JsonObject(variables.Select(v => KeyValuePair.Create(v.Key, ValueConverter.ToNode(v.Value)))));
+
     /// <summary>Cancels every running child of this container (their bookmarks go with them).</summary>
     public void CancelChildren() => WorkflowExecutionContext.CancelChildren(this);
 

@@ -68,6 +68,8 @@ public sealed class Workflow
                 case IEnumerable<Activity> many: foreach (var a in many) yield return a; break;
             }
         }
+        if (activity is ICaseContainer container)
+            foreach (var child in container.CaseActivities) yield return child;
     }
 }
 

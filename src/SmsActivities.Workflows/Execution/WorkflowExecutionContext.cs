@@ -11,7 +11,11 @@ namespace SmsActivities.Workflows.Execution;
 /// </summary>
 public sealed class WorkflowExecutionContext : ExpressionContext
 {
-    private readonly Queue<(Activity Activity, ActivityExecutionContext? Parent)> _queue = new();
+    private readonly Queue<(Activity Activity, ActivityExecutionContext? Parent, JsonObject? Scope)> _queue = new();
+    /// <summary>Key of <see cref="ActivityExecutionContextState.Properties"/> holding the variables a container declared for one child.</summary>
+    private const string ScopeKey = "@scope";
+    /// <summary>The activity execution whose code (or input evaluation) is running: its scoped variables shadow the workflow's.</summary>
+    private ActivityExecutionContext? _current;
     private readonly Dictionary<string, ActivityExecutionContext> _live = new(StringComparer.Ordinal);
     private bool _rootCompleted;
     private bool _halted;
@@ -57,7 +61,20 @@ public sealed class WorkflowExecutionContext : ExpressionContext
 
     // ---- running ----
 
-    internal void Start(Activity root) => Schedule(root, null);
+    internal void Start(Activity root)
+    {
+        _startRun = true;
+        Schedule(root, null);
+    }
+
+    /// <summary>This run started the instance: a child that finishes in it is answered directly to the parent that started it.</summary>
+    private bool _startRun;
+
+    /// <summary>A child whose parent waits tells it, once it finishes in a later run (see <see cref="ChildWorkflows"/>).</summary>
+    private void NotifyParentIfFinished()
+    {
+        if (!_startRun && ChildWorkflows.CompletionOf(State) is { } completion) Outbox.Add(completion);
+    }
 
     internal async Task ResumeAsync(Bookmark bookmark, JsonObject? input)
     {
@@ -77,11 +94,13 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     internal async Task RunAsync()
     {
         State.Status = WorkflowStatus.Running;
-        State.SubStatus = WorkflowSubStatus.Executing;
+        // A resume callback that faulted has already halted the run: its Faulted must survive, or the instance would be
+        // left Suspended without the bookmark it burned.
+        if (State.SubStatus != WorkflowSubStatus.Faulted) State.SubStatus = WorkflowSubStatus.Executing;
         while (!_halted && _queue.TryDequeue(out var item))
         {
             CancellationToken.ThrowIfCancellationRequested();
-            await ExecuteAsync(item.Activity, item.Parent);
+            await ExecuteAsync(item.Activity, item.Parent, item.Scope);
         }
         var now = Time.GetUtcNow();
         State.UpdatedAt = now;
@@ -92,6 +111,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
             State.FinishedAt = now;
             State.Bookmarks.Clear();
             _live.Clear();
+            NotifyParentIfFinished();
         }
         else
         {
@@ -108,15 +128,17 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         State.FinishedAt = State.UpdatedAt = Time.GetUtcNow();
         State.Bookmarks.Clear();
         State.ActivityExecutionContexts = [];
+        NotifyParentIfFinished();
     }
 
-    internal void Schedule(Activity activity, ActivityExecutionContext? parent)
+    /// <param name="scope">Variables visible only to this child and its descendants (Elsa's per-branch variables), by name.</param>
+    internal void Schedule(Activity activity, ActivityExecutionContext? parent, JsonObject? scope = null)
     {
         if (parent != null) parent.PendingChildren++;
-        _queue.Enqueue((activity, parent));
+        _queue.Enqueue((activity, parent, scope));
     }
 
-    private async Task ExecuteAsync(Activity activity, ActivityExecutionContext? parent)
+    private async Task ExecuteAsync(Activity activity, ActivityExecutionContext? parent, JsonObject? scope)
     {
         var state = new ActivityExecutionContextState
         {
@@ -124,6 +146,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
             ActivityType = activity.Type, Status = ActivityStatus.Running, StartedAt = Time.GetUtcNow(),
             ExecutionKey = NextCounter("executionSequence").ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        if (scope != null) state.Properties[ScopeKey] = scope;
         var context = new ActivityExecutionContext(this, activity, state, parent);
         if (TriggerActivityId == activity.Id && TriggerInput != null)
         {
@@ -172,6 +195,8 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     /// <summary>Runs activity code; an exception faults the activity and the workflow.</summary>
     private async ValueTask<bool> GuardAsync(ActivityExecutionContext context, Func<ValueTask> action)
     {
+        var outer = _current;
+        _current = context;
         try
         {
             await action();
@@ -181,6 +206,10 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         {
             Fault(context, e is System.Reflection.TargetInvocationException { InnerException: { } inner } ? inner : e);
             return false;
+        }
+        finally
+        {
+            _current = outer;
         }
     }
 
@@ -317,24 +346,58 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         var info = ActivityTypeInfo.Get(context.Activity.GetType()).Outputs
             .FirstOrDefault(o => ReferenceEquals(o.Property.GetValue(context.Activity), output));
         var node = ValueConverter.ToNode(value);
-        if (info != null)
-        {
-            if (!State.ActivityOutputs.TryGetValue(context.Activity.Id, out var outputs))
-                State.ActivityOutputs[context.Activity.Id] = outputs = [];
-            outputs[info.Name] = node;
-            if (info.Name == "Result") State.Properties[LastResultKey] = node?.DeepClone();
-            (RecordOf(context).Outputs ??= [])[info.Name] = info.IsSensitive ? "***" : node?.DeepClone();
-        }
+        if (info != null) SetNamedOutput(context, info.Name, node, null, info.IsSensitive);
         if (output?.VariableName is { } variable) SetVariable(variable, node);
     }
 
-    public override JsonNode? GetVariable(string name) =>
-        State.Variables.TryGetValue(Workflow.ResolveVariableName(name), out var value) ? value?.DeepClone() : null;
+    /// <summary>Stores an output by name (for activities whose outputs are not properties, e.g. a workflow used as an activity).</summary>
+    internal void SetNamedOutput(ActivityExecutionContext context, string name, JsonNode? node, string? boundVariable, bool isSensitive = false)
+    {
+        if (!State.ActivityOutputs.TryGetValue(context.Activity.Id, out var outputs))
+            State.ActivityOutputs[context.Activity.Id] = outputs = [];
+        outputs[name] = node?.DeepClone();
+        if (name == "Result") State.Properties[LastResultKey] = node?.DeepClone();
+        (RecordOf(context).Outputs ??= [])[name] = isSensitive ? "***" : node?.DeepClone();
+        if (boundVariable != null) SetVariable(boundVariable, node?.DeepClone());
+    }
 
-    public override void SetVariable(string name, object? value) =>
-        State.Variables[Workflow.ResolveVariableName(name)] = ValueConverter.ToNode(value);
+    public override JsonNode? GetVariable(string name)
+    {
+        var resolved = Workflow.ResolveVariableName(name);
+        if (ScopeOf(resolved) is { } scope) return scope[resolved]?.DeepClone();
+        return State.Variables.TryGetValue(resolved, out var value) ? value?.DeepClone() : null;
+    }
 
-    public override JsonNode? GetWorkflowInput(string name) => State.Input.TryGetValue(name, out var value) ? value?.DeepClone() : null;
+    public override void SetVariable(string name, object? value)
+    {
+        var resolved = Workflow.ResolveVariableName(name);
+        if (ScopeOf(resolved) is { } scope) scope[resolved] = ValueConverter.ToNode(value);
+        else State.Variables[resolved] = ValueConverter.ToNode(value);
+    }
+
+    /// <summary>The nearest scope, from the running activity up through its ancestors, that declares <paramref name="name"/>.</summary>
+    private JsonObject? ScopeOf(string name)
+    {
+        for (var context = _current; context != null; context = context.Parent)
+            if (context.Properties[ScopeKey] is JsonObject scope && scope.ContainsKey(name)) return scope;
+        return null;
+    }
+
+    private IEnumerable<string> ScopedNames()
+    {
+        for (var context = _current; context != null; context = context.Parent)
+            if (context.Properties[ScopeKey] is JsonObject scope)
+                foreach (var (name, _) in scope) yield return name;
+    }
+
+    /// <summary>By exact name, else ignoring case (a workflow used as an activity gets its inputs under Studio's camel-cased names).</summary>
+    public override JsonNode? GetWorkflowInput(string name)
+    {
+        if (State.Input.TryGetValue(name, out var value)) return value?.DeepClone();
+        foreach (var (key, other) in State.Input)
+            if (string.Equals(key, name, StringComparison.OrdinalIgnoreCase)) return other?.DeepClone();
+        return null;
+    }
 
     public override JsonNode? GetOutput(string activityIdOrName, string? outputName = null)
     {
@@ -349,7 +412,8 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     public override string WorkflowDefinitionId => Workflow.DefinitionId;
     public override string WorkflowDefinitionVersionId => Workflow.DefinitionVersionId;
     public override int WorkflowDefinitionVersion => Workflow.Version;
-    public override IEnumerable<string> VariableNames => Workflow.Variables.Select(v => v.Name).Concat(State.Variables.Keys).Distinct(StringComparer.Ordinal);
+    public override IEnumerable<string> VariableNames =>
+        Workflow.Variables.Select(v => v.Name).Concat(State.Variables.Keys).Concat(ScopedNames()).Distinct(StringComparer.Ordinal);
     public override JsonNode? LastResult => State.Properties[LastResultKey]?.DeepClone();
     public override void SetCorrelationId(string? correlationId) => State.CorrelationId = correlationId;
 

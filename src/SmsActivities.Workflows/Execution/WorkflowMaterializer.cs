@@ -30,18 +30,26 @@ public sealed class WorkflowMaterializer(ActivityRegistry registry)
     {
         var label = $"Activity '{node.Id}' ({node.Type})";
         var info = registry.Find(node.Type);
-        if (info is null)
+        var definitionActivity = info is null ? WorkflowDefinitionActivity.TryRead(node) : null;
+        if (info is null && definitionActivity is null)
         {
             errors.Add($"Activity '{node.Id}': unknown activity type '{node.Type}'.");
             return null;
         }
-        var activity = (Activity)Activator.CreateInstance(info.Type)!;
+        info ??= ActivityTypeInfo.Get(typeof(WorkflowDefinitionActivity));
+        var activity = definitionActivity ?? (Activity)Activator.CreateInstance(info.Type)!;
         activity.Id = node.Id;
         activity.Name = node.Name;
         activity.Version = node.Version;
         activity.CustomProperties = node.CustomProperties?.DeepClone().AsObject() ?? [];
         activity.Metadata = node.Metadata?.DeepClone().AsObject() ?? [];
-        foreach (var input in info.Inputs) ReadInput(activity, input, node.GetProperty(input.JsonName), label, errors);
+        var cases = activity as ICaseContainer;
+        foreach (var input in info.Inputs)
+        {
+            if (cases?.CasesInput == input.Name)
+                cases.ReadCases(node.GetProperty(input.JsonName) as JsonArray ?? [], child => Build(ActivityNodeConverter.FromJson(child, WorkflowJson.Options), errors), errors);
+            else ReadInput(activity, input, node.GetProperty(input.JsonName), label, errors);
+        }
         foreach (var output in info.Outputs)
         {
             if (node.GetProperty(output.JsonName)?["memoryReference"]?["id"] is JsonValue id && id.TryGetValue<string>(out var variable))

@@ -58,6 +58,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<InstanceCommitter>();
         services.AddSingleton<DeliveryLedger>();
         services.AddSingleton<WorkflowStarter>();
+        services.AddSingleton<IChildWorkflowStarter, ChildWorkflowStarter>();
         services.AddSingleton<BookmarkResumer>();
         services.AddSingleton<DeliveryRunner>();
         services.AddSingleton<StimulusRecorder>();
@@ -101,7 +102,8 @@ public static class ServiceCollectionExtensions
         typeof(Flowchart), typeof(Sequence), typeof(Start), typeof(End), typeof(Finish), typeof(SetVariable), typeof(SetOutput),
         typeof(WriteLine), typeof(FlowDecision), typeof(FlowSwitch), typeof(ForEach), typeof(Fork), typeof(FlowFork), typeof(FlowJoin),
         typeof(Delay), typeof(HttpEndpoint), typeof(WriteHttpResponse), typeof(Correlate), typeof(Event), typeof(PublishEvent), typeof(RunJavaScript), typeof(If), typeof(While), typeof(FlowNode), typeof(Fault),
-        typeof(Activities.BuiltIn.Timer), typeof(Cron), typeof(StartAt), typeof(SendHttpRequest), typeof(FlowSendHttpRequest),
+        typeof(Activities.BuiltIn.Timer), typeof(Cron), typeof(StartAt), typeof(SendHttpRequest), typeof(FlowSendHttpRequest), typeof(ParallelForEach),
+        typeof(ExecuteWorkflow), typeof(DispatchWorkflow),
     ];
 }
 

@@ -17,6 +17,8 @@ internal sealed record StartRun(Workflow Workflow)
     /// instance (same execution keys), and the commit removes it.
     /// </summary>
     public string? DeliveryId { get; init; }
+    /// <summary>Copied into the new instance's state properties (e.g. the parent a child workflow reports to).</summary>
+    public JsonObject? Properties { get; init; }
 }
 
 /// <summary>One bookmark to resume, directly or for a delivery.</summary>

@@ -35,6 +35,7 @@ internal sealed class WorkflowStarter(
             Status = WorkflowStatus.Running, SubStatus = WorkflowSubStatus.Pending, CreatedAt = now, UpdatedAt = now,
         };
         foreach (var variable in workflow.Variables) state.Variables[variable.Name] = InitialValue(variable);
+        foreach (var (key, value) in run.Properties ?? []) state.Properties[key] = value?.DeepClone();
         var context = contexts.Create(workflow, state, cancellationToken);
         context.TriggerActivityId = run.TriggerActivityId;
         context.TriggerInput = run.TriggerInput;

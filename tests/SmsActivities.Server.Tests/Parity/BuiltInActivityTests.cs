@@ -29,7 +29,8 @@ public sealed class BuiltInActivityTests : ServerTest
     {
         var descriptors = JsonNode.Parse(await Client.GetStringAsync("elsa/api/descriptors/activities"))!["items"]!.AsArray();
         var types = descriptors.Select(d => (string)d!["typeName"]!).ToHashSet();
-        foreach (var type in new[] { "Elsa.If", "Elsa.While", "Elsa.Sequence", "Elsa.RunJavaScript", "Elsa.Timer", "Elsa.Cron", "Elsa.StartAt", "Elsa.FlowNode", "Elsa.Fault", "Elsa.SendHttpRequest", "Elsa.FlowSendHttpRequest" })
+        foreach (var type in new[] { "Elsa.If", "Elsa.While", "Elsa.Sequence", "Elsa.RunJavaScript", "Elsa.Timer", "Elsa.Cron", "Elsa.StartAt", "Elsa.FlowNode", "Elsa.Fault", "Elsa.SendHttpRequest", "Elsa.FlowSendHttpRequest",
+                     "Elsa.ParallelForEach", "Elsa.ExecuteWorkflow", "Elsa.DispatchWorkflow" })
             Assert.Contains(type, types);
         Assert.True((bool)descriptors.First(d => (string)d!["typeName"]! == "Elsa.Sequence")!["isBrowsable"]!);
     }
@@ -145,6 +146,35 @@ public sealed class BuiltInActivityTests : ServerTest
             [Conn("Start1", "Call"), Conn("Call", "Created", "201"), Conn("Call", "Unmatched", "Unmatched status code"), Conn("Call", "Failed", "Failed to connect")],
             [Variable("Said", "String", "")]);
         Assert.Equal("Finished", (string?)instance["subStatus"]);
+        Assert.Equal(expected, Var(instance, "Said"));
+    }
+
+    [Theory]
+    [InlineData("workflows/http-target", "case 201+after")]
+    [InlineData("workflows/no-such-path", "unmatched 404+after")]
+    [InlineData("http://127.0.0.1:1/", "failed+after")]
+    public async Task SendHttpRequest_runs_the_activity_of_the_status_code_case(string url, string expected)
+    {
+        await PublishAsync(Client, Flowchart("http-target",
+            [HttpTrigger("Http1", "http-target"), Act("Respond1", "Elsa.WriteHttpResponse", new JsonObject { ["statusCode"] = Lit("201"), ["content"] = Lit("made") })],
+            [Conn("Http1", "Respond1")]));
+        var target = url.StartsWith("http", StringComparison.Ordinal) ? url : new Uri(Server.BaseAddress, url).ToString();
+        // The shape Elsa serializes: the cases are a plain (not expression-wrapped) list of { statusCode, activity }.
+        var call = Act("Call", "Elsa.SendHttpRequest", new JsonObject
+        {
+            ["url"] = Lit(target),
+            ["method"] = Lit("GET"),
+            ["expectedStatusCodes"] = new JsonArray(
+                new JsonObject { ["statusCode"] = 201, ["activity"] = SetVar("On201", "Said", "'case ' + getOutputFrom('Call', 'StatusCode')") },
+                new JsonObject { ["statusCode"] = 500, ["activity"] = SetVar("On500", "Said", "'case 500'") }),
+            ["unmatchedStatusCode"] = SetVar("Unmatched", "Said", "'unmatched ' + getOutputFrom('Call', 'StatusCode')"),
+            ["failedToConnect"] = SetVar("Failed", "Said", "'failed'"),
+        });
+        var instance = await RunAsync("http-cases-" + expected.Split(' ', '+')[0],
+            [Act("Start1", "Elsa.Start"), call, SetVar("After", "Said", "getSaid() + '+after'")],
+            [Conn("Start1", "Call"), Conn("Call", "After")],
+            [Variable("Said", "String", "")]);
+        Assert.True((string?)instance["subStatus"] == "Finished", $"sub-status {instance["subStatus"]}, incidents {instance["workflowState"]?["incidents"]?.ToJsonString()}");
         Assert.Equal(expected, Var(instance, "Said"));
     }
 

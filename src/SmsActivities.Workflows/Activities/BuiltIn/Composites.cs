@@ -51,7 +51,7 @@ public sealed class ForEach : Activity
         return ValueTask.CompletedTask;
     }
 
-    private static List<object?> ItemsOf(object? value) => value switch
+    internal static List<object?> ItemsOf(object? value) => value switch
     {
         null => [],
         string text when text.TrimStart().StartsWith('[') => ValueConverter.ToPlain(System.Text.Json.Nodes.JsonNode.Parse(text)) as List<object?> ?? [],
@@ -59,6 +59,36 @@ public sealed class ForEach : Activity
         IEnumerable sequence => sequence.Cast<object?>().ToList(),
         _ => [value],
     };
+}
+
+/// <summary>
+/// Elsa's parallel loop: schedules its Body once per item at once and completes when every branch has completed. Each
+/// branch sees its own <c>CurrentValue</c> and <c>CurrentIndex</c> variables (and its own copy of the variable the
+/// CurrentValue output is bound to), even after it waited: a branch that suspends does not see a later branch's item.
+/// </summary>
+[Activity("Elsa", "Looping", "Runs its Body for every item at once; completes when every branch has completed.")]
+public sealed class ParallelForEach : Activity
+{
+    [Input(Description = "The items to iterate (a list, or JSON array text).", UIHint = InputUIHints.MultiLine)]
+    public Input<object?>? Items { get; set; }
+
+    [Output(Description = "The item of the branch (bind it to a variable to read it inside the Body).")]
+    public Output<object?> CurrentValue { get; set; } = new();
+
+    public Activity? Body { get; set; }
+
+    protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
+    {
+        if (Body is null) return ValueTask.CompletedTask;
+        var items = ForEach.ItemsOf(context.Get(Items));
+        for (var index = 0; index < items.Count; index++)
+        {
+            var variables = new Dictionary<string, object?>(StringComparer.Ordinal) { ["CurrentValue"] = items[index], ["CurrentIndex"] = index };
+            if (CurrentValue.VariableName is { } bound) variables[context.WorkflowExecutionContext.Workflow.ResolveVariableName(bound)] = items[index];
+            context.ScheduleActivity(Body, variables);
+        }
+        return ValueTask.CompletedTask;
+    }
 }
 
 public enum ForkJoinMode { WaitAll, WaitAny }

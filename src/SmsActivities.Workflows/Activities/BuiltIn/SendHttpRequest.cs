@@ -83,7 +83,10 @@ public abstract class HttpRequestActivity : Activity
     }
 }
 
-/// <summary>Elsa's flowchart variant: leaves by the status code when it is one of the expected ones, else by "Unmatched status code"; also by Done.</summary>
+/// <summary>
+/// Elsa's flowchart variant: with expected status codes it leaves by the status code when it is one of them, else by
+/// "Unmatched status code"; without any it leaves by Done. "Failed to connect" and "Timeout" when no response came.
+/// </summary>
 [Activity("Elsa", "HTTP", "Sends an HTTP request and continues by its status code.", DisplayName = "HTTP Request (flow)")]
 [FlowNode("Done", UnmatchedStatusCodeOutcome, FailedToConnectOutcome, TimeoutOutcome)]
 public sealed class FlowSendHttpRequest : HttpRequestActivity
@@ -96,31 +99,58 @@ public sealed class FlowSendHttpRequest : HttpRequestActivity
         var (status, failure) = await SendAsync(context);
         if (failure != null) { await context.CompleteActivityAsync(failure); return; }
         var expected = context.Get(ExpectedStatusCodes) ?? [];
-        var outcome = expected.Contains(status!.Value) ? status.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) : UnmatchedStatusCodeOutcome;
-        await context.CompleteActivityAsync(outcome, "Done");
+        var outcome = expected.Count == 0 ? "Done"
+            : expected.Contains(status!.Value) ? status.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : UnmatchedStatusCodeOutcome;
+        await context.CompleteActivityAsync(outcome);
     }
 }
 
+/// <summary>One case of <see cref="SendHttpRequest"/>: the activity to run when the response has this status code.</summary>
+public sealed record HttpStatusCodeCase(int StatusCode, Activity? Activity);
+
 /// <summary>
-/// Elsa's composite variant: runs UnmatchedStatusCode for a response (every status counts as unmatched here: Elsa's
-/// per-status-code cases, which embed activities in a list of cases, are not read yet — branch on status codes with
-/// <see cref="FlowSendHttpRequest"/>), or FailedToConnect / Timeout.
+/// Elsa's composite variant: runs the activity of the case whose status code the response has, else UnmatchedStatusCode;
+/// FailedToConnect or Timeout when no response came. Completes when that activity has completed.
 /// </summary>
-[Activity("Elsa", "HTTP", "Sends an HTTP request, then runs the activity set for the response or the failure.", DisplayName = "HTTP Request")]
-public sealed class SendHttpRequest : HttpRequestActivity
+[Activity("Elsa", "HTTP", "Sends an HTTP request, then runs the activity set for the response's status code or the failure.", DisplayName = "HTTP Request")]
+public sealed class SendHttpRequest : HttpRequestActivity, ICaseContainer
 {
+    [Input(Description = "The expected status codes, each with the activity to run when the response has it.", UIHint = "http-status-codes")]
+    public List<HttpStatusCodeCase> ExpectedStatusCodes { get; set; } = [];
+
     public Activity? UnmatchedStatusCode { get; set; }
     public Activity? FailedToConnect { get; set; }
     public Activity? Timeout { get; set; }
 
+    string ICaseContainer.CasesInput => nameof(ExpectedStatusCodes);
+
+    IEnumerable<Activity> ICaseContainer.CaseActivities => ExpectedStatusCodes.Select(c => c.Activity).OfType<Activity>();
+
+    void ICaseContainer.ReadCases(JsonArray cases, Func<JsonObject, Activity?> build, List<string> errors)
+    {
+        foreach (var item in cases.OfType<JsonObject>())
+        {
+            if (item["statusCode"] is not JsonValue code || !int.TryParse(code.ToString(), out var statusCode))
+            {
+                errors.Add($"Activity '{Id}' ({Type}): a case of ExpectedStatusCodes has no numeric statusCode.");
+                continue;
+            }
+            ExpectedStatusCodes.Add(new HttpStatusCodeCase(statusCode, item["activity"] is JsonObject activity ? build(activity) : null));
+        }
+    }
+
+    JsonArray ICaseContainer.WriteCases(Func<Activity, JsonNode?> write) =>
+        new(ExpectedStatusCodes.Select(c => (JsonNode)new JsonObject { ["statusCode"] = c.StatusCode, ["activity"] = c.Activity is null ? null : write(c.Activity) }).ToArray());
+
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
-        var (_, failure) = await SendAsync(context);
+        var (status, failure) = await SendAsync(context);
         var next = failure switch
         {
             FailedToConnectOutcome => FailedToConnect,
             TimeoutOutcome => Timeout,
-            _ => UnmatchedStatusCode,
+            _ => ExpectedStatusCodes.FirstOrDefault(c => c.StatusCode == status) is { } match ? match.Activity : UnmatchedStatusCode,
         };
         if (next != null) context.ScheduleActivity(next);
     }

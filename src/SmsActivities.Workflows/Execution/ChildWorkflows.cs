@@ -1,0 +1,64 @@
+using System.Text.Json.Nodes;
+
+namespace SmsActivities.Workflows.Execution;
+
+/// <summary>A child instance to start for a parent activity (ExecuteWorkflow, DispatchWorkflow, a workflow used as an activity).</summary>
+public sealed record ChildWorkflowRequest(string DefinitionId, string ParentInstanceId)
+{
+    public IReadOnlyDictionary<string, JsonNode?> Input { get; init; } = new Dictionary<string, JsonNode?>();
+    public string? CorrelationId { get; init; }
+    /// <summary>The parent waits: when the child finishes in a later run, it sends <see cref="ChildWorkflows.CompletedStimulusName"/> to the parent.</summary>
+    public bool WaitForCompletion { get; init; }
+}
+
+/// <summary>Where the child stands after its first run (it runs until it finishes or waits).</summary>
+public sealed record ChildWorkflowRun(string InstanceId, WorkflowStatus Status, WorkflowSubStatus SubStatus, IReadOnlyDictionary<string, JsonNode?> Output);
+
+/// <summary>Starts child instances of published definitions; the runtime provides it.</summary>
+public interface IChildWorkflowStarter
+{
+    /// <exception cref="KeyNotFoundException">The definition has no published version.</exception>
+    Task<ChildWorkflowRun> StartAsync(ChildWorkflowRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>How a child tells its waiting parent that it finished: a stimulus to the parent instance, committed with the child's last run.</summary>
+public static class ChildWorkflows
+{
+    public const string CompletedStimulusName = "Elsa.ChildWorkflowCompleted";
+    internal const string ParentInstanceIdProperty = "parentInstanceId";
+    internal const string WaitForCompletionProperty = "parentWaitsForCompletion";
+
+    /// <summary>The bookmark (and stimulus) payload naming the child.</summary>
+    public static JsonObject Payload(string childInstanceId) => new() { ["childInstanceId"] = childInstanceId };
+
+    /// <summary>Elsa's ExecuteWorkflowResult shape: the child's id, status and output.</summary>
+    public static JsonObject Result(string instanceId, WorkflowStatus status, WorkflowSubStatus subStatus, IReadOnlyDictionary<string, JsonNode?> output, string? correlationId) => new()
+    {
+        ["workflowInstanceId"] = instanceId,
+        ["status"] = status.ToString(),
+        ["subStatus"] = subStatus.ToString(),
+        ["output"] = new JsonObject(output.Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone()))),
+        ["correlationId"] = correlationId,
+    };
+
+    /// <summary>The completion stimulus of a finished child whose parent waits; null when nobody waits for it.</summary>
+    internal static Stimulus? CompletionOf(WorkflowState child)
+    {
+        if (child.Status != WorkflowStatus.Finished) return null;
+        if (child.Properties[WaitForCompletionProperty] is not JsonValue waits || !waits.TryGetValue<bool>(out var wait) || !wait) return null;
+        if (child.Properties[ParentInstanceIdProperty] is not JsonValue parent || !parent.TryGetValue<string>(out var parentId)) return null;
+        // Kept in the inbox when the parent has not committed its wait yet; the dedupe key makes a re-commit of the child harmless.
+        return new Stimulus(CompletedStimulusName, Payload(child.Id), Result(child.Id, child.Status, child.SubStatus, child.Output, child.CorrelationId))
+        {
+            WorkflowInstanceId = parentId,
+            DedupeKey = "child-completed:" + child.Id,
+        };
+    }
+
+    /// <summary>What a started child carries so it can find its parent.</summary>
+    internal static JsonObject PropertiesFor(ChildWorkflowRequest request) => new()
+    {
+        [ParentInstanceIdProperty] = request.ParentInstanceId,
+        [WaitForCompletionProperty] = request.WaitForCompletion,
+    };
+}

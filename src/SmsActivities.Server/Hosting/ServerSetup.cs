@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using SmsActivities.Emulators;
 using SmsActivities.Server.ElsaApi;
+using SmsActivities.Server.Insights;
 using SmsActivities.Server.Studio;
 using SmsActivities.Workflows.Hosting;
 
@@ -71,6 +72,7 @@ public static class ServerSetup
 
         services.AddServerTelemetry(configuration);
         services.AddElsaApi();
+        services.AddInsights();
         services.AddSmsPlugin(configuration); // the SMS plug-in, code-first samples and (sandbox) vendors on the emulators
         return services;
     }
@@ -117,6 +119,9 @@ public static class ServerSetup
         else app.MapMissingStudio();
 
         app.MapElsaApi("/elsa/api").RequireAuthorization(ApiPolicy).RequireCors(CorsPolicy);
+        var chartScript = InsightsEndpoints.ResolveChartScript(options, app.Environment);
+        if (chartScript is null) logger.LogWarning("Chart library not found; /insights shows no charts. Build the server project (it runs npm ci) or set Server:ChartScriptPath.");
+        app.MapInsights(chartScript, ApiPolicy);
         app.MapSmsPlugin(); // vendor webhooks; in sandbox mode the emulators push to them
 
         if (emulators is not null) app.MapVendorEmulators(emulators, options.EmulatorPrefix);

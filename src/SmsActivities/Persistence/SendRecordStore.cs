@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using SmsActivities.Routing;
+using SmsActivities.Vendors;
 
 namespace SmsActivities.Persistence;
 
@@ -63,7 +64,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// its recipients to the vendors batch by batch (<see cref="StartBatchAsync"/>, <see cref="SettleAsync"/>).
     /// </summary>
     public async Task BeginAsync(string idempotencyKey, string instanceId, string activityId, string plannedVendor, IReadOnlyList<string> mobiles, CancellationToken cancellationToken,
-        bool batched = false)
+        bool batched = false, string? definitionId = null)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow().UtcTicks;
@@ -71,6 +72,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         {
             Vendor = plannedVendor, Mobile = m, InstanceId = instanceId, ActivityId = activityId,
             IdempotencyKey = idempotencyKey, Status = batched ? SendRecordStatus.Queued : SendRecordStatus.Pending, CreatedAtTicks = now,
+            DefinitionId = string.IsNullOrEmpty(definitionId) ? null : definitionId,
         }));
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -104,6 +106,9 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             row.Accepted = outcome.Accepted;
             row.Status = outcome.Accepted ? SendRecordStatus.Accepted : outcome.InDoubt ? SendRecordStatus.InDoubt : SendRecordStatus.Rejected;
             row.Error = outcome.Error;
+            row.VendorCode = outcome.VendorCode;
+            row.Fee = outcome.Fee;
+            row.Attempts = outcome.Attempts;
         }
     }
 
@@ -155,6 +160,54 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         return rows.Where(r => wanted.Contains((r.Vendor, r.MessageId!)))
             .GroupBy(r => (r.Vendor, r.MessageId!))
             .ToDictionary(g => g.Key, g => new DateTimeOffset(g.Min(r => r.CreatedAtTicks), TimeSpan.Zero));
+    }
+
+    /// <summary>
+    /// Keeps the first final delivery report of each message on its send record (an <c>Unknown</c> report only until a
+    /// final one comes), with the time it was received. One update per vendor, status and code, by message id (indexed).
+    /// </summary>
+    public async Task RecordReportsAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reports);
+        if (reports.Count == 0) return;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var at = receivedAt.UtcTicks;
+        foreach (var group in reports.GroupBy(r => (r.Vendor, r.Status, Code: r.Status == DeliveryStatus.Failed ? r.VendorCode : null)))
+        {
+            var ids = group.Select(r => r.MessageId).Distinct(StringComparer.Ordinal).ToArray();
+            var status = group.Key.Status.ToString();
+            var unknown = nameof(DeliveryStatus.Unknown);
+            var rows = db.SendRecords.Where(r => r.Vendor == group.Key.Vendor && r.MessageId != null && ids.Contains(r.MessageId));
+            rows = group.Key.Status == DeliveryStatus.Unknown
+                ? rows.Where(r => r.DeliveryStatus == null)
+                : rows.Where(r => r.DeliveryStatus == null || r.DeliveryStatus == unknown);
+            await rows.ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.DeliveryStatus, status)
+                .SetProperty(r => r.ReportCode, group.Key.Code)
+                .SetProperty(r => r.ReportedAtTicks, at), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Ties each reply to the latest accepted send to its number (sent before the reply came): the first reply sets
+    /// its time, an opt-out keyword marks it opted out.
+    /// </summary>
+    public async Task RecordRepliesAsync(IReadOnlyList<(string Mobile, bool OptOut)> replies, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(replies);
+        if (replies.Count == 0) return;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var at = receivedAt.UtcTicks;
+        foreach (var (mobile, optOut) in replies)
+        {
+            var latest = await db.SendRecords.Where(x => x.Mobile == mobile && x.Status == SendRecordStatus.Accepted && x.CreatedAtTicks <= at)
+                .MaxAsync(x => (long?)x.Id, cancellationToken).ConfigureAwait(false);
+            if (latest is null) continue;
+            await db.SendRecords.Where(r => r.Id == latest)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(r => r.RepliedAtTicks, r => r.RepliedAtTicks ?? at)
+                    .SetProperty(r => r.OptedOut, r => r.OptedOut || optOut), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static byte[] Compress(string json)

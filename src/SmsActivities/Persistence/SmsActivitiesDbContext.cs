@@ -47,6 +47,13 @@ public sealed class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbConte
             e.Property(x => x.Status).HasMaxLength(16);
             e.HasIndex(x => x.IdempotencyKey);
             e.HasIndex(x => new { x.InstanceId, x.ActivityId });
+            // The insights page: sends over a time range, and a reply tied back to the latest send to its number.
+            e.HasIndex(x => x.CreatedAtTicks);
+            e.HasIndex(x => x.Mobile);
+            e.Property(x => x.DefinitionId).HasMaxLength(128);
+            e.Property(x => x.VendorCode).HasMaxLength(64);
+            e.Property(x => x.DeliveryStatus).HasMaxLength(16);
+            e.Property(x => x.ReportCode).HasMaxLength(64);
         });
         modelBuilder.Entity<SendOutcomeEntity>(e =>
         {
@@ -109,6 +116,24 @@ public sealed class SendRecordEntity
     public string Status { get; set; } = SendRecordStatus.Pending;
     public string? Error { get; set; }
     public long CreatedAtTicks { get; set; }
+    /// <summary>The workflow definition of <see cref="InstanceId"/>, so sends can be summed per definition without the runtime's tables.</summary>
+    public string? DefinitionId { get; set; }
+    /// <summary>The vendor's code when it refused the recipient (or the call failed).</summary>
+    public string? VendorCode { get; set; }
+    /// <summary>The normalized fee the accepting vendor reported.</summary>
+    public decimal? Fee { get; set; }
+    /// <summary>Vendors tried for this recipient; more than one means it failed over.</summary>
+    public int Attempts { get; set; }
+    /// <summary>The first final delivery report (<c>Delivered</c>, <c>Failed</c>), or <c>Unknown</c> when the vendor could not say; null until one arrives.</summary>
+    public string? DeliveryStatus { get; set; }
+    /// <summary>The vendor's code of a failed delivery report.</summary>
+    public string? ReportCode { get; set; }
+    /// <summary>When the report was received: with <see cref="CreatedAtTicks"/>, the send → report latency.</summary>
+    public long? ReportedAtTicks { get; set; }
+    /// <summary>When the handset first replied to this send (the latest send to the number takes the reply).</summary>
+    public long? RepliedAtTicks { get; set; }
+    /// <summary>A reply to this send was an opt-out keyword.</summary>
+    public bool OptedOut { get; set; }
 }
 
 /// <summary>The outputs a completed send left the workflow with, by idempotency key: replayed when the same execution runs again.</summary>

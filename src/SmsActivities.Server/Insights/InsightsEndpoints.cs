@@ -34,7 +34,6 @@ public static class InsightsEndpoints
     public static IEndpointRouteBuilder MapInsights(this IEndpointRouteBuilder routes, string? chartScript, string apiPolicy)
     {
         routes.MapGet(PathBase, WritePageAsync).ExcludeFromDescription();
-        routes.MapGet(PathBase + "/", WritePageAsync).ExcludeFromDescription();
         routes.MapGet(PathBase + "/insights.js", () => Results.Text(Resource("insights.js"), "text/javascript; charset=utf-8")).ExcludeFromDescription();
         routes.MapGet(PathBase + "/" + ChartFile, () => chartScript is null
             ? Results.Text("The chart library is not installed. It is installed by the build (npm ci in src/SmsActivities.Server/insights-npm); " +

@@ -54,11 +54,16 @@
     const pct = v => v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%";
     const secs = v => v === null || v === undefined ? "—" : v.toFixed(2) + " s";
     const money = v => Number(v || 0).toFixed(4).replace(/0+$/, "").replace(/\.$/, "");
+    // A .NET TimeSpan as JSON ("d.hh:mm:ss.fffffff").
+    const durationMs = text => {
+        const m = /^(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(text || "");
+        return m ? (((+(m[1] || 0)) * 24 + (+m[2])) * 60 + (+m[3])) * 60e3 + parseFloat(m[4]) * 1e3 : NaN;
+    };
     const duration = text => {
         if (!text) return null;
-        const m = /^(?:(\d+)\.)?(\d+):(\d+):(\d+)/.exec(text);
-        if (!m) return text;
-        const s = (+(m[1] || 0)) * 86400 + (+m[2]) * 3600 + (+m[3]) * 60 + (+m[4]);
+        const ms = durationMs(text);
+        if (isNaN(ms)) return text;
+        const s = Math.round(ms / 1000);
         return s >= 3600 ? Math.floor(s / 3600) + " h " + Math.floor(s % 3600 / 60) + " min" : s >= 60 ? Math.floor(s / 60) + " min " + (s % 60) + " s" : s + " s";
     };
 
@@ -221,12 +226,18 @@
             labels: names,
             datasets: [["p50", "#93c5fd"], ["p90", "#3b82f6"], ["p99", "#1e3a8a"]].map(([p, color]) => ({ label: p, data: v.vendors.map(x => x.latency[p]), backgroundColor: color })),
         });
-        const buckets = [...new Set(v.timeline.map(t => t.start))].sort();
+        // Every bucket of the range, empty ones too, so the time axis is even.
+        const bucketMs = durationMs(v.bucketSize);
+        const from = Date.parse(v.from);
+        const buckets = [];
+        for (let t = from; t < Date.parse(v.to); t += bucketMs) buckets.push(t);
+        const sends = new Map(v.timeline.map(t => [Date.parse(t.start) + "|" + t.vendor, t.messages]));
+        const long = Date.parse(v.to) - from > 86400e3;
         chart("v-timeline-chart", "line", {
-            labels: buckets.map(b => new Date(b).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })),
+            labels: buckets.map(b => long ? new Date(b).toLocaleDateString([], { month: "short", day: "numeric" }) : new Date(b).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })),
             datasets: names.map((name, i) => ({
-                label: name, borderColor: vendorColors[i % vendorColors.length], backgroundColor: vendorColors[i % vendorColors.length], tension: .2,
-                data: buckets.map(b => (v.timeline.find(t => t.start === b && t.vendor === name) || { messages: 0 }).messages),
+                label: name, borderColor: vendorColors[i % vendorColors.length], backgroundColor: vendorColors[i % vendorColors.length], tension: .2, pointRadius: 0,
+                data: buckets.map(b => sends.get(b + "|" + name) || 0),
             })),
         });
         codesTable($("v-codes"), v.errorCodes);

@@ -111,7 +111,7 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
     public async Task<SendRecordView?> RecordAsync(long id, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var r = await db.SendRecords.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, cancellationToken).ConfigureAwait(false);
+        var r = await Joined(db).FirstOrDefaultAsync(x => x.Id == id, cancellationToken).ConfigureAwait(false);
         return r is null
             ? null
             : new SendRecordView(r.Id, r.Vendor, r.Mobile, r.MessageId, r.InstanceId, r.DefinitionId, r.ActivityId, r.Status, r.VendorCode, r.Error, r.Fee,
@@ -119,9 +119,22 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
                 r.RepliedAtTicks is { } replied ? Ticks(replied) : null, r.OptedOut, r.InstanceId is null ? null : StudioInstanceUrl(r.InstanceId));
     }
 
-    private static IQueryable<SendRecordEntity> Sms(SmsActivitiesDbContext db) => db.SendRecords.AsNoTracking().Where(r => !r.Mobile.Contains("@"));
+    /// <summary>Each send record with its message's delivery report, if any (a LEFT JOIN on vendor and message id, both indexed).</summary>
+    private static IQueryable<InsightRow> Joined(SmsActivitiesDbContext db) =>
+        from r in db.SendRecords.AsNoTracking()
+        join d in db.DeliveryReports.AsNoTracking() on new { r.Vendor, MessageId = r.MessageId! } equals new { d.Vendor, d.MessageId } into reports
+        from d in reports.DefaultIfEmpty()
+        select new InsightRow
+        {
+            Id = r.Id, Vendor = r.Vendor, Mobile = r.Mobile, MessageId = r.MessageId, InstanceId = r.InstanceId, ActivityId = r.ActivityId,
+            DefinitionId = r.DefinitionId, Status = r.Status, VendorCode = r.VendorCode, Error = r.Error, Fee = r.Fee, Attempts = r.Attempts,
+            CreatedAtTicks = r.CreatedAtTicks, RepliedAtTicks = r.RepliedAtTicks, OptedOut = r.OptedOut,
+            DeliveryStatus = d == null ? null : d.Status, ReportCode = d == null ? null : d.Code, ReportedAtTicks = d == null ? null : (long?)d.ReceivedAtTicks,
+        };
 
-    private static IQueryable<SendRecordEntity> InRange(SmsActivitiesDbContext db, InsightsFilter filter)
+    private static IQueryable<InsightRow> Sms(SmsActivitiesDbContext db) => Joined(db).Where(r => !r.Mobile.Contains("@"));
+
+    private static IQueryable<InsightRow> InRange(SmsActivitiesDbContext db, InsightsFilter filter)
     {
         var from = filter.From.UtcTicks;
         var to = filter.To.UtcTicks;
@@ -132,7 +145,7 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
     }
 
     /// <summary>One GROUP BY vendor, send status and report status; the handful of rows it returns are folded into funnels.</summary>
-    private static async Task<Dictionary<string, Funnel>> FunnelsByVendorAsync(IQueryable<SendRecordEntity> records, CancellationToken cancellationToken)
+    private static async Task<Dictionary<string, Funnel>> FunnelsByVendorAsync(IQueryable<InsightRow> records, CancellationToken cancellationToken)
     {
         var rows = await records
             .GroupBy(r => new { r.Vendor, r.Status, r.DeliveryStatus })
@@ -166,7 +179,7 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
         return funnels;
     }
 
-    private static async Task<IReadOnlyList<ErrorCodeCount>> ErrorCodesAsync(IQueryable<SendRecordEntity> records, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<ErrorCodeCount>> ErrorCodesAsync(IQueryable<InsightRow> records, CancellationToken cancellationToken)
     {
         var refused = await records.Where(r => r.Status == SendRecordStatus.Rejected)
             .GroupBy(r => new { r.Vendor, r.VendorCode })
@@ -182,7 +195,7 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
     }
 
     /// <summary>Exact percentiles: the database counts the reported messages, then sorts and picks the row at each rank.</summary>
-    private static async Task<LatencyPercentiles> LatencyAsync(IQueryable<SendRecordEntity> records, CancellationToken cancellationToken)
+    private static async Task<LatencyPercentiles> LatencyAsync(IQueryable<InsightRow> records, CancellationToken cancellationToken)
     {
         var latencies = records.Where(r => r.ReportedAtTicks != null).Select(r => r.ReportedAtTicks!.Value - r.CreatedAtTicks);
         var count = await latencies.CountAsync(cancellationToken).ConfigureAwait(false);
@@ -215,4 +228,27 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
     private static string StudioInstanceUrl(string instanceId) => $"{StudioHosting.PathBase}/workflows/instances/{Uri.EscapeDataString(instanceId)}/view";
 
     private static DateTimeOffset Ticks(long ticks) => new(ticks, TimeSpan.Zero);
+}
+
+/// <summary>A send record joined with its delivery report: what every insights query sums.</summary>
+internal sealed class InsightRow
+{
+    public long Id { get; init; }
+    public required string Vendor { get; init; }
+    public required string Mobile { get; init; }
+    public string? MessageId { get; init; }
+    public string? InstanceId { get; init; }
+    public string? ActivityId { get; init; }
+    public string? DefinitionId { get; init; }
+    public required string Status { get; init; }
+    public string? VendorCode { get; init; }
+    public string? Error { get; init; }
+    public decimal? Fee { get; init; }
+    public int Attempts { get; init; }
+    public long CreatedAtTicks { get; init; }
+    public long? RepliedAtTicks { get; init; }
+    public bool OptedOut { get; init; }
+    public string? DeliveryStatus { get; init; }
+    public string? ReportCode { get; init; }
+    public long? ReportedAtTicks { get; init; }
 }

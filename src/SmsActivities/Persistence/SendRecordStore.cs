@@ -163,29 +163,53 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     }
 
     /// <summary>
-    /// Keeps the first final delivery report of each message on its send record (an <c>Unknown</c> report only until a
-    /// final one comes), with the time it was received. One update per vendor, status and code, by message id (indexed).
+    /// Keeps the first final delivery report of each message (an <c>Unknown</c> report only until a final one comes),
+    /// with the time it was received. Reports of one push are written in one transaction.
     /// </summary>
     public async Task RecordReportsAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reports);
         if (reports.Count == 0) return;
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var at = receivedAt.UtcTicks;
-        foreach (var group in reports.GroupBy(r => (r.Vendor, r.Status, Code: r.Status == DeliveryStatus.Failed ? r.VendorCode : null)))
+        // A final report of the same message stored concurrently by another push wins the key: then read again, once.
+        for (var attempt = 1; ; attempt++)
         {
-            var ids = group.Select(r => r.MessageId).Distinct(StringComparer.Ordinal).ToArray();
-            var status = group.Key.Status.ToString();
-            var unknown = nameof(DeliveryStatus.Unknown);
-            var rows = db.SendRecords.Where(r => r.Vendor == group.Key.Vendor && r.MessageId != null && ids.Contains(r.MessageId));
-            rows = group.Key.Status == DeliveryStatus.Unknown
-                ? rows.Where(r => r.DeliveryStatus == null)
-                : rows.Where(r => r.DeliveryStatus == null || r.DeliveryStatus == unknown);
-            await rows.ExecuteUpdateAsync(s => s
-                .SetProperty(r => r.DeliveryStatus, status)
-                .SetProperty(r => r.ReportCode, group.Key.Code)
-                .SetProperty(r => r.ReportedAtTicks, at), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await WriteReportsAsync(reports, receivedAt, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (DbUpdateException) when (attempt == 1)
+            {
+            }
         }
+    }
+
+    private async Task WriteReportsAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var byVendor in reports.GroupBy(r => r.Vendor, StringComparer.Ordinal))
+        {
+            var ids = byVendor.Select(r => r.MessageId).Distinct(StringComparer.Ordinal).ToArray();
+            var stored = await db.DeliveryReports.Where(d => d.Vendor == byVendor.Key && ids.Contains(d.MessageId))
+                .ToDictionaryAsync(d => d.MessageId, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
+            foreach (var report in byVendor)
+            {
+                var status = report.Status.ToString();
+                var code = report.Status == DeliveryStatus.Failed ? report.VendorCode : null;
+                if (!stored.TryGetValue(report.MessageId, out var row))
+                {
+                    stored[report.MessageId] = row = new DeliveryReportEntity { Vendor = report.Vendor, MessageId = report.MessageId, Status = status, Code = code, ReceivedAtTicks = receivedAt.UtcTicks };
+                    db.DeliveryReports.Add(row);
+                }
+                else if (row.Status == nameof(DeliveryStatus.Unknown) && report.Status != DeliveryStatus.Unknown)
+                {
+                    row.Status = status;
+                    row.Code = code;
+                    row.ReceivedAtTicks = receivedAt.UtcTicks;
+                }
+            }
+        }
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -10,6 +10,7 @@ public sealed class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbConte
     public DbSet<OptOutEntity> OptOuts => Set<OptOutEntity>();
     public DbSet<SendRecordEntity> SendRecords => Set<SendRecordEntity>();
     public DbSet<SendOutcomeEntity> SendOutcomes => Set<SendOutcomeEntity>();
+    public DbSet<DeliveryReportEntity> DeliveryReports => Set<DeliveryReportEntity>();
     public DbSet<WebhookKeyEntity> WebhookKeys => Set<WebhookKeyEntity>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
@@ -52,8 +53,16 @@ public sealed class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbConte
             e.HasIndex(x => x.Mobile);
             e.Property(x => x.DefinitionId).HasMaxLength(128);
             e.Property(x => x.VendorCode).HasMaxLength(64);
-            e.Property(x => x.DeliveryStatus).HasMaxLength(16);
-            e.Property(x => x.ReportCode).HasMaxLength(64);
+        });
+        modelBuilder.Entity<DeliveryReportEntity>(e =>
+        {
+            e.ToTable("sms_delivery_reports");
+            e.HasKey(x => new { x.Vendor, x.MessageId });
+            e.Property(x => x.Vendor).HasMaxLength(32);
+            e.Property(x => x.MessageId).HasMaxLength(128);
+            e.Property(x => x.Status).HasMaxLength(16);
+            e.Property(x => x.Code).HasMaxLength(64);
+            e.HasIndex(x => x.ReceivedAtTicks);
         });
         modelBuilder.Entity<SendOutcomeEntity>(e =>
         {
@@ -124,16 +133,26 @@ public sealed class SendRecordEntity
     public decimal? Fee { get; set; }
     /// <summary>Vendors tried for this recipient; more than one means it failed over.</summary>
     public int Attempts { get; set; }
-    /// <summary>The first final delivery report (<c>Delivered</c>, <c>Failed</c>), or <c>Unknown</c> when the vendor could not say; null until one arrives.</summary>
-    public string? DeliveryStatus { get; set; }
-    /// <summary>The vendor's code of a failed delivery report.</summary>
-    public string? ReportCode { get; set; }
-    /// <summary>When the report was received: with <see cref="CreatedAtTicks"/>, the send → report latency.</summary>
-    public long? ReportedAtTicks { get; set; }
     /// <summary>When the handset first replied to this send (the latest send to the number takes the reply).</summary>
     public long? RepliedAtTicks { get; set; }
     /// <summary>A reply to this send was an opt-out keyword.</summary>
     public bool OptedOut { get; set; }
+}
+
+/// <summary>
+/// The first final delivery report of a message (an <c>Unknown</c> one until a final one comes), kept apart from the
+/// send record because a vendor can report before the send that got the message id has settled its records.
+/// </summary>
+public sealed class DeliveryReportEntity
+{
+    public required string Vendor { get; set; }
+    public required string MessageId { get; set; }
+    /// <summary><c>Delivered</c>, <c>Failed</c> or <c>Unknown</c>.</summary>
+    public required string Status { get; set; }
+    /// <summary>The vendor's code of a failed report.</summary>
+    public string? Code { get; set; }
+    /// <summary>When the report was received: against the send record's creation, the send → report latency.</summary>
+    public long ReceivedAtTicks { get; set; }
 }
 
 /// <summary>The outputs a completed send left the workflow with, by idempotency key: replayed when the same execution runs again.</summary>

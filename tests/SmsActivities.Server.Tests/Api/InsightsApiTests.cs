@@ -56,8 +56,8 @@ public sealed class InsightsApiTests
         var yunpian = vendors.Single(v => v!["vendor"]!.GetValue<string>() == "yunpian")!;
         Assert.Equal(25.0 / 30, yunpian["deliveryRate"]!.GetValue<double>(), 6);
         Assert.Equal(30, yunpian["latency"]!["reports"]!.GetValue<int>());
-        var rows = await ExpectedFunnel.RowsAsync(server.Services, r => r.InstanceId == instanceId && r.Vendor == "yunpian");
-        var latencies = rows.Select(r => (r.ReportedAtTicks!.Value - r.CreatedAtTicks) / (double)TimeSpan.TicksPerSecond).Order().ToArray();
+        var (rows, reports) = await ExpectedFunnel.RowsAsync(server.Services, r => r.InstanceId == instanceId && r.Vendor == "yunpian");
+        var latencies = rows.Select(r => (reports[(r.Vendor, r.MessageId!)].ReceivedAtTicks - r.CreatedAtTicks) / (double)TimeSpan.TicksPerSecond).Order().ToArray();
         Assert.Equal(Math.Round(latencies[14], 3), yunpian["latency"]!["p50"]!.GetValue<double>(), 3); // rank ceil(0.5 × 30) = 15
         Assert.Equal(Math.Round(latencies[26], 3), yunpian["latency"]!["p90"]!.GetValue<double>(), 3);
         Assert.Equal(Math.Round(latencies[29], 3), yunpian["latency"]!["p99"]!.GetValue<double>(), 3);
@@ -71,11 +71,12 @@ public sealed class InsightsApiTests
         // The vendor view over the last hour: the campaign plus the reply router's confirmation SMS, once that is reported.
         await SandboxServer.EventuallyAsync("the reply router's confirmation SMS, reported", async () =>
         {
-            var all = await ExpectedFunnel.RowsAsync(server.Services, _ => true);
-            return all.Count > 35 && all.All(r => r.DeliveryStatus != null) ? all : null;
+            var (all, reported) = await ExpectedFunnel.RowsAsync(server.Services, _ => true);
+            return all.Count > 35 && all.All(r => r.MessageId is not null && reported.ContainsKey((r.Vendor, r.MessageId))) ? all : null;
         });
         var vendorView = await api.GetFromJsonAsync<JsonNode>("insights/api/vendors?from=" + Uri.EscapeDataString(DateTimeOffset.UtcNow.AddHours(-1).ToString("O")));
-        var everything = ExpectedFunnel.Of(await ExpectedFunnel.RowsAsync(server.Services, _ => true));
+        var (allRows, allReports) = await ExpectedFunnel.RowsAsync(server.Services, _ => true);
+        var everything = ExpectedFunnel.Of(allRows, allReports);
         Assert.Equal(everything, ExpectedFunnel.FromApi(vendorView!["total"]!));
         Assert.Equal(everything.Messages, vendorView["timeline"]!.AsArray().Sum(t => t!["messages"]!.GetValue<int>()));
 

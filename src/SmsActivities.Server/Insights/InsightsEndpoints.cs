@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using SmsActivities.ElsaApi;
 using SmsActivities.Server.Hosting;
 
 namespace SmsActivities.Server.Insights;
@@ -31,7 +32,8 @@ public static class InsightsEndpoints
         return candidates.Select(Path.GetFullPath).FirstOrDefault(File.Exists);
     }
 
-    public static IEndpointRouteBuilder MapInsights(this IEndpointRouteBuilder routes, string? chartScript, string apiPolicy)
+    /// <summary>Maps the page and its API; the API behind the management API's authorization (its key, or the host's own policy).</summary>
+    public static IEndpointRouteBuilder MapInsights(this IEndpointRouteBuilder routes, string? chartScript)
     {
         routes.MapGet(PathBase, WritePageAsync).ExcludeFromDescription();
         routes.MapGet(PathBase + "/insights.js", () => Results.Text(Resource("insights.js"), "text/javascript; charset=utf-8")).ExcludeFromDescription();
@@ -40,7 +42,8 @@ public static class InsightsEndpoints
                            "run `dotnet build src/SmsActivities.Server` with npm on the PATH, or set Server:ChartScriptPath.", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.File(chartScript, "text/javascript; charset=utf-8")).ExcludeFromDescription();
 
-        var api = routes.MapGroup(PathBase + "/api").WithTags("Insights").RequireAuthorization(apiPolicy);
+        var api = routes.MapGroup(PathBase + "/api").WithTags("Insights")
+            .RequireAuthorization(routes.ServiceProvider.GetRequiredService<IOptions<ElsaApiOptions>>().Value.AuthorizationPolicy!);
         api.MapGet("/campaigns", async (HttpRequest request, InsightsQueries queries, TimeProvider time, CancellationToken ct) =>
         {
             var (filter, error) = ParseFilter(request, time);

@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using SmsActivities.Persistence;
-using SmsActivities.Server.Studio;
+using SmsActivities.ElsaStudio;
 using SmsActivities.Vendors;
 
 namespace SmsActivities.Server.Insights;
@@ -15,6 +15,7 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
     private const int ProblemsShown = 100;
     private const int CampaignsShown = 50;
     private const int TimelineBuckets = 48;
+    private const long LatencyBucketTicks = TimeSpan.TicksPerMillisecond * 100;
     private static readonly string Delivered = nameof(DeliveryStatus.Delivered);
     private static readonly string Failed = nameof(DeliveryStatus.Failed);
 
@@ -36,45 +37,42 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
         var records = Sms(db).Where(r => r.InstanceId == instanceId);
         if (!string.IsNullOrEmpty(vendor)) records = records.Where(r => r.Vendor == vendor);
 
-        var byVendor = await FunnelsByVendorAsync(records, cancellationToken).ConfigureAwait(false);
-        if (byVendor.Count == 0) return null;
-        var funnel = byVendor.Values.Aggregate(Funnel.Empty, (a, b) => a + b);
-
-        var span = await records.GroupBy(_ => 1)
-            .Select(g => new
+        // One pass for the funnel, the steps, the codes and the time span; one for the latencies; the rest are small.
+        var cells = await records
+            .GroupBy(r => new { r.Vendor, r.ActivityId, r.Status, r.DeliveryStatus, Code = r.Status == SendRecordStatus.Rejected ? r.VendorCode : r.DeliveryStatus == Failed ? r.ReportCode : null })
+            .Select(g => new Cell
             {
-                First = g.Min(r => r.CreatedAtTicks),
-                LastSend = g.Max(r => r.CreatedAtTicks),
-                LastReport = g.Max(r => r.ReportedAtTicks),
-                DefinitionId = g.Max(r => r.DefinitionId),
+                Vendor = g.Key.Vendor, ActivityId = g.Key.ActivityId, Status = g.Key.Status, DeliveryStatus = g.Key.DeliveryStatus, Code = g.Key.Code,
+                Count = g.Count(), Replies = g.Count(r => r.RepliedAtTicks != null), OptOuts = g.Count(r => r.OptedOut), Failovers = g.Count(r => r.Attempts > 1),
+                Fees = g.Sum(r => r.Fee), FirstTicks = g.Min(r => r.CreatedAtTicks), LastTicks = g.Max(r => r.CreatedAtTicks),
+                LastReportTicks = g.Max(r => r.ReportedAtTicks), DefinitionId = g.Max(r => r.DefinitionId),
             })
-            .FirstAsync(cancellationToken).ConfigureAwait(false);
-        var recipients = await records.Select(r => r.Mobile).Distinct().CountAsync(cancellationToken).ConfigureAwait(false);
-
-        var steps = await records.GroupBy(r => new { r.ActivityId, r.Vendor })
-            .Select(g => new CampaignStep(g.Key.ActivityId, g.Key.Vendor, g.Count(),
-                g.Count(r => r.Status == SendRecordStatus.Accepted),
-                g.Count(r => r.DeliveryStatus == Delivered),
-                g.Count(r => r.DeliveryStatus == Failed),
-                g.Count(r => r.Status == SendRecordStatus.Rejected),
-                g.Count(r => r.Status == SendRecordStatus.InDoubt)))
             .ToListAsync(cancellationToken).ConfigureAwait(false);
-
+        if (cells.Count == 0) return null;
+        var byVendor = Funnels(cells);
+        var funnel = byVendor.Values.Aggregate(Funnel.Empty, (a, b) => a + b);
+        var latency = await LatencyAsync(records, cancellationToken).ConfigureAwait(false);
+        var recipients = await records.Select(r => r.Mobile).Distinct().CountAsync(cancellationToken).ConfigureAwait(false);
         var problems = await records
             .Where(r => r.Status == SendRecordStatus.Rejected || r.Status == SendRecordStatus.InDoubt || r.DeliveryStatus == Failed)
             .OrderBy(r => r.Id).Take(ProblemsShown)
             .Select(r => new { r.Id, r.Mobile, r.Vendor, r.ActivityId, r.Status, r.VendorCode, r.ReportCode, r.Error })
             .ToListAsync(cancellationToken).ConfigureAwait(false);
 
-        var vendors = new List<VendorInsights>();
-        foreach (var (name, vendorFunnel) in byVendor.OrderBy(v => v.Key, StringComparer.Ordinal))
-            vendors.Add(new VendorInsights(name, vendorFunnel, vendorFunnel.DeliveryRate, await LatencyAsync(records.Where(r => r.Vendor == name), cancellationToken).ConfigureAwait(false)));
+        var steps = cells.GroupBy(c => (c.ActivityId, c.Vendor))
+            .Select(g => new CampaignStep(g.Key.ActivityId, g.Key.Vendor, g.Sum(c => c.Count),
+                g.Where(c => c.Status == SendRecordStatus.Accepted).Sum(c => c.Count),
+                g.Where(c => c.Status == SendRecordStatus.Accepted && c.DeliveryStatus == Delivered).Sum(c => c.Count),
+                g.Where(c => c.Status == SendRecordStatus.Accepted && c.DeliveryStatus == Failed).Sum(c => c.Count),
+                g.Where(c => c.Status == SendRecordStatus.Rejected).Sum(c => c.Count),
+                g.Where(c => c.Status == SendRecordStatus.InDoubt).Sum(c => c.Count)))
+            .OrderBy(s => s.ActivityId, StringComparer.Ordinal).ThenBy(s => s.Vendor, StringComparer.Ordinal).ToArray();
+        var first = cells.Min(c => c.FirstTicks);
+        var last = Math.Max(cells.Max(c => c.LastTicks), cells.Max(c => c.LastReportTicks) ?? 0);
 
         return new CampaignView(
-            instanceId, span.DefinitionId, recipients, funnel, vendors,
-            steps.OrderBy(s => s.ActivityId, StringComparer.Ordinal).ThenBy(s => s.Vendor, StringComparer.Ordinal).ToArray(),
-            await ErrorCodesAsync(records, cancellationToken).ConfigureAwait(false),
-            Progress(funnel, span.First, Math.Max(span.LastSend, span.LastReport ?? 0)),
+            instanceId, cells.Max(c => c.DefinitionId), recipients, funnel, VendorRows(byVendor, latency), steps, ErrorCodes(cells),
+            Progress(funnel, first, last),
             problems.Select(p => p.Status switch
             {
                 SendRecordStatus.Rejected => new ProblemRecipient(p.Id, PhoneNumber.Mask(p.Mobile), p.Vendor, p.ActivityId, "send", p.VendorCode, p.Error),
@@ -88,24 +86,28 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var records = InRange(db, filter);
-        var byVendor = await FunnelsByVendorAsync(records, cancellationToken).ConfigureAwait(false);
-        var vendors = new List<VendorInsights>();
-        foreach (var (name, funnel) in byVendor.OrderBy(v => v.Key, StringComparer.Ordinal))
-            vendors.Add(new VendorInsights(name, funnel, funnel.DeliveryRate, await LatencyAsync(records.Where(r => r.Vendor == name), cancellationToken).ConfigureAwait(false)));
-
         var fromTicks = filter.From.UtcTicks;
         var bucket = Math.Max(TimeSpan.TicksPerMinute, (filter.To.UtcTicks - fromTicks + TimelineBuckets - 1) / TimelineBuckets);
-        var timeline = await records
-            .GroupBy(r => new { Bucket = (r.CreatedAtTicks - fromTicks) / bucket, r.Vendor })
-            .Select(g => new { g.Key.Bucket, g.Key.Vendor, Messages = g.Count(), Delivered = g.Count(r => r.DeliveryStatus == Delivered), Failed = g.Count(r => r.DeliveryStatus == Failed) })
+        // One pass for the funnels, the codes and the timeline (a cell per time bucket as well).
+        var cells = await records
+            .GroupBy(r => new { Bucket = (r.CreatedAtTicks - fromTicks) / bucket, r.Vendor, r.Status, r.DeliveryStatus, Code = r.Status == SendRecordStatus.Rejected ? r.VendorCode : r.DeliveryStatus == Failed ? r.ReportCode : null })
+            .Select(g => new Cell
+            {
+                Bucket = g.Key.Bucket, Vendor = g.Key.Vendor, Status = g.Key.Status, DeliveryStatus = g.Key.DeliveryStatus, Code = g.Key.Code,
+                Count = g.Count(), Replies = g.Count(r => r.RepliedAtTicks != null), OptOuts = g.Count(r => r.OptedOut), Failovers = g.Count(r => r.Attempts > 1),
+                Fees = g.Sum(r => r.Fee),
+            })
             .ToListAsync(cancellationToken).ConfigureAwait(false);
-
-        return new VendorView(
-            filter.From, filter.To, byVendor.Values.Aggregate(Funnel.Empty, (a, b) => a + b), vendors,
-            await ErrorCodesAsync(records, cancellationToken).ConfigureAwait(false),
-            TimeSpan.FromTicks(bucket),
-            timeline.OrderBy(t => t.Bucket).ThenBy(t => t.Vendor, StringComparer.Ordinal)
-                .Select(t => new TimelinePoint(Ticks(fromTicks + t.Bucket * bucket), t.Vendor, t.Messages, t.Delivered, t.Failed)).ToArray());
+        var byVendor = Funnels(cells);
+        var latency = await LatencyAsync(records, cancellationToken).ConfigureAwait(false);
+        var timeline = cells.GroupBy(c => (c.Bucket, c.Vendor))
+            .OrderBy(g => g.Key.Bucket).ThenBy(g => g.Key.Vendor, StringComparer.Ordinal)
+            .Select(g => new TimelinePoint(Ticks(fromTicks + g.Key.Bucket * bucket), g.Key.Vendor, g.Sum(c => c.Count),
+                g.Where(c => c.Status == SendRecordStatus.Accepted && c.DeliveryStatus == Delivered).Sum(c => c.Count),
+                g.Where(c => c.Status == SendRecordStatus.Accepted && c.DeliveryStatus == Failed).Sum(c => c.Count)))
+            .ToArray();
+        return new VendorView(filter.From, filter.To, byVendor.Values.Aggregate(Funnel.Empty, (a, b) => a + b), VendorRows(byVendor, latency),
+            ErrorCodes(cells), TimeSpan.FromTicks(bucket), timeline);
     }
 
     public async Task<SendRecordView?> RecordAsync(long id, CancellationToken cancellationToken)
@@ -144,23 +146,11 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
         return records;
     }
 
-    /// <summary>One GROUP BY vendor, send status and report status; the handful of rows it returns are folded into funnels.</summary>
-    private static async Task<Dictionary<string, Funnel>> FunnelsByVendorAsync(IQueryable<InsightRow> records, CancellationToken cancellationToken)
+    /// <summary>The grouped cells folded into one funnel per vendor.</summary>
+    private static Dictionary<string, Funnel> Funnels(IEnumerable<Cell> cells)
     {
-        var rows = await records
-            .GroupBy(r => new { r.Vendor, r.Status, r.DeliveryStatus })
-            .Select(g => new
-            {
-                g.Key.Vendor, g.Key.Status, g.Key.DeliveryStatus,
-                Count = g.Count(),
-                Replies = g.Count(r => r.RepliedAtTicks != null),
-                OptOuts = g.Count(r => r.OptedOut),
-                Failovers = g.Count(r => r.Attempts > 1),
-                Fees = g.Sum(r => r.Fee),
-            })
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
         var funnels = new Dictionary<string, Funnel>(StringComparer.Ordinal);
-        foreach (var row in rows)
+        foreach (var row in cells)
         {
             var accepted = row.Status == SendRecordStatus.Accepted;
             var part = new Funnel(
@@ -179,34 +169,44 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
         return funnels;
     }
 
-    private static async Task<IReadOnlyList<ErrorCodeCount>> ErrorCodesAsync(IQueryable<InsightRow> records, CancellationToken cancellationToken)
-    {
-        var refused = await records.Where(r => r.Status == SendRecordStatus.Rejected)
-            .GroupBy(r => new { r.Vendor, r.VendorCode })
-            .Select(g => new { g.Key.Vendor, Code = g.Key.VendorCode, Count = g.Count() })
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
-        var reported = await records.Where(r => r.DeliveryStatus == Failed)
-            .GroupBy(r => new { r.Vendor, r.ReportCode })
-            .Select(g => new { g.Key.Vendor, Code = g.Key.ReportCode, Count = g.Count() })
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
-        return refused.Select(r => new ErrorCodeCount(r.Vendor, "send", r.Code ?? "(none)", r.Count))
-            .Concat(reported.Select(r => new ErrorCodeCount(r.Vendor, "report", r.Code ?? "(none)", r.Count)))
-            .OrderByDescending(e => e.Count).ThenBy(e => e.Code, StringComparer.Ordinal).ToArray();
-    }
+    private static IReadOnlyList<VendorInsights> VendorRows(Dictionary<string, Funnel> byVendor, IReadOnlyDictionary<string, LatencyPercentiles> latency) =>
+        byVendor.OrderBy(v => v.Key, StringComparer.Ordinal)
+            .Select(v => new VendorInsights(v.Key, v.Value, v.Value.DeliveryRate, latency.GetValueOrDefault(v.Key) ?? new LatencyPercentiles(0, null, null, null)))
+            .ToArray();
 
-    /// <summary>Exact percentiles: the database counts the reported messages, then sorts and picks the row at each rank.</summary>
-    private static async Task<LatencyPercentiles> LatencyAsync(IQueryable<InsightRow> records, CancellationToken cancellationToken)
+    private static IReadOnlyList<ErrorCodeCount> ErrorCodes(IEnumerable<Cell> cells) =>
+        cells.Where(c => c.Status == SendRecordStatus.Rejected || (c.Status == SendRecordStatus.Accepted && c.DeliveryStatus == Failed))
+            .GroupBy(c => (c.Vendor, Stage: c.Status == SendRecordStatus.Rejected ? "send" : "report", Code: c.Code ?? "(none)"))
+            .Select(g => new ErrorCodeCount(g.Key.Vendor, g.Key.Stage, g.Key.Code, g.Sum(c => c.Count)))
+            .OrderByDescending(e => e.Count).ThenBy(e => e.Code, StringComparer.Ordinal).ToArray();
+
+    /// <summary>
+    /// Send → report latency per vendor from a histogram the database counts (100 ms buckets): one pass whatever the
+    /// number of messages, percentiles exact to the bucket (reported as the bucket's lower bound).
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, LatencyPercentiles>> LatencyAsync(IQueryable<InsightRow> records, CancellationToken cancellationToken)
     {
-        var latencies = records.Where(r => r.ReportedAtTicks != null).Select(r => r.ReportedAtTicks!.Value - r.CreatedAtTicks);
-        var count = await latencies.CountAsync(cancellationToken).ConfigureAwait(false);
-        if (count == 0) return new LatencyPercentiles(0, null, null, null);
-        async Task<double> At(double percentile)
+        var histogram = await records.Where(r => r.ReportedAtTicks != null && r.Status == SendRecordStatus.Accepted)
+            .GroupBy(r => new { r.Vendor, Bucket = (r.ReportedAtTicks!.Value - r.CreatedAtTicks) / LatencyBucketTicks })
+            .Select(g => new { g.Key.Vendor, g.Key.Bucket, Count = g.Count() })
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        return histogram.GroupBy(h => h.Vendor, StringComparer.Ordinal).ToDictionary(g => g.Key, g =>
         {
-            var rank = Math.Clamp((int)Math.Ceiling(percentile * count) - 1, 0, count - 1);
-            var ticks = await latencies.OrderBy(t => t).Skip(rank).FirstAsync(cancellationToken).ConfigureAwait(false);
-            return Math.Round(Math.Max(0, ticks) / (double)TimeSpan.TicksPerSecond, 3);
-        }
-        return new LatencyPercentiles(count, await At(0.50).ConfigureAwait(false), await At(0.90).ConfigureAwait(false), await At(0.99).ConfigureAwait(false));
+            var buckets = g.OrderBy(h => h.Bucket).Select(h => (Bucket: Math.Max(0, h.Bucket), h.Count)).ToArray();
+            var count = buckets.Sum(b => b.Count);
+            double At(double percentile)
+            {
+                var rank = Math.Clamp((int)Math.Ceiling(percentile * count), 1, count);
+                var seen = 0;
+                foreach (var (bucket, n) in buckets)
+                {
+                    seen += n;
+                    if (seen >= rank) return bucket * LatencyBucketTicks / (double)TimeSpan.TicksPerSecond;
+                }
+                return buckets[^1].Bucket * LatencyBucketTicks / (double)TimeSpan.TicksPerSecond;
+            }
+            return new LatencyPercentiles(count, At(0.50), At(0.90), At(0.99));
+        }, StringComparer.Ordinal);
     }
 
     /// <summary>Settled over all messages; the ETA extrapolates the rate since the first send.</summary>
@@ -251,4 +251,24 @@ internal sealed class InsightRow
     public string? DeliveryStatus { get; init; }
     public string? ReportCode { get; init; }
     public long? ReportedAtTicks { get; init; }
+}
+
+/// <summary>One group of the single pass over the records.</summary>
+internal sealed class Cell
+{
+    public long Bucket { get; init; }
+    public required string Vendor { get; init; }
+    public string? ActivityId { get; init; }
+    public required string Status { get; init; }
+    public string? DeliveryStatus { get; init; }
+    public string? Code { get; init; }
+    public int Count { get; init; }
+    public int Replies { get; init; }
+    public int OptOuts { get; init; }
+    public int Failovers { get; init; }
+    public decimal? Fees { get; init; }
+    public long FirstTicks { get; init; }
+    public long LastTicks { get; init; }
+    public long? LastReportTicks { get; init; }
+    public string? DefinitionId { get; init; }
 }

@@ -57,10 +57,11 @@ public sealed class InsightsApiTests
         Assert.Equal(25.0 / 30, yunpian["deliveryRate"]!.GetValue<double>(), 6);
         Assert.Equal(30, yunpian["latency"]!["reports"]!.GetValue<int>());
         var (rows, reports) = await ExpectedFunnel.RowsAsync(server.Services, r => r.InstanceId == instanceId && r.Vendor == "yunpian");
-        var latencies = rows.Select(r => (reports[(r.Vendor, r.MessageId!)].ReceivedAtTicks - r.CreatedAtTicks) / (double)TimeSpan.TicksPerSecond).Order().ToArray();
-        Assert.Equal(Math.Round(latencies[14], 3), yunpian["latency"]!["p50"]!.GetValue<double>(), 3); // rank ceil(0.5 × 30) = 15
-        Assert.Equal(Math.Round(latencies[26], 3), yunpian["latency"]!["p90"]!.GetValue<double>(), 3);
-        Assert.Equal(Math.Round(latencies[29], 3), yunpian["latency"]!["p99"]!.GetValue<double>(), 3);
+        // Percentiles to the 100 ms bucket: the lower bound of the bucket holding the value at each rank.
+        var latencies = rows.Select(r => (reports[(r.Vendor, r.MessageId!)].ReceivedAtTicks - r.CreatedAtTicks) / (TimeSpan.TicksPerMillisecond * 100) / 10.0).Order().ToArray();
+        Assert.Equal(latencies[14], yunpian["latency"]!["p50"]!.GetValue<double>(), 6); // rank ceil(0.5 × 30) = 15
+        Assert.Equal(latencies[26], yunpian["latency"]!["p90"]!.GetValue<double>(), 6);
+        Assert.Equal(latencies[29], yunpian["latency"]!["p99"]!.GetValue<double>(), 6);
 
         var failedRecord = campaign["problems"]!.AsArray().First()!;
         Assert.Equal("report", failedRecord["stage"]!.GetValue<string>());

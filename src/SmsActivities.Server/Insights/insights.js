@@ -250,8 +250,9 @@
         const started = performance.now();
         const f = filters();
         try {
-            if (full) await loadCampaigns(f);
-            const [campaign] = await Promise.all([loadCampaign(filters()), loadVendors(f)]);
+            // The campaign is drawn as soon as its numbers are in, not held back by the vendor view (or the list).
+            const list = full ? loadCampaigns(f) : Promise.resolve();
+            const [campaign] = await Promise.all([loadCampaign(f), loadVendors(f), list]);
             writeUrl();
             const ms = Math.round(performance.now() - started);
             $("status").textContent = `updated ${new Date().toLocaleTimeString()} in ${ms} ms` + (campaign && !campaign.progress.complete ? " · live" : "");
@@ -287,6 +288,8 @@
             $("status").textContent = "Enter the server's API key (configuration Server:ApiKey) above.";
             return;
         }
+        if (state.wantedCampaign) $("f-campaign").append(el("option", state.wantedCampaign, { value: state.wantedCampaign }));
+        $("f-campaign").value = state.wantedCampaign || "";
         refresh(true).then(() => { if (state.wantedRecord) showRecord(state.wantedRecord).catch(e => { $("status").textContent = "Could not load the record: " + e.message; }); });
         // Live: the numbers are re-read every two seconds (the campaign list with them every tenth time).
         let tick = 0;

@@ -28,12 +28,21 @@ public sealed class InsightsPageTests(BrowserFixture fixture, ITestOutputHelper 
         var failures = WatchFailures(page);
         var yunpian = fixture.Server.Services.GetRequiredService<EmulatorSet>().Yunpian;
         var recipients = Enumerable.Range(0, 1000).Select(i => $"+86137{Random.Shared.Next(100, 999)}{i:D5}").ToArray();
-        // Reports come seconds after the send (40 failed, 30 failed later with another code), the last 200 a long while
-        // later: the page is open before any report, and must be seen to change.
-        foreach (var m in recipients.Take(40)) yunpian.Script.For(m, DeliveryPlan.Fail("UNDELIV", TimeSpan.FromSeconds(5)));
-        foreach (var m in recipients.Skip(40).Take(30)) yunpian.Script.For(m, DeliveryPlan.Fail("MK:0005", TimeSpan.FromSeconds(8)));
-        foreach (var m in recipients.Skip(70).Take(730)) yunpian.Script.For(m, DeliveryPlan.Deliver(TimeSpan.FromSeconds(8)));
-        foreach (var m in recipients.Skip(800)) yunpian.Script.For(m, DeliveryPlan.Deliver(TimeSpan.FromSeconds(40)));
+        // Reports come 5 to 20 s after the send (40 failed, 30 failed with another code), the last 200 from 40 s on: the
+        // page is open before any report and must be seen to change. Spread out (about 50 pushes a second, one report
+        // each), as a vendor's reports come, rather than a thousand pushes at one instant.
+        TimeSpan Spread(int i, double from) => TimeSpan.FromSeconds(from + i % 800 * 0.02);
+        for (var i = 0; i < recipients.Length; i++)
+        {
+            var plan = i switch
+            {
+                < 40 => DeliveryPlan.Fail("UNDELIV", Spread(i, 5)),
+                < 70 => DeliveryPlan.Fail("MK:0005", Spread(i, 5)),
+                < 800 => DeliveryPlan.Deliver(Spread(i, 5)),
+                _ => DeliveryPlan.Deliver(Spread(i, 40)),
+            };
+            yunpian.Script.For(recipients[i], plan);
+        }
 
         // The sample answers once its SendSms is done; the page is opened as soon as the send records exist.
         using var client = fixture.Server.CreateClient(withApiKey: false);
@@ -81,14 +90,19 @@ public sealed class InsightsPageTests(BrowserFixture fixture, ITestOutputHelper 
         AssertClean(console, failures);
     });
 
+    /// <summary>
+    /// A seeded campaign's page, timed (printed, not asserted: speed is not a pass/fail matter on a shared machine).
+    /// 10,000 messages in the suite; <c>SMSACTIVITIES_INSIGHTS_RECORDS=100000</c> for the figure in the README.
+    /// </summary>
     [Fact]
-    public Task A_campaign_of_100_000_messages_renders_quickly() => StudioPage.RunAsync(fixture, async (page, console) =>
+    public Task A_large_seeded_campaign_renders_with_the_right_numbers() => StudioPage.RunAsync(fixture, async (page, console) =>
     {
         var failures = WatchFailures(page);
+        var size = int.TryParse(Environment.GetEnvironmentVariable("SMSACTIVITIES_INSIGHTS_RECORDS"), out var n) && n > 0 ? n : 10_000;
         var instanceId = "seeded-" + Guid.NewGuid().ToString("N");
         var seeding = Stopwatch.StartNew();
-        var seeded = await SeedAsync(instanceId, 100_000);
-        output.WriteLine($"seeded 100,000 send records in {seeding.ElapsedMilliseconds} ms");
+        var seeded = await SeedAsync(instanceId, size);
+        output.WriteLine($"seeded {size:N0} send records in {seeding.ElapsedMilliseconds} ms");
 
         var timings = new List<string>();
         for (var load = 1; load <= 3; load++)
@@ -100,7 +114,7 @@ public sealed class InsightsPageTests(BrowserFixture fixture, ITestOutputHelper 
             var inPage = await page.EvaluateAsync<string>("() => document.body.dataset.renderMs");
             timings.Add($"load {load}: {wall} ms from navigation to the drawn page (data requests and charts {inPage} ms)");
         }
-        foreach (var line in timings) output.WriteLine("100,000-message campaign page, " + line);
+        foreach (var line in timings) output.WriteLine($"{size:N0}-message campaign page, " + line);
 
         var tiles = await ReadTilesAsync(page);
         var shown = $"messages {tiles["messages"]}, delivered {tiles["delivered"]}, failed {tiles["failed"]}, refused {tiles["rejected"]}, in doubt {tiles["indoubt"]}, awaiting {tiles["awaiting"]}, replies {tiles["replies"]}, opt-outs {tiles["optouts"]}";

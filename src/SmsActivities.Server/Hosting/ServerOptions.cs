@@ -50,4 +50,10 @@ public sealed class ServerOptions
     /// <c>src/SmsActivities.ElsaStudio/studio-npm/node_modules</c>.
     /// </summary>
     public string? StudioPath { get; set; }
+
+    /// <summary>
+    /// The chart library's browser bundle for the insights page (npm <c>chart.js</c>, <c>dist/chart.umd.min.js</c>).
+    /// Default: the copy the build installed into <c>src/SmsActivities.Server/insights-npm/node_modules</c>.
+    /// </summary>
+    public string? ChartScriptPath { get; set; }
 }

@@ -9,6 +9,7 @@ using SmsActivities.ElsaStudio;
 using SmsActivities.Hosting;
 using SmsActivities.Samples;
 using SmsActivities.Sandbox;
+using SmsActivities.Server.Insights;
 using SmsActivities.Workflows.Hosting;
 
 namespace SmsActivities.Server.Hosting;
@@ -70,6 +71,7 @@ public static class ServerSetup
         }));
 
         services.AddServerTelemetry(configuration);
+        services.AddInsights();
         return services;
     }
 
@@ -110,6 +112,10 @@ public static class ServerSetup
         app.MapElsaApi("/elsa/api").RequireCors(CorsPolicy);
         // Vendor webhooks, HTTP-triggered workflows under /workflows/… and, in sandbox mode, the emulators pushing to the webhooks.
         app.MapSmsActivities();
+
+        var chartScript = InsightsEndpoints.ResolveChartScript(options, app.Environment);
+        if (chartScript is null) logger.LogWarning("Chart library not found; /insights shows its numbers without charts. Build the server project (it runs npm ci) or set Server:ChartScriptPath.");
+        app.MapInsights(chartScript);
 
         var studio = StudioHosting.ResolvePackageDirectory(options.StudioPath, app.Environment) is not null;
         app.Lifetime.ApplicationStarted.Register(() => LogStartup(app, options, logger, studio));

@@ -99,7 +99,7 @@ public sealed class SendVoiceOtp : Activity
         using var span = SmsTelemetry.Source.StartActivity("sms.voice_otp", ActivityKind.Client);
         span?.SetTag("sms.vendor", sender.Vendor);
         var telemetry = context.GetService<SmsTelemetry>()!;
-        await records.BeginAsync(key, context.WorkflowInstanceId, Id, sender.Vendor, [mobile.E164], ct);
+        await records.BeginAsync(key, context.WorkflowInstanceId, Id, sender.Vendor, [mobile.E164], ct, definitionId: context.ExpressionContext.WorkflowDefinitionId);
         RecipientResult result;
         try
         {

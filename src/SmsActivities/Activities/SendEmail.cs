@@ -110,7 +110,7 @@ public sealed class SendEmail : Activity
         using var span = SmsTelemetry.Source.StartActivity("sms.email", ActivityKind.Client);
         span?.SetTag("sms.vendor", sender.Vendor);
         var addresses = message.To.Distinct(StringComparer.Ordinal).ToArray();
-        await records.BeginAsync(key, context.WorkflowInstanceId, Id, sender.Vendor, addresses, ct);
+        await records.BeginAsync(key, context.WorkflowInstanceId, Id, sender.Vendor, addresses, ct, definitionId: context.ExpressionContext.WorkflowDefinitionId);
         EmailOutputs outputs;
         IReadOnlyList<SmsRecipientOutcome> outcomes;
         try

@@ -210,7 +210,7 @@ public sealed class SendSms : Activity
         }
         else
         {
-            await records.BeginAsync(key, context.WorkflowInstanceId, Id, first.Vendor, toSend.Select(r => r.E164).ToArray(), ct, batched);
+            await records.BeginAsync(key, context.WorkflowInstanceId, Id, first.Vendor, toSend.Select(r => r.E164).ToArray(), ct, batched, context.ExpressionContext.WorkflowDefinitionId);
             toAttempt = toSend.Select(r => r.E164).ToHashSet(StringComparer.Ordinal);
         }
 

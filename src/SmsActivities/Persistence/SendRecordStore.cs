@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using SmsActivities.Routing;
+using SmsActivities.Vendors;
 
 namespace SmsActivities.Persistence;
 
@@ -63,7 +64,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// its recipients to the vendors batch by batch (<see cref="StartBatchAsync"/>, <see cref="SettleAsync"/>).
     /// </summary>
     public async Task BeginAsync(string idempotencyKey, string instanceId, string activityId, string plannedVendor, IReadOnlyList<string> mobiles, CancellationToken cancellationToken,
-        bool batched = false)
+        bool batched = false, string? definitionId = null)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow().UtcTicks;
@@ -71,6 +72,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         {
             Vendor = plannedVendor, Mobile = m, InstanceId = instanceId, ActivityId = activityId,
             IdempotencyKey = idempotencyKey, Status = batched ? SendRecordStatus.Queued : SendRecordStatus.Pending, CreatedAtTicks = now,
+            DefinitionId = string.IsNullOrEmpty(definitionId) ? null : definitionId,
         }));
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -104,6 +106,9 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             row.Accepted = outcome.Accepted;
             row.Status = outcome.Accepted ? SendRecordStatus.Accepted : outcome.InDoubt ? SendRecordStatus.InDoubt : SendRecordStatus.Rejected;
             row.Error = outcome.Error;
+            row.VendorCode = outcome.VendorCode;
+            row.Fee = outcome.Fee;
+            row.Attempts = outcome.Attempts;
         }
     }
 
@@ -155,6 +160,78 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         return rows.Where(r => wanted.Contains((r.Vendor, r.MessageId!)))
             .GroupBy(r => (r.Vendor, r.MessageId!))
             .ToDictionary(g => g.Key, g => new DateTimeOffset(g.Min(r => r.CreatedAtTicks), TimeSpan.Zero));
+    }
+
+    /// <summary>
+    /// Keeps the first final delivery report of each message (an <c>Unknown</c> report only until a final one comes),
+    /// with the time it was received. Reports of one push are written in one transaction.
+    /// </summary>
+    public async Task RecordReportsAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reports);
+        if (reports.Count == 0) return;
+        // A final report of the same message stored concurrently by another push wins the key: then read again, once.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await WriteReportsAsync(reports, receivedAt, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (DbUpdateException) when (attempt == 1)
+            {
+            }
+        }
+    }
+
+    private async Task WriteReportsAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var byVendor in reports.GroupBy(r => r.Vendor, StringComparer.Ordinal))
+        {
+            var ids = byVendor.Select(r => r.MessageId).Distinct(StringComparer.Ordinal).ToArray();
+            var stored = await db.DeliveryReports.Where(d => d.Vendor == byVendor.Key && ids.Contains(d.MessageId))
+                .ToDictionaryAsync(d => d.MessageId, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
+            foreach (var report in byVendor)
+            {
+                var status = report.Status.ToString();
+                var code = report.Status == DeliveryStatus.Failed ? report.VendorCode : null;
+                if (!stored.TryGetValue(report.MessageId, out var row))
+                {
+                    stored[report.MessageId] = row = new DeliveryReportEntity { Vendor = report.Vendor, MessageId = report.MessageId, Status = status, Code = code, ReceivedAtTicks = receivedAt.UtcTicks };
+                    db.DeliveryReports.Add(row);
+                }
+                else if (row.Status == nameof(DeliveryStatus.Unknown) && report.Status != DeliveryStatus.Unknown)
+                {
+                    row.Status = status;
+                    row.Code = code;
+                    row.ReceivedAtTicks = receivedAt.UtcTicks;
+                }
+            }
+        }
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ties each reply to the latest accepted send to its number (sent before the reply came): the first reply sets
+    /// its time, an opt-out keyword marks it opted out.
+    /// </summary>
+    public async Task RecordRepliesAsync(IReadOnlyList<(string Mobile, bool OptOut)> replies, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(replies);
+        if (replies.Count == 0) return;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var at = receivedAt.UtcTicks;
+        foreach (var (mobile, optOut) in replies)
+        {
+            var latest = await db.SendRecords.Where(x => x.Mobile == mobile && x.Status == SendRecordStatus.Accepted && x.CreatedAtTicks <= at)
+                .MaxAsync(x => (long?)x.Id, cancellationToken).ConfigureAwait(false);
+            if (latest is null) continue;
+            await db.SendRecords.Where(r => r.Id == latest)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(r => r.RepliedAtTicks, r => r.RepliedAtTicks ?? at)
+                    .SetProperty(r => r.OptedOut, r => r.OptedOut || optOut), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static byte[] Compress(string json)

@@ -16,6 +16,7 @@ public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> opt
     public DbSet<OptOutEntity> OptOuts => Set<OptOutEntity>();
     public DbSet<SendRecordEntity> SendRecords => Set<SendRecordEntity>();
     public DbSet<SendOutcomeEntity> SendOutcomes => Set<SendOutcomeEntity>();
+    public DbSet<DeliveryReportEntity> DeliveryReports => Set<DeliveryReportEntity>();
     public DbSet<WebhookKeyEntity> WebhookKeys => Set<WebhookKeyEntity>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
@@ -54,6 +55,21 @@ public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> opt
             e.Property(x => x.Status).HasMaxLength(16);
             e.HasIndex(x => x.IdempotencyKey);
             e.HasIndex(x => new { x.InstanceId, x.ActivityId });
+            // The insights page: sends over a time range, and a reply tied back to the latest send to its number.
+            e.HasIndex(x => x.CreatedAtTicks);
+            e.HasIndex(x => x.Mobile);
+            e.Property(x => x.DefinitionId).HasMaxLength(128);
+            e.Property(x => x.VendorCode).HasMaxLength(64);
+        });
+        modelBuilder.Entity<DeliveryReportEntity>(e =>
+        {
+            e.ToTable("sms_delivery_reports");
+            e.HasKey(x => new { x.Vendor, x.MessageId });
+            e.Property(x => x.Vendor).HasMaxLength(32);
+            e.Property(x => x.MessageId).HasMaxLength(128);
+            e.Property(x => x.Status).HasMaxLength(16);
+            e.Property(x => x.Code).HasMaxLength(64);
+            e.HasIndex(x => x.ReceivedAtTicks);
         });
         modelBuilder.Entity<SendOutcomeEntity>(e =>
         {
@@ -116,6 +132,34 @@ public sealed class SendRecordEntity
     public string Status { get; set; } = SendRecordStatus.Pending;
     public string? Error { get; set; }
     public long CreatedAtTicks { get; set; }
+    /// <summary>The workflow definition of <see cref="InstanceId"/>, so sends can be summed per definition without the runtime's tables.</summary>
+    public string? DefinitionId { get; set; }
+    /// <summary>The vendor's code when it refused the recipient (or the call failed).</summary>
+    public string? VendorCode { get; set; }
+    /// <summary>The normalized fee the accepting vendor reported.</summary>
+    public decimal? Fee { get; set; }
+    /// <summary>Vendors tried for this recipient; more than one means it failed over.</summary>
+    public int Attempts { get; set; }
+    /// <summary>When the handset first replied to this send (the latest send to the number takes the reply).</summary>
+    public long? RepliedAtTicks { get; set; }
+    /// <summary>A reply to this send was an opt-out keyword.</summary>
+    public bool OptedOut { get; set; }
+}
+
+/// <summary>
+/// The first final delivery report of a message (an <c>Unknown</c> one until a final one comes), kept apart from the
+/// send record because a vendor can report before the send that got the message id has settled its records.
+/// </summary>
+public sealed class DeliveryReportEntity
+{
+    public required string Vendor { get; set; }
+    public required string MessageId { get; set; }
+    /// <summary><c>Delivered</c>, <c>Failed</c> or <c>Unknown</c>.</summary>
+    public required string Status { get; set; }
+    /// <summary>The vendor's code of a failed report.</summary>
+    public string? Code { get; set; }
+    /// <summary>When the report was received: against the send record's creation, the send → report latency.</summary>
+    public long ReceivedAtTicks { get; set; }
 }
 
 /// <summary>The outputs a completed send left the workflow with, by idempotency key: replayed when the same execution runs again.</summary>

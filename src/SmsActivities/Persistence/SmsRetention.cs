@@ -44,6 +44,7 @@ public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFac
         var expiredBefore = (now - o.ExpiredOtpChallenges).UtcTicks;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var records = await db.SendRecords.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        await db.DeliveryReports.Where(r => r.ReceivedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var outcomes = await db.SendOutcomes.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var events = await db.RateEvents.Where(e => e.AtTicks < eventsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var challenges = await db.OtpChallenges.Where(c => c.ExpiresAtTicks < expiredBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);

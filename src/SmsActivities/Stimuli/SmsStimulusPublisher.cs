@@ -76,7 +76,10 @@ public sealed class SmsStimulusPublisher(
             if (i < reports.Count) TraceReport(reports[i], started, isNew, runs);
             else if (i < reports.Count + replies.Count) TraceReply(replies[i - reports.Count], started, isNew, runs);
         }
-        await RecordReportLatencyAsync(reports.Where((_, i) => eventResults[i].Any(r => !r.Duplicate)).ToArray(), started, cancellationToken).ConfigureAwait(false);
+        var freshReports = reports.Where((_, i) => eventResults[i].Any(r => !r.Duplicate)).ToArray();
+        var freshReplies = replies.Where((_, i) => eventResults[reports.Count + i].Any(r => !r.Duplicate)).Select(r => (r.Mobile, IsOptOut(r.Text))).ToArray();
+        await RecordReportLatencyAsync(freshReports, started, cancellationToken).ConfigureAwait(false);
+        await RecordOnSendsAsync(freshReports, freshReplies, started, cancellationToken).ConfigureAwait(false);
         return new IngestResult(fresh, eventResults.Length - fresh);
     }
 
@@ -101,6 +104,23 @@ public sealed class SmsStimulusPublisher(
         {
             if (!sentAt.TryGetValue((report.Vendor, report.MessageId), out var sent)) continue;
             telemetry.ReportLatency.Record(Math.Max(0, (receivedAt - sent).TotalSeconds), new TagList { { "vendor", report.Vendor }, { "status", report.Status.ToString() } });
+        }
+    }
+
+    /// <summary>
+    /// Reports and replies onto the send records they answer (what the insights page sums). Like the latency, a failed
+    /// write loses that bookkeeping, never the push: its events are already stored.
+    /// </summary>
+    private async Task RecordOnSendsAsync(IReadOnlyList<DeliveryReport> reports, IReadOnlyList<(string Mobile, bool OptOut)> replies, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await records.RecordReportsAsync(reports, receivedAt, cancellationToken).ConfigureAwait(false);
+            await records.RecordRepliesAsync(replies, receivedAt, cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            logger.LogWarning(ex, "Could not record {Reports} reports and {Replies} replies on their send records", reports.Count, replies.Count);
         }
     }
 

@@ -286,10 +286,10 @@ public static class InstanceEndpoints
         ["completedAt"] = record.CompletedAt,
     };
 
-    private static List<string> Strings(JsonNode? node) =>
+    internal static List<string> Strings(JsonNode? node) =>
         node is JsonArray array ? array.Select(n => (string?)n).Where(s => !string.IsNullOrEmpty(s)).Select(s => s!).ToList() : [];
 
-    private static List<T> Enums<T>(JsonNode? many, JsonNode? one) where T : struct, Enum
+    internal static List<T> Enums<T>(JsonNode? many, JsonNode? one = null) where T : struct, Enum
     {
         var values = new List<T>();
         var nodes = many is JsonArray array ? array.ToList() : [];

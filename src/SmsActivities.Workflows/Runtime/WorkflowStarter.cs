@@ -52,7 +52,7 @@ internal sealed class WorkflowStarter(
         }
     }
 
-    private static JsonNode? InitialValue(VariableDefinition variable)
+    internal static JsonNode? InitialValue(VariableDefinition variable)
     {
         // Studio stores typed defaults as text ("0", "true"): give them their JSON type.
         if (variable.Value is JsonValue v && v.TryGetValue<string>(out var text) && variable.TypeName is { } type && text.Length > 0)

@@ -79,6 +79,15 @@ public static class InstanceEndpoints
             return ElsaJson.Ok(new { deletedCount = count });
         }).WithTags("Workflow instances");
 
+        // Studio's instance list offers Import (the host page hides it). A faithful import is not possible here: a
+        // running instance's bookmarks, timers, pending deliveries and lease belong to the runtime that ran it, and a
+        // copy would be resumed twice or never. Answer why instead of 404.
+        api.MapPost("/bulk-actions/import/workflow-instances", () => Results.Json(new
+        {
+            status = StatusCodes.Status501NotImplemented,
+            title = "Importing workflow instances is not supported: an instance's bookmarks, timers and pending deliveries belong to the server that ran it. Run the workflow again instead.",
+        }, ElsaJson.Options, statusCode: StatusCodes.Status501NotImplemented)).WithTags("Workflow instances");
+
         var executions = api.MapGroup("").WithTags("Activity executions");
         executions.MapGet("/activity-executions/list", async (string workflowInstanceId, string? activityNodeId, WorkflowInstanceStore store, ExecutionRecordIndex index, CancellationToken ct) =>
         {

@@ -92,6 +92,25 @@ public sealed class InstanceToolsStudioTests(BrowserFixture fixture)
         await Assertions.Expect(page.GetByText("Workflow instances are being cancelled.")).ToBeVisibleAsync();
     });
 
+    [Fact]
+    public Task Instance_list_offers_no_Import_and_the_route_says_why() => StudioPage.RunAsync(fixture, async (page, _) =>
+    {
+        using var client = fixture.Server.CreateClient();
+        await ApiScenarios.RunHelloWorkflowAsync(client, "Import menu " + Guid.NewGuid().ToString("N")[..6]);
+        var list = page.Locator("elsa-workflow-instance-list");
+        await page.GotoAsync("studio/workflows/instances", new() { WaitUntil = WaitUntilState.NetworkIdle });
+        await list.Locator("tr").Nth(1).WaitForAsync();
+        await list.GetByRole(AriaRole.Button, new() { Name = "Actions", Exact = true }).ClickAsync();
+        var items = page.Locator(".mud-popover-open .mud-menu-item");
+        await Assertions.Expect(items.Filter(new() { HasText = "Refresh" }).First).ToBeVisibleAsync();
+        await Assertions.Expect(items.Filter(new() { HasTextRegex = new Regex("^\\s*Import\\s*$") }).First).ToBeHiddenAsync();
+        await page.Keyboard.PressAsync("Escape");
+
+        using var import = await client.PostAsync("elsa/api/bulk-actions/import/workflow-instances", new MultipartFormDataContent());
+        Assert.Equal(System.Net.HttpStatusCode.NotImplemented, import.StatusCode);
+        Assert.Contains("not supported", await import.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    });
+
     /// <summary>Selects a node, opens its Test tab, clicks Start and returns the server's answer.</summary>
     private static async Task<JsonObject> RunTestTabAsync(StudioDriver studio, string nodeName)
     {

@@ -35,7 +35,7 @@ public static class DescriptorEndpoints
     /// <summary>
     /// Studio asks for an input's choices when its descriptor says <c>"Refresh":true</c>, sending only the activity's
     /// own input values. Choices that depend on the workflow (e.g. its SendSms activities) come from the definition
-    /// open in the editor: Studio's page address (the request's <c>Referer</c>, same origin) names it.
+    /// open in the editor, which the host page names in <see cref="EditedDefinitionHeader"/>.
     /// </summary>
     private static async Task<IResult> OptionsAsync(
         string activityTypeName, string propertyName, HttpRequest request, ActivityRegistry registry, IServiceProvider services,
@@ -50,12 +50,12 @@ public static class DescriptorEndpoints
         return ElsaJson.Node(new JsonObject { ["items"] = specification?.DeepClone() ?? new JsonObject() });
     }
 
-    /// <summary>The definition id in Studio's editor address (<c>…/workflows/definitions/{id}/edit</c>).</summary>
-    internal static string? EditedDefinitionId(HttpRequest request)
-    {
-        if (!Uri.TryCreate(request.Headers.Referer.ToString(), UriKind.Absolute, out var page)) return null;
-        var segments = page.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        var at = Array.IndexOf(segments, "definitions");
-        return at > 0 && segments[at - 1] == "workflows" && at + 1 < segments.Length ? Uri.UnescapeDataString(segments[at + 1]) : null;
-    }
+    /// <summary>
+    /// The header in which the Studio host page names the definition open in the editor. Studio's own request carries
+    /// only the activity's input values, so the page adds it to every API request it sends from the editor.
+    /// </summary>
+    public const string EditedDefinitionHeader = "X-Studio-Definition-Id";
+
+    internal static string? EditedDefinitionId(HttpRequest request) =>
+        request.Headers[EditedDefinitionHeader].ToString() is { Length: > 0 } id ? id : null;
 }

@@ -3,7 +3,7 @@ namespace SmsActivities.Server.ElsaApi;
 /// <summary>The subset of the Elsa 3 server HTTP API that Elsa Studio 3.8 uses (see docs/architecture.md, "The Elsa server API Studio uses").</summary>
 internal static class ElsaApiEndpoints
 {
-    internal static IServiceCollection AddElsaApiServices(this IServiceCollection services) => services.AddSingleton<ExecutionRecordIndex>().AddSingleton<CodeFirstDefinitions>().AddSingleton<StudioModels>();
+    internal static IServiceCollection AddElsaApiServices(this IServiceCollection services) => services.AddSingleton<ExecutionRecordIndex>().AddSingleton<CodeFirstDefinitions>().AddSingleton<StudioModels>().AddSingleton<AlterationPlans>();
 
     internal static RouteGroupBuilder MapElsaApiEndpoints(this IEndpointRouteBuilder routes, string prefix)
     {
@@ -13,6 +13,8 @@ internal static class ElsaApiEndpoints
         DefinitionEndpoints.Map(api);
         InstanceEndpoints.Map(api);
         ScriptingEndpoints.Map(api);
+        TestEndpoints.Map(api);
+        AlterationEndpoints.Map(api);
 
         // No SignalR hub: an empty feature catalog makes Studio poll execution-state instead.
         api.MapGet("/features/installed", () => ElsaJson.List(Array.Empty<object>()));

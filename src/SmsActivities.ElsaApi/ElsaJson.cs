@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -6,13 +7,16 @@ namespace SmsActivities.Server.ElsaApi;
 
 /// <summary>
 /// JSON as Elsa's server writes it and Studio's Refit client reads it: camelCase (case-sensitive on the client),
-/// string enums, nulls omitted.
+/// string enums, nulls omitted. Characters such as <c>+</c> are written as they are, not as <c>\u002B</c>: Studio shows
+/// some values as the raw JSON it received (the Test tab's state and outputs), where a phone number would read
+/// <c>\u002B8613800138000</c>.
 /// </summary>
 public static class ElsaJson
 {
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Converters = { new JsonStringEnumConverter() },
     };
 

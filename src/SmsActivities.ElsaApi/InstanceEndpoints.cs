@@ -79,6 +79,15 @@ public static class InstanceEndpoints
             return ElsaJson.Ok(new { deletedCount = count });
         }).WithTags("Workflow instances");
 
+        // Studio's instance list offers Import (the host page hides it). A faithful import is not possible here: a
+        // running instance's bookmarks, timers, pending deliveries and lease belong to the runtime that ran it, and a
+        // copy would be resumed twice or never. Answer why instead of 404.
+        api.MapPost("/bulk-actions/import/workflow-instances", () => Results.Json(new
+        {
+            status = StatusCodes.Status501NotImplemented,
+            title = "Importing workflow instances is not supported: an instance's bookmarks, timers and pending deliveries belong to the server that ran it. Run the workflow again instead.",
+        }, ElsaJson.Options, statusCode: StatusCodes.Status501NotImplemented)).WithTags("Workflow instances");
+
         var executions = api.MapGroup("").WithTags("Activity executions");
         executions.MapGet("/activity-executions/list", async (string workflowInstanceId, string? activityNodeId, WorkflowInstanceStore store, ExecutionRecordIndex index, CancellationToken ct) =>
         {
@@ -286,10 +295,10 @@ public static class InstanceEndpoints
         ["completedAt"] = record.CompletedAt,
     };
 
-    private static List<string> Strings(JsonNode? node) =>
+    internal static List<string> Strings(JsonNode? node) =>
         node is JsonArray array ? array.Select(n => (string?)n).Where(s => !string.IsNullOrEmpty(s)).Select(s => s!).ToList() : [];
 
-    private static List<T> Enums<T>(JsonNode? many, JsonNode? one) where T : struct, Enum
+    internal static List<T> Enums<T>(JsonNode? many, JsonNode? one = null) where T : struct, Enum
     {
         var values = new List<T>();
         var nodes = many is JsonArray array ? array.ToList() : [];

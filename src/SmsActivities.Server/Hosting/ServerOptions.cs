@@ -46,6 +46,13 @@ public sealed class ServerOptions
     public string[] CorsOrigins { get; set; } = [];
 
     /// <summary>
+    /// Whether Studio's activity Test tab may run the SMS plug-in's activities outside sandbox mode, where they reach the
+    /// real vendors (a test of SendSms sends a real, billed message). Off by default: such a test answers Faulted,
+    /// saying so. Sandbox mode runs them against the emulators.
+    /// </summary>
+    public bool AllowActivityTestsOutsideSandbox { get; set; }
+
+    /// <summary>
     /// The unpacked npm package <c>@elsa-workflows/elsa-studio-wasm</c>. Default: the copy the build installed into
     /// <c>src/SmsActivities.ElsaStudio/studio-npm/node_modules</c>.
     /// </summary>

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Data.Sqlite;
 using SmsActivities.ElsaApi;
+using SmsActivities.Server.ElsaApi;
 using SmsActivities.ElsaStudio;
 using SmsActivities.Hosting;
 using SmsActivities.Samples;
@@ -45,6 +46,13 @@ public static class ServerSetup
 
         // The management API behind the server's key; Studio, with that key in its page only when it is the documented default.
         services.AddElsaApi(api => api.ApiKey = apiKey);
+        services.Configure<ActivityTestOptions>(test =>
+        {
+            // The plug-in's activities talk to the vendors; in sandbox mode those are the emulators.
+            test.RunVendorActivities = options.Sandbox || options.AllowActivityTestsOutsideSandbox;
+            test.ReachesVendor = type => type.Assembly == typeof(SmsActivities.Activities.SendSms).Assembly;
+            test.NotRunHint = "Run the server in sandbox mode (Server:Sandbox=true), or allow it with Server:AllowActivityTestsOutsideSandbox=true.";
+        });
         services.AddElsaStudio(studio =>
         {
             studio.PackagePath = options.StudioPath;

@@ -131,6 +131,20 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         NotifyParentIfFinished();
     }
 
+    /// <summary>
+    /// Schedules an activity from outside its container's own logic (an alteration): under the live execution of its
+    /// container, which then carries on from it as from any child (a Flowchart follows its connections); with no live
+    /// container, on its own.
+    /// </summary>
+    internal void ScheduleInContainer(Activity activity)
+    {
+        var container = activity.Parent is null ? null : _live.Values.LastOrDefault(c => ReferenceEquals(c.Activity, activity.Parent));
+        Schedule(activity, container);
+    }
+
+    /// <summary>The activity of a live (running or suspended) activity execution, by its id.</summary>
+    internal Activity? LiveActivity(string activityInstanceId) => _live.GetValueOrDefault(activityInstanceId)?.Activity;
+
     /// <param name="scope">Variables visible only to this child and its descendants (Elsa's per-branch variables), by name.</param>
     internal void Schedule(Activity activity, ActivityExecutionContext? parent, JsonObject? scope = null)
     {
@@ -161,12 +175,13 @@ public sealed class WorkflowExecutionContext : ExpressionContext
             StartedAt = state.StartedAt, Status = ActivityStatus.Running,
         };
         ExecutionRecords[state.Id] = record;
+        // "Started" before the inputs are evaluated: an input that fails journals "Faulted", which must come after it.
+        Journal(context, "Started", null, null);
         var ok = await GuardAsync(context, () =>
         {
             record.ActivityState = EvaluateInputs(context);
             return ValueTask.CompletedTask;
         });
-        Journal(context, "Started", null, null);
         if (!ok) return;
         // The trigger that started the run consumes its stimulus here; anything else marked asynchronous waits for the background run.
         if (activity.RunAsynchronously && !context.IsTrigger)
@@ -295,6 +310,16 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         record.Exception = error;
         record.AggregateFaultCount++;
         record.CompletedAt = now;
+        // The fault ends the workflow, so the containers it ran in (the root Flowchart, a Sequence) end faulted too,
+        // as in Elsa; otherwise the viewer shows them still running.
+        for (var ancestor = context.Parent; ancestor != null; ancestor = ancestor.Parent)
+        {
+            var ancestorRecord = RecordOf(ancestor);
+            ancestor.State.Status = ActivityStatus.Faulted;
+            ancestorRecord.Status = ActivityStatus.Faulted;
+            ancestorRecord.AggregateFaultCount++;
+            ancestorRecord.CompletedAt = now;
+        }
         State.Incidents.Add(new WorkflowIncident(context.Activity.Id, context.Activity.NodeId, context.Activity.Type,
             $"{context.Activity}: {exception.Message}", error, now));
         State.Fault = error;

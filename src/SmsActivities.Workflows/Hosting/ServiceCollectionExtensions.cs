@@ -73,6 +73,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => new WorkflowRuntime(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), sp.GetRequiredService<WorkflowDefinitionService>(),
             sp.GetRequiredService<StimulusSender>(), sp.GetRequiredService<StimulusAcceptor>(), sp.GetRequiredService<WorkflowStarter>(), sp.GetRequiredService<BookmarkResumer>(),
             sp.GetRequiredService<InstanceOwnership>(), sp.GetRequiredService<InstanceCommitter>(), sp.GetRequiredService<ExecutionContextFactory>()));
+        services.AddSingleton(sp => new ActivityTester(sp.GetRequiredService<WorkflowDefinitionService>(), sp.GetRequiredService<ExecutionContextFactory>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new InstanceAlterer(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), sp.GetRequiredService<WorkflowDefinitionService>(),
+            sp.GetRequiredService<ExecutionContextFactory>(), sp.GetRequiredService<InstanceOwnership>(), sp.GetRequiredService<InstanceCommitter>(), sp.GetRequiredService<StimulusSender>()));
         services.AddHttpContextAccessor();
         services.AddOptions<WorkflowRetentionOptions>().ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new WorkflowRetention(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(),

@@ -78,7 +78,7 @@ internal sealed class WorkflowStarter(
         return await context.Instances.AnyAsync(i => i.StartKey == deliveryId, cancellationToken);
     }
 
-    private static JsonNode? InitialValue(VariableDefinition variable)
+    internal static JsonNode? InitialValue(VariableDefinition variable)
     {
         // Studio stores typed defaults as text ("0", "true"): give them their JSON type.
         if (variable.Value is JsonValue v && v.TryGetValue<string>(out var text) && variable.TypeName is { } type && text.Length > 0)

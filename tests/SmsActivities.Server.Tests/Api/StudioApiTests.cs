@@ -123,12 +123,12 @@ public sealed class StudioApiTests : IAsyncLifetime
         Assert.Contains(errors, e => ((string)e!["errorMessage"]!).Contains("Send Sms Activity Id 'NoSuchSend' names no SendSms activity", StringComparison.Ordinal));
         var definitionId = (string)JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["workflowDefinition"]!["definitionId"]!;
 
-        // The drop-down: Studio asks with the activity's own inputs; the editor's address names the workflow.
+        // The drop-down: Studio asks with the activity's own inputs; the host page names the edited workflow in a header.
         using var options = new HttpRequestMessage(HttpMethod.Post, "elsa/api/descriptors/activities/SmsActivities.WaitForDeliveryReport/options/SendSmsActivityId")
         {
             Content = Body(new JsonObject { ["context"] = new JsonObject() }),
         };
-        options.Headers.Referrer = new Uri(_server.BaseAddress, $"studio/workflows/definitions/{definitionId}/edit");
+        options.Headers.Add("X-Studio-Definition-Id", definitionId); // what the Studio host page adds from the editor
         using var answer = await client.SendAsync(options);
         var items = JsonNode.Parse(await answer.Content.ReadAsStringAsync())!["items"]!;
         var item = Assert.Single(items["dropdown"]!["selectList"]!["items"]!.AsArray())!;

@@ -4,9 +4,12 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using SmsActivities.Emulators;
-using SmsActivities.Server.ElsaApi;
-using SmsActivities.Server.Studio;
+using Microsoft.Data.Sqlite;
+using SmsActivities.ElsaApi;
+using SmsActivities.ElsaStudio;
+using SmsActivities.Hosting;
+using SmsActivities.Samples;
+using SmsActivities.Sandbox;
 using SmsActivities.Workflows.Hosting;
 
 namespace SmsActivities.Server.Hosting;
@@ -15,7 +18,6 @@ namespace SmsActivities.Server.Hosting;
 public static class ServerSetup
 {
     public const string CorsPolicy = "elsa-api";
-    public const string ApiPolicy = "api-key";
 
     /// <summary>Headers Studio reads from the execute response; cross-origin they must be exposed.</summary>
     public static readonly string[] ExposedHeaders = ["x-elsa-workflow-instance-id", "x-elsa-workflow-cannot-start", "x-elsa-response"];
@@ -28,20 +30,30 @@ public static class ServerSetup
 
         var store = new DataStore(options.DataDirectory, configuration.GetConnectionString("Workflows"));
         services.AddSingleton(store);
-        services.AddSingleton(TimeProvider.System);
 
-        // The workflow runtime on the server's database; the repo's workflows/*.json are saved and published on start.
+        // The plug-in as any app registers it: runtime, vendors, activities; the server's database files, the
+        // repository's workflows/*.json and the code-first samples; in sandbox mode every vendor on its emulator.
         var workflowsFolder = WorkflowsFolder.Resolve(options, environment);
-        services.AddWorkflowRuntime(runtime =>
+        services.AddSmsActivities(configuration, sms =>
         {
-            runtime.UseDatabase(db => db.UseSqlite(store.ConnectionString));
-            runtime.WorkflowsFolder = workflowsFolder;
+            var plugin = configuration[$"{SmsActivitiesOptions.Section}:ConnectionString"] is { Length: > 0 } configured
+                ? configured
+                : new SqliteConnectionStringBuilder { DataSource = Path.Combine(store.DataDirectory, "sms.db"), Pooling = true }.ToString();
+            // The plug-in's tables live in their own SQLite file beside the runtime's: EF Core's EnsureCreated skips a
+            // database that already has tables, so the two must not share one.
+            sms.UseDatabase(db => db.UseSqlite(store.ConnectionString), db => db.UseSqlite(plugin));
+            if (workflowsFolder is not null) sms.AddWorkflowsFrom(workflowsFolder);
+            foreach (var workflow in SampleWorkflows.Create()) sms.AddWorkflow(workflow);
+            if (options.Sandbox) sms.UseSandboxVendors(options.EmulatorPrefix);
         });
 
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o => o.Key = apiKey);
-        services.AddAuthorizationBuilder()
-            .AddPolicy(ApiPolicy, policy => policy.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser());
+        // The management API behind the server's key; Studio, with that key in its page only when it is the documented default.
+        services.AddElsaApi(api => api.ApiKey = apiKey);
+        services.AddElsaStudio(studio =>
+        {
+            studio.PackagePath = options.StudioPath;
+            if (ApiKeys.IsDefaultKey(options, environment)) studio.EmbeddedApiKey = apiKey;
+        });
 
         services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy =>
         {
@@ -53,8 +65,6 @@ public static class ServerSetup
 
         services.AddTrustedProxies(options);
         services.Configure<HttpEndpointOptions>(configuration.GetSection(ServerOptions.Section + ":HttpEndpoints"));
-        services.Configure<SmsActivities.Workflows.Runtime.WorkflowRetentionOptions>(configuration.GetSection("Workflows:Retention"));
-        services.Configure<SmsActivities.Workflows.Expressions.ScriptOptions>(configuration.GetSection("Workflows:Scripts"));
 
         services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite").AddCheck<WorkflowFilesHealthCheck>("workflows");
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
@@ -64,14 +74,7 @@ public static class ServerSetup
             return Task.CompletedTask;
         }));
 
-        if (options.Sandbox)
-        {
-            services.AddSingleton(sp => new EmulatorSet(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
-        }
-
         services.AddServerTelemetry(configuration);
-        services.AddElsaApi();
-        services.AddSmsPlugin(configuration); // the SMS plug-in, code-first samples and (sandbox) vendors on the emulators
         return services;
     }
 
@@ -83,12 +86,8 @@ public static class ServerSetup
         // First, so everything after (the per-client OTP limits through HttpEndpoint) sees the client's address.
         app.UseForwardedHeaders();
 
-        var studioDirectory = StudioHosting.ResolvePackageDirectory(options, app.Environment);
-        if (studioDirectory is not null) app.UseElsaStudio(studioDirectory);
-        else logger.LogWarning("Elsa Studio package not found; /studio is unavailable. Build the server project (it runs npm ci) or set Server:StudioPath.");
-
-        EmulatorSet? emulators = options.Sandbox ? app.Services.GetRequiredService<EmulatorSet>() : null;
-        if (emulators is not null) app.UseVendorEmulators(emulators, options.EmulatorPrefix);
+        // Before routing: Studio's static files are served ahead of any endpoint.
+        app.UseElsaStudio();
 
         app.UseRouting();
         app.UseCors();
@@ -113,18 +112,12 @@ public static class ServerSetup
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapServerTelemetry();
 
-        if (studioDirectory is not null) app.MapElsaStudioPages();
-        else app.MapMissingStudio();
+        app.MapElsaApi("/elsa/api").RequireCors(CorsPolicy);
+        // Vendor webhooks, HTTP-triggered workflows under /workflows/… and, in sandbox mode, the emulators pushing to the webhooks.
+        app.MapSmsActivities();
 
-        app.MapElsaApi("/elsa/api").RequireAuthorization(ApiPolicy).RequireCors(CorsPolicy);
-        app.MapSmsPlugin(); // vendor webhooks; in sandbox mode the emulators push to them
-
-        if (emulators is not null) app.MapVendorEmulators(emulators, options.EmulatorPrefix);
-
-        // HTTP-triggered workflows (Elsa.HttpEndpoint) answer under /workflows/…
-        app.MapWorkflowHttpEndpoints("/workflows");
-
-        app.Lifetime.ApplicationStarted.Register(() => LogStartup(app, options, logger, studioDirectory is not null));
+        var studio = StudioHosting.ResolvePackageDirectory(options.StudioPath, app.Environment) is not null;
+        app.Lifetime.ApplicationStarted.Register(() => LogStartup(app, options, logger, studio));
         return app;
     }
 

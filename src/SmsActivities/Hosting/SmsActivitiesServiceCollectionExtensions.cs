@@ -13,22 +13,35 @@ using SmsActivities.Stimuli;
 using SmsActivities.Telemetry;
 using SmsActivities.Vendors;
 using SmsActivities.Webhooks;
+using Microsoft.AspNetCore.Builder;
+using SmsActivities.Workflows.Expressions;
 using SmsActivities.Workflows.Hosting;
+using SmsActivities.Workflows.Runtime;
 
 namespace SmsActivities.Hosting;
 
 public static class SmsActivitiesServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the plug-in: the vendors configured under <c>Vendors</c>, the router, OTP service, opt-out list, the
-    /// plug-in's database (SQLite from <c>SmsActivities:ConnectionString</c> unless <paramref name="database"/> says
-    /// otherwise), telemetry, the stimulus publisher, the pull pollers, and the activities in the runtime's registry.
-    /// The host also calls <c>AddWorkflowRuntime</c>, before or after.
+    /// Registers everything the plug-in needs in one call: the workflow runtime (unless the host registered it with
+    /// <c>AddWorkflowRuntime</c> first), the vendors configured under <c>Vendors</c>, the router, OTP service, opt-out
+    /// list, the plug-in's database, telemetry, the stimulus publisher, the pull pollers and the activities. Options are
+    /// validated on start. <paramref name="configure"/> sets the same things in code (vendors, database, workflows).
+    /// Databases, unless set: the runtime in <c>ConnectionStrings:Workflows</c> and the plug-in in
+    /// <c>SmsActivities:ConnectionString</c> (SQLite), else SQLite files under <c>data/</c>.
+    /// Pair with <see cref="MapSmsActivities"/>.
     /// </summary>
-    public static IServiceCollection AddSmsActivities(this IServiceCollection services, IConfiguration configuration, Action<DbContextOptionsBuilder>? database = null)
+    public static IServiceCollection AddSmsActivities(this IServiceCollection services, IConfiguration configuration, Action<SmsActivitiesBuilder>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
+        var builder = new SmsActivitiesBuilder(services);
+        configure?.Invoke(builder);
+        configuration = builder.Effective(configuration);
+        AddRuntime(services, configuration, builder);
+        var database = builder.PluginDatabase;
+        if (database is null && !configuration.GetSection($"{SmsActivitiesOptions.Section}:ConnectionString").Exists())
+            database = DefaultSqlite("sms.db");
 
         var section = configuration.GetSection(SmsActivitiesOptions.Section);
         services.AddOptions<SmsActivitiesOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
@@ -64,6 +77,57 @@ public static class SmsActivitiesServiceCollectionExtensions
 
         services.AddWorkflowActivities(ActivityTypes);
         return services;
+    }
+
+    /// <summary>
+    /// Maps the plug-in's endpoints: one webhook per vendor and push kind under <paramref name="webhookPrefix"/>
+    /// (<c>{prefix}/{vendor}/{kind}/{token}</c>, to give each vendor's console) and the HTTP-triggered workflows
+    /// (Elsa's HttpEndpoint) under <paramref name="workflowsPrefix"/>; then whatever extensions registered (sandbox).
+    /// </summary>
+    public static WebApplication MapSmsActivities(this WebApplication app, string webhookPrefix = SmsWebhookEndpoints.DefaultPrefix, string workflowsPrefix = "/workflows")
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapSmsWebhooks(webhookPrefix);
+        app.MapWorkflowHttpEndpoints(workflowsPrefix);
+        foreach (var mapping in app.Services.GetServices<SmsActivitiesMapping>()) mapping.Map(app, webhookPrefix);
+        return app;
+    }
+
+    private static void AddRuntime(IServiceCollection services, IConfiguration configuration, SmsActivitiesBuilder builder)
+    {
+        // A host that registered the runtime itself keeps its options; the workflows given here are added to them.
+        if (services.LastOrDefault(d => d.ServiceType == typeof(IOptions<WorkflowRuntimeOptions>))?.ImplementationInstance is IOptions<WorkflowRuntimeOptions> existing)
+        {
+            foreach (var configure in builder.Runtime) configure(existing.Value);
+        }
+        else
+        {
+            var connectionString = configuration.GetConnectionString("Workflows");
+            var database = builder.RuntimeDatabase ?? (string.IsNullOrWhiteSpace(connectionString)
+                ? DefaultSqlite("smsactivities.db")
+                : db => db.UseSqlite(connectionString));
+            services.AddWorkflowRuntime(runtime =>
+            {
+                runtime.UseDatabase(database);
+                foreach (var configure in builder.Runtime) configure(runtime);
+            });
+        }
+        services.Configure<WorkflowRetentionOptions>(configuration.GetSection("Workflows:Retention"));
+        services.Configure<ScriptOptions>(configuration.GetSection("Workflows:Scripts"));
+        services.Configure<HttpEndpointOptions>(configuration.GetSection("Workflows:HttpEndpoints"));
+        // The runtime and the plug-in poll their databases every second; at Information EF Core would log each query.
+        // Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command in configuration still overrides this.
+        services.AddLogging(logging => logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Warning));
+    }
+
+    private static Action<DbContextOptionsBuilder> DefaultSqlite(string file)
+    {
+        var folder = Path.GetFullPath("data");
+        return db =>
+        {
+            Directory.CreateDirectory(folder);
+            db.UseSqlite(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = Path.Combine(folder, file), Pooling = true }.ToString());
+        };
     }
 
     /// <summary>

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Hosting.Internal;
-using SmsActivities.Server.Hosting;
-using SmsActivities.Server.Studio;
+using SmsActivities.ElsaStudio;
 
 namespace SmsActivities.Server.Tests.Infrastructure;
 
@@ -8,8 +7,8 @@ public static class StudioFiles
 {
     /// <summary>The unpacked npm package the server build installed.</summary>
     public static string PackageDirectory { get; } =
-        StudioHosting.ResolvePackageDirectory(new ServerOptions(), new HostingEnvironment { ContentRootPath = AppContext.BaseDirectory })
-        ?? throw new InvalidOperationException("Elsa Studio package not installed (build src/SmsActivities.Server)");
+        StudioHosting.ResolvePackageDirectory(null, new HostingEnvironment { ContentRootPath = AppContext.BaseDirectory })
+        ?? throw new InvalidOperationException("Elsa Studio package not installed (build src/SmsActivities.ElsaStudio)");
 
     /// <summary>The repository's <c>workflows/</c> folder (the definition files the server publishes at start).</summary>
     public static string WorkflowsFolder { get; } = FindWorkflowsFolder();

@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using SmsActivities.Emulators;
 using SmsActivities.Emulators.SendCloud;
@@ -9,85 +7,60 @@ using SmsActivities.Emulators.Tencent;
 using SmsActivities.Emulators.Yaningai;
 using SmsActivities.Emulators.Yunpian;
 using SmsActivities.Hosting;
-using SmsActivities.Samples;
 using SmsActivities.Vendors;
 using SmsActivities.Webhooks;
 using SmsActivities.Workflows.Runtime;
 
-namespace SmsActivities.Server.Hosting;
+namespace SmsActivities.Sandbox;
 
-/// <summary>
-/// Puts the SMS plug-in into the server: its activities, vendors and webhooks, the code-first sample workflows and,
-/// in sandbox mode, every vendor pointed at its in-process emulator with the emulators pushing back to the webhooks.
-/// </summary>
-public static class SmsPluginComposition
+public static class SandboxRegistration
 {
-    /// <summary>Where the vendor webhooks are served: <c>/webhooks/sms/{vendor}/{kind}/{token}</c>.</summary>
-    public const string WebhookPrefix = SmsWebhookEndpoints.DefaultPrefix;
-
-    /// <summary>Call after the workflow runtime is registered (the plug-in adds its activities to the runtime's registry).</summary>
-    public static IServiceCollection AddSmsPlugin(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>
+    /// Sandbox mode: every vendor (and SMTP) is pointed at an emulator running inside this app under
+    /// <paramref name="emulatorPrefix"/>, whatever credentials are configured, and the emulators push reports and
+    /// replies back to this app's webhooks. Workflows run end to end with no vendor account. The app must listen on a
+    /// plain-HTTP address (the vendor clients call it). Not for production.
+    /// </summary>
+    public static SmsActivitiesBuilder UseSandboxVendors(this SmsActivitiesBuilder builder, string emulatorPrefix = "/_emulators")
     {
-        ArgumentNullException.ThrowIfNull(configuration);
-        var server = configuration.GetSection(ServerOptions.Section).Get<ServerOptions>() ?? new ServerOptions();
-        var sandbox = server.Sandbox ? new SandboxSettings(server.EmulatorPrefix, SandboxSettings.StartSmtpEmulator()) : null;
-        var pluginConfiguration = sandbox is null ? configuration : sandbox.Over(configuration);
-
-        // The plug-in's tables (OTP challenges, opt-outs, send records) live in their own SQLite file beside the
-        // runtime's: EF Core's EnsureCreated skips a database that already has tables, so the two must not share one.
-        var connectionString = pluginConfiguration[$"{SmsActivitiesOptions.Section}:ConnectionString"] is { Length: > 0 } configured
-            ? configured
-            : new SqliteConnectionStringBuilder { DataSource = Path.Combine(Path.GetFullPath(server.DataDirectory), "sms.db"), Pooling = true }.ToString();
-        services.AddSmsActivities(pluginConfiguration, db => db.UseSqlite(connectionString));
-        // The runtime and the plug-in poll SQLite every second; at Information EF Core would log each query.
-        // Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command in configuration still overrides this.
-        services.AddLogging(logging => logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Warning));
-
-        var runtime = services.LastOrDefault(d => d.ServiceType == typeof(IOptions<WorkflowRuntimeOptions>))?.ImplementationInstance as IOptions<WorkflowRuntimeOptions>
-                      ?? throw new InvalidOperationException("AddSmsPlugin needs the workflow runtime registered first (AddWorkflowRuntime).");
-        foreach (var workflow in SampleWorkflows.Create()) runtime.Value.AddWorkflow(workflow);
-
-        if (sandbox is not null)
-        {
-            services.AddSingleton(sandbox);
-            // Created by a factory so the container disposes it (stops listening) with the host.
-            services.AddSingleton(_ => sandbox.Smtp);
-            // The emulator controls take named outcomes ({"outcome":"Failed"}), as the README documents them.
-            services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
-            // Vendor clients are configured before the server knows its port; they call the sentinel host and this
-            // handler sends the request to the address the server actually listens on.
-            services.ConfigureHttpClientDefaults(http => http.AddHttpMessageHandler(sp =>
-                new SandboxLoopbackHandler(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>())));
-        }
-        return services;
+        ArgumentNullException.ThrowIfNull(builder);
+        var sandbox = new SandboxSettings(emulatorPrefix, SandboxSettings.StartSmtpEmulator());
+        builder.OverrideConfiguration(sandbox.Over);
+        var services = builder.Services;
+        services.AddSingleton(sandbox);
+        // Created by a factory so the container disposes it (stops listening) with the host.
+        services.AddSingleton(_ => sandbox.Smtp);
+        services.AddSingleton(sp => new EmulatorSet(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
+        // The emulator controls take named outcomes ({"outcome":"Failed"}), as the README documents them.
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+        // Vendor clients are configured before the app knows its port; they call the sentinel host and this
+        // handler sends the request to the address the app actually listens on.
+        services.ConfigureHttpClientDefaults(http => http.AddHttpMessageHandler(sp =>
+            new SandboxLoopbackHandler(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>())));
+        builder.OnMap(MapSandbox);
+        return builder;
     }
 
-    /// <summary>
-    /// Maps the plug-in's webhooks and, in sandbox mode, points each emulator's push addresses at them once the server
-    /// listens. Call after the emulators are mapped.
-    /// </summary>
-    public static WebApplication MapSmsPlugin(this WebApplication app)
+    /// <summary>The emulators, the handset inbox and the SMTP mailboxes; once the app listens, the emulators' pushes go to its webhooks.</summary>
+    private static void MapSandbox(WebApplication app, string webhookPrefix)
     {
-        ArgumentNullException.ThrowIfNull(app);
-        app.MapSmsWebhooks(WebhookPrefix);
-        if (app.Services.GetService<SandboxSettings>() is { } sandbox)
+        var sandbox = app.Services.GetRequiredService<SandboxSettings>();
+        var emulators = app.Services.GetRequiredService<EmulatorSet>();
+        app.UseVendorEmulators(emulators, sandbox.EmulatorPrefix);
+        app.MapVendorEmulators(emulators, sandbox.EmulatorPrefix);
+        app.MapGet($"{sandbox.EmulatorPrefix}/_handset/{{e164}}/messages", (string e164) =>
+                PhoneNumber.TryParse(e164, out var mobile, out var error)
+                    ? Results.Json(SandboxSettings.HandsetInbox(emulators, mobile))
+                    : Results.BadRequest(new { field = "e164", error }))
+            .WithTags("Sandbox");
+        app.MapSmtpMailbox(app.Services.GetRequiredService<SmtpEmulator>(), sandbox.EmulatorPrefix);
+        app.Lifetime.ApplicationStarted.Register(() =>
         {
-            app.MapGet($"{sandbox.EmulatorPrefix}/_handset/{{e164}}/messages", (string e164, EmulatorSet emulators) =>
-                    PhoneNumber.TryParse(e164, out var mobile, out var error)
-                        ? Results.Json(SandboxSettings.HandsetInbox(emulators, mobile))
-                        : Results.BadRequest(new { field = "e164", error }))
-                .WithTags("Sandbox");
-            app.MapSmtpMailbox(app.Services.GetRequiredService<SmtpEmulator>(), sandbox.EmulatorPrefix);
-            app.Lifetime.ApplicationStarted.Register(() =>
-            {
-                var token = app.Services.GetRequiredService<IOptions<SmsActivitiesOptions>>().Value.Webhooks.Token!;
-                var self = SandboxLoopbackHandler.LoopbackAddress(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>());
-                var emulators = app.Services.GetRequiredService<EmulatorSet>();
-                sandbox.PointPushesAt(emulators, self, token);
-                SandboxSettings.SeedAccounts(emulators);
-            });
-        }
-        return app;
+            var token = app.Services.GetRequiredService<IOptions<SmsActivitiesOptions>>().Value.Webhooks.Token!;
+            var self = SandboxLoopbackHandler.LoopbackAddress(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>());
+            SandboxSettings.PointPushesAt(emulators, self, token, webhookPrefix);
+            SandboxSettings.SeedAccounts(emulators);
+        });
     }
 }
 
@@ -128,36 +101,46 @@ public sealed class SandboxSettings(string emulatorPrefix, SmtpEmulator smtp)
     /// </summary>
     public IConfiguration Over(IConfiguration configuration)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
         var token = configuration[$"{SmsActivitiesOptions.Section}:Webhooks:Token"];
-        var values = new Dictionary<string, string?>
+        var values = VendorSettings(EmulatorBaseUrl, Smtp);
+        // A fresh secret per run unless one is configured: the emulators are told the full URL at start.
+        values[$"{SmsActivitiesOptions.Section}:Webhooks:Token"] = string.IsNullOrWhiteSpace(token) ? NewWebhookToken() : token;
+        return new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(values).Build();
+    }
+
+    /// <summary>A random webhook token (48 hex characters).</summary>
+    public static string NewWebhookToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+
+    /// <summary>The <c>Vendors:*</c> settings of every vendor on its emulator: the emulators' public sandbox credentials at <paramref name="baseUrlOf"/>(vendor).</summary>
+    public static Dictionary<string, string?> VendorSettings(Func<string, Uri> baseUrlOf, SmtpEmulator smtp)
+    {
+        ArgumentNullException.ThrowIfNull(baseUrlOf);
+        ArgumentNullException.ThrowIfNull(smtp);
+        return new Dictionary<string, string?>
         {
-            ["Vendors:Yunpian:BaseUrl"] = EmulatorBaseUrl(VendorNames.Yunpian).AbsoluteUri,
+            ["Vendors:Yunpian:BaseUrl"] = baseUrlOf(VendorNames.Yunpian).AbsoluteUri,
             ["Vendors:Yunpian:ApiKey"] = YunpianEmulator.SandboxApiKey,
-            ["Vendors:Tencent:BaseUrl"] = EmulatorBaseUrl(VendorNames.Tencent).AbsoluteUri,
+            ["Vendors:Tencent:BaseUrl"] = baseUrlOf(VendorNames.Tencent).AbsoluteUri,
             ["Vendors:Tencent:SdkAppId"] = TencentEmulator.SandboxSdkAppId,
             ["Vendors:Tencent:AppKey"] = TencentEmulator.SandboxAppKey,
             ["Vendors:Tencent:DefaultSign"] = TencentEmulator.SandboxSign,
-            ["Vendors:SendCloud:BaseUrl"] = EmulatorBaseUrl(VendorNames.SendCloud).AbsoluteUri,
+            ["Vendors:SendCloud:BaseUrl"] = baseUrlOf(VendorNames.SendCloud).AbsoluteUri,
             ["Vendors:SendCloud:SmsUser"] = SendCloudEmulator.SandboxSmsUser,
             ["Vendors:SendCloud:SmsKey"] = SendCloudEmulator.SandboxSmsKey,
             ["Vendors:SendCloud:AppKey"] = SendCloudEmulator.SandboxAppKey,
-            ["Vendors:Yaningai:BaseUrl"] = EmulatorBaseUrl(VendorNames.Yaningai).AbsoluteUri,
+            ["Vendors:Yaningai:BaseUrl"] = baseUrlOf(VendorNames.Yaningai).AbsoluteUri,
             ["Vendors:Yaningai:Account"] = YaningaiEmulator.SandboxAccount,
             ["Vendors:Yaningai:ApiKey"] = YaningaiEmulator.SandboxApiKey,
-            ["Vendors:Smtp:Host"] = Smtp.Host,
-            ["Vendors:Smtp:Port"] = Smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Vendors:Smtp:Host"] = smtp.Host,
+            ["Vendors:Smtp:Port"] = smtp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Vendors:Smtp:Security"] = nameof(SmsActivities.Vendors.Smtp.SmtpSecurity.StartTls),
             ["Vendors:Smtp:UserName"] = SmtpUserName,
             ["Vendors:Smtp:Password"] = SmtpPassword,
             ["Vendors:Smtp:From"] = SmtpFrom,
             // The emulator's certificate is self-signed, made at start.
             ["Vendors:Smtp:AcceptAnyCertificate"] = "true",
-            // A fresh secret per run unless one is configured: the emulators are told the full URL at start.
-            [$"{SmsActivitiesOptions.Section}:Webhooks:Token"] = string.IsNullOrWhiteSpace(token)
-                ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24))
-                : token,
         };
-        return new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(values).Build();
     }
 
     /// <summary>
@@ -191,10 +174,10 @@ public sealed class SandboxSettings(string emulatorPrefix, SmtpEmulator smtp)
     }
 
     /// <summary>Every push address of every emulator, set to the matching webhook of this server.</summary>
-    public void PointPushesAt(EmulatorSet emulators, Uri server, string token)
+    public static void PointPushesAt(EmulatorSet emulators, Uri server, string token, string webhookPrefix = SmsWebhookEndpoints.DefaultPrefix)
     {
         ArgumentNullException.ThrowIfNull(emulators);
-        Uri Hook(string vendor, string kind) => new(server, SmsWebhookEndpoints.PathFor(vendor, kind, token, SmsPluginComposition.WebhookPrefix).TrimStart('/'));
+        Uri Hook(string vendor, string kind) => new(server, SmsWebhookEndpoints.PathFor(vendor, kind, token, webhookPrefix).TrimStart('/'));
 
         emulators.Yunpian.StatusCallbackUrl = Hook(VendorNames.Yunpian, "status");
         emulators.Yunpian.ReplyCallbackUrl = Hook(VendorNames.Yunpian, "reply");

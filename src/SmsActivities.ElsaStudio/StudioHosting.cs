@@ -4,9 +4,8 @@ using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using SmsActivities.Server.Hosting;
 
-namespace SmsActivities.Server.Studio;
+namespace SmsActivities.ElsaStudio;
 
 /// <summary>
 /// Serves Elsa Studio (npm <c>@elsa-workflows/elsa-studio-wasm</c>) at <c>/studio</c>: the package's static files
@@ -17,12 +16,52 @@ public static class StudioHosting
 {
     public const string PathBase = "/studio";
 
-    /// <summary>Locates the unpacked Studio package: configuration, then the folder the build installed it into.</summary>
-    public static string? ResolvePackageDirectory(ServerOptions options, IHostEnvironment environment)
+    /// <summary>Folder (under the app's output) that the NuGet package copies the Studio files to.</summary>
+    public const string OutputFolder = "elsa-studio";
+
+    /// <summary>
+    /// Registers the Studio host: <paramref name="configure"/> says where the API is and, for a local sandbox only,
+    /// which API key to embed in the page.
+    /// </summary>
+    public static IServiceCollection AddElsaStudio(this IServiceCollection services, Action<ElsaStudioOptions>? configure = null)
     {
+        var options = services.AddOptions<ElsaStudioOptions>();
+        if (configure is not null) options.Configure(configure);
+        return services;
+    }
+
+    /// <summary>
+    /// Serves Studio at <c>/studio</c> (static files, the host page, deep links); when the Studio files are missing,
+    /// <c>/studio</c> answers 503 with what to do. Call on the app after <see cref="AddElsaStudio"/>.
+    /// </summary>
+    public static WebApplication UseElsaStudio(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var options = app.Services.GetRequiredService<IOptions<ElsaStudioOptions>>().Value;
+        var directory = ResolvePackageDirectory(options.PackagePath, app.Environment);
+        if (directory is null)
+        {
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SmsActivities.ElsaStudio")
+                .LogWarning("Elsa Studio files not found; /studio is unavailable. Reference the SmsActivities.ElsaStudio package (it copies them to {Folder}/) or set ElsaStudioOptions.PackagePath.", OutputFolder);
+            app.MapMissingStudio();
+            return app;
+        }
+        app.UseElsaStudio(directory);
+        app.MapElsaStudioPages();
+        return app;
+    }
+
+    /// <summary>
+    /// Locates the unpacked Studio package: the configured folder, the copy beside the app (from the NuGet package),
+    /// then the folder the repository's build installed it into.
+    /// </summary>
+    public static string? ResolvePackageDirectory(string? configured, IHostEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
         var candidates = new List<string>();
-        if (!string.IsNullOrWhiteSpace(options.StudioPath)) candidates.Add(options.StudioPath);
-        candidates.Add(Path.Combine(environment.ContentRootPath, "studio-npm", "node_modules", "@elsa-workflows", "elsa-studio-wasm"));
+        if (!string.IsNullOrWhiteSpace(configured)) candidates.Add(configured);
+        candidates.Add(Path.Combine(AppContext.BaseDirectory, OutputFolder));
+        candidates.Add(Path.Combine(environment.ContentRootPath, OutputFolder));
         var built = typeof(StudioHosting).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .FirstOrDefault(a => a.Key == "StudioPackageDir")?.Value;
         if (!string.IsNullOrEmpty(built)) candidates.Add(built);
@@ -125,20 +164,16 @@ public static class StudioHosting
     public static IEndpointRouteBuilder MapMissingStudio(this IEndpointRouteBuilder routes)
     {
         routes.MapGet(PathBase + "/{**rest}", () => Results.Text(
-            "Elsa Studio is not installed. It is installed by the build (npm ci in src/SmsActivities.Server/studio-npm); " +
-            "run `dotnet build src/SmsActivities.Server` with npm on the PATH, or set Server:StudioPath to an unpacked " +
-            "@elsa-workflows/elsa-studio-wasm package.", statusCode: StatusCodes.Status503ServiceUnavailable)).ExcludeFromDescription();
+            "Elsa Studio is not installed. The SmsActivities.ElsaStudio package copies it beside the app (elsa-studio/); in the " +
+            "repository the build installs it (npm ci in src/SmsActivities.ElsaStudio/studio-npm, npm on the PATH). Or set " +
+            "Server:StudioPath to an unpacked @elsa-workflows/elsa-studio-wasm package.", statusCode: StatusCodes.Status503ServiceUnavailable)).ExcludeFromDescription();
         return routes;
     }
 
     private static async Task WriteHostPageAsync(HttpContext context)
     {
-        var options = context.RequestServices.GetRequiredService<IOptions<ServerOptions>>().Value;
-        var environment = context.RequestServices.GetRequiredService<IHostEnvironment>();
-        // The key is put into the page only where it is the documented sandbox/development default; a real key is
-        // typed into the page by the user (kept in the browser's local storage), never served to anonymous callers.
-        var embeddedKey = ApiKeys.IsDefaultKey(options, environment) ? ApiKeys.Effective(options, environment) : null;
-        var config = JsonSerializer.Serialize(new { basePath = PathBase + "/", api = "/elsa/api", apiKey = embeddedKey });
+        var options = context.RequestServices.GetRequiredService<IOptions<ElsaStudioOptions>>().Value;
+        var config = JsonSerializer.Serialize(new { basePath = PathBase + "/", api = options.ApiPath, apiKey = options.EmbeddedApiKey });
         var page = HostPageTemplate.Value.Replace("/*{{CONFIG}}*/null", config, StringComparison.Ordinal);
         context.Response.ContentType = "text/html; charset=utf-8";
         context.Response.Headers.CacheControl = "no-cache";

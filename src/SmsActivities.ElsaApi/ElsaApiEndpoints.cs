@@ -1,11 +1,11 @@
 namespace SmsActivities.Server.ElsaApi;
 
 /// <summary>The subset of the Elsa 3 server HTTP API that Elsa Studio 3.8 uses (see docs/architecture.md, "The Elsa server API Studio uses").</summary>
-public static class ElsaApiEndpoints
+internal static class ElsaApiEndpoints
 {
-    public static IServiceCollection AddElsaApi(this IServiceCollection services) => services.AddSingleton<ExecutionRecordIndex>().AddSingleton<CodeFirstDefinitions>().AddSingleton<StudioModels>();
+    internal static IServiceCollection AddElsaApiServices(this IServiceCollection services) => services.AddSingleton<ExecutionRecordIndex>().AddSingleton<CodeFirstDefinitions>().AddSingleton<StudioModels>();
 
-    public static RouteGroupBuilder MapElsaApi(this IEndpointRouteBuilder routes, string prefix)
+    internal static RouteGroupBuilder MapElsaApiEndpoints(this IEndpointRouteBuilder routes, string prefix)
     {
         var api = routes.MapGroup(prefix).WithTags("Elsa API");
 

@@ -181,4 +181,21 @@ public sealed record EmailMessage
 
 public sealed record EmailReceipt(string Vendor, IReadOnlyList<EmailRecipientResult> Results);
 
-public sealed record EmailRecipientResult(string Email, bool Accepted, string? MessageId, string? Error = null);
+/// <summary>The answer for one recipient of an email send.</summary>
+public sealed record EmailRecipientResult(string Email, bool Accepted, string? MessageId, string? Error = null)
+{
+    private readonly VendorFailureKind? _failure;
+
+    /// <summary>
+    /// Not accepted as far as the caller knows, but the message may have gone out (SMTP: the connection was lost after
+    /// the whole message was transmitted, before the server's answer). Sending it again could deliver it twice.
+    /// </summary>
+    public bool InDoubt { get; init; }
+
+    /// <summary>Null when accepted; otherwise how the send failed for this recipient (see <see cref="RecipientResult.Failure"/>).</summary>
+    public VendorFailureKind? Failure
+    {
+        get => Accepted ? null : _failure ?? (InDoubt ? VendorFailureKind.UnknownOutcome : VendorFailureKind.Rejected);
+        init => _failure = value;
+    }
+}

@@ -158,7 +158,11 @@ public sealed class YaningaiSender(YaningaiClient client, IOptions<YaningaiOptio
             }
             catch (VendorException ex)
             {
-                results.AddRange(chunk.Select(to => new EmailRecipientResult(to, false, null, $"[{ex.VendorCode ?? "-"}] {ex.VendorMessage}")));
+                results.AddRange(chunk.Select(to => new EmailRecipientResult(to, false, null, $"[{ex.VendorCode ?? "-"}] {ex.VendorMessage}")
+                {
+                    InDoubt = ex.OutcomeUnknown,
+                    Failure = ex.Kind,
+                }));
             }
         }
         return new EmailReceipt(Vendor, results);

@@ -9,7 +9,6 @@ using SmsActivities.Emulators.Yunpian;
 using SmsActivities.Hosting;
 using SmsActivities.Vendors;
 using SmsActivities.Webhooks;
-using SmsActivities.Workflows.Runtime;
 
 namespace SmsActivities.Sandbox;
 

@@ -47,7 +47,7 @@ public sealed class ServerOptions
 
     /// <summary>
     /// The unpacked npm package <c>@elsa-workflows/elsa-studio-wasm</c>. Default: the copy the build installed into
-    /// <c>src/SmsActivities.Server/studio-npm/node_modules</c>.
+    /// <c>src/SmsActivities.ElsaStudio/studio-npm/node_modules</c>.
     /// </summary>
     public string? StudioPath { get; set; }
 }

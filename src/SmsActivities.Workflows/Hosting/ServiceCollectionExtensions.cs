@@ -61,12 +61,15 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<DeliveryRunner>();
         services.AddSingleton<StimulusRecorder>();
         services.AddSingleton<StimulusSender>();
+        services.AddSingleton<DispatchSignal>();
+        services.AddSingleton<StimulusAcceptor>();
+        services.AddSingleton<BatchResumer>();
         services.AddSingleton<PendingDeliveryProcessor>();
         services.AddSingleton<TimerScheduler>();
         services.AddSingleton<InstanceRecovery>();
         services.AddSingleton<InboxPurger>();
         services.AddSingleton(sp => new WorkflowRuntime(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), sp.GetRequiredService<WorkflowDefinitionService>(),
-            sp.GetRequiredService<StimulusSender>(), sp.GetRequiredService<WorkflowStarter>(), sp.GetRequiredService<BookmarkResumer>(),
+            sp.GetRequiredService<StimulusSender>(), sp.GetRequiredService<StimulusAcceptor>(), sp.GetRequiredService<WorkflowStarter>(), sp.GetRequiredService<BookmarkResumer>(),
             sp.GetRequiredService<InstanceOwnership>(), sp.GetRequiredService<InstanceCommitter>(), sp.GetRequiredService<ExecutionContextFactory>()));
         services.AddHttpContextAccessor();
         services.AddOptions<WorkflowRetentionOptions>().ValidateDataAnnotations().ValidateOnStart();
@@ -75,6 +78,7 @@ public static class ServiceCollectionExtensions
         services.AddHostedService<WorkflowRuntimeService>();
         services.AddHostedService<ScheduledTriggerService>();
         services.AddHostedService<LeaseRenewalService>();
+        if (options.RunBackgroundService) services.AddHostedService<DeliveryDispatchService>();
         if (options.RunBackgroundService) services.AddHostedService<RetentionService>();
         return services;
     }

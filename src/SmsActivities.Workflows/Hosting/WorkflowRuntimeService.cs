@@ -10,8 +10,8 @@ namespace SmsActivities.Workflows.Hosting;
 
 /// <summary>
 /// On start: schema, code-first workflows, the workflows folder, recovery of crashed instances. Then,
-/// in the background: due timers, pending deliveries (retries, inbox matches, crash leftovers),
-/// expired leases and expired inbox entries.
+/// in the background: due timers, expired leases and expired inbox entries (pending deliveries are the
+/// dispatcher's, see <see cref="DeliveryDispatchService"/>).
 /// </summary>
 internal sealed class WorkflowRuntimeService(
     IDbContextFactory<WorkflowDbContext> db,
@@ -19,7 +19,6 @@ internal sealed class WorkflowRuntimeService(
     InstanceRecovery recovery,
     TimerScheduler timers,
     TimerSignal timerSignal,
-    PendingDeliveryProcessor pending,
     InboxPurger inbox,
     IServiceProvider services,
     IOptions<WorkflowRuntimeOptions> options,
@@ -69,7 +68,6 @@ internal sealed class WorkflowRuntimeService(
             {
                 await recovery.RecoverAsync(stoppingToken);
                 while (await timers.ResumeDueAsync(Batch, stoppingToken) == Batch) { }
-                while (await pending.ProcessAsync(Batch, stoppingToken) == Batch) { }
                 await inbox.PurgeExpiredAsync(stoppingToken);
                 await WaitAsync(stoppingToken);
             }

@@ -4,15 +4,48 @@ using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Workflows.Runtime;
 
-/// <summary>The delivery rows' small writes outside a run's commit: dropping one that is owed nothing, deferring one to a retry.</summary>
+/// <summary>A due delivery as claimed, with what its stimulus brought.</summary>
+internal sealed record ClaimedDelivery(DeliveryRow Delivery, StimulusRow? Stimulus);
+
+/// <summary>
+/// The delivery rows' small writes outside a run's commit: claiming due ones for the dispatcher, dropping one that is
+/// owed nothing, deferring one to a retry. Every claim of deliveries goes through here.
+/// </summary>
 internal sealed class DeliveryLedger(IDbContextFactory<WorkflowDbContext> db, TimeProvider time, IOptions<WorkflowRuntimeOptions> options)
 {
-    public async Task<RunOutcome> DropAsync(string? deliveryId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Claims up to <paramref name="max"/> due deliveries, oldest due first: they are pushed a lease ahead (renewed while
+    /// this process runs them, see <see cref="LeaseRenewer"/>), so they fall due again only if this process dies.
+    /// </summary>
+    public async Task<IReadOnlyList<ClaimedDelivery>> ClaimDueAsync(int max, CancellationToken cancellationToken)
     {
-        if (deliveryId != null)
+        var now = time.GetUtcNow();
+        var nowMs = DbTime.ToDb(now);
+        var claimedUntil = DbTime.ToDb(now + options.Value.LeaseDuration);
+        await using var context = await db.CreateDbContextAsync(cancellationToken);
+        var rows = await context.Deliveries.AsNoTracking().Where(d => d.NextAttemptAt <= nowMs).OrderBy(d => d.NextAttemptAt).Take(max).ToListAsync(cancellationToken);
+        if (rows.Count == 0) return [];
+        var ids = rows.Select(r => r.Id).ToList();
+        // Only what is still due is ours: another process may have claimed some between the read and this write.
+        await context.Deliveries.Where(d => ids.Contains(d.Id) && d.NextAttemptAt <= nowMs)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, claimedUntil), cancellationToken);
+        var claimed = (await context.Deliveries.AsNoTracking().Where(d => ids.Contains(d.Id) && d.NextAttemptAt == claimedUntil).Select(d => d.Id).ToListAsync(cancellationToken))
+            .ToHashSet(StringComparer.Ordinal);
+        rows.RemoveAll(r => !claimed.Contains(r.Id));
+        var stimulusIds = rows.Select(r => r.StimulusId).Distinct().ToList();
+        var stimuli = await context.Stimuli.AsNoTracking().Where(s => stimulusIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, cancellationToken);
+        return rows.Select(r => new ClaimedDelivery(r, stimuli.GetValueOrDefault(r.StimulusId))).ToList();
+    }
+
+    public Task<RunOutcome> DropAsync(string? deliveryId, CancellationToken cancellationToken) =>
+        DropAsync(deliveryId is null ? [] : [deliveryId], cancellationToken);
+
+    public async Task<RunOutcome> DropAsync(IReadOnlyCollection<string> deliveryIds, CancellationToken cancellationToken)
+    {
+        if (deliveryIds.Count > 0)
         {
             await using var context = await db.CreateDbContextAsync(cancellationToken);
-            await context.Deliveries.Where(d => d.Id == deliveryId).ExecuteDeleteAsync(cancellationToken);
+            await context.Deliveries.Where(d => deliveryIds.Contains(d.Id)).ExecuteDeleteAsync(cancellationToken);
         }
         return RunOutcome.Nothing;
     }

@@ -4,9 +4,13 @@ using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Workflows.Runtime;
 
+/// <summary>A delivery to run, with what its stimulus brought (the hash, when known, re-matches a bookmark that was re-armed).</summary>
+internal sealed record DueDelivery(DeliveryRow Delivery, JsonObject? Input, string? CorrelationId, string? StimulusHash);
+
 /// <summary>
-/// Runs what one delivery is owed: the start of a triggered workflow (at most once, by the instance's start key) or
-/// the resumption of a bookmark. A busy instance defers the delivery to the retry loop.
+/// Runs what deliveries are owed: the start of a triggered workflow (at most once, by the instance's start key) or
+/// the resumption of a bookmark; the resumptions of one instance in one run. A busy instance defers the deliveries to
+/// the retry loop.
 /// </summary>
 internal sealed class DeliveryRunner(
     IDbContextFactory<WorkflowDbContext> db,
@@ -15,6 +19,24 @@ internal sealed class DeliveryRunner(
     BookmarkResumer resumer,
     DeliveryLedger deliveries)
 {
+    /// <summary>
+    /// Runs deliveries that resume one instance together (one lease, one load, one commit), or a single delivery of any
+    /// kind. Every delivery of <paramref name="lane"/> must resume the same instance when there are several.
+    /// </summary>
+    public async Task<RunOutcome> RunLaneAsync(IReadOnlyList<DueDelivery> lane, CancellationToken cancellationToken)
+    {
+        if (lane.Count == 1 || lane[0].Delivery.InstanceId is not { } instanceId)
+        {
+            var only = lane[0];
+            return await RunAsync(only.Delivery, only.Input, only.CorrelationId, cancellationToken, only.StimulusHash);
+        }
+        var outcome = await resumer.ResumeManyAsync(instanceId,
+            lane.Select(d => new Resumption(d.Delivery.BookmarkId!, d.Input, d.Delivery.Id, d.StimulusHash)).ToList(), false, cancellationToken);
+        if (outcome.Deferred)
+            foreach (var due in lane) await deliveries.DeferAsync(due.Delivery, cancellationToken);
+        return outcome;
+    }
+
     /// <param name="stimulusHash">Known when the delivery was just recorded: spares the resume looking its target up again.</param>
     /// <param name="dropWhenBusy">A busy instance drops the delivery instead of deferring it (nobody waits for its retry).</param>
     public async Task<RunOutcome> RunAsync(DeliveryRow delivery, JsonObject? input, string? correlationId, CancellationToken cancellationToken, string? stimulusHash = null,

@@ -16,15 +16,44 @@ namespace SmsActivities.Workflows.Runtime;
 /// </summary>
 internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRuntimeOptions> options, TimerSignal timers, LeaseRenewer leases)
 {
-    /// <summary>Commits a run; <paramref name="deliveryId"/> is the delivery it served, if any.</summary>
-    /// <param name="bookmarksBefore">The bookmarks the instance had before the run: only new ones are matched against the inbox.</param>
+    /// <summary>Commits a run; <paramref name="served"/> are the deliveries it served (removed in the same transaction).</summary>
+    /// <param name="bookmarksBefore">
+    /// The bookmarks the instance had before the run: only new ones are written and matched against the inbox, and only
+    /// those gone are deleted (a campaign's wait keeps thousands that a report must not make the commit rewrite).
+    /// </param>
     /// <returns>The inbox matches to resume and the stimuli the run published, for after the instance is released.</returns>
-    public async Task<IReadOnlyList<FollowUp>> CommitAsync(WorkflowDbContext db, InstanceRow row, WorkflowExecutionContext context, string? deliveryId,
+    public async Task<IReadOnlyList<FollowUp>> CommitAsync(WorkflowDbContext db, InstanceRow row, WorkflowExecutionContext context, IReadOnlyCollection<string> served,
+        IReadOnlySet<string> bookmarksBefore, CancellationToken cancellationToken) =>
+        (await CommitManyAsync(db, [new RunToCommit(row, context, served, bookmarksBefore)], cancellationToken))[0];
+
+    /// <summary>
+    /// Group commit: the runs of several instances (all tracked by <paramref name="db"/>) in one transaction, so a batch
+    /// of resumptions pays for one commit instead of one each. All or none of them are committed.
+    /// </summary>
+    /// <returns>Per run, in order: the inbox matches to resume and the stimuli it published.</returns>
+    public async Task<IReadOnlyList<IReadOnlyList<FollowUp>>> CommitManyAsync(WorkflowDbContext db, IReadOnlyList<RunToCommit> runs, CancellationToken cancellationToken)
+    {
+        var followUps = new List<IReadOnlyList<FollowUp>>(runs.Count);
+        await using (var tx = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken))
+        {
+            foreach (var run in runs) followUps.Add(await StageAsync(db, run.Row, run.Context, run.Served, run.BookmarksBefore, cancellationToken));
+            await db.SaveChangesAsync(cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+        }
+        foreach (var run in runs)
+        {
+            leases.ReleaseInstance(run.Row.Id);
+            if (run.Context.State.Bookmarks.Where(b => b.DueAt != null).Select(b => b.DueAt).Min() is { } next) timers.Raise(next);
+        }
+        return followUps;
+    }
+
+    private async Task<List<FollowUp>> StageAsync(WorkflowDbContext db, InstanceRow row, WorkflowExecutionContext context, IReadOnlyCollection<string> served,
         IReadOnlySet<string> bookmarksBefore, CancellationToken cancellationToken)
     {
         var state = context.State;
         var isNew = db.Entry(row).State == EntityState.Added;
-        await using var tx = await db.Database.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+        var correlationChanged = !isNew && row.CorrelationId != state.CorrelationId;
         row.DefinitionId = state.DefinitionId;
         row.DefinitionVersionId = state.DefinitionVersionId;
         row.Version = state.DefinitionVersion;
@@ -40,8 +69,15 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         row.LeaseOwner = null;
         row.LeaseExpiresAt = null;
 
-        if (!isNew) await db.Bookmarks.Where(b => b.InstanceId == row.Id).ExecuteDeleteAsync(cancellationToken);
-        foreach (var b in state.Bookmarks)
+        var after = state.Bookmarks.Select(b => b.Id).ToHashSet(StringComparer.Ordinal);
+        var gone = bookmarksBefore.Where(id => !after.Contains(id)).ToList();
+        var instanceId = row.Id;
+        if (!isNew && state.Bookmarks.Count == 0) await db.Bookmarks.Where(b => b.InstanceId == instanceId).ExecuteDeleteAsync(cancellationToken);
+        else if (!isNew && gone.Count > 0) await db.Bookmarks.Where(b => b.InstanceId == instanceId && gone.Contains(b.Id)).ExecuteDeleteAsync(cancellationToken);
+        // Bookmark rows carry the instance's correlation for matching: a run that changed it moves the kept ones along.
+        var correlationId = state.CorrelationId;
+        if (correlationChanged) await db.Bookmarks.Where(b => b.InstanceId == instanceId).ExecuteUpdateAsync(s => s.SetProperty(b => b.CorrelationId, correlationId), cancellationToken);
+        foreach (var b in state.Bookmarks.Where(b => !bookmarksBefore.Contains(b.Id)))
             db.Bookmarks.Add(new BookmarkRow
             {
                 Id = b.Id, InstanceId = row.Id, Name = b.Name, Hash = b.Hash, PayloadJson = SecretRedactor.RedactData(Json(b.Payload), secrets), ActivityInstanceId = b.ActivityInstanceId,
@@ -54,34 +90,39 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
                 EventName = record.EventName, Json = SecretRedactor.RedactJournal(JsonSerializer.Serialize(record, WorkflowJson.Options), secrets),
             });
         await SaveExecutionRecordsAsync(db, context, isNew, cancellationToken);
-        if (deliveryId != null)
+        if (served.Count > 0)
         {
-            if (secrets.Count > 0) await RedactServedStimulusAsync(db, deliveryId, secrets, cancellationToken);
-            await db.Deliveries.Where(d => d.Id == deliveryId).ExecuteDeleteAsync(cancellationToken);
+            if (secrets.Count > 0)
+                foreach (var deliveryId in served) await RedactServedStimulusAsync(db, deliveryId, secrets, cancellationToken);
+            await db.Deliveries.Where(d => served.Contains(d.Id)).ExecuteDeleteAsync(cancellationToken);
         }
 
         var followUps = await ClaimEarlyArrivalsAsync(db, row.Id, state, bookmarksBefore, cancellationToken);
         followUps.AddRange(context.Outbox.Select(s => new FollowUp(null, null, s)));
-        await db.SaveChangesAsync(cancellationToken);
-        await tx.CommitAsync(cancellationToken);
-        leases.ReleaseInstance(row.Id);
-        if (state.Bookmarks.Where(b => b.DueAt != null).Select(b => b.DueAt).Min() is { } next) timers.Raise(next);
         return followUps;
     }
 
-    /// <summary>Early arrival: a stimulus already waiting in the inbox for a new bookmark is claimed in the run's transaction.</summary>
+    /// <summary>
+    /// Early arrival: stimuli already waiting in the inbox for new bookmarks are claimed in the run's transaction (one
+    /// query for all of them, the oldest first; each stimulus answers one bookmark).
+    /// </summary>
     private async Task<List<FollowUp>> ClaimEarlyArrivalsAsync(WorkflowDbContext db, string instanceId, WorkflowState state, IReadOnlySet<string> bookmarksBefore,
         CancellationToken cancellationToken)
     {
         var followUps = new List<FollowUp>();
+        var fresh = state.Bookmarks.Where(b => b.DueAt is null && !bookmarksBefore.Contains(b.Id)).ToList();
+        if (fresh.Count == 0) return followUps;
         var now = time.GetUtcNow();
         var nowMs = DbTime.ToDb(now);
-        foreach (var bookmark in state.Bookmarks.Where(b => b.DueAt is null && !bookmarksBefore.Contains(b.Id)))
+        var hashes = fresh.Select(b => b.Hash).Distinct(StringComparer.Ordinal).ToList();
+        var waiting = db.Stimuli.Where(s => hashes.Contains(s.Hash) && s.Status == StimulusStatus.Pending && s.ExpiresAt >= nowMs);
+        waiting = state.CorrelationId is null ? waiting.Where(s => s.CorrelationId == null) : waiting.Where(s => s.CorrelationId == null || s.CorrelationId == state.CorrelationId);
+        // A run staged before this one in the same group commit may already have claimed one (tracked, not yet saved).
+        var byHash = (await waiting.OrderBy(s => s.ReceivedAt).ToListAsync(cancellationToken)).Where(s => s.Status == StimulusStatus.Pending)
+            .GroupBy(s => s.Hash, StringComparer.Ordinal).ToDictionary(g => g.Key, g => new Queue<StimulusRow>(g), StringComparer.Ordinal);
+        foreach (var bookmark in fresh)
         {
-            var waiting = db.Stimuli.Where(s => s.Hash == bookmark.Hash && s.Status == StimulusStatus.Pending && s.ExpiresAt >= nowMs);
-            waiting = state.CorrelationId is null ? waiting.Where(s => s.CorrelationId == null) : waiting.Where(s => s.CorrelationId == null || s.CorrelationId == state.CorrelationId);
-            var stimulus = await waiting.OrderBy(s => s.ReceivedAt).FirstOrDefaultAsync(cancellationToken);
-            if (stimulus is null) continue;
+            if (!byHash.TryGetValue(bookmark.Hash, out var queue) || !queue.TryDequeue(out var stimulus)) continue;
             stimulus.Status = StimulusStatus.Consumed;
             var delivery = RuntimeRows.NewDelivery(stimulus.Id, DeliveryKind.Resume, now, options.Value.LeaseWaitTimeout, bookmark.Id, instanceId);
             db.Deliveries.Add(delivery);
@@ -136,3 +177,6 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
 
     private static string? Json(JsonNode? node) => node?.ToJsonString(WorkflowJson.Options);
 }
+
+/// <summary>A run of an instance ready to commit: its row (tracked), its execution, the deliveries it served, its bookmarks before.</summary>
+internal sealed record RunToCommit(InstanceRow Row, WorkflowExecutionContext Context, IReadOnlyCollection<string> Served, IReadOnlySet<string> BookmarksBefore);

@@ -38,6 +38,10 @@ internal sealed class InstanceOwnership
     public Task<IDisposable?> EnterAsync(string instanceId, CancellationToken cancellationToken) =>
         _gates.TryAcquireAsync(instanceId, _options.LeaseWaitTimeout, cancellationToken);
 
+    /// <summary>The in-process gate of the instance if it is free right now (a batch does not wait for a busy instance).</summary>
+    public Task<IDisposable?> TryEnterNowAsync(string instanceId, CancellationToken cancellationToken) =>
+        _gates.TryAcquireAsync(instanceId, TimeSpan.Zero, cancellationToken);
+
     /// <summary>Tries for the lease until the wait timeout, backing off from 5 to 200 ms.</summary>
     public async Task<bool> WaitForLeaseAsync(WorkflowDbContext context, string instanceId, CancellationToken cancellationToken)
     {
@@ -66,6 +70,36 @@ internal sealed class InstanceOwnership
                 .SetProperty(i => i.SubStatus, nameof(WorkflowSubStatus.Executing)), cancellationToken);
         if (updated == 1) Leases.TrackInstance(instanceId);
         return updated == 1;
+    }
+
+    /// <summary>
+    /// The leases of many instances with one conditional UPDATE; returns the rows of those now held, tracked by
+    /// <paramref name="context"/> for the group commit. The caller holds their in-process gates.
+    /// </summary>
+    public async Task<IReadOnlyList<InstanceRow>> TryLeaseManyAsync(WorkflowDbContext context, IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var nowMs = DbTime.ToDb(now);
+        var expires = DbTime.ToDb(now + _options.LeaseDuration);
+        var running = nameof(WorkflowStatus.Running);
+        var owner = Owner;
+        foreach (var id in instanceIds) Leases.TrackInstance(id);
+        try
+        {
+            await context.Instances
+                .Where(i => instanceIds.Contains(i.Id) && i.Status == running && (i.LeaseExpiresAt == null || i.LeaseExpiresAt < nowMs))
+                .ExecuteUpdateAsync(s => s.SetProperty(i => i.LeaseOwner, owner).SetProperty(i => i.LeaseExpiresAt, expires)
+                    .SetProperty(i => i.SubStatus, nameof(WorkflowSubStatus.Executing)), cancellationToken);
+            var rows = await context.Instances.Where(i => instanceIds.Contains(i.Id) && i.LeaseOwner == owner && i.LeaseExpiresAt == expires).ToListAsync(cancellationToken);
+            var held = rows.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+            foreach (var id in instanceIds.Where(id => !held.Contains(id))) Leases.ReleaseInstance(id);
+            return rows;
+        }
+        catch
+        {
+            foreach (var id in instanceIds) Leases.ReleaseInstance(id);
+            throw;
+        }
     }
 
     /// <summary>Gives the lease back without a commit; a failure is only logged, since the lease then expires.</summary>

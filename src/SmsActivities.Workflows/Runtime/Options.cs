@@ -29,6 +29,17 @@ public sealed class WorkflowRuntimeOptions
     /// instance stay one after the other; different instances overlap their activity work and their commits.
     /// </summary>
     public int MaxParallelRuns { get; set; } = Math.Max(2, Environment.ProcessorCount);
+    /// <summary>
+    /// How many due deliveries the dispatcher claims and runs at once (accepted stimuli, retries, crash leftovers). Their
+    /// runs commit in one transaction, which holds SQLite's single write lock meanwhile: a webhook's acknowledgement
+    /// waits behind it, so larger batches trade acknowledgement latency for fewer commits.
+    /// </summary>
+    public int DispatchBatchSize { get; set; } = 100;
+    /// <summary>
+    /// How long the dispatcher, woken by an accepted stimulus, waits for more before it claims a batch: a little latency
+    /// for fuller batches (more deliveries of one instance in one run) under load. Zero claims at once.
+    /// </summary>
+    public TimeSpan DispatchDelay { get; set; } = TimeSpan.FromMilliseconds(5);
     /// <summary>Run the background service (timers, retries, recovery, housekeeping). Off only in special tests and tools.</summary>
     public bool RunBackgroundService { get; set; } = true;
 

@@ -22,11 +22,15 @@ internal sealed record RecordedStimulus(bool Duplicate, string? StimulusId, IRea
 /// </summary>
 internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, TimeProvider time, IOptions<WorkflowRuntimeOptions> options)
 {
+    /// <param name="dueAfter">
+    /// When the deliveries fall due for the dispatcher: at once for accepted stimuli, after the lease wait when the caller
+    /// runs them inline itself (the dispatcher then only picks up what a crash or a busy instance left).
+    /// </param>
     /// <returns>One entry per stimulus, in order; null when a concurrent delivery took one of the dedupe keys (nothing was stored).</returns>
-    public async Task<IReadOnlyList<RecordedStimulus>?> RecordAsync(IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RecordedStimulus>?> RecordAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var retryAfter = options.Value.LeaseWaitTimeout;
+        var retryAfter = dueAfter;
         await using var context = await db.CreateDbContextAsync(cancellationToken);
         await using var tx = await context.Database.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
         var keys = stimuli.Where(s => s.DedupeKey != null).Select(s => s.DedupeKey!).Distinct(StringComparer.Ordinal).ToList();

@@ -20,7 +20,7 @@ internal sealed class StimulusSender(
     {
         ArgumentNullException.ThrowIfNull(stimuli);
         if (stimuli.Count == 0) return [];
-        var recorded = await recorder.RecordAsync(stimuli, cancellationToken);
+        var recorded = await recorder.RecordAsync(stimuli, options.Value.LeaseWaitTimeout, cancellationToken);
         if (recorded is null)
         {
             // Lost a race on a dedupe key with another delivery of the same events: each is tried alone, so the
@@ -60,18 +60,21 @@ internal sealed class StimulusSender(
         return results;
     }
 
-    /// <summary>Runs what a commit left: inbox matches to resume, stimuli its run published.</summary>
+    /// <summary>
+    /// Runs what a commit left: inbox matches to resume (those of one instance in one run, as when a campaign's wait
+    /// claims the reports that came before it), then stimuli its run published.
+    /// </summary>
     public async Task FollowUpAsync(IReadOnlyList<FollowUp> followUps, CancellationToken cancellationToken)
     {
-        foreach (var followUp in followUps)
+        var lanes = followUps.Where(f => f.Delivery != null).Select(f => new DueDelivery(f.Delivery!, f.Input, null, null))
+            .GroupBy(d => d.Delivery.InstanceId ?? d.Delivery.Id, StringComparer.Ordinal);
+        foreach (var lane in lanes)
         {
-            if (followUp.Delivery is { } delivery)
-            {
-                var outcome = await runner.RunAsync(delivery, followUp.Input, null, cancellationToken);
-                await FollowUpAsync(outcome.FollowUps, cancellationToken);
-            }
-            if (followUp.Publish is { } stimulus) await SendAsync([stimulus], cancellationToken);
+            var outcome = await runner.RunLaneAsync(lane.ToList(), cancellationToken);
+            await FollowUpAsync(outcome.FollowUps, cancellationToken);
         }
+        foreach (var followUp in followUps)
+            if (followUp.Publish is { } stimulus) await SendAsync([stimulus], cancellationToken);
     }
 
     /// <summary>

@@ -34,6 +34,9 @@ public sealed record StimulusResult(string? StimulusId, bool Duplicate, bool Sto
     /// <summary>Deliveries of a <see cref="Stimulus.DropWhenBusy"/> stimulus that found their instance busy and were dropped: nothing ran.</summary>
     public int Dropped { get; init; }
 
+    /// <summary>Runs an accepted stimulus left to the dispatcher (<see cref="WorkflowRuntime.AcceptStimuliAsync"/>).</summary>
+    public int Queued { get; init; }
+
     internal static StimulusResult Repeat { get; } = new(null, true, false, [], 0);
 }
 

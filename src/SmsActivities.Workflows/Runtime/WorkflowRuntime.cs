@@ -16,18 +16,20 @@ public sealed class WorkflowRuntime
     private readonly IDbContextFactory<WorkflowDbContext> _db;
     private readonly WorkflowDefinitionService _definitions;
     private readonly StimulusSender _sender;
+    private readonly StimulusAcceptor _acceptor;
     private readonly WorkflowStarter _starter;
     private readonly BookmarkResumer _resumer;
     private readonly InstanceOwnership _ownership;
     private readonly InstanceCommitter _committer;
     private readonly ExecutionContextFactory _contexts;
 
-    internal WorkflowRuntime(IDbContextFactory<WorkflowDbContext> db, WorkflowDefinitionService definitions, StimulusSender sender, WorkflowStarter starter,
+    internal WorkflowRuntime(IDbContextFactory<WorkflowDbContext> db, WorkflowDefinitionService definitions, StimulusSender sender, StimulusAcceptor acceptor, WorkflowStarter starter,
         BookmarkResumer resumer, InstanceOwnership ownership, InstanceCommitter committer, ExecutionContextFactory contexts)
     {
         _db = db;
         _definitions = definitions;
         _sender = sender;
+        _acceptor = acceptor;
         _starter = starter;
         _resumer = resumer;
         _ownership = ownership;
@@ -57,6 +59,16 @@ public sealed class WorkflowRuntime
     public Task<IReadOnlyList<StimulusResult>> SendStimuliAsync(IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken = default) =>
         _sender.SendAsync(stimuli, cancellationToken);
 
+    /// <summary>
+    /// Accepts a batch of stimuli and returns as soon as they are stored: one transaction records them with the runs they
+    /// are owed, which the dispatcher then runs in batches (<see cref="WorkflowRuntimeOptions.DispatchBatchSize"/>), the
+    /// runs of one instance together. For a caller that only needs to know the stimuli are safe, such as a vendor webhook
+    /// waiting for its acknowledgement. <see cref="StimulusResult.Queued"/> counts the runs left to the dispatcher;
+    /// duplicates are known at once.
+    /// </summary>
+    public Task<IReadOnlyList<StimulusResult>> AcceptStimuliAsync(IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken = default) =>
+        _acceptor.AcceptAsync(stimuli, cancellationToken);
+
     /// <summary>Resumes one bookmark directly. Null when it no longer exists (already resumed, or the instance ended).</summary>
     public async Task<WorkflowRunResult?> ResumeBookmarkAsync(string bookmarkId, JsonObject? input = null, CancellationToken cancellationToken = default)
     {
@@ -78,9 +90,10 @@ public sealed class WorkflowRuntime
         var row = await db.Instances.SingleAsync(i => i.Id == instanceId, cancellationToken);
         var state = RuntimeRows.ReadState(row);
         var workflow = await _definitions.GetWorkflowAsync(row.DefinitionVersionId, cancellationToken);
+        var before = state.Bookmarks.Select(b => b.Id).ToHashSet(StringComparer.Ordinal);
         var context = _contexts.Create(workflow, state, cancellationToken);
         context.Cancel();
-        await _committer.CommitAsync(db, row, context, null, new HashSet<string>(), cancellationToken);
+        await _committer.CommitAsync(db, row, context, [], before, cancellationToken);
         return true;
     }
 }

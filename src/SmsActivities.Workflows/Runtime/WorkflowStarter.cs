@@ -41,7 +41,7 @@ internal sealed class WorkflowStarter(
             var row = new InstanceRow { Id = state.Id, StartKey = run.DeliveryId, CreatedAt = DbTime.ToDb(now) };
             await using var dbContext = await db.CreateDbContextAsync(cancellationToken);
             dbContext.Instances.Add(row);
-            var followUps = await committer.CommitAsync(dbContext, row, context, run.DeliveryId, new HashSet<string>(), cancellationToken);
+            var followUps = await committer.CommitAsync(dbContext, row, context, run.DeliveryId is { } served ? [served] : [], new HashSet<string>(), cancellationToken);
             var result = WorkflowRunResult.From(state);
             telemetry.RecordRun(span, "start", workflow.DefinitionId, result);
             return new RunOutcome(result, false, followUps);

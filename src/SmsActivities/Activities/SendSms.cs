@@ -66,11 +66,14 @@ public sealed class SendSms : Activity
     [Input(Description = "The end user's address, for the per-IP OTP rate limit.", Category = "OTP", Order = 11)]
     public Input<string?>? ClientIp { get; set; }
 
-    [Output(Description = "One entry per recipient, in the order given: mobile, vendor, accepted, messageId, vendorCode, error, fee, optedOut.")]
+    [Output(Description = "One entry per recipient, in the order given: mobile, vendor, accepted, messageId, vendorCode, error, fee, optedOut. Empty for a campaign over SmsActivities:MaxResultsInOutputs recipients (see ResultsOmitted).")]
     public Output<IReadOnlyList<SmsSendResult>> Results { get; set; } = new();
 
-    [Output(Description = "Vendor message ids of the accepted recipients.")]
+    [Output(Description = "Vendor message ids of the accepted recipients (empty when ResultsOmitted).")]
     public Output<IReadOnlyList<string>> MessageIds { get; set; } = new();
+
+    [Output(Description = "True when the campaign was over SmsActivities:MaxResultsInOutputs recipients: Results and MessageIds are left empty to keep the workflow small; the per-recipient results are in the send records, which WaitForDeliveryReport reads.")]
+    public Output<bool> ResultsOmitted { get; set; } = new();
 
     [Output] public Output<int> SentCount { get; set; } = new();
     [Output] public Output<int> FailedCount { get; set; } = new();
@@ -260,8 +263,12 @@ public sealed class SendSms : Activity
 
     private async ValueTask CompleteAsync(ActivityExecutionContext context, SendOutputs outputs)
     {
-        context.Set(Results, outputs.Results);
-        context.Set(MessageIds, outputs.Results.Where(r => r.Accepted && r.MessageId != null).Select(r => r.MessageId!).ToArray());
+        // A campaign's per-recipient lists would make the instance state (read and written on every later resume) grow
+        // with its size; over the limit they stay in the send records only.
+        var omitted = outputs.Results.Length > context.GetService<IOptions<SmsActivitiesOptions>>()!.Value.MaxResultsInOutputs;
+        context.Set(Results, omitted ? [] : outputs.Results);
+        context.Set(MessageIds, omitted ? [] : outputs.Results.Where(r => r.Accepted && r.MessageId != null).Select(r => r.MessageId!).ToArray());
+        context.Set(ResultsOmitted, omitted);
         context.Set(SentCount, outputs.SentCount);
         context.Set(FailedCount, outputs.FailedCount);
         context.Set(InDoubtRecipients, outputs.Results.Where(r => r.InDoubt).Select(r => r.Mobile).ToArray());

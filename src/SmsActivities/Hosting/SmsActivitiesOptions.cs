@@ -14,6 +14,14 @@ public sealed class SmsActivitiesOptions
     [Range(1, 1_000_000)]
     public int MaxRecipientsPerSend { get; set; } = 100_000;
 
+    /// <summary>
+    /// A SendSms to more recipients than this keeps its per-recipient lists (Results, MessageIds) out of the workflow's
+    /// outputs, so the instance state stays small whatever the campaign size: they are in the send records (one per
+    /// recipient), which WaitForDeliveryReport reads. The counts and the in-doubt recipients stay in the outputs.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int MaxResultsInOutputs { get; set; } = 1_000;
+
     /// <summary>Replies whose whole text is one of these words (case-insensitive, trimmed) put the sender on the opt-out list.</summary>
     /// <remarks>An array, so configuration replaces the defaults instead of appending to them.</remarks>
     public string[] OptOutKeywords { get; set; } = ["STOP", "TD", "退订"];

@@ -108,6 +108,8 @@ public static class SmsActivitiesServiceCollectionExtensions
                 : db => db.UseSqlite(connectionString));
             services.AddWorkflowRuntime(runtime =>
             {
+                // Workflows:LeaseDuration, PollInterval, DispatchBatchSize, DispatchDelay, MaxParallelRuns, ... (README).
+                configuration.GetSection("Workflows").Bind(runtime);
                 runtime.UseDatabase(database);
                 foreach (var configure in builder.Runtime) configure(runtime);
             });

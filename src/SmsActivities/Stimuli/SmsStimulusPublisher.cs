@@ -29,8 +29,9 @@ public sealed class SmsStimulusPublisher(
     ILogger<SmsStimulusPublisher> logger)
 {
     /// <summary>
-    /// Publishes a whole push or poll through one batch of the runtime (one transaction records every event, then the
-    /// workflows they resume run side by side). Each event is still traced and counted on its own.
+    /// Publishes a whole push or poll through one batch of the runtime (one transaction records every event; the
+    /// workflows they resume run side by side, after the return for a push of reports only). Each event is still traced
+    /// and counted on its own.
     /// </summary>
     public async Task<IngestResult> PublishAsync(IReadOnlyList<DeliveryReport> reports, IReadOnlyList<InboundReply> replies, IReadOnlyList<EmailEvent> emailEvents, CancellationToken cancellationToken)
     {
@@ -57,14 +58,20 @@ public sealed class SmsStimulusPublisher(
         foreach (var report in reports) Add(SmsStimuli.ForReport(report, started));
         foreach (var reply in replies) Add(SmsStimuli.ForReply(reply, started));
         foreach (var email in emailEvents) Add([SmsStimuli.ForEmailEvent(email, started)]);
-        var results = await runtime.SendStimuliAsync(stimuli, cancellationToken).ConfigureAwait(false);
+        // Reports only: stored durably and acknowledged, the waits they resume run in the runtime's dispatcher (a slow
+        // run no longer holds up the vendor's acknowledgement, and a campaign's reports resume its wait together).
+        // Replies and email events still run before the answer, since a reply may start a workflow that waits for the
+        // next reply of the same push.
+        var results = replies.Count == 0 && emailEvents.Count == 0
+            ? await runtime.AcceptStimuliAsync(stimuli, cancellationToken).ConfigureAwait(false)
+            : await runtime.SendStimuliAsync(stimuli, cancellationToken).ConfigureAwait(false);
 
         var fresh = 0;
         var eventResults = events.Select(e => results.Skip(e.First).Take(e.Count).ToArray()).ToArray();
         for (var i = 0; i < eventResults.Length; i++)
         {
             var isNew = eventResults[i].Any(r => !r.Duplicate);
-            var runs = eventResults[i].Sum(r => r.Runs.Count);
+            var runs = eventResults[i].Sum(r => r.Runs.Count + r.Queued);
             if (isNew) fresh++;
             if (i < reports.Count) TraceReport(reports[i], started, isNew, runs);
             else if (i < reports.Count + replies.Count) TraceReply(replies[i - reports.Count], started, isNew, runs);

@@ -33,6 +33,14 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
     }
     """;
 
+    /// <summary>The slow steps are 3-second busy loops (millions of statements, a Date object each): the script limits, which are not under test here, are lifted.</summary>
+    private static readonly Dictionary<string, string> ScriptLimitsLifted = new()
+    {
+        ["Workflows__Scripts__MaxStatements"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Workflows__Scripts__MaxMemoryBytes"] = long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Workflows__Scripts__Timeout"] = "00:01:00",
+    };
+
     [Fact]
     public async Task An_instance_whose_server_was_killed_mid_run_is_taken_over_within_seconds()
     {
@@ -44,9 +52,9 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
         try
         {
             // Two servers on one database, both up before anything runs, so start-up time is no part of the measure.
-            using var a = ServerProcess.Start(FreePort(), data, workflows);
+            using var a = ServerProcess.Start(ServerProcess.FreePort(), data, workflows, ScriptLimitsLifted);
             using var http = await a.ClientWhenReadyAsync();
-            using var b = ServerProcess.Start(FreePort(), data, workflows);
+            using var b = ServerProcess.Start(ServerProcess.FreePort(), data, workflows, ScriptLimitsLifted);
             (await b.ClientWhenReadyAsync()).Dispose();
             using var started = await http.PostAsync("elsa/api/workflow-definitions/slow-job/execute", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
             Assert.True(started.IsSuccessStatusCode, await started.Content.ReadAsStringAsync());
@@ -54,16 +62,16 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
 
             // Whichever server resumed the delay is inside the script steps, holding the lease: that one dies.
             string? owner = null;
-            await EventuallyAsync(async () => (owner = await LeaseOwnerAsync(database, instanceId)) is not null, TimeSpan.FromSeconds(60), "the run to start");
+            await ServerProcess.EventuallyAsync(async () => (owner = await LeaseOwnerAsync(database, instanceId)) is not null, TimeSpan.FromSeconds(60), "the run to start");
             var (victim, survivor) = owner!.Contains($":{a.Id}:", StringComparison.Ordinal) ? (a, b) : (b, a);
             victim.Kill();
             var killedAt = Stopwatch.StartNew();
 
-            await EventuallyAsync(async () => (await LeaseOwnerAsync(database, instanceId))?.Contains($":{survivor.Id}:", StringComparison.Ordinal) == true
+            await ServerProcess.EventuallyAsync(async () => (await LeaseOwnerAsync(database, instanceId))?.Contains($":{survivor.Id}:", StringComparison.Ordinal) == true
                 || await SubStatusAsync(database, instanceId) == "Finished", TimeSpan.FromSeconds(100), "the surviving server to take the instance over");
             var takenOverAfter = killedAt.Elapsed;
             output.WriteLine($"taken over {takenOverAfter.TotalSeconds:0.0} s after kill -9");
-            await EventuallyAsync(async () => await SubStatusAsync(database, instanceId) == "Finished", TimeSpan.FromSeconds(120), "the surviving server to finish the instance");
+            await ServerProcess.EventuallyAsync(async () => await SubStatusAsync(database, instanceId) == "Finished", TimeSpan.FromSeconds(120), "the surviving server to finish the instance");
             // One 10 s lease and a poll, with room for a loaded machine; a 2-minute lease cannot pass.
             Assert.True(takenOverAfter < TimeSpan.FromSeconds(100), $"taken over after {takenOverAfter}");
         }
@@ -72,13 +80,6 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
             SqliteConnection.ClearAllPools();
             try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static Task<string?> SubStatusAsync(string database, string instanceId) => ReadAsync(database, instanceId, "SubStatus");
@@ -105,103 +106,4 @@ public sealed class CrashTakeoverTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("Timed out waiting for " + what);
-            await Task.Delay(100);
-        }
-    }
-
-    /// <summary>The built server (<c>SmsActivities.Server.dll</c>) run by <c>dotnet</c> with its settings in the environment.</summary>
-    private sealed class ServerProcess : IDisposable
-    {
-        private readonly Process _process;
-        private readonly int _port;
-
-        private ServerProcess(Process process, int port)
-        {
-            _process = process;
-            _port = port;
-        }
-
-        public static ServerProcess Start(int port, string dataDirectory, string workflowsFolder)
-        {
-            var dll = ServerDll();
-            var info = new ProcessStartInfo("dotnet", [dll])
-            {
-                WorkingDirectory = Path.GetDirectoryName(dll)!,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-            info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-            info.Environment["Server__DataDirectory"] = dataDirectory;
-            info.Environment["Server__WorkflowsFolder"] = workflowsFolder;
-            info.Environment["Logging__LogLevel__Default"] = "Warning";
-            // The slow steps are 3-second busy loops (millions of statements, a Date object each): lift the script
-            // limits, which are not under test here.
-            info.Environment["Workflows__Scripts__MaxStatements"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            info.Environment["Workflows__Scripts__MaxMemoryBytes"] = long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            info.Environment["Workflows__Scripts__Timeout"] = "00:01:00";
-            var process = Process.Start(info)!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return new ServerProcess(process, port);
-        }
-
-        public int Id => _process.Id;
-
-        public async Task<HttpClient> ClientWhenReadyAsync()
-        {
-            var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_port}/"), Timeout = TimeSpan.FromSeconds(60) };
-            client.DefaultRequestHeaders.Add("Authorization", "ApiKey " + Hosting.ServerOptions.SandboxApiKey);
-            await EventuallyAsync(async () =>
-            {
-                if (_process.HasExited) throw new InvalidOperationException($"the server exited with {_process.ExitCode}");
-                try
-                {
-                    using var health = await client.GetAsync("health");
-                    return health.IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            }, TimeSpan.FromSeconds(120), "the server to answer /health");
-            return client;
-        }
-
-        /// <summary>SIGKILL: no shutdown, no lease released, as when the machine dies.</summary>
-        public void Kill()
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited) Kill();
-            _process.Dispose();
-        }
-
-        /// <summary>The server next to the tests when the build copied its runtime config, else the server project's own output of the same configuration.</summary>
-        private static string ServerDll()
-        {
-            var here = AppContext.BaseDirectory;
-            if (File.Exists(Path.Combine(here, "SmsActivities.Server.runtimeconfig.json"))) return Path.Combine(here, "SmsActivities.Server.dll");
-            var tfm = new DirectoryInfo(here.TrimEnd(Path.DirectorySeparatorChar)).Name;
-            var configuration = new DirectoryInfo(here.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-            var root = new DirectoryInfo(here);
-            while (root is not null && !File.Exists(Path.Combine(root.FullName, "SmsActivities.sln"))) root = root.Parent;
-            var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("SmsActivities.sln not found above " + here),
-                "src", "SmsActivities.Server", "bin", configuration, tfm, "SmsActivities.Server.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the server first", dll);
-        }
-    }
 }

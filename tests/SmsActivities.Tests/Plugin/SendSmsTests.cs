@@ -148,6 +148,26 @@ public sealed class SendSmsTests
     }
 
     [Fact]
+    public async Task A_campaign_over_the_output_limit_keeps_its_per_recipient_results_in_the_send_records_and_its_wait_still_tallies_them()
+    {
+        var many = Enumerable.Range(0, 5).Select(i => $"+86139{i:D8}").ToList();
+        await using var bed = await PluginTestBed.StartAsync([SendAndWait("small-state", () => new SendSms { Vendor = new("tencent"), Recipients = new(many), Text = new("Big sale") }, TimeSpan.FromMinutes(3))],
+            new Dictionary<string, string?> { ["SmsActivities:MaxResultsInOutputs"] = "3" });
+
+        var run = await bed.RunAsync("small-state");
+        var state = await bed.WaitForFinishAsync(run.InstanceId, TimeSpan.FromMinutes(3));
+
+        var send = state.ActivityOutputs["send"];
+        Assert.True(send["ResultsOmitted"]!.GetValue<bool>(), $"ResultsOmitted was {send["ResultsOmitted"]?.ToJsonString() ?? "(none)"} for 5 recipients over a limit of 3");
+        Assert.Empty(send["Results"]!.AsArray());
+        Assert.Empty(send["MessageIds"]!.AsArray());
+        Assert.Equal(5, send["SentCount"]!.GetValue<int>());
+        Assert.Equal(5, await bed.WithDbAsync(db => db.SendRecords.CountAsync(r => r.InstanceId == run.InstanceId && r.Accepted && r.MessageId != null)));
+        Assert.Equal([WaitForDeliveryReport.Delivered], await bed.OutcomesAsync(run.InstanceId, "wait"));
+        Assert.Equal(5, state.ActivityOutputs["wait"]["Tally"]!["delivered"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task An_oversize_batch_is_refused_before_anything_is_sent()
     {
         var many = Enumerable.Range(0, 501).Select(i => $"+86139{i:D8}").ToList();

@@ -17,6 +17,7 @@ using SmsActivities.ElsaApi;
 using SmsActivities.Hosting;
 using SmsActivities.Sandbox;
 using SmsActivities.Workflows.Builder;
+using SmsActivities.Workflows.Execution;
 using SmsActivities.Workflows.Model;
 using SmsActivities.Workflows.Persistence;
 using SmsActivities.Workflows.Runtime;

@@ -88,16 +88,19 @@ public static class EmulatorEndpoints
 
             context.Request.EnableBuffering();
             using var reader = new StreamReader(context.Request.Body, leaveOpen: true);
-            var body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
+            string body;
+            try
+            {
+                body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or Microsoft.AspNetCore.Http.BadHttpRequestException)
+            {
+                // The caller gave up while sending (a loaded machine can be that slow): the call still arrived and counts.
+                set.Requests.Add(Record(context, emulator.Vendor, path, string.Empty, set.Clock.Now));
+                return;
+            }
             context.Request.Body.Position = 0;
-            set.Requests.Add(new RecordedRequest(
-                emulator.Vendor,
-                context.Request.Method,
-                path,
-                context.Request.QueryString.Value ?? string.Empty,
-                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
-                body,
-                set.Clock.Now));
+            set.Requests.Add(Record(context, emulator.Vendor, path, body, set.Clock.Now));
 
             var (delay, failure) = emulator.Faults.TakeNext();
             if (delay > TimeSpan.Zero && !await WaitOrCallerGaveUpAsync(delay, set.Clock.Time, context.RequestAborted).ConfigureAwait(false))
@@ -119,6 +122,15 @@ public static class EmulatorEndpoints
             }
         });
     }
+
+    private static RecordedRequest Record(HttpContext context, string vendor, string path, string body, DateTimeOffset at) => new(
+        vendor,
+        context.Request.Method,
+        path,
+        context.Request.QueryString.Value ?? string.Empty,
+        context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+        body,
+        at);
 
     /// <summary>The longest an AcceptThenTimeout call holds its connection when the caller never gives up.</summary>
     private static readonly TimeSpan HangLimit = TimeSpan.FromMinutes(2);

@@ -24,6 +24,8 @@ public sealed class SmtpEmulator : IAsyncDisposable, IDisposable
     private readonly Task _accepting;
     private int _authAttempts;
     private int _authFailures;
+    private int _dropsAfterData;
+    private int _dropsAtRecipient;
     private int _disposed;
 
     private SmtpEmulator(SmtpEmulatorOptions options, TimeProvider time, ILogger logger, int port)
@@ -71,6 +73,29 @@ public sealed class SmtpEmulator : IAsyncDisposable, IDisposable
     public void RefuseRecipient(string address) => _refused[address.Trim()] = address;
 
     public void Clear() => _messages.Clear();
+
+    /// <summary>
+    /// The next <paramref name="count"/> messages are received and recorded in full, then the connection is closed
+    /// before the server's answer: the message was queued, but the client cannot know it.
+    /// </summary>
+    public void DropAfterData(int count = 1) => Interlocked.Exchange(ref _dropsAfterData, count);
+
+    /// <summary>The next <paramref name="count"/> RCPT TO commands close the connection: no content of the message was sent.</summary>
+    public void DropAtRecipient(int count = 1) => Interlocked.Exchange(ref _dropsAtRecipient, count);
+
+    internal bool TakeDropAfterData() => TakeOne(ref _dropsAfterData);
+
+    internal bool TakeDropAtRecipient() => TakeOne(ref _dropsAtRecipient);
+
+    private static bool TakeOne(ref int counter)
+    {
+        while (true)
+        {
+            var left = Volatile.Read(ref counter);
+            if (left <= 0) return false;
+            if (Interlocked.CompareExchange(ref counter, left - 1, left) == left) return true;
+        }
+    }
 
     /// <summary>A self-signed certificate for <paramref name="host"/> and 127.0.0.1, valid for a day, with its private key.</summary>
     public static X509Certificate2 CreateSelfSignedCertificate(string host = "localhost")

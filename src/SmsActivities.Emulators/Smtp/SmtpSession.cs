@@ -181,6 +181,7 @@ internal sealed class SmtpSession(SmtpEmulator server, Stream network)
         var address = PathOf(argument, "TO:");
         if (string.IsNullOrEmpty(address)) return "501 5.5.4 Syntax: RCPT TO:<address>";
         if (server.IsRefused(address)) return "550 5.1.1 Mailbox unavailable";
+        if (server.TakeDropAtRecipient()) throw new IOException("fault: connection dropped at RCPT TO");
         _recipients.Add(address);
         return "250 2.1.5 Recipient OK";
     }
@@ -205,6 +206,7 @@ internal sealed class SmtpSession(SmtpEmulator server, Stream network)
         if (tooLarge) return Reset("552 5.3.4 Message too big");
         var message = SmtpReceivedMessage.Parse(data.ToArray(), _envelopeFrom, [.. _recipients], _tls, _user, server.Time.GetUtcNow());
         server.Record(message);
+        if (server.TakeDropAfterData()) throw new IOException("fault: connection dropped after the message was queued, before the answer");
         return Reset($"250 2.0.0 OK queued as {message.MessageId}");
     }
 

@@ -110,8 +110,8 @@ public sealed class PhoneRegionAttribute : ValidationAttribute
 }
 
 /// <summary>
-/// The region numbers written without a country code are read in, for the whole deployment (<c>Vendors:DefaultRegion</c>).
-/// A vendor's own <c>DefaultRegion</c> overrides it for the numbers that vendor reports.
+/// The region numbers written without a country code are read in, for the whole deployment (<c>Vendors:DefaultRegion</c>):
+/// numbers people type and, unless a vendor sets its own <c>DefaultRegion</c>, the numbers vendors report.
 /// </summary>
 public sealed class PhoneNumberOptions
 {

@@ -44,6 +44,13 @@ public sealed record SmsMessage
     public string? Text { get; init; }
     public string? TemplateId { get; init; }
     public IReadOnlyList<KeyValuePair<string, string>> TemplateParams { get; init; } = [];
+
+    /// <summary>
+    /// Content of its own for some recipients, keyed by their E.164 number; a recipient not listed gets
+    /// <see cref="Text"/> and <see cref="TemplateParams"/>. Keyed by number rather than by position so that a subset of
+    /// the recipients (a batch, or those left for the next vendor on failover) keeps each text with its number.
+    /// </summary>
+    public IReadOnlyDictionary<string, RecipientContent>? PerRecipient { get; init; }
     public string? SignName { get; init; }
     public string? Extend { get; init; }
     public string? IdempotencyKey { get; init; }
@@ -53,6 +60,11 @@ public sealed record SmsMessage
 }
 
 public enum SmsKind { Notification, Verification, Marketing }
+
+/// <summary>What one recipient of an <see cref="SmsMessage"/> gets instead of the message's own text or template parameters.</summary>
+/// <param name="Text">Replaces <see cref="SmsMessage.Text"/> when set.</param>
+/// <param name="TemplateParams">Replaces <see cref="SmsMessage.TemplateParams"/> when set (the template stays the message's).</param>
+public sealed record RecipientContent(string? Text = null, IReadOnlyList<KeyValuePair<string, string>>? TemplateParams = null);
 
 /// <summary>The vendor's answer for one recipient of a send.</summary>
 /// <param name="Mobile">The recipient in E.164.</param>
@@ -169,4 +181,21 @@ public sealed record EmailMessage
 
 public sealed record EmailReceipt(string Vendor, IReadOnlyList<EmailRecipientResult> Results);
 
-public sealed record EmailRecipientResult(string Email, bool Accepted, string? MessageId, string? Error = null);
+/// <summary>The answer for one recipient of an email send.</summary>
+public sealed record EmailRecipientResult(string Email, bool Accepted, string? MessageId, string? Error = null)
+{
+    private readonly VendorFailureKind? _failure;
+
+    /// <summary>
+    /// Not accepted as far as the caller knows, but the message may have gone out (SMTP: the connection was lost after
+    /// the whole message was transmitted, before the server's answer). Sending it again could deliver it twice.
+    /// </summary>
+    public bool InDoubt { get; init; }
+
+    /// <summary>Null when accepted; otherwise how the send failed for this recipient (see <see cref="RecipientResult.Failure"/>).</summary>
+    public VendorFailureKind? Failure
+    {
+        get => Accepted ? null : _failure ?? (InDoubt ? VendorFailureKind.UnknownOutcome : VendorFailureKind.Rejected);
+        init => _failure = value;
+    }
+}

@@ -27,12 +27,12 @@ public abstract class VendorHttpOptions
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
-    /// The region of the numbers this vendor writes without a country code in its answers and pushes. The four vendors
-    /// here write China mainland numbers that way, so it stays CN unless an account is known to differ; it does not
-    /// follow <see cref="PhoneNumberOptions.DefaultRegion"/>, which is about the numbers people type.
+    /// The region of the numbers this vendor writes without a country code in its answers and pushes. Unset, it is the
+    /// deployment's <see cref="PhoneNumberOptions.DefaultRegion"/> (itself CN unless set); set it for an account whose
+    /// national numbers belong to another region than the deployment's.
     /// </summary>
     [PhoneRegion]
-    public string DefaultRegion { get; set; } = PhoneNumber.FallbackRegion;
+    public string? DefaultRegion { get; set; }
 }
 
 public static class VendorHttpServiceCollectionExtensions
@@ -52,6 +52,8 @@ public static class VendorHttpServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         var options = services.AddOptions<TOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
         if (configure is not null) options.Configure(configure);
+        // Without Vendors:DefaultRegion registered this reads a default PhoneNumberOptions, whose region is CN.
+        options.PostConfigure<IOptions<PhoneNumberOptions>>((o, global) => o.DefaultRegion ??= global.Value.DefaultRegion);
 
         var builder = services
             .AddHttpClient<TClient>((sp, http) =>

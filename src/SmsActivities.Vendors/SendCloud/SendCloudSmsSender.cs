@@ -22,7 +22,7 @@ public sealed class SendCloudSmsSender(SendCloudClient client, Microsoft.Extensi
     public Task<SendReceipt> SendSmsAsync(SmsMessage message, CancellationToken cancellationToken = default)
     {
         SmsBatching.Validate(message, MaxTextLength);
-        if (!string.IsNullOrEmpty(message.Text))
+        if (!string.IsNullOrEmpty(message.Text) || message.PerRecipient?.Values.Any(c => c?.Text is not null) == true)
             throw new VendorValidationException("text", "SendCloud sends templates only: give templateId and templateParams instead of text");
         if (!int.TryParse(message.TemplateId, NumberStyles.None, CultureInfo.InvariantCulture, out var templateId))
             throw new VendorValidationException("templateId", "SendCloud template ids are numbers");
@@ -30,6 +30,12 @@ public sealed class SendCloudSmsSender(SendCloudClient client, Microsoft.Extensi
         if (message.Recipients.Any(r => r.IsChinaMainland == international))
             throw new VendorValidationException("recipients", "SendCloud sends mainland and international numbers in separate calls (msgType 0 / 2): split them");
 
+        // All numbers of a call get the same vars, so recipients with parameters of their own go out one send per set.
+        return SmsBatching.SendEachContentAsync(Vendor, message, part => ct => SendTemplateAsync(part, templateId, international, ct), cancellationToken);
+    }
+
+    private Task<SendReceipt> SendTemplateAsync(SmsMessage message, int templateId, bool international, CancellationToken cancellationToken)
+    {
         var vars = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in message.TemplateParams) vars[name] = value;
         return SmsBatching.SendInBatchesAsync(Vendor, message, MaxRecipientsPerCall, async (batch, _, ct) =>

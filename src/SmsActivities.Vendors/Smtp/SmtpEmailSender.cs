@@ -10,7 +10,8 @@ namespace SmsActivities.Vendors.Smtp;
 /// <summary>
 /// Email through any SMTP server, with MailKit. One connection per send; each recipient gets its own message in it
 /// (see <see cref="SmtpMessageBuilder"/>), so one refused address does not fail the others. Nothing is retried: SMTP
-/// has no idempotency key, so a message whose answer was lost may have gone out, and a refused login stays refused.
+/// has no idempotency key, so a message whose answer was lost after its content went out may have been queued (it is
+/// reported <see cref="EmailRecipientResult.InDoubt"/>), and a refused login stays refused.
 /// MailKit's protocol log is never enabled: it would carry the AUTH exchange.
 /// </summary>
 public sealed class SmtpEmailSender(IOptions<SmtpOptions> options, ILogger<SmtpEmailSender> logger) : IEmailSender
@@ -33,25 +34,32 @@ public sealed class SmtpEmailSender(IOptions<SmtpOptions> options, ILogger<SmtpE
         {
             if (!client.IsConnected)
             {
-                results.Add(new EmailRecipientResult(to, false, null, "not sent: the SMTP connection was lost before this recipient"));
+                results.Add(new EmailRecipientResult(to, false, null, "not sent: the SMTP connection was lost before this recipient") { Failure = VendorFailureKind.Transient });
                 continue;
             }
             var mime = SmtpMessageBuilder.Build(message, from, to);
+            var data = new DataProgress();
             try
             {
-                await client.SendAsync(mime, cancellationToken).ConfigureAwait(false);
+                await client.SendAsync(mime, cancellationToken, data).ConfigureAwait(false);
                 results.Add(new EmailRecipientResult(to, true, mime.MessageId));
             }
             catch (SmtpCommandException ex)
             {
                 // The server refused this message (a recipient, the sender or the content): others may still go.
-                results.Add(new EmailRecipientResult(to, false, null, $"[{(int)ex.StatusCode}] {ex.Message}"));
+                results.Add(new EmailRecipientResult(to, false, null, $"[{(int)ex.StatusCode}] {ex.Message}")
+                {
+                    Failure = (int)ex.StatusCode is >= 400 and < 500 ? VendorFailureKind.Transient : VendorFailureKind.Rejected,
+                });
             }
             catch (Exception ex) when (ex is IOException or SmtpProtocolException or SocketException or TimeoutException)
             {
-                // The answer to this message is lost: it may have been delivered, so it is reported in doubt and not sent again.
                 logger.LogWarning("SMTP connection to {Host}:{Port} lost while sending: {Error}", _options.Host, _options.Port, ex.Message);
-                results.Add(new EmailRecipientResult(to, false, mime.MessageId, $"outcome unknown: the connection was lost during the send ({ex.Message}); not sent again"));
+                // Once the whole message is transmitted, the server may have queued it although its answer is lost: in
+                // doubt, not sent again. Before that (envelope, or part of the content) a server takes nothing: not sent.
+                results.Add(data.Transmitted
+                    ? new EmailRecipientResult(to, false, mime.MessageId, $"outcome unknown: the connection was lost after the message was transmitted, before the server answered ({ex.Message}); not sent again") { InDoubt = true }
+                    : new EmailRecipientResult(to, false, null, $"not sent: the connection was lost before the message was transmitted ({ex.Message})") { Failure = VendorFailureKind.Transient });
             }
         }
         if (client.IsConnected)
@@ -66,6 +74,24 @@ public sealed class SmtpEmailSender(IOptions<SmtpOptions> options, ILogger<SmtpE
             }
         }
         return new EmailReceipt(Vendor, results);
+    }
+
+    /// <summary>How much of a message's content MailKit has written during DATA (or BDAT).</summary>
+    private sealed class DataProgress : ITransferProgress
+    {
+        private long _transferred;
+        private long? _total;
+
+        /// <summary>True once the whole content went out: only then can the server have queued the message.</summary>
+        public bool Transmitted => _transferred > 0 && (_total is not { } total || _transferred >= total);
+
+        public void Report(long bytesTransferred, long totalSize)
+        {
+            _transferred = bytesTransferred;
+            _total = totalSize;
+        }
+
+        public void Report(long bytesTransferred) => _transferred = bytesTransferred;
     }
 
     /// <summary>Connects and logs in. Failures here happen before any message left, so they are whole-send errors.</summary>

@@ -6,7 +6,8 @@ namespace SmsActivities.Vendors.Tencent;
 /// <summary>
 /// Tencent behind the normalized contracts. China mainland recipients of a batch go out in one
 /// <c>sendmultisms2</c> call (≤200), a lone one or a number abroad by <c>sendsms</c> with its nationcode
-/// (<c>sendmultisms2</c> serves China only). Results come back in recipient order.
+/// (<c>sendmultisms2</c> serves China only). Recipients with contents of their own go out one send per distinct content
+/// (Tencent has no call with a text per number). Results come back in recipient order.
 /// </summary>
 public sealed class TencentSmsSender(TencentSmsClient client, IOptions<TencentOptions> options, TimeProvider? timeProvider = null)
     : ISmsSender, IReportPuller, IReplyPuller
@@ -28,9 +29,13 @@ public sealed class TencentSmsSender(TencentSmsClient client, IOptions<TencentOp
     public Task<SendReceipt> SendSmsAsync(SmsMessage message, CancellationToken cancellationToken = default)
     {
         SmsBatching.Validate(message, MaxText);
-        var content = ToContent(message);
-        return SmsBatching.SendInBatchesAsync(Vendor, message, MaxRecipientsPerCall,
-            (batch, _, ct) => SendBatchAsync(batch.Recipients, content, ct), cancellationToken);
+        // Tencent takes one content a call: recipients with texts or parameters of their own go out one send per content.
+        return SmsBatching.SendEachContentAsync(Vendor, message, part =>
+        {
+            var content = ToContent(part);
+            return ct => SmsBatching.SendInBatchesAsync(Vendor, part, MaxRecipientsPerCall,
+                (batch, _, token) => SendBatchAsync(batch.Recipients, content, token), ct);
+        }, cancellationToken);
     }
 
     public async Task<IReadOnlyList<DeliveryReport>> PullDeliveryReportsAsync(CancellationToken cancellationToken = default)

@@ -46,18 +46,21 @@ public sealed class YaningaiSender(YaningaiClient client, IOptions<YaningaiOptio
             SmsKind.Marketing => YaningaiAction.Marketing,
             _ => YaningaiAction.Notification,
         };
-        var templateParams = message.TemplateParams.Select(p => p.Value).ToArray();
-        return SendPerCountryAsync(message.Recipients, (numbers, codeId, ct) => client.SendBatchSmsAsync(new YaningaiSmsRequest
-        {
-            Numbers = numbers,
-            CodeId = codeId,
-            Action = action,
-            Content = NullIfBlank(message.Text),
-            TemplateId = NullIfBlank(message.TemplateId),
-            TemplateParams = templateParams,
-            SenderId = _options.SenderId,
-            Routing = _options.Routing,
-        }, YaningaiSmsMethod.Post, ct), cancellationToken);
+        // An unknown country refuses the whole send before the first part of it goes out.
+        _ = message.Recipients.DistinctBy(r => r.Region).Select(CodeIdFor).ToArray();
+        // One content a call: recipients with texts or parameters of their own go out one send per content.
+        return SmsBatching.SendEachContentAsync(Vendor, message, part => ct => SendPerCountryAsync(part.Recipients, (numbers, codeId, token) =>
+            client.SendBatchSmsAsync(new YaningaiSmsRequest
+            {
+                Numbers = numbers,
+                CodeId = codeId,
+                Action = action,
+                Content = NullIfBlank(part.Text),
+                TemplateId = NullIfBlank(part.TemplateId),
+                TemplateParams = part.TemplateParams.Select(p => p.Value).ToArray(),
+                SenderId = _options.SenderId,
+                Routing = _options.Routing,
+            }, YaningaiSmsMethod.Post, token), ct), cancellationToken);
     }
 
     public Task<SendReceipt> SendMmsAsync(YaningaiMmsMessage message, CancellationToken cancellationToken = default)
@@ -155,7 +158,11 @@ public sealed class YaningaiSender(YaningaiClient client, IOptions<YaningaiOptio
             }
             catch (VendorException ex)
             {
-                results.AddRange(chunk.Select(to => new EmailRecipientResult(to, false, null, $"[{ex.VendorCode ?? "-"}] {ex.VendorMessage}")));
+                results.AddRange(chunk.Select(to => new EmailRecipientResult(to, false, null, $"[{ex.VendorCode ?? "-"}] {ex.VendorMessage}")
+                {
+                    InDoubt = ex.OutcomeUnknown,
+                    Failure = ex.Kind,
+                }));
             }
         }
         return new EmailReceipt(Vendor, results);

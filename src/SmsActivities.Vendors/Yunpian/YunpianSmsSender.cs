@@ -2,8 +2,9 @@ namespace SmsActivities.Vendors.Yunpian;
 
 /// <summary>
 /// Normalized Yunpian sender: a text goes to one number through <c>single_send</c> and to several through <c>batch_send</c>;
-/// a template (numeric <c>tpl_id</c>, named parameters filling its <c>#name#</c> placeholders) through <c>tpl_single_send</c>
-/// and <c>tpl_batch_send</c>; in chunks of 1000. The idempotency key goes out as <c>uid</c>.
+/// recipients with texts of their own through <c>multi_send</c>; a template (numeric <c>tpl_id</c>, named parameters filling
+/// its <c>#name#</c> placeholders) through <c>tpl_single_send</c> and <c>tpl_batch_send</c>, one send per distinct set of
+/// parameters; in chunks of 1000. The idempotency key goes out as <c>uid</c>.
 /// Also pulls status and reply records for deployments without a public push URL.
 /// </summary>
 public sealed class YunpianSmsSender(YunpianClient client, Microsoft.Extensions.Options.IOptions<YunpianOptions> options, TimeProvider? time = null) : ISmsSender, IReportPuller, IReplyPuller
@@ -20,15 +21,38 @@ public sealed class YunpianSmsSender(YunpianClient client, Microsoft.Extensions.
     public Task<SendReceipt> SendSmsAsync(SmsMessage message, CancellationToken cancellationToken = default)
     {
         SmsBatching.Validate(message, MaxTextLength);
+        // Texts of their own go out together through multi_send (one text per number in one call); templates with
+        // parameters of their own go out one send per distinct set of parameters.
+        if (string.IsNullOrWhiteSpace(message.TemplateId) && SmsBatching.SplitByContent(message).Count > 1)
+            return SmsBatching.SendInBatchesAsync(Vendor, message, MaxRecipientsPerCall, SendMultiBatchAsync, cancellationToken);
+        return SmsBatching.SendEachContentAsync(Vendor, message, Prepare, cancellationToken);
+    }
+
+    private Func<CancellationToken, Task<SendReceipt>> Prepare(SmsMessage message)
+    {
         if (string.IsNullOrWhiteSpace(message.TemplateId))
-            return SmsBatching.SendInBatchesAsync(Vendor, message, MaxRecipientsPerCall, SendBatchAsync, cancellationToken);
+            return ct => SmsBatching.SendInBatchesAsync(Vendor, message, MaxRecipientsPerCall, SendBatchAsync, ct);
 
         if (!long.TryParse(message.TemplateId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var templateId) || templateId <= 0)
             throw new VendorValidationException("templateId", "Yunpian template ids (tpl_id) are positive numbers");
         if (!string.IsNullOrEmpty(message.CallbackUrl))
             throw new VendorValidationException("callbackUrl", "Yunpian's template sends take no callback_url; set the push address in the Yunpian console");
-        return SmsBatching.SendInBatchesAsync(Vendor, message, MaxRecipientsPerCall,
-            (batch, _, ct) => SendTemplateBatchAsync(batch, templateId, ct), cancellationToken);
+        return ct => SmsBatching.SendInBatchesAsync(Vendor, message, MaxRecipientsPerCall,
+            (batch, _, token) => SendTemplateBatchAsync(batch, templateId, token), ct);
+    }
+
+    /// <summary>A batch whose recipients have texts of their own: <c>multi_send</c>, or <c>single_send</c> for one number.</summary>
+    private async Task<IReadOnlyList<RecipientResult>> SendMultiBatchAsync(SmsMessage batch, int index, CancellationToken cancellationToken)
+    {
+        if (batch.Recipients.Count == 1)
+            return await SendBatchAsync(batch with { Text = SmsBatching.TextFor(batch, batch.Recipients[0]), PerRecipient = null }, index, cancellationToken).ConfigureAwait(false);
+        var request = new YunpianMultiSend(batch.Recipients.Select(YunpianFormat.ToWire).ToArray(), batch.Recipients.Select(r => SmsBatching.TextFor(batch, r)!).ToArray())
+        {
+            Extend = batch.Extend,
+            Uid = batch.IdempotencyKey,
+            CallbackUrl = batch.CallbackUrl is null ? null : new Uri(batch.CallbackUrl),
+        };
+        return Match(batch.Recipients, await client.MultiSendAsync(request, cancellationToken).ConfigureAwait(false), "multi_send");
     }
 
     private async Task<IReadOnlyList<RecipientResult>> SendTemplateBatchAsync(SmsMessage batch, long templateId, CancellationToken cancellationToken)
@@ -79,13 +103,13 @@ public sealed class YunpianSmsSender(YunpianClient client, Microsoft.Extensions.
     {
         var records = await client.PullStatusAsync(YunpianFormat.MaxPageSize, cancellationToken).ConfigureAwait(false);
         var now = (time ?? TimeProvider.System).GetUtcNow();
-        return records.Select(r => YunpianStatusReader.ToReport(r, now, options.Value.DefaultRegion)).ToArray();
+        return records.Select(r => YunpianStatusReader.ToReport(r, now, options.Value.DefaultRegion ?? PhoneNumber.FallbackRegion)).ToArray();
     }
 
     public async Task<IReadOnlyList<InboundReply>> PullRepliesAsync(CancellationToken cancellationToken = default)
     {
         var records = await client.PullReplyAsync(YunpianFormat.MaxPageSize, cancellationToken).ConfigureAwait(false);
         var now = (time ?? TimeProvider.System).GetUtcNow();
-        return records.Select(r => YunpianReplyReader.ToReply(r, now, options.Value.DefaultRegion)).OfType<InboundReply>().ToArray();
+        return records.Select(r => YunpianReplyReader.ToReply(r, now, options.Value.DefaultRegion ?? PhoneNumber.FallbackRegion)).OfType<InboundReply>().ToArray();
     }
 }

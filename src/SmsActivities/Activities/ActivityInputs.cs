@@ -49,6 +49,96 @@ internal static class ActivityInputs
         return numbers;
     }
 
+    /// <summary>
+    /// Recipients that may carry content of their own: besides numbers (as <see cref="ParseRecipients"/> takes them), a
+    /// list may hold objects <c>{"mobile": "…", "text": "…"}</c> or <c>{"mobile": "…", "templateParams": {…}}</c>, from a
+    /// variable, JavaScript or JSON text. Each entry is checked here; the content rules (length, template or text) are the
+    /// vendor layer's, checked before any call. The first invalid entry is reported with its position.
+    /// </summary>
+    public static IReadOnlyList<(PhoneNumber Number, RecipientContent? Content)> ParseRecipientEntries(object? value, string region, string field = "recipients")
+    {
+        var items = RecipientItems(value);
+        var entries = new List<(PhoneNumber, RecipientContent?)>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var itemField = $"{field}[{i}]";
+            switch (items[i])
+            {
+                case IDictionary<string, object?> map:
+                    entries.Add(ParseRecipientObject(map, region, itemField));
+                    break;
+                default:
+                    foreach (var raw in ToList(items[i]))
+                    {
+                        if (!PhoneNumber.TryParse(raw, out var number, out var error, region))
+                            throw new VendorValidationException(itemField, error);
+                        entries.Add((number, null));
+                    }
+                    break;
+            }
+        }
+        if (entries.Count == 0) throw new VendorValidationException(field, "at least one recipient is required");
+        return entries;
+    }
+
+    /// <summary>The entries of a recipients input: list items, or the numbers of a text; JSON text and nodes become plain values.</summary>
+    private static List<object?> RecipientItems(object? value)
+    {
+        var plain = value switch
+        {
+            string text when text.TrimStart().StartsWith('[') || text.TrimStart().StartsWith('{') => ParseJson(text),
+            System.Text.Json.Nodes.JsonNode node => Workflows.Expressions.ValueConverter.ToPlain(node),
+            System.Text.Json.JsonElement element => Workflows.Expressions.ValueConverter.ToPlain(System.Text.Json.Nodes.JsonNode.Parse(element.GetRawText())),
+            _ => value,
+        };
+        return plain switch
+        {
+            null => [],
+            string => [plain],
+            IDictionary<string, object?> map => [map],
+            IEnumerable list => list.Cast<object?>().Select(i => i is System.Text.Json.Nodes.JsonNode n ? Workflows.Expressions.ValueConverter.ToPlain(n) : i).ToList(),
+            _ => [plain],
+        };
+    }
+
+    private static object? ParseJson(string text)
+    {
+        try
+        {
+            return Workflows.Expressions.ValueConverter.ToPlain(System.Text.Json.Nodes.JsonNode.Parse(text));
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new VendorValidationException("recipients", $"looks like JSON but does not parse: {ex.Message}");
+        }
+    }
+
+    private static (PhoneNumber, RecipientContent?) ParseRecipientObject(IDictionary<string, object?> map, string region, string field)
+    {
+        string? mobile = null, text = null;
+        IReadOnlyList<KeyValuePair<string, string>>? templateParams = null;
+        foreach (var (key, item) in map)
+        {
+            switch (key.ToLowerInvariant())
+            {
+                case "mobile":
+                    mobile = item as string ?? Convert.ToString(item, System.Globalization.CultureInfo.InvariantCulture);
+                    break;
+                case "text":
+                    text = item is null ? null : item as string ?? throw new VendorValidationException($"{field}.text", "must be a string");
+                    break;
+                case "templateparams" or "params":
+                    templateParams = item is null ? null : ToTemplateParams(item);
+                    break;
+                default:
+                    throw new VendorValidationException($"{field}.{key}", "is not a recipient field: use mobile, text and templateParams");
+            }
+        }
+        if (string.IsNullOrWhiteSpace(mobile)) throw new VendorValidationException($"{field}.mobile", "is required");
+        if (!PhoneNumber.TryParse(mobile, out var number, out var error, region)) throw new VendorValidationException($"{field}.mobile", error);
+        return (number, text is null && templateParams is null ? null : new RecipientContent(text, templateParams));
+    }
+
     /// <summary>Template parameters from a JSON object ({"name": "value"}), a list of "name=value" or a list of values (positional names 1, 2, …).</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> ToTemplateParams(object? value)
     {

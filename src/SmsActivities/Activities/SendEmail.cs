@@ -11,13 +11,15 @@ namespace SmsActivities.Activities;
 /// <summary>An attachment as a workflow gives it: the content base64-encoded.</summary>
 public sealed record EmailAttachmentInput(string FileName, string? ContentType, string ContentBase64);
 
-[Activity(ActivityInputs.Namespace, "Email", "Sends an email to one or many recipients (YANINGAI email or any SMTP server), with HTML and text bodies, per-recipient placeholders and attachments.",
+[Activity(ActivityInputs.Namespace, "Email", "Sends an email to one or many recipients (YANINGAI email or any SMTP server), with HTML and text bodies, per-recipient placeholders and attachments. Leaves by Unknown when a message may have gone out although its answer was lost (an SMTP connection dropped after the message was transmitted): those recipients are in doubt and were not sent again.",
     DisplayName = "Send Email")]
-[FlowNode(Sent, Failed)]
+[FlowNode(Sent, Failed, Unknown)]
 public sealed class SendEmail : Activity
 {
     public const string Sent = "Sent";
     public const string Failed = "Failed";
+    /// <summary>Some recipients are in doubt (whatever happened to the others): see <see cref="InDoubtRecipients"/>.</summary>
+    public const string Unknown = "Unknown";
 
     [Input(Description = "The vendor account, or Auto for the first configured vendor with email.", UIHint = InputUIHints.DropDown, OptionsProvider = typeof(EmailVendorChoices), DefaultValue = "Auto")]
     public Input<string?>? Vendor { get; set; }
@@ -47,7 +49,9 @@ public sealed class SendEmail : Activity
     public Input<List<EmailAttachmentInput>?>? Attachments { get; set; }
 
     [Output(Description = "Vendor message ids of the accepted recipients (SMTP: the Message-Id of each recipient's message).")] public Output<IReadOnlyList<string>> MessageIds { get; set; } = new();
-    [Output(Description = "One entry per recipient: email, accepted, messageId, error.")] public Output<IReadOnlyList<EmailRecipientResult>> Results { get; set; } = new();
+    [Output(Description = "One entry per recipient: email, accepted, messageId, error, inDoubt, failure.")] public Output<IReadOnlyList<EmailRecipientResult>> Results { get; set; } = new();
+    [Output(Description = "Addresses whose message may have gone out although the answer was lost (an SMTP connection dropped after the message was transmitted, or a crash during the send). They were not sent again.")]
+    public Output<IReadOnlyList<string>> InDoubtRecipients { get; set; } = new();
     [Output] public Output<string?> Error { get; set; } = new();
 
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
@@ -103,7 +107,9 @@ public sealed class SendEmail : Activity
             // This execution died inside the vendor call before: whether those emails went out is unknown, and the
             // vendor has no idempotency key to dedupe a second post, so the workflow is told and decides.
             await records.MarkInDoubtAsync(key, ct);
-            await FailAsync(context, $"a previous send attempt of this activity was interrupted; its outcome is unknown for {prior.InDoubt.Count} recipient(s), which were not sent again");
+            var error = $"a previous send attempt of this activity was interrupted; its outcome is unknown for {prior.InDoubt.Count} recipient(s), which were not sent again";
+            context.Log("SendEmail: " + error);
+            await CompleteAsync(context, new EmailOutputs(prior.InDoubt.Select(a => new EmailRecipientResult(a, false, null, error) { InDoubt = true }).ToArray(), [], error, Unknown));
             return;
         }
 
@@ -117,10 +123,11 @@ public sealed class SendEmail : Activity
         {
             var receipt = await sender.SendEmailAsync(message, ct);
             var accepted = receipt.Results.Where(r => r.Accepted).ToArray();
+            var inDoubt = receipt.Results.Count(r => !r.Accepted && r.InDoubt);
             outputs = new EmailOutputs([.. receipt.Results], accepted.Where(r => r.MessageId != null).Select(r => r.MessageId!).ToArray(),
-                receipt.Results.FirstOrDefault(r => !r.Accepted)?.Error, accepted.Length > 0 ? Sent : Failed);
-            outcomes = receipt.Results.Select(r => new SmsRecipientOutcome(r.Email, receipt.Vendor, r.Accepted, r.MessageId, null, r.Error, null, 1)).ToArray();
-            context.GetService<SmsTelemetry>()?.RecordSent(receipt.Vendor, "email", accepted.Length, receipt.Results.Count - accepted.Length);
+                receipt.Results.FirstOrDefault(r => !r.Accepted)?.Error, inDoubt > 0 ? Unknown : accepted.Length > 0 ? Sent : Failed);
+            outcomes = receipt.Results.Select(r => new SmsRecipientOutcome(r.Email, receipt.Vendor, r.Accepted, r.MessageId, null, r.Error, null, 1, InDoubt: !r.Accepted && r.InDoubt)).ToArray();
+            context.GetService<SmsTelemetry>()?.RecordSent(receipt.Vendor, "email", accepted.Length, receipt.Results.Count - accepted.Length - inDoubt, inDoubt);
         }
         catch (Exception ex) when (ex is VendorException or VendorValidationException or HttpRequestException)
         {
@@ -144,6 +151,7 @@ public sealed class SendEmail : Activity
     {
         context.Set(Results, outputs.Results);
         context.Set(MessageIds, outputs.MessageIds);
+        context.Set(InDoubtRecipients, outputs.Results.Where(r => !r.Accepted && r.InDoubt).Select(r => r.Email).ToArray());
         context.Set(Error, outputs.Error);
         await context.CompleteActivityAsync(outputs.Outcome);
     }

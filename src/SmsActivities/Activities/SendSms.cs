@@ -36,7 +36,7 @@ public sealed class SendSms : Activity
     [Input(Description = "Vendors tried in order when the first rejects, times out or is down: type each and press Enter (one chip per vendor).", UIHint = InputUIHints.MultiText, Order = 1)]
     public Input<object?>? Failover { get; set; }
 
-    [Input(Description = "Recipients: type each number and press Enter (one chip per number), or switch to JavaScript or a variable for a list. National numbers are taken as China mainland; use +cc for others.", UIHint = InputUIHints.MultiText, IsRequired = true, Order = 2)]
+    [Input(Description = "Recipients: type each number and press Enter (one chip per number), or switch to JavaScript or a variable for a list. National numbers are read in the deployment's default region (China mainland unless set); use +cc for others. For a text per recipient, give a list of objects {mobile, text} (or {mobile, templateParams} with a template): their own text or parameters replace Text or TemplateParams for them.", UIHint = InputUIHints.MultiText, IsRequired = true, Order = 2)]
     public Input<object?>? Recipients { get; set; }
 
     [Input(Description = "The text (with OTP on, {code} is replaced by the code). Leave empty to send a template.", UIHint = InputUIHints.MultiLine, Order = 3)]
@@ -100,12 +100,13 @@ public sealed class SendSms : Activity
         IReadOnlyList<string> failover;
         try
         {
-            var recipients = ActivityInputs.ParseRecipients(context.Get(Recipients), ActivityInputs.Region(context));
-            if (recipients.Count > options.MaxRecipientsPerSend)
-                throw new VendorValidationException("recipients", $"at most {options.MaxRecipientsPerSend} recipients per SendSms, got {recipients.Count}");
+            var entries = ActivityInputs.ParseRecipientEntries(context.Get(Recipients), ActivityInputs.Region(context));
+            if (entries.Count > options.MaxRecipientsPerSend)
+                throw new VendorValidationException("recipients", $"at most {options.MaxRecipientsPerSend} recipients per SendSms, got {entries.Count}");
             message = new SmsMessage
             {
-                Recipients = recipients.DistinctBy(r => r.E164).ToArray(),
+                Recipients = entries.Select(e => e.Number).DistinctBy(r => r.E164).ToArray(),
+                PerRecipient = PerRecipient(entries),
                 Text = context.Get(Text),
                 TemplateId = context.Get(TemplateId),
                 TemplateParams = ActivityInputs.ToTemplateParams(context.Get(TemplateParams)),
@@ -158,6 +159,8 @@ public sealed class SendSms : Activity
                 await FailAsync(context, "recipients: OTP sends go to exactly one recipient", skipped);
                 return;
             }
+            // The one recipient's own text or parameters, if given, become the message's, so {code} is found and replaced there.
+            message = SmsBatching.SplitByContent(message)[0].Message;
             var usesCode = (message.Text?.Contains(CodePlaceholder, StringComparison.Ordinal) ?? false)
                            || message.TemplateParams.Any(p => p.Value.Contains(CodePlaceholder, StringComparison.Ordinal));
             if (!usesCode)
@@ -275,6 +278,34 @@ public sealed class SendSms : Activity
         context.Set(OtpExpiresAt, outputs.OtpExpiresAt);
         await context.CompleteActivityAsync(outputs.Outcome);
     }
+
+    /// <summary>
+    /// The contents recipients were given of their own, by number; null when none was. A number listed twice must be
+    /// given the same content both times (it is sent once).
+    /// </summary>
+    private static Dictionary<string, RecipientContent>? PerRecipient(IReadOnlyList<(PhoneNumber Number, RecipientContent? Content)> entries)
+    {
+        if (entries.All(e => e.Content is null)) return null;
+        var contents = new Dictionary<string, RecipientContent>(StringComparer.Ordinal);
+        var seen = new Dictionary<string, RecipientContent?>(StringComparer.Ordinal);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var (number, content) = entries[i];
+            if (seen.TryGetValue(number.E164, out var earlier))
+            {
+                if (!SameContent(earlier, content))
+                    throw new VendorValidationException($"recipients[{i}]", $"{PhoneNumber.Mask(number.E164)} is listed twice with different content; it is sent once");
+                continue;
+            }
+            seen[number.E164] = content;
+            if (content is not null) contents[number.E164] = content;
+        }
+        return contents;
+    }
+
+    private static bool SameContent(RecipientContent? a, RecipientContent? b) =>
+        a?.Text == b?.Text
+        && (a?.TemplateParams ?? []).SequenceEqual(b?.TemplateParams ?? []);
 
     internal static string Purpose(string? purpose) => string.IsNullOrWhiteSpace(purpose) ? "otp" : purpose.Trim();
 

@@ -48,6 +48,34 @@ public sealed class SandboxEmailTests
         Assert.Contains("address", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_connection_the_sandbox_drops_after_the_message_leaves_SendEmail_by_Unknown_with_the_address_in_doubt()
+    {
+        await using var server = await ServerHost.StartAsync();
+        using var client = server.CreateClient();
+        using var fault = await client.PostAsync("_emulators/_mailbox/_faults", JsonContent("""{"dropAfterData":1}"""));
+        Assert.Equal(HttpStatusCode.OK, fault.StatusCode);
+        using var bad = await client.PostAsync("_emulators/_mailbox/_faults", JsonContent("""{"dropAtRecipient":-1}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+
+        var model = EmailModel("Dropped mail", "smtp", "dan@example.com", "Hi Dan", "<p>Hi</p>", "Hi");
+        var definition = await ApiScenarios.SaveAsync(client, model, publish: true);
+        var instanceId = await ApiScenarios.ExecuteAsync(client, (string)definition["definitionId"]!);
+
+        // The emulator queued the message before it dropped the connection: the mailbox has it, the sender could not know.
+        await MailboxAsync(client, "dan@example.com");
+        var instance = await SandboxServer.EventuallyAsync("the instance to finish", async () =>
+        {
+            var node = JsonNode.Parse(await client.GetStringAsync($"elsa/api/workflow-instances/{instanceId}"));
+            return (string?)node!["subStatus"] == "Finished" ? node : null;
+        });
+        var json = instance.ToJsonString();
+        Assert.Contains("\"inDoubt\":true", json, StringComparison.Ordinal);
+        Assert.Contains("\"InDoubtRecipients\":[\"dan@example.com\"]", json, StringComparison.Ordinal);
+    }
+
+    private static StringContent JsonContent(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
+
     private static async Task<JsonNode> MailboxAsync(HttpClient client, string address) => await SandboxServer.EventuallyAsync("the sent mail", async () =>
     {
         var mailbox = JsonNode.Parse(await client.GetStringAsync($"_emulators/_mailbox/{Uri.EscapeDataString(address)}/messages"))!.AsArray();

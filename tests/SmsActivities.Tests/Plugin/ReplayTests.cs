@@ -156,9 +156,11 @@ public sealed partial class ReplayTests
         var (bed, instanceId) = await RunWithCrashInsideVendorCallAsync("email-doubt", Email(), b => b.Emulators.Set.Yaningai.Faults, b => b.EmailSends().Count);
         await using var _ = bed;
 
-        Assert.Equal([SendEmail.Failed], await bed.OutcomesAsync(instanceId, "send"));
+        // In doubt, as a send whose answer was lost: the workflow decides by the Unknown outcome, as with SendSms.
+        Assert.Equal([SendEmail.Unknown], await bed.OutcomesAsync(instanceId, "send"));
         var outputs = await bed.OutputsAsync(instanceId, "send");
         Assert.Contains("interrupted", outputs["Error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal([Ann], outputs["InDoubtRecipients"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Empty(outputs["MessageIds"]!.AsArray());
         Assert.Single(bed.EmailSends());
         Assert.Empty(bed.Emulators.Set.Yaningai.Emails);

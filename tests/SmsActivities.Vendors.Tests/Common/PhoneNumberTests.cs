@@ -93,4 +93,26 @@ public class PhoneNumberTests
         var ex = Assert.Throws<OptionsValidationException>(() => bad.GetRequiredService<IOptions<PhoneNumberOptions>>().Value);
         Assert.Contains("DefaultRegion", ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(null, null, "CN")]
+    [InlineData("GB", null, "GB")]
+    [InlineData("GB", "HK", "HK")]
+    public void A_vendors_default_region_is_the_global_one_unless_the_vendor_sets_its_own(string? global, string? own, string expected)
+    {
+        // The region a vendor's reports and pushes are read in; before, an unset vendor region stayed CN whatever the deployment's.
+        var emulatorUrl = new Uri("http://127.0.0.1:9/");
+        var settings = VendorServices.SandboxAll(emulatorUrl);
+        if (global is not null) settings["Vendors:DefaultRegion"] = global;
+        foreach (var vendor in new[] { "Yunpian", "Tencent", "SendCloud", "Yaningai" })
+        {
+            if (own is not null) settings[$"Vendors:{vendor}:DefaultRegion"] = own;
+        }
+        using var sp = VendorServices.Build(settings, (services, config) => services.AddSmsVendors(config.GetSection("Vendors")));
+
+        Assert.Equal(expected, sp.GetRequiredService<IOptions<SmsActivities.Vendors.Yunpian.YunpianOptions>>().Value.DefaultRegion);
+        Assert.Equal(expected, sp.GetRequiredService<IOptions<SmsActivities.Vendors.Tencent.TencentOptions>>().Value.DefaultRegion);
+        Assert.Equal(expected, sp.GetRequiredService<IOptions<SmsActivities.Vendors.SendCloud.SendCloudOptions>>().Value.DefaultRegion);
+        Assert.Equal(expected, sp.GetRequiredService<IOptions<SmsActivities.Vendors.Yaningai.YaningaiOptions>>().Value.DefaultRegion);
+    }
 }

@@ -67,6 +67,10 @@ public static class VendorServices
         return VendorNames.All.SelectMany(v => Sandbox(v, host.BaseUrlFor(v))).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.OrdinalIgnoreCase);
     }
 
+    /// <summary>Sandbox settings for every vendor, all pointed at <paramref name="baseUrl"/> (for tests that make no call).</summary>
+    public static Dictionary<string, string?> SandboxAll(Uri baseUrl) =>
+        VendorNames.All.SelectMany(v => Sandbox(v, baseUrl)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.OrdinalIgnoreCase);
+
     /// <summary>
     /// One vendor registered the way a host does it, through <c>AddSmsVendors</c> with only that vendor's section,
     /// pointed at <paramref name="baseUrl"/> with sandbox credentials (see <see cref="Build"/> for the rest).

@@ -130,6 +130,44 @@ public sealed class SmtpEmailTests
     }
 
     [Fact]
+    public async Task A_connection_lost_after_the_message_was_transmitted_leaves_it_in_doubt_and_the_rest_not_sent()
+    {
+        await using var server = SmtpEmulator.Start();
+        // The server queues Ann's message, then the connection drops before its 250 reaches the client.
+        server.DropAfterData();
+        using var services = Build(server, "None");
+
+        var receipt = await services.GetRequiredService<IEmailSender>().SendEmailAsync(new EmailMessage { To = ["ann@example.com", "bob@example.com"], Subject = "s", TextContent = "t" });
+
+        var ann = receipt.Results[0];
+        Assert.False(ann.Accepted);
+        Assert.True(ann.InDoubt, $"Ann's message was queued by the server but the result is {ann}");
+        Assert.Equal(VendorFailureKind.UnknownOutcome, ann.Failure);
+        // Its Message-Id is kept: a later bounce or a look in the mailbox can settle it.
+        Assert.Equal(Assert.Single(server.MailboxOf("ann@example.com")).MessageId, ann.MessageId);
+        var bob = receipt.Results[1];
+        Assert.False(bob.InDoubt, $"Bob's message never left, yet: {bob}");
+        Assert.Equal(VendorFailureKind.Transient, bob.Failure);
+        Assert.Empty(server.MailboxOf("bob@example.com"));
+    }
+
+    [Fact]
+    public async Task A_connection_lost_before_the_message_content_was_sent_is_not_in_doubt()
+    {
+        await using var server = SmtpEmulator.Start();
+        server.DropAtRecipient();
+        using var services = Build(server, "None");
+
+        var receipt = await services.GetRequiredService<IEmailSender>().SendEmailAsync(new EmailMessage { To = ["ann@example.com"], Subject = "s", TextContent = "t" });
+
+        var ann = Assert.Single(receipt.Results);
+        Assert.False(ann.Accepted);
+        Assert.False(ann.InDoubt, $"nothing of the message was sent, yet: {ann}");
+        Assert.Equal(VendorFailureKind.Transient, ann.Failure);
+        Assert.Empty(server.Messages);
+    }
+
+    [Fact]
     public async Task Bad_input_names_the_field_before_any_connection()
     {
         await using var server = SmtpEmulator.Start();

@@ -154,6 +154,26 @@ public class YaningaiMmsVoiceEmailTests
     }
 
     [Fact]
+    public async Task An_email_call_taken_but_answered_500_leaves_its_recipients_in_doubt_and_is_not_repeated()
+    {
+        await using var host = await YaningaiSmsTests.StartAsync();
+        var emulator = host.Set.Yaningai;
+        emulator.Faults.FailNextCalls(1, EmulatorFault.AcceptThenFail, 500);
+        using var services = YaningaiTestKit.Services(host.BaseUrlFor(VendorNames.Yaningai));
+
+        var receipt = await services.GetRequiredService<IEmailSender>().SendEmailAsync(new EmailMessage
+        {
+            To = ["tom@example.com"], Subject = "s", HtmlContent = "<p/>", SenderName = "Acme",
+        });
+
+        var tom = Assert.Single(receipt.Results);
+        Assert.True(tom.InDoubt, $"the emulator took the email before answering 500, yet: {tom}");
+        Assert.Equal(VendorFailureKind.UnknownOutcome, tom.Failure);
+        Assert.Single(emulator.Emails);
+        Assert.Single(host.Set.Requests.For(VendorNames.Yaningai, "/api/v1/email/sendEmail"));
+    }
+
+    [Fact]
     public async Task Email_with_placeholders_and_attachment_is_sent_reported_and_tracked()
     {
         await using var host = await YaningaiSmsTests.StartAsync();

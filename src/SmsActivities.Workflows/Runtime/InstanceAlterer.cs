@@ -110,7 +110,7 @@ public sealed class InstanceAlterer
                 }
             }
             if (!cancelled) await context.RunAsync();
-            var followUps = await _committer.CommitAsync(db, row, context, null, before, cancellationToken);
+            var followUps = await _committer.CommitAsync(db, row, context, [], before, cancellationToken);
             leased = false;
             await _sender.FollowUpAsync(followUps, cancellationToken);
             return new AlterationResult(instanceId, true, scheduled, log);

@@ -22,6 +22,35 @@ namespace SmsActivities.Persistence.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("SmsActivities.Persistence.DeliveryReportEntity", b =>
+                {
+                    b.Property<string>("Vendor")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("MessageId")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
+                    b.Property<string>("Code")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<long>("ReceivedAtTicks")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.HasKey("Vendor", "MessageId");
+
+                    b.HasIndex("ReceivedAtTicks");
+
+                    b.ToTable("sms_delivery_reports", "sms");
+                });
+
             modelBuilder.Entity("SmsActivities.Persistence.OptOutEntity", b =>
                 {
                     b.Property<string>("Mobile")
@@ -140,11 +169,21 @@ namespace SmsActivities.Persistence.Migrations.Postgres
                     b.Property<string>("ActivityId")
                         .HasColumnType("text");
 
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer");
+
                     b.Property<long>("CreatedAtTicks")
                         .HasColumnType("bigint");
 
+                    b.Property<string>("DefinitionId")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
                     b.Property<string>("Error")
                         .HasColumnType("text");
+
+                    b.Property<decimal?>("Fee")
+                        .HasColumnType("numeric");
 
                     b.Property<string>("IdempotencyKey")
                         .HasColumnType("text");
@@ -160,6 +199,12 @@ namespace SmsActivities.Persistence.Migrations.Postgres
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<bool>("OptedOut")
+                        .HasColumnType("boolean");
+
+                    b.Property<long?>("RepliedAtTicks")
+                        .HasColumnType("bigint");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -170,9 +215,17 @@ namespace SmsActivities.Persistence.Migrations.Postgres
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)");
 
+                    b.Property<string>("VendorCode")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
                     b.HasKey("Id");
 
+                    b.HasIndex("CreatedAtTicks");
+
                     b.HasIndex("IdempotencyKey");
+
+                    b.HasIndex("Mobile");
 
                     b.HasIndex("InstanceId", "ActivityId");
 

@@ -16,6 +16,35 @@ namespace SmsActivities.Persistence.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.14");
 
+            modelBuilder.Entity("SmsActivities.Persistence.DeliveryReportEntity", b =>
+                {
+                    b.Property<string>("Vendor")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MessageId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Code")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ReceivedAtTicks")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Vendor", "MessageId");
+
+                    b.HasIndex("ReceivedAtTicks");
+
+                    b.ToTable("sms_delivery_reports", (string)null);
+                });
+
             modelBuilder.Entity("SmsActivities.Persistence.OptOutEntity", b =>
                 {
                     b.Property<string>("Mobile")
@@ -130,10 +159,20 @@ namespace SmsActivities.Persistence.Migrations.Sqlite
                     b.Property<string>("ActivityId")
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("CreatedAtTicks")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("DefinitionId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Error")
+                        .HasColumnType("TEXT");
+
+                    b.Property<decimal?>("Fee")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("IdempotencyKey")
@@ -150,6 +189,12 @@ namespace SmsActivities.Persistence.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("OptedOut")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("RepliedAtTicks")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -160,9 +205,17 @@ namespace SmsActivities.Persistence.Migrations.Sqlite
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("VendorCode")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
+                    b.HasIndex("CreatedAtTicks");
+
                     b.HasIndex("IdempotencyKey");
+
+                    b.HasIndex("Mobile");
 
                     b.HasIndex("InstanceId", "ActivityId");
 

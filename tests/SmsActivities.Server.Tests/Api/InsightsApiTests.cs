@@ -27,9 +27,14 @@ public sealed class InsightsApiTests
 
         var (accepted, body) = await server.PostAsync("workflows/campaign", new { recipients, text = "Spring sale: 20% off this weekend." });
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
-        var summaryUrl = body!["summaryUrl"]!.GetValue<string>();
-        await server.GetWhenReadyAsync(summaryUrl); // both rounds of reports are in
-        var instanceId = SandboxServer.InstanceIdIn(summaryUrl);
+        var statusUrl = body!["statusUrl"]!.GetValue<string>();
+        await SandboxServer.EventuallyAsync("the campaign's status to say finished (both rounds of reports are in)", async () =>
+        {
+            using var response = await server.Http.GetAsync(statusUrl.TrimStart('/'));
+            var answer = response.IsSuccessStatusCode ? JsonNode.Parse(await response.Content.ReadAsStringAsync()) : null;
+            return answer?["status"]?.GetValue<string>() == "finished" ? answer : null;
+        });
+        var instanceId = SandboxServer.InstanceIdIn(statusUrl);
 
         // A delivered recipient answers, another opts out (the reply router reacts to both; its own sends come later).
         await InjectReplyAsync(server, recipients[10], "Y");

@@ -65,6 +65,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<StimulusSender>();
         services.AddSingleton<DispatchSignal>();
         services.AddSingleton<StimulusAcceptor>();
+        services.AddSingleton<DeliveryTraces>();
         services.AddSingleton<BatchResumer>();
         services.AddSingleton<PendingDeliveryProcessor>();
         services.AddSingleton<TimerScheduler>();

@@ -16,7 +16,8 @@ internal sealed class BookmarkResumer(
     InstanceOwnership ownership,
     InstanceCommitter committer,
     DeliveryLedger deliveries,
-    WorkflowTelemetry telemetry)
+    WorkflowTelemetry telemetry,
+    DeliveryTraces traces)
 {
     public async Task<RunOutcome> ResumeAsync(ResumeRun run, CancellationToken cancellationToken)
     {
@@ -91,7 +92,7 @@ internal sealed class BookmarkResumer(
             {
                 var workflow = await definitions.GetWorkflowAsync(row.DefinitionVersionId, cancellationToken);
                 run.DefinitionId = workflow.DefinitionId;
-                run.Span = WorkflowTelemetry.StartRun("resume", workflow.DefinitionId, row.Id);
+                run.Span = WorkflowTelemetry.StartRun("resume", workflow.DefinitionId, row.Id, traces.Take(resumptions.Select(r => r.DeliveryId)));
                 run.Span?.SetTag("workflow.activity_id", bookmark.ActivityId);
                 run.Span?.SetTag("workflow.resumptions", resumptions.Count);
                 run.Execution = contexts.Create(workflow, state, cancellationToken);

@@ -6,7 +6,7 @@ namespace SmsActivities.Workflows.Runtime;
 /// Accepts stimuli durably and returns: one transaction records them with the deliveries they are owed, due at once,
 /// and the dispatcher is woken to run those in batches. The caller (a webhook) can acknowledge as soon as this returns.
 /// </summary>
-internal sealed class StimulusAcceptor(StimulusRecorder recorder, DispatchSignal dispatch)
+internal sealed class StimulusAcceptor(StimulusRecorder recorder, DispatchSignal dispatch, DeliveryTraces traces)
 {
     /// <returns>One result per stimulus, in order; <see cref="StimulusResult.Queued"/> counts the runs left to the dispatcher.</returns>
     public async Task<IReadOnlyList<StimulusResult>> AcceptAsync(IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken)
@@ -22,6 +22,7 @@ internal sealed class StimulusAcceptor(StimulusRecorder recorder, DispatchSignal
             foreach (var stimulus in stimuli) oneByOne.AddRange(await AcceptAsync([stimulus], cancellationToken));
             return oneByOne;
         }
+        traces.Remember(recorded.SelectMany(r => r.Deliveries).Select(d => d.Id));
         if (recorded.Any(r => r.Deliveries.Count > 0)) dispatch.Wake();
         return recorded.Select((r, i) => r.Duplicate
             ? StimulusResult.Repeat

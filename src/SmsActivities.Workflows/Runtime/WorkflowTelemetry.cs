@@ -31,9 +31,10 @@ public sealed class WorkflowTelemetry : IDisposable
 
     public Counter<long> Runs { get; }
 
-    internal static Activity? StartRun(string kind, string definitionId, string? instanceId)
+    /// <param name="parent">The trace the run belongs to when it is not the current one (a dispatched delivery's push).</param>
+    internal static Activity? StartRun(string kind, string definitionId, string? instanceId, ActivityContext parent = default)
     {
-        var span = Source.StartActivity("workflow." + kind, ActivityKind.Internal);
+        var span = Source.StartActivity("workflow." + kind, ActivityKind.Internal, parent);
         span?.SetTag("workflow.definition_id", definitionId);
         span?.SetTag("workflow.instance_id", instanceId);
         return span;

@@ -18,10 +18,7 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
     private const string ApiKey = "campaign-crash-test-api-key";
     private const int BatchSize = 1_000; // Yunpian's batch_send limit
 
-    // Found by this test and not fixed yet: on the loaded development machine the resumed send put the never-attempted
-    // third batch in doubt as well (2,000 in doubt, 1,000 sent, the third batch never reached the vendor), so nobody got
-    // two messages but a batch was never sent. It is skipped until that is understood; run it by removing the Skip.
-    [Fact(Skip = "Known defect: after kill -9 and a restart the never-attempted batch can end up in doubt instead of sent; under investigation")]
+    [Fact]
     public async Task A_campaign_killed_mid_batch_completes_its_sends_after_a_restart_sending_nobody_twice_and_reporting_the_batch_in_doubt()
     {
         // Emulator time runs 20 times faster than real time: the 5-minute retries of the reports pushed to the dead
@@ -69,6 +66,11 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
                 }
                 first.Kill();
             }
+            // The slow vendor is for the first server only. Disarmed before the restart, not after: the restarted server
+            // resumes the send as soon as it is up, possibly before it answers /health, and a third batch that still met
+            // the 4-second delay could pass the 10-second attempt timeout on a loaded machine. Its answer would then be
+            // lost, and in doubt is the right verdict for that batch, which is not what this test is about.
+            vendors.Emulators.Yunpian.Faults.DelayNextCalls(0, TimeSpan.Zero);
             var sentBeforeCrash = vendors.Emulators.Yunpian.Sent.Count;
             output.WriteLine($"killed with {sentBeforeCrash} sent, {BatchCalls(vendors)} batch calls made");
             Assert.True(sentBeforeCrash == BatchSize, $"the kill came with {sentBeforeCrash} sent, not with exactly the first batch answered");
@@ -76,7 +78,6 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
             using var second = ServerProcess.Start(port, data, StudioFiles.WorkflowsFolder, settings);
             using var client = await second.ClientWhenReadyAsync(ApiKey);
             vendors.ConnectTo(second.BaseAddress);
-            vendors.Emulators.Yunpian.Faults.DelayNextCalls(0, TimeSpan.Zero);
             JsonNode status;
             try
             {
@@ -90,7 +91,11 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
                     + $"{pushes.Count(p => p.Acknowledged)} acknowledged, answers {string.Join(", ", pushes.GroupBy(p => p.StatusCode).Select(g => $"{g.Key}×{g.Count()}"))}", e);
             }
             var summary = status["summary"]!;
-            output.WriteLine(summary.ToJsonString());
+            var sentCount = vendors.Emulators.Yunpian.Sent.Count;
+            // The batch calls tell apart the two ways the third batch could end in doubt: 3 calls with 1,000 sent, it was
+            // handed to the vendor and its answer lost; 2 calls, the resumed send never handed it over.
+            var seen = $"Yunpian got {BatchCalls(vendors)} batch calls and sent {sentCount}, status {Compact(status.ToJsonString())}";
+            output.WriteLine(seen);
 
             var counts = vendors.Emulators.Yunpian.Sent.GroupBy(m => m.E164).ToDictionary(g => g.Key, g => g.Count());
             var twice = counts.Where(c => c.Value > 1).Select(c => c.Key).ToList();
@@ -99,10 +104,13 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
             var neverSent = recipients.Where(r => !counts.ContainsKey(r) && !inDoubt.Contains(r)).ToList();
             Assert.True(neverSent.Count == 0, $"{neverSent.Count} recipients were neither sent nor reported in doubt, e.g. {string.Join(", ", neverSent.Take(5))}");
             // Only the batch that was inside the vendor call is in doubt; the one never attempted was sent after the restart.
-            Assert.True(inDoubt.SetEquals(recipients.Skip(BatchSize).Take(BatchSize)),
-                $"in doubt: {inDoubt.Count} recipients, expected exactly the second batch of {BatchSize}");
-            Assert.Equal(2 * BatchSize, summary["sent"]!.GetValue<int>());
-            Assert.Equal(2 * BatchSize, vendors.Emulators.Yunpian.Sent.Count);
+            var secondBatch = recipients.Skip(BatchSize).Take(BatchSize).ToHashSet();
+            Assert.True(inDoubt.SetEquals(secondBatch),
+                $"in doubt: {inDoubt.Count} recipients ({inDoubt.Count(secondBatch.Contains)} of the second batch, {inDoubt.Count(r => !secondBatch.Contains(r))} of the others), "
+                + $"expected exactly the second batch of {BatchSize}; {seen}");
+            var reportedSent = summary["sent"]?.GetValue<int>();
+            Assert.True(reportedSent == 2 * BatchSize, $"the campaign reported {reportedSent?.ToString() ?? "no"} sent, expected {2 * BatchSize}; {seen}");
+            Assert.True(sentCount == 2 * BatchSize, $"Yunpian sent {sentCount} messages, expected {2 * BatchSize} (the first and third batches); {seen}");
         }
         finally
         {

@@ -15,7 +15,7 @@ namespace SmsActivities.Workflows.Tests;
 public sealed class HttpBusyInstanceTests
 {
     [Fact]
-    public async Task A_request_that_finds_its_instance_busy_past_the_lease_wait_is_turned_away_and_never_runs_later()
+    public async Task A_request_that_finds_its_instance_busy_is_served_or_turned_away_and_never_runs_later_unseen()
     {
         using var db = new TempDatabase();
         var console = new StringWriter();
@@ -52,16 +52,20 @@ public sealed class HttpBusyInstanceTests
             return (response.StatusCode, Body: await response.Content.ReadAsStringAsync(), response.Headers.RetryAfter);
         }));
 
-        Assert.True(answers.Count(a => a.StatusCode == HttpStatusCode.OK && a.Body == "done") == 1,
-            "Expected exactly one 200 \"done\"; got: " + string.Join("; ", answers.Select(a => $"{(int)a.StatusCode} {a.Body}")) + "\nConsole: " + console);
-        Assert.All(answers.Where(a => a.StatusCode != HttpStatusCode.OK), a =>
+        // Each caller gets a definite answer: its own run's 200, or 503 with Retry-After when the instance stayed busy past
+        // the lease wait (which of the later two are served depends on timing: a run that frees the instance in time serves them).
+        var served = answers.Count(a => a.StatusCode == HttpStatusCode.OK && a.Body == "done");
+        var seen = string.Join("; ", answers.Select(a => $"{(int)a.StatusCode} {a.Body}"));
+        Assert.True(served >= 1, "Expected at least one 200 \"done\"; got: " + seen);
+        Assert.All(answers.Where(a => !(a.StatusCode == HttpStatusCode.OK && a.Body == "done")), a =>
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, a.StatusCode);
             Assert.NotNull(a.RetryAfter);
         });
-        // A deferred request would be run by the background loop once the instance is free, with nobody to answer.
+        // A turned-away request must not be run later by the background loop, with nobody to answer: every run is one served answer.
         await Task.Delay(TimeSpan.FromSeconds(4));
-        Assert.Equal(1, console.ToString().Split("worked").Length - 1);
+        var runs = console.ToString().Split("worked").Length - 1;
+        Assert.True(runs == served, $"{runs} runs of the step for {served} served answers ({seen})");
         await app.StopAsync();
     }
 }

@@ -76,7 +76,11 @@ internal sealed class StimulusRow
     public long ExpiresAt { get; set; }
 }
 
-internal enum DeliveryKind { Resume = 0, Start = 1 }
+/// <summary>
+/// What a delivery does: resume a bookmark, start a triggered workflow, or start a child a parent dispatched (its input
+/// and parent link are in the stimulus's input).
+/// </summary>
+internal enum DeliveryKind { Resume = 0, Start = 1, StartChild = 2 }
 
 /// <summary>
 /// A unit of work owed to a stimulus (start this trigger / resume this bookmark), written in the same

@@ -67,63 +67,64 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         bool batched = false, string? definitionId = null)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var now = time.GetUtcNow().UtcTicks;
-        db.SendRecords.AddRange(mobiles.Select(m => new SendRecordEntity
-        {
-            Vendor = plannedVendor, Mobile = m, InstanceId = instanceId, ActivityId = activityId,
-            IdempotencyKey = idempotencyKey, Status = batched ? SendRecordStatus.Queued : SendRecordStatus.Pending, CreatedAtTicks = now,
-            DefinitionId = string.IsNullOrEmpty(definitionId) ? null : definitionId,
-        }));
-        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var shared = new SendRecordWriter.Begun(plannedVendor, instanceId, activityId, idempotencyKey, batched ? SendRecordStatus.Queued : SendRecordStatus.Pending,
+            time.GetUtcNow().UtcTicks, string.IsNullOrEmpty(definitionId) ? null : definitionId);
+        await SendRecordWriter.InsertAsync(db, shared, mobiles, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Marks one batch's Queued records Pending, committed before the batch is handed to a vendor.</summary>
     public async Task StartBatchAsync(string idempotencyKey, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Status == SendRecordStatus.Queued && mobiles.Contains(r.Mobile))
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, SendRecordStatus.Pending), cancellationToken).ConfigureAwait(false);
+        await MarkPendingAsync(db, idempotencyKey, mobiles, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Settles the records of the recipients the vendors answered for, as soon as a batch is answered.</summary>
-    public async Task SettleAsync(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
+    private static Task<int> MarkPendingAsync(SmsActivitiesDbContext db, string idempotencyKey, IReadOnlyList<string> mobiles, CancellationToken cancellationToken) =>
+        db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Status == SendRecordStatus.Queued && mobiles.Contains(r.Mobile))
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, SendRecordStatus.Pending), cancellationToken);
+
+    /// <summary>
+    /// Settles the records of the recipients the vendors answered for, as soon as a batch is answered; in the same
+    /// commit, marks the next batch's records Pending (<paramref name="nextBatch"/>), so each batch costs one commit.
+    /// Should the process die between this commit and the next vendor call, that batch is reported in doubt, never resent.
+    /// </summary>
+    public async Task SettleAsync(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, IReadOnlyList<string>? nextBatch, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var mobiles = outcomes.Select(o => o.Mobile).ToArray();
-        var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && mobiles.Contains(r.Mobile)).ToListAsync(cancellationToken).ConfigureAwait(false);
-        Settle(rows, outcomes);
-        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await SettleAsync(db, idempotencyKey, outcomes, cancellationToken).ConfigureAwait(false);
+        if (nextBatch is { Count: > 0 }) await MarkPendingAsync(db, idempotencyKey, nextBatch, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static void Settle(IEnumerable<SendRecordEntity> rows, IReadOnlyList<SmsRecipientOutcome> outcomes)
+    /// <summary>Writes each outcome into its recipient's record of this send that is not settled yet (a settled one keeps its answer).</summary>
+    private static async Task SettleAsync(SmsActivitiesDbContext db, string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
-        var byMobile = outcomes.GroupBy(o => o.Mobile, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
-        foreach (var row in rows)
-        {
-            if (!byMobile.TryGetValue(row.Mobile, out var outcome)) continue;
-            row.Vendor = outcome.Vendor ?? row.Vendor;
-            row.MessageId = outcome.MessageId;
-            row.Accepted = outcome.Accepted;
-            row.Status = outcome.Accepted ? SendRecordStatus.Accepted : outcome.InDoubt ? SendRecordStatus.InDoubt : SendRecordStatus.Rejected;
-            row.Error = outcome.Error;
-            row.VendorCode = outcome.VendorCode;
-            row.Fee = outcome.Fee;
-            row.Attempts = outcome.Attempts;
-        }
+        if (outcomes.Count == 0) return;
+        var mobiles = outcomes.Select(o => o.Mobile).Distinct(StringComparer.Ordinal).ToArray();
+        var ids = await db.SendRecords.AsNoTracking()
+            .Where(r => r.IdempotencyKey == idempotencyKey && mobiles.Contains(r.Mobile)
+                        && r.Status != SendRecordStatus.Accepted && r.Status != SendRecordStatus.Rejected)
+            .Select(r => new { r.Id, r.Mobile })
+            .ToDictionaryAsync(r => r.Mobile, r => r.Id, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
+        await SendRecordWriter.SettleAsync(db, ids, outcomes, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Settles the Pending records of a send with what the vendors answered (the vendor that finally took or refused
-    /// each recipient) and, in the same transaction, keeps the outputs the activity completes with, so an execution
-    /// repeated with the same key (a crash before the workflow committed) replays them instead of sending again.
+    /// Settles the records of a send not settled yet with what the vendors answered (the vendor that finally took or
+    /// refused each recipient) and, in the same transaction, keeps the outputs the activity completes with, so an
+    /// execution repeated with the same key (a crash before the workflow committed) replays them instead of sending again.
     /// </summary>
     public async Task CompleteAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey).ToListAsync(cancellationToken).ConfigureAwait(false);
-        Settle(rows, outcomes);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await SettleAsync(db, idempotencyKey, outcomes, cancellationToken).ConfigureAwait(false);
         db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(JsonSerializer.Serialize(outputs, ReplayJson)), CreatedAtTicks = time.GetUtcNow().UtcTicks });
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

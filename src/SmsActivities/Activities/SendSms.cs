@@ -225,7 +225,8 @@ public sealed class SendSms : Activity
         var batches = toSend.Chunk(batchSize)
             .Select((chunk, index) => (Index: index, Recipients: chunk.Where(r => toAttempt.Contains(r.E164)).ToArray()))
             .Where(b => b.Recipients.Length > 0).ToArray();
-        if (batched && batches.Length > 0) await records.StartBatchAsync(key, Mobiles(batches[0].Recipients), ct);
+        var ids = batched && batches.Length > 0 ? await records.RecordIdsAsync(key, ct) : null;
+        if (ids is not null) await records.StartBatchAsync(RecordIds(ids, batches[0].Recipients), ct);
         for (var i = 0; i < batches.Length; i++)
         {
             var (index, batch) = batches[i];
@@ -242,7 +243,7 @@ public sealed class SendSms : Activity
             // A vendor could echo the text in an error: the code is blanked out of everything kept, records included.
             if (issued is not null) answered = new RoutedSendResult(answered.Recipients.Select(r => r with { Error = Scrub(r.Error, issued) }).ToArray());
             // One commit per batch: this batch's answers, and the next batch marked as handed to the vendor.
-            if (batched) await records.SettleAsync(key, answered.Recipients, i + 1 < batches.Length ? Mobiles(batches[i + 1].Recipients) : null, ct);
+            if (ids is not null) await records.SettleAsync(ids, answered.Recipients, i + 1 < batches.Length ? RecordIds(ids, batches[i + 1].Recipients) : null, ct);
             else settleAtEnd.AddRange(answered.Recipients);
             outcomes.AddRange(answered.Recipients);
         }
@@ -314,7 +315,8 @@ public sealed class SendSms : Activity
         a?.Text == b?.Text
         && (a?.TemplateParams ?? []).SequenceEqual(b?.TemplateParams ?? []);
 
-    private static string[] Mobiles(PhoneNumber[] recipients) => Array.ConvertAll(recipients, r => r.E164);
+    private static long[] RecordIds(IReadOnlyDictionary<string, long> ids, PhoneNumber[] recipients) =>
+        recipients.Select(r => ids.TryGetValue(r.E164, out var id) ? id : (long?)null).OfType<long>().ToArray();
 
     internal static string Purpose(string? purpose) => string.IsNullOrWhiteSpace(purpose) ? "otp" : purpose.Trim();
 

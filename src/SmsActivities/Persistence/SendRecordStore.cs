@@ -75,28 +75,43 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Marks one batch's Queued records Pending, committed before the batch is handed to a vendor.</summary>
-    public async Task StartBatchAsync(string idempotencyKey, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
+    /// <summary>
+    /// The record ids of a send by mobile, read once by a send that goes batch by batch: its later writes go by id, so
+    /// each batch touches its own records only, however many the send has.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long>> RecordIdsAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await MarkPendingAsync(db, idempotencyKey, mobiles, cancellationToken).ConfigureAwait(false);
+        var rows = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == idempotencyKey).Select(r => new { r.Id, r.Mobile })
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        var ids = new Dictionary<string, long>(rows.Count, StringComparer.Ordinal);
+        foreach (var row in rows) ids.TryAdd(row.Mobile, row.Id);
+        return ids;
     }
 
-    private static Task<int> MarkPendingAsync(SmsActivitiesDbContext db, string idempotencyKey, IReadOnlyList<string> mobiles, CancellationToken cancellationToken) =>
-        db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Status == SendRecordStatus.Queued && mobiles.Contains(r.Mobile))
+    /// <summary>Marks one batch's Queued records (by id) Pending, committed before the batch is handed to a vendor.</summary>
+    public async Task StartBatchAsync(IReadOnlyList<long> recordIds, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await MarkPendingAsync(db, recordIds, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Task<int> MarkPendingAsync(SmsActivitiesDbContext db, IReadOnlyList<long> recordIds, CancellationToken cancellationToken) =>
+        db.SendRecords.Where(r => recordIds.Contains(r.Id) && r.Status == SendRecordStatus.Queued)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, SendRecordStatus.Pending), cancellationToken);
 
     /// <summary>
-    /// Settles the records of the recipients the vendors answered for, as soon as a batch is answered; in the same
-    /// commit, marks the next batch's records Pending (<paramref name="nextBatch"/>), so each batch costs one commit.
-    /// Should the process die between this commit and the next vendor call, that batch is reported in doubt, never resent.
+    /// Settles the records of the recipients the vendors answered for (<paramref name="recordIds"/>: from
+    /// <see cref="RecordIdsAsync"/>), as soon as a batch is answered; in the same commit, marks the next batch's records
+    /// Pending (<paramref name="nextBatch"/>), so each batch costs one commit. Should the process die between this commit
+    /// and the next vendor call, that batch is reported in doubt, never resent.
     /// </summary>
-    public async Task SettleAsync(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, IReadOnlyList<string>? nextBatch, CancellationToken cancellationToken)
+    public async Task SettleAsync(IReadOnlyDictionary<string, long> recordIds, IReadOnlyList<SmsRecipientOutcome> outcomes, IReadOnlyList<long>? nextBatch, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await SettleAsync(db, idempotencyKey, outcomes, cancellationToken).ConfigureAwait(false);
-        if (nextBatch is { Count: > 0 }) await MarkPendingAsync(db, idempotencyKey, nextBatch, cancellationToken).ConfigureAwait(false);
+        await SendRecordWriter.SettleAsync(db, recordIds, outcomes, cancellationToken).ConfigureAwait(false);
+        if (nextBatch is { Count: > 0 }) await MarkPendingAsync(db, nextBatch, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -106,8 +121,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         if (outcomes.Count == 0) return;
         var mobiles = outcomes.Select(o => o.Mobile).Distinct(StringComparer.Ordinal).ToArray();
         var ids = await db.SendRecords.AsNoTracking()
-            .Where(r => r.IdempotencyKey == idempotencyKey && mobiles.Contains(r.Mobile)
-                        && r.Status != SendRecordStatus.Accepted && r.Status != SendRecordStatus.Rejected)
+            .Where(r => r.IdempotencyKey == idempotencyKey && mobiles.Contains(r.Mobile))
             .Select(r => new { r.Id, r.Mobile })
             .ToDictionaryAsync(r => r.Mobile, r => r.Id, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
         await SendRecordWriter.SettleAsync(db, ids, outcomes, cancellationToken).ConfigureAwait(false);

@@ -62,7 +62,11 @@ internal static class SendRecordWriter
         }
     }
 
-    /// <summary>Writes each outcome into the record of its mobile (<paramref name="ids"/>: record id by mobile); outcomes without a record are skipped.</summary>
+    /// <summary>
+    /// Writes each outcome into the record of its mobile (<paramref name="ids"/>: record id by mobile) unless that record
+    /// is already settled; outcomes without a record are skipped. By primary key: a campaign's thousands of records share
+    /// one idempotency key, so finding a batch's records by key and mobile would read them all for every batch.
+    /// </summary>
     public static async Task SettleAsync(SmsActivitiesDbContext db, IReadOnlyDictionary<string, long> ids, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
         var map = Map.For(db);
@@ -75,11 +79,15 @@ internal static class SendRecordWriter
         command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
         // A vendor that named none keeps the planned one.
         var assignments = set.Select((p, i) => i == 0 ? $"{map.Column(p)} = COALESCE(@p0, {map.Column(p)})" : $"{map.Column(p)} = @p{i}");
-        command.CommandText = $"UPDATE {map.Table} SET {string.Join(", ", assignments)} WHERE {map.Column(nameof(SendRecordEntity.Id))} = @id";
+        // A record already answered keeps its answer (a replayed outcome carries less than the vendor's answer did).
+        var status = map.Column(nameof(SendRecordEntity.Status));
+        command.CommandText = $"UPDATE {map.Table} SET {string.Join(", ", assignments)} WHERE {map.Column(nameof(SendRecordEntity.Id))} = @id AND {status} <> @accepted AND {status} <> @rejected";
         var parameters = set.Select((p, i) => map.Parameter(command, p, "@p" + i.ToString(CultureInfo.InvariantCulture), null)).ToArray();
         var id = map.Parameter(command, nameof(SendRecordEntity.Id), "@id", 0L);
         command.Parameters.AddRange(parameters);
         command.Parameters.Add(id);
+        command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Status), "@accepted", SendRecordStatus.Accepted));
+        command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Status), "@rejected", SendRecordStatus.Rejected));
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var outcome in outcomes)
         {

@@ -23,11 +23,15 @@ public sealed class SendRecordStoreTests
         var mobiles = Enumerable.Range(0, 1_201).Select(i => $"+86139{i:D8}").ToArray();
         await store.BeginAsync("campaign-1", "instance-1", "send", "tencent", mobiles, default, batched: true, definitionId: "def");
 
-        await store.StartBatchAsync("campaign-1", mobiles[..200], default);
+        var ids = await store.RecordIdsAsync("campaign-1", default);
+        Assert.Equal(1_201, ids.Count);
+        await store.StartBatchAsync(mobiles[..200].Select(m => ids[m]).ToArray(), default);
         var first = mobiles[..200].Select((m, i) => i % 2 == 0
             ? new SmsRecipientOutcome(m, "yunpian", true, $"id-{i}", "0", null, 0.05m, 2)
             : new SmsRecipientOutcome(m, null, false, null, "1016", "bad number", null, 1)).ToArray();
-        await store.SettleAsync("campaign-1", first, mobiles[200..400], default);
+        await store.SettleAsync(ids, first, mobiles[200..400].Select(m => ids[m]).ToArray(), default);
+        // A batch settled again (a replay carrying less than the vendor's answer) leaves the answers as they were.
+        await store.SettleAsync(ids, first.Select(o => o with { VendorCode = null, Fee = null }).ToArray(), null, default);
 
         await using (var db = await database.Factory.CreateDbContextAsync())
         {

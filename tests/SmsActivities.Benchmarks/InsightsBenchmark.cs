@@ -79,6 +79,7 @@ internal static class InsightsBenchmark
         var mobiles = Enumerable.Range(0, count).Select(i => $"+86{seed}{i:D9}").ToArray();
         var key = instanceId + ":SendSms1";
         await store.BeginAsync(key, instanceId, "SendSms1", VendorNames.Yunpian, mobiles, CancellationToken.None, batched: true, definitionId: "campaign");
+        var ids = await store.RecordIdsAsync(key, CancellationToken.None);
         var start = DateTimeOffset.UtcNow;
         string[] codes = ["UNDELIV", "MK:0001", "DB:0141"];
         for (var b = 0; b * Batch < count; b++)
@@ -96,8 +97,8 @@ internal static class InsightsBenchmark
                 Latency: TimeSpan.FromMilliseconds(500 + random.Next(29_500)))).ToArray();
             var early = b % 10 == 9;
             if (early) await PushAsync(store, reports, start);
-            await store.StartBatchAsync(key, batch, CancellationToken.None);
-            await store.SettleAsync(key, outcomes, CancellationToken.None);
+            await store.StartBatchAsync(batch.Select(m => ids[m]).ToArray(), CancellationToken.None);
+            await store.SettleAsync(ids, outcomes, CancellationToken.None);
             if (!early) await PushAsync(store, reports, start);
         }
         return instanceId;

@@ -219,6 +219,9 @@ public sealed class SendSms : Activity
         var batchSize = Math.Max(1, first.MaxRecipientsPerCall);
         var batched = toSend.Length > batchSize;
         var outcomes = new List<SmsRecipientOutcome>(toSend.Length);
+        // Outcomes whose records are settled with the completed outputs: the whole send when it is one batch, else only
+        // the recipients found in doubt after an interruption (each batch's records are settled as it is answered).
+        var settleAtEnd = new List<SmsRecipientOutcome>();
         HashSet<string> toAttempt;
         if (resumed)
         {
@@ -228,7 +231,8 @@ public sealed class SendSms : Activity
             await records.MarkInDoubtAsync(key, ct);
             const string interrupted = "a previous attempt of this send was interrupted inside the vendor call: the outcome is unknown, so it was not sent again";
             outcomes.AddRange(prior!.Settled);
-            outcomes.AddRange(prior.InDoubt.Select(m => new SmsRecipientOutcome(m, first.Vendor, false, null, null, interrupted, null, 1, InDoubt: true)));
+            settleAtEnd.AddRange(prior.InDoubt.Select(m => new SmsRecipientOutcome(m, first.Vendor, false, null, null, interrupted, null, 1, InDoubt: true)));
+            outcomes.AddRange(settleAtEnd);
             var known = outcomes.Select(o => o.Mobile).Concat(prior.NeverAttempted).ToHashSet(StringComparer.Ordinal);
             toAttempt = prior.NeverAttempted.Concat(toSend.Select(r => r.E164).Where(m => !known.Contains(m))).ToHashSet(StringComparer.Ordinal);
             context.Log($"SendSms resumed after an interruption: {prior.Settled.Count} recipient(s) answered before, {prior.InDoubt.Count} in doubt, {toAttempt.Count} never attempted");
@@ -239,13 +243,16 @@ public sealed class SendSms : Activity
             toAttempt = toSend.Select(r => r.E164).ToHashSet(StringComparer.Ordinal);
         }
 
-        var batchIndex = 0;
-        foreach (var chunk in toSend.Chunk(batchSize))
+        // Each batch keeps its index (part of its vendor idempotency key) whether or not an interruption already settled it.
+        var batches = toSend.Chunk(batchSize)
+            .Select((chunk, index) => (Index: index, Recipients: chunk.Where(r => toAttempt.Contains(r.E164)).ToArray()))
+            .Where(b => b.Recipients.Length > 0).ToArray();
+        var ids = batched && batches.Length > 0 ? await records.RecordIdsAsync(key, ct) : null;
+        foreach (var (index, batch) in batches)
         {
-            var index = batchIndex++;
-            var batch = chunk.Where(r => toAttempt.Contains(r.E164)).ToArray();
-            if (batch.Length == 0) continue;
-            if (batched) await records.StartBatchAsync(key, batch.Select(r => r.E164).ToArray(), ct);
+            // Marked Pending in a commit of its own just before the call: a crash after it reports this batch in doubt,
+            // one before it leaves the batch never attempted, to be sent on the re-run.
+            if (ids is not null) await records.StartBatchAsync(RecordIds(ids, batch), ct);
             RoutedSendResult answered;
             try
             {
@@ -258,7 +265,8 @@ public sealed class SendSms : Activity
             }
             // A vendor could echo the text in an error: the code is blanked out of everything kept, records included.
             if (issued is not null) answered = new RoutedSendResult(answered.Recipients.Select(r => r with { Error = Scrub(r.Error, issued) }).ToArray());
-            if (batched) await records.SettleAsync(key, answered.Recipients, ct);
+            if (ids is not null) await records.SettleAsync(ids, answered.Recipients, ct);
+            else settleAtEnd.AddRange(answered.Recipients);
             outcomes.AddRange(answered.Recipients);
         }
 
@@ -275,7 +283,7 @@ public sealed class SendSms : Activity
             sent.FirstOrDefault(r => !r.Accepted)?.Error ?? (skipped.Length > 0 ? "some recipients are on the opt-out list" : null),
             issued is not null && routed.AcceptedCount + routed.InDoubtCount > 0 ? issued.ExpiresAt : null,
             routed.InDoubtCount > 0 ? Unknown : routed.AcceptedCount == 0 ? Failed : routed.FailedCount > 0 || skipped.Length > 0 ? PartiallySent : Sent);
-        await records.CompleteAsync(key, routed.Recipients, outputs, ct);
+        await records.CompleteAsync(key, settleAtEnd, outputs, ct);
         await CompleteAsync(context, outputs);
     }
 
@@ -341,6 +349,9 @@ public sealed class SendSms : Activity
     private static bool SameContent(RecipientContent? a, RecipientContent? b) =>
         a?.Text == b?.Text
         && (a?.TemplateParams ?? []).SequenceEqual(b?.TemplateParams ?? []);
+
+    private static long[] RecordIds(IReadOnlyDictionary<string, long> ids, PhoneNumber[] recipients) =>
+        recipients.Select(r => ids.TryGetValue(r.E164, out var id) ? id : (long?)null).OfType<long>().ToArray();
 
     internal static string Purpose(string? purpose) => string.IsNullOrWhiteSpace(purpose) ? "otp" : purpose.Trim();
 

@@ -44,7 +44,7 @@ public sealed class SmsReplyReceived : Trigger
         return Payloads(context.Get(Vendor), context.Get(Keywords), context.Get(Extend));
     }
 
-    private static IEnumerable<JsonObject> Payloads(string? vendor, string? keywords, string? extend)
+    private static IEnumerable<ReplyFilter> Payloads(string? vendor, string? keywords, string? extend)
     {
         var list = ActivityInputs.ToList(keywords);
         return list.Count == 0
@@ -81,16 +81,17 @@ public sealed class SmsReplyReceived : Trigger
     }
 
     private bool Matches(ActivityExecutionContext context, JsonObject? input) =>
-        context.Get(Pattern) is not { Length: > 0 } pattern || WaitForReply.Pattern(pattern).IsMatch((input?["text"]?.GetValue<string>() ?? "").Trim());
+        context.Get(Pattern) is not { Length: > 0 } pattern || WaitForReply.Pattern(pattern).IsMatch((ReplyInput.From(input).Text ?? "").Trim());
 
     private ValueTask ReceiveAsync(ActivityExecutionContext context, JsonObject? input)
     {
-        context.Set(Text, input?["text"]?.GetValue<string>());
-        context.Set(Mobile, input?["mobile"]?.GetValue<string>());
-        context.Set(Keyword, input?["keyword"]?.GetValue<string>());
-        context.Set(ReplyVendor, input?["vendor"]?.GetValue<string>());
-        context.Set(ReplyExtend, input?["extend"]?.GetValue<string>());
-        context.Set(ReceivedAt, ValueConverter.Convert<DateTimeOffset?>(input?["replyReceivedAt"]));
+        var reply = ReplyInput.From(input);
+        context.Set(Text, reply.Text);
+        context.Set(Mobile, reply.Mobile);
+        context.Set(Keyword, reply.Keyword);
+        context.Set(ReplyVendor, reply.Vendor);
+        context.Set(ReplyExtend, reply.Extend);
+        context.Set(ReceivedAt, reply.ReplyReceivedAt);
         return context.CompleteActivityAsync();
     }
 }
@@ -132,10 +133,7 @@ public sealed class DeliveryReportReceived : Trigger
 
     private ValueTask ReceiveAsync(ActivityExecutionContext context, JsonObject? input)
     {
-        var report = input is null ? null : new SmsReport(
-            input["vendor"]?.GetValue<string>() ?? "", input["messageId"]?.GetValue<string>() ?? "", input["mobile"]?.GetValue<string>(),
-            input["status"]?.GetValue<string>() ?? nameof(DeliveryStatus.Unknown), input["vendorCode"]?.GetValue<string>(),
-            input["description"]?.GetValue<string>(), ValueConverter.Convert<DateTimeOffset?>(input["reportedAt"]));
+        var report = input is null ? null : WaitForDeliveryReport.ToReport(DeliveryReportInput.From(input));
         context.Set(Report, report);
         context.Set(MessageId, report?.MessageId);
         context.Set(Mobile, report?.Mobile);

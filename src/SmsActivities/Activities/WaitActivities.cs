@@ -92,7 +92,7 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         // One bookmark per message: a report resumes exactly the wait for its message, and a report that arrived before
         // this bookmark was committed is waiting in the runtime's inbox and is claimed when it is.
         foreach (var target in targets)
-            context.CreateBookmark(SmsStimuli.ReportBookmark(target.Vendor, target.MessageId), OnReportAsync);
+            context.CreateBookmark(DeliveryReportBookmark.For(target.Vendor, target.MessageId), OnReportAsync);
         if (context.Get(Timeout) is { } timeout)
             context.CreateBookmark(new JsonObject { ["activityInstanceId"] = context.Id }, OnTimeoutAsync, context.Now + timeout, SmsStimuli.WaitForDeliveryReport + ".Timeout");
     }
@@ -102,16 +102,14 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         var input = context.ResumeInput ?? [];
         var pending = context.GetProperty<JsonArray>(PendingKey) ?? [];
         var reports = context.GetProperty<JsonArray>(ReportsKey) ?? [];
-        var vendor = input["vendor"]?.GetValue<string>() ?? "";
-        var messageId = input["messageId"]?.GetValue<string>() ?? "";
-        var match = pending.FirstOrDefault(p => p?["messageId"]?.GetValue<string>() == messageId && string.Equals(p?["vendor"]?.GetValue<string>(), vendor, StringComparison.OrdinalIgnoreCase));
+        var report = DeliveryReportInput.From(input);
+        var match = pending.FirstOrDefault(p => p?["messageId"]?.GetValue<string>() == report.MessageId && string.Equals(p?["vendor"]?.GetValue<string>(), report.Vendor, StringComparison.OrdinalIgnoreCase));
         if (match is not null)
         {
-            var report = (JsonObject)input.DeepClone();
             // Campaign reports may not name the number (some vendors report by id only): take it from the send record.
-            if (report["mobile"] is null && match["mobile"]?.GetValue<string>() is { Length: > 0 } mobile) report["mobile"] = mobile;
+            if (report.Mobile is null && match["mobile"]?.GetValue<string>() is { Length: > 0 } mobile) report = report with { Mobile = mobile };
             pending.Remove(match);
-            reports.Add(report);
+            reports.Add(report.ToJson());
         }
         context.SetProperty(PendingKey, pending);
         context.SetProperty(ReportsKey, reports);
@@ -129,13 +127,12 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         return context.CompleteActivityAsync(BlockingActivity.TimeoutOutcome);
     }
 
+    internal static SmsReport ToReport(DeliveryReportInput r) => new(r.Vendor, r.MessageId, r.Mobile, r.Status, r.VendorCode, r.Description, r.ReportedAt);
+
     /// <summary>Sets every output from the state so far; returns the number of reports that are not Delivered.</summary>
     private int Publish(ActivityExecutionContext context, JsonArray pending, IEnumerable<JsonNode?> reports)
     {
-        var list = reports.OfType<JsonObject>().Select(r => new SmsReport(
-            r["vendor"]?.GetValue<string>() ?? "", r["messageId"]?.GetValue<string>() ?? "", r["mobile"]?.GetValue<string>(),
-            r["status"]?.GetValue<string>() ?? nameof(DeliveryStatus.Unknown), r["vendorCode"]?.GetValue<string>(), r["description"]?.GetValue<string>(),
-            ValueConverter.Convert<DateTimeOffset?>(r["reportedAt"]))).ToArray();
+        var list = reports.OfType<JsonObject>().Select(r => ToReport(DeliveryReportInput.From(r))).ToArray();
         var failed = list.Where(r => r.Status != nameof(DeliveryStatus.Delivered)).ToArray();
         context.Set(Reports, list);
         context.Set(FailedRecipients, failed.Select(r => r.Mobile ?? r.MessageId).ToArray());
@@ -177,14 +174,15 @@ public sealed class WaitForReply : BlockingActivity
         return ValueTask.CompletedTask;
     }
 
-    private JsonObject Bookmark(ActivityExecutionContext context, PhoneNumber mobile) => SmsStimuli.ReplyBookmark(mobile.E164, context.Get(Extend));
+    private ReplyBookmark Bookmark(ActivityExecutionContext context, PhoneNumber mobile) => SmsStimuli.ReplyBookmark(mobile.E164, context.Get(Extend));
 
     private async ValueTask OnReplyAsync(ActivityExecutionContext context)
     {
         var input = context.ResumeInput ?? [];
         context.GetService<SmsTelemetry>()?.RecordResume(input, context.Now, nameof(WaitForReply));
-        var text = input["text"]?.GetValue<string>() ?? "";
-        if (IsOlderThanTheWait(context, input) || (context.Get(KeywordPattern) is { Length: > 0 } pattern && !Pattern(pattern).IsMatch(text.Trim())))
+        var reply = ReplyInput.From(input);
+        var text = reply.Text ?? "";
+        if (IsOlderThanTheWait(context, reply) || (context.Get(KeywordPattern) is { Length: > 0 } pattern && !Pattern(pattern).IsMatch(text.Trim())))
         {
             // Not the answer this step waits for: wait on (the timeout timer is still set). A reply from before the wait
             // (kept in the inbox) is consumed here either way, so it cannot answer any later question.
@@ -192,16 +190,16 @@ public sealed class WaitForReply : BlockingActivity
             return;
         }
         context.Set(Text, text);
-        context.Set(From, input["mobile"]?.GetValue<string>());
-        context.Set(ReceivedAt, ValueConverter.Convert<DateTimeOffset?>(input["replyReceivedAt"]));
-        context.Set(ReplyVendor, input["vendor"]?.GetValue<string>());
+        context.Set(From, reply.Mobile);
+        context.Set(ReceivedAt, reply.ReplyReceivedAt);
+        context.Set(ReplyVendor, reply.Vendor);
         await context.CompleteActivityAsync(Replied);
     }
 
     /// <summary>A reply that came in more than the claim window before this wait began answered an earlier question, or none.</summary>
-    private static bool IsOlderThanTheWait(ActivityExecutionContext context, JsonObject input)
+    private static bool IsOlderThanTheWait(ActivityExecutionContext context, ReplyInput reply)
     {
-        var receivedAt = ValueConverter.Convert<DateTimeOffset?>(input["receivedAt"]);
+        var receivedAt = reply.ReceivedAt;
         var began = context.GetProperty<DateTimeOffset?>(BeganKey);
         if (receivedAt is null || began is null) return false;
         var window = context.GetService<IOptions<SmsActivitiesOptions>>()?.Value.ReplyClaimWindow ?? TimeSpan.FromSeconds(60);

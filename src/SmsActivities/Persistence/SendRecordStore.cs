@@ -37,12 +37,13 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     public async Task<PriorSend<TOutputs>?> FindAsync<TOutputs>(string idempotencyKey, CancellationToken cancellationToken) where TOutputs : class
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var completed = await db.SendOutcomes.AsNoTracking().Where(o => o.IdempotencyKey == idempotencyKey)
-            .Select(o => o.Outputs).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        if (completed is not null) return new PriorSend<TOutputs>([], JsonSerializer.Deserialize<TOutputs>(Decompress(completed), ReplayJson));
+        // The records first: every send that completed began them, so a new send (the usual case) costs one query.
         var begun = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == idempotencyKey)
             .Select(r => new { r.Mobile, r.Status, r.Vendor, r.MessageId, r.Error }).ToListAsync(cancellationToken).ConfigureAwait(false);
         if (begun.Count == 0) return null;
+        var completed = await db.SendOutcomes.AsNoTracking().Where(o => o.IdempotencyKey == idempotencyKey)
+            .Select(o => o.Outputs).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (completed is not null) return new PriorSend<TOutputs>([], JsonSerializer.Deserialize<TOutputs>(Decompress(completed), ReplayJson));
         return new PriorSend<TOutputs>(begun.Where(r => r.Status is SendRecordStatus.Pending or SendRecordStatus.InDoubt).Select(r => r.Mobile).ToArray(), null)
         {
             Settled = begun.Where(r => r.Status is SendRecordStatus.Accepted or SendRecordStatus.Rejected)
@@ -70,7 +71,15 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// </summary>
     private static async Task SaveAsync(SmsActivitiesDbContext db, IReadOnlyList<SendRecordEntity> before, IReadOnlyList<SendRecordEntity> rows, CancellationToken cancellationToken)
     {
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await ApplyInsightsAsync(db, before, rows, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Moves the insights cells from each record as it was (<paramref name="before"/>) to as it is now (<paramref name="rows"/>, same order).</summary>
+    private static async Task ApplyInsightsAsync(SmsActivitiesDbContext db, IReadOnlyList<SendRecordEntity> before, IReadOnlyList<SendRecordEntity> rows, CancellationToken cancellationToken)
+    {
         var changed = Enumerable.Range(0, rows.Count).Where(i => InsightRollup.Differs(before[i], rows[i])).ToArray();
+        if (changed.Length == 0) return;
         var reports = await InsightRollup.ReportsAsync(db, changed.SelectMany(i => new[] { before[i], rows[i] }), cancellationToken).ConfigureAwait(false);
         var delta = new InsightDelta();
         foreach (var i in changed)
@@ -78,7 +87,6 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             delta.Remove(before[i], InsightRollup.ReportOf(reports, before[i]));
             delta.Add(rows[i], InsightRollup.ReportOf(reports, rows[i]));
         }
-        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         await delta.ApplyAsync(db, cancellationToken).ConfigureAwait(false);
     }
 
@@ -91,52 +99,81 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
-        var now = time.GetUtcNow().UtcTicks;
-        var rows = mobiles.Select(m => new SendRecordEntity
-        {
-            Vendor = plannedVendor, Mobile = m, InstanceId = instanceId, ActivityId = activityId,
-            IdempotencyKey = idempotencyKey, Status = batched ? SendRecordStatus.Queued : SendRecordStatus.Pending, CreatedAtTicks = now,
-            DefinitionId = string.IsNullOrEmpty(definitionId) ? null : definitionId,
-        }).ToArray();
-        db.SendRecords.AddRange(rows);
-        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        // A new record has no message id yet, so no report to join.
+        var shared = new SendRecordWriter.Begun(plannedVendor, instanceId, activityId, idempotencyKey, batched ? SendRecordStatus.Queued : SendRecordStatus.Pending,
+            time.GetUtcNow().UtcTicks, string.IsNullOrEmpty(definitionId) ? null : definitionId);
+        await SendRecordWriter.InsertAsync(db, shared, mobiles, cancellationToken).ConfigureAwait(false);
+        // A new record has no message id yet, so no report to join; its contribution depends on the shared fields only.
         var delta = new InsightDelta();
-        foreach (var row in rows) delta.Add(row, null);
+        foreach (var mobile in mobiles)
+            delta.Add(new SendRecordEntity
+            {
+                Vendor = shared.Vendor, Mobile = mobile, InstanceId = shared.InstanceId, ActivityId = shared.ActivityId, IdempotencyKey = shared.IdempotencyKey,
+                Status = shared.Status, CreatedAtTicks = shared.CreatedAtTicks, DefinitionId = shared.DefinitionId,
+            }, null);
         await delta.ApplyAsync(db, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Marks one batch's Queued records Pending, committed before the batch is handed to a vendor. The insights cells
-    /// count both as queued, so they do not change.
+    /// The record ids of a send by mobile, read once by a send that goes batch by batch: its later writes go by id, so
+    /// each batch touches its own records only, however many the send has.
     /// </summary>
-    public async Task StartBatchAsync(string idempotencyKey, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, long>> RecordIdsAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Status == SendRecordStatus.Queued && mobiles.Contains(r.Mobile))
+        var rows = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == idempotencyKey).Select(r => new { r.Id, r.Mobile })
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        var ids = new Dictionary<string, long>(rows.Count, StringComparer.Ordinal);
+        foreach (var row in rows) ids.TryAdd(row.Mobile, row.Id);
+        return ids;
+    }
+
+    /// <summary>
+    /// Marks one batch's Queued records (by id) Pending, committed on its own just before the batch is handed to a
+    /// vendor: only a batch that may have reached a vendor is ever reported in doubt after a crash. The insights cells
+    /// count both as queued, so they do not change.
+    /// </summary>
+    public async Task StartBatchAsync(IReadOnlyList<long> recordIds, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await db.SendRecords.Where(r => recordIds.Contains(r.Id) && r.Status == SendRecordStatus.Queued)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, SendRecordStatus.Pending), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Settles the records of the recipients the vendors answered for, as soon as a batch is answered.</summary>
-    public async Task SettleAsync(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
+    /// <summary>
+    /// Settles the records of the recipients the vendors answered for (<paramref name="recordIds"/>: from
+    /// <see cref="RecordIdsAsync"/>), as soon as a batch is answered.
+    /// </summary>
+    public async Task SettleAsync(IReadOnlyDictionary<string, long> recordIds, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
-        var mobiles = outcomes.Select(o => o.Mobile).ToArray();
-        var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && mobiles.Contains(r.Mobile)).ToListAsync(cancellationToken).ConfigureAwait(false);
-        var before = rows.Select(InsightRollup.Snapshot).ToArray();
-        Settle(rows, outcomes);
-        await SaveAsync(db, before, rows, cancellationToken).ConfigureAwait(false);
+        var ids = outcomes.Select(o => recordIds.TryGetValue(o.Mobile, out var id) ? id : (long?)null).OfType<long>().Distinct().ToArray();
+        var rows = await db.SendRecords.AsNoTracking().Where(r => ids.Contains(r.Id)).ToListAsync(cancellationToken).ConfigureAwait(false);
+        await SettleRowsAsync(db, rows, outcomes, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static void Settle(IEnumerable<SendRecordEntity> rows, IReadOnlyList<SmsRecipientOutcome> outcomes)
+    /// <summary>
+    /// Writes each outcome into its recipient's record among <paramref name="rows"/> (read untracked, inside the
+    /// caller's <see cref="InsightRollup.BeginAsync"/> transaction) unless that record is settled already, and moves
+    /// the insights cells with them.
+    /// </summary>
+    private static async Task SettleRowsAsync(SmsActivitiesDbContext db, IReadOnlyList<SendRecordEntity> rows, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
+        if (outcomes.Count == 0 || rows.Count == 0) return;
+        var ids = new Dictionary<string, long>(rows.Count, StringComparer.Ordinal);
+        foreach (var row in rows) ids.TryAdd(row.Mobile, row.Id);
+        await SendRecordWriter.SettleAsync(db, ids, outcomes, cancellationToken).ConfigureAwait(false);
+        // The same rule as the writer's UPDATE, applied to copies: the first outcome of a mobile, onto a record not yet answered.
         var byMobile = outcomes.GroupBy(o => o.Mobile, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var before = new List<SendRecordEntity>();
+        var after = new List<SendRecordEntity>();
         foreach (var row in rows)
         {
+            if (ids[row.Mobile] != row.Id || row.Status is SendRecordStatus.Accepted or SendRecordStatus.Rejected) continue;
             if (!byMobile.TryGetValue(row.Mobile, out var outcome)) continue;
+            before.Add(InsightRollup.Snapshot(row));
             row.Vendor = outcome.Vendor ?? row.Vendor;
             row.MessageId = outcome.MessageId;
             row.Accepted = outcome.Accepted;
@@ -145,23 +182,29 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             row.VendorCode = outcome.VendorCode;
             row.Fee = outcome.Fee;
             row.Attempts = outcome.Attempts;
+            after.Add(row);
         }
+        await ApplyInsightsAsync(db, before, after, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Settles the Pending records of a send with what the vendors answered (the vendor that finally took or refused
-    /// each recipient) and, in the same transaction, keeps the outputs the activity completes with, so an execution
-    /// repeated with the same key (a crash before the workflow committed) replays them instead of sending again.
+    /// Settles the records of a send not settled yet with what the vendors answered (the vendor that finally took or
+    /// refused each recipient) and, in the same transaction, keeps the outputs the activity completes with, so an
+    /// execution repeated with the same key (a crash before the workflow committed) replays them instead of sending again.
     /// </summary>
     public async Task CompleteAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
-        var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey).ToListAsync(cancellationToken).ConfigureAwait(false);
-        var before = rows.Select(InsightRollup.Snapshot).ToArray();
-        Settle(rows, outcomes);
+        if (outcomes.Count > 0)
+        {
+            var mobiles = outcomes.Select(o => o.Mobile).Distinct(StringComparer.Ordinal).ToArray();
+            var rows = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == idempotencyKey && mobiles.Contains(r.Mobile))
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            await SettleRowsAsync(db, rows, outcomes, cancellationToken).ConfigureAwait(false);
+        }
         db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(JsonSerializer.Serialize(outputs, ReplayJson)), CreatedAtTicks = time.GetUtcNow().UtcTicks });
-        await SaveAsync(db, before, rows, cancellationToken).ConfigureAwait(false);
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -26,21 +26,16 @@ public static class SmsStimuli
     public const string SmsReplyReceived = "SmsActivities.SmsReplyReceived";
     public const string EmailEventReceived = "SmsActivities.EmailEventReceived";
 
-    /// <summary>Bookmark payload of WaitForDeliveryReport: one per (vendor, message id).</summary>
-    public static JsonObject ReportBookmark(string vendor, string messageId) =>
-        new() { ["vendor"] = vendor.ToLowerInvariant(), ["messageId"] = messageId };
-
     /// <summary>Trigger/bookmark payload of DeliveryReportReceived.</summary>
-    public static JsonObject ReportFilter(string? vendor, string? status) =>
-        new() { ["vendor"] = Norm(vendor), ["status"] = Norm(status) };
+    public static DeliveryReportFilter ReportFilter(string? vendor, string? status) => new(Norm(vendor), Norm(status));
 
     /// <summary>Bookmark payload of WaitForReply: the sender, and the extend code or the wildcard.</summary>
-    public static JsonObject ReplyBookmark(string mobile, string? extend) =>
-        new() { ["mobile"] = mobile, ["extend"] = string.IsNullOrWhiteSpace(extend) ? Any : extend.Trim() };
+    public static ReplyBookmark ReplyBookmark(string mobile, string? extend) => new(mobile, ExtendOrAny(extend));
 
     /// <summary>Trigger/bookmark payload of SmsReplyReceived.</summary>
-    public static JsonObject ReplyFilter(string? vendor, string? keyword, string? extend) =>
-        new() { ["vendor"] = Norm(vendor), ["keyword"] = Norm(keyword, upper: true), ["extend"] = string.IsNullOrWhiteSpace(extend) ? Any : extend.Trim() };
+    public static ReplyFilter ReplyFilter(string? vendor, string? keyword, string? extend) => new(Norm(vendor), Norm(keyword, upper: true), ExtendOrAny(extend));
+
+    private static string ExtendOrAny(string? extend) => string.IsNullOrWhiteSpace(extend) ? Any : extend.Trim();
 
     /// <summary>The keyword of a reply: its first word, upper-cased ("stop please" → "STOP", "退订" → "退订").</summary>
     public static string KeywordOf(string text)
@@ -51,28 +46,11 @@ public static class SmsStimuli
         return trimmed[..end].ToUpperInvariant();
     }
 
-    public static JsonObject ReportInput(DeliveryReport report, DateTimeOffset receivedAt) => new()
-    {
-        ["vendor"] = report.Vendor,
-        ["messageId"] = report.MessageId,
-        ["mobile"] = report.Mobile,
-        ["status"] = report.Status.ToString(),
-        ["vendorCode"] = report.VendorCode,
-        ["description"] = report.Description,
-        ["reportedAt"] = report.ReportedAt,
-        ["receivedAt"] = receivedAt,
-    };
+    public static DeliveryReportInput ReportInput(DeliveryReport report, DateTimeOffset receivedAt) =>
+        new(report.Vendor, report.MessageId, report.Mobile, report.Status.ToString(), report.VendorCode, report.Description, report.ReportedAt, receivedAt);
 
-    public static JsonObject ReplyInput(InboundReply reply, DateTimeOffset receivedAt) => new()
-    {
-        ["vendor"] = reply.Vendor,
-        ["mobile"] = reply.Mobile,
-        ["text"] = reply.Text,
-        ["extend"] = reply.Extend,
-        ["keyword"] = KeywordOf(reply.Text),
-        ["replyReceivedAt"] = reply.ReceivedAt,
-        ["receivedAt"] = receivedAt,
-    };
+    public static ReplyInput ReplyInput(InboundReply reply, DateTimeOffset receivedAt) =>
+        new(reply.Vendor, reply.Mobile, reply.Text, reply.Extend, KeywordOf(reply.Text), reply.ReceivedAt, receivedAt);
 
     /// <summary>
     /// The stimuli of one delivery report. The WaitForDeliveryReport one stays in the durable inbox when nothing waits
@@ -87,12 +65,12 @@ public static class SmsStimuli
         var input = ReportInput(report, receivedAt);
         var stimuli = new List<Stimulus>
         {
-            new(WaitForDeliveryReport, ReportBookmark(vendor, report.MessageId), input) { DedupeKey = key, KeepInInbox = true },
+            new(WaitForDeliveryReport, SmsBookmarkPayload.Node(DeliveryReportBookmark.For(vendor, report.MessageId)), input.ToJson()) { DedupeKey = key, KeepInInbox = true },
         };
         foreach (var v in new[] { vendor, Any })
         foreach (var s in new[] { report.Status.ToString(), Any })
         {
-            stimuli.Add(new Stimulus(DeliveryReportReceived, ReportFilter(v, s), (JsonObject)input.DeepClone())
+            stimuli.Add(new Stimulus(DeliveryReportReceived, SmsBookmarkPayload.Node(ReportFilter(v, s)), input.ToJson())
             {
                 DedupeKey = $"{key}:trigger:{v}:{s}",
                 KeepInInbox = false,
@@ -124,7 +102,7 @@ public static class SmsStimuli
         var stimuli = new List<Stimulus>();
         foreach (var e in extends)
         {
-            stimuli.Add(new Stimulus(WaitForReply, ReplyBookmark(reply.Mobile, e), (JsonObject)input.DeepClone())
+            stimuli.Add(new Stimulus(WaitForReply, SmsBookmarkPayload.Node(ReplyBookmark(reply.Mobile, e)), input.ToJson())
             {
                 DedupeKey = $"{key}:wait:{e}",
                 KeepInInbox = true,
@@ -134,7 +112,7 @@ public static class SmsStimuli
         foreach (var k in keywords)
         foreach (var e in extends)
         {
-            stimuli.Add(new Stimulus(SmsReplyReceived, ReplyFilter(v, k, e), (JsonObject)input.DeepClone())
+            stimuli.Add(new Stimulus(SmsReplyReceived, SmsBookmarkPayload.Node(ReplyFilter(v, k, e)), input.ToJson())
             {
                 DedupeKey = $"{key}:trigger:{v}:{k}:{e}",
                 KeepInInbox = false,

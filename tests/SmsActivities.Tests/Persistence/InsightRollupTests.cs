@@ -25,14 +25,15 @@ public sealed class InsightRollupTests
         string[] batch2 = ["+8613800000005", "+8613800000006"];
         await store.BeginAsync("campaign", "i-1", "Send1", VendorNames.Yunpian, [.. batch1, .. batch2], default, batched: true, definitionId: "campaign");
         await AssertCellsAsync(db, "begun");
+        var ids = await store.RecordIdsAsync("campaign", default);
 
         // A report for a message whose send has not settled yet counts nowhere until it does.
         _time.Advance(TimeSpan.FromSeconds(1));
         await store.RecordReportsAsync([Report(VendorNames.Yunpian, "m1", DeliveryStatus.Delivered)], _time.GetUtcNow(), default);
         await AssertCellsAsync(db, "report before its send settled");
 
-        await store.StartBatchAsync("campaign", batch1, default);
-        await store.SettleAsync("campaign", [
+        await store.StartBatchAsync(batch1.Select(m => ids[m]).ToArray(), default);
+        await store.SettleAsync(ids, [
             new SmsRecipientOutcome(batch1[0], VendorNames.Yunpian, true, "m1", "0", null, 0.045m, 1),
             new SmsRecipientOutcome(batch1[1], VendorNames.Tencent, true, "m2", "0", null, 1m, 2),
             new SmsRecipientOutcome(batch1[2], VendorNames.Yunpian, false, null, "53", "blacklisted", null, 1),
@@ -56,7 +57,7 @@ public sealed class InsightRollupTests
         await AssertCellsAsync(db, "replies and opt-outs");
 
         // The whole send completes: the second batch with it, in doubt and accepted; settled rows settle again unchanged.
-        await store.StartBatchAsync("campaign", batch2, default);
+        await store.StartBatchAsync(batch2.Select(m => ids[m]).ToArray(), default);
         await store.CompleteAsync("campaign", [
             new SmsRecipientOutcome(batch1[0], VendorNames.Yunpian, true, "m1", "0", null, 0.045m, 1),
             new SmsRecipientOutcome(batch1[1], VendorNames.Tencent, true, "m2", "0", null, 1m, 2),
@@ -92,6 +93,7 @@ public sealed class InsightRollupTests
         const int batches = 12, size = 25;
         var mobiles = Enumerable.Range(0, batches * size).Select(i => $"+86139{i:D8}").ToArray();
         await store.BeginAsync("race", "i-race", "Send1", VendorNames.Yunpian, mobiles, default, batched: true);
+        var ids = await store.RecordIdsAsync("race", default);
         _time.Advance(TimeSpan.FromSeconds(2));
 
         // Each batch's settle and its reports (in two pushes) start together: whichever commits first, each message counts once.
@@ -101,7 +103,7 @@ public sealed class InsightRollupTests
             var reports = outcomes.Select((o, i) => Report(VendorNames.Yunpian, o.MessageId!, i % 5 == 0 ? DeliveryStatus.Failed : DeliveryStatus.Delivered, "E1")).ToArray();
             return new[]
             {
-                Task.Run(async () => { await store.StartBatchAsync("race", batch, default); await store.SettleAsync("race", outcomes, default); }),
+                Task.Run(async () => { await store.StartBatchAsync(batch.Select(m => ids[m]).ToArray(), default); await store.SettleAsync(ids, outcomes, default); }),
                 Task.Run(() => store.RecordReportsAsync(reports[..(size / 2)], _time.GetUtcNow(), default)),
                 Task.Run(() => store.RecordReportsAsync(reports[(size / 2)..], _time.GetUtcNow(), default)),
             };

@@ -1,0 +1,141 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
+using SmsActivities.Routing;
+
+namespace SmsActivities.Persistence;
+
+/// <summary>
+/// The send records' hot writes without change tracking: a campaign begins with one record per recipient and settles
+/// them batch by batch, and tracking 20,000 entities (or loading them back to update) cost more than the vendor calls.
+/// Rows go in as multi-row INSERTs whose per-send values are shared parameters (one parameter per row, the mobile);
+/// settling is one prepared UPDATE by primary key, executed per row inside the caller's transaction. Table, column names
+/// and parameter types come from the EF model, so the same SQL serves SQLite and PostgreSQL.
+/// </summary>
+internal static class SendRecordWriter
+{
+    /// <summary>Rows per INSERT: far below every provider's parameter limit (the mobiles are the only per-row parameters).</summary>
+    private const int RowsPerInsert = 500;
+
+    /// <summary>The fields every record of one send shares when it is begun.</summary>
+    public sealed record Begun(string Vendor, string InstanceId, string ActivityId, string IdempotencyKey, string Status, long CreatedAtTicks, string? DefinitionId);
+
+    public static async Task InsertAsync(SmsActivitiesDbContext db, Begun shared, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
+    {
+        var map = Map.For(db);
+        var constant = new (string Property, object? Value)[]
+        {
+            (nameof(SendRecordEntity.Vendor), shared.Vendor),
+            (nameof(SendRecordEntity.InstanceId), shared.InstanceId),
+            (nameof(SendRecordEntity.ActivityId), shared.ActivityId),
+            (nameof(SendRecordEntity.IdempotencyKey), shared.IdempotencyKey),
+            (nameof(SendRecordEntity.Accepted), false),
+            (nameof(SendRecordEntity.Status), shared.Status),
+            (nameof(SendRecordEntity.CreatedAtTicks), shared.CreatedAtTicks),
+            (nameof(SendRecordEntity.DefinitionId), shared.DefinitionId),
+            (nameof(SendRecordEntity.Attempts), 0),
+            (nameof(SendRecordEntity.OptedOut), false),
+        };
+        var columns = string.Join(", ", constant.Select(c => map.Column(c.Property)).Append(map.Column(nameof(SendRecordEntity.Mobile))));
+        var row = string.Join(", ", constant.Select((_, i) => "@c" + i.ToString(CultureInfo.InvariantCulture)));
+        var connection = db.Database.GetDbConnection();
+        var transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+        foreach (var chunk in mobiles.Chunk(RowsPerInsert))
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            for (var i = 0; i < constant.Length; i++) command.Parameters.Add(map.Parameter(command, constant[i].Property, "@c" + i.ToString(CultureInfo.InvariantCulture), constant[i].Value));
+            var sql = new StringBuilder(64 + chunk.Length * (row.Length + 12)).Append("INSERT INTO ").Append(map.Table).Append(" (").Append(columns).Append(") VALUES ");
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var name = "@m" + i.ToString(CultureInfo.InvariantCulture);
+                if (i > 0) sql.Append(", ");
+                sql.Append('(').Append(row).Append(", ").Append(name).Append(')');
+                command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Mobile), name, chunk[i]));
+            }
+            command.CommandText = sql.ToString();
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Writes each outcome into the record of its mobile (<paramref name="ids"/>: record id by mobile) unless that record
+    /// is already settled; outcomes without a record are skipped. By primary key: a campaign's thousands of records share
+    /// one idempotency key, so finding a batch's records by key and mobile would read them all for every batch.
+    /// </summary>
+    public static async Task SettleAsync(SmsActivitiesDbContext db, IReadOnlyDictionary<string, long> ids, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        var map = Map.For(db);
+        string[] set =
+        [
+            nameof(SendRecordEntity.Vendor), nameof(SendRecordEntity.MessageId), nameof(SendRecordEntity.Accepted), nameof(SendRecordEntity.Status),
+            nameof(SendRecordEntity.Error), nameof(SendRecordEntity.VendorCode), nameof(SendRecordEntity.Fee), nameof(SendRecordEntity.Attempts),
+        ];
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+        // A vendor that named none keeps the planned one.
+        var assignments = set.Select((p, i) => i == 0 ? $"{map.Column(p)} = COALESCE(@p0, {map.Column(p)})" : $"{map.Column(p)} = @p{i}");
+        // A record already answered keeps its answer (a replayed outcome carries less than the vendor's answer did).
+        var status = map.Column(nameof(SendRecordEntity.Status));
+        command.CommandText = $"UPDATE {map.Table} SET {string.Join(", ", assignments)} WHERE {map.Column(nameof(SendRecordEntity.Id))} = @id AND {status} <> @accepted AND {status} <> @rejected";
+        var parameters = set.Select((p, i) => map.Parameter(command, p, "@p" + i.ToString(CultureInfo.InvariantCulture), null)).ToArray();
+        var id = map.Parameter(command, nameof(SendRecordEntity.Id), "@id", 0L);
+        command.Parameters.AddRange(parameters);
+        command.Parameters.Add(id);
+        command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Status), "@accepted", SendRecordStatus.Accepted));
+        command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Status), "@rejected", SendRecordStatus.Rejected));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var outcome in outcomes)
+        {
+            // The first outcome of a mobile is its answer (a number listed twice was sent once).
+            if (!ids.TryGetValue(outcome.Mobile, out var rowId) || !seen.Add(outcome.Mobile)) continue;
+            object?[] values =
+            [
+                outcome.Vendor, outcome.MessageId, outcome.Accepted,
+                outcome.Accepted ? SendRecordStatus.Accepted : outcome.InDoubt ? SendRecordStatus.InDoubt : SendRecordStatus.Rejected,
+                outcome.Error, outcome.VendorCode, outcome.Fee, outcome.Attempts,
+            ];
+            for (var i = 0; i < values.Length; i++) parameters[i].Value = map.ToProvider(set[i], values[i]);
+            id.Value = rowId;
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Table, columns and parameter types of <see cref="SendRecordEntity"/> in the context's provider, built once per model.</summary>
+    private sealed class Map
+    {
+        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IModel, Map> Cache = new();
+        private readonly Dictionary<string, (string Column, RelationalTypeMapping Mapping)> columns = new(StringComparer.Ordinal);
+
+        public string Table { get; }
+
+        private Map(DbContext db)
+        {
+            var entity = db.Model.FindEntityType(typeof(SendRecordEntity))!;
+            var sql = db.GetService<ISqlGenerationHelper>();
+            var store = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+            Table = sql.DelimitIdentifier(store.Name, store.Schema);
+            foreach (var property in entity.GetProperties())
+                columns[property.Name] = (sql.DelimitIdentifier(property.GetColumnName(store)!), (RelationalTypeMapping)property.GetTypeMapping());
+        }
+
+        public static Map For(DbContext db) => Cache.GetValue(db.Model, _ => new Map(db));
+
+        public string Column(string property) => columns[property].Column;
+
+        public DbParameter Parameter(DbCommand command, string property, string name, object? value) =>
+            columns[property].Mapping.CreateParameter(command, name, value);
+
+        /// <summary>The value as the provider stores it (a converted decimal on SQLite), for a parameter being reused.</summary>
+        public object ToProvider(string property, object? value)
+        {
+            var mapping = columns[property].Mapping;
+            var stored = value is null ? null : mapping.Converter is { } converter ? converter.ConvertToProvider(value) : value;
+            return stored ?? DBNull.Value;
+        }
+    }
+}

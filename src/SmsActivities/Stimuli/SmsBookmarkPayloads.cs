@@ -1,0 +1,59 @@
+using System.Text.Json.Nodes;
+using SmsActivities.Workflows.Execution;
+using SmsActivities.Workflows.Expressions;
+
+namespace SmsActivities.Stimuli;
+
+/// <summary>
+/// One typed payload per kind of SMS bookmark and trigger, in Elsa's style (<c>HttpEndpointBookmarkPayload</c> and the
+/// like). Activities create their bookmarks from these, and the webhooks publish their stimuli with the same records, so
+/// a bookmark and the stimulus meant for it are made from one type and hashed by <see cref="SmsBookmarkPayload.Hash"/>.
+/// The JSON of each record (camel-cased properties, as the runtime serializes payloads) is what is hashed, so its
+/// property names are part of the stored bookmarks' identity: renaming one orphans the bookmarks already waiting.
+/// </summary>
+public static class SmsBookmarkPayload
+{
+    /// <summary>The payload as the runtime stores and hashes it.</summary>
+    public static JsonNode Node(object payload) => ValueConverter.ToNode(payload)!;
+
+    /// <summary>The hash a bookmark named <paramref name="name"/> with this payload is found by (the runtime's hash).</summary>
+    public static string Hash(string name, object payload) => BookmarkHasher.Hash(name, Node(payload));
+}
+
+/// <summary>WaitForDeliveryReport's bookmark: the report of one message (vendor lower-cased, as reports name it).</summary>
+public sealed record DeliveryReportBookmark(string Vendor, string MessageId)
+{
+    public static DeliveryReportBookmark For(string vendor, string messageId) => new(vendor.ToLowerInvariant(), messageId);
+}
+
+/// <summary>DeliveryReportReceived's trigger and bookmark: vendor and status, each a value or the wildcard.</summary>
+public sealed record DeliveryReportFilter(string Vendor, string Status);
+
+/// <summary>WaitForReply's bookmark: the sender, and the extend code or the wildcard.</summary>
+public sealed record ReplyBookmark(string Mobile, string Extend);
+
+/// <summary>SmsReplyReceived's trigger and bookmark: vendor, keyword and extend code, each a value or the wildcard.</summary>
+public sealed record ReplyFilter(string Vendor, string Keyword, string Extend);
+
+/// <summary>What a delivery report resumes or starts a workflow with.</summary>
+public sealed record DeliveryReportInput(
+    string Vendor, string MessageId, string? Mobile, string Status, string? VendorCode, string? Description, DateTimeOffset? ReportedAt, DateTimeOffset? ReceivedAt)
+{
+    public JsonObject ToJson() => (JsonObject)SmsBookmarkPayload.Node(this);
+
+    /// <summary>The input a stimulus brought; fields it lacks are empty (status Unknown).</summary>
+    public static DeliveryReportInput From(JsonObject? input) =>
+        (input is null ? null : ValueConverter.Convert<DeliveryReportInput>(input)) is { } read
+            ? read with { Vendor = read.Vendor ?? "", MessageId = read.MessageId ?? "", Status = read.Status ?? "Unknown" }
+            : new DeliveryReportInput("", "", null, "Unknown", null, null, null, null);
+}
+
+/// <summary>What an inbound reply resumes or starts a workflow with.</summary>
+public sealed record ReplyInput(
+    string? Vendor, string? Mobile, string? Text, string? Extend, string? Keyword, DateTimeOffset? ReplyReceivedAt, DateTimeOffset? ReceivedAt)
+{
+    public JsonObject ToJson() => (JsonObject)SmsBookmarkPayload.Node(this);
+
+    public static ReplyInput From(JsonObject? input) =>
+        (input is null ? null : ValueConverter.Convert<ReplyInput>(input)) ?? new ReplyInput(null, null, null, null, null, null, null);
+}

@@ -1,0 +1,79 @@
+using Microsoft.EntityFrameworkCore;
+using SmsActivities.Persistence;
+using SmsActivities.Routing;
+
+namespace SmsActivities.Tests.Persistence;
+
+/// <summary>
+/// The send records' bulk writes (multi-row INSERT, UPDATE by id, outside change tracking) on both providers: what EF
+/// reads back is what a tracked write would have stored, and an interrupted campaign is seen batch by batch.
+/// </summary>
+public sealed class SendRecordStoreTests
+{
+    private static readonly ManualTimeProvider Time = new(new DateTimeOffset(2026, 12, 2, 9, 0, 0, TimeSpan.Zero));
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_batched_send_is_begun_in_bulk_settled_batch_by_batch_and_seen_as_such_after_an_interruption(bool postgres)
+    {
+        await using var database = await TestDatabase.CreateAsync(postgres);
+        var store = new SendRecordStore(database.Factory, Time);
+        // More than one INSERT's worth of rows, so the chunking is crossed.
+        var mobiles = Enumerable.Range(0, 1_201).Select(i => $"+86139{i:D8}").ToArray();
+        await store.BeginAsync("campaign-1", "instance-1", "send", "tencent", mobiles, default, batched: true, definitionId: "def");
+
+        var ids = await store.RecordIdsAsync("campaign-1", default);
+        Assert.Equal(1_201, ids.Count);
+        await store.StartBatchAsync(mobiles[..200].Select(m => ids[m]).ToArray(), default);
+        var first = mobiles[..200].Select((m, i) => i % 2 == 0
+            ? new SmsRecipientOutcome(m, "yunpian", true, $"id-{i}", "0", null, 0.05m, 2)
+            : new SmsRecipientOutcome(m, null, false, null, "1016", "bad number", null, 1)).ToArray();
+        await store.SettleAsync(ids, first, default);
+        await store.StartBatchAsync(mobiles[200..400].Select(m => ids[m]).ToArray(), default);
+        // A batch settled again (a replay carrying less than the vendor's answer) leaves the answers as they were.
+        await store.SettleAsync(ids, first.Select(o => o with { VendorCode = null, Fee = null }).ToArray(), default);
+
+        await using (var db = await database.Factory.CreateDbContextAsync())
+        {
+            var rows = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == "campaign-1").ToListAsync();
+            Assert.Equal(1_201, rows.Count);
+            Assert.All(rows, r => Assert.True(r is { InstanceId: "instance-1", ActivityId: "send", DefinitionId: "def" } && r.CreatedAtTicks == Time.GetUtcNow().UtcTicks,
+                $"{r.Mobile}: instance {r.InstanceId}, activity {r.ActivityId}, definition {r.DefinitionId}, created {r.CreatedAtTicks}"));
+            var byMobile = rows.ToDictionary(r => r.Mobile);
+            var accepted = byMobile[mobiles[0]];
+            Assert.True(accepted is { Status: SendRecordStatus.Accepted, Accepted: true, Vendor: "yunpian", MessageId: "id-0", VendorCode: "0", Fee: 0.05m, Attempts: 2, Error: null },
+                $"accepted record: {accepted.Status} {accepted.Vendor} {accepted.MessageId} {accepted.VendorCode} {accepted.Fee} {accepted.Attempts}");
+            var rejected = byMobile[mobiles[1]];
+            // An outcome naming no vendor keeps the planned one.
+            Assert.True(rejected is { Status: SendRecordStatus.Rejected, Accepted: false, Vendor: "tencent", MessageId: null, VendorCode: "1016", Error: "bad number", Fee: null },
+                $"rejected record: {rejected.Status} {rejected.Vendor} {rejected.VendorCode} {rejected.Error} {rejected.Fee}");
+            Assert.Equal(200, rows.Count(r => r.Status == SendRecordStatus.Pending));
+            Assert.Equal(801, rows.Count(r => r.Status == SendRecordStatus.Queued));
+        }
+
+        // The process died inside the second batch's call: its recipients are in doubt, the rest never attempted.
+        var prior = await store.FindAsync<object>("campaign-1", default);
+        Assert.NotNull(prior);
+        Assert.Null(prior.Completed);
+        Assert.Equal(mobiles[200..400], prior.InDoubt.Order());
+        Assert.Equal(mobiles[400..], prior.NeverAttempted.Order());
+        Assert.Equal(200, prior.Settled.Count);
+        Assert.Equal(100, prior.Settled.Count(s => s.Accepted));
+
+        // Completing settles only what is not settled yet: an answered record keeps its vendor's code and fee.
+        await store.MarkInDoubtAsync("campaign-1", default);
+        var inDoubt = mobiles[200..400].Select(m => new SmsRecipientOutcome(m, "tencent", false, null, null, "interrupted", null, 1, InDoubt: true));
+        var replayedFirst = first.Select(o => o with { VendorCode = null, Fee = null });
+        await store.CompleteAsync("campaign-1", [.. replayedFirst, .. inDoubt], new { sent = 100 }, default);
+        await using (var db = await database.Factory.CreateDbContextAsync())
+        {
+            var rows = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == "campaign-1").ToDictionaryAsync(r => r.Mobile);
+            Assert.Equal((decimal?)0.05m, rows[mobiles[0]].Fee);
+            Assert.Equal("0", rows[mobiles[0]].VendorCode);
+            Assert.True(rows[mobiles[200]] is { Status: SendRecordStatus.InDoubt, Error: "interrupted" }, $"in-doubt record: {rows[mobiles[200]].Status} {rows[mobiles[200]].Error}");
+            Assert.Equal(1, await db.SendOutcomes.CountAsync(o => o.IdempotencyKey == "campaign-1"));
+        }
+        Assert.NotNull((await store.FindAsync<object>("campaign-1", default))?.Completed);
+    }
+}

@@ -30,6 +30,24 @@ public static class SmsStimuli
     public static JsonObject ReportBookmark(string vendor, string messageId) =>
         new() { ["vendor"] = vendor.ToLowerInvariant(), ["messageId"] = messageId };
 
+    /// <summary>Bookmark payload of WaitForDeliveryReport for a recipient in doubt: the send (its idempotency key) and the number.</summary>
+    public static JsonObject InDoubtBookmark(string sendKey, string mobile) =>
+        new() { ["send"] = sendKey, ["mobile"] = mobile };
+
+    /// <summary>
+    /// The stimulus of a report that settles a send in doubt: it resumes the wait on that recipient of that send, and
+    /// stays in the inbox until the wait begins (the report can beat the send's completion). Deduped like the report.
+    /// </summary>
+    public static Stimulus ForInDoubtReport(DeliveryReport report, string sendKey, string mobile, DateTimeOffset receivedAt)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return new Stimulus(WaitForDeliveryReport, InDoubtBookmark(sendKey, mobile), ReportInput(report, receivedAt))
+        {
+            DedupeKey = $"report:{report.Vendor.ToLowerInvariant()}:{report.MessageId}:{report.Status}:in-doubt:{sendKey}",
+            KeepInInbox = true,
+        };
+    }
+
     /// <summary>Trigger/bookmark payload of DeliveryReportReceived.</summary>
     public static JsonObject ReportFilter(string? vendor, string? status) =>
         new() { ["vendor"] = Norm(vendor), ["status"] = Norm(status) };

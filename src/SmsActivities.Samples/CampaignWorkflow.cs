@@ -87,9 +87,11 @@ public sealed class CampaignWorkflow : IWorkflow
     private static JsonObject Summary(ExpressionContext c) => new()
     {
         ["recipients"] = Strings(Body(c, "recipients")).Length,
-        ["sent"] = c.GetOutput("Send1", nameof(SendSms.SentCount)),
+        ["sent"] = Sent(c),
         ["failed"] = c.GetOutput("Send1", nameof(SendSms.FailedCount)),
-        ["inDoubt"] = Array(Strings(c.GetOutput("Send1", nameof(SendSms.InDoubtRecipients)))),
+        // Once the first wait is over, its reports have settled whom they could: the rest stay in doubt.
+        ["inDoubt"] = Array(Strings(c.GetOutput("Wait1", nameof(WaitForDeliveryReport.InDoubtRecipients)) ?? c.GetOutput("Send1", nameof(SendSms.InDoubtRecipients)))),
+        ["settled"] = Array(Strings(c.GetOutput("Wait1", nameof(WaitForDeliveryReport.SettledRecipients)))),
         ["firstRound"] = c.GetOutput("Wait1", nameof(WaitForDeliveryReport.Tally)),
         ["failedFirst"] = Array(Strings(c.GetOutput("Wait1", nameof(WaitForDeliveryReport.FailedRecipients)))),
         ["resent"] = c.GetOutput("Resend", nameof(SendSms.SentCount))?.GetValue<int>() ?? 0,
@@ -98,6 +100,12 @@ public sealed class CampaignWorkflow : IWorkflow
         ["pending"] = Array(Strings(c.GetOutput("Wait1", nameof(WaitForDeliveryReport.PendingRecipients)))
             .Concat(Strings(c.GetOutput("Wait2", nameof(WaitForDeliveryReport.PendingRecipients))))),
     };
+
+    /// <summary>Accepted by the vendor, plus the recipients in doubt whose delivery report showed the vendor had sent them.</summary>
+    private static int? Sent(ExpressionContext c) =>
+        c.GetOutput("Send1", nameof(SendSms.SentCount))?.GetValue<int>() is { } accepted
+            ? accepted + Strings(c.GetOutput("Wait1", nameof(WaitForDeliveryReport.SettledRecipients))).Length
+            : null;
 
     private static JsonArray Array(IEnumerable<string> values) => new(values.Select(v => (JsonNode?)v).ToArray());
 }

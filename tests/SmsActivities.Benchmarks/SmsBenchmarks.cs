@@ -211,6 +211,9 @@ internal static class SmsBenchmarks
     private static Task<WorkflowRunResult> Start(WorkflowRuntime runtime, string definitionId, string to) =>
         runtime.StartAsync(definitionId, new StartWorkflowRequest { Input = new Dictionary<string, object?> { ["to"] = to } });
 
+    /// <summary>One accepted message of a benchmark send, as its send record knows it.</summary>
+    private sealed record SentMessage(string Vendor, string MessageId, string Mobile);
+
     private static TencentStatusRecord StatusRecord(SentMessage message)
     {
         var tel = TencentTel.From(PhoneNumber.Parse(message.Mobile));

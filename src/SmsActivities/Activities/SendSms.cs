@@ -86,7 +86,7 @@ public sealed class SendSms : Activity
 
     [Output] public Output<int> SentCount { get; set; } = new();
     [Output] public Output<int> FailedCount { get; set; } = new();
-    [Output(Description = "Recipients a vendor may have sent the SMS to although its answer was lost (a 500, a timeout, or a crash during the call). They were not sent again; a delivery report settles them (WaitForDeliveryReport waits for them too).")]
+    [Output(Description = "Recipients a vendor may have sent the SMS to although its answer was lost (a 500, a timeout, or a crash during the call). They were not sent again; a delivery report for one settles it as sent (WaitForDeliveryReport waits for them too and lists them in SettledRecipients).")]
     public Output<IReadOnlyList<string>> InDoubtRecipients { get; set; } = new();
     [Output(Description = "Recipients skipped because they are on the opt-out list.")] public Output<int> OptedOutCount { get; set; } = new();
     [Output(Description = "Sum of the fees the vendors reported.")] public Output<decimal> Fee { get; set; } = new();

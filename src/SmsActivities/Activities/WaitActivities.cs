@@ -20,7 +20,7 @@ public sealed record SmsReport(string Vendor, string MessageId, string? Mobile, 
 /// <summary>Counts of a WaitForDeliveryReport.</summary>
 public sealed record ReportTally(int Total, int Delivered, int Failed, int Pending);
 
-[Activity(ActivityInputs.Namespace, "SMS", "Waits for the delivery reports of one message or of every message an earlier SendSms sent; leaves by Delivered (all delivered), Failed (some failed) or Timeout (some still pending).",
+[Activity(ActivityInputs.Namespace, "SMS", "Waits for the delivery reports of one message or of every message an earlier SendSms sent, and of its recipients in doubt: a report for one of those shows the vendor did send it (SettledRecipients). Leaves by Delivered (all delivered), Failed (some failed) or Timeout (some still pending or in doubt).",
     DisplayName = "Wait For Delivery Report")]
 [FlowNode(Delivered, Failed, BlockingActivity.TimeoutOutcome)]
 public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
@@ -29,6 +29,7 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
     public const string Failed = "Failed";
     private const string PendingKey = "pending";
     private const string ReportsKey = "reports";
+    private const string SettledKey = "settled";
 
     [Input(Description = "An earlier SendSms activity of this workflow (its id or its name on the canvas): waits for every message its last run sent.", OptionsProvider = typeof(SendSmsActivityChoices), Order = 0)]
     public Input<string?>? SendSmsActivityId { get; set; }
@@ -42,10 +43,18 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
     [Input(Description = "How long to wait before leaving by Timeout (e.g. 00:10:00); empty waits without limit.", Order = 3)]
     public Input<TimeSpan?>? Timeout { get; set; }
 
+    [Input(Description = "Also wait for the SendSms's recipients in doubt (its answer was lost): a report for one settles it as sent. Off, only accepted messages are waited for. Set a Timeout: a message the vendor never sent gets no report.",
+        UIHint = InputUIHints.Checkbox, DefaultValue = true, Order = 4)]
+    public Input<bool>? IncludeInDoubt { get; set; }
+
     [Output(Description = "The reports received.")] public Output<IReadOnlyList<SmsReport>> Reports { get; set; } = new();
     [Output(Description = "Total, delivered, failed and pending counts.")] public Output<ReportTally> Tally { get; set; } = new();
     [Output(Description = "Recipients whose report said not delivered.")] public Output<IReadOnlyList<string>> FailedRecipients { get; set; } = new();
-    [Output(Description = "Recipients without a report yet (on Timeout).")] public Output<IReadOnlyList<string>> PendingRecipients { get; set; } = new();
+    [Output(Description = "Recipients without a report yet (on Timeout), those in doubt included.")] public Output<IReadOnlyList<string>> PendingRecipients { get; set; } = new();
+    [Output(Description = "Recipients the SendSms left in doubt whose report showed the vendor had sent them (count them as sent).")]
+    public Output<IReadOnlyList<string>> SettledRecipients { get; set; } = new();
+    [Output(Description = "Recipients still in doubt when the wait ended: no report came, so whether the vendor sent them is not known.")]
+    public Output<IReadOnlyList<string>> InDoubtRecipients { get; set; } = new();
 
     /// <summary>A literal SendSms reference must name a SendSms of this workflow (by id or name); scripts are checked when they run.</summary>
     public IEnumerable<string> Validate(Workflow workflow)
@@ -60,13 +69,21 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        IReadOnlyList<SentMessage> targets;
+        IReadOnlyList<WaitTarget> targets;
+        var settled = new JsonArray();
         if (context.Get(SendSmsActivityId) is { Length: > 0 } sendId)
         {
             // The canvas name works as well as the id (like getOutputFrom); sends are recorded under the id.
             var send = context.WorkflowExecutionContext.Workflow.FindByIdOrName(sendId.Trim())
                        ?? throw new VendorValidationException("sendSmsActivityId", $"'{sendId.Trim()}' names no activity of this workflow");
-            targets = await context.GetService<SendRecordStore>()!.AcceptedByActivityAsync(context.WorkflowInstanceId, send.Id, context.CancellationToken);
+            var includeInDoubt = IncludeInDoubt is null || context.Get(IncludeInDoubt);
+            targets = await context.GetService<SendRecordStore>()!.WaitTargetsAsync(context.WorkflowInstanceId, send.Id, includeInDoubt, context.CancellationToken);
+            // A report that came while the send was still waiting for its lost answer has already settled that recipient:
+            // the send called it in doubt, its record now holds the message id.
+            var doubted = includeInDoubt && context.ExpressionContext.GetOutput(send.Id, nameof(SendSms.InDoubtRecipients)) is JsonArray list
+                ? list.Select(n => n?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal)
+                : [];
+            foreach (var target in targets.Where(t => !t.InDoubt && doubted.Contains(t.Mobile))) settled.Add(target.Mobile);
         }
         else
         {
@@ -74,63 +91,88 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
             var ids = ActivityInputs.ToList(context.Get(MessageIds));
             if (ids.Count > 0 && string.IsNullOrWhiteSpace(vendor))
                 throw new VendorValidationException("vendor", "required with message ids");
-            targets = ids.Select(id => new SentMessage(vendor!.Trim().ToLowerInvariant(), id, "")).ToArray();
+            targets = ids.Select(id => new WaitTarget(vendor!.Trim().ToLowerInvariant(), id, "", "")).ToArray();
         }
 
         if (targets.Count == 0)
         {
-            // Nothing was accepted, so no report can come: waiting would only end in Timeout.
+            // Nothing was accepted and nothing is in doubt, so no report can come: waiting would only end in Timeout.
             context.Log("WaitForDeliveryReport: no accepted message to wait for");
-            Publish(context, new JsonArray(), []);
+            Publish(context, new JsonArray(), [], settled);
             await context.CompleteActivityAsync(Failed);
             return;
         }
 
-        var pending = new JsonArray(targets.Select(t => (JsonNode?)new JsonObject { ["vendor"] = t.Vendor, ["messageId"] = t.MessageId, ["mobile"] = t.Mobile }).ToArray());
+        var pending = new JsonArray(targets.Select(t => (JsonNode?)new JsonObject
+        {
+            ["vendor"] = t.Vendor, ["messageId"] = t.MessageId, ["mobile"] = t.Mobile, ["inDoubt"] = t.InDoubt,
+        }).ToArray());
         context.SetProperty(PendingKey, pending);
         context.SetProperty(ReportsKey, new JsonArray());
+        context.SetProperty(SettledKey, settled);
         // One bookmark per message: a report resumes exactly the wait for its message, and a report that arrived before
-        // this bookmark was committed is waiting in the runtime's inbox and is claimed when it is.
+        // this bookmark was committed is waiting in the runtime's inbox and is claimed when it is. A recipient in doubt has
+        // no message id: its bookmark names the send and the number, which the report that settles it resumes.
         foreach (var target in targets)
-            context.CreateBookmark(DeliveryReportBookmark.For(target.Vendor, target.MessageId), OnReportAsync);
+        {
+            if (target.InDoubt) context.CreateBookmark(new InDoubtReportBookmark(target.IdempotencyKey, target.Mobile), OnInDoubtReportAsync);
+            else context.CreateBookmark(DeliveryReportBookmark.For(target.Vendor, target.MessageId!), OnReportAsync);
+        }
         if (context.Get(Timeout) is { } timeout)
             context.CreateBookmark(new JsonObject { ["activityInstanceId"] = context.Id }, OnTimeoutAsync, context.Now + timeout, SmsStimuli.WaitForDeliveryReport + ".Timeout");
     }
 
-    private async ValueTask OnReportAsync(ActivityExecutionContext context)
+    private ValueTask OnReportAsync(ActivityExecutionContext context)
     {
         var input = context.ResumeInput ?? [];
+        var report = DeliveryReportInput.From(input);
+        return TakeReportAsync(context, report, p => p?["inDoubt"]?.GetValue<bool>() != true && p?["messageId"]?.GetValue<string>() == report.MessageId
+                                                     && string.Equals(p?["vendor"]?.GetValue<string>(), report.Vendor, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>A report that settled a recipient in doubt (see <see cref="SmsStimuli.ForInDoubtReport"/>): the vendor did send it.</summary>
+    private ValueTask OnInDoubtReportAsync(ActivityExecutionContext context)
+    {
+        var report = DeliveryReportInput.From(context.ResumeInput);
+        var mobile = context.ResumedBookmark?.Payload?["mobile"]?.GetValue<string>() ?? report.Mobile;
+        return TakeReportAsync(context, report, p => p?["inDoubt"]?.GetValue<bool>() == true && p?["mobile"]?.GetValue<string>() == mobile);
+    }
+
+    private async ValueTask TakeReportAsync(ActivityExecutionContext context, DeliveryReportInput report, Func<JsonNode?, bool> isFor)
+    {
         var pending = context.GetProperty<JsonArray>(PendingKey) ?? [];
         var reports = context.GetProperty<JsonArray>(ReportsKey) ?? [];
-        var report = DeliveryReportInput.From(input);
-        var match = pending.FirstOrDefault(p => p?["messageId"]?.GetValue<string>() == report.MessageId && string.Equals(p?["vendor"]?.GetValue<string>(), report.Vendor, StringComparison.OrdinalIgnoreCase));
+        var settled = context.GetProperty<JsonArray>(SettledKey) ?? [];
+        var match = pending.FirstOrDefault(isFor);
         if (match is not null)
         {
             // Campaign reports may not name the number (some vendors report by id only): take it from the send record.
             if (report.Mobile is null && match["mobile"]?.GetValue<string>() is { Length: > 0 } mobile) report = report with { Mobile = mobile };
+            if (match["inDoubt"]?.GetValue<bool>() == true) settled.Add(match["mobile"]?.GetValue<string>());
             pending.Remove(match);
             reports.Add(report.ToJson());
         }
         context.SetProperty(PendingKey, pending);
         context.SetProperty(ReportsKey, reports);
-        context.GetService<SmsTelemetry>()?.RecordResume(input, context.Now, nameof(WaitForDeliveryReport));
+        context.SetProperty(SettledKey, settled);
+        context.GetService<SmsTelemetry>()?.RecordResume(context.ResumeInput ?? [], context.Now, nameof(WaitForDeliveryReport));
         // Outputs are written once, when the wait ends: rewriting every list on each of a campaign's reports would make
         // each resume cost grow with the campaign.
         if (pending.Count > 0) return;
-        var failed = Publish(context, pending, reports);
+        var failed = Publish(context, pending, reports, settled);
         await context.CompleteActivityAsync(failed > 0 ? Failed : Delivered);
     }
 
     private ValueTask OnTimeoutAsync(ActivityExecutionContext context)
     {
-        Publish(context, context.GetProperty<JsonArray>(PendingKey) ?? [], context.GetProperty<JsonArray>(ReportsKey) ?? []);
+        Publish(context, context.GetProperty<JsonArray>(PendingKey) ?? [], context.GetProperty<JsonArray>(ReportsKey) ?? [], context.GetProperty<JsonArray>(SettledKey) ?? []);
         return context.CompleteActivityAsync(BlockingActivity.TimeoutOutcome);
     }
 
     internal static SmsReport ToReport(DeliveryReportInput r) => new(r.Vendor, r.MessageId, r.Mobile, r.Status, r.VendorCode, r.Description, r.ReportedAt);
 
     /// <summary>Sets every output from the state so far; returns the number of reports that are not Delivered.</summary>
-    private int Publish(ActivityExecutionContext context, JsonArray pending, IEnumerable<JsonNode?> reports)
+    private int Publish(ActivityExecutionContext context, JsonArray pending, IEnumerable<JsonNode?> reports, JsonArray settled)
     {
         var list = reports.OfType<JsonObject>().Select(r => ToReport(DeliveryReportInput.From(r))).ToArray();
         var failed = list.Where(r => r.Status != nameof(DeliveryStatus.Delivered)).ToArray();
@@ -138,6 +180,8 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         context.Set(FailedRecipients, failed.Select(r => r.Mobile ?? r.MessageId).ToArray());
         context.Set(PendingRecipients, pending.Select(p => p?["mobile"]?.GetValue<string>() is { Length: > 0 } m ? m : p?["messageId"]?.GetValue<string>() ?? "").ToArray());
         context.Set(Tally, new ReportTally(list.Length + pending.Count, list.Length - failed.Length, failed.Length, pending.Count));
+        context.Set(SettledRecipients, settled.Select(n => n?.GetValue<string>()).OfType<string>().ToArray());
+        context.Set(InDoubtRecipients, pending.Where(p => p?["inDoubt"]?.GetValue<bool>() == true).Select(p => p?["mobile"]?.GetValue<string>()).OfType<string>().ToArray());
         return failed.Length;
     }
 }

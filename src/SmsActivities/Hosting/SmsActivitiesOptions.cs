@@ -35,6 +35,14 @@ public sealed class SmsActivitiesOptions
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan ReplyClaimWindow { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How long after a send in doubt a delivery report for its number (same vendor) still settles it: the report shows
+    /// the vendor did send. Vendors report within hours, at most three days (Yunpian keeps trying that long); a later
+    /// report is taken for another message. Default 3 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
+    public TimeSpan InDoubtSettleWindow { get; set; } = TimeSpan.FromDays(3);
+
     public SmsWebhookOptions Webhooks { get; set; } = new();
 
     /// <summary>Pull pollers per vendor key (e.g. <c>SmsActivities:Pull:tencent:Enabled=true</c>).</summary>

@@ -7,8 +7,17 @@ using SmsActivities.Vendors;
 
 namespace SmsActivities.Persistence;
 
-/// <summary>One recipient of a send as the records know it.</summary>
-public sealed record SentMessage(string Vendor, string MessageId, string Mobile);
+/// <summary>
+/// A recipient of a send as a wait on it sees it: accepted with its message id, or in doubt (the vendor's answer was lost,
+/// <paramref name="MessageId"/> is null) under the send's <paramref name="IdempotencyKey"/>.
+/// </summary>
+public sealed record WaitTarget(string Vendor, string? MessageId, string Mobile, string IdempotencyKey)
+{
+    public bool InDoubt => MessageId is null;
+}
+
+/// <summary>A delivery report that shows the vendor did send to a recipient whose send was in doubt (see <see cref="SendRecordStore.FindInDoubtAsync"/>).</summary>
+public sealed record InDoubtSettlement(DeliveryReport Report, long RecordId, string IdempotencyKey, string Mobile);
 
 /// <summary>See <see cref="SendRecordStore.FindAsync{TOutputs}"/>.</summary>
 public sealed record PriorSend<TOutputs>(IReadOnlyList<string> InDoubt, TOutputs? Completed) where TOutputs : class
@@ -209,19 +218,84 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     }
 
     /// <summary>
-    /// The accepted messages of the latest attempt of a SendSms activity in an instance. SendEmail keeps its records
-    /// here too, with an address for the mobile: those are no SMS and no SMS report will come for them, so they are left out.
+    /// What a wait on a SendSms activity waits for: the recipients of the activity's latest attempt in the instance that
+    /// were accepted (by message id) or are in doubt (by number). Email addresses (SendEmail shares the table) are left out.
     /// </summary>
-    public async Task<IReadOnlyList<SentMessage>> AcceptedByActivityAsync(string instanceId, string activityId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<WaitTarget>> WaitTargetsAsync(string instanceId, string activityId, bool includeInDoubt, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await db.SendRecords.AsNoTracking()
-            .Where(r => r.InstanceId == instanceId && r.ActivityId == activityId)
-            .OrderBy(r => r.Id)
+        var latest = await db.SendRecords.AsNoTracking().Where(r => r.InstanceId == instanceId && r.ActivityId == activityId)
+            .OrderByDescending(r => r.Id).Select(r => r.IdempotencyKey).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (latest is null) return [];
+        var rows = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == latest).OrderBy(r => r.Id)
+            .Select(r => new { r.Vendor, r.MessageId, r.Mobile, r.Status }).ToListAsync(cancellationToken).ConfigureAwait(false);
+        return rows.Where(r => !r.Mobile.Contains('@', StringComparison.Ordinal))
+            .Where(r => (r.Status == SendRecordStatus.Accepted && r.MessageId != null) || (includeInDoubt && r.Status is SendRecordStatus.InDoubt or SendRecordStatus.Pending))
+            .Select(r => new WaitTarget(r.Vendor, r.Status == SendRecordStatus.Accepted ? r.MessageId : null, r.Mobile, latest)).ToArray();
+    }
+
+    /// <summary>
+    /// The sends in doubt that <paramref name="reports"/> settle: a report that names its number settles the latest send
+    /// to that number through the same vendor that is in doubt (or still inside the vendor call), made before the report
+    /// came and no longer than <paramref name="window"/> before it. A report of a message already on a send record settles
+    /// nothing else, and each record is settled by one report.
+    /// </summary>
+    public async Task<IReadOnlyList<InDoubtSettlement>> FindInDoubtAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, TimeSpan window, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reports);
+        var named = reports.Where(r => !string.IsNullOrEmpty(r.Mobile)).ToArray();
+        if (named.Length == 0) return [];
+        var mobiles = named.Select(r => r.Mobile!).Distinct(StringComparer.Ordinal).ToArray();
+        var (from, to) = ((receivedAt - window).UtcTicks, receivedAt.UtcTicks);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var open = await db.SendRecords.AsNoTracking()
+            .Where(r => mobiles.Contains(r.Mobile) && r.IdempotencyKey != null && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending)
+                        && r.CreatedAtTicks >= from && r.CreatedAtTicks <= to)
+            .Select(r => new { r.Id, r.Vendor, r.Mobile, r.IdempotencyKey, r.CreatedAtTicks })
             .ToListAsync(cancellationToken).ConfigureAwait(false);
-        var latest = rows.LastOrDefault()?.IdempotencyKey;
-        return rows.Where(r => r.IdempotencyKey == latest && r.Status == SendRecordStatus.Accepted && r.MessageId != null && !r.Mobile.Contains('@', StringComparison.Ordinal))
-            .Select(r => new SentMessage(r.Vendor, r.MessageId!, r.Mobile)).ToArray();
+        if (open.Count == 0) return [];
+        var ids = named.Select(r => r.MessageId).Distinct(StringComparer.Ordinal).ToArray();
+        var known = (await db.SendRecords.AsNoTracking().Where(r => r.MessageId != null && ids.Contains(r.MessageId))
+                .Select(r => new { r.Vendor, r.MessageId }).ToListAsync(cancellationToken).ConfigureAwait(false))
+            .Select(r => (Vendor: r.Vendor.ToLowerInvariant(), r.MessageId)).ToHashSet();
+        var taken = new HashSet<long>();
+        var settled = new List<InDoubtSettlement>();
+        foreach (var report in named)
+        {
+            if (known.Contains((report.Vendor.ToLowerInvariant(), report.MessageId))) continue;
+            var record = open.Where(r => r.Mobile == report.Mobile && string.Equals(r.Vendor, report.Vendor, StringComparison.OrdinalIgnoreCase) && !taken.Contains(r.Id))
+                .OrderByDescending(r => r.CreatedAtTicks).ThenByDescending(r => r.Id).FirstOrDefault();
+            if (record is null) continue;
+            taken.Add(record.Id);
+            settled.Add(new InDoubtSettlement(report, record.Id, record.IdempotencyKey!, record.Mobile));
+        }
+        return settled;
+    }
+
+    /// <summary>Marks the settled records accepted, with the message id their report gave; a record settled meanwhile is left as it is.</summary>
+    public async Task SettleInDoubtAsync(IReadOnlyList<InDoubtSettlement> settlements, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settlements);
+        if (settlements.Count == 0) return;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        var ids = settlements.Select(s => s.RecordId).ToArray();
+        var rows = await db.SendRecords.Where(r => ids.Contains(r.Id) && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending))
+            .ToDictionaryAsync(r => r.Id, cancellationToken).ConfigureAwait(false);
+        var before = new List<SendRecordEntity>();
+        var after = new List<SendRecordEntity>();
+        foreach (var settlement in settlements)
+        {
+            if (!rows.Remove(settlement.RecordId, out var row)) continue;
+            before.Add(InsightRollup.Snapshot(row));
+            row.Status = SendRecordStatus.Accepted;
+            row.Accepted = true;
+            row.MessageId = settlement.Report.MessageId;
+            row.Error = null;
+            after.Add(row);
+        }
+        await SaveAsync(db, before, after, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -26,6 +26,9 @@ public sealed record DeliveryReportBookmark(string Vendor, string MessageId)
     public static DeliveryReportBookmark For(string vendor, string messageId) => new(vendor.ToLowerInvariant(), messageId);
 }
 
+/// <summary>WaitForDeliveryReport's bookmark for a recipient in doubt: the send (its idempotency key) and the number.</summary>
+public sealed record InDoubtReportBookmark(string Send, string Mobile);
+
 /// <summary>DeliveryReportReceived's trigger and bookmark: vendor and status, each a value or the wildcard.</summary>
 public sealed record DeliveryReportFilter(string Vendor, string Status);
 

@@ -26,6 +26,20 @@ public static class SmsStimuli
     public const string SmsReplyReceived = "SmsActivities.SmsReplyReceived";
     public const string EmailEventReceived = "SmsActivities.EmailEventReceived";
 
+    /// <summary>
+    /// The stimulus of a report that settles a send in doubt: it resumes the wait on that recipient of that send, and
+    /// stays in the inbox until the wait begins (the report can beat the send's completion). Deduped like the report.
+    /// </summary>
+    public static Stimulus ForInDoubtReport(DeliveryReport report, string sendKey, string mobile, DateTimeOffset receivedAt)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return new Stimulus(WaitForDeliveryReport, SmsBookmarkPayload.Node(new InDoubtReportBookmark(sendKey, mobile)), ReportInput(report, receivedAt).ToJson())
+        {
+            DedupeKey = $"report:{report.Vendor.ToLowerInvariant()}:{report.MessageId}:{report.Status}:in-doubt:{sendKey}",
+            KeepInInbox = true,
+        };
+    }
+
     /// <summary>Trigger/bookmark payload of DeliveryReportReceived.</summary>
     public static DeliveryReportFilter ReportFilter(string? vendor, string? status) => new(Norm(vendor), Norm(status));
 

@@ -56,6 +56,10 @@ public sealed class SmsStimulusPublisher(
             stimuli.AddRange(variants);
         }
         foreach (var report in reports) Add(SmsStimuli.ForReport(report, started));
+        // Reports that settle a send in doubt resume the waits on those recipients too. Their records are marked accepted
+        // only once the stimuli are stored: a crash in between leaves them in doubt, and the vendor's re-push finds them again.
+        var settlements = await FindInDoubtAsync(reports, started, cancellationToken).ConfigureAwait(false);
+        var extra = settlements.Select(s => SmsStimuli.ForInDoubtReport(s.Report, s.IdempotencyKey, s.Mobile, started)).ToArray();
         foreach (var reply in replies) Add(SmsStimuli.ForReply(reply, started));
         foreach (var email in emailEvents) Add([SmsStimuli.ForEmailEvent(email, started)]);
         // Reports onto the send records first: once the stimuli are in, the dispatcher may resume and finish the workflow
@@ -68,8 +72,13 @@ public sealed class SmsStimulusPublisher(
         // Replies and email events still run before the answer, since a reply may start a workflow that waits for the
         // next reply of the same push.
         var results = replies.Count == 0 && emailEvents.Count == 0
-            ? await runtime.AcceptStimuliAsync(stimuli, cancellationToken).ConfigureAwait(false)
-            : await runtime.SendStimuliAsync(stimuli, cancellationToken).ConfigureAwait(false);
+            ? await runtime.AcceptStimuliAsync([.. stimuli, .. extra], cancellationToken).ConfigureAwait(false)
+            : await runtime.SendStimuliAsync([.. stimuli, .. extra], cancellationToken).ConfigureAwait(false);
+        if (settlements.Count > 0)
+        {
+            await records.SettleInDoubtAsync(settlements, cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("{Count} recipients in doubt settled by delivery reports: the vendor had sent them", settlements.Count);
+        }
 
         var fresh = 0;
         var eventResults = events.Select(e => results.Skip(e.First).Take(e.Count).ToArray()).ToArray();
@@ -87,6 +96,9 @@ public sealed class SmsStimulusPublisher(
         await RecordRepliesAsync(freshReplies, started, cancellationToken).ConfigureAwait(false);
         return new IngestResult(fresh, eventResults.Length - fresh);
     }
+
+    private async Task<IReadOnlyList<InDoubtSettlement>> FindInDoubtAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken) =>
+        reports.Count == 0 ? [] : await records.FindInDoubtAsync(reports, receivedAt, options.Value.InDoubtSettleWindow, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Send → first report, for the new reports of messages this plug-in sent. Only looked up while something collects

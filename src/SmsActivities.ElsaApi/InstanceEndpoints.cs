@@ -110,6 +110,35 @@ public static class InstanceEndpoints
             var record = (await store.GetActivityExecutionsAsync(instanceId, null, ct)).FirstOrDefault(r => r.Id == id);
             return record is null ? DefinitionEndpoints.NotFound("activity execution", id) : ElsaJson.Node(ExecutionRecord(record));
         });
+        // The viewer's call stack of a selected execution: root first. Elsa follows each record's scheduling execution;
+        // here a record's caller is its container's execution (node id prefix) that started last before it.
+        executions.MapGet("/activity-executions/{id}/call-stack", async (string id, int? skip, int? take, WorkflowInstanceStore store, ExecutionRecordIndex index, CancellationToken ct) =>
+        {
+            if (index.InstanceOf(id) is not { } instanceId) return DefinitionEndpoints.NotFound("activity execution", id);
+            var records = await store.GetActivityExecutionsAsync(instanceId, null, ct);
+            if (records.FirstOrDefault(r => r.Id == id) is not { } record) return DefinitionEndpoints.NotFound("activity execution", id);
+            var chain = CallStack(records, record);
+            var page = chain.Skip(Math.Max(skip ?? 0, 0)).Take(take is > 0 ? Math.Min(take.Value, 1000) : 100);
+            return ElsaJson.Node(new JsonObject
+            {
+                ["activityExecutionId"] = id,
+                ["items"] = new JsonArray(page.Select(r => (JsonNode)ExecutionRecord(r)).ToArray()),
+                ["totalCount"] = chain.Count,
+            });
+        });
+    }
+
+    private static List<ActivityExecutionRecord> CallStack(IReadOnlyList<ActivityExecutionRecord> records, ActivityExecutionRecord record)
+    {
+        var chain = new List<ActivityExecutionRecord> { record };
+        var nodeId = record.ActivityNodeId;
+        for (var cut = nodeId.LastIndexOf(':'); cut > 0; cut = nodeId.LastIndexOf(':', cut - 1))
+        {
+            var container = nodeId[..cut];
+            if (records.Where(r => r.ActivityNodeId == container && r.StartedAt <= record.StartedAt).MaxBy(r => r.StartedAt) is { } caller) chain.Add(caller);
+        }
+        chain.Reverse();
+        return chain;
     }
 
     public sealed record IdsRequest(IReadOnlyList<string>? Ids);

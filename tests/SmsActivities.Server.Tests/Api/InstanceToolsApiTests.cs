@@ -65,7 +65,7 @@ public sealed class InstanceToolsApiTests : ServerTest
     }
 
     [Fact]
-    public async Task Journal_lists_Started_before_Faulted_and_the_root_ends_faulted()
+    public async Task Journal_lists_Started_before_Faulted_the_root_ends_faulted_and_the_call_stack_leads_to_the_fault()
     {
         var model = ApiScenarios.StartThen("Faulting " + Guid.NewGuid().ToString("N")[..6], new JsonObject
         {
@@ -82,6 +82,15 @@ public sealed class InstanceToolsApiTests : ServerTest
 
         var root = JsonNode.Parse(await Client.GetStringAsync($"elsa/api/activity-executions/list?workflowInstanceId={instanceId}&activityNodeId=Workflow1:Flowchart1"))!["items"]!.AsArray();
         Assert.True(root.Count == 1 && (string?)root[0]!["status"] == "Faulted", "root executions: " + root.ToJsonString());
+
+        // The viewer's call stack of the faulted execution: the root Flowchart's execution, then its own.
+        var executions = JsonNode.Parse(await Client.GetStringAsync($"elsa/api/activity-executions/list?workflowInstanceId={instanceId}&activityNodeId=Workflow1:Flowchart1:Broken"))!["items"]!.AsArray();
+        var stack = JsonNode.Parse(await Client.GetStringAsync($"elsa/api/activity-executions/{(string)executions.Single()!["id"]!}/call-stack?includeCrossWorkflowChain=true"))!;
+        var frames = stack["items"]!.AsArray().Select(i => (string?)i!["activityNodeId"]).ToList();
+        Assert.True(frames.SequenceEqual(["Workflow1:Flowchart1", "Workflow1:Flowchart1:Broken"]) && (int?)stack["totalCount"] == 2, "call stack: " + stack.ToJsonString());
+        Assert.Equal((string?)root[0]!["id"], (string?)stack["items"]![0]!["id"]);
+        using var unknown = await Client.GetAsync("elsa/api/activity-executions/no-such-execution/call-stack");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
     [Fact]

@@ -102,6 +102,9 @@ public sealed class InstanceToolsStudioTests(BrowserFixture fixture)
             ["id"] = "Broken", ["type"] = "Elsa.WriteLine", ["version"] = 1, ["name"] = "Broken",
             ["text"] = new JsonObject { ["typeName"] = "String", ["expression"] = new JsonObject { ["type"] = "JavaScript", ["value"] = "throw new Error('boom')" } },
         });
+        var x = 0;
+        foreach (var activity in model["root"]!["activities"]!.AsArray())
+            activity!["metadata"] = new JsonObject { ["designer"] = new JsonObject { ["position"] = new JsonObject { ["x"] = x += 300, ["y"] = 100 } } };
         var definitionId = (string)(await ApiScenarios.SaveAsync(client, model, publish: true))["definitionId"]!;
         var instanceId = await ApiScenarios.ExecuteAsync(client, definitionId);
 
@@ -122,7 +125,21 @@ public sealed class InstanceToolsStudioTests(BrowserFixture fixture)
         var statusRow = rootPanel.Locator("tr").Filter(new() { HasTextRegex = new Regex("^\\s*Status\\b") }).First;
         await Assertions.Expect(statusRow).ToContainTextAsync("Faulted");
         await Assertions.Expect(viewer.Locator("tr").Filter(new() { HasTextRegex = new Regex("^\\s*Sub\\s*status") }).First).ToContainTextAsync("Faulted");
+        // The details offer no "Open filtered logs" link: it would lead to Elsa's structured logs module, a 404 here.
+        await Assertions.Expect(viewer.GetByText("Open filtered logs").First).ToBeHiddenAsync();
+        var brokenNode = viewer.Locator(".x6-node").Filter(new() { HasText = "Broken" }).First;
+        await Assertions.Expect(brokenNode).ToBeVisibleAsync();
         await StudioPage.SaveDocScreenshotAsync(page, "studio-faulted-instance.png");
+
+        // The faulted activity selected, the journal pane's call stack tab loads its execution's call stack.
+        await brokenNode.ClickAsync(new() { Force = true });
+        await Assertions.Expect(viewer.Locator("table").Filter(new() { HasText = "Workflow1:Flowchart1:Broken" }).First).ToBeVisibleAsync();
+        var callStack = page.WaitForResponseAsync(r => r.Url.Contains("/call-stack", StringComparison.Ordinal));
+        // The tab sits half under the pane's scroll arrows: clicked as a script would.
+        await viewer.Locator(".mud-tab").Filter(new() { HasTextRegex = new Regex("call stack", RegexOptions.IgnoreCase) }).First.EvaluateAsync("tab => tab.click()");
+        var stack = await callStack;
+        var stackText = await stack.TextAsync();
+        Assert.True(stack.Ok && stackText.Contains("Workflow1:Flowchart1:Broken", StringComparison.Ordinal), $"call stack answered {stack.Status}: {stackText}");
     });
 
     [Fact]

@@ -69,10 +69,15 @@ internal static class InsightRollup
         var wanted = records.Where(r => r.MessageId is not null).Select(r => (r.Vendor, MessageId: r.MessageId!)).ToHashSet();
         var found = new Dictionary<(string, string), DeliveryReportEntity>();
         if (wanted.Count == 0) return found;
-        foreach (var chunk in wanted.Select(w => w.MessageId).Distinct(StringComparer.Ordinal).Chunk(5000))
+        // By vendor, so the lookups go through the key (vendor, message id).
+        foreach (var byVendor in wanted.GroupBy(w => w.Vendor, StringComparer.Ordinal))
         {
-            var rows = await db.DeliveryReports.AsNoTracking().Where(d => chunk.Contains(d.MessageId)).ToListAsync(cancellationToken).ConfigureAwait(false);
-            foreach (var d in rows.Where(d => wanted.Contains((d.Vendor, d.MessageId)))) found[(d.Vendor, d.MessageId)] = d;
+            var vendor = byVendor.Key;
+            foreach (var chunk in byVendor.Select(w => w.MessageId).Distinct(StringComparer.Ordinal).Chunk(5000))
+            {
+                var rows = await db.DeliveryReports.AsNoTracking().Where(d => d.Vendor == vendor && chunk.Contains(d.MessageId)).ToListAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var d in rows) found[(d.Vendor, d.MessageId)] = d;
+            }
         }
         return found;
     }

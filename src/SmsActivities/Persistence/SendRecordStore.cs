@@ -379,9 +379,11 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         var delta = new InsightDelta();
         if (current.Count > 0)
         {
-            foreach (var chunk in current.Keys.Select(k => k.MessageId).Distinct(StringComparer.Ordinal).Chunk(5000))
+            // By vendor, so the lookups go through the index on (vendor, message id).
+            foreach (var (vendor, chunk) in current.Keys.GroupBy(k => k.Vendor, StringComparer.Ordinal)
+                         .SelectMany(g => g.Select(k => k.MessageId).Distinct(StringComparer.Ordinal).Chunk(5000).Select(c => (g.Key, c))))
             {
-                var sends = await db.SendRecords.AsNoTracking().Where(r => r.MessageId != null && chunk.Contains(r.MessageId))
+                var sends = await db.SendRecords.AsNoTracking().Where(r => r.Vendor == vendor && chunk.Contains(r.MessageId!))
                     .ToListAsync(cancellationToken).ConfigureAwait(false);
                 foreach (var send in sends)
                 {

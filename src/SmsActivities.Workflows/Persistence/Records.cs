@@ -120,3 +120,34 @@ internal sealed class ExecutionRow
     public long StartedAt { get; set; }
     public string Json { get; set; } = "";
 }
+
+/// <summary>
+/// An alteration plan (Elsa's shape: the alterations and the instance filter as JSON), leased by the node running it
+/// so a plan whose node died is taken over once the lease expires.
+/// </summary>
+internal sealed class AlterationPlanRow
+{
+    public string Id { get; set; } = "";
+    public string AlterationsJson { get; set; } = "";
+    public string FilterJson { get; set; } = "";
+    public string Status { get; set; } = "";
+    public long CreatedAt { get; set; }
+    public long? StartedAt { get; set; }
+    public long? CompletedAt { get; set; }
+    public string? LeaseOwner { get; set; }
+    public long? LeaseExpiresAt { get; set; }
+}
+
+/// <summary>One instance of a plan. Marked completed in the transaction that commits the alteration.</summary>
+internal sealed class AlterationJobRow
+{
+    public string Id { get; set; } = "";
+    public string PlanId { get; set; } = "";
+    public int Sequence { get; set; }
+    public string WorkflowInstanceId { get; set; } = "";
+    public string Status { get; set; } = "";
+    public string? LogJson { get; set; }
+    public long CreatedAt { get; set; }
+    public long? StartedAt { get; set; }
+    public long? CompletedAt { get; set; }
+}

@@ -22,10 +22,11 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
     /// The bookmarks the instance had before the run: only new ones are written and matched against the inbox, and only
     /// those gone are deleted (a campaign's wait keeps thousands that a report must not make the commit rewrite).
     /// </param>
+    /// <param name="alsoInTransaction">More writes that must commit with the run or not at all (run again on a retried attempt).</param>
     /// <returns>The inbox matches to resume and the stimuli the run published, for after the instance is released.</returns>
     public async Task<IReadOnlyList<FollowUp>> CommitAsync(WorkflowDbContext db, InstanceRow row, WorkflowExecutionContext context, IReadOnlyCollection<string> served,
-        IReadOnlySet<string> bookmarksBefore, CancellationToken cancellationToken) =>
-        (await CommitManyAsync(db, [new RunToCommit(row, context, served, bookmarksBefore)], cancellationToken))[0];
+        IReadOnlySet<string> bookmarksBefore, CancellationToken cancellationToken, Func<WorkflowDbContext, CancellationToken, Task>? alsoInTransaction = null) =>
+        (await CommitManyAsync(db, [new RunToCommit(row, context, served, bookmarksBefore, alsoInTransaction)], cancellationToken))[0];
 
     /// <summary>
     /// Group commit: the runs of several instances (all tracked by <paramref name="db"/>) in one transaction, so a batch
@@ -53,7 +54,10 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             await StimulusHashLocks.LockAsync(db, stages.SelectMany(x => x.Run.Context.State.Bookmarks.Where(b => b.DueAt is null && !x.Run.BookmarksBefore.Contains(b.Id)).Select(b => b.Hash))
                 .Concat(stages.SelectMany(x => x.Run.Context.Outbox.Select(s => s.Hash))), cancellationToken);
             foreach (var (run, isNew, correlationChanged) in stages)
+            {
                 staged.Add(await StageAsync(db, run.Row, isNew, correlationChanged, run.Context, run.Served, run.BookmarksBefore, cancellationToken));
+                if (run.AlsoInTransaction is { } also) await also(db, cancellationToken);
+            }
             await db.SaveChangesAsync(cancellationToken);
             // Once the runs' bookmarks are written: a stimulus a run published can then resume a bookmark made in this commit.
             for (var i = 0; i < stages.Count; i++)
@@ -216,5 +220,9 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
     private static string? Json(JsonNode? node) => node?.ToJsonString(WorkflowJson.Options);
 }
 
-/// <summary>A run of an instance ready to commit: its row (tracked), its execution, the deliveries it served, its bookmarks before.</summary>
-internal sealed record RunToCommit(InstanceRow Row, WorkflowExecutionContext Context, IReadOnlyCollection<string> Served, IReadOnlySet<string> BookmarksBefore);
+/// <summary>
+/// A run of an instance ready to commit: its row (tracked), its execution, the deliveries it served, its bookmarks
+/// before, and any other writes that belong to the same transaction.
+/// </summary>
+internal sealed record RunToCommit(InstanceRow Row, WorkflowExecutionContext Context, IReadOnlyCollection<string> Served, IReadOnlySet<string> BookmarksBefore,
+    Func<WorkflowDbContext, CancellationToken, Task>? AlsoInTransaction = null);

@@ -14,7 +14,7 @@ public sealed class SendWindowTests : ServerTest
     private readonly FakeTimeProvider _time = new(Evening);
     protected override Task<ServerHost> StartServerAsync() => ServerHost.StartAsync(configureServices: s => s.AddSingleton<TimeProvider>(_time));
 
-    private static JsonObject Flow(string definitionId, string recipient, string window, string timeZone) => Flowchart(definitionId,
+    internal static JsonObject Flow(string definitionId, string recipient, string window, string timeZone) => Flowchart(definitionId,
         [
             Act("Start1", "Elsa.Start"),
             Act("Send", "SmsActivities.SendSms", new JsonObject

@@ -44,6 +44,7 @@ internal class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : 
             e.HasIndex(x => x.InstanceId);
             e.HasIndex(x => x.DueAt);
             e.HasIndex(x => new { x.Name, x.Hash });
+            e.HasIndex(x => x.RouteKey);
         });
         b.Entity<TriggerRow>(e =>
         {
@@ -51,6 +52,7 @@ internal class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : 
             e.HasIndex(x => x.Hash);
             e.HasIndex(x => x.DefinitionId);
             e.HasIndex(x => x.Name);
+            e.HasIndex(x => x.RouteKey);
         });
         b.Entity<StimulusRow>(e =>
         {

@@ -55,6 +55,9 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Postgres
                     b.Property<string>("PayloadJson")
                         .HasColumnType("text");
 
+                    b.Property<string>("RouteKey")
+                        .HasColumnType("text");
+
                     b.HasKey("Id");
 
                     b.HasIndex("DueAt");
@@ -62,6 +65,8 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Postgres
                     b.HasIndex("Hash");
 
                     b.HasIndex("InstanceId");
+
+                    b.HasIndex("RouteKey");
 
                     b.HasIndex("Name", "Hash");
 
@@ -355,6 +360,9 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Postgres
                     b.Property<string>("PayloadJson")
                         .HasColumnType("text");
 
+                    b.Property<string>("RouteKey")
+                        .HasColumnType("text");
+
                     b.HasKey("Id");
 
                     b.HasIndex("DefinitionId");
@@ -362,6 +370,8 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Postgres
                     b.HasIndex("Hash");
 
                     b.HasIndex("Name");
+
+                    b.HasIndex("RouteKey");
 
                     b.ToTable("Triggers", "workflows");
                 });

@@ -49,6 +49,9 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Sqlite
                     b.Property<string>("PayloadJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("RouteKey")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("DueAt");
@@ -56,6 +59,8 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Sqlite
                     b.HasIndex("Hash");
 
                     b.HasIndex("InstanceId");
+
+                    b.HasIndex("RouteKey");
 
                     b.HasIndex("Name", "Hash");
 
@@ -349,6 +354,9 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Sqlite
                     b.Property<string>("PayloadJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("RouteKey")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("DefinitionId");
@@ -356,6 +364,8 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Sqlite
                     b.HasIndex("Hash");
 
                     b.HasIndex("Name");
+
+                    b.HasIndex("RouteKey");
 
                     b.ToTable("Triggers", (string)null);
                 });

@@ -9,6 +9,7 @@ public sealed class ServerProcess : IDisposable
 {
     private readonly Process _process;
     private readonly int _port;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
 
     private ServerProcess(Process process, int port)
     {
@@ -34,11 +35,22 @@ public sealed class ServerProcess : IDisposable
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var server = new ServerProcess(process, port);
+        process.OutputDataReceived += (_, e) => server.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new ServerProcess(process, port);
+        return server;
+    }
+
+    /// <summary>The last lines the server wrote (warnings and errors at the default test log level), for failure messages.</summary>
+    public string RecentOutput => string.Join('\n', _output);
+
+    private void Keep(string? line)
+    {
+        if (line is null) return;
+        _output.Enqueue(line);
+        while (_output.Count > 60) _output.TryDequeue(out _);
     }
 
     public int Id => _process.Id;

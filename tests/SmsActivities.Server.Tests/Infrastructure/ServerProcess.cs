@@ -7,6 +7,7 @@ namespace SmsActivities.Server.Tests.Infrastructure;
 /// <summary>The built server (<c>SmsActivities.Server.dll</c>) run by <c>dotnet</c> with its settings in the environment, to be killed with SIGKILL.</summary>
 public sealed class ServerProcess : IDisposable
 {
+    private const int KeptLines = 400;
     private readonly Process _process;
     private readonly int _port;
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
@@ -43,14 +44,14 @@ public sealed class ServerProcess : IDisposable
         return server;
     }
 
-    /// <summary>The last lines the server wrote (warnings and errors at the default test log level), for failure messages.</summary>
-    public string RecentOutput => string.Join('\n', _output);
+    /// <summary>The last lines the server wrote (its warnings and errors by default), for a failure message.</summary>
+    public string RecentOutput => string.Join(Environment.NewLine, _output);
 
     private void Keep(string? line)
     {
         if (line is null) return;
         _output.Enqueue(line);
-        while (_output.Count > 60) _output.TryDequeue(out _);
+        while (_output.Count > KeptLines) _output.TryDequeue(out _);
     }
 
     public int Id => _process.Id;

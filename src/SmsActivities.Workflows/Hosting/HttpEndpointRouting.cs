@@ -31,7 +31,7 @@ public static class HttpEndpointRouting
         var path = (http.Request.RouteValues["path"] as string ?? "").Trim('/');
         var method = http.Request.Method.ToUpperInvariant();
         var services = http.RequestServices;
-        var endpoints = await EndpointsAsync(services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), method, http.RequestAborted);
+        var endpoints = await EndpointsAsync(services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), method, path, http.RequestAborted);
         var match = endpoints.Select(e => (Endpoint: e, Values: Match(e.Path, path))).Where(m => m.Values != null)
             .OrderByDescending(m => m.Endpoint.Path.Split('/').Count(s => !s.StartsWith('{'))).FirstOrDefault();
         if (match.Values is null)
@@ -135,12 +135,17 @@ public static class HttpEndpointRouting
         return copy;
     }
 
-    /// <summary>The endpoints that currently answer this method: published triggers plus waiting bookmarks.</summary>
-    private static async Task<List<HttpEndpointPayload>> EndpointsAsync(IDbContextFactory<WorkflowDbContext> factory, string method, CancellationToken cancellationToken)
+    /// <summary>
+    /// The endpoints that may answer this method and path, published triggers plus waiting bookmarks, found by their
+    /// indexed route keys (the templates that could match the path); <see cref="Match"/> then picks among them.
+    /// </summary>
+    private static async Task<List<HttpEndpointPayload>> EndpointsAsync(IDbContextFactory<WorkflowDbContext> factory, string method, string path, CancellationToken cancellationToken)
     {
+        var keys = HttpRouteKey.ForRequest(method, path);
         await using var db = await factory.CreateDbContextAsync(cancellationToken);
-        var payloads = await db.Triggers.Where(t => t.Name == HttpEndpointType).Select(t => t.PayloadJson)
-            .Union(db.Bookmarks.Where(b => b.Name == HttpEndpointType).Select(b => b.PayloadJson))
+        // Many instances waiting at one route hold the same payload: the database returns it once.
+        var payloads = await db.Triggers.Where(t => t.RouteKey != null && keys.Contains(t.RouteKey)).Select(t => t.PayloadJson)
+            .Union(db.Bookmarks.Where(b => b.RouteKey != null && keys.Contains(b.RouteKey)).Select(b => b.PayloadJson))
             .ToListAsync(cancellationToken);
         return payloads.Where(p => p != null).Select(p => JsonSerializer.Deserialize<HttpEndpointPayload>(p!, Model.WorkflowJson.Options)!)
             .Where(p => p.Method == method).DistinctBy(p => JsonSerializer.Serialize(p, Model.WorkflowJson.Options)).ToList();

@@ -47,6 +47,8 @@ internal sealed class BookmarkRow
     public string? CorrelationId { get; set; }
     public long CreatedAt { get; set; }
     public long? DueAt { get; set; }
+    /// <summary>For HTTP endpoints: the indexed route key a request looks them up by (see HttpRouteKey).</summary>
+    public string? RouteKey { get; set; }
 }
 
 internal sealed class TriggerRow
@@ -58,6 +60,8 @@ internal sealed class TriggerRow
     public string Name { get; set; } = "";
     public string Hash { get; set; } = "";
     public string? PayloadJson { get; set; }
+    /// <summary>For HTTP endpoints: the indexed route key a request looks them up by (see HttpRouteKey).</summary>
+    public string? RouteKey { get; set; }
 }
 
 internal enum StimulusStatus { Pending = 0, Consumed = 1 }

@@ -46,6 +46,7 @@ internal class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : 
             e.HasIndex(x => x.InstanceId);
             e.HasIndex(x => x.DueAt);
             e.HasIndex(x => new { x.Name, x.Hash });
+            e.HasIndex(x => x.RouteKey);
         });
         b.Entity<TriggerRow>(e =>
         {
@@ -53,6 +54,7 @@ internal class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : 
             e.HasIndex(x => x.Hash);
             e.HasIndex(x => x.DefinitionId);
             e.HasIndex(x => x.Name);
+            e.HasIndex(x => x.RouteKey);
         });
         b.Entity<StimulusRow>(e =>
         {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using SmsActivities.Workflows.Activities.BuiltIn;
 using SmsActivities.Workflows.Execution;
 using SmsActivities.Workflows.Model;
 using SmsActivities.Workflows.Persistence;
@@ -126,6 +127,7 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             {
                 Id = b.Id, InstanceId = row.Id, Name = b.Name, Hash = b.Hash, PayloadJson = SecretRedactor.RedactData(Json(b.Payload), secrets), ActivityInstanceId = b.ActivityInstanceId,
                 CorrelationId = state.CorrelationId, CreatedAt = DbTime.ToDb(b.CreatedAt), DueAt = b.DueAt is { } due ? DbTime.ToDb(due) : null,
+                RouteKey = HttpRouteKey.Of(b.Name, b.Payload),
             });
         foreach (var record in context.NewJournal)
             db.Journal.Add(new JournalRow

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using SmsActivities.Workflows.Activities.BuiltIn;
 using SmsActivities.Workflows.Execution;
 using SmsActivities.Workflows.Model;
 using SmsActivities.Workflows.Persistence;
@@ -265,6 +266,7 @@ public sealed class WorkflowDefinitionService
             {
                 Id = Guid.NewGuid().ToString("N"), DefinitionId = definitionId, DefinitionVersionId = workflow.DefinitionVersionId,
                 ActivityId = trigger.ActivityId, Name = trigger.Name, Hash = trigger.Hash, PayloadJson = trigger.Payload?.ToJsonString(),
+                RouteKey = HttpRouteKey.Of(trigger.Name, trigger.Payload),
             });
     }
 

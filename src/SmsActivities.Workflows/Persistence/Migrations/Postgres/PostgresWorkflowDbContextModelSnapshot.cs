@@ -133,6 +133,9 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Postgres
                     b.Property<string>("PayloadJson")
                         .HasColumnType("text");
 
+                    b.Property<string>("RouteKey")
+                        .HasColumnType("text");
+
                     b.HasKey("Id");
 
                     b.HasIndex("DueAt");
@@ -140,6 +143,8 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Postgres
                     b.HasIndex("Hash");
 
                     b.HasIndex("InstanceId");
+
+                    b.HasIndex("RouteKey");
 
                     b.HasIndex("Name", "Hash");
 
@@ -433,6 +438,9 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Postgres
                     b.Property<string>("PayloadJson")
                         .HasColumnType("text");
 
+                    b.Property<string>("RouteKey")
+                        .HasColumnType("text");
+
                     b.HasKey("Id");
 
                     b.HasIndex("DefinitionId");
@@ -440,6 +448,8 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Postgres
                     b.HasIndex("Hash");
 
                     b.HasIndex("Name");
+
+                    b.HasIndex("RouteKey");
 
                     b.ToTable("Triggers", "workflows");
                 });

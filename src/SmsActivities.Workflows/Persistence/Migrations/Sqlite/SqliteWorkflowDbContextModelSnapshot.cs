@@ -127,6 +127,9 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Sqlite
                     b.Property<string>("PayloadJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("RouteKey")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("DueAt");
@@ -134,6 +137,8 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Sqlite
                     b.HasIndex("Hash");
 
                     b.HasIndex("InstanceId");
+
+                    b.HasIndex("RouteKey");
 
                     b.HasIndex("Name", "Hash");
 
@@ -427,6 +432,9 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Sqlite
                     b.Property<string>("PayloadJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("RouteKey")
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("DefinitionId");
@@ -434,6 +442,8 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Sqlite
                     b.HasIndex("Hash");
 
                     b.HasIndex("Name");
+
+                    b.HasIndex("RouteKey");
 
                     b.ToTable("Triggers", (string)null);
                 });

@@ -13,7 +13,7 @@ namespace SmsActivities.Workflows.Runtime;
 /// and execution records, the delivery it served removed, and its new bookmarks matched against the inbox (an early
 /// arrival is claimed in the same transaction). Secrets the run met are masked in everything written.
 /// </summary>
-internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRuntimeOptions> options, TimerSignal timers, LeaseRenewer leases)
+internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRuntimeOptions> options, TimerSignal timers, LeaseRenewer leases, SqliteWriteGate writes)
 {
     /// <summary>Commits a run; <paramref name="served"/> are the deliveries it served (removed in the same transaction).</summary>
     /// <param name="bookmarksBefore">
@@ -47,6 +47,7 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
                     else db.Instances.Update(run.Row); // every column written: the aborted attempt already set the new values
             }
             var staged = new List<IReadOnlyList<FollowUp>>(stages.Count);
+            using var turn = await writes.EnterAsync(db, urgent: false, cancellationToken);
             await using var tx = await db.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(db), cancellationToken);
             await StimulusHashLocks.LockAsync(db, stages.SelectMany(x => x.Run.Context.State.Bookmarks.Where(b => b.DueAt is null && !x.Run.BookmarksBefore.Contains(b.Id)).Select(b => b.Hash)),
                 cancellationToken);

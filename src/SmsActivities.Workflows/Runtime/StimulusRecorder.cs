@@ -31,34 +31,54 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
 
     private async Task<IReadOnlyList<RecordedStimulus>?> RecordOnceAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, CancellationToken cancellationToken)
     {
-        // Everything that needs no database is done before the write turn: the hashes (SHA-256 of canonical JSON, each
-        // computed once), the JSON to store, the queries' keys. The transaction only reads and inserts.
+        // The hashes (SHA-256 of canonical JSON) are computed once and before the write turn: every other writer waits
+        // while the transaction is open.
         var hashes = stimuli.Select(s => s.Hash).ToArray();
-        var payloads = stimuli.Select(s => s.Payload?.ToJsonString(WorkflowJson.Options)).ToArray();
-        var inputs = stimuli.Select(s => s.Input?.ToJsonString(WorkflowJson.Options)).ToArray();
-        var keys = stimuli.Where(s => s.DedupeKey != null).Select(s => s.DedupeKey!).Distinct(StringComparer.Ordinal).ToList();
-        var startable = hashes.Where((_, i) => stimuli[i].WorkflowInstanceId is null).ToHashSet(StringComparer.Ordinal);
-        var retryAfter = dueAfter;
         await using var context = await db.CreateDbContextAsync(cancellationToken);
         using var turn = await writes.EnterAsync(context, urgent: true, cancellationToken);
-        var now = time.GetUtcNow();
         await using var tx = await context.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(context), cancellationToken);
+        await StimulusHashLocks.LockAsync(context, hashes, cancellationToken);
+        var recorded = await StageAsync(context, stimuli, hashes, dueAfter, cancellationToken);
+        try
+        {
+            await context.SaveChangesAsync(cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+        }
+        catch (DbUpdateException e) when (stimuli.Any(s => s.DedupeKey != null) && !TransientRetry.IsRetryable(e))
+        {
+            return null;
+        }
+        return recorded;
+    }
+
+    /// <summary>
+    /// Adds the stimuli and the deliveries they are owed to <paramref name="context"/>, inside a transaction the caller
+    /// opened, saves and commits, having taken the hash locks of the stimuli first (<see cref="StimulusHashLocks"/>). A
+    /// run's commit stages what it published this way, so a stimulus is never lost between the commit and its sending.
+    /// </summary>
+    public Task<IReadOnlyList<RecordedStimulus>> StageAsync(WorkflowDbContext context, IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter,
+        CancellationToken cancellationToken) =>
+        StageAsync(context, stimuli, stimuli.Select(s => s.Hash).ToArray(), dueAfter, cancellationToken);
+
+    private async Task<IReadOnlyList<RecordedStimulus>> StageAsync(WorkflowDbContext context, IReadOnlyList<Stimulus> stimuli, string[] hashes, TimeSpan dueAfter,
+        CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var retryAfter = dueAfter;
+        var keys = stimuli.Where(s => s.DedupeKey != null).Select(s => s.DedupeKey!).Distinct(StringComparer.Ordinal).ToList();
         var seen = keys.Count == 0 ? [] : (await context.Stimuli.Where(s => keys.Contains(s.DedupeKey!)).Select(s => s.DedupeKey!).ToListAsync(cancellationToken))
             .ToHashSet(StringComparer.Ordinal);
         var wanted = hashes.Where((_, i) => stimuli[i].DedupeKey is null || !seen.Contains(stimuli[i].DedupeKey!)).Distinct(StringComparer.Ordinal).ToList();
-        await StimulusHashLocks.LockAsync(context, wanted, cancellationToken);
+        var startable = hashes.Where((_, i) => stimuli[i].WorkflowInstanceId is null).ToHashSet(StringComparer.Ordinal);
         var startHashes = wanted.Where(startable.Contains).ToList();
-        var triggers = startHashes.Count == 0 ? Enumerable.Empty<(string Hash, string DefinitionVersionId, string ActivityId)>().ToLookup(t => t.Hash) :
-            (await context.Triggers.Where(t => startHashes.Contains(t.Hash))
+        var triggers = (await context.Triggers.Where(t => startHashes.Contains(t.Hash))
                 .Select(t => new { t.Hash, t.DefinitionVersionId, t.ActivityId }).ToListAsync(cancellationToken))
-            .Select(t => (t.Hash, t.DefinitionVersionId, t.ActivityId)).ToLookup(t => t.Hash, StringComparer.Ordinal);
+            .ToLookup(t => t.Hash, StringComparer.Ordinal);
         var bookmarks = (await context.Bookmarks.Where(b => wanted.Contains(b.Hash))
                 .Select(b => new { b.Hash, b.Id, b.InstanceId, b.CorrelationId }).ToListAsync(cancellationToken))
             .ToLookup(b => b.Hash, StringComparer.Ordinal);
 
         var recorded = new List<RecordedStimulus>(stimuli.Count);
-        var stimulusRows = new List<StimulusRow>();
-        var deliveryRows = new List<DeliveryRow>();
         for (var i = 0; i < stimuli.Count; i++)
         {
             var stimulus = stimuli[i];
@@ -84,26 +104,17 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
             }
             if (deliveries.Count > 0 || stimulus.KeepInInbox || (stimulus.RememberWhenUnmatched && stimulus.DedupeKey != null))
             {
-                stimulusRows.Add(new StimulusRow
+                context.Stimuli.Add(new StimulusRow
                 {
-                    Id = id, Name = stimulus.Name, Hash = hashes[i], PayloadJson = payloads[i],
-                    InputJson = inputs[i], CorrelationId = stimulus.CorrelationId, DedupeKey = stimulus.DedupeKey,
+                    Id = id, Name = stimulus.Name, Hash = hashes[i], PayloadJson = stimulus.Payload?.ToJsonString(WorkflowJson.Options),
+                    InputJson = stimulus.Input?.ToJsonString(WorkflowJson.Options), CorrelationId = stimulus.CorrelationId, DedupeKey = stimulus.DedupeKey,
                     // Only a stimulus that may wait stays Pending: a remembered one must never be claimed by a later bookmark.
                     Status = deliveries.Count == 0 && stimulus.KeepInInbox ? StimulusStatus.Pending : StimulusStatus.Consumed,
                     ReceivedAt = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now + options.Value.InboxRetention),
                 });
-                deliveryRows.AddRange(deliveries);
+                context.Deliveries.AddRange(deliveries);
             }
             recorded.Add(new RecordedStimulus(false, id, deliveries));
-        }
-        try
-        {
-            await StimulusInserts.InsertAsync(context, stimulusRows, deliveryRows, cancellationToken);
-            await tx.CommitAsync(cancellationToken);
-        }
-        catch (DbUpdateException e) when (keys.Count > 0 && !TransientRetry.IsRetryable(e))
-        {
-            return null;
         }
         return recorded;
     }

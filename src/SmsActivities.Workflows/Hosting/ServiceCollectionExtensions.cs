@@ -52,6 +52,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => new WorkflowTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>()));
         services.AddSingleton(sp => new ClusterLeadership(sp.GetRequiredService<DbContextOptions<WorkflowDbContext>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ClusterLeadership>>()));
         services.AddSingleton<TimerSignal>();
+        services.AddSingleton<SqliteWriteGate>();
         services.AddSingleton<ExecutionContextFactory>();
         services.AddSingleton<InstanceOwnership>();
         services.AddSingleton(sp => sp.GetRequiredService<InstanceOwnership>().Leases);

@@ -11,7 +11,7 @@ internal sealed record ClaimedDelivery(DeliveryRow Delivery, StimulusRow? Stimul
 /// The delivery rows' small writes outside a run's commit: claiming due ones for the dispatcher, dropping one that is
 /// owed nothing, deferring one to a retry. Every claim of deliveries goes through here.
 /// </summary>
-internal sealed class DeliveryLedger(IDbContextFactory<WorkflowDbContext> db, TimeProvider time, IOptions<WorkflowRuntimeOptions> options)
+internal sealed class DeliveryLedger(IDbContextFactory<WorkflowDbContext> db, SqliteWriteGate writes, TimeProvider time, IOptions<WorkflowRuntimeOptions> options)
 {
     /// <summary>
     /// Claims up to <paramref name="max"/> due deliveries, oldest due first: they are pushed a lease ahead (renewed while
@@ -23,7 +23,9 @@ internal sealed class DeliveryLedger(IDbContextFactory<WorkflowDbContext> db, Ti
         var nowMs = DbTime.ToDb(now);
         var claimedUntil = DbTime.ToDb(now + options.Value.LeaseDuration);
         await using var context = await db.CreateDbContextAsync(cancellationToken);
-        var rows = await DueWorkClaims.ClaimDeliveriesAsync(context, nowMs, claimedUntil, max, cancellationToken);
+        List<DeliveryRow> rows;
+        using (await writes.EnterAsync(context, urgent: false, cancellationToken))
+            rows = await DueWorkClaims.ClaimDeliveriesAsync(context, nowMs, claimedUntil, max, cancellationToken);
         if (rows.Count == 0) return [];
         var stimulusIds = rows.Select(r => r.StimulusId).Distinct().ToList();
         var stimuli = await context.Stimuli.AsNoTracking().Where(s => stimulusIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, cancellationToken);

@@ -14,11 +14,12 @@ internal sealed class DeliveryTraces
     private const int MaxRemembered = 100_000;
     private readonly ConcurrentDictionary<string, ActivityContext> _parents = new(StringComparer.Ordinal);
 
-    public void Remember(IEnumerable<string> deliveryIds)
+    /// <param name="parent">The trace context current where the deliveries' stimuli came in; nothing is kept without one.</param>
+    public void Remember(IEnumerable<string> deliveryIds, ActivityContext parent)
     {
-        if (Activity.Current is not { } current) return;
+        if (parent == default) return;
         if (_parents.Count > MaxRemembered) _parents.Clear();
-        foreach (var id in deliveryIds) _parents[id] = current.Context;
+        foreach (var id in deliveryIds) _parents[id] = parent;
     }
 
     /// <returns>The parent of the first delivery that has one (default when none), forgetting all of them.</returns>

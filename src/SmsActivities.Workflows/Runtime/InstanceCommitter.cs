@@ -16,7 +16,7 @@ namespace SmsActivities.Workflows.Runtime;
 /// deliveries it is owed, so a crash after the commit loses none of it. Secrets the run met are masked in everything written.
 /// </summary>
 internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRuntimeOptions> options, TimerSignal timers, LeaseRenewer leases,
-    StimulusRecorder recorder, DispatchSignal dispatch)
+    StimulusRecorder recorder, DispatchSignal dispatch, SqliteWriteGate writes)
 {
     /// <summary>Commits a run; <paramref name="served"/> are the deliveries it served (removed in the same transaction).</summary>
     /// <param name="bookmarksBefore">
@@ -38,27 +38,34 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
     public async Task<IReadOnlyList<IReadOnlyList<FollowUp>>> CommitManyAsync(WorkflowDbContext db, IReadOnlyList<RunToCommit> runs, CancellationToken cancellationToken)
     {
         // Taken before the first attempt: an aborted attempt has already written the new values into the rows.
-        var stages = runs.Select(r => (Run: r, IsNew: db.Entry(r.Row).State == EntityState.Added, CorrelationChanged: r.Row.CorrelationId != r.Context.State.CorrelationId))
-            .Select(x => (x.Run, x.IsNew, CorrelationChanged: !x.IsNew && x.CorrelationChanged)).ToList();
+        // Everything that needs no database (the state, journal and bookmark JSON, secrets masked) is built here, before
+        // the write turn: on SQLite every other writer, a webhook's accept included, waits while the transaction is open.
+        var stages = runs.Select(r => Prepare(db, r)).ToList();
         var followUps = await TransientRetry.RunAsync(async attempt =>
         {
             if (attempt > 1)
             {
                 // The aborted attempt's tracked changes are gone with its transaction: start again from the runs' results.
                 db.ChangeTracker.Clear();
-                foreach (var (run, isNew, _) in stages)
-                    if (isNew) db.Instances.Add(run.Row);
-                    else db.Instances.Update(run.Row); // every column written: the aborted attempt already set the new values
+                foreach (var stage in stages)
+                    if (stage.IsNew) db.Instances.Add(stage.Run.Row);
+                    else db.Instances.Update(stage.Run.Row); // every column written: the aborted attempt already set the new values
             }
             var staged = new List<IReadOnlyList<FollowUp>>(stages.Count);
+            using var turn = await writes.EnterAsync(db, urgent: false, cancellationToken);
             await using var tx = await db.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(db), cancellationToken);
             await StimulusHashLocks.LockAsync(db, stages.SelectMany(x => x.Run.Context.State.Bookmarks.Where(b => b.DueAt is null && !x.Run.BookmarksBefore.Contains(b.Id)).Select(b => b.Hash))
                 .Concat(stages.SelectMany(x => x.Run.Context.Outbox.Select(s => s.Hash))), cancellationToken);
-            foreach (var (run, isNew, correlationChanged) in stages)
+            await DeleteReplacedAsync(db, stages, cancellationToken);
+            var executionIds = stages.Where(x => !x.IsNew).SelectMany(x => x.Run.Context.ExecutionRecords.Keys).ToList();
+            var storedExecutions = executionIds.Count == 0 ? [] : await db.Executions.Where(e => executionIds.Contains(e.Id)).ToDictionaryAsync(e => e.Id, cancellationToken);
+            var allServed = stages.SelectMany(x => x.Run.Served).ToHashSet(StringComparer.Ordinal);
+            foreach (var stage in stages)
             {
-                staged.Add(await StageAsync(db, run.Row, isNew, correlationChanged, run.Context, run.Served, run.BookmarksBefore, cancellationToken));
-                if (run.AlsoInTransaction is { } also) await also(db, cancellationToken);
+                staged.Add(await StageAsync(db, stage, storedExecutions, allServed, cancellationToken));
+                if (stage.Run.AlsoInTransaction is { } also) await also(db, cancellationToken);
             }
+            if (allServed.Count > 0) await db.Deliveries.Where(d => allServed.Contains(d.Id)).ExecuteDeleteAsync(cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
             // Once the runs' bookmarks are written: a stimulus a run published can then resume a bookmark made in this commit.
             for (var i = 0; i < stages.Count; i++)
@@ -95,9 +102,15 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         return recorded.SelectMany((r, i) => r.Deliveries.Select(d => new FollowUp(d, context.Outbox[i].Input, context.Outbox[i].CorrelationId))).ToList();
     }
 
-    private async Task<List<FollowUp>> StageAsync(WorkflowDbContext db, InstanceRow row, bool isNew, bool correlationChanged, WorkflowExecutionContext context,
-        IReadOnlyCollection<string> served, IReadOnlySet<string> bookmarksBefore, CancellationToken cancellationToken)
+    /// <summary>A run's rows built in memory, ready to be added to the commit's transaction (again, if it is retried).</summary>
+    private sealed record PreparedRun(RunToCommit Run, bool IsNew, bool CorrelationChanged, IReadOnlyList<BookmarkRow> NewBookmarks, IReadOnlyList<string> GoneBookmarks,
+        IReadOnlyList<JournalRow> Journal, IReadOnlyDictionary<string, string> ExecutionJson);
+
+    private static PreparedRun Prepare(WorkflowDbContext db, RunToCommit run)
     {
+        var (row, context) = (run.Row, run.Context);
+        var isNew = db.Entry(row).State == EntityState.Added;
+        var correlationChanged = !isNew && row.CorrelationId != context.State.CorrelationId;
         var state = context.State;
         row.DefinitionId = state.DefinitionId;
         row.DefinitionVersionId = state.DefinitionVersionId;
@@ -115,35 +128,53 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         row.LeaseExpiresAt = null;
 
         var after = state.Bookmarks.Select(b => b.Id).ToHashSet(StringComparer.Ordinal);
-        var gone = bookmarksBefore.Where(id => !after.Contains(id)).ToList();
+        var gone = run.BookmarksBefore.Where(id => !after.Contains(id)).ToList();
+        var bookmarks = state.Bookmarks.Where(b => !run.BookmarksBefore.Contains(b.Id)).Select(b => new BookmarkRow
+        {
+            Id = b.Id, InstanceId = row.Id, Name = b.Name, Hash = b.Hash, PayloadJson = SecretRedactor.RedactData(Json(b.Payload), secrets), ActivityInstanceId = b.ActivityInstanceId,
+            CorrelationId = state.CorrelationId, CreatedAt = DbTime.ToDb(b.CreatedAt), DueAt = b.DueAt is { } due ? DbTime.ToDb(due) : null,
+            RouteKey = HttpRouteKey.Of(b.Name, b.Payload),
+        }).ToList();
+        var journal = context.NewJournal.Select(record => new JournalRow
+        {
+            Id = record.Id, InstanceId = row.Id, Sequence = record.Sequence, NodeId = record.NodeId, ActivityType = record.ActivityType,
+            EventName = record.EventName, Json = SecretRedactor.RedactJournal(JsonSerializer.Serialize(record, WorkflowJson.Options), secrets),
+        }).ToList();
+        // As written when the record is new; one that is stored already is merged with the stored one in the transaction.
+        var executions = context.ExecutionRecords.Values.ToDictionary(r => r.Id,
+            r => SecretRedactor.RedactExecutionRecord(JsonSerializer.Serialize(r, WorkflowJson.Options), secrets), StringComparer.Ordinal);
+        return new PreparedRun(run, isNew, correlationChanged, bookmarks, gone, journal, executions);
+    }
+
+    /// <summary>
+    /// The bookmarks the batch's runs left behind, with one statement: all of an instance that has none now, the ones
+    /// resumed of the others (a campaign's wait keeps thousands that a report must not make the commit rewrite).
+    /// </summary>
+    private static async Task DeleteReplacedAsync(WorkflowDbContext db, IReadOnlyList<PreparedRun> stages, CancellationToken cancellationToken)
+    {
+        var emptied = stages.Where(x => !x.IsNew && x.Run.Context.State.Bookmarks.Count == 0).Select(x => x.Run.Row.Id).ToList();
+        var gone = stages.Where(x => !x.IsNew && x.Run.Context.State.Bookmarks.Count > 0).SelectMany(x => x.GoneBookmarks).ToList();
+        if (emptied.Count > 0 || gone.Count > 0)
+            await db.Bookmarks.Where(b => emptied.Contains(b.InstanceId) || gone.Contains(b.Id)).ExecuteDeleteAsync(cancellationToken);
+    }
+
+    private async Task<List<FollowUp>> StageAsync(WorkflowDbContext db, PreparedRun stage, IReadOnlyDictionary<string, ExecutionRow> storedExecutions,
+        IReadOnlySet<string> allServed, CancellationToken cancellationToken)
+    {
+        var (row, context) = (stage.Run.Row, stage.Run.Context);
+        var state = context.State;
+        var secrets = context.Secrets;
         var instanceId = row.Id;
-        if (!isNew && state.Bookmarks.Count == 0) await db.Bookmarks.Where(b => b.InstanceId == instanceId).ExecuteDeleteAsync(cancellationToken);
-        else if (!isNew && gone.Count > 0) await db.Bookmarks.Where(b => b.InstanceId == instanceId && gone.Contains(b.Id)).ExecuteDeleteAsync(cancellationToken);
         // Bookmark rows carry the instance's correlation for matching: a run that changed it moves the kept ones along.
         var correlationId = state.CorrelationId;
-        if (correlationChanged) await db.Bookmarks.Where(b => b.InstanceId == instanceId).ExecuteUpdateAsync(s => s.SetProperty(b => b.CorrelationId, correlationId), cancellationToken);
-        foreach (var b in state.Bookmarks.Where(b => !bookmarksBefore.Contains(b.Id)))
-            db.Bookmarks.Add(new BookmarkRow
-            {
-                Id = b.Id, InstanceId = row.Id, Name = b.Name, Hash = b.Hash, PayloadJson = SecretRedactor.RedactData(Json(b.Payload), secrets), ActivityInstanceId = b.ActivityInstanceId,
-                CorrelationId = state.CorrelationId, CreatedAt = DbTime.ToDb(b.CreatedAt), DueAt = b.DueAt is { } due ? DbTime.ToDb(due) : null,
-                RouteKey = HttpRouteKey.Of(b.Name, b.Payload),
-            });
-        foreach (var record in context.NewJournal)
-            db.Journal.Add(new JournalRow
-            {
-                Id = record.Id, InstanceId = row.Id, Sequence = record.Sequence, NodeId = record.NodeId, ActivityType = record.ActivityType,
-                EventName = record.EventName, Json = SecretRedactor.RedactJournal(JsonSerializer.Serialize(record, WorkflowJson.Options), secrets),
-            });
-        await SaveExecutionRecordsAsync(db, context, isNew, cancellationToken);
-        if (served.Count > 0)
-        {
-            if (secrets.Count > 0)
-                foreach (var deliveryId in served) await RedactServedStimulusAsync(db, deliveryId, secrets, cancellationToken);
-            await db.Deliveries.Where(d => served.Contains(d.Id)).ExecuteDeleteAsync(cancellationToken);
-        }
+        if (stage.CorrelationChanged) await db.Bookmarks.Where(b => b.InstanceId == instanceId).ExecuteUpdateAsync(s => s.SetProperty(b => b.CorrelationId, correlationId), cancellationToken);
+        db.Bookmarks.AddRange(stage.NewBookmarks);
+        db.Journal.AddRange(stage.Journal);
+        SaveExecutionRecords(db, context, stage.ExecutionJson, storedExecutions);
+        if (secrets.Count > 0)
+            foreach (var deliveryId in stage.Run.Served) await RedactServedStimulusAsync(db, deliveryId, allServed, secrets, cancellationToken);
 
-        return await ClaimEarlyArrivalsAsync(db, row.Id, state, bookmarksBefore, cancellationToken);
+        return await ClaimEarlyArrivalsAsync(db, row.Id, state, stage.Run.BookmarksBefore, cancellationToken);
     }
 
     /// <summary>
@@ -180,31 +211,32 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
     /// typed); it is kept for its dedupe key, so its input is blanked too, unless another instance still has to be
     /// served from it.
     /// </summary>
-    private static async Task RedactServedStimulusAsync(WorkflowDbContext db, string deliveryId, IReadOnlyCollection<string> secrets, CancellationToken cancellationToken)
+    /// <param name="served">Every delivery the commit serves (removed with it): only another one still owed keeps the input.</param>
+    private static async Task RedactServedStimulusAsync(WorkflowDbContext db, string deliveryId, IReadOnlySet<string> served, IReadOnlyCollection<string> secrets,
+        CancellationToken cancellationToken)
     {
         var stimulusId = await db.Deliveries.Where(d => d.Id == deliveryId).Select(d => d.StimulusId).FirstOrDefaultAsync(cancellationToken);
-        if (stimulusId is null || await db.Deliveries.AnyAsync(d => d.StimulusId == stimulusId && d.Id != deliveryId, cancellationToken)) return;
+        var others = await db.Deliveries.Where(d => d.StimulusId == stimulusId && d.Id != deliveryId).Select(d => d.Id).ToListAsync(cancellationToken);
+        if (stimulusId is null || others.Any(id => !served.Contains(id))) return;
         var stimulus = await db.Stimuli.FirstOrDefaultAsync(s => s.Id == stimulusId, cancellationToken);
         if (stimulus is null) return;
         stimulus.InputJson = SecretRedactor.RedactData(stimulus.InputJson, secrets);
         stimulus.PayloadJson = SecretRedactor.RedactData(stimulus.PayloadJson, secrets);
     }
 
-    private static async Task SaveExecutionRecordsAsync(WorkflowDbContext db, WorkflowExecutionContext context, bool isNew, CancellationToken cancellationToken)
+    private static void SaveExecutionRecords(WorkflowDbContext db, WorkflowExecutionContext context, IReadOnlyDictionary<string, string> json,
+        IReadOnlyDictionary<string, ExecutionRow> stored)
     {
-        if (context.ExecutionRecords.Count == 0) return;
-        var ids = context.ExecutionRecords.Keys.ToList();
-        var existing = isNew ? [] : await db.Executions.Where(e => ids.Contains(e.Id)).ToDictionaryAsync(e => e.Id, cancellationToken);
         foreach (var record in context.ExecutionRecords.Values)
         {
-            if (existing.TryGetValue(record.Id, out var row))
+            if (stored.TryGetValue(record.Id, out var row))
             {
                 // A record resumed in this run was rebuilt without its inputs and outputs: keep the stored ones.
-                var stored = JsonSerializer.Deserialize<ActivityExecutionRecord>(row.Json, WorkflowJson.Options)!;
-                record.ActivityState ??= stored.ActivityState;
-                record.StartedAt = stored.StartedAt;
-                if (stored.Outputs != null)
-                    foreach (var (key, value) in stored.Outputs)
+                var before = JsonSerializer.Deserialize<ActivityExecutionRecord>(row.Json, WorkflowJson.Options)!;
+                record.ActivityState ??= before.ActivityState;
+                record.StartedAt = before.StartedAt;
+                if (before.Outputs != null)
+                    foreach (var (key, value) in before.Outputs)
                         if ((record.Outputs ??= []).ContainsKey(key) is false) record.Outputs[key] = value?.DeepClone();
                 row.Json = SecretRedactor.RedactExecutionRecord(JsonSerializer.Serialize(record, WorkflowJson.Options), context.Secrets);
             }
@@ -212,8 +244,7 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             {
                 db.Executions.Add(new ExecutionRow
                 {
-                    Id = record.Id, InstanceId = record.WorkflowInstanceId, NodeId = record.ActivityNodeId,
-                    StartedAt = DbTime.ToDb(record.StartedAt), Json = SecretRedactor.RedactExecutionRecord(JsonSerializer.Serialize(record, WorkflowJson.Options), context.Secrets),
+                    Id = record.Id, InstanceId = record.WorkflowInstanceId, NodeId = record.ActivityNodeId, StartedAt = DbTime.ToDb(record.StartedAt), Json = json[record.Id],
                 });
             }
         }

@@ -18,9 +18,11 @@ internal sealed class InstanceOwnership
     private readonly TimeProvider time;
     private readonly WorkflowRuntimeOptions _options;
     private readonly ILogger<InstanceOwnership> logger;
+    private readonly SqliteWriteGate _writes;
 
-    public InstanceOwnership(IDbContextFactory<WorkflowDbContext> db, TimeProvider time, IOptions<WorkflowRuntimeOptions> options, ILogger<InstanceOwnership> logger)
+    public InstanceOwnership(IDbContextFactory<WorkflowDbContext> db, TimeProvider time, IOptions<WorkflowRuntimeOptions> options, ILogger<InstanceOwnership> logger, SqliteWriteGate writes)
     {
+        _writes = writes;
         this.db = db;
         this.time = time;
         _options = options.Value;
@@ -64,6 +66,7 @@ internal sealed class InstanceOwnership
         var expires = DbTime.ToDb(now + _options.LeaseDuration);
         var running = nameof(WorkflowStatus.Running);
         var owner = Owner;
+        using var turn = await _writes.EnterAsync(context, urgent: false, cancellationToken);
         var updated = await context.Instances
             .Where(i => i.Id == instanceId && i.Status == running && (i.LeaseExpiresAt == null || i.LeaseExpiresAt < nowMs))
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.LeaseOwner, owner).SetProperty(i => i.LeaseExpiresAt, expires)
@@ -86,7 +89,8 @@ internal sealed class InstanceOwnership
         foreach (var id in instanceIds) Leases.TrackInstance(id);
         try
         {
-            await context.Instances
+            using (await _writes.EnterAsync(context, urgent: false, cancellationToken))
+                await context.Instances
                 .Where(i => instanceIds.Contains(i.Id) && i.Status == running && (i.LeaseExpiresAt == null || i.LeaseExpiresAt < nowMs))
                 .ExecuteUpdateAsync(s => s.SetProperty(i => i.LeaseOwner, owner).SetProperty(i => i.LeaseExpiresAt, expires)
                     .SetProperty(i => i.SubStatus, nameof(WorkflowSubStatus.Executing)), cancellationToken);

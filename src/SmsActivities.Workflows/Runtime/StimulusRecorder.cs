@@ -19,7 +19,7 @@ internal sealed record RecordedStimulus(bool Duplicate, string? StimulusId, IRea
 /// cannot run those workflows twice), one that must wait in the inbox, and one that asks to be remembered. A stimulus
 /// that matched nothing and must not wait did nothing, so a repeat of it cannot double anything: it is not stored.
 /// </summary>
-internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, TimeProvider time, IOptions<WorkflowRuntimeOptions> options)
+internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, SqliteWriteGate writes, TimeProvider time, IOptions<WorkflowRuntimeOptions> options)
 {
     /// <param name="dueAfter">
     /// When the deliveries fall due for the dispatcher: at once for accepted stimuli, after the lease wait when the caller
@@ -31,10 +31,14 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
 
     private async Task<IReadOnlyList<RecordedStimulus>?> RecordOnceAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, CancellationToken cancellationToken)
     {
+        // The hashes (SHA-256 of canonical JSON) are computed once and before the write turn: every other writer waits
+        // while the transaction is open.
+        var hashes = stimuli.Select(s => s.Hash).ToArray();
         await using var context = await db.CreateDbContextAsync(cancellationToken);
+        using var turn = await writes.EnterAsync(context, urgent: true, cancellationToken);
         await using var tx = await context.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(context), cancellationToken);
-        await StimulusHashLocks.LockAsync(context, stimuli.Select(s => s.Hash), cancellationToken);
-        var recorded = await StageAsync(context, stimuli, dueAfter, cancellationToken);
+        await StimulusHashLocks.LockAsync(context, hashes, cancellationToken);
+        var recorded = await StageAsync(context, stimuli, hashes, dueAfter, cancellationToken);
         try
         {
             await context.SaveChangesAsync(cancellationToken);
@@ -52,7 +56,11 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
     /// opened, saves and commits, having taken the hash locks of the stimuli first (<see cref="StimulusHashLocks"/>). A
     /// run's commit stages what it published this way, so a stimulus is never lost between the commit and its sending.
     /// </summary>
-    public async Task<IReadOnlyList<RecordedStimulus>> StageAsync(WorkflowDbContext context, IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter,
+    public Task<IReadOnlyList<RecordedStimulus>> StageAsync(WorkflowDbContext context, IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter,
+        CancellationToken cancellationToken) =>
+        StageAsync(context, stimuli, stimuli.Select(s => s.Hash).ToArray(), dueAfter, cancellationToken);
+
+    private async Task<IReadOnlyList<RecordedStimulus>> StageAsync(WorkflowDbContext context, IReadOnlyList<Stimulus> stimuli, string[] hashes, TimeSpan dueAfter,
         CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -60,9 +68,9 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
         var keys = stimuli.Where(s => s.DedupeKey != null).Select(s => s.DedupeKey!).Distinct(StringComparer.Ordinal).ToList();
         var seen = keys.Count == 0 ? [] : (await context.Stimuli.Where(s => keys.Contains(s.DedupeKey!)).Select(s => s.DedupeKey!).ToListAsync(cancellationToken))
             .ToHashSet(StringComparer.Ordinal);
-        var hashes = stimuli.Select(s => s.Hash).ToArray();
         var wanted = hashes.Where((_, i) => stimuli[i].DedupeKey is null || !seen.Contains(stimuli[i].DedupeKey!)).Distinct(StringComparer.Ordinal).ToList();
-        var startHashes = wanted.Where(h => stimuli.Any(s => s.WorkflowInstanceId is null && s.Hash == h)).ToList();
+        var startable = hashes.Where((_, i) => stimuli[i].WorkflowInstanceId is null).ToHashSet(StringComparer.Ordinal);
+        var startHashes = wanted.Where(startable.Contains).ToList();
         var triggers = (await context.Triggers.Where(t => startHashes.Contains(t.Hash))
                 .Select(t => new { t.Hash, t.DefinitionVersionId, t.ActivityId }).ToListAsync(cancellationToken))
             .ToLookup(t => t.Hash, StringComparer.Ordinal);

@@ -122,6 +122,7 @@ internal sealed partial class ChaosRun
         var mobiles = Numbers(137, _options.Otp);
         var verifyUrls = new string?[mobiles.Length];
         var half = mobiles.Length / 2;
+        var injectedBefore = _vendors.Emulators.Yunpian.Faults.Injected;
         foreach (var (from, to, fault) in new[] { (0, half, "AcceptThenFail"), (half, mobiles.Length, "AcceptThenTimeout") })
         {
             await FaultsAsync(new { rate = _options.FaultRate, fault, status = 500, seed = from + 1 });
@@ -132,6 +133,7 @@ internal sealed partial class ChaosRun
             });
         }
         await FaultsAsync(new { });
+        var injected = _vendors.Emulators.Yunpian.Faults.Injected - injectedBefore;
 
         var inbox = Inbox(mobiles, _ => true);
         var yunpianCalls = _vendors.Emulators.Requests.For("yunpian").Count(r => r.Path.EndsWith("send.json", StringComparison.Ordinal));
@@ -150,7 +152,8 @@ internal sealed partial class ChaosRun
 
         figures.Add("otp", inbox, mobiles);
         figures.WaitsStuck += unverified.Count;
-        Console.WriteLine($"  {mobiles.Length} sends, {verifyUrls.Count(u => u is not null)} answered 202; Yunpian send calls {yunpianCalls}, "
+        Console.WriteLine($"  {mobiles.Length} sends, {verifyUrls.Count(u => u is not null)} answered 202; Yunpian send calls {yunpianCalls}, {injected} of them faulted "
+            + "(accepted, then 500 in the first half, no answer in the second), "
             + $"Tencent (failover) sends {inbox.Values.Sum(m => m.Count(x => x.Vendor == "tencent"))}; {verified} codes from the handsets verified Valid, "
             + $"{unverified.Count} verifications not Valid{Sample(unverified)}");
         return codes;
@@ -234,13 +237,13 @@ internal sealed partial class ChaosRun
         }
         var state = last?["status"]?.GetValue<string>() ?? "no answer";
         var summary = last?["summary"];
-        var inDoubt = summary?["inDoubt"] is JsonArray doubt ? doubt.Count : -1;
+        var inDoubt = (summary?["inDoubt"] as JsonArray ?? []).Select(n => n?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal);
         if (state == "sending") figures.WaitsStuck++;
         var inbox = Inbox(recipients, m => m.Text?.Contains(CampaignText, StringComparison.Ordinal) == true);
-        figures.Add("campaign", inbox, recipients);
+        figures.Add("campaign", inbox, recipients, inDoubt);
         Console.WriteLine($"  {recipients.Length} recipients in {batches} batches; {BatchCalls()} batch calls reached Yunpian; the emulators sent to "
             + $"{inbox.Count(r => r.Value.Count > 0)}; status after {SettleTimeout.TotalMinutes:F0} min at most: {state}, "
-            + $"summary sent {summary?["sent"]?.ToJsonString() ?? "?"}, in doubt {inDoubt}, failed {summary?["failed"]?.ToJsonString() ?? "?"}");
+            + $"summary sent {summary?["sent"]?.ToJsonString() ?? "?"}, in doubt {inDoubt.Count}, failed {summary?["failed"]?.ToJsonString() ?? "?"}");
     }
 
     /// <summary>4. Generated hostile pushes over HTTP on every vendor webhook route (the suite's fuzz generators).</summary>

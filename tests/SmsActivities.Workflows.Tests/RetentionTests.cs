@@ -19,20 +19,11 @@ public sealed class RetentionTests
     {
         using var db = new TempDatabase();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var host = Host.CreateDefaultBuilder()
-            .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
-            .ConfigureServices(services =>
-            {
-                services.AddSingleton<TimeProvider>(time);
-                services.AddWorkflowRuntime(o => o.UseSqlite(db.Path));
-                services.Configure<WorkflowRetentionOptions>(o =>
-                {
-                    o.FinishedInstances = TimeSpan.FromDays(1);
-                    o.ServedStimulusInputs = TimeSpan.FromHours(1);
-                    o.Interval = TimeSpan.FromMinutes(5);
-                });
-            }).Build();
-        await host.StartAsync();
+        using var host = await StartHostAsync(db, time, o =>
+        {
+            o.FinishedInstances = TimeSpan.FromDays(1);
+            o.ServedStimulusInputs = TimeSpan.FromHours(1);
+        });
         var definitions = host.Services.GetRequiredService<WorkflowDefinitionService>();
         var runtime = host.Services.GetRequiredService<WorkflowRuntime>();
         var instances = host.Services.GetRequiredService<WorkflowInstanceStore>();
@@ -80,19 +71,7 @@ public sealed class RetentionTests
     {
         using var db = new TempDatabase();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var host = Host.CreateDefaultBuilder()
-            .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
-            .ConfigureServices(services =>
-            {
-                services.AddSingleton<TimeProvider>(time);
-                services.AddWorkflowRuntime(o => o.UseSqlite(db.Path));
-                services.Configure<WorkflowRetentionOptions>(o =>
-                {
-                    o.AbandonedInstances = TimeSpan.FromDays(2);
-                    o.Interval = TimeSpan.FromMinutes(5);
-                });
-            }).Build();
-        await host.StartAsync();
+        using var host = await StartHostAsync(db, time, o => o.AbandonedInstances = TimeSpan.FromDays(2));
         var definitions = host.Services.GetRequiredService<WorkflowDefinitionService>();
         var runtime = host.Services.GetRequiredService<WorkflowRuntime>();
         var instances = host.Services.GetRequiredService<WorkflowInstanceStore>();
@@ -114,6 +93,25 @@ public sealed class RetentionTests
         // The sleeper's own timer will wake it: it stays, however long it has been idle.
         Assert.Equal(WorkflowSubStatus.Suspended, (await instances.GetStateAsync(sleeper.InstanceId))!.SubStatus);
         await host.StopAsync();
+    }
+
+    /// <summary>A runtime on <paramref name="time"/> whose retention pass runs every five fake minutes.</summary>
+    private static async Task<IHost> StartHostAsync(TempDatabase db, FakeTimeProvider time, Action<WorkflowRetentionOptions> retention)
+    {
+        var host = Host.CreateDefaultBuilder()
+            .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
+            .ConfigureServices(services =>
+            {
+                services.AddSingleton<TimeProvider>(time);
+                services.AddWorkflowRuntime(o => o.UseSqlite(db.Path));
+                services.Configure<WorkflowRetentionOptions>(o =>
+                {
+                    o.Interval = TimeSpan.FromMinutes(5);
+                    retention(o);
+                });
+            }).Build();
+        await host.StartAsync();
+        return host;
     }
 
     private static async Task<long> CountAsync(string path, string sql)

@@ -21,6 +21,9 @@ internal sealed class ChaosFigures
 
     public IReadOnlyList<SecretFinding> Secrets { get; set; } = [];
 
+    /// <summary>Files where the search found a text the run stored on purpose (its control: 0 means the search is broken).</summary>
+    public int ControlFound { get; set; }
+
     public IReadOnlyList<(string Name, long Bytes)> DataFiles { get; set; } = [];
 
     public TimeSpan Elapsed { get; set; }
@@ -55,7 +58,7 @@ internal sealed class ChaosFigures
         Row("waits stuck", WaitsStuck, "OTP checks not answered Valid, surveys without a result, campaign still sending");
         Row("5xx answers", ServerErrors, $"fuzzed pushes {Fuzzed?.ServerErrors ?? 0} of {Fuzzed?.Sent ?? 0}, emulator pushes {VendorPush5xx} of {VendorPushes}, "
             + $"workflow calls {ApiServerErrors} of {ApiAnswers.Values.Sum()} ({string.Join(", ", ApiAnswers.Select(a => $"{a.Key}×{a.Value}"))})");
-        Row("secrets found at rest", Secrets.Count, SecretsSearched);
+        Row("secrets found at rest", Secrets.Count, $"{SecretsSearched}; the control text found in {ControlFound} files");
         foreach (var finding in Secrets.Take(10)) Console.WriteLine($"    {finding.Kind} in {finding.File}: {finding.Context}");
         Console.WriteLine($"  {"database size after the run (default retention)",-48} {DataFiles.Sum(f => f.Bytes) / 1e6:F1} MB ({string.Join(", ", DataFiles.Select(f => $"{f.Name} {f.Bytes / 1e6:F1} MB"))})");
     }

@@ -110,6 +110,8 @@ internal sealed partial class ChaosRun
                 named[key] = value;
         figures.SecretsSearched = $"{named.Count} named secrets ({string.Join(", ", named.Keys)}) and {codes.Count} OTP codes";
         figures.Secrets = SecretsAtRest.Search(data, named, codes, CodeDigits);
+        // The control: the campaign's text is kept at rest by design, so a search that cannot find it is broken.
+        figures.ControlFound = SecretsAtRest.Search(data, new Dictionary<string, string> { ["control"] = CampaignText }, new HashSet<string>(), CodeDigits).Count;
         figures.DataFiles = Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories)
             .Select(f => new FileInfo(f)).OrderBy(f => f.Name).Select(f => (Path.GetRelativePath(data, f.FullName), f.Length)).ToList();
         figures.Elapsed = total.Elapsed;

@@ -32,7 +32,7 @@ internal sealed class ChaosFigures
 
     private int NeverSent => _deliveries.Sum(d => d.Never);
 
-    private int ApiServerErrors => ApiAnswers.Where(a => a.Key >= 500).Sum(a => a.Value);
+    private int ApiServerErrors => ApiAnswers.Where(a => a.Key is >= 500 and < 600).Sum(a => a.Value);
 
     private int ServerErrors => (Fuzzed?.ServerErrors ?? 0) + VendorPush5xx + ApiServerErrors;
 
@@ -57,7 +57,7 @@ internal sealed class ChaosFigures
         Row("replies lost", RepliesLost, "acknowledged survey replies whose wait did not get them");
         Row("waits stuck", WaitsStuck, "OTP checks not answered Valid, surveys without a result, campaign still sending");
         Row("5xx answers", ServerErrors, $"fuzzed pushes {Fuzzed?.ServerErrors ?? 0} of {Fuzzed?.Sent ?? 0}, emulator pushes {VendorPush5xx} of {VendorPushes}, "
-            + $"workflow calls {ApiServerErrors} of {ApiAnswers.Values.Sum()} ({string.Join(", ", ApiAnswers.Select(a => $"{a.Key}×{a.Value}"))})");
+            + $"workflow calls {ApiServerErrors} of {ApiAnswers.Values.Sum()} ({string.Join(", ", ApiAnswers.Select(a => a.Key == ChaosRun.BusyStatus ? $"503 busy with Retry-After×{a.Value}" : $"{a.Key}×{a.Value}"))})");
         Row("secrets found at rest", Secrets.Count, $"{SecretsSearched}; the control text found in {ControlFound} files");
         foreach (var finding in Secrets.Take(10)) Console.WriteLine($"    {finding.Kind} in {finding.File}: {finding.Context}");
         Console.WriteLine($"  {"database size after the run (default retention)",-48} {DataFiles.Sum(f => f.Bytes) / 1e6:F1} MB ({string.Join(", ", DataFiles.Select(f => $"{f.Name} {f.Bytes / 1e6:F1} MB"))})");

@@ -26,6 +26,9 @@ internal sealed partial class ChaosRun
     private const string CampaignText = "Chaos campaign: flash sale tonight.";
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromMinutes(5);
 
+    /// <summary>Where a busy instance's 503 + Retry-After is tallied: not an error, the documented "come back later".</summary>
+    internal const int BusyStatus = 1503;
+
     private readonly ChaosOptions _options;
     private readonly SandboxVendors _vendors;
     private readonly Dictionary<string, string?> _settings;
@@ -232,7 +235,8 @@ internal sealed partial class ChaosRun
         var deadline = DateTime.UtcNow + SettleTimeout;
         while (DateTime.UtcNow < deadline)
         {
-            var (code, answer) = await CallAsync(HttpMethod.Get, statusUrl.TrimStart('/'));
+            using var poll = new HttpRequestMessage(HttpMethod.Get, statusUrl.TrimStart('/'));
+            var (code, answer) = await CallAsync(poll, busyIsExpected: true);
             if (code == 200) last = answer;
             if (last?["status"]?.GetValue<string>() == "finished") break;
             await Task.Delay(1000);
@@ -275,7 +279,11 @@ internal sealed partial class ChaosRun
     }
 
     /// <summary>A workflow endpoint call as a browser would make it, with a bearer token and a session cookie (both must never be stored).</summary>
-    private async Task<(int Status, JsonNode? Body)> CallAsync(HttpRequestMessage request, bool dispose = false)
+    /// <param name="busyIsExpected">
+    /// A 503 with Retry-After is the documented answer of an instance busy running (the campaign's status while a batch
+    /// is at the vendor): counted apart from the 5xx answers.
+    /// </param>
+    private async Task<(int Status, JsonNode? Body)> CallAsync(HttpRequestMessage request, bool dispose = false, bool busyIsExpected = false)
     {
         try
         {
@@ -289,6 +297,7 @@ internal sealed partial class ChaosRun
                 using var response = await _http.SendAsync(request);
                 status = (int)response.StatusCode;
                 text = await response.Content.ReadAsStringAsync();
+                if (busyIsExpected && status == 503 && response.Headers.RetryAfter is not null) status = BusyStatus;
             }
             catch (HttpRequestException e)
             {

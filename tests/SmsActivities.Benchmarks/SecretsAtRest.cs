@@ -8,7 +8,8 @@ internal sealed record SecretFinding(string Kind, string File, string Context);
 /// <summary>
 /// Searches every file of a data folder (databases, their WAL and journals, anything else) byte by byte for secrets the
 /// run used: named strings (keys, header values, tokens), and one-time codes, which are digits and so are matched only
-/// as a whole run of digits of their exact length (a code inside a longer number, such as a phone number, is not one).
+/// as a run of digits of their exact length with no letter or digit either side (a code inside a longer number, such as
+/// a phone number, or inside a hex hash is not one: hashes at rest hold chance runs of 8 digits).
 /// </summary>
 internal static class SecretsAtRest
 {
@@ -42,17 +43,19 @@ internal static class SecretsAtRest
         return found;
     }
 
-    /// <summary>Every run of exactly <paramref name="length"/> ASCII digits with no digit either side.</summary>
+    /// <summary>Every run of exactly <paramref name="length"/> ASCII digits with no ASCII letter or digit either side.</summary>
     private static IEnumerable<(int At, string Digits)> DigitRuns(byte[] content, int length)
     {
         var start = -1;
         for (var i = 0; i <= content.Length; i++)
         {
-            var digit = i < content.Length && content[i] is >= (byte)'0' and <= (byte)'9';
+            var digit = i < content.Length && char.IsAsciiDigit((char)content[i]);
             if (digit && start < 0) start = i;
             else if (!digit && start >= 0)
             {
-                if (i - start == length) yield return (start, Encoding.ASCII.GetString(content, start, length));
+                var letterBefore = start > 0 && char.IsAsciiLetter((char)content[start - 1]);
+                var letterAfter = i < content.Length && char.IsAsciiLetter((char)content[i]);
+                if (i - start == length && !letterBefore && !letterAfter) yield return (start, Encoding.ASCII.GetString(content, start, length));
                 start = -1;
             }
         }

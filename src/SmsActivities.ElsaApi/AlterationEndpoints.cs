@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SmsActivities.Workflows.Execution;
@@ -12,7 +11,8 @@ namespace SmsActivities.Server.ElsaApi;
 /// instances a filter selects), <c>/alterations/run</c> (alterations on given instances) and
 /// <c>GET /alterations/{id}</c> (a plan and its jobs). Supported: Cancel, ModifyVariable and ScheduleActivity, each
 /// applied by the runtime's <see cref="InstanceAlterer"/> under the instance's lease, in one commit. A submitted plan
-/// runs before the answer (Elsa queues it), and plans are kept in memory for <c>GET</c> only until the server restarts.
+/// is stored with its jobs in the runtime's database (<see cref="AlterationPlans"/>) and runs before the answer (Elsa
+/// queues it); one interrupted by a crash is resumed by the runtime.
 /// </summary>
 public static class AlterationEndpoints
 {
@@ -26,78 +26,39 @@ public static class AlterationEndpoints
             if (Unsupported(filter) is { } problem) return DefinitionEndpoints.BadRequest(problem);
             return ElsaJson.Ok(new { workflowInstanceIds = await FindAsync(filter, store, ct) });
         });
-        alterations.MapPost("/submit", async (HttpRequest request, WorkflowInstanceStore store, InstanceAlterer alterer, AlterationPlans plans, TimeProvider time, CancellationToken ct) =>
+        alterations.MapPost("/submit", async (HttpRequest request, WorkflowInstanceStore store, AlterationPlans plans, ILoggerFactory logs, CancellationToken ct) =>
         {
             var body = await DefinitionEndpoints.ReadJsonAsync(request, ct);
             if (body is not JsonObject plan) return DefinitionEndpoints.BadRequest("The body must be an alteration plan {\"alterations\":[…],\"filter\":{…}}.");
-            if (!TryReadAlterations(plan["alterations"], out var parsed, out var error)) return DefinitionEndpoints.BadRequest(error);
+            if (!AlterationJson.TryRead(plan["alterations"], out _, out var error)) return DefinitionEndpoints.BadRequest(error);
             var filter = plan["filter"] as JsonObject ?? new JsonObject();
             if (Unsupported(filter) is { } problem) return DefinitionEndpoints.BadRequest(problem);
 
             var planId = (string?)plan["id"] is { Length: > 0 } given ? given : Guid.CreateVersion7().ToString("N");
-            var record = new AlterationPlanRecord(planId, (JsonArray)plan["alterations"]!.DeepClone(), filter.DeepClone().AsObject(), time.GetUtcNow());
-            plans.Add(record);
-            foreach (var id in await FindAsync(filter, store, ct))
+            if (!await plans.AddAsync(planId, plan["alterations"]!.DeepClone().AsArray(), filter.DeepClone().AsObject(), await FindAsync(filter, store, ct), ct))
+                return Results.Conflict(new { error = $"An alteration plan with id '{planId}' exists already." });
+            try
             {
-                var started = time.GetUtcNow();
-                var result = await alterer.ApplyAsync(id, parsed, ct);
-                record.Jobs.Enqueue(new AlterationJobRecord(Guid.CreateVersion7().ToString("N"), planId, id, result, started, time.GetUtcNow()));
+                await plans.RunAsync(planId, ct);
             }
-            record.CompletedAt = time.GetUtcNow();
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The plan is stored: the runtime resumes it once its lease expires.
+                logs.CreateLogger(typeof(AlterationEndpoints)).LogError(e, "Alteration plan {PlanId} stopped; it will be resumed.", planId);
+            }
             return ElsaJson.Ok(new { planId });
         });
         alterations.MapPost("/run", async (HttpRequest request, InstanceAlterer alterer, CancellationToken ct) =>
         {
             var body = await DefinitionEndpoints.ReadJsonAsync(request, ct);
-            if (!TryReadAlterations(body?["alterations"], out var parsed, out var error)) return DefinitionEndpoints.BadRequest(error);
+            if (!AlterationJson.TryRead(body?["alterations"], out var parsed, out var error)) return DefinitionEndpoints.BadRequest(error);
             var ids = body?["workflowInstanceIds"] is JsonArray array ? array.Select(n => (string?)n).OfType<string>().Distinct().ToList() : [];
             var results = new JsonArray();
             foreach (var id in ids) results.Add(ResultNode(await alterer.ApplyAsync(id, parsed, ct)));
             return ElsaJson.Node(new JsonObject { ["results"] = results });
         });
-        alterations.MapGet("/{id}", (string id, AlterationPlans plans) =>
-            plans.Find(id) is { } plan ? ElsaJson.Node(PlanNode(plan)) : DefinitionEndpoints.NotFound("alteration plan", id));
-    }
-
-    /// <summary>
-    /// Elsa's polymorphic alterations (<c>{"type":"Cancel"}</c>, <c>{"type":"ModifyVariable","variableId","value"}</c>,
-    /// <c>{"type":"ScheduleActivity","activityId"|"activityInstanceId"}</c>). Anything else is refused, naming it.
-    /// </summary>
-    internal static bool TryReadAlterations(JsonNode? node, out List<WorkflowAlteration> alterations, out string error)
-    {
-        alterations = [];
-        error = "";
-        if (node is not JsonArray { Count: > 0 } array)
-        {
-            error = "alterations must be a non-empty list, e.g. [{\"type\":\"Cancel\"}].";
-            return false;
-        }
-        for (var i = 0; i < array.Count; i++)
-        {
-            var item = array[i] as JsonObject;
-            var type = (string?)item?["type"];
-            WorkflowAlteration? alteration = type switch
-            {
-                "Cancel" => new CancelAlteration(),
-                "ModifyVariable" when (string?)item!["variableId"] is { Length: > 0 } variableId => new ModifyVariableAlteration(variableId, item["value"]?.DeepClone()),
-                "ScheduleActivity" when (string?)item!["activityId"] is { Length: > 0 } || (string?)item!["activityInstanceId"] is { Length: > 0 } =>
-                    new ScheduleActivityAlteration((string?)item["activityId"], (string?)item["activityInstanceId"]),
-                _ => null,
-            };
-            if (alteration is null)
-            {
-                error = type switch
-                {
-                    "ModifyVariable" => $"alterations[{i}]: ModifyVariable needs variableId (a variable's id or name) and value.",
-                    "ScheduleActivity" => $"alterations[{i}]: ScheduleActivity needs activityId or activityInstanceId.",
-                    null => $"alterations[{i}]: type is required (Cancel, ModifyVariable or ScheduleActivity).",
-                    _ => $"alterations[{i}]: type '{type}' is not supported here; supported: Cancel, ModifyVariable, ScheduleActivity.",
-                };
-                return false;
-            }
-            alterations.Add(alteration);
-        }
-        return true;
+        alterations.MapGet("/{id}", async (string id, AlterationPlans plans, CancellationToken ct) =>
+            await plans.FindAsync(id, ct) is { } plan ? ElsaJson.Node(PlanNode(plan)) : DefinitionEndpoints.NotFound("alteration plan", id));
     }
 
     /// <summary>Filter criteria this server cannot apply are refused rather than ignored (ignoring one would widen the selection).</summary>
@@ -158,57 +119,28 @@ public static class AlterationEndpoints
         ["isSuccessful"] = result.IsSuccessful,
     };
 
-    private static JsonObject PlanNode(AlterationPlanRecord plan) => new()
+    private static JsonObject PlanNode(AlterationPlan plan) => new()
     {
         ["plan"] = new JsonObject
         {
             ["id"] = plan.Id,
             ["alterations"] = plan.Alterations.DeepClone(),
             ["workflowInstanceFilter"] = plan.Filter.DeepClone(),
-            ["status"] = plan.CompletedAt is null ? "Running" : "Completed",
+            ["status"] = plan.Status,
             ["createdAt"] = plan.CreatedAt,
-            ["startedAt"] = plan.CreatedAt,
+            ["startedAt"] = plan.StartedAt,
             ["completedAt"] = plan.CompletedAt,
         },
-        ["jobs"] = new JsonArray(plan.Jobs.ToArray().Select(job => (JsonNode)new JsonObject
+        ["jobs"] = new JsonArray(plan.Jobs.Select(job => (JsonNode)new JsonObject
         {
             ["id"] = job.Id,
             ["planId"] = job.PlanId,
             ["workflowInstanceId"] = job.WorkflowInstanceId,
-            ["status"] = job.Result.IsSuccessful ? "Completed" : "Failed",
-            ["log"] = JsonSerializer.SerializeToNode(job.Result.Log, ElsaJson.Options),
-            ["createdAt"] = job.StartedAt,
+            ["status"] = job.Status,
+            ["log"] = JsonSerializer.SerializeToNode(job.Log, ElsaJson.Options),
+            ["createdAt"] = job.CreatedAt,
             ["startedAt"] = job.StartedAt,
             ["completedAt"] = job.CompletedAt,
         }).ToArray()),
     };
-}
-
-public sealed record AlterationJobRecord(string Id, string PlanId, string WorkflowInstanceId, AlterationResult Result, DateTimeOffset StartedAt, DateTimeOffset CompletedAt);
-
-public sealed class AlterationPlanRecord(string id, JsonArray alterations, JsonObject filter, DateTimeOffset createdAt)
-{
-    public string Id { get; } = id;
-    public JsonArray Alterations { get; } = alterations;
-    public JsonObject Filter { get; } = filter;
-    public DateTimeOffset CreatedAt { get; } = createdAt;
-    public DateTimeOffset? CompletedAt { get; set; }
-    public ConcurrentQueue<AlterationJobRecord> Jobs { get; } = new();
-}
-
-/// <summary>Submitted plans, for <c>GET /alterations/{id}</c>: in memory, the latest 1,000.</summary>
-public sealed class AlterationPlans
-{
-    private const int Capacity = 1000;
-    private readonly ConcurrentDictionary<string, AlterationPlanRecord> _plans = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<string> _order = new();
-
-    public void Add(AlterationPlanRecord plan)
-    {
-        _plans[plan.Id] = plan;
-        _order.Enqueue(plan.Id);
-        while (_order.Count > Capacity && _order.TryDequeue(out var oldest)) _plans.TryRemove(oldest, out _);
-    }
-
-    public AlterationPlanRecord? Find(string id) => _plans.GetValueOrDefault(id);
 }

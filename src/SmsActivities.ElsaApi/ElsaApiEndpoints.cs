@@ -3,7 +3,7 @@ namespace SmsActivities.Server.ElsaApi;
 /// <summary>The subset of the Elsa 3 server HTTP API that Elsa Studio 3.8 uses (see docs/architecture.md, "The Elsa server API Studio uses").</summary>
 internal static class ElsaApiEndpoints
 {
-    internal static IServiceCollection AddElsaApiServices(this IServiceCollection services) => services.AddSingleton<ExecutionRecordIndex>().AddSingleton<CodeFirstDefinitions>().AddSingleton<StudioModels>().AddSingleton<AlterationPlans>();
+    internal static IServiceCollection AddElsaApiServices(this IServiceCollection services) => services.AddSingleton<ExecutionRecordIndex>().AddSingleton<CodeFirstDefinitions>().AddSingleton<StudioModels>();
 
     internal static RouteGroupBuilder MapElsaApiEndpoints(this IEndpointRouteBuilder routes, string prefix)
     {

@@ -1,28 +1,36 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Persistence;
+using SmsActivities.Tests.Shared;
+using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Tests;
 
-/// <summary>A real SQLite file in a temp folder, deleted at the end of the test.</summary>
+/// <summary>A real SQLite file in a temp folder (or a PostgreSQL database of its own), deleted at the end of the test.</summary>
 public sealed class TestDatabase : IAsyncDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("smsact-").FullName;
+    private readonly string? _postgres;
     private readonly ServiceProvider _services;
 
-    private TestDatabase()
+    private TestDatabase(string? postgres)
     {
+        _postgres = postgres;
         var path = Path.Combine(_folder, "sms.db");
         _services = new ServiceCollection()
-            .AddDbContextFactory<SmsActivitiesDbContext>(o => o.UseSqlite($"Data Source={path};Pooling=False"))
+            .AddDbContextFactory<SmsActivitiesDbContext>(o =>
+            {
+                if (postgres is null) o.UseSqlite($"Data Source={path};Pooling=False");
+                else new DatabaseSettings(DatabaseProvider.PostgreSql, postgres).Configure(o, SmsActivitiesDbContext.Schema);
+            })
             .BuildServiceProvider();
     }
 
     public IDbContextFactory<SmsActivitiesDbContext> Factory => _services.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>();
 
-    public static async Task<TestDatabase> CreateAsync()
+    public static async Task<TestDatabase> CreateAsync(bool postgres = false)
     {
-        var db = new TestDatabase();
+        var db = new TestDatabase(postgres ? await PostgresServer.CreateDatabaseAsync("sms") : null);
         await new Hosting.SmsSchemaService(db._services.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), migrate: true).StartAsync(CancellationToken.None);
         return db;
     }
@@ -30,6 +38,7 @@ public sealed class TestDatabase : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _services.DisposeAsync();
+        if (_postgres is not null) await PostgresServer.DropDatabaseAsync(_postgres);
         try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }
     }
 }

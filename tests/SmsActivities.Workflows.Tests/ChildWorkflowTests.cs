@@ -93,6 +93,8 @@ public class ChildWorkflowTests
 
         Assert.True(run.SubStatus == WorkflowSubStatus.Finished, $"parent: {run.SubStatus}, lines: {Lines(host)}");
         Assert.Equal("parent saw null", Lines(host));
+        // The child is queued: the dispatcher starts it after the parent's commit.
+        await Sql.WaitForAsync(db.Path, "SELECT COUNT(*) FROM WorkflowInstances WHERE DefinitionId = 'child' AND SubStatus = 'Suspended'", n => n == 1, "the dispatched child");
         var sent = await host.Runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "go" }));
         var child = Assert.Single(sent.Runs);
         Assert.Equal(WorkflowSubStatus.Finished, child.SubStatus);

@@ -6,58 +6,64 @@ using SmsActivities.Vendors;
 namespace SmsActivities.Server.Insights;
 
 /// <summary>
-/// The numbers behind the insights page, summed by the database from the send records (GROUP BY, COUNT, SUM and
-/// ORDER BY/OFFSET for percentiles, all plain LINQ so SQLite and PostgreSQL both run them): a query returns tens of
-/// rows whatever the number of messages. Email sends (an address for the number) are left out.
+/// The numbers behind the insights page, summed by the database from the pre-summed insights cells (one row per
+/// minute, instance, step, vendor, status, report status, failure code and 100 ms latency bucket, kept equal to the
+/// send records by the writes that change them): a query reads hundreds or thousands of cells, not one row per message.
+/// Only a campaign's distinct recipients and its first failed recipients are read from the send records, through
+/// indexes. A time range is taken in whole minutes (the answer says which). Email sends are left out.
 /// </summary>
 public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> dbFactory, TimeProvider time)
 {
     private const int ProblemsShown = 100;
     private const int CampaignsShown = 50;
     private const int TimelineBuckets = 48;
-    private const long LatencyBucketTicks = TimeSpan.TicksPerMillisecond * 100;
     private static readonly string Delivered = nameof(DeliveryStatus.Delivered);
     private static readonly string Failed = nameof(DeliveryStatus.Failed);
 
     public async Task<IReadOnlyList<CampaignSummary>> CampaignsAsync(InsightsFilter filter, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await InRange(db, filter).Where(r => r.InstanceId != null)
-            .GroupBy(r => new { r.InstanceId, r.DefinitionId })
-            .Select(g => new { g.Key.InstanceId, g.Key.DefinitionId, First = g.Min(r => r.CreatedAtTicks), Last = g.Max(r => r.CreatedAtTicks), Messages = g.Count() })
+        var rows = await InRange(db, filter, out _, out _).Where(c => c.InstanceId != "")
+            .GroupBy(c => new { c.InstanceId, c.DefinitionId })
+            .Select(g => new { g.Key.InstanceId, g.Key.DefinitionId, First = g.Min(c => c.FirstTicks), Last = g.Max(c => c.LastTicks), Messages = g.Sum(c => c.Count) })
             .OrderByDescending(g => g.Last).Take(CampaignsShown)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
-        return rows.Select(r => new CampaignSummary(r.InstanceId!, r.DefinitionId, Ticks(r.First), Ticks(r.Last), r.Messages)).ToArray();
+        return rows.Select(r => new CampaignSummary(r.InstanceId, NullIfEmpty(r.DefinitionId), Ticks(r.First), Ticks(r.Last), r.Messages)).ToArray();
     }
 
     /// <returns>Null when the instance sent nothing (with this vendor).</returns>
     public async Task<CampaignView?> CampaignAsync(string instanceId, string? vendor, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var records = Sms(db).Where(r => r.InstanceId == instanceId);
-        if (!string.IsNullOrEmpty(vendor)) records = records.Where(r => r.Vendor == vendor);
+        var campaign = Counted(db).Where(c => c.InstanceId == instanceId);
+        if (!string.IsNullOrEmpty(vendor)) campaign = campaign.Where(c => c.Vendor == vendor);
 
-        // One pass for the funnel, the steps, the codes and the time span; one for the latencies; the rest are small.
-        var cells = await records
-            .GroupBy(r => new { r.Vendor, r.ActivityId, r.Status, r.DeliveryStatus, Code = r.Status == SendRecordStatus.Rejected ? r.VendorCode : r.DeliveryStatus == Failed ? r.ReportCode : null })
-            .Select(g => new Cell
+        var cells = (await campaign
+            .GroupBy(c => new { c.Vendor, c.ActivityId, c.Status, c.DeliveryStatus, c.Code })
+            .Select(g => new
             {
-                Vendor = g.Key.Vendor, ActivityId = g.Key.ActivityId, Status = g.Key.Status, DeliveryStatus = g.Key.DeliveryStatus, Code = g.Key.Code,
-                Count = g.Count(), Replies = g.Count(r => r.RepliedAtTicks != null), OptOuts = g.Count(r => r.OptedOut), Failovers = g.Count(r => r.Attempts > 1),
-                Fees = g.Sum(r => r.Fee), FirstTicks = g.Min(r => r.CreatedAtTicks), LastTicks = g.Max(r => r.CreatedAtTicks),
-                LastReportTicks = g.Max(r => r.ReportedAtTicks), DefinitionId = g.Max(r => r.DefinitionId),
+                g.Key.Vendor, g.Key.ActivityId, g.Key.Status, g.Key.DeliveryStatus, g.Key.Code,
+                Count = g.Sum(c => c.Count), Replies = g.Sum(c => c.Replies), OptOuts = g.Sum(c => c.OptOuts), Failovers = g.Sum(c => c.Failovers),
+                FeeUnits = g.Sum(c => c.FeeUnits), First = g.Min(c => c.FirstTicks), Last = g.Max(c => c.LastTicks),
+                LastReport = g.Max(c => c.LastReportTicks), DefinitionId = g.Max(c => c.DefinitionId),
             })
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
-        if (cells.Count == 0) return null;
+            .ToListAsync(cancellationToken).ConfigureAwait(false))
+            .Select(c => new Cell
+            {
+                Vendor = c.Vendor, ActivityId = NullIfEmpty(c.ActivityId), Status = c.Status, DeliveryStatus = NullIfEmpty(c.DeliveryStatus), Code = NullIfEmpty(c.Code),
+                Count = c.Count, Replies = c.Replies, OptOuts = c.OptOuts, Failovers = c.Failovers, Fees = c.FeeUnits / InsightCellEntity.FeeScale,
+                FirstTicks = c.First, LastTicks = c.Last, LastReportTicks = c.LastReport, DefinitionId = NullIfEmpty(c.DefinitionId),
+            })
+            .ToArray();
+        if (cells.Length == 0) return null;
         var byVendor = Funnels(cells);
         var funnel = byVendor.Values.Aggregate(Funnel.Empty, (a, b) => a + b);
-        var latency = await LatencyAsync(records, cancellationToken).ConfigureAwait(false);
+        var latency = await LatencyAsync(campaign, cancellationToken).ConfigureAwait(false);
+
+        var records = db.SendRecords.AsNoTracking().Where(r => r.InstanceId == instanceId && !r.Mobile.Contains("@"));
+        if (!string.IsNullOrEmpty(vendor)) records = records.Where(r => r.Vendor == vendor);
         var recipients = await records.Select(r => r.Mobile).Distinct().CountAsync(cancellationToken).ConfigureAwait(false);
-        var problems = await records
-            .Where(r => r.Status == SendRecordStatus.Rejected || r.Status == SendRecordStatus.InDoubt || r.DeliveryStatus == Failed)
-            .OrderBy(r => r.Id).Take(ProblemsShown)
-            .Select(r => new { r.Id, r.Mobile, r.Vendor, r.ActivityId, r.Status, r.VendorCode, r.ReportCode, r.Error })
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        var problems = await ProblemsAsync(db, records, anyFailedReport: cells.Any(c => c.DeliveryStatus == Failed), cancellationToken).ConfigureAwait(false);
 
         var steps = cells.GroupBy(c => (c.ActivityId, c.Vendor))
             .Select(g => new CampaignStep(g.Key.ActivityId, g.Key.Vendor, g.Sum(c => c.Count),
@@ -72,42 +78,66 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
 
         return new CampaignView(
             instanceId, cells.Max(c => c.DefinitionId), recipients, funnel, VendorRows(byVendor, latency), steps, ErrorCodes(cells),
-            Progress(funnel, first, last),
-            problems.Select(p => p.Status switch
-            {
-                SendRecordStatus.Rejected => new ProblemRecipient(p.Id, PhoneNumber.Mask(p.Mobile), p.Vendor, p.ActivityId, "send", p.VendorCode, p.Error),
-                SendRecordStatus.InDoubt => new ProblemRecipient(p.Id, PhoneNumber.Mask(p.Mobile), p.Vendor, p.ActivityId, "in doubt", p.VendorCode, p.Error),
-                _ => new ProblemRecipient(p.Id, PhoneNumber.Mask(p.Mobile), p.Vendor, p.ActivityId, "report", p.ReportCode, null),
-            }).ToArray(),
-            StudioInstanceUrl(instanceId));
+            Progress(funnel, first, last), problems, StudioInstanceUrl(instanceId));
+    }
+
+    /// <summary>
+    /// The first refused, in-doubt or reported-failed recipients by record id: the first two through the index on
+    /// instance and status; failed reports only looked for when the cells say there are some.
+    /// </summary>
+    private static async Task<IReadOnlyList<ProblemRecipient>> ProblemsAsync(SmsActivitiesDbContext db, IQueryable<SendRecordEntity> records, bool anyFailedReport, CancellationToken cancellationToken)
+    {
+        var refused = await records.Where(r => r.Status == SendRecordStatus.Rejected || r.Status == SendRecordStatus.InDoubt)
+            .OrderBy(r => r.Id).Take(ProblemsShown)
+            .Select(r => new { r.Id, r.Mobile, r.Vendor, r.ActivityId, r.Status, r.VendorCode, r.Error })
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        var problems = refused.Select(p => new ProblemRecipient(p.Id, PhoneNumber.Mask(p.Mobile), p.Vendor, p.ActivityId,
+            p.Status == SendRecordStatus.Rejected ? "send" : "in doubt", p.VendorCode, p.Error)).ToList();
+        if (anyFailedReport)
+        {
+            var failed = await (
+                    from r in records.Where(r => r.Status == SendRecordStatus.Accepted)
+                    join d in db.DeliveryReports.AsNoTracking() on new { r.Vendor, MessageId = r.MessageId! } equals new { d.Vendor, d.MessageId }
+                    where d.Status == Failed
+                    orderby r.Id
+                    select new { r.Id, r.Mobile, r.Vendor, r.ActivityId, d.Code })
+                .Take(ProblemsShown).ToListAsync(cancellationToken).ConfigureAwait(false);
+            problems.AddRange(failed.Select(p => new ProblemRecipient(p.Id, PhoneNumber.Mask(p.Mobile), p.Vendor, p.ActivityId, "report", p.Code, null)));
+        }
+        return problems.OrderBy(p => p.RecordId).Take(ProblemsShown).ToArray();
     }
 
     public async Task<VendorView> VendorsAsync(InsightsFilter filter, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var records = InRange(db, filter);
-        var fromTicks = filter.From.UtcTicks;
-        var bucket = Math.Max(TimeSpan.TicksPerMinute, (filter.To.UtcTicks - fromTicks + TimelineBuckets - 1) / TimelineBuckets);
+        var cells = InRange(db, filter, out var fromMinute, out var toMinute);
+        var bucket = Math.Max(1, (toMinute - fromMinute + TimelineBuckets - 1) / TimelineBuckets);
         // One pass for the funnels, the codes and the timeline (a cell per time bucket as well).
-        var cells = await records
-            .GroupBy(r => new { Bucket = (r.CreatedAtTicks - fromTicks) / bucket, r.Vendor, r.Status, r.DeliveryStatus, Code = r.Status == SendRecordStatus.Rejected ? r.VendorCode : r.DeliveryStatus == Failed ? r.ReportCode : null })
-            .Select(g => new Cell
+        var rows = (await cells
+            .GroupBy(c => new { Bucket = (c.Minute - fromMinute) / bucket, c.Vendor, c.Status, c.DeliveryStatus, c.Code })
+            .Select(g => new
             {
-                Bucket = g.Key.Bucket, Vendor = g.Key.Vendor, Status = g.Key.Status, DeliveryStatus = g.Key.DeliveryStatus, Code = g.Key.Code,
-                Count = g.Count(), Replies = g.Count(r => r.RepliedAtTicks != null), OptOuts = g.Count(r => r.OptedOut), Failovers = g.Count(r => r.Attempts > 1),
-                Fees = g.Sum(r => r.Fee),
+                g.Key.Bucket, g.Key.Vendor, g.Key.Status, g.Key.DeliveryStatus, g.Key.Code,
+                Count = g.Sum(c => c.Count), Replies = g.Sum(c => c.Replies), OptOuts = g.Sum(c => c.OptOuts), Failovers = g.Sum(c => c.Failovers),
+                FeeUnits = g.Sum(c => c.FeeUnits),
             })
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
-        var byVendor = Funnels(cells);
-        var latency = await LatencyAsync(records, cancellationToken).ConfigureAwait(false);
-        var timeline = cells.GroupBy(c => (c.Bucket, c.Vendor))
+            .ToListAsync(cancellationToken).ConfigureAwait(false))
+            .Select(c => new Cell
+            {
+                Bucket = c.Bucket, Vendor = c.Vendor, Status = c.Status, DeliveryStatus = NullIfEmpty(c.DeliveryStatus), Code = NullIfEmpty(c.Code),
+                Count = c.Count, Replies = c.Replies, OptOuts = c.OptOuts, Failovers = c.Failovers, Fees = c.FeeUnits / InsightCellEntity.FeeScale,
+            })
+            .ToArray();
+        var byVendor = Funnels(rows);
+        var latency = await LatencyAsync(cells, cancellationToken).ConfigureAwait(false);
+        var timeline = rows.GroupBy(c => (c.Bucket, c.Vendor))
             .OrderBy(g => g.Key.Bucket).ThenBy(g => g.Key.Vendor, StringComparer.Ordinal)
-            .Select(g => new TimelinePoint(Ticks(fromTicks + g.Key.Bucket * bucket), g.Key.Vendor, g.Sum(c => c.Count),
+            .Select(g => new TimelinePoint(Minutes(fromMinute + g.Key.Bucket * bucket), g.Key.Vendor, g.Sum(c => c.Count),
                 g.Where(c => c.Status == SendRecordStatus.Accepted && c.DeliveryStatus == Delivered).Sum(c => c.Count),
                 g.Where(c => c.Status == SendRecordStatus.Accepted && c.DeliveryStatus == Failed).Sum(c => c.Count)))
             .ToArray();
-        return new VendorView(filter.From, filter.To, byVendor.Values.Aggregate(Funnel.Empty, (a, b) => a + b), VendorRows(byVendor, latency),
-            ErrorCodes(cells), TimeSpan.FromTicks(bucket), timeline);
+        return new VendorView(Minutes(fromMinute), Minutes(toMinute), byVendor.Values.Aggregate(Funnel.Empty, (a, b) => a + b), VendorRows(byVendor, latency),
+            ErrorCodes(rows), TimeSpan.FromMinutes(bucket), timeline);
     }
 
     public async Task<SendRecordView?> RecordAsync(long id, CancellationToken cancellationToken)
@@ -134,16 +164,18 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
             DeliveryStatus = d == null ? null : d.Status, ReportCode = d == null ? null : d.Code, ReportedAtTicks = d == null ? null : (long?)d.ReceivedAtTicks,
         };
 
-    private static IQueryable<InsightRow> Sms(SmsActivitiesDbContext db) => Joined(db).Where(r => !r.Mobile.Contains("@"));
+    /// <summary>Cells holding records (a cell whose records all moved on keeps a zero count, and its times mean nothing).</summary>
+    private static IQueryable<InsightCellEntity> Counted(SmsActivitiesDbContext db) => db.InsightCells.AsNoTracking().Where(c => c.Count > 0);
 
-    private static IQueryable<InsightRow> InRange(SmsActivitiesDbContext db, InsightsFilter filter)
+    /// <summary>The cells of the filter's range, widened to whole minutes: from the minute holding <c>From</c> to the one after the minute holding <c>To</c>'s last tick.</summary>
+    private static IQueryable<InsightCellEntity> InRange(SmsActivitiesDbContext db, InsightsFilter filter, out long fromMinute, out long toMinute)
     {
-        var from = filter.From.UtcTicks;
-        var to = filter.To.UtcTicks;
-        var records = Sms(db).Where(r => r.CreatedAtTicks >= from && r.CreatedAtTicks < to);
-        if (!string.IsNullOrEmpty(filter.Vendor)) records = records.Where(r => r.Vendor == filter.Vendor);
-        if (!string.IsNullOrEmpty(filter.DefinitionId)) records = records.Where(r => r.DefinitionId == filter.DefinitionId);
-        return records;
+        var from = fromMinute = filter.From.UtcTicks / TimeSpan.TicksPerMinute;
+        var to = toMinute = (filter.To.UtcTicks + TimeSpan.TicksPerMinute - 1) / TimeSpan.TicksPerMinute;
+        var cells = Counted(db).Where(c => c.Minute >= from && c.Minute < to);
+        if (!string.IsNullOrEmpty(filter.Vendor)) cells = cells.Where(c => c.Vendor == filter.Vendor);
+        if (!string.IsNullOrEmpty(filter.DefinitionId)) cells = cells.Where(c => c.DefinitionId == filter.DefinitionId);
+        return cells;
     }
 
     /// <summary>The grouped cells folded into one funnel per vendor.</summary>
@@ -181,18 +213,18 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
             .OrderByDescending(e => e.Count).ThenBy(e => e.Code, StringComparer.Ordinal).ToArray();
 
     /// <summary>
-    /// Send → report latency per vendor from a histogram the database counts (100 ms buckets): one pass whatever the
-    /// number of messages, percentiles exact to the bucket (reported as the bucket's lower bound).
+    /// Send → report latency per vendor from the cells' 100 ms histogram: percentiles exact to the bucket (reported as
+    /// the bucket's lower bound).
     /// </summary>
-    private static async Task<IReadOnlyDictionary<string, LatencyPercentiles>> LatencyAsync(IQueryable<InsightRow> records, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyDictionary<string, LatencyPercentiles>> LatencyAsync(IQueryable<InsightCellEntity> cells, CancellationToken cancellationToken)
     {
-        var histogram = await records.Where(r => r.ReportedAtTicks != null && r.Status == SendRecordStatus.Accepted)
-            .GroupBy(r => new { r.Vendor, Bucket = (r.ReportedAtTicks!.Value - r.CreatedAtTicks) / LatencyBucketTicks })
-            .Select(g => new { g.Key.Vendor, g.Key.Bucket, Count = g.Count() })
+        var histogram = await cells.Where(c => c.LatencyBucket >= 0)
+            .GroupBy(c => new { c.Vendor, c.LatencyBucket })
+            .Select(g => new { g.Key.Vendor, Bucket = g.Key.LatencyBucket, Count = g.Sum(c => c.Count) })
             .ToListAsync(cancellationToken).ConfigureAwait(false);
         return histogram.GroupBy(h => h.Vendor, StringComparer.Ordinal).ToDictionary(g => g.Key, g =>
         {
-            var buckets = g.OrderBy(h => h.Bucket).Select(h => (Bucket: Math.Max(0, h.Bucket), h.Count)).ToArray();
+            var buckets = g.OrderBy(h => h.Bucket).Select(h => (h.Bucket, h.Count)).ToArray();
             var count = buckets.Sum(b => b.Count);
             double At(double percentile)
             {
@@ -201,9 +233,9 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
                 foreach (var (bucket, n) in buckets)
                 {
                     seen += n;
-                    if (seen >= rank) return bucket * LatencyBucketTicks / (double)TimeSpan.TicksPerSecond;
+                    if (seen >= rank) return bucket * InsightCellEntity.LatencyBucketTicks / (double)TimeSpan.TicksPerSecond;
                 }
-                return buckets[^1].Bucket * LatencyBucketTicks / (double)TimeSpan.TicksPerSecond;
+                return buckets[^1].Bucket * InsightCellEntity.LatencyBucketTicks / (double)TimeSpan.TicksPerSecond;
             }
             return new LatencyPercentiles(count, At(0.50), At(0.90), At(0.99));
         }, StringComparer.Ordinal);
@@ -228,6 +260,10 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
     private static string StudioInstanceUrl(string instanceId) => $"{StudioHosting.PathBase}/workflows/instances/{Uri.EscapeDataString(instanceId)}/view";
 
     private static DateTimeOffset Ticks(long ticks) => new(ticks, TimeSpan.Zero);
+
+    private static DateTimeOffset Minutes(long minutes) => Ticks(minutes * TimeSpan.TicksPerMinute);
+
+    private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
 }
 
 /// <summary>A send record joined with its delivery report: what every insights query sums.</summary>

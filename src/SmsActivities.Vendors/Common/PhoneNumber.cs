@@ -38,6 +38,17 @@ public readonly record struct PhoneNumber
     public override string ToString() => E164;
 
     /// <summary>
+    /// The IANA time zones the number may be in, from its country and, where the plan tells, its area code (one for most
+    /// countries, several for e.g. a US mobile). Empty when nothing can be told (a non-geographic number).
+    /// </summary>
+    public IReadOnlyList<string> TimeZoneIds()
+    {
+        var mapper = PhoneNumberToTimeZonesMapper.GetInstance();
+        var unknown = mapper.GetUnknownTimeZone();
+        return mapper.GetTimeZonesForNumber(Util.Parse(E164, null)).Where(z => z != unknown).ToArray();
+    }
+
+    /// <summary>
     /// Parses "+cc…" (E.164), the international dialling form of <paramref name="defaultRegion"/> ("00cc…" in CN), or a
     /// national number of <paramref name="defaultRegion"/> (<see cref="FallbackRegion"/> when null). Spaces, dashes,
     /// dots and brackets are ignored. Throws a <see cref="VendorValidationException"/> naming <paramref name="field"/>.

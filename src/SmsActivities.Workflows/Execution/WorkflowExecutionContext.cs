@@ -44,7 +44,15 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     internal JsonObject? TriggerInput { get; set; }
     internal List<WorkflowExecutionLogRecord> NewJournal { get; } = [];
     internal Dictionary<string, ActivityExecutionRecord> ExecutionRecords { get; } = new(StringComparer.Ordinal);
+    /// <summary>Stimuli the run published: recorded, with the deliveries they are owed, in the run's commit.</summary>
     internal List<Stimulus> Outbox { get; } = [];
+    /// <summary>Children to start after the run: their start deliveries are written in the run's commit.</summary>
+    internal List<ChildDispatch> Dispatches { get; } = [];
+    /// <summary>
+    /// This run is a child's first, started inline by its parent's activity, which reads the result directly: no
+    /// completion stimulus for it.
+    /// </summary>
+    internal bool ParentReadsFirstRun { get; set; }
     /// <summary>What <see cref="MarkSecret"/> collected; the runtime blanks these out of everything it stores at commit.</summary>
     internal HashSet<string> Secrets { get; } = new(StringComparer.Ordinal);
 
@@ -61,19 +69,12 @@ public sealed class WorkflowExecutionContext : ExpressionContext
 
     // ---- running ----
 
-    internal void Start(Activity root)
-    {
-        _startRun = true;
-        Schedule(root, null);
-    }
-
-    /// <summary>This run started the instance: a child that finishes in it is answered directly to the parent that started it.</summary>
-    private bool _startRun;
+    internal void Start(Activity root) => Schedule(root, null);
 
     /// <summary>A child whose parent waits tells it, once it finishes in a later run (see <see cref="ChildWorkflows"/>).</summary>
     private void NotifyParentIfFinished()
     {
-        if (!_startRun && ChildWorkflows.CompletionOf(State) is { } completion) Outbox.Add(completion);
+        if (!ParentReadsFirstRun && ChildWorkflows.CompletionOf(State) is { } completion) Outbox.Add(completion);
     }
 
     internal async Task ResumeAsync(Bookmark bookmark, JsonObject? input)

@@ -77,6 +77,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => new ActivityTester(sp.GetRequiredService<WorkflowDefinitionService>(), sp.GetRequiredService<ExecutionContextFactory>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new InstanceAlterer(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), sp.GetRequiredService<WorkflowDefinitionService>(),
             sp.GetRequiredService<ExecutionContextFactory>(), sp.GetRequiredService<InstanceOwnership>(), sp.GetRequiredService<InstanceCommitter>(), sp.GetRequiredService<StimulusSender>()));
+        services.AddSingleton(sp => new AlterationPlans(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), sp.GetRequiredService<InstanceAlterer>(),
+            sp.GetRequiredService<InstanceOwnership>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<AlterationPlans>>()));
         services.AddHttpContextAccessor();
         services.AddOptions<WorkflowRetentionOptions>().ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new WorkflowRetention(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(),

@@ -10,7 +10,8 @@ namespace SmsActivities.Workflows.Hosting;
 
 /// <summary>
 /// On start: schema, code-first workflows, the workflows folder, recovery of crashed instances. Then,
-/// in the background: due timers, expired leases and expired inbox entries (pending deliveries are the
+/// in the background: due timers, expired leases, expired inbox entries and alteration plans left unfinished by a
+/// stopped node (pending deliveries are the
 /// dispatcher's, see <see cref="DeliveryDispatchService"/>).
 /// </summary>
 internal sealed class WorkflowRuntimeService(
@@ -19,6 +20,7 @@ internal sealed class WorkflowRuntimeService(
     TimerScheduler timers,
     TimerSignal timerSignal,
     InboxPurger inbox,
+    AlterationPlans alterationPlans,
     IServiceProvider services,
     IOptions<WorkflowRuntimeOptions> options,
     TimeProvider time,
@@ -68,6 +70,7 @@ internal sealed class WorkflowRuntimeService(
                 await recovery.RecoverAsync(stoppingToken);
                 while (await timers.ResumeDueAsync(Batch, stoppingToken) == Batch) { }
                 await inbox.PurgeExpiredAsync(stoppingToken);
+                await alterationPlans.ResumeAbandonedAsync(stoppingToken);
                 await WaitAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

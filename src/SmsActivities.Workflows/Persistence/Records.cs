@@ -76,7 +76,11 @@ internal sealed class StimulusRow
     public long ExpiresAt { get; set; }
 }
 
-internal enum DeliveryKind { Resume = 0, Start = 1 }
+/// <summary>
+/// What a delivery does: resume a bookmark, start a triggered workflow, or start a child a parent dispatched (its input
+/// and parent link are in the stimulus's input).
+/// </summary>
+internal enum DeliveryKind { Resume = 0, Start = 1, StartChild = 2 }
 
 /// <summary>
 /// A unit of work owed to a stimulus (start this trigger / resume this bookmark), written in the same
@@ -115,4 +119,35 @@ internal sealed class ExecutionRow
     public string NodeId { get; set; } = "";
     public long StartedAt { get; set; }
     public string Json { get; set; } = "";
+}
+
+/// <summary>
+/// An alteration plan (Elsa's shape: the alterations and the instance filter as JSON), leased by the node running it
+/// so a plan whose node died is taken over once the lease expires.
+/// </summary>
+internal sealed class AlterationPlanRow
+{
+    public string Id { get; set; } = "";
+    public string AlterationsJson { get; set; } = "";
+    public string FilterJson { get; set; } = "";
+    public string Status { get; set; } = "";
+    public long CreatedAt { get; set; }
+    public long? StartedAt { get; set; }
+    public long? CompletedAt { get; set; }
+    public string? LeaseOwner { get; set; }
+    public long? LeaseExpiresAt { get; set; }
+}
+
+/// <summary>One instance of a plan. Marked completed in the transaction that commits the alteration.</summary>
+internal sealed class AlterationJobRow
+{
+    public string Id { get; set; } = "";
+    public string PlanId { get; set; } = "";
+    public int Sequence { get; set; }
+    public string WorkflowInstanceId { get; set; } = "";
+    public string Status { get; set; } = "";
+    public string? LogJson { get; set; }
+    public long CreatedAt { get; set; }
+    public long? StartedAt { get; set; }
+    public long? CompletedAt { get; set; }
 }

@@ -18,6 +18,8 @@ internal class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : 
     public DbSet<DeliveryRow> Deliveries => Set<DeliveryRow>();
     public DbSet<JournalRow> Journal => Set<JournalRow>();
     public DbSet<ExecutionRow> Executions => Set<ExecutionRow>();
+    public DbSet<AlterationPlanRow> AlterationPlans => Set<AlterationPlanRow>();
+    public DbSet<AlterationJobRow> AlterationJobs => Set<AlterationJobRow>();
 
     protected override void OnModelCreating(ModelBuilder b)
     {
@@ -75,6 +77,16 @@ internal class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : 
         {
             e.ToTable("ActivityExecutions");
             e.HasIndex(x => new { x.InstanceId, x.NodeId });
+        });
+        b.Entity<AlterationPlanRow>(e =>
+        {
+            e.ToTable("AlterationPlans");
+            e.HasIndex(x => new { x.Status, x.LeaseExpiresAt });
+        });
+        b.Entity<AlterationJobRow>(e =>
+        {
+            e.ToTable("AlterationJobs");
+            e.HasIndex(x => new { x.PlanId, x.Sequence });
         });
     }
 }

@@ -60,6 +60,7 @@ internal sealed class DeliveryRunner(
                 return await deliveries.DropAsync(delivery.Id, cancellationToken);
         }
         var workflow = await definitions.GetWorkflowAsync(delivery.DefinitionVersionId!, cancellationToken);
+        if (delivery.Kind == DeliveryKind.StartChild) return await starter.StartAsync(ChildDispatches.StartOf(workflow, input, correlationId, delivery.Id), cancellationToken);
         return await starter.StartAsync(new StartRun(workflow)
         {
             CorrelationId = correlationId,

@@ -50,7 +50,12 @@ public sealed class InstanceAlterer
         _sender = sender;
     }
 
-    public async Task<AlterationResult> ApplyAsync(string instanceId, IReadOnlyList<WorkflowAlteration> alterations, CancellationToken cancellationToken)
+    public Task<AlterationResult> ApplyAsync(string instanceId, IReadOnlyList<WorkflowAlteration> alterations, CancellationToken cancellationToken) =>
+        ApplyAsync(instanceId, alterations, null, cancellationToken);
+
+    /// <param name="commitWith">Writes that record the result in the same transaction as the altered instance (only when applied).</param>
+    internal async Task<AlterationResult> ApplyAsync(string instanceId, IReadOnlyList<WorkflowAlteration> alterations,
+        Func<AlterationResult, WorkflowDbContext, CancellationToken, Task>? commitWith, CancellationToken cancellationToken)
     {
         var log = new List<AlterationLogEntry>();
         AlterationResult Failed(string message)
@@ -110,10 +115,12 @@ public sealed class InstanceAlterer
                 }
             }
             if (!cancelled) await context.RunAsync();
-            var followUps = await _committer.CommitAsync(db, row, context, [], before, cancellationToken);
+            var result = new AlterationResult(instanceId, true, scheduled, log);
+            var followUps = await _committer.CommitAsync(db, row, context, [], before, cancellationToken,
+                commitWith is null ? null : (tx, ct) => commitWith(result, tx, ct));
             leased = false;
             await _sender.FollowUpAsync(followUps, cancellationToken);
-            return new AlterationResult(instanceId, true, scheduled, log);
+            return result;
         }
         finally
         {

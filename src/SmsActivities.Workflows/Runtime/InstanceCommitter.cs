@@ -10,20 +10,23 @@ namespace SmsActivities.Workflows.Runtime;
 
 /// <summary>
 /// Ends every run with one transaction: the instance state (lease released), its bookmarks replaced, the new journal
-/// and execution records, the delivery it served removed, and its new bookmarks matched against the inbox (an early
-/// arrival is claimed in the same transaction). Secrets the run met are masked in everything written.
+/// and execution records, the delivery it served removed, its new bookmarks matched against the inbox (an early
+/// arrival is claimed in the same transaction), and what it published (stimuli, dispatched children) recorded with the
+/// deliveries it is owed, so a crash after the commit loses none of it. Secrets the run met are masked in everything written.
 /// </summary>
-internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRuntimeOptions> options, TimerSignal timers, LeaseRenewer leases)
+internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRuntimeOptions> options, TimerSignal timers, LeaseRenewer leases,
+    StimulusRecorder recorder, DispatchSignal dispatch)
 {
     /// <summary>Commits a run; <paramref name="served"/> are the deliveries it served (removed in the same transaction).</summary>
     /// <param name="bookmarksBefore">
     /// The bookmarks the instance had before the run: only new ones are written and matched against the inbox, and only
     /// those gone are deleted (a campaign's wait keeps thousands that a report must not make the commit rewrite).
     /// </param>
+    /// <param name="alsoInTransaction">More writes that must commit with the run or not at all (run again on a retried attempt).</param>
     /// <returns>The inbox matches to resume and the stimuli the run published, for after the instance is released.</returns>
     public async Task<IReadOnlyList<FollowUp>> CommitAsync(WorkflowDbContext db, InstanceRow row, WorkflowExecutionContext context, IReadOnlyCollection<string> served,
-        IReadOnlySet<string> bookmarksBefore, CancellationToken cancellationToken) =>
-        (await CommitManyAsync(db, [new RunToCommit(row, context, served, bookmarksBefore)], cancellationToken))[0];
+        IReadOnlySet<string> bookmarksBefore, CancellationToken cancellationToken, Func<WorkflowDbContext, CancellationToken, Task>? alsoInTransaction = null) =>
+        (await CommitManyAsync(db, [new RunToCommit(row, context, served, bookmarksBefore, alsoInTransaction)], cancellationToken))[0];
 
     /// <summary>
     /// Group commit: the runs of several instances (all tracked by <paramref name="db"/>) in one transaction, so a batch
@@ -48,10 +51,17 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             }
             var staged = new List<IReadOnlyList<FollowUp>>(stages.Count);
             await using var tx = await db.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(db), cancellationToken);
-            await StimulusHashLocks.LockAsync(db, stages.SelectMany(x => x.Run.Context.State.Bookmarks.Where(b => b.DueAt is null && !x.Run.BookmarksBefore.Contains(b.Id)).Select(b => b.Hash)),
-                cancellationToken);
+            await StimulusHashLocks.LockAsync(db, stages.SelectMany(x => x.Run.Context.State.Bookmarks.Where(b => b.DueAt is null && !x.Run.BookmarksBefore.Contains(b.Id)).Select(b => b.Hash))
+                .Concat(stages.SelectMany(x => x.Run.Context.Outbox.Select(s => s.Hash))), cancellationToken);
             foreach (var (run, isNew, correlationChanged) in stages)
+            {
                 staged.Add(await StageAsync(db, run.Row, isNew, correlationChanged, run.Context, run.Served, run.BookmarksBefore, cancellationToken));
+                if (run.AlsoInTransaction is { } also) await also(db, cancellationToken);
+            }
+            await db.SaveChangesAsync(cancellationToken);
+            // Once the runs' bookmarks are written: a stimulus a run published can then resume a bookmark made in this commit.
+            for (var i = 0; i < stages.Count; i++)
+                staged[i] = [.. staged[i], .. await StagePublishedAsync(db, stages[i].Run.Context, cancellationToken)];
             await db.SaveChangesAsync(cancellationToken);
             await tx.CommitAsync(cancellationToken);
             return staged;
@@ -61,7 +71,27 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             leases.ReleaseInstance(run.Row.Id);
             if (run.Context.State.Bookmarks.Where(b => b.DueAt != null).Select(b => b.DueAt).Min() is { } next) timers.Raise(next);
         }
+        if (runs.Any(r => r.Context.Dispatches.Count > 0)) dispatch.Wake();
         return followUps;
+    }
+
+    /// <summary>
+    /// The stimuli the run published, with the deliveries they are owed (run inline after the commit, or by the dispatcher
+    /// after a crash), and the start deliveries of the children it dispatched (left to the dispatcher: the parent goes
+    /// on first).
+    /// </summary>
+    private async Task<IReadOnlyList<FollowUp>> StagePublishedAsync(WorkflowDbContext db, WorkflowExecutionContext context, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        foreach (var child in context.Dispatches)
+        {
+            var (stimulus, delivery) = ChildDispatches.Rows(child, now, options.Value.InboxRetention);
+            db.Stimuli.Add(stimulus);
+            db.Deliveries.Add(delivery);
+        }
+        if (context.Outbox.Count == 0) return [];
+        var recorded = await recorder.StageAsync(db, context.Outbox, options.Value.LeaseWaitTimeout, cancellationToken);
+        return recorded.SelectMany((r, i) => r.Deliveries.Select(d => new FollowUp(d, context.Outbox[i].Input, context.Outbox[i].CorrelationId))).ToList();
     }
 
     private async Task<List<FollowUp>> StageAsync(WorkflowDbContext db, InstanceRow row, bool isNew, bool correlationChanged, WorkflowExecutionContext context,
@@ -111,9 +141,7 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             await db.Deliveries.Where(d => served.Contains(d.Id)).ExecuteDeleteAsync(cancellationToken);
         }
 
-        var followUps = await ClaimEarlyArrivalsAsync(db, row.Id, state, bookmarksBefore, cancellationToken);
-        followUps.AddRange(context.Outbox.Select(s => new FollowUp(null, null, s)));
-        return followUps;
+        return await ClaimEarlyArrivalsAsync(db, row.Id, state, bookmarksBefore, cancellationToken);
     }
 
     /// <summary>
@@ -140,7 +168,7 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             stimulus.Status = StimulusStatus.Consumed;
             var delivery = RuntimeRows.NewDelivery(stimulus.Id, DeliveryKind.Resume, now, options.Value.LeaseWaitTimeout, bookmark.Id, instanceId);
             db.Deliveries.Add(delivery);
-            followUps.Add(new FollowUp(delivery, stimulus.InputJson is { } json ? JsonNode.Parse(json)?.AsObject() : null, null));
+            followUps.Add(new FollowUp(delivery, stimulus.InputJson is { } json ? JsonNode.Parse(json)?.AsObject() : null));
         }
         return followUps;
     }
@@ -192,5 +220,9 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
     private static string? Json(JsonNode? node) => node?.ToJsonString(WorkflowJson.Options);
 }
 
-/// <summary>A run of an instance ready to commit: its row (tracked), its execution, the deliveries it served, its bookmarks before.</summary>
-internal sealed record RunToCommit(InstanceRow Row, WorkflowExecutionContext Context, IReadOnlyCollection<string> Served, IReadOnlySet<string> BookmarksBefore);
+/// <summary>
+/// A run of an instance ready to commit: its row (tracked), its execution, the deliveries it served, its bookmarks
+/// before, and any other writes that belong to the same transaction.
+/// </summary>
+internal sealed record RunToCommit(InstanceRow Row, WorkflowExecutionContext Context, IReadOnlyCollection<string> Served, IReadOnlySet<string> BookmarksBefore,
+    Func<WorkflowDbContext, CancellationToken, Task>? AlsoInTransaction = null);

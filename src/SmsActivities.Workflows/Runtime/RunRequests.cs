@@ -19,6 +19,13 @@ internal sealed record StartRun(Workflow Workflow)
     public string? DeliveryId { get; init; }
     /// <summary>Copied into the new instance's state properties (e.g. the parent a child workflow reports to).</summary>
     public JsonObject? Properties { get; init; }
+    /// <summary>
+    /// Without a delivery: the instance's id, kept as its start key too, so a second start of that id is refused by the
+    /// database instead of making a twin (a child started again by a parent re-running after a crash).
+    /// </summary>
+    public string? InstanceId { get; init; }
+    /// <summary>A child started inline by its parent's activity, which reads this first run's result itself.</summary>
+    public bool ParentReadsFirstRun { get; init; }
 }
 
 /// <summary>One bookmark to resume, directly or for a delivery.</summary>
@@ -42,5 +49,8 @@ internal sealed record RunOutcome(WorkflowRunResult? Result, bool Deferred, IRea
     public static RunOutcome Busy { get; } = new(null, true, []);
 }
 
-/// <summary>Work a commit leaves for after the locks are released: an inbox match to resume, or a stimulus to publish.</summary>
-internal sealed record FollowUp(DeliveryRow? Delivery, JsonObject? Input, Stimulus? Publish);
+/// <summary>
+/// Work a commit leaves for after the locks are released: a delivery written in the commit (an inbox match to resume,
+/// or what a stimulus the run published is owed), run inline at once; the dispatcher runs it if this process dies first.
+/// </summary>
+internal sealed record FollowUp(DeliveryRow Delivery, JsonObject? Input, string? CorrelationId = null);

@@ -31,16 +31,37 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
 
     private async Task<IReadOnlyList<RecordedStimulus>?> RecordOnceAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        var retryAfter = dueAfter;
         await using var context = await db.CreateDbContextAsync(cancellationToken);
         await using var tx = await context.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(context), cancellationToken);
+        await StimulusHashLocks.LockAsync(context, stimuli.Select(s => s.Hash), cancellationToken);
+        var recorded = await StageAsync(context, stimuli, dueAfter, cancellationToken);
+        try
+        {
+            await context.SaveChangesAsync(cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+        }
+        catch (DbUpdateException e) when (stimuli.Any(s => s.DedupeKey != null) && !TransientRetry.IsRetryable(e))
+        {
+            return null;
+        }
+        return recorded;
+    }
+
+    /// <summary>
+    /// Adds the stimuli and the deliveries they are owed to <paramref name="context"/>, inside a transaction the caller
+    /// opened, saves and commits, having taken the hash locks of the stimuli first (<see cref="StimulusHashLocks"/>). A
+    /// run's commit stages what it published this way, so a stimulus is never lost between the commit and its sending.
+    /// </summary>
+    public async Task<IReadOnlyList<RecordedStimulus>> StageAsync(WorkflowDbContext context, IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter,
+        CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var retryAfter = dueAfter;
         var keys = stimuli.Where(s => s.DedupeKey != null).Select(s => s.DedupeKey!).Distinct(StringComparer.Ordinal).ToList();
         var seen = keys.Count == 0 ? [] : (await context.Stimuli.Where(s => keys.Contains(s.DedupeKey!)).Select(s => s.DedupeKey!).ToListAsync(cancellationToken))
             .ToHashSet(StringComparer.Ordinal);
         var hashes = stimuli.Select(s => s.Hash).ToArray();
         var wanted = hashes.Where((_, i) => stimuli[i].DedupeKey is null || !seen.Contains(stimuli[i].DedupeKey!)).Distinct(StringComparer.Ordinal).ToList();
-        await StimulusHashLocks.LockAsync(context, wanted, cancellationToken);
         var startHashes = wanted.Where(h => stimuli.Any(s => s.WorkflowInstanceId is null && s.Hash == h)).ToList();
         var triggers = (await context.Triggers.Where(t => startHashes.Contains(t.Hash))
                 .Select(t => new { t.Hash, t.DefinitionVersionId, t.ActivityId }).ToListAsync(cancellationToken))
@@ -86,15 +107,6 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
                 context.Deliveries.AddRange(deliveries);
             }
             recorded.Add(new RecordedStimulus(false, id, deliveries));
-        }
-        try
-        {
-            await context.SaveChangesAsync(cancellationToken);
-            await tx.CommitAsync(cancellationToken);
-        }
-        catch (DbUpdateException e) when (keys.Count > 0 && !TransientRetry.IsRetryable(e))
-        {
-            return null;
         }
         return recorded;
     }

@@ -61,20 +61,18 @@ internal sealed class StimulusSender(
     }
 
     /// <summary>
-    /// Runs what a commit left: inbox matches to resume (those of one instance in one run, as when a campaign's wait
-    /// claims the reports that came before it), then stimuli its run published.
+    /// Runs the deliveries a commit wrote: inbox matches to resume (those of one instance in one run, as when a campaign's
+    /// wait claims the reports that came before it), then what the stimuli its run published are owed.
     /// </summary>
     public async Task FollowUpAsync(IReadOnlyList<FollowUp> followUps, CancellationToken cancellationToken)
     {
-        var lanes = followUps.Where(f => f.Delivery != null).Select(f => new DueDelivery(f.Delivery!, f.Input, null, null))
+        var lanes = followUps.Select(f => new DueDelivery(f.Delivery, f.Input, f.CorrelationId, null))
             .GroupBy(d => d.Delivery.InstanceId ?? d.Delivery.Id, StringComparer.Ordinal);
         foreach (var lane in lanes)
         {
             var outcome = await runner.RunLaneAsync(lane.ToList(), cancellationToken);
             await FollowUpAsync(outcome.FollowUps, cancellationToken);
         }
-        foreach (var followUp in followUps)
-            if (followUp.Publish is { } stimulus) await SendAsync([stimulus], cancellationToken);
     }
 
     /// <summary>

@@ -29,7 +29,7 @@ internal sealed class WorkflowStarter(
         var now = time.GetUtcNow();
         var state = new WorkflowState
         {
-            Id = run.DeliveryId ?? RuntimeRows.NewId(), DefinitionId = workflow.DefinitionId, DefinitionVersionId = workflow.DefinitionVersionId,
+            Id = run.DeliveryId ?? run.InstanceId ?? RuntimeRows.NewId(), DefinitionId = workflow.DefinitionId, DefinitionVersionId = workflow.DefinitionVersionId,
             DefinitionVersion = workflow.Version, CorrelationId = run.CorrelationId, Name = workflow.Name,
             Input = run.Input.ToDictionary(p => p.Key, p => p.Value),
             Status = WorkflowStatus.Running, SubStatus = WorkflowSubStatus.Pending, CreatedAt = now, UpdatedAt = now,
@@ -39,12 +39,13 @@ internal sealed class WorkflowStarter(
         var context = contexts.Create(workflow, state, cancellationToken);
         context.TriggerActivityId = run.TriggerActivityId;
         context.TriggerInput = run.TriggerInput;
+        context.ParentReadsFirstRun = run.ParentReadsFirstRun;
         using var span = WorkflowTelemetry.StartRun("start", workflow.DefinitionId, state.Id);
         try
         {
             context.Start(workflow.Root);
             await context.RunAsync();
-            var row = new InstanceRow { Id = state.Id, StartKey = run.DeliveryId, CreatedAt = DbTime.ToDb(now) };
+            var row = new InstanceRow { Id = state.Id, StartKey = run.DeliveryId ?? run.InstanceId, CreatedAt = DbTime.ToDb(now) };
             await using var dbContext = await db.CreateDbContextAsync(cancellationToken);
             dbContext.Instances.Add(row);
             IReadOnlyList<FollowUp> followUps;
@@ -52,10 +53,10 @@ internal sealed class WorkflowStarter(
             {
                 followUps = await committer.CommitAsync(dbContext, row, context, run.DeliveryId is { } served ? [served] : [], new HashSet<string>(), cancellationToken);
             }
-            catch (DbUpdateException) when (run.DeliveryId != null)
+            catch (DbUpdateException) when (row.StartKey != null)
             {
-                // Another process ran the same delivery and committed first: its instance stands, this run is discarded.
-                if (await StartedElsewhereAsync(run.DeliveryId, cancellationToken)) return RunOutcome.Nothing;
+                // Another process ran the same delivery (or started the same child) and committed first: its instance stands, this run is discarded.
+                if (await StartedElsewhereAsync(row.StartKey, cancellationToken)) return RunOutcome.Nothing;
                 throw;
             }
             var result = WorkflowRunResult.From(state);
@@ -72,10 +73,10 @@ internal sealed class WorkflowStarter(
         }
     }
 
-    private async Task<bool> StartedElsewhereAsync(string deliveryId, CancellationToken cancellationToken)
+    private async Task<bool> StartedElsewhereAsync(string startKey, CancellationToken cancellationToken)
     {
         await using var context = await db.CreateDbContextAsync(cancellationToken);
-        return await context.Instances.AnyAsync(i => i.StartKey == deliveryId, cancellationToken);
+        return await context.Instances.AnyAsync(i => i.StartKey == startKey, cancellationToken);
     }
 
     internal static JsonNode? InitialValue(VariableDefinition variable)

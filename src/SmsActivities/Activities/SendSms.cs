@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using ActivityKind = System.Diagnostics.ActivityKind;
 using Microsoft.Extensions.Options;
 using SmsActivities.Hosting;
@@ -16,7 +17,7 @@ namespace SmsActivities.Activities;
 /// <remarks><paramref name="InDoubt"/>: not known to be accepted, but the vendor may have sent it; it was not sent again.</remarks>
 public sealed record SmsSendResult(string Mobile, string? Vendor, bool Accepted, string? MessageId, string? VendorCode, string? Error, decimal? Fee, bool OptedOut = false, bool InDoubt = false);
 
-[Activity(ActivityInputs.Namespace, "SMS", "Sends an SMS to one or many recipients through a configured vendor or Auto, failing over to the next vendors when a vendor refused or could not be reached. Leaves by Unknown when a vendor may have sent some messages but its answer was lost: those recipients are in doubt and were not sent again. With OTP on, a one-time code replaces {code} in the text; the code itself is never stored, output or logged.",
+[Activity(ActivityInputs.Namespace, "SMS", "Sends an SMS to one or many recipients through a configured vendor or Auto, failing over to the next vendors when a vendor refused or could not be reached. Leaves by Unknown when a vendor may have sent some messages but its answer was lost: those recipients are in doubt and were not sent again. With OTP on, a one-time code replaces {code} in the text; the code itself is never stored, output or logged. With a send window, a message outside the recipients' local hours is held by a durable timer and sent when the window opens.",
     DisplayName = "Send SMS")]
 [FlowNode(Sent, PartiallySent, Failed, Unknown, RateLimited)]
 public sealed class SendSms : Activity
@@ -66,6 +67,14 @@ public sealed class SendSms : Activity
     [Input(Description = "The end user's address, for the per-IP OTP rate limit.", Category = "OTP", Order = 11)]
     public Input<string?>? ClientIp { get; set; }
 
+    [Input(DisplayName = "Send window", Description = "Quiet hours: the local hours in which the SMS may be sent, as HH:mm-HH:mm (e.g. 08:00-21:00; 22:00-06:00 spans midnight). Outside them the send waits (a durable timer, kept across restarts) and goes out when the window opens in every recipient's time zone. Empty: send at once.",
+        Category = "Send window", Order = 12)]
+    public Input<string?>? SendWindow { get; set; }
+
+    [Input(DisplayName = "Time zone", Description = "The recipients' IANA time zone for the send window (e.g. Asia/Shanghai, Europe/London). Empty: each number's own zone, told by its country and area code; UTC for a number whose zone cannot be told.",
+        Category = "Send window", Order = 13)]
+    public Input<string?>? TimeZone { get; set; }
+
     [Output(Description = "One entry per recipient, in the order given: mobile, vendor, accepted, messageId, vendorCode, error, fee, optedOut. Empty for a campaign over SmsActivities:MaxResultsInOutputs recipients (see ResultsOmitted).")]
     public Output<IReadOnlyList<SmsSendResult>> Results { get; set; } = new();
 
@@ -83,6 +92,8 @@ public sealed class SendSms : Activity
     [Output(Description = "Sum of the fees the vendors reported.")] public Output<decimal> Fee { get; set; } = new();
     [Output(Description = "Why nothing (or not everything) was sent.")] public Output<string?> Error { get; set; } = new();
     [Output(Description = "When the OTP code expires.")] public Output<DateTimeOffset?> OtpExpiresAt { get; set; } = new();
+    [Output(Description = "When the send window held the send: the moment it was released (null when it was sent at once).")]
+    public Output<DateTimeOffset?> HeldUntil { get; set; } = new();
     [Output(Description = "With the RateLimited outcome: seconds until a code can be asked for again (for a Retry-After header).")]
     public Output<int?> RetryAfterSeconds { get; set; } = new();
 
@@ -98,6 +109,7 @@ public sealed class SendSms : Activity
         SmsMessage message;
         string? vendor;
         IReadOnlyList<string> failover;
+        DateTimeOffset? opensAt;
         try
         {
             var entries = ActivityInputs.ParseRecipientEntries(context.Get(Recipients), ActivityInputs.Region(context));
@@ -119,6 +131,7 @@ public sealed class SendSms : Activity
             // Unknown vendors, empty text and over-long text are refused before anything is written or sent.
             var plan = router.Plan(message, vendor, failover);
             SmsBatching.Validate(message, plan.Max(s => s.MaxTextLength));
+            opensAt = WindowOpening(context, message.Recipients);
         }
         catch (VendorValidationException ex)
         {
@@ -133,6 +146,15 @@ public sealed class SendSms : Activity
             // This very execution already sent (a crash came before the workflow committed): replay what it completed
             // with. No vendor is called and, for an OTP, the challenge issued then stays the one to verify.
             await CompleteAsync(context, completed);
+            return;
+        }
+
+        if (prior is null && opensAt > context.Now)
+        {
+            // Nothing was sent for this execution yet: it waits for the window (a send already begun is finished at once).
+            context.Set(HeldUntil, opensAt);
+            context.Log($"SendSms held by its send window until {opensAt:O}", new { heldUntil = opensAt });
+            context.CreateBookmark(new JsonObject { ["heldUntil"] = opensAt.Value.ToString("O") }, OnWindowOpenAsync, dueAt: opensAt);
             return;
         }
 
@@ -255,6 +277,19 @@ public sealed class SendSms : Activity
             routed.InDoubtCount > 0 ? Unknown : routed.AcceptedCount == 0 ? Failed : routed.FailedCount > 0 || skipped.Length > 0 ? PartiallySent : Sent);
         await records.CompleteAsync(key, routed.Recipients, outputs, ct);
         await CompleteAsync(context, outputs);
+    }
+
+    /// <summary>A timer that fires late (the server was down) may find the window closed again: the send is checked anew.</summary>
+    private ValueTask OnWindowOpenAsync(ActivityExecutionContext context) => ExecuteAsync(context);
+
+    /// <summary>When the send window (if any) is open for every recipient: now, or a later moment; null without a window.</summary>
+    private DateTimeOffset? WindowOpening(ActivityExecutionContext context, IReadOnlyCollection<PhoneNumber> recipients)
+    {
+        if (LocalSendWindow.Parse(context.Get(SendWindow)) is not { } window) return null;
+        var zones = LocalSendWindow.ZonesOf(recipients, context.Get(TimeZone));
+        return window.NextOpening(context.Now, zones)
+               ?? throw new VendorValidationException(LocalSendWindow.Field,
+                   $"the window {window.Opens:HH\\:mm}-{window.Closes:HH\\:mm} is never open at once in the recipients' time zones ({string.Join(", ", zones.Select(z => z.Id))}); send to them separately");
     }
 
     /// <summary>Everything a send completes with: set live, and stored with the send records to be replayed by a repeated execution.</summary>

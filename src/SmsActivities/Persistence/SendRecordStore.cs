@@ -55,8 +55,31 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     public async Task MarkInDoubtAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Status == SendRecordStatus.Pending)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, SendRecordStatus.InDoubt), cancellationToken).ConfigureAwait(false);
+        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Status == SendRecordStatus.Pending)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        var before = rows.Select(InsightRollup.Snapshot).ToArray();
+        foreach (var row in rows) row.Status = SendRecordStatus.InDoubt;
+        await SaveAsync(db, before, rows, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Saves changes to tracked <paramref name="rows"/> (<paramref name="before"/>: their snapshots, in the same order)
+    /// with the insights cells they move, inside the caller's <see cref="InsightRollup.BeginAsync"/> transaction.
+    /// </summary>
+    private static async Task SaveAsync(SmsActivitiesDbContext db, IReadOnlyList<SendRecordEntity> before, IReadOnlyList<SendRecordEntity> rows, CancellationToken cancellationToken)
+    {
+        var changed = Enumerable.Range(0, rows.Count).Where(i => InsightRollup.Differs(before[i], rows[i])).ToArray();
+        var reports = await InsightRollup.ReportsAsync(db, changed.SelectMany(i => new[] { before[i], rows[i] }), cancellationToken).ConfigureAwait(false);
+        var delta = new InsightDelta();
+        foreach (var i in changed)
+        {
+            delta.Remove(before[i], InsightRollup.ReportOf(reports, before[i]));
+            delta.Add(rows[i], InsightRollup.ReportOf(reports, rows[i]));
+        }
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await delta.ApplyAsync(db, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -67,17 +90,27 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         bool batched = false, string? definitionId = null)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow().UtcTicks;
-        db.SendRecords.AddRange(mobiles.Select(m => new SendRecordEntity
+        var rows = mobiles.Select(m => new SendRecordEntity
         {
             Vendor = plannedVendor, Mobile = m, InstanceId = instanceId, ActivityId = activityId,
             IdempotencyKey = idempotencyKey, Status = batched ? SendRecordStatus.Queued : SendRecordStatus.Pending, CreatedAtTicks = now,
             DefinitionId = string.IsNullOrEmpty(definitionId) ? null : definitionId,
-        }));
+        }).ToArray();
+        db.SendRecords.AddRange(rows);
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        // A new record has no message id yet, so no report to join.
+        var delta = new InsightDelta();
+        foreach (var row in rows) delta.Add(row, null);
+        await delta.ApplyAsync(db, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Marks one batch's Queued records Pending, committed before the batch is handed to a vendor.</summary>
+    /// <summary>
+    /// Marks one batch's Queued records Pending, committed before the batch is handed to a vendor. The insights cells
+    /// count both as queued, so they do not change.
+    /// </summary>
     public async Task StartBatchAsync(string idempotencyKey, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
@@ -89,10 +122,13 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     public async Task SettleAsync(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
         var mobiles = outcomes.Select(o => o.Mobile).ToArray();
         var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && mobiles.Contains(r.Mobile)).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var before = rows.Select(InsightRollup.Snapshot).ToArray();
         Settle(rows, outcomes);
-        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await SaveAsync(db, before, rows, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static void Settle(IEnumerable<SendRecordEntity> rows, IReadOnlyList<SmsRecipientOutcome> outcomes)
@@ -120,10 +156,13 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     public async Task CompleteAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
         var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var before = rows.Select(InsightRollup.Snapshot).ToArray();
         Settle(rows, outcomes);
         db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(JsonSerializer.Serialize(outputs, ReplayJson)), CreatedAtTicks = time.GetUtcNow().UtcTicks });
-        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await SaveAsync(db, before, rows, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -187,6 +226,10 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private async Task WriteReportsAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        // Each message's report as it was before this push (null: none), for the insights cells of its send records.
+        var previous = new Dictionary<(string Vendor, string MessageId), DeliveryReportEntity?>();
+        var current = new Dictionary<(string Vendor, string MessageId), DeliveryReportEntity>();
         foreach (var byVendor in reports.GroupBy(r => r.Vendor, StringComparer.Ordinal))
         {
             var ids = byVendor.Select(r => r.MessageId).Distinct(StringComparer.Ordinal).ToArray();
@@ -196,20 +239,44 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             {
                 var status = report.Status.ToString();
                 var code = report.Status == DeliveryStatus.Failed ? report.VendorCode : null;
+                var key = (report.Vendor, report.MessageId);
                 if (!stored.TryGetValue(report.MessageId, out var row))
                 {
+                    previous.TryAdd(key, null);
                     stored[report.MessageId] = row = new DeliveryReportEntity { Vendor = report.Vendor, MessageId = report.MessageId, Status = status, Code = code, ReceivedAtTicks = receivedAt.UtcTicks };
                     db.DeliveryReports.Add(row);
+                    current[key] = row;
                 }
                 else if (row.Status == nameof(DeliveryStatus.Unknown) && report.Status != DeliveryStatus.Unknown)
                 {
+                    previous.TryAdd(key, new DeliveryReportEntity { Vendor = row.Vendor, MessageId = row.MessageId, Status = row.Status, Code = row.Code, ReceivedAtTicks = row.ReceivedAtTicks });
                     row.Status = status;
                     row.Code = code;
                     row.ReceivedAtTicks = receivedAt.UtcTicks;
+                    current[key] = row;
+                }
+            }
+        }
+        // The send records these reports answer, as committed (the write lock is held): a record not settled yet has no
+        // message id and counts the report when it settles.
+        var delta = new InsightDelta();
+        if (current.Count > 0)
+        {
+            foreach (var chunk in current.Keys.Select(k => k.MessageId).Distinct(StringComparer.Ordinal).Chunk(5000))
+            {
+                var sends = await db.SendRecords.AsNoTracking().Where(r => r.MessageId != null && chunk.Contains(r.MessageId))
+                    .ToListAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var send in sends)
+                {
+                    if (!current.TryGetValue((send.Vendor, send.MessageId!), out var now)) continue;
+                    delta.Remove(send, previous[(send.Vendor, send.MessageId!)]);
+                    delta.Add(send, now);
                 }
             }
         }
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await delta.ApplyAsync(db, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -221,17 +288,24 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         ArgumentNullException.ThrowIfNull(replies);
         if (replies.Count == 0) return;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
         var at = receivedAt.UtcTicks;
+        var touched = new Dictionary<long, (SendRecordEntity Before, SendRecordEntity Row)>();
         foreach (var (mobile, optOut) in replies)
         {
             var latest = await db.SendRecords.Where(x => x.Mobile == mobile && x.Status == SendRecordStatus.Accepted && x.CreatedAtTicks <= at)
                 .MaxAsync(x => (long?)x.Id, cancellationToken).ConfigureAwait(false);
-            if (latest is null) continue;
-            await db.SendRecords.Where(r => r.Id == latest)
-                .ExecuteUpdateAsync(s => s
-                    .SetProperty(r => r.RepliedAtTicks, r => r.RepliedAtTicks ?? at)
-                    .SetProperty(r => r.OptedOut, r => r.OptedOut || optOut), cancellationToken).ConfigureAwait(false);
+            if (latest is not { } id) continue;
+            if (!touched.TryGetValue(id, out var entry))
+            {
+                var row = await db.SendRecords.SingleAsync(r => r.Id == id, cancellationToken).ConfigureAwait(false);
+                touched[id] = entry = (InsightRollup.Snapshot(row), row);
+            }
+            entry.Row.RepliedAtTicks ??= at;
+            entry.Row.OptedOut |= optOut;
         }
+        await SaveAsync(db, touched.Values.Select(t => t.Before).ToArray(), touched.Values.Select(t => t.Row).ToArray(), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static byte[] Compress(string json)

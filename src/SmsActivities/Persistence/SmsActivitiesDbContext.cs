@@ -18,6 +18,7 @@ public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> opt
     public DbSet<SendOutcomeEntity> SendOutcomes => Set<SendOutcomeEntity>();
     public DbSet<DeliveryReportEntity> DeliveryReports => Set<DeliveryReportEntity>();
     public DbSet<WebhookKeyEntity> WebhookKeys => Set<WebhookKeyEntity>();
+    public DbSet<InsightCellEntity> InsightCells => Set<InsightCellEntity>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -58,6 +59,9 @@ public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> opt
             // The insights page: sends over a time range, and a reply tied back to the latest send to its number.
             e.HasIndex(x => x.CreatedAtTicks);
             e.HasIndex(x => x.Mobile);
+            // A campaign's distinct recipients (read from the index alone) and its refused or in-doubt recipients.
+            e.HasIndex(x => new { x.InstanceId, x.Vendor, x.Mobile });
+            e.HasIndex(x => new { x.InstanceId, x.Status });
             e.Property(x => x.DefinitionId).HasMaxLength(128);
             e.Property(x => x.VendorCode).HasMaxLength(64);
         });
@@ -70,6 +74,18 @@ public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> opt
             e.Property(x => x.Status).HasMaxLength(16);
             e.Property(x => x.Code).HasMaxLength(64);
             e.HasIndex(x => x.ReceivedAtTicks);
+        });
+        modelBuilder.Entity<InsightCellEntity>(e =>
+        {
+            e.ToTable("sms_insight_cells");
+            // A campaign's cells are one range of the key; a time range's are found by the minute.
+            e.HasKey(x => new { x.InstanceId, x.Minute, x.DefinitionId, x.ActivityId, x.Vendor, x.Status, x.DeliveryStatus, x.Code, x.LatencyBucket });
+            e.Property(x => x.DefinitionId).HasMaxLength(128);
+            e.Property(x => x.Vendor).HasMaxLength(32);
+            e.Property(x => x.Status).HasMaxLength(16);
+            e.Property(x => x.DeliveryStatus).HasMaxLength(16);
+            e.Property(x => x.Code).HasMaxLength(64);
+            e.HasIndex(x => x.Minute);
         });
         modelBuilder.Entity<SendOutcomeEntity>(e =>
         {
@@ -160,6 +176,44 @@ public sealed class DeliveryReportEntity
     public string? Code { get; set; }
     /// <summary>When the report was received: against the send record's creation, the send → report latency.</summary>
     public long ReceivedAtTicks { get; set; }
+}
+
+/// <summary>
+/// Send records summed ahead of the insights page (see <c>InsightRollup</c>): how many records of one instance, step,
+/// vendor, status, delivery report status, failure code and send → report latency bucket were created in one minute.
+/// Empty strings stand for none (a key column cannot be null); <see cref="LatencyBucket"/> is -1 for records without a
+/// report (or not accepted).
+/// </summary>
+public sealed class InsightCellEntity
+{
+    /// <summary>Send → report latency histogram resolution.</summary>
+    public const long LatencyBucketTicks = TimeSpan.TicksPerMillisecond * 100;
+
+    /// <summary>Fees are summed as integers of this many units per currency unit (SQLite has no exact decimal arithmetic).</summary>
+    public const decimal FeeScale = 100_000_000m;
+
+    public required string InstanceId { get; set; }
+    /// <summary>The records' creation, in whole minutes since 0001-01-01 UTC.</summary>
+    public long Minute { get; set; }
+    public required string DefinitionId { get; set; }
+    public required string ActivityId { get; set; }
+    public required string Vendor { get; set; }
+    /// <summary>The record's status, Pending counted as Queued.</summary>
+    public required string Status { get; set; }
+    public required string DeliveryStatus { get; set; }
+    /// <summary>The vendor's code of a refused send or of a failed report.</summary>
+    public required string Code { get; set; }
+    /// <summary>Send → report latency in 100 ms steps.</summary>
+    public long LatencyBucket { get; set; }
+    public int Count { get; set; }
+    public int Replies { get; set; }
+    public int OptOuts { get; set; }
+    public int Failovers { get; set; }
+    /// <summary>Fees in 10⁻⁸ currency units.</summary>
+    public long FeeUnits { get; set; }
+    public long FirstTicks { get; set; }
+    public long LastTicks { get; set; }
+    public long LastReportTicks { get; set; }
 }
 
 /// <summary>The outputs a completed send left the workflow with, by idempotency key: replayed when the same execution runs again.</summary>

@@ -39,15 +39,21 @@ public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFac
     {
         var now = time.GetUtcNow();
         var o = options.Value;
-        var sendsBefore = (now - o.SendRecords).UtcTicks;
+        // Whole minutes, so the insights cells (per minute of creation) go with exactly the records they sum.
+        var sendsBefore = (now - o.SendRecords).UtcTicks / TimeSpan.TicksPerMinute * TimeSpan.TicksPerMinute;
         var eventsBefore = (now - o.RateEvents).UtcTicks;
         var expiredBefore = (now - o.ExpiredOtpChallenges).UtcTicks;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
         var records = await db.SendRecords.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        // A report comes after its send was created, so these reports' records are gone as well.
         await db.DeliveryReports.Where(r => r.ReceivedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        var minute = sendsBefore / TimeSpan.TicksPerMinute;
+        await db.InsightCells.Where(c => c.Minute < minute).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var outcomes = await db.SendOutcomes.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var events = await db.RateEvents.Where(e => e.AtTicks < eventsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var challenges = await db.OtpChallenges.Where(c => c.ExpiresAtTicks < expiredBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new SmsRetentionResult(records, outcomes, events, challenges);
     }
 }

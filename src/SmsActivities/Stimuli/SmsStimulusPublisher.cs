@@ -58,6 +58,11 @@ public sealed class SmsStimulusPublisher(
         foreach (var report in reports) Add(SmsStimuli.ForReport(report, started));
         foreach (var reply in replies) Add(SmsStimuli.ForReply(reply, started));
         foreach (var email in emailEvents) Add([SmsStimuli.ForEmailEvent(email, started)]);
+        // Reports onto the send records first: once the stimuli are in, the dispatcher may resume and finish the workflow
+        // at once, and what it tells (a campaign finished) must already be on the records the insights page sums. The
+        // first final report of a message is kept, so a repeated push changes nothing; a failure fails the push, which
+        // the vendor then repeats, instead of losing the report for the page.
+        await records.RecordReportsAsync(reports, started, cancellationToken).ConfigureAwait(false);
         // Reports only: stored durably and acknowledged, the waits they resume run in the runtime's dispatcher (a slow
         // run no longer holds up the vendor's acknowledgement, and a campaign's reports resume its wait together).
         // Replies and email events still run before the answer, since a reply may start a workflow that waits for the
@@ -79,7 +84,7 @@ public sealed class SmsStimulusPublisher(
         var freshReports = reports.Where((_, i) => eventResults[i].Any(r => !r.Duplicate)).ToArray();
         var freshReplies = replies.Where((_, i) => eventResults[reports.Count + i].Any(r => !r.Duplicate)).Select(r => (r.Mobile, IsOptOut(r.Text))).ToArray();
         await RecordReportLatencyAsync(freshReports, started, cancellationToken).ConfigureAwait(false);
-        await RecordOnSendsAsync(freshReports, freshReplies, started, cancellationToken).ConfigureAwait(false);
+        await RecordRepliesAsync(freshReplies, started, cancellationToken).ConfigureAwait(false);
         return new IngestResult(fresh, eventResults.Length - fresh);
     }
 
@@ -108,19 +113,19 @@ public sealed class SmsStimulusPublisher(
     }
 
     /// <summary>
-    /// Reports and replies onto the send records they answer (what the insights page sums). Like the latency, a failed
-    /// write loses that bookkeeping, never the push: its events are already stored.
+    /// New replies onto the latest send to their number (only new ones: a repeated reply could otherwise land on a send
+    /// made since, such as the answer to the first). A failed write loses that bookkeeping, never the push: its events
+    /// are already stored.
     /// </summary>
-    private async Task RecordOnSendsAsync(IReadOnlyList<DeliveryReport> reports, IReadOnlyList<(string Mobile, bool OptOut)> replies, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    private async Task RecordRepliesAsync(IReadOnlyList<(string Mobile, bool OptOut)> replies, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         try
         {
-            await records.RecordReportsAsync(reports, receivedAt, cancellationToken).ConfigureAwait(false);
             await records.RecordRepliesAsync(replies, receivedAt, cancellationToken).ConfigureAwait(false);
         }
         catch (System.Data.Common.DbException ex)
         {
-            logger.LogWarning(ex, "Could not record {Reports} reports and {Replies} replies on their send records", reports.Count, replies.Count);
+            logger.LogWarning(ex, "Could not record {Replies} replies on their send records", replies.Count);
         }
     }
 

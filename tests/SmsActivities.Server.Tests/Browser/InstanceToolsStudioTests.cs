@@ -8,8 +8,9 @@ namespace SmsActivities.Server.Tests.Browser;
 
 /// <summary>
 /// Studio's tools on single activities and running instances, clicked in the browser: the editor's activity Test tab
-/// (a WriteLine and, in sandbox mode, a SendSms) and the instance list's bulk Cancel with "Apply to all matches"
-/// (an alteration plan). The server's state is checked through the API.
+/// (a WriteLine and, in sandbox mode, a SendSms), the instance list's bulk Cancel with "Apply to all matches"
+/// (an alteration plan) and the viewer of a faulted instance (journal order, the root's status). The server's state is
+/// checked through the API.
 /// </summary>
 [Collection(BrowserCollection.Name)]
 public sealed class InstanceToolsStudioTests(BrowserFixture fixture)
@@ -90,6 +91,38 @@ public sealed class InstanceToolsStudioTests(BrowserFixture fixture)
         foreach (var id in matching) Assert.Equal("Cancelled", await SubStatusAsync(client, id));
         Assert.Equal("Suspended", await SubStatusAsync(client, bystander));
         await Assertions.Expect(page.GetByText("Workflow instances are being cancelled.")).ToBeVisibleAsync();
+    });
+
+    [Fact]
+    public Task Viewer_of_a_faulted_instance_lists_Started_before_Faulted_and_shows_the_root_Faulted() => StudioPage.RunAsync(fixture, async (page, _) =>
+    {
+        using var client = fixture.Server.CreateClient();
+        var model = ApiScenarios.StartThen("Faulted viewer " + Guid.NewGuid().ToString("N")[..6], new JsonObject
+        {
+            ["id"] = "Broken", ["type"] = "Elsa.WriteLine", ["version"] = 1, ["name"] = "Broken",
+            ["text"] = new JsonObject { ["typeName"] = "String", ["expression"] = new JsonObject { ["type"] = "JavaScript", ["value"] = "throw new Error('boom')" } },
+        });
+        var definitionId = (string)(await ApiScenarios.SaveAsync(client, model, publish: true))["definitionId"]!;
+        var instanceId = await ApiScenarios.ExecuteAsync(client, definitionId);
+
+        await page.GotoAsync($"studio/workflows/instances/{instanceId}/view", new() { WaitUntil = WaitUntilState.NetworkIdle });
+        var viewer = page.Locator("elsa-workflow-instance-viewer");
+
+        // The journal, top to bottom: the faulting activity's "Started" entry comes before its "Faulted" one.
+        var started = StudioDriver.Visible(viewer, "Write Line - Started");
+        var faulted = StudioDriver.Visible(viewer, "Write Line - Faulted");
+        await Assertions.Expect(started).ToBeVisibleAsync();
+        await Assertions.Expect(faulted).ToBeVisibleAsync();
+        var startedBox = await started.BoundingBoxAsync();
+        var faultedBox = await faulted.BoundingBoxAsync();
+        Assert.True(startedBox!.Y < faultedBox!.Y, $"journal: 'Write Line - Started' at y={startedBox.Y}, 'Write Line - Faulted' at y={faultedBox.Y} (Started must come first)");
+
+        // With nothing selected the Activity tab shows the root Flowchart: its execution ended Faulted, like the instance.
+        var rootPanel = viewer.Locator("table").Filter(new() { HasText = "Node ID" }).Filter(new() { HasText = "Elsa.Flowchart" }).First;
+        var statusRow = rootPanel.Locator("tr").Filter(new() { HasTextRegex = new Regex("^\\s*Status\\b") }).First;
+        await Assertions.Expect(statusRow).ToContainTextAsync("Faulted");
+        await Assertions.Expect(viewer.Locator("tr").Filter(new() { HasTextRegex = new Regex("^\\s*Sub\\s*status") }).First).ToContainTextAsync("Faulted");
+        await StudioPage.SaveDocScreenshotAsync(page, "studio-faulted-instance.png");
     });
 
     [Fact]

@@ -7,8 +7,10 @@ namespace SmsActivities.Server.Tests.Infrastructure;
 /// <summary>The built server (<c>SmsActivities.Server.dll</c>) run by <c>dotnet</c> with its settings in the environment, to be killed with SIGKILL.</summary>
 public sealed class ServerProcess : IDisposable
 {
+    private const int KeptLines = 400;
     private readonly Process _process;
     private readonly int _port;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
 
     private ServerProcess(Process process, int port)
     {
@@ -34,11 +36,22 @@ public sealed class ServerProcess : IDisposable
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var server = new ServerProcess(process, port);
+        process.OutputDataReceived += (_, e) => server.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new ServerProcess(process, port);
+        return server;
+    }
+
+    /// <summary>The last lines the server wrote (its warnings and errors by default), for a failure message.</summary>
+    public string RecentOutput => string.Join(Environment.NewLine, _output);
+
+    private void Keep(string? line)
+    {
+        if (line is null) return;
+        _output.Enqueue(line);
+        while (_output.Count > KeptLines) _output.TryDequeue(out _);
     }
 
     public int Id => _process.Id;

@@ -48,13 +48,17 @@ public sealed class LegacyDatabaseUpgradeTests
         }
 
         SqliteConnection.ClearAllPools();
-        Assert.Equal(["20261202012634_Initial", "20261202014458_DeliveryStimulusIndex"], await ColumnAsync(Path.Combine(data, "smsactivities.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
+        Assert.Equal(["20261202012634_Initial", "20261202014458_DeliveryStimulusIndex", "20261202043135_AlterationPlans"], await ColumnAsync(Path.Combine(data, "smsactivities.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
         Assert.Empty(await ColumnAsync(Path.Combine(data, "smsactivities.db"), "SELECT name FROM sqlite_master WHERE name = 'SchemaVersion'"));
-        Assert.Equal(["20261202013013_Initial", "20261202031105_InsightsRecords"], await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
+        Assert.Equal(["20261202013013_Initial", "20261202031105_InsightsRecords", "20261202044510_InsightCells"], await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
         // The later migration ran on the adopted file: the insights columns and the delivery report table are there.
         Assert.Single(await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT name FROM sqlite_master WHERE name = 'sms_delivery_reports'"));
         Assert.Equal(3L, long.Parse((await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT COUNT(*) FROM sms_send_records WHERE Mobile LIKE '+861380013801%'")).Single(),
             System.Globalization.CultureInfo.InvariantCulture));
+        // The insights cells were filled from the records already there: one count per SMS record.
+        var records = (await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT COUNT(*) FROM sms_send_records WHERE Mobile NOT LIKE '%@%'")).Single();
+        var summed = (await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT COALESCE(SUM(Count), 0) FROM sms_insight_cells")).Single();
+        Assert.True(records == summed && records != "0", $"send records {records}, counted in the insights cells {summed}");
         try { Directory.Delete(data, recursive: true); } catch (IOException) { }
     }
 

@@ -39,27 +39,36 @@ public abstract class ChildWorkflowActivity : Activity
             : DefaultInput(context).ToDictionary(p => p.Key, p => p.Value?.DeepClone());
         input["ParentInstanceId"] = context.WorkflowInstanceId;
         var correlationId = context.Get(CorrelationId) is { Length: > 0 } id ? id : context.ExpressionContext.CorrelationId;
-        var child = await StartChildAsync(context, new ChildWorkflowRequest(context.Get(WorkflowDefinitionId) ?? "", context.WorkflowInstanceId)
+        var request = new ChildWorkflowRequest(context.Get(WorkflowDefinitionId) ?? "", context.WorkflowInstanceId,
+            ChildWorkflows.InstanceIdFor(context.WorkflowInstanceId, Id, context.ExecutionKey))
         {
             Input = input, CorrelationId = correlationId, WaitForCompletion = wait,
-        });
-        if (wait && child.Status != WorkflowStatus.Finished)
+        };
+        var child = await RunChildAsync(context, request);
+        if (child is null || (wait && child.Status != WorkflowStatus.Finished))
         {
-            context.CreateBookmark(ChildWorkflows.Payload(child.InstanceId), OnChildCompletedAsync, name: ChildWorkflows.CompletedStimulusName);
+            if (!wait) return; // dispatched and not waited for: the activity already completed
+            context.CreateBookmark(ChildWorkflows.Payload(request.InstanceId), OnChildCompletedAsync, name: ChildWorkflows.CompletedStimulusName);
             return;
         }
         SetResult(context, ChildWorkflows.Result(child.InstanceId, child.Status, child.SubStatus, child.Output, correlationId));
         await context.CompleteActivityAsync();
     }
 
-    /// <summary>Starts the child through the runtime and journals which instance it is.</summary>
+    /// <summary>Starts the child now and returns where it stands; or queues it, completes when not waiting, and returns null.</summary>
+    private protected virtual async Task<ChildWorkflowRun?> RunChildAsync(ActivityExecutionContext context, ChildWorkflowRequest request) =>
+        await StartChildAsync(context, request);
+
+    /// <summary>Starts the child through the runtime (or finds the one a previous try of this execution started) and journals which instance it is.</summary>
     internal static async Task<ChildWorkflowRun> StartChildAsync(ActivityExecutionContext context, ChildWorkflowRequest request)
     {
-        var starter = context.GetService<IChildWorkflowStarter>() ?? throw new InvalidOperationException("Child workflows need the workflow runtime.");
-        var child = await starter.StartAsync(request, context.CancellationToken);
+        var child = await Starter(context).StartAsync(request, context.CancellationToken);
         context.Log($"Started child workflow instance {child.InstanceId} ({child.SubStatus}).", new { childInstanceId = child.InstanceId });
         return child;
     }
+
+    private protected static IChildWorkflowStarter Starter(ActivityExecutionContext context) =>
+        context.GetService<IChildWorkflowStarter>() ?? throw new InvalidOperationException("Child workflows need the workflow runtime.");
 
     // Protected, not private: bookmark callbacks are looked up by name on the concrete type, which sees no private base members.
     protected ValueTask OnChildCompletedAsync(ActivityExecutionContext context)
@@ -89,5 +98,19 @@ public sealed class DispatchWorkflow : ChildWorkflowActivity
     protected override void SetResult(ActivityExecutionContext context, JsonObject result)
     {
         if (context.Get(WaitForCompletion)) context.Set(Result, ValueConverter.ToPlain(result["output"]));
+    }
+
+    /// <summary>
+    /// Queues the child: its start is a delivery written in this run's commit, which the dispatcher runs after it. A
+    /// parent that fails before committing has dispatched nothing, and one that commits has its child started even if
+    /// the process dies right after.
+    /// </summary>
+    private protected override async Task<ChildWorkflowRun?> RunChildAsync(ActivityExecutionContext context, ChildWorkflowRequest request)
+    {
+        var dispatch = await Starter(context).PrepareDispatchAsync(request, context.CancellationToken);
+        context.WorkflowExecutionContext.Dispatches.Add(dispatch);
+        context.Log($"Dispatched child workflow instance {request.InstanceId}.", new { childInstanceId = request.InstanceId });
+        if (!request.WaitForCompletion) await context.CompleteActivityAsync();
+        return null;
     }
 }

@@ -48,7 +48,8 @@ public sealed class WorkflowDefinitionActivity : Activity
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         var input = Inputs.ToDictionary(p => p.Key, p => ValueConverter.ToNode(context.Evaluate(p.Value)));
-        var child = await ChildWorkflowActivity.StartChildAsync(context, new ChildWorkflowRequest(WorkflowDefinitionId, context.WorkflowInstanceId)
+        var child = await ChildWorkflowActivity.StartChildAsync(context, new ChildWorkflowRequest(WorkflowDefinitionId, context.WorkflowInstanceId,
+            ChildWorkflows.InstanceIdFor(context.WorkflowInstanceId, Id, context.ExecutionKey))
         {
             Input = input, CorrelationId = context.ExpressionContext.CorrelationId, WaitForCompletion = true,
         });

@@ -51,6 +51,71 @@ namespace SmsActivities.Persistence.Migrations.Postgres
                     b.ToTable("sms_delivery_reports", "sms");
                 });
 
+            modelBuilder.Entity("SmsActivities.Persistence.InsightCellEntity", b =>
+                {
+                    b.Property<string>("InstanceId")
+                        .HasColumnType("text");
+
+                    b.Property<long>("Minute")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("DefinitionId")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
+                    b.Property<string>("ActivityId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Vendor")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("Status")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("DeliveryStatus")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("Code")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<long>("LatencyBucket")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("Failovers")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("FeeUnits")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("FirstTicks")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("LastReportTicks")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("LastTicks")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("OptOuts")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("Replies")
+                        .HasColumnType("integer");
+
+                    b.HasKey("InstanceId", "Minute", "DefinitionId", "ActivityId", "Vendor", "Status", "DeliveryStatus", "Code", "LatencyBucket");
+
+                    b.HasIndex("Minute");
+
+                    b.ToTable("sms_insight_cells", "sms");
+                });
+
             modelBuilder.Entity("SmsActivities.Persistence.OptOutEntity", b =>
                 {
                     b.Property<string>("Mobile")
@@ -229,7 +294,11 @@ namespace SmsActivities.Persistence.Migrations.Postgres
 
                     b.HasIndex("InstanceId", "ActivityId");
 
+                    b.HasIndex("InstanceId", "Status");
+
                     b.HasIndex("Vendor", "MessageId");
+
+                    b.HasIndex("InstanceId", "Vendor", "Mobile");
 
                     b.ToTable("sms_send_records", "sms");
                 });

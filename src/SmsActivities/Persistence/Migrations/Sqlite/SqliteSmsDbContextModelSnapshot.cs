@@ -45,6 +45,71 @@ namespace SmsActivities.Persistence.Migrations.Sqlite
                     b.ToTable("sms_delivery_reports", (string)null);
                 });
 
+            modelBuilder.Entity("SmsActivities.Persistence.InsightCellEntity", b =>
+                {
+                    b.Property<string>("InstanceId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Minute")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DefinitionId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ActivityId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Vendor")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DeliveryStatus")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Code")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LatencyBucket")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Failovers")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("FeeUnits")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("FirstTicks")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastReportTicks")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("LastTicks")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("OptOuts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Replies")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("InstanceId", "Minute", "DefinitionId", "ActivityId", "Vendor", "Status", "DeliveryStatus", "Code", "LatencyBucket");
+
+                    b.HasIndex("Minute");
+
+                    b.ToTable("sms_insight_cells", (string)null);
+                });
+
             modelBuilder.Entity("SmsActivities.Persistence.OptOutEntity", b =>
                 {
                     b.Property<string>("Mobile")
@@ -219,7 +284,11 @@ namespace SmsActivities.Persistence.Migrations.Sqlite
 
                     b.HasIndex("InstanceId", "ActivityId");
 
+                    b.HasIndex("InstanceId", "Status");
+
                     b.HasIndex("Vendor", "MessageId");
+
+                    b.HasIndex("InstanceId", "Vendor", "Mobile");
 
                     b.ToTable("sms_send_records", (string)null);
                 });

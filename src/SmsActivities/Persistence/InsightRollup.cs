@@ -1,0 +1,174 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
+using SmsActivities.Workflows.Persistence;
+
+namespace SmsActivities.Persistence;
+
+/// <summary>
+/// The pre-summed insights cells (<see cref="InsightCellEntity"/>): every SMS send record, joined with its message's
+/// delivery report, counts once in the cell of its minute, instance, step, vendor, status, report, failure code and
+/// latency bucket. A write that changes a record or a report takes its old contribution out and puts the new one in,
+/// in the transaction that makes the change, so the cells always equal the records summed. A report that comes
+/// before its send settled counts nowhere until the send settles (no record carries its message id yet); the settle
+/// then finds it, and never counts it twice, since a record's contribution is always computed from the record and
+/// the report as they stand.
+/// </summary>
+internal static class InsightRollup
+{
+    // Serialises the writers of the cells on PostgreSQL (SQLite's write transactions already are): a report and the
+    // settle of its send must each see the other's commit, or neither would count the pair.
+    private const long PostgresLockKey = 0x736d_735f_696e_7369; // "sms_insi"
+
+    /// <summary>
+    /// Opens the transaction every change to send records or reports runs in (BEGIN IMMEDIATE on SQLite, which
+    /// takes the write lock at once; an advisory lock on PostgreSQL), so what it reads is what it changes.
+    /// </summary>
+    public static async Task<IDbContextTransaction> BeginAsync(SmsActivitiesDbContext db, CancellationToken cancellationToken)
+    {
+        var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (db.Database.ProviderName == DatabaseSettings.NpgsqlProviderName)
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({PostgresLockKey})", cancellationToken).ConfigureAwait(false);
+        return transaction;
+    }
+
+    /// <summary>The cell a record counts in and what it adds there; null for an email send (an address for the number).</summary>
+    public static (CellKey Key, CellSums Sums)? Contribution(SendRecordEntity r, DeliveryReportEntity? report)
+    {
+        if (r.Mobile.Contains('@', StringComparison.Ordinal)) return null;
+        var deliveryStatus = report?.Status ?? "";
+        var code = r.Status == SendRecordStatus.Rejected ? r.VendorCode : deliveryStatus == "Failed" ? report!.Code : null;
+        var latency = r.Status == SendRecordStatus.Accepted && report is not null
+            ? Math.Max(0, (report.ReceivedAtTicks - r.CreatedAtTicks) / InsightCellEntity.LatencyBucketTicks)
+            : -1;
+        var key = new CellKey(r.InstanceId ?? "", r.CreatedAtTicks / TimeSpan.TicksPerMinute, r.DefinitionId ?? "", r.ActivityId ?? "", r.Vendor,
+            // Queued and Pending are one stage to the page: a batch's start changes no cell.
+            r.Status == SendRecordStatus.Pending ? SendRecordStatus.Queued : r.Status, deliveryStatus, code ?? "", latency);
+        return (key, new CellSums(1, r.RepliedAtTicks is null ? 0 : 1, r.OptedOut ? 1 : 0, r.Attempts > 1 ? 1 : 0,
+            (long)Math.Round((r.Fee ?? 0m) * InsightCellEntity.FeeScale), r.CreatedAtTicks, r.CreatedAtTicks, report?.ReceivedAtTicks ?? 0));
+    }
+
+    /// <summary>A copy of the fields a contribution depends on, taken before a change.</summary>
+    public static SendRecordEntity Snapshot(SendRecordEntity r) => new()
+    {
+        Id = r.Id, Vendor = r.Vendor, MessageId = r.MessageId, Mobile = r.Mobile, InstanceId = r.InstanceId, ActivityId = r.ActivityId,
+        Status = r.Status, CreatedAtTicks = r.CreatedAtTicks, DefinitionId = r.DefinitionId, VendorCode = r.VendorCode, Fee = r.Fee,
+        Attempts = r.Attempts, RepliedAtTicks = r.RepliedAtTicks, OptedOut = r.OptedOut,
+    };
+
+    /// <summary>Whether a change to the record can have moved its contribution (its report aside).</summary>
+    public static bool Differs(SendRecordEntity before, SendRecordEntity after) =>
+        before.Vendor != after.Vendor || before.MessageId != after.MessageId || before.Status != after.Status || before.VendorCode != after.VendorCode
+        || before.Fee != after.Fee || (before.Attempts > 1) != (after.Attempts > 1) || before.RepliedAtTicks.HasValue != after.RepliedAtTicks.HasValue
+        || before.OptedOut != after.OptedOut;
+
+    /// <summary>The stored reports of these messages, by vendor and message id.</summary>
+    public static async Task<Dictionary<(string Vendor, string MessageId), DeliveryReportEntity>> ReportsAsync(
+        SmsActivitiesDbContext db, IEnumerable<SendRecordEntity> records, CancellationToken cancellationToken)
+    {
+        var wanted = records.Where(r => r.MessageId is not null).Select(r => (r.Vendor, MessageId: r.MessageId!)).ToHashSet();
+        var found = new Dictionary<(string, string), DeliveryReportEntity>();
+        if (wanted.Count == 0) return found;
+        foreach (var chunk in wanted.Select(w => w.MessageId).Distinct(StringComparer.Ordinal).Chunk(5000))
+        {
+            var rows = await db.DeliveryReports.AsNoTracking().Where(d => chunk.Contains(d.MessageId)).ToListAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var d in rows.Where(d => wanted.Contains((d.Vendor, d.MessageId)))) found[(d.Vendor, d.MessageId)] = d;
+        }
+        return found;
+    }
+
+    public static DeliveryReportEntity? ReportOf(IReadOnlyDictionary<(string Vendor, string MessageId), DeliveryReportEntity> reports, SendRecordEntity r) =>
+        r.MessageId is not null && reports.TryGetValue((r.Vendor, r.MessageId), out var d) ? d : null;
+}
+
+/// <summary>The key of one cell: <see cref="InsightCellEntity"/>'s primary key.</summary>
+internal readonly record struct CellKey(
+    string InstanceId, long Minute, string DefinitionId, string ActivityId, string Vendor, string Status, string DeliveryStatus, string Code, long LatencyBucket);
+
+/// <summary>
+/// What a cell sums. The time columns are a minimum and maxima: a removal leaves them as they are (a record never
+/// leaves its instance and minute, so over a campaign or a time range they stay exact).
+/// </summary>
+internal readonly record struct CellSums(int Count, int Replies, int OptOuts, int Failovers, long FeeUnits, long FirstTicks, long LastTicks, long LastReportTicks)
+{
+    public static CellSums operator +(CellSums a, CellSums b) => new(a.Count + b.Count, a.Replies + b.Replies, a.OptOuts + b.OptOuts,
+        a.Failovers + b.Failovers, a.FeeUnits + b.FeeUnits, Math.Min(a.FirstTicks, b.FirstTicks), Math.Max(a.LastTicks, b.LastTicks),
+        Math.Max(a.LastReportTicks, b.LastReportTicks));
+
+    public CellSums Negated() => new(-Count, -Replies, -OptOuts, -Failovers, -FeeUnits, long.MaxValue, 0, 0);
+
+    public bool IsZero => Count == 0 && Replies == 0 && OptOuts == 0 && Failovers == 0 && FeeUnits == 0;
+}
+
+/// <summary>
+/// The changes one transaction makes to the cells: records' contributions taken out and put in, summed per cell, then
+/// written as one upsert per 200 cells (INSERT … ON CONFLICT DO UPDATE adding the sums, the same SQL on SQLite and
+/// PostgreSQL), in a fixed key order.
+/// </summary>
+internal sealed class InsightDelta
+{
+    private static readonly string[] KeyColumns =
+        [nameof(InsightCellEntity.InstanceId), nameof(InsightCellEntity.Minute), nameof(InsightCellEntity.DefinitionId), nameof(InsightCellEntity.ActivityId),
+         nameof(InsightCellEntity.Vendor), nameof(InsightCellEntity.Status), nameof(InsightCellEntity.DeliveryStatus), nameof(InsightCellEntity.Code),
+         nameof(InsightCellEntity.LatencyBucket)];
+
+    private static readonly string[] SumColumns =
+        [nameof(InsightCellEntity.Count), nameof(InsightCellEntity.Replies), nameof(InsightCellEntity.OptOuts), nameof(InsightCellEntity.Failovers),
+         nameof(InsightCellEntity.FeeUnits)];
+
+    private static readonly string[] MinColumns = [nameof(InsightCellEntity.FirstTicks)];
+    private static readonly string[] MaxColumns = [nameof(InsightCellEntity.LastTicks), nameof(InsightCellEntity.LastReportTicks)];
+
+    private readonly Dictionary<CellKey, CellSums> cells = [];
+
+    public void Add(SendRecordEntity record, DeliveryReportEntity? report)
+    {
+        if (InsightRollup.Contribution(record, report) is { } c) Merge(c.Key, c.Sums);
+    }
+
+    public void Remove(SendRecordEntity record, DeliveryReportEntity? report)
+    {
+        if (InsightRollup.Contribution(record, report) is { } c) Merge(c.Key, c.Sums.Negated());
+    }
+
+    private void Merge(CellKey key, CellSums sums) => cells[key] = cells.TryGetValue(key, out var sum) ? sum + sums : sums;
+
+    public async Task ApplyAsync(SmsActivitiesDbContext db, CancellationToken cancellationToken)
+    {
+        // A cell only records were taken out of, summing to nothing, needs no write; one a record went into may need
+        // its times widened even when the sums cancel out.
+        var changed = cells.Where(c => !c.Value.IsZero || c.Value.FirstTicks != long.MaxValue).ToArray();
+        if (changed.Length == 0) return;
+        var sql = db.GetService<ISqlGenerationHelper>();
+        var postgres = db.Database.ProviderName == DatabaseSettings.NpgsqlProviderName;
+        var entity = db.Model.FindEntityType(typeof(InsightCellEntity))!;
+        var table = sql.DelimitIdentifier(entity.GetTableName()!, entity.GetSchema());
+        string Q(string column) => sql.DelimitIdentifier(column);
+        var columns = KeyColumns.Concat(SumColumns).Concat(MinColumns).Concat(MaxColumns).ToArray();
+        var updates = SumColumns.Select(c => $"{Q(c)} = c.{Q(c)} + excluded.{Q(c)}")
+            .Concat(MinColumns.Select(c => $"{Q(c)} = {(postgres ? "LEAST" : "MIN")}(c.{Q(c)}, excluded.{Q(c)})"))
+            .Concat(MaxColumns.Select(c => $"{Q(c)} = {(postgres ? "GREATEST" : "MAX")}(c.{Q(c)}, excluded.{Q(c)})"));
+        var head = $"INSERT INTO {table} AS c ({string.Join(", ", columns.Select(Q))}) VALUES ";
+        var tail = $" ON CONFLICT ({string.Join(", ", KeyColumns.Select(Q))}) DO UPDATE SET {string.Join(", ", updates)}";
+        var ordered = changed.OrderBy(c => c.Key.InstanceId, StringComparer.Ordinal).ThenBy(c => c.Key.Minute)
+            .ThenBy(c => c.Key.DefinitionId, StringComparer.Ordinal).ThenBy(c => c.Key.ActivityId, StringComparer.Ordinal)
+            .ThenBy(c => c.Key.Vendor, StringComparer.Ordinal).ThenBy(c => c.Key.Status, StringComparer.Ordinal)
+            .ThenBy(c => c.Key.DeliveryStatus, StringComparer.Ordinal).ThenBy(c => c.Key.Code, StringComparer.Ordinal).ThenBy(c => c.Key.LatencyBucket);
+        foreach (var chunk in ordered.Chunk(200))
+        {
+            var parameters = new List<object>(chunk.Length * columns.Length);
+            var rows = new List<string>(chunk.Length);
+            foreach (var (k, s) in chunk)
+            {
+                object[] values = [k.InstanceId, k.Minute, k.DefinitionId, k.ActivityId, k.Vendor, k.Status, k.DeliveryStatus, k.Code, k.LatencyBucket,
+                    s.Count, s.Replies, s.OptOuts, s.Failovers, s.FeeUnits, s.FirstTicks, s.LastTicks, s.LastReportTicks];
+                rows.Add("(" + string.Join(", ", values.Select((_, i) => "{" + (parameters.Count + i) + "}")) + ")");
+                parameters.AddRange(values);
+            }
+            // Only identifiers from the model and {n} placeholders are concatenated; every value is a parameter.
+#pragma warning disable EF1003
+            await db.Database.ExecuteSqlRawAsync(head + string.Join(", ", rows) + tail, parameters, cancellationToken).ConfigureAwait(false);
+#pragma warning restore EF1003
+        }
+    }
+}

@@ -161,14 +161,21 @@ public sealed class SandboxSettings(string emulatorPrefix, SmtpEmulator smtp)
     /// </summary>
     public static IReadOnlyList<HandsetMessage> HandsetInbox(EmulatorSet emulators, PhoneNumber mobile)
     {
+        return HandsetMessages(emulators).Where(m => m.E164 == mobile.E164).Select(m => m.Message).OrderBy(m => m.At).ToArray();
+    }
+
+    /// <summary>
+    /// Everything every emulator handed to any handset, with the handset's number in E.164: the vendors' own record of
+    /// what was sent, e.g. to count who got a message twice or never.
+    /// </summary>
+    public static IReadOnlyList<(string E164, HandsetMessage Message)> HandsetMessages(EmulatorSet emulators)
+    {
         ArgumentNullException.ThrowIfNull(emulators);
-        bool Same(string number) => number == mobile.E164 || (PhoneNumber.TryParse(number, out var parsed, out _) && parsed.E164 == mobile.E164);
-        return emulators.Yunpian.Sent.Where(m => m.E164 == mobile.E164).Select(m => new HandsetMessage(VendorNames.Yunpian, "sms", m.Text, m.At))
-            .Concat(emulators.Tencent.Sent.Where(m => m.Accepted && Same(m.Mobile)).Select(m => new HandsetMessage(VendorNames.Tencent, "sms", m.Text, m.SentAt)))
-            .Concat(emulators.SendCloud.Sent.Where(m => Same(m.Phone)).Select(m => new HandsetMessage(VendorNames.SendCloud, m.Api, m.Content, m.At)))
-            .Concat(emulators.Yaningai.Messages.Where(m => m.Mobile == mobile.E164)
-                .Select(m => new HandsetMessage(VendorNames.Yaningai, m.Kind, m.Content ?? string.Join(" ", m.TemplateParams), m.At)))
-            .OrderBy(m => m.At)
+        static string E164(string number) => PhoneNumber.TryParse(number, out var parsed, out _) ? parsed.E164 : number;
+        return emulators.Yunpian.Sent.Select(m => (m.E164, new HandsetMessage(VendorNames.Yunpian, "sms", m.Text, m.At)))
+            .Concat(emulators.Tencent.Sent.Where(m => m.Accepted).Select(m => (E164(m.Mobile), new HandsetMessage(VendorNames.Tencent, "sms", m.Text, m.SentAt))))
+            .Concat(emulators.SendCloud.Sent.Select(m => (E164(m.Phone), new HandsetMessage(VendorNames.SendCloud, m.Api, m.Content, m.At))))
+            .Concat(emulators.Yaningai.Messages.Select(m => (m.Mobile, new HandsetMessage(VendorNames.Yaningai, m.Kind, m.Content ?? string.Join(" ", m.TemplateParams), m.At))))
             .ToArray();
     }
 

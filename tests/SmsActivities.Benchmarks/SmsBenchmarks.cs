@@ -261,7 +261,7 @@ internal static class SmsBenchmarks
         return await query(db);
     }
 
-    private static async Task Parallel(int count, int callers, Func<int, Task> action)
+    internal static async Task Parallel(int count, int callers, Func<int, Task> action)
     {
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, callers).Select(async _ =>

@@ -34,6 +34,7 @@ public sealed class EmulatorFaults
     private int _delays;
     private int _undelayed;
     private TimeSpan _delay;
+    private int _injected;
 
     public EmulatorFaults() => _random = new Random();
 
@@ -86,6 +87,12 @@ public sealed class EmulatorFaults
         get { lock (_gate) return (_failures, _failureStatus, _delays, _delay); }
     }
 
+    /// <summary>How many calls got a fault so far (counted or drawn at random), e.g. to report what a stress run injected.</summary>
+    public int Injected
+    {
+        get { lock (_gate) return _injected; }
+    }
+
     /// <summary>What a faulted call does, and the share of calls faulted at random.</summary>
     public (EmulatorFault Fault, double Rate) Kind
     {
@@ -103,6 +110,7 @@ public sealed class EmulatorFaults
             (EmulatorFault, int)? failure = null;
             if (_failures > 0) { _failures--; failure = (_fault, _failureStatus); }
             else if (_rate > 0 && _random.NextDouble() < _rate) failure = (_fault, _failureStatus);
+            if (failure is not null) _injected++;
             return (delay, failure);
         }
     }

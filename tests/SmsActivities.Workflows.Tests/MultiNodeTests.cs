@@ -80,4 +80,39 @@ public class MultiNodeTests
             await Task.Delay(100);
         }
     }
+
+    /// <summary>
+    /// A stimulus that must not wait in the inbox takes no hash lock: such hashes are often shared by every push (a
+    /// trigger's "any report" filter), so another node's transaction holding one must not hold this send up. The lock
+    /// is held here by a plain connection for as long as the send may take; the send must still match and resume.
+    /// </summary>
+    [Fact]
+    public async Task A_stimulus_that_cannot_wait_is_not_held_up_by_another_transaction_locking_its_hash()
+    {
+        await using var store = await TestStore.CreateAsync(TestStore.PostgreSql);
+        await using var node = await TestHost.StartAsync(store);
+        await node.PublishAsync("wait-shared",
+            Arr(Act("Event1", "Elsa.Event", $"\"eventName\":{Lit("shared")}"), Act("Done1", "Elsa.WriteLine", $"\"text\":{Lit("done")}")),
+            Arr(Conn("Event1", "Done1")));
+        var id = (await node.Runtime.StartAsync("wait-shared")).InstanceId;
+        var stimulus = new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "shared" }, new JsonObject()) { WorkflowInstanceId = id, KeepInInbox = false };
+
+        await using var other = new Npgsql.NpgsqlConnection(store.Settings.ConnectionString);
+        await other.OpenAsync();
+        await using var holding = await other.BeginTransactionAsync();
+        await using (var take = new Npgsql.NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext(@key))", other, holding))
+        {
+            take.Parameters.AddWithValue("key", "stimulus:" + stimulus.Hash);
+            await take.ExecuteScalarAsync();
+        }
+        var send = node.Runtime.SendStimulusAsync(stimulus);
+        var finished = await Task.WhenAny(send, Task.Delay(TimeSpan.FromSeconds(25))) == send;
+        await holding.RollbackAsync();
+        Assert.True(finished, "the send of a stimulus that cannot wait was still blocked after 25 s behind another transaction holding its hash's lock");
+        var result = await send;
+        Assert.True(!result.Duplicate && !result.StoredInInbox && result.Runs.Count + result.Deferred == 1,
+            $"the stimulus matched {result.Runs.Count} runs and {result.Deferred} deferred deliveries (duplicate: {result.Duplicate}, in the inbox: {result.StoredInInbox}); one resume expected");
+        var state = await node.WaitForAsync(id, s => s.SubStatus == WorkflowSubStatus.Finished, TimeSpan.FromSeconds(60));
+        Assert.Equal(WorkflowSubStatus.Finished, state.SubStatus);
+    }
 }

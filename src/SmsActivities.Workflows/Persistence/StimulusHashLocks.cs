@@ -9,7 +9,10 @@ namespace SmsActivities.Workflows.Persistence;
 /// from both taking one waiting stimulus. SQLite serializes writers, so SERIALIZABLE costs nothing there. On PostgreSQL,
 /// SERIALIZABLE aborts most concurrent transactions of small tables (its predicate locks cover whole index pages), so
 /// the transactions run READ COMMITTED and take a transaction-scoped advisory lock per hash first: the second one waits
-/// for the first to commit, then sees its rows.
+/// for the first to commit, then sees its rows. Only the hashes of stimuli that can wait in the inbox are locked: one
+/// that must not wait and finds no bookmark is dropped, exactly as if it had come just before the bookmark, so it has
+/// no race to lose; and such hashes are often shared cluster-wide (a trigger's "any report" filter), where a lock would
+/// queue every push and every commit behind one key.
 /// </summary>
 internal static class StimulusHashLocks
 {

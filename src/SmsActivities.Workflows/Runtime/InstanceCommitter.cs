@@ -55,7 +55,7 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             using var turn = await writes.EnterAsync(db, urgent: false, cancellationToken);
             await using var tx = await db.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(db), cancellationToken);
             await StimulusHashLocks.LockAsync(db, stages.SelectMany(x => x.Run.Context.State.Bookmarks.Where(b => b.DueAt is null && !x.Run.BookmarksBefore.Contains(b.Id)).Select(b => b.Hash))
-                .Concat(stages.SelectMany(x => x.Run.Context.Outbox.Select(s => s.Hash))), cancellationToken);
+                .Concat(stages.SelectMany(x => x.Run.Context.Outbox.Where(s => s.KeepInInbox).Select(s => s.Hash))), cancellationToken);
             await DeleteReplacedAsync(db, stages, cancellationToken);
             var executionIds = stages.Where(x => !x.IsNew).SelectMany(x => x.Run.Context.ExecutionRecords.Keys).ToList();
             var storedExecutions = executionIds.Count == 0 ? [] : await db.Executions.Where(e => executionIds.Contains(e.Id)).ToDictionaryAsync(e => e.Id, cancellationToken);

@@ -154,6 +154,33 @@ public sealed class ReportFailoverTests : ServerTest
     }
 
     [Fact]
+    public async Task Without_a_report_the_send_completes_when_the_report_wait_is_over()
+    {
+        const string mobile = "+8613700000106";
+        Emulators.Yunpian.Script.For(mobile, DeliveryPlan.NeverReport);
+        await PublishAsync(Client, Flow("report-wait-over", mobile, "【SmsSandbox】Your parcel is ready", reportWait: "00:00:03"));
+
+        var done = await FinishedAsync(await ExecuteAsync(Client, "report-wait-over"));
+
+        var seen = Seen(mobile, done);
+        Assert.True(Inbox(mobile).Select(m => m.Vendor).SequenceEqual([VendorNames.Yunpian]) && Outcome(done) == "Sent", $"accepted and never reported: sent, by Yunpian only; {seen}");
+        Assert.True(SendOutputs(done)["Results"]![0]!["delivered"] is null, seen);
+    }
+
+    [Fact]
+    public async Task Studio_lists_the_failover_settings_and_outputs_of_SendSms()
+    {
+        var descriptors = JsonNode.Parse(await Client.GetStringAsync("elsa/api/descriptors/activities"))!["items"]!.AsArray();
+        var send = descriptors.Single(d => (string?)d!["typeName"] == "SmsActivities.SendSms")!;
+        var inputs = send["inputs"]!.AsArray().ToDictionary(i => (string)i!["name"]!, i => i!);
+        Assert.True(inputs.TryGetValue("FailoverOnFailedReport", out var flag) && (string?)flag["category"] == "Failover" && (string?)flag["uiHint"] == "checkbox",
+            $"inputs: {string.Join(", ", inputs.Keys)}; {flag?.ToJsonString()}");
+        Assert.True(inputs.TryGetValue("FailoverReportTimeout", out var wait) && (string?)wait["displayName"] == "Report wait", wait?.ToJsonString());
+        var outputs = send["outputs"]!.AsArray().Select(o => (string)o!["name"]!).ToHashSet();
+        Assert.True(outputs.IsSupersetOf(["FailedOverRecipients", "UndeliveredRecipients"]), $"outputs: {string.Join(", ", outputs)}");
+    }
+
+    [Fact]
     public async Task An_otp_whose_report_fails_is_not_sent_again_and_is_reported_undelivered()
     {
         const string mobile = "+8613700000105";

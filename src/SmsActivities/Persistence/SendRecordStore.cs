@@ -2,8 +2,11 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Routing;
 using SmsActivities.Vendors;
+using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Persistence;
 
@@ -36,7 +39,12 @@ public sealed record PriorSend<TOutputs>(IReadOnlyList<string> InDoubt, TOutputs
 /// Durable send records: written before the vendor call (Pending) and settled after it, so a report can be tied
 /// back to the workflow that sent the message and a send interrupted by a crash is surfaced, not repeated.
 /// </summary>
-public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> dbFactory, TimeProvider time)
+/// <param name="writes">
+/// The plug-in database's write gate (SQLite): these writes wait their turn behind the push inbox's, so a webhook's
+/// acknowledgement never queues in SQLite's busy handler behind a report or campaign commit.
+/// </param>
+public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> dbFactory, TimeProvider time,
+    [FromKeyedServices(SmsActivitiesDbContext.Schema)] SqliteWriteGate? writes = null)
 {
     private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
 
@@ -68,7 +76,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     public async Task MarkInDoubtAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
         var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Status == SendRecordStatus.Pending)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
         var before = rows.Select(InsightRollup.Snapshot).ToArray();
@@ -110,7 +118,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         bool batched = false, string? definitionId = null)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
         var shared = new SendRecordWriter.Begun(plannedVendor, instanceId, activityId, idempotencyKey, batched ? SendRecordStatus.Queued : SendRecordStatus.Pending,
             time.GetUtcNow().UtcTicks, string.IsNullOrEmpty(definitionId) ? null : definitionId);
         await SendRecordWriter.InsertAsync(db, shared, mobiles, cancellationToken).ConfigureAwait(false);
@@ -159,7 +167,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     public async Task SettleAsync(IReadOnlyDictionary<string, long> recordIds, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
         var ids = outcomes.Select(o => recordIds.TryGetValue(o.Mobile, out var id) ? id : (long?)null).OfType<long>().Distinct().ToArray();
         var rows = await db.SendRecords.AsNoTracking().Where(r => ids.Contains(r.Id)).ToListAsync(cancellationToken).ConfigureAwait(false);
         await SettleRowsAsync(db, rows, outcomes, cancellationToken).ConfigureAwait(false);
@@ -207,7 +215,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     public async Task CompleteAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
         if (outcomes.Count > 0)
         {
             var mobiles = outcomes.Select(o => o.Mobile).Distinct(StringComparer.Ordinal).ToArray();
@@ -322,7 +330,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         ArgumentNullException.ThrowIfNull(settlements);
         if (settlements.Count == 0) return;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
         var ids = settlements.Select(s => s.RecordId).ToArray();
         var rows = await db.SendRecords.Where(r => ids.Contains(r.Id) && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending))
             .ToDictionaryAsync(r => r.Id, cancellationToken).ConfigureAwait(false);
@@ -389,7 +397,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private async Task WriteReportsAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
         // Each message's report as it was before this push (null: none), for the insights cells of its send records.
         var previous = new Dictionary<(string Vendor, string MessageId), DeliveryReportEntity?>();
         var current = new Dictionary<(string Vendor, string MessageId), DeliveryReportEntity>();
@@ -453,7 +461,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         ArgumentNullException.ThrowIfNull(replies);
         if (replies.Count == 0) return;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
         var at = receivedAt.UtcTicks;
         var touched = new Dictionary<long, (SendRecordEntity Before, SendRecordEntity Row)>();
         foreach (var (mobile, optOut) in replies)
@@ -471,6 +479,32 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         }
         await SaveAsync(db, touched.Values.Select(t => t.Before).ToArray(), touched.Values.Select(t => t.Row).ToArray(), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary><see cref="InsightRollup.BeginAsync"/> in the write turn of the plug-in's database.</summary>
+    private async Task<GatedTransaction> BeginAsync(SmsActivitiesDbContext db, CancellationToken cancellationToken)
+    {
+        var turn = writes is null ? null : await writes.EnterAsync(db, urgent: false, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return new GatedTransaction(await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false), turn);
+        }
+        catch
+        {
+            turn?.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class GatedTransaction(IDbContextTransaction transaction, IDisposable? turn) : IAsyncDisposable
+    {
+        public Task CommitAsync(CancellationToken cancellationToken) => transaction.CommitAsync(cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync().ConfigureAwait(false);
+            turn?.Dispose();
+        }
     }
 
     private static byte[] Compress(string json)

@@ -115,11 +115,15 @@ public sealed class InDoubtSettlementTests
 
         var puller = server.Services.GetServices<IReportPuller>().Single(p => p.Vendor == "yunpian");
         var publisher = server.Services.GetRequiredService<SmsActivities.Stimuli.SmsStimulusPublisher>();
-        var reports = await SandboxServer.EventuallyAsync("both reports to be pulled", async () =>
+        // A pull hands each report out once: collect them until both have come.
+        var reports = new List<DeliveryReport>();
+        await SandboxServer.EventuallyAsync("both reports to be pulled", async () =>
         {
-            var pulled = await puller.PullDeliveryReportsAsync();
-            return pulled.Count == 2 ? pulled : null;
-        });
+            reports.AddRange(await puller.PullDeliveryReportsAsync());
+            return reports.Count >= 2 ? reports : null;
+        }, TimeSpan.FromSeconds(60));
+        reports = [.. reports.OrderBy(r => sids.ToList().IndexOf(r.MessageId))];
+        Assert.True(reports.Count == 2, $"pulled {reports.Count} reports: {string.Join(", ", reports)}");
         var factory = server.Services.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>();
         async Task<string> RecordsAsync()
         {

@@ -72,6 +72,9 @@ public class YunpianWebhookTests
         Assert.Equal("UNDELIV", result.Reports[0].VendorCode);
         Assert.Equal("+447400123456", result.Reports[0].Mobile);
         Assert.Equal(DeliveryStatus.Unknown, result.Reports[1].Status);
+        // The caller's uid comes back as the report's client reference (none when the send gave none).
+        Assert.Equal("u1", result.Reports[0].ClientReference);
+        Assert.Null(result.Reports[1].ClientReference);
     }
 
     [Theory]

@@ -22,6 +22,9 @@ public sealed record WaitTarget(string Vendor, string? MessageId, string Mobile,
 /// <summary>A delivery report that shows the vendor did send to a recipient whose send was in doubt (see <see cref="SendRecordStore.FindInDoubtAsync"/>).</summary>
 public sealed record InDoubtSettlement(DeliveryReport Report, long RecordId, string IdempotencyKey, string Mobile);
 
+/// <summary>A recipient's record when a failover after a failed report was asked for (see <see cref="SendRecordStore.BeginFailoverAsync"/>).</summary>
+public sealed record FailoverStart(long RecordId, bool Begun, string Vendor, string Status, string? MessageId, string? Error, string? VendorCode, decimal? Fee, int Attempts);
+
 /// <summary>See <see cref="SendRecordStore.FindAsync{TOutputs}"/>.</summary>
 public sealed record PriorSend<TOutputs>(IReadOnlyList<string> InDoubt, TOutputs? Completed) where TOutputs : class
 {
@@ -226,6 +229,37 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     }
 
     /// <summary>
+    /// Hands a recipient of the send <paramref name="idempotencyKey"/> to <paramref name="nextVendor"/> after its message
+    /// through <paramref name="failedVendor"/> was reported not delivered: the recipient's record names the next vendor,
+    /// Pending, one attempt more, committed before that vendor is called. A plan names each vendor once, so a record that
+    /// no longer names <paramref name="failedVendor"/> was handed over already: then nothing is written, and the record
+    /// tells how far that earlier run got (<see cref="FailoverStart.Begun"/> false; a crash or a repeated report).
+    /// Null when the send has no record for the number.
+    /// </summary>
+    public async Task<FailoverStart?> BeginFailoverAsync(string idempotencyKey, string mobile, string failedVendor, string nextVendor, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        var row = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Mobile == mobile).OrderBy(r => r.Id)
+            .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (row is null) return null;
+        if (!string.Equals(row.Vendor, failedVendor, StringComparison.OrdinalIgnoreCase))
+            return new FailoverStart(row.Id, false, row.Vendor, row.Status, row.MessageId, row.Error, row.VendorCode, row.Fee, row.Attempts);
+        var before = InsightRollup.Snapshot(row);
+        row.Vendor = nextVendor;
+        row.Status = SendRecordStatus.Pending;
+        row.Accepted = false;
+        row.MessageId = null;
+        row.Error = null;
+        row.VendorCode = null;
+        row.Fee = null;
+        row.Attempts++;
+        await SaveAsync(db, [before], [row], cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new FailoverStart(row.Id, true, row.Vendor, row.Status, null, null, null, null, row.Attempts);
+    }
+
+    /// <summary>
     /// What a wait on a SendSms activity waits for: the recipients of the activity's latest attempt in the instance that
     /// were accepted (by message id) or are in doubt (by number). Email addresses (SendEmail shares the table) are left out.
     /// </summary>
@@ -245,8 +279,9 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// <summary>
     /// The sends in doubt that <paramref name="reports"/> settle: a report that names its number settles the latest send
     /// to that number through the same vendor that is in doubt (or still inside the vendor call), made before the report
-    /// came and no longer than <paramref name="window"/> before it. A report of a message already on a send record settles
-    /// nothing else, and each record is settled by one report.
+    /// came and no longer than <paramref name="window"/> before it. A report that carries the caller's reference (Yunpian's
+    /// <c>uid</c>) settles only the send that reference names, so two sends in doubt to one number are told apart. A
+    /// report of a message already on a send record settles nothing else, and each record is settled by one report.
     /// </summary>
     public async Task<IReadOnlyList<InDoubtSettlement>> FindInDoubtAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, TimeSpan window, CancellationToken cancellationToken)
     {
@@ -271,7 +306,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         foreach (var report in named)
         {
             if (known.Contains((report.Vendor.ToLowerInvariant(), report.MessageId))) continue;
-            var record = open.Where(r => r.Mobile == report.Mobile && string.Equals(r.Vendor, report.Vendor, StringComparison.OrdinalIgnoreCase) && !taken.Contains(r.Id))
+            var record = open.Where(r => r.Mobile == report.Mobile && string.Equals(r.Vendor, report.Vendor, StringComparison.OrdinalIgnoreCase) && !taken.Contains(r.Id)
+                                         && (report.ClientReference is not { } reference || IsReferenceOf(reference, r.IdempotencyKey!)))
                 .OrderByDescending(r => r.CreatedAtTicks).ThenByDescending(r => r.Id).FirstOrDefault();
             if (record is null) continue;
             taken.Add(record.Id);
@@ -279,6 +315,14 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         }
         return settled;
     }
+
+    /// <summary>
+    /// Whether a vendor's echo of the caller's reference names the send <paramref name="idempotencyKey"/>: the send's key
+    /// itself, or the key of one of its calls (a batch, or a failover attempt), which is the send's key and a suffix.
+    /// </summary>
+    private static bool IsReferenceOf(string reference, string idempotencyKey) =>
+        reference.StartsWith(idempotencyKey, StringComparison.Ordinal)
+        && (reference.Length == idempotencyKey.Length || reference[idempotencyKey.Length] == '-');
 
     /// <summary>Marks the settled records accepted, with the message id their report gave; a record settled meanwhile is left as it is.</summary>
     public async Task SettleInDoubtAsync(IReadOnlyList<InDoubtSettlement> settlements, CancellationToken cancellationToken)
@@ -294,7 +338,9 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         var after = new List<SendRecordEntity>();
         foreach (var settlement in settlements)
         {
-            if (!rows.Remove(settlement.RecordId, out var row)) continue;
+            // A record handed to another vendor meanwhile (a failover after a failed report) is that vendor's now.
+            if (!rows.TryGetValue(settlement.RecordId, out var row) || !string.Equals(row.Vendor, settlement.Report.Vendor, StringComparison.OrdinalIgnoreCase)) continue;
+            rows.Remove(settlement.RecordId);
             before.Add(InsightRollup.Snapshot(row));
             row.Status = SendRecordStatus.Accepted;
             row.Accepted = true;

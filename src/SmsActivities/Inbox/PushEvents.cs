@@ -9,6 +9,9 @@ public sealed record PushEvents(IReadOnlyList<DeliveryReport> Reports, IReadOnly
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
+    /// <summary>The W3C trace parent of the request that stored the push, so its processing joins that trace.</summary>
+    public string? Trace { get; init; }
+
     public int Count => Reports.Count + Replies.Count + EmailEvents.Count;
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
@@ -24,6 +27,9 @@ public sealed record PushEvents(IReadOnlyList<DeliveryReport> Reports, IReadOnly
         return new PushEvents(
             all.SelectMany(p => p.Reports).Distinct().ToArray(),
             all.SelectMany(p => p.Replies).Distinct().ToArray(),
-            all.SelectMany(p => p.EmailEvents).Distinct().ToArray());
+            all.SelectMany(p => p.EmailEvents).Distinct().ToArray())
+        {
+            Trace = all.Select(p => p.Trace).FirstOrDefault(t => t is not null),
+        };
     }
 }

@@ -24,7 +24,7 @@ internal sealed class PushInbox(
         ArgumentNullException.ThrowIfNull(events);
         if (events.Count == 0) return;
         var now = time.GetUtcNow().UtcTicks;
-        var row = new PushInboxEntity { Events = events.ToJson(), ReceivedAtTicks = now, DueAtTicks = now };
+        var row = new PushInboxEntity { Events = (events with { Trace = System.Diagnostics.Activity.Current?.Id }).ToJson(), ReceivedAtTicks = now, DueAtTicks = now };
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
         {
             db.PushInbox.Add(row);

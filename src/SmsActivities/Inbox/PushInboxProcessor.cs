@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmsActivities.Stimuli;
+using SmsActivities.Telemetry;
 
 namespace SmsActivities.Inbox;
 
@@ -52,7 +54,14 @@ internal sealed class PushInboxProcessor(
     /// <returns>Null when the pushes were run, else what failed.</returns>
     private async Task<Exception?> TryRunAsync(IEnumerable<PushEvents> pushes, CancellationToken cancellationToken)
     {
-        var events = PushEvents.Concat(pushes);
+        var all = pushes.ToArray();
+        var events = PushEvents.Concat(all);
+        // The batch's span continues the trace of its first push and links the others' (a batch has one accept).
+        ActivityContext.TryParse(events.Trace, null, out var parent);
+        var links = all.Skip(1).Select(p => ActivityContext.TryParse(p.Trace, null, out var c) ? new ActivityLink(c) : default)
+            .Where(l => l.Context != default).ToArray();
+        using var span = SmsTelemetry.Source.StartActivity("sms.inbox", ActivityKind.Consumer, parent, links: links);
+        span?.SetTag("sms.pushes", all.Length);
         try
         {
             // Reports are accepted and left to the dispatcher; replies and email events run their workflows here, in the
@@ -64,6 +73,7 @@ internal sealed class PushInboxProcessor(
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            span?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             return ex;
         }
     }

@@ -239,7 +239,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     public async Task<FailoverStart?> BeginFailoverAsync(string idempotencyKey, string mobile, string failedVendor, string nextVendor, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
         var row = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Mobile == mobile).OrderBy(r => r.Id)
             .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
         if (row is null) return null;

@@ -38,11 +38,13 @@ public sealed class TelemetryExportTests
 
         var instanceId = await SendAndWaitForReportAsync(client);
 
-        // The resume the push caused, its parent the webhook span, its parent the ASP.NET Core request: one trace.
+        // The resume the push caused, its parent the inbox processing of the push, whose parent is the webhook span
+        // (ended at the acknowledgement, before the processing), its parent the ASP.NET Core request: one trace.
         var resume = await SandboxServer.EventuallyAsync("the resume span", () =>
             spans.ToArray().FirstOrDefault(s => s.OperationName == "workflow.resume" && (string?)s.GetTagItem("workflow.instance_id") == instanceId));
-        // A parent ends (and is exported) after its children: wait for each.
-        var webhook = await EndedAsync(spans, resume.ParentSpanId);
+        var processing = await EndedAsync(spans, resume.ParentSpanId);
+        Assert.Equal("sms.inbox", processing.OperationName);
+        var webhook = await EndedAsync(spans, processing.ParentSpanId);
         Assert.Equal("sms.webhook", webhook.OperationName);
         Assert.Equal("yunpian", webhook.GetTagItem("sms.vendor"));
         var request = await EndedAsync(spans, webhook.ParentSpanId);

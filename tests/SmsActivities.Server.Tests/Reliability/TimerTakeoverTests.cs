@@ -170,8 +170,10 @@ public sealed class TimerTakeoverTests(ITestOutputHelper output)
                     if (read == 0) return;
                     request += System.Text.Encoding.ASCII.GetString(buffer, 0, read);
                 }
-                await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"u8.ToArray(), _stop.Token);
+                // Counted before the answer goes out: the caller may read it and commit its instance before this
+                // process (a busy test process) gets back from the write.
                 Interlocked.Increment(ref _answered);
+                await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"u8.ToArray(), _stop.Token);
             }
         }
 

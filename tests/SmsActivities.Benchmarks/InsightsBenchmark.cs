@@ -128,7 +128,7 @@ internal static class InsightsBenchmark
         Report(name, $"median {times[times.Count / 2]:F0} ms, max {times[^1]:F0} ms ({Rounds} calls after one warm-up, {bytes:N0} bytes)");
     }
 
-    private static string LoadAverage() =>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static void Report(string name, string value) => Console.WriteLine($"  {name,-62} {value}");

@@ -15,7 +15,19 @@ using SmsActivities.Workflows.Runtime;
 //   dotnet run -c Release --project tests/SmsActivities.Benchmarks -- --sms [--reports 1000] [--sends 500] [--recipients 100000]
 //   dotnet run -c Release --project tests/SmsActivities.Benchmarks -- --insights [--messages 100000] [--postgres "Host=…"]
 //   dotnet run -c Release --project tests/SmsActivities.Benchmarks -- --fuzz 100000 [--callers 8] [--url http://host:port/ --token T] [--in-process]
+//   dotnet run -c Release --project tests/SmsActivities.Benchmarks -- --pg-resume [--suspended 1000,100000] [--probes 300] [--postgres "Host=…;Username=postgres"]
+//   dotnet run -c Release --project tests/SmsActivities.Benchmarks -- --pg-reports [--reports 1000] [--push-batch 100] [--callers 4] [--postgres "Host=…;Username=postgres"]
 //   dotnet run -c Release --project tests/SmsActivities.Benchmarks -- --chaos [--scale 0.05] [--otp N] [--surveys N] [--recipients N] [--pushes N] [--fault-rate 0.2] [--callers 8] [--keep]
+if (args.Contains("--pg-resume"))
+{
+    await SmsActivities.Benchmarks.PostgresResumeBenchmark.RunAsync(args);
+    return;
+}
+if (args.Contains("--pg-reports"))
+{
+    await SmsActivities.Benchmarks.PostgresReportsBenchmark.RunAsync(args);
+    return;
+}
 if (args.Contains("--chaos"))
 {
     Environment.ExitCode = await SmsActivities.Benchmarks.ChaosRun.RunAsync(args);

@@ -95,6 +95,43 @@ public sealed class RetentionTests
         await host.StopAsync();
     }
 
+    [Fact]
+    public async Task Completed_alteration_plans_are_purged_with_their_jobs_after_their_retention_and_later_plans_stay()
+    {
+        using var db = new TempDatabase();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var host = await StartHostAsync(db, time, o => o.CompletedAlterationPlans = TimeSpan.FromDays(7));
+        var definitions = host.Services.GetRequiredService<WorkflowDefinitionService>();
+        var runtime = host.Services.GetRequiredService<WorkflowRuntime>();
+        var plans = host.Services.GetRequiredService<AlterationPlans>();
+        Assert.Empty((await definitions.SaveAsync(TestHost.Flowchart("altered", Arr(Act("Event1", "Elsa.Event", $"\"eventName\":{Lit("never")}"))), publish: true)).ValidationErrors);
+        var first = await runtime.StartAsync("altered");
+        var second = await runtime.StartAsync("altered");
+        JsonArray cancel = [new JsonObject { ["type"] = "Cancel" }];
+        Assert.True(await plans.AddAsync("old-plan", cancel, new JsonObject(), [first.InstanceId], CancellationToken.None));
+        await plans.RunAsync("old-plan", CancellationToken.None);
+        Assert.Equal("Completed", (await plans.FindAsync("old-plan", CancellationToken.None))!.Status);
+
+        time.Advance(TimeSpan.FromDays(3));
+        Assert.True(await plans.AddAsync("new-plan", cancel, new JsonObject(), [second.InstanceId], CancellationToken.None));
+        await plans.RunAsync("new-plan", CancellationToken.None);
+        Assert.Equal("Completed", (await plans.FindAsync("new-plan", CancellationToken.None))!.Status);
+
+        // Six days after the old plan completed: both are kept (the pass at that time has run once the fake clock moved).
+        time.Advance(TimeSpan.FromDays(3));
+        await Task.Delay(300);
+        Assert.Equal(2, await CountAsync(db.Path, "SELECT COUNT(*) FROM AlterationPlans"));
+
+        // Past seven days the old plan goes with its job; the plan completed three days later stays, with its job.
+        time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(10));
+        await EventuallyAsync(async () => await CountAsync(db.Path, "SELECT COUNT(*) FROM AlterationPlans WHERE Id = 'old-plan'") == 0);
+        Assert.Equal(0, await CountAsync(db.Path, "SELECT COUNT(*) FROM AlterationJobs WHERE PlanId = 'old-plan'"));
+        Assert.Null(await plans.FindAsync("old-plan", CancellationToken.None));
+        var kept = await plans.FindAsync("new-plan", CancellationToken.None);
+        Assert.Equal(second.InstanceId, Assert.Single(kept!.Jobs).WorkflowInstanceId);
+        await host.StopAsync();
+    }
+
     /// <summary>A runtime on <paramref name="time"/> whose retention pass runs every five fake minutes.</summary>
     private static async Task<IHost> StartHostAsync(TempDatabase db, FakeTimeProvider time, Action<WorkflowRetentionOptions> retention)
     {

@@ -21,9 +21,9 @@ internal sealed class RetentionService(WorkflowRetention retention, IOptions<Wor
                 {
                     if (!await leadership.IsLeaderAsync("workflows-retention", stoppingToken)) continue;
                     var purged = await retention.PurgeAsync(stoppingToken);
-                    if (purged.Instances + purged.AbandonedInstances + purged.StimulusInputs > 0)
-                        logger.LogInformation("Retention: deleted {Instances} finished and {Abandoned} abandoned instances, blanked {Inputs} served stimulus inputs.",
-                            purged.Instances, purged.AbandonedInstances, purged.StimulusInputs);
+                    if (purged.Instances + purged.AbandonedInstances + purged.StimulusInputs + purged.AlterationPlans > 0)
+                        logger.LogInformation("Retention: deleted {Instances} finished and {Abandoned} abandoned instances and {Plans} completed alteration plans, blanked {Inputs} served stimulus inputs.",
+                            purged.Instances, purged.AbandonedInstances, purged.AlterationPlans, purged.StimulusInputs);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -31,6 +31,7 @@ internal sealed class WorkflowRuntimeService(
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        options.Value.Validate();
         await WorkflowSchema.EnsureAsync(services, options.Value.MigrateOnStart, cancellationToken);
         foreach (var factory in options.Value.Workflows)
         {

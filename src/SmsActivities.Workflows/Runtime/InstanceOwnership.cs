@@ -27,7 +27,7 @@ internal sealed class InstanceOwnership
         this.time = time;
         _options = options.Value;
         this.logger = logger;
-        Leases = new LeaseRenewer(db, Owner, time, _options.LeaseDuration);
+        Leases = new LeaseRenewer(db, Owner, time, _options.LeaseDuration, _options.ClaimDuration);
     }
 
     /// <summary>This process's name on the leases it holds.</summary>

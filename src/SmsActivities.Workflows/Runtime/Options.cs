@@ -21,6 +21,13 @@ public sealed class WorkflowRuntimeOptions
     /// leases every third of it while it runs, so a long run keeps its instance and a crash is taken over within seconds.
     /// </summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// How long the due timers a node took (several nodes on PostgreSQL) are kept from the other nodes. The node renews
+    /// the claim while it works through them, so the claim can be short: the timers of a node that dies are taken over
+    /// within about this long, rather than waiting for its instance leases. A lapsed claim costs at most a wasted
+    /// attempt (the instance lease and the bookmark, burnt in the run's commit, keep the run itself exactly-once).
+    /// </summary>
+    public TimeSpan ClaimDuration { get; set; } = TimeSpan.FromSeconds(3);
     /// <summary>How long a second stimulus waits for a busy instance before its delivery is left to the retry loop.</summary>
     public TimeSpan LeaseWaitTimeout { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>How often the background service looks for due timers, pending deliveries and expired leases.</summary>
@@ -43,6 +50,25 @@ public sealed class WorkflowRuntimeOptions
     public TimeSpan DispatchDelay { get; set; } = TimeSpan.FromMilliseconds(5);
     /// <summary>Run the background service (timers, retries, recovery, housekeeping). Off only in special tests and tools.</summary>
     public bool RunBackgroundService { get; set; } = true;
+
+    /// <summary>Checks the settings on start; the message names the setting and its rule.</summary>
+    internal void Validate()
+    {
+        var errors = new List<string>();
+        void Within(string name, TimeSpan value, TimeSpan min, TimeSpan max)
+        {
+            if (value < min || value > max) errors.Add($"Workflows:Runtime:{name} is {value}; it must be between {min} and {max}.");
+        }
+        Within(nameof(LeaseDuration), LeaseDuration, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+        Within(nameof(ClaimDuration), ClaimDuration, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+        Within(nameof(LeaseWaitTimeout), LeaseWaitTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1));
+        Within(nameof(PollInterval), PollInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromDays(1));
+        Within(nameof(InboxRetention), InboxRetention, TimeSpan.FromSeconds(1), TimeSpan.FromDays(3650));
+        Within(nameof(DispatchDelay), DispatchDelay, TimeSpan.Zero, TimeSpan.FromHours(1));
+        if (MaxParallelRuns < 1) errors.Add($"Workflows:Runtime:{nameof(MaxParallelRuns)} is {MaxParallelRuns}; it must be at least 1.");
+        if (DispatchBatchSize < 1) errors.Add($"Workflows:Runtime:{nameof(DispatchBatchSize)} is {DispatchBatchSize}; it must be at least 1.");
+        if (errors.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException(nameof(WorkflowRuntimeOptions), typeof(WorkflowRuntimeOptions), errors);
+    }
 
     /// <summary>SQLite file (the default is <c>workflows.db</c> in the working directory).</summary>
     public WorkflowRuntimeOptions UseSqlite(string path)

@@ -5,7 +5,7 @@ using SmsActivities.Workflows.Persistence;
 namespace SmsActivities.Workflows.Runtime;
 
 /// <summary>Resumes bookmarks whose due time has passed and tells the background loop when the next one is due.</summary>
-internal sealed class TimerScheduler(IDbContextFactory<WorkflowDbContext> db, BookmarkResumer resumer, StimulusSender sender, TimeProvider time,
+internal sealed class TimerScheduler(IDbContextFactory<WorkflowDbContext> db, BookmarkResumer resumer, StimulusSender sender, LeaseRenewer leases, TimeProvider time,
     IOptions<WorkflowRuntimeOptions> options)
 {
     /// <summary>A busy instance is simply tried on the next pass.</summary>
@@ -15,11 +15,28 @@ internal sealed class TimerScheduler(IDbContextFactory<WorkflowDbContext> db, Bo
         var now = DbTime.ToDb(time.GetUtcNow());
         List<string> due;
         await using (var context = await db.CreateDbContextAsync(cancellationToken))
-            due = await DueWorkClaims.ClaimTimersAsync(context, now, DueWorkClaims.ClaimWindow(options.Value), max, cancellationToken);
-        foreach (var id in due)
+            due = await DueWorkClaims.ClaimTimersAsync(context, now, now + (long)options.Value.ClaimDuration.TotalMilliseconds, max, cancellationToken);
+        // The claim is renewed until each timer's turn is over: one that waits behind a long run here is not taken twice,
+        // and if this process dies the rest fall due a claim later, not a lease.
+        leases.TrackTimers(due);
+        try
         {
-            var outcome = await resumer.ResumeAsync(new ResumeRun(id), cancellationToken);
-            await sender.FollowUpAsync(outcome.FollowUps, cancellationToken);
+            foreach (var id in due)
+            {
+                try
+                {
+                    var outcome = await resumer.ResumeAsync(new ResumeRun(id), cancellationToken);
+                    await sender.FollowUpAsync(outcome.FollowUps, cancellationToken);
+                }
+                finally
+                {
+                    leases.ReleaseTimer(id);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var id in due) leases.ReleaseTimer(id);
         }
         return due.Count;
     }

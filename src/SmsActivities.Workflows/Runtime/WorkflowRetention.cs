@@ -10,9 +10,12 @@ public sealed record RetentionResult(int Instances, int StimulusInputs)
 {
     /// <summary>Suspended instances deleted because nothing resumed them within <see cref="WorkflowRetentionOptions.AbandonedInstances"/>.</summary>
     public int AbandonedInstances { get; init; }
+
+    /// <summary>Completed alteration plans deleted (with their jobs) past <see cref="WorkflowRetentionOptions.CompletedAlterationPlans"/>.</summary>
+    public int AlterationPlans { get; init; }
 }
 
-/// <summary>Deletes finished instances and blanks served stimulus bodies past <see cref="WorkflowRetentionOptions"/>.</summary>
+/// <summary>Deletes finished instances and completed alteration plans, and blanks served stimulus bodies, past <see cref="WorkflowRetentionOptions"/>.</summary>
 public sealed class WorkflowRetention
 {
     private readonly IDbContextFactory<WorkflowDbContext> _db;
@@ -44,8 +47,15 @@ public sealed class WorkflowRetention
             if (deleted < _options.BatchSize) break;
         }
         var inputs = await BlankServedInputsAsync(DbTime.ToDb(now - _options.ServedStimulusInputs), cancellationToken);
-        if (instances + abandoned + inputs > 0) await CheckpointAsync(cancellationToken);
-        return new RetentionResult(instances, inputs) { AbandonedInstances = abandoned };
+        var plans = 0;
+        while (true)
+        {
+            var deleted = await PurgeCompletedPlansBatchAsync(DbTime.ToDb(now - _options.CompletedAlterationPlans), cancellationToken);
+            plans += deleted;
+            if (deleted < _options.BatchSize) break;
+        }
+        if (instances + abandoned + inputs + plans > 0) await CheckpointAsync(cancellationToken);
+        return new RetentionResult(instances, inputs) { AbandonedInstances = abandoned, AlterationPlans = plans };
     }
 
     private async Task<int> PurgeFinishedBatchAsync(long endedBefore, CancellationToken cancellationToken)
@@ -81,6 +91,20 @@ public sealed class WorkflowRetention
         await db.Bookmarks.Where(b => ids.Contains(b.InstanceId)).ExecuteDeleteAsync(cancellationToken);
         await db.Deliveries.Where(d => d.InstanceId != null && ids.Contains(d.InstanceId)).ExecuteDeleteAsync(cancellationToken);
         var deleted = await db.Instances.Where(i => ids.Contains(i.Id)).Where(stillDue).ExecuteDeleteAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return deleted;
+    }
+
+    /// <summary>A batch of plans completed before <paramref name="completedBefore"/>, their jobs first, in one transaction.</summary>
+    private async Task<int> PurgeCompletedPlansBatchAsync(long completedBefore, CancellationToken cancellationToken)
+    {
+        await using var db = await _db.CreateDbContextAsync(cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        var ids = await db.AlterationPlans.Where(p => p.Status == "Completed" && p.CompletedAt != null && p.CompletedAt < completedBefore)
+            .OrderBy(p => p.CompletedAt).Select(p => p.Id).Take(_options.BatchSize).ToListAsync(cancellationToken);
+        if (ids.Count == 0) return 0;
+        await db.AlterationJobs.Where(j => ids.Contains(j.PlanId)).ExecuteDeleteAsync(cancellationToken);
+        var deleted = await db.AlterationPlans.Where(p => ids.Contains(p.Id)).ExecuteDeleteAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return deleted;
     }

@@ -5,8 +5,8 @@ namespace SmsActivities.Workflows.Runtime;
 /// <summary>
 /// How long the runtime keeps what it no longer needs (the server binds <c>Workflows:Retention</c>). The defaults keep
 /// a busy sandbox's database to a few hundred MB: finished instances go after 3 days with their journal and execution
-/// records, and the bodies of stimuli that were served (a 1 MB push field, a request body) after an hour. Suspended
-/// instances are never purged: a wait that should end has a timeout.
+/// records, the bodies of stimuli that were served (a 1 MB push field, a request body) after an hour, and completed
+/// alteration plans after a week. Suspended instances are purged only when abandoned (no timer, idle for 30 days).
 /// </summary>
 public sealed class WorkflowRetentionOptions
 {
@@ -27,6 +27,13 @@ public sealed class WorkflowRetentionOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
     public TimeSpan? AbandonedInstances { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Completed alteration plans are deleted with their jobs' results this long after they completed. A plan still
+    /// running (or left unfinished by a stopped node, to be taken over) is never deleted.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan CompletedAlterationPlans { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>How often the purge runs.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]

@@ -85,6 +85,19 @@ public sealed class ServerProcess : IDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>SIGSTOP: the process stays alive, holding its connections, but runs nothing until <see cref="Thaw"/>.</summary>
+    public void Freeze() => Signal("-STOP");
+
+    /// <summary>SIGCONT after <see cref="Freeze"/>.</summary>
+    public void Thaw() => Signal("-CONT");
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill {signal} {_process.Id} exited with {kill.ExitCode}");
+    }
+
     public void Dispose()
     {
         if (!_process.HasExited) Kill();

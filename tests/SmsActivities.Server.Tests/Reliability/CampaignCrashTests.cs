@@ -134,7 +134,7 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
     }
 
     /// <summary>The status answer with its recipient lists replaced by their lengths, short enough for a failure message.</summary>
-    private static string Compact(string text)
+    internal static string Compact(string text)
     {
         try
         {
@@ -171,10 +171,10 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
         return counts.Count == 0 ? "none" : string.Join("; ", counts.Select(b => $"{b.Key}: {string.Join(", ", b.Value.Select(s => $"{s.Key}×{s.Value}"))}"));
     }
 
-    private static int BatchCalls(SandboxVendors vendors) => vendors.Emulators.Requests.For("yunpian", "batch_send.json").Count;
+    internal static int BatchCalls(SandboxVendors vendors) => vendors.Emulators.Requests.For("yunpian", "batch_send.json").Count;
 
     /// <summary>Polls the campaign's status URL (503 while a batch is being sent, which keeps the instance busy).</summary>
-    private static async Task<JsonNode> StatusWhenAsync(HttpClient client, string statusUrl, Func<string, bool> wanted, TimeSpan timeout)
+    internal static async Task<JsonNode> StatusWhenAsync(HttpClient client, string statusUrl, Func<string, bool> wanted, TimeSpan timeout)
     {
         JsonNode? last = null;
         var seen = "nothing";

@@ -71,7 +71,9 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             for (var i = 0; i < stages.Count; i++)
                 staged[i] = [.. staged[i], .. await StagePublishedAsync(db, stages[i].Run.Context, cancellationToken)];
             await db.SaveChangesAsync(cancellationToken);
+            if (stages.Count > 1) CrashPoints.Reach(CrashPoints.GroupCommitWritten);
             await tx.CommitAsync(cancellationToken);
+            if (stages.Count > 1) CrashPoints.Reach(CrashPoints.GroupCommitCommitted);
             return staged;
         }, cancellationToken);
         foreach (var run in runs)

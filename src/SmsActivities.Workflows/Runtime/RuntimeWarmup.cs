@@ -63,7 +63,7 @@ internal sealed class RuntimeWarmup(
     {
         List<string> ids;
         await using (var context = await db.CreateDbContextAsync(cancellationToken))
-            ids = await context.Definitions.AsNoTracking().Where(d => d.IsPublished).Select(d => d.DefinitionId).Distinct().Take(MaxDefinitions).ToListAsync(cancellationToken);
+            ids = await context.Definitions.AsNoTracking().Where(d => d.IsPublished).Select(d => d.DefinitionId).Distinct().OrderBy(id => id).Take(MaxDefinitions).ToListAsync(cancellationToken);
         foreach (var id in ids)
         {
             try

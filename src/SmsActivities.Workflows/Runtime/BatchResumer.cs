@@ -9,7 +9,7 @@ namespace SmsActivities.Workflows.Runtime;
 internal sealed record BatchOutcome(IReadOnlyList<RunOutcome> Committed, IReadOnlyList<IReadOnlyList<DueDelivery>> Left);
 
 /// <summary>
-/// Resumes many instances at once, each with all its deliveries of the batch: their leases and rows come with the claim
+/// Resumes many instances at once, each with all its deliveries of the batch: their gates, leases and rows come with the claim
 /// (one transaction, see <see cref="DeliveryLedger.ClaimDueAsync"/>), the runs go side by side, then one commit
 /// transaction for every run (group commit), so a batch of reports for different instances pays for two write turns in
 /// all instead of two per instance. An instance that is busy (here or in another process) or whose run throws is left
@@ -25,13 +25,12 @@ internal sealed class BatchResumer(
     ILogger<BatchResumer> logger)
 {
     /// <param name="lanes">Deliveries grouped by the instance they resume (each lane one instance).</param>
-    /// <param name="leased">The claim's leased rows of those instances (untracked); a lane without one is handed back.</param>
-    public async Task<BatchOutcome> RunAsync(IReadOnlyList<IReadOnlyList<DueDelivery>> lanes, IReadOnlyList<InstanceRow> leased, CancellationToken cancellationToken)
+    /// <param name="claim">The claim's leased rows of those instances (untracked) and their gates, disposed here; a lane without one is handed back.</param>
+    public async Task<BatchOutcome> RunAsync(IReadOnlyList<IReadOnlyList<DueDelivery>> lanes, ClaimedBatch claim, CancellationToken cancellationToken)
     {
         var left = new List<IReadOnlyList<DueDelivery>>();
-        var gates = new List<IDisposable>();
-        var byId = leased.ToDictionary(r => r.Id, StringComparer.Ordinal);
-        // Leases this batch holds and has not yet handed to a commit or given back.
+        var byId = claim.Leased.ToDictionary(r => r.Id, StringComparer.Ordinal);
+        // Leases this batch holds and has not yet handed to a commit.
         var held = new HashSet<string>(byId.Keys, StringComparer.Ordinal);
         try
         {
@@ -39,20 +38,12 @@ internal sealed class BatchResumer(
             var rows = new List<InstanceRow>();
             foreach (var lane in lanes)
             {
-                var instanceId = lane[0].Delivery.InstanceId!;
-                // A run of this process that entered the instance's gate first (it waits for the lease) goes first.
-                if (byId.TryGetValue(instanceId, out var row) && await ownership.TryEnterNowAsync(instanceId, cancellationToken) is { } gate)
+                if (byId.TryGetValue(lane[0].Delivery.InstanceId!, out var row))
                 {
-                    gates.Add(gate);
-                    mine[instanceId] = lane;
+                    mine[row.Id] = lane;
                     rows.Add(row);
                 }
                 else left.Add(lane);
-            }
-            foreach (var id in held.Where(id => !mine.ContainsKey(id)).ToList())
-            {
-                held.Remove(id);
-                await ownership.ReleaseAsync(id, null, CancellationToken.None);
             }
             if (rows.Count == 0) return new BatchOutcome([], left);
 
@@ -80,7 +71,7 @@ internal sealed class BatchResumer(
         finally
         {
             foreach (var id in held) await ownership.ReleaseAsync(id, null, CancellationToken.None);
-            foreach (var gate in gates) gate.Dispose();
+            foreach (var gate in claim.Gates.Values) gate.Dispose();
         }
     }
 

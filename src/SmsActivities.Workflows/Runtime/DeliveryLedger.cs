@@ -8,12 +8,13 @@ namespace SmsActivities.Workflows.Runtime;
 internal sealed record ClaimedDelivery(DeliveryRow Delivery, StimulusRow? Stimulus);
 
 /// <summary>
-/// What one claim took: the deliveries, and the rows (untracked) of the instances they resume whose leases the same
-/// transaction took. An instance not among <see cref="Leased"/> was busy (or is not running) when claimed.
+/// What one claim took: the deliveries, and the rows (untracked) of the instances they resume whose in-process gates
+/// and leases it took, with the gates (the holder disposes them). An instance not among <see cref="Leased"/> was busy
+/// (here or elsewhere) or is not running.
 /// </summary>
-internal sealed record ClaimedBatch(IReadOnlyList<ClaimedDelivery> Deliveries, IReadOnlyList<InstanceRow> Leased)
+internal sealed record ClaimedBatch(IReadOnlyList<ClaimedDelivery> Deliveries, IReadOnlyList<InstanceRow> Leased, IReadOnlyDictionary<string, IDisposable> Gates)
 {
-    public static ClaimedBatch Empty { get; } = new([], []);
+    public static ClaimedBatch Empty { get; } = new([], [], new Dictionary<string, IDisposable>());
 }
 
 /// <summary>
@@ -37,36 +38,38 @@ internal sealed class DeliveryLedger(IDbContextFactory<WorkflowDbContext> db, Sq
         await using var context = await db.CreateDbContextAsync(cancellationToken);
         List<DeliveryRow> rows;
         IReadOnlyList<InstanceRow> leased = [];
-        using (await writes.EnterAsync(context, urgent: false, cancellationToken))
-        {
-            await using var tx = await context.Database.BeginTransactionAsync(cancellationToken);
-            rows = await DueWorkClaims.ClaimDeliveriesAsync(context, nowMs, claimedUntil, max, cancellationToken);
-            var instanceIds = rows.Where(r => r is { Kind: DeliveryKind.Resume, InstanceId: not null }).Select(r => r.InstanceId!).Distinct(StringComparer.Ordinal).ToList();
-            if (instanceIds.Count > 0) leased = await ownership.LeaseInTransactionAsync(context, instanceIds, cancellationToken);
-            try
-            {
-                await tx.CommitAsync(cancellationToken);
-            }
-            catch
-            {
-                foreach (var row in leased) ownership.Leases.ReleaseInstance(row.Id);
-                throw;
-            }
-        }
-        if (rows.Count == 0) return ClaimedBatch.Empty;
-        var stimulusIds = rows.Select(r => r.StimulusId).Distinct().ToList();
-        Dictionary<string, StimulusRow> stimuli;
+        var gates = new Dictionary<string, IDisposable>(StringComparer.Ordinal);
         try
         {
-            stimuli = await context.Stimuli.AsNoTracking().Where(s => stimulusIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, cancellationToken);
+            using (await writes.EnterAsync(context, urgent: false, cancellationToken))
+            {
+                await using var tx = await context.Database.BeginTransactionAsync(cancellationToken);
+                rows = await DueWorkClaims.ClaimDeliveriesAsync(context, nowMs, claimedUntil, max, cancellationToken);
+                // The in-process gate first, as every run takes it: a run of this process that holds it (e.g. a request
+                // waiting for the lease) keeps its instance, and the claim does not take the lease from under it.
+                foreach (var id in rows.Where(r => r is { Kind: DeliveryKind.Resume, InstanceId: not null }).Select(r => r.InstanceId!).Distinct(StringComparer.Ordinal))
+                    if (await ownership.TryEnterNowAsync(id, cancellationToken) is { } gate) gates[id] = gate;
+                if (gates.Count > 0) leased = await ownership.LeaseInTransactionAsync(context, gates.Keys.ToList(), cancellationToken);
+                await tx.CommitAsync(cancellationToken);
+            }
+            var held = leased.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+            foreach (var id in gates.Keys.Where(id => !held.Contains(id)).ToList())
+            {
+                gates[id].Dispose();
+                gates.Remove(id);
+            }
+            if (rows.Count == 0) return ClaimedBatch.Empty;
+            var stimulusIds = rows.Select(r => r.StimulusId).Distinct().ToList();
+            var stimuli = await context.Stimuli.AsNoTracking().Where(s => stimulusIds.Contains(s.Id)).ToDictionaryAsync(s => s.Id, cancellationToken);
+            return new ClaimedBatch(rows.Select(r => new ClaimedDelivery(r, stimuli.GetValueOrDefault(r.StimulusId))).ToList(), leased, gates);
         }
         catch
         {
-            // The leases expire in the database; this process stops renewing them.
+            // The leases expire in the database; this process stops renewing them and opens the gates.
             foreach (var row in leased) ownership.Leases.ReleaseInstance(row.Id);
+            foreach (var gate in gates.Values) gate.Dispose();
             throw;
         }
-        return new ClaimedBatch(rows.Select(r => new ClaimedDelivery(r, stimuli.GetValueOrDefault(r.StimulusId))).ToList(), leased);
     }
 
     public Task<RunOutcome> DropAsync(string? deliveryId, CancellationToken cancellationToken) =>

@@ -28,6 +28,7 @@ internal sealed class PendingDeliveryProcessor(
         if (claimed.Count == 0) return 0;
         // The claim holds while this process lives: renewed with the leases, so a long lane is not claimed twice.
         foreach (var c in claimed) leases.TrackStart(c.Delivery.Id);
+        var handedToBatch = false;
         try
         {
             var lanes = claimed
@@ -35,7 +36,8 @@ internal sealed class PendingDeliveryProcessor(
                 .GroupBy(d => d.Delivery.InstanceId ?? d.Delivery.Id, StringComparer.Ordinal).Select(g => (IReadOnlyList<DueDelivery>)g.ToList()).ToList();
             var resumes = lanes.Where(l => l[0].Delivery is { Kind: Persistence.DeliveryKind.Resume, InstanceId: not null }).ToList();
             var alone = lanes.Except(resumes).ToList();
-            var outcome = await batch.RunAsync(resumes, batchClaim.Leased, cancellationToken);
+            handedToBatch = true;
+            var outcome = await batch.RunAsync(resumes, batchClaim, cancellationToken);
             foreach (var committed in outcome.Committed) await sender.FollowUpAsync(committed.FollowUps, cancellationToken);
             alone.AddRange(outcome.Left);
             await Parallel.ForEachAsync(alone, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Value.MaxParallelRuns), CancellationToken = cancellationToken },
@@ -44,6 +46,10 @@ internal sealed class PendingDeliveryProcessor(
         finally
         {
             foreach (var c in claimed) leases.ReleaseStart(c.Delivery.Id);
+            // The batch gives back what the claim took; if it was never reached, the leases expire and the gates open here.
+            if (!handedToBatch)
+                foreach (var row in batchClaim.Leased) leases.ReleaseInstance(row.Id);
+            foreach (var gate in batchClaim.Gates.Values) gate.Dispose();
         }
         return claimed.Count;
     }

@@ -72,6 +72,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<TimerScheduler>();
         services.AddSingleton<InstanceRecovery>();
         services.AddSingleton<InboxPurger>();
+        services.AddSingleton<RuntimeWarmup>();
         services.AddSingleton(sp => new WorkflowRuntime(sp.GetRequiredService<IDbContextFactory<WorkflowDbContext>>(), sp.GetRequiredService<WorkflowDefinitionService>(),
             sp.GetRequiredService<StimulusSender>(), sp.GetRequiredService<StimulusAcceptor>(), sp.GetRequiredService<WorkflowStarter>(), sp.GetRequiredService<BookmarkResumer>(),
             sp.GetRequiredService<InstanceOwnership>(), sp.GetRequiredService<InstanceCommitter>(), sp.GetRequiredService<ExecutionContextFactory>()));

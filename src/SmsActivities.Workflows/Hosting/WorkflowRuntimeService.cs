@@ -9,7 +9,8 @@ using SmsActivities.Workflows.Runtime;
 namespace SmsActivities.Workflows.Hosting;
 
 /// <summary>
-/// On start: schema, code-first workflows, the workflows folder, recovery of crashed instances. Then,
+/// On start: schema, code-first workflows, the workflows folder, recovery of crashed instances, and, beside those,
+/// warming what the first run needs (<see cref="RuntimeWarmup"/>). Then,
 /// in the background: due timers, expired leases, expired inbox entries and alteration plans left unfinished by a
 /// stopped node (pending deliveries are the
 /// dispatcher's, see <see cref="DeliveryDispatchService"/>).
@@ -21,6 +22,7 @@ internal sealed class WorkflowRuntimeService(
     TimerSignal timerSignal,
     InboxPurger inbox,
     AlterationPlans alterationPlans,
+    RuntimeWarmup warmup,
     IServiceProvider services,
     IOptions<WorkflowRuntimeOptions> options,
     TimeProvider time,
@@ -32,6 +34,7 @@ internal sealed class WorkflowRuntimeService(
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         options.Value.Validate();
+        var warmCode = warmup.WarmCodeAsync(cancellationToken);
         await WorkflowSchema.EnsureAsync(services, options.Value.MigrateOnStart, cancellationToken);
         foreach (var factory in options.Value.Workflows)
         {
@@ -46,7 +49,10 @@ internal sealed class WorkflowRuntimeService(
             foreach (var file in imported.Rejected)
                 logger.LogError("Skipped workflow file {File}: {Errors}", file.File, string.Join(" | ", file.Errors));
         }
+        var warmDefinitions = warmup.WarmDefinitionsAsync(cancellationToken);
         await recovery.RecoverAsync(cancellationToken);
+        // Before the host reports started: what the first request needs is then ready.
+        await Task.WhenAll(warmCode, warmDefinitions);
         timerSignal.Scheduled += OnTimerScheduled;
         if (options.Value.RunBackgroundService) await base.StartAsync(cancellationToken);
     }

@@ -9,10 +9,11 @@ namespace SmsActivities.Workflows.Runtime;
 internal sealed record BatchOutcome(IReadOnlyList<RunOutcome> Committed, IReadOnlyList<IReadOnlyList<DueDelivery>> Left);
 
 /// <summary>
-/// Resumes many instances at once, each with all its deliveries of the batch: one lease statement and one load for all
-/// of them, runs side by side, then one commit transaction for every run (group commit), so a batch of reports for
-/// different instances pays for one transaction instead of two per instance. An instance that is busy (here or in
-/// another process) or whose run throws is left out and handed back, so it cannot hold up or roll back the others.
+/// Resumes many instances at once, each with all its deliveries of the batch: their gates, leases and rows come with the claim
+/// (one transaction, see <see cref="DeliveryLedger.ClaimDueAsync"/>), the runs go side by side, then one commit
+/// transaction for every run (group commit), so a batch of reports for different instances pays for two write turns in
+/// all instead of two per instance. An instance that is busy (here or in another process) or whose run throws is left
+/// out and handed back, so it cannot hold up or roll back the others.
 /// </summary>
 internal sealed class BatchResumer(
     IDbContextFactory<WorkflowDbContext> db,
@@ -24,33 +25,32 @@ internal sealed class BatchResumer(
     ILogger<BatchResumer> logger)
 {
     /// <param name="lanes">Deliveries grouped by the instance they resume (each lane one instance).</param>
-    public async Task<BatchOutcome> RunAsync(IReadOnlyList<IReadOnlyList<DueDelivery>> lanes, CancellationToken cancellationToken)
+    /// <param name="claim">The claim's leased rows of those instances (untracked) and their gates, disposed here; a lane without one is handed back.</param>
+    public async Task<BatchOutcome> RunAsync(IReadOnlyList<IReadOnlyList<DueDelivery>> lanes, ClaimedBatch claim, CancellationToken cancellationToken)
     {
         var left = new List<IReadOnlyList<DueDelivery>>();
-        var gates = new List<IDisposable>();
+        var byId = claim.Leased.ToDictionary(r => r.Id, StringComparer.Ordinal);
+        // Leases this batch holds and has not yet handed to a commit.
+        var held = new HashSet<string>(byId.Keys, StringComparer.Ordinal);
         try
         {
             var mine = new Dictionary<string, IReadOnlyList<DueDelivery>>(StringComparer.Ordinal);
+            var rows = new List<InstanceRow>();
             foreach (var lane in lanes)
             {
-                if (await ownership.TryEnterNowAsync(lane[0].Delivery.InstanceId!, cancellationToken) is { } gate)
+                if (byId.TryGetValue(lane[0].Delivery.InstanceId!, out var row))
                 {
-                    gates.Add(gate);
-                    mine[lane[0].Delivery.InstanceId!] = lane;
+                    mine[row.Id] = lane;
+                    rows.Add(row);
                 }
                 else left.Add(lane);
             }
-            if (mine.Count == 0) return new BatchOutcome([], left);
-
-            await using var context = await db.CreateDbContextAsync(cancellationToken);
-            var rows = await ownership.TryLeaseManyAsync(context, mine.Keys, cancellationToken);
-            var leased = rows.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
-            left.AddRange(mine.Where(m => !leased.Contains(m.Key)).Select(m => m.Value));
             if (rows.Count == 0) return new BatchOutcome([], left);
 
-            var deliveryIds = rows.SelectMany(r => mine[r.Id]).Select(d => d.Delivery.Id).ToList();
-            var pending = (await context.Deliveries.AsNoTracking().Where(d => deliveryIds.Contains(d.Id)).Select(d => d.Id).ToListAsync(cancellationToken))
-                .ToHashSet(StringComparer.Ordinal);
+            await using var context = await db.CreateDbContextAsync(cancellationToken);
+            context.Instances.AttachRange(rows);
+            // Leased in the claim's transaction, while every claimed delivery still existed: none can have been served since.
+            var pending = rows.SelectMany(r => mine[r.Id]).Select(d => d.Delivery.Id).ToHashSet(StringComparer.Ordinal);
             var runs = new ResumedRun?[rows.Count];
             await Parallel.ForAsync(0, rows.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Value.MaxParallelRuns), CancellationToken = cancellationToken },
                 async (i, ct) =>
@@ -65,11 +65,13 @@ internal sealed class BatchResumer(
                         logger.LogWarning(e, "Resuming {InstanceId} in a batch failed; it is run alone.", rows[i].Id);
                     }
                 });
+            held.Clear(); // from here each lease is committed or given back by the commit step
             return await CommitAsync(context, rows, runs, mine, left, cancellationToken);
         }
         finally
         {
-            foreach (var gate in gates) gate.Dispose();
+            foreach (var id in held) await ownership.ReleaseAsync(id, null, CancellationToken.None);
+            foreach (var gate in claim.Gates.Values) gate.Dispose();
         }
     }
 

@@ -54,15 +54,17 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             var staged = new List<IReadOnlyList<FollowUp>>(stages.Count);
             using var turn = await writes.EnterAsync(db, urgent: false, cancellationToken);
             await using var tx = await db.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(db), cancellationToken);
-            await StimulusHashLocks.LockAsync(db, stages.SelectMany(x => x.Run.Context.State.Bookmarks.Where(b => b.DueAt is null && !x.Run.BookmarksBefore.Contains(b.Id)).Select(b => b.Hash))
+            await StimulusHashLocks.LockAsync(db, stages.SelectMany(FreshBookmarks).Select(b => b.Hash)
                 .Concat(stages.SelectMany(x => x.Run.Context.Outbox.Where(s => s.KeepInInbox).Select(s => s.Hash))), cancellationToken);
             await DeleteReplacedAsync(db, stages, cancellationToken);
             var executionIds = stages.Where(x => !x.IsNew).SelectMany(x => x.Run.Context.ExecutionRecords.Keys).ToList();
             var storedExecutions = executionIds.Count == 0 ? [] : await db.Executions.Where(e => executionIds.Contains(e.Id)).ToDictionaryAsync(e => e.Id, cancellationToken);
             var allServed = stages.SelectMany(x => x.Run.Served).ToHashSet(StringComparer.Ordinal);
+            await RedactServedStimuliAsync(db, stages, allServed, cancellationToken);
+            var inbox = await WaitingInboxAsync(db, stages, cancellationToken);
             foreach (var stage in stages)
             {
-                staged.Add(await StageAsync(db, stage, storedExecutions, allServed, cancellationToken));
+                staged.Add(await StageAsync(db, stage, storedExecutions, inbox, cancellationToken));
                 if (stage.Run.AlsoInTransaction is { } also) await also(db, cancellationToken);
             }
             if (allServed.Count > 0) await db.Deliveries.Where(d => allServed.Contains(d.Id)).ExecuteDeleteAsync(cancellationToken);
@@ -71,7 +73,9 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             for (var i = 0; i < stages.Count; i++)
                 staged[i] = [.. staged[i], .. await StagePublishedAsync(db, stages[i].Run.Context, cancellationToken)];
             await db.SaveChangesAsync(cancellationToken);
+            if (stages.Count > 1) CrashPoints.Reach(CrashPoints.GroupCommitWritten);
             await tx.CommitAsync(cancellationToken);
+            if (stages.Count > 1) CrashPoints.Reach(CrashPoints.GroupCommitCommitted);
             return staged;
         }, cancellationToken);
         foreach (var run in runs)
@@ -159,11 +163,10 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
     }
 
     private async Task<List<FollowUp>> StageAsync(WorkflowDbContext db, PreparedRun stage, IReadOnlyDictionary<string, ExecutionRow> storedExecutions,
-        IReadOnlySet<string> allServed, CancellationToken cancellationToken)
+        IReadOnlyList<StimulusRow> inbox, CancellationToken cancellationToken)
     {
         var (row, context) = (stage.Run.Row, stage.Run.Context);
         var state = context.State;
-        var secrets = context.Secrets;
         var instanceId = row.Id;
         // Bookmark rows carry the instance's correlation for matching: a run that changed it moves the kept ones along.
         var correlationId = state.CorrelationId;
@@ -171,29 +174,45 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         db.Bookmarks.AddRange(stage.NewBookmarks);
         db.Journal.AddRange(stage.Journal);
         SaveExecutionRecords(db, context, stage.ExecutionJson, storedExecutions);
-        if (secrets.Count > 0)
-            foreach (var deliveryId in stage.Run.Served) await RedactServedStimulusAsync(db, deliveryId, allServed, secrets, cancellationToken);
+        return ClaimEarlyArrivals(db, stage, inbox);
+    }
 
-        return await ClaimEarlyArrivalsAsync(db, row.Id, state, stage.Run.BookmarksBefore, cancellationToken);
+    /// <summary>The bookmarks a run made that stimuli already in the inbox may answer (timers wait for no stimulus).</summary>
+    private static IEnumerable<Bookmark> FreshBookmarks(PreparedRun stage) =>
+        stage.Run.Context.State.Bookmarks.Where(b => b.DueAt is null && !stage.Run.BookmarksBefore.Contains(b.Id));
+
+    /// <summary>
+    /// The inbox entries that may answer any new bookmark of the batch, oldest first, tracked: one query for the whole
+    /// group commit. Each run then takes its own by hash and correlation (<see cref="ClaimEarlyArrivals"/>).
+    /// </summary>
+    private async Task<IReadOnlyList<StimulusRow>> WaitingInboxAsync(WorkflowDbContext db, IReadOnlyList<PreparedRun> stages, CancellationToken cancellationToken)
+    {
+        var withFresh = stages.Where(x => FreshBookmarks(x).Any()).ToList();
+        if (withFresh.Count == 0) return [];
+        var nowMs = DbTime.ToDb(time.GetUtcNow());
+        var hashes = withFresh.SelectMany(FreshBookmarks).Select(b => b.Hash).Distinct(StringComparer.Ordinal).ToList();
+        var correlations = withFresh.Select(x => x.Run.Context.State.CorrelationId).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        return await db.Stimuli
+            .Where(s => hashes.Contains(s.Hash) && s.Status == StimulusStatus.Pending && s.ExpiresAt >= nowMs && (s.CorrelationId == null || correlations.Contains(s.CorrelationId)))
+            .OrderBy(s => s.ReceivedAt).ToListAsync(cancellationToken);
     }
 
     /// <summary>
-    /// Early arrival: stimuli already waiting in the inbox for new bookmarks are claimed in the run's transaction (one
-    /// query for all of them, the oldest first; each stimulus answers one bookmark).
+    /// Early arrival: stimuli already waiting in the inbox for the run's new bookmarks are claimed in its transaction (the
+    /// oldest first; each stimulus answers one bookmark). An uncorrelated stimulus answers any instance, a correlated one
+    /// only an instance of that correlation.
     /// </summary>
-    private async Task<List<FollowUp>> ClaimEarlyArrivalsAsync(WorkflowDbContext db, string instanceId, WorkflowState state, IReadOnlySet<string> bookmarksBefore,
-        CancellationToken cancellationToken)
+    private List<FollowUp> ClaimEarlyArrivals(WorkflowDbContext db, PreparedRun stage, IReadOnlyList<StimulusRow> inbox)
     {
         var followUps = new List<FollowUp>();
-        var fresh = state.Bookmarks.Where(b => b.DueAt is null && !bookmarksBefore.Contains(b.Id)).ToList();
-        if (fresh.Count == 0) return followUps;
+        var (instanceId, state) = (stage.Run.Row.Id, stage.Run.Context.State);
+        var fresh = FreshBookmarks(stage).ToList();
+        if (fresh.Count == 0 || inbox.Count == 0) return followUps;
         var now = time.GetUtcNow();
-        var nowMs = DbTime.ToDb(now);
-        var hashes = fresh.Select(b => b.Hash).Distinct(StringComparer.Ordinal).ToList();
-        var waiting = db.Stimuli.Where(s => hashes.Contains(s.Hash) && s.Status == StimulusStatus.Pending && s.ExpiresAt >= nowMs);
-        waiting = state.CorrelationId is null ? waiting.Where(s => s.CorrelationId == null) : waiting.Where(s => s.CorrelationId == null || s.CorrelationId == state.CorrelationId);
-        // A run staged before this one in the same group commit may already have claimed one (tracked, not yet saved).
-        var byHash = (await waiting.OrderBy(s => s.ReceivedAt).ToListAsync(cancellationToken)).Where(s => s.Status == StimulusStatus.Pending)
+        var hashes = fresh.Select(b => b.Hash).ToHashSet(StringComparer.Ordinal);
+        // A run staged before this one in the same group commit may already have claimed one (marked, not yet saved).
+        var byHash = inbox.Where(s => s.Status == StimulusStatus.Pending && hashes.Contains(s.Hash)
+                                      && (s.CorrelationId is null || (state.CorrelationId is not null && string.Equals(s.CorrelationId, state.CorrelationId, StringComparison.Ordinal))))
             .GroupBy(s => s.Hash, StringComparer.Ordinal).ToDictionary(g => g.Key, g => new Queue<StimulusRow>(g), StringComparer.Ordinal);
         foreach (var bookmark in fresh)
         {
@@ -207,21 +226,31 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
     }
 
     /// <summary>
-    /// The stimulus that started or resumed this run holds what came in (e.g. the HTTP body with the code the user
-    /// typed); it is kept for its dedupe key, so its input is blanked too, unless another instance still has to be
-    /// served from it.
+    /// The stimulus that started or resumed a run holds what came in (e.g. the HTTP body with the code the user typed);
+    /// it is kept for its dedupe key, so its input is blanked too, unless another instance still has to be served from
+    /// it. Three queries for the whole group commit, only when a run met secrets.
     /// </summary>
     /// <param name="served">Every delivery the commit serves (removed with it): only another one still owed keeps the input.</param>
-    private static async Task RedactServedStimulusAsync(WorkflowDbContext db, string deliveryId, IReadOnlySet<string> served, IReadOnlyCollection<string> secrets,
-        CancellationToken cancellationToken)
+    private static async Task RedactServedStimuliAsync(WorkflowDbContext db, IReadOnlyList<PreparedRun> stages, IReadOnlySet<string> served, CancellationToken cancellationToken)
     {
-        var stimulusId = await db.Deliveries.Where(d => d.Id == deliveryId).Select(d => d.StimulusId).FirstOrDefaultAsync(cancellationToken);
-        var others = await db.Deliveries.Where(d => d.StimulusId == stimulusId && d.Id != deliveryId).Select(d => d.Id).ToListAsync(cancellationToken);
-        if (stimulusId is null || others.Any(id => !served.Contains(id))) return;
-        var stimulus = await db.Stimuli.FirstOrDefaultAsync(s => s.Id == stimulusId, cancellationToken);
-        if (stimulus is null) return;
-        stimulus.InputJson = SecretRedactor.RedactData(stimulus.InputJson, secrets);
-        stimulus.PayloadJson = SecretRedactor.RedactData(stimulus.PayloadJson, secrets);
+        var withSecrets = stages.Where(x => x.Run.Context.Secrets.Count > 0).SelectMany(x => x.Run.Served.Select(d => (DeliveryId: d, x.Run.Context.Secrets))).ToList();
+        if (withSecrets.Count == 0) return;
+        var deliveryIds = withSecrets.Select(x => x.DeliveryId).Distinct(StringComparer.Ordinal).ToList();
+        var stimulusOf = await db.Deliveries.AsNoTracking().Where(d => deliveryIds.Contains(d.Id)).Select(d => new { d.Id, d.StimulusId })
+            .ToDictionaryAsync(d => d.Id, d => d.StimulusId, StringComparer.Ordinal, cancellationToken);
+        var stimulusIds = stimulusOf.Values.Distinct(StringComparer.Ordinal).ToList();
+        if (stimulusIds.Count == 0) return;
+        var stillOwed = (await db.Deliveries.AsNoTracking().Where(d => stimulusIds.Contains(d.StimulusId)).Select(d => new { d.Id, d.StimulusId }).ToListAsync(cancellationToken))
+            .Where(d => !served.Contains(d.Id)).Select(d => d.StimulusId).ToHashSet(StringComparer.Ordinal);
+        var toRedact = stimulusIds.Where(id => !stillOwed.Contains(id)).ToList();
+        if (toRedact.Count == 0) return;
+        var stimuli = await db.Stimuli.Where(s => toRedact.Contains(s.Id)).ToDictionaryAsync(s => s.Id, StringComparer.Ordinal, cancellationToken);
+        foreach (var (deliveryId, secrets) in withSecrets)
+        {
+            if (!stimulusOf.TryGetValue(deliveryId, out var stimulusId) || !stimuli.TryGetValue(stimulusId, out var stimulus)) continue;
+            stimulus.InputJson = SecretRedactor.RedactData(stimulus.InputJson, secrets);
+            stimulus.PayloadJson = SecretRedactor.RedactData(stimulus.PayloadJson, secrets);
+        }
     }
 
     private static void SaveExecutionRecords(WorkflowDbContext db, WorkflowExecutionContext context, IReadOnlyDictionary<string, string> json,

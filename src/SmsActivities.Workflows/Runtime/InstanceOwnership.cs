@@ -76,10 +76,11 @@ internal sealed class InstanceOwnership
     }
 
     /// <summary>
-    /// The leases of many instances with one conditional UPDATE; returns the rows of those now held, tracked by
-    /// <paramref name="context"/> for the group commit. The caller holds their in-process gates.
+    /// The leases of many instances with one conditional UPDATE, inside the caller's transaction and write turn (the
+    /// dispatcher's claim, so a batch pays no transaction of its own for its leases); returns the rows of those now held,
+    /// untracked. Tracked for renewal from here on: the caller releases those it does not commit.
     /// </summary>
-    public async Task<IReadOnlyList<InstanceRow>> TryLeaseManyAsync(WorkflowDbContext context, IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<InstanceRow>> LeaseInTransactionAsync(WorkflowDbContext context, IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var nowMs = DbTime.ToDb(now);
@@ -89,12 +90,12 @@ internal sealed class InstanceOwnership
         foreach (var id in instanceIds) Leases.TrackInstance(id);
         try
         {
-            using (await _writes.EnterAsync(context, urgent: false, cancellationToken))
-                await context.Instances
+            await context.Instances
                 .Where(i => instanceIds.Contains(i.Id) && i.Status == running && (i.LeaseExpiresAt == null || i.LeaseExpiresAt < nowMs))
                 .ExecuteUpdateAsync(s => s.SetProperty(i => i.LeaseOwner, owner).SetProperty(i => i.LeaseExpiresAt, expires)
                     .SetProperty(i => i.SubStatus, nameof(WorkflowSubStatus.Executing)), cancellationToken);
-            var rows = await context.Instances.Where(i => instanceIds.Contains(i.Id) && i.LeaseOwner == owner && i.LeaseExpiresAt == expires).ToListAsync(cancellationToken);
+            var rows = await context.Instances.AsNoTracking().Where(i => instanceIds.Contains(i.Id) && i.LeaseOwner == owner && i.LeaseExpiresAt == expires)
+                .ToListAsync(cancellationToken);
             var held = rows.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
             foreach (var id in instanceIds.Where(id => !held.Contains(id))) Leases.ReleaseInstance(id);
             return rows;

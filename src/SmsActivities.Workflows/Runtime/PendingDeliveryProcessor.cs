@@ -6,9 +6,9 @@ namespace SmsActivities.Workflows.Runtime;
 
 /// <summary>
 /// Runs a batch of due deliveries: accepted stimuli, busy instances and failed runs (retried with backoff), crash
-/// leftovers. The batch is claimed at once (<see cref="DeliveryLedger.ClaimDueAsync"/>); the deliveries that resume one
-/// instance run together in one run of it, and the resumed instances share one lease statement and one commit
-/// (<see cref="BatchResumer"/>). Starts, and instances the batch could not take, run one by one, side by side; a lane
+/// leftovers. The batch is claimed at once, with the leases of the instances it resumes
+/// (<see cref="DeliveryLedger.ClaimDueAsync"/>); the deliveries that resume one instance run together in one run of it,
+/// and the resumed instances share one commit (<see cref="BatchResumer"/>). Starts, and instances the batch could not take, run one by one, side by side; a lane
 /// that fails is deferred alone.
 /// </summary>
 internal sealed class PendingDeliveryProcessor(
@@ -23,10 +23,12 @@ internal sealed class PendingDeliveryProcessor(
     /// <returns>How many deliveries were claimed (at most <paramref name="max"/>).</returns>
     public async Task<int> ProcessAsync(int max, CancellationToken cancellationToken)
     {
-        var claimed = await deliveries.ClaimDueAsync(max, cancellationToken);
+        var batchClaim = await deliveries.ClaimDueAsync(max, cancellationToken);
+        var claimed = batchClaim.Deliveries;
         if (claimed.Count == 0) return 0;
         // The claim holds while this process lives: renewed with the leases, so a long lane is not claimed twice.
         foreach (var c in claimed) leases.TrackStart(c.Delivery.Id);
+        var handedToBatch = false;
         try
         {
             var lanes = claimed
@@ -34,19 +36,20 @@ internal sealed class PendingDeliveryProcessor(
                 .GroupBy(d => d.Delivery.InstanceId ?? d.Delivery.Id, StringComparer.Ordinal).Select(g => (IReadOnlyList<DueDelivery>)g.ToList()).ToList();
             var resumes = lanes.Where(l => l[0].Delivery is { Kind: Persistence.DeliveryKind.Resume, InstanceId: not null }).ToList();
             var alone = lanes.Except(resumes).ToList();
-            if (resumes.Count > 1)
-            {
-                var outcome = await batch.RunAsync(resumes, cancellationToken);
-                foreach (var committed in outcome.Committed) await sender.FollowUpAsync(committed.FollowUps, cancellationToken);
-                alone.AddRange(outcome.Left);
-            }
-            else alone.AddRange(resumes);
+            handedToBatch = true;
+            var outcome = await batch.RunAsync(resumes, batchClaim, cancellationToken);
+            foreach (var committed in outcome.Committed) await sender.FollowUpAsync(committed.FollowUps, cancellationToken);
+            alone.AddRange(outcome.Left);
             await Parallel.ForEachAsync(alone, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Value.MaxParallelRuns), CancellationToken = cancellationToken },
                 async (lane, ct) => await RunLaneAsync(lane, ct));
         }
         finally
         {
             foreach (var c in claimed) leases.ReleaseStart(c.Delivery.Id);
+            // The batch gives back what the claim took; if it was never reached, the leases expire and the gates open here.
+            if (!handedToBatch)
+                foreach (var row in batchClaim.Leased) leases.ReleaseInstance(row.Id);
+            foreach (var gate in batchClaim.Gates.Values) gate.Dispose();
         }
         return claimed.Count;
     }

@@ -78,6 +78,21 @@ public sealed class ServerProcess : IDisposable
         return client;
     }
 
+    /// <summary>True once the process has ended by itself (e.g. killed by a crash point) within <paramref name="timeout"/>.</summary>
+    public async Task<bool> ExitedWithinAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>SIGKILL: no shutdown, no lease released, as when the machine dies.</summary>
     public void Kill()
     {

@@ -230,13 +230,5 @@ public sealed class AcceptedPushCrashTests(ITestOutputHelper output)
 
     private static string WebhookPath() => $"webhooks/sms/tencent/status/{Token}";
 
-    private static async Task<object?> ScalarAsync(string database, string sql, string? instanceId)
-    {
-        await using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        if (instanceId != null) command.Parameters.AddWithValue("$id", instanceId);
-        return await command.ExecuteScalarAsync();
-    }
+    private static Task<object?> ScalarAsync(string database, string sql, string? instanceId) => SqliteFile.ScalarAsync(database, sql, instanceId);
 }

@@ -71,6 +71,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton<OtpService>();
         services.TryAddSingleton<OptOutList>();
         services.TryAddSingleton<SendRecordStore>();
+        services.TryAddSingleton<SendReportLedger>();
         services.TryAddSingleton<SmsStimulusPublisher>();
         services.TryAddSingleton<Webhooks.WebhookOneTimeKeyStore>();
         services.AddHostedService<SmsPullService>();

@@ -59,8 +59,9 @@ public sealed class CampaignWaitTests
             ["report_status"] = "SUCCESS", ["errmsg"] = "DELIVRD", ["description"] = "ok", ["sid"] = s.MessageId!,
         }).ToArray();
 
-        // 500 reports before the wait has begun: kept on the records (their stimuli wait in the inbox).
+        // 500 reports before the wait has begun, run through the push inbox: kept on the records (their stimuli wait in the runtime's inbox).
         await PushAsync(bed, bodies[..500]);
+        await bed.InboxDrainedAsync(TimeSpan.FromSeconds(60));
         await bed.Runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "go" }));
         var waiting = await bed.WaitForAsync(run.InstanceId, s => s.ActivityExecutionContexts.Any(c => c.ActivityId == "wait") && s.SubStatus == WorkflowSubStatus.Suspended, TimeSpan.FromSeconds(60));
         var reportBookmarks = waiting.Bookmarks.Count(b => b.Name == "SmsActivities.WaitForDeliveryReport");
@@ -74,6 +75,7 @@ public sealed class CampaignWaitTests
             await PushAsync(bed, chunk);
         }
         await PushAsync(bed, bodies[..500]);
+        await bed.InboxDrainedAsync(TimeSpan.FromSeconds(60));
         var stillWaiting = await bed.Instances.GetStateAsync(run.InstanceId);
         var beforeLast = DateTimeOffset.UtcNow;
         await PushAsync(bed, bodies[^1..]);

@@ -26,7 +26,7 @@ public sealed class SmsBookmarkPayloadTests
     [Fact]
     public void A_report_on_a_send_resumes_the_one_wait_on_that_send_and_is_deduped_per_send()
     {
-        var report = new DeliveryReport("Tencent", "m-4", "+8613800138000", DeliveryStatus.Failed, "MK:0001", null, null);
+        var report = new DeliveryReport("Tencent", "m-4", "+8613800138000", DeliveryStatus.Failed, "MK:0001", null, DateTimeOffset.UnixEpoch);
         var stimulus = SmsStimuli.ForSendReport(report, "k-2", DateTimeOffset.UnixEpoch);
 
         Assert.Equal(SmsBookmarkPayload.Hash(SmsStimuli.WaitForDeliveryReport, new SendReportsBookmark("k-2")), stimulus.Hash);

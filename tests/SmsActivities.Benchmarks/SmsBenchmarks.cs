@@ -44,6 +44,9 @@ internal static class SmsBenchmarks
         var sendCount = Arg("--sends", 300);
         var campaignSize = Arg("--recipients", 100_000);
         var callers = Arg("--callers", 4);
+        // Sizes whose waiting campaign's stored state is printed ("--state-sizes 0" for none).
+        var stateSizes = (args.SkipWhile(a => a != "--state-sizes").Skip(1).FirstOrDefault() ?? "20000,100000")
+            .Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture)).Where(n => n > 0).ToArray();
 
         var folder = Directory.CreateTempSubdirectory("sms-bench-").FullName;
         Console.WriteLine($"databases in: {folder}");
@@ -67,12 +70,15 @@ internal static class SmsBenchmarks
             ["Vendors:Tencent:AttemptTimeout"] = "00:00:30",
             ["SmsActivities:ConnectionString"] = $"Data Source={Path.Combine(folder, "sms.db")}",
             ["SmsActivities:Webhooks:Token"] = Token,
-            ["SmsActivities:MaxRecipientsPerSend"] = Math.Max(campaignSize, 1).ToString(CultureInfo.InvariantCulture),
+            ["SmsActivities:MaxRecipientsPerSend"] = stateSizes.Append(campaignSize).Append(1).Max().ToString(CultureInfo.InvariantCulture),
         }).Build();
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        var statements = new StatementCounter();
+        builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning).AddProvider(statements)
+            .AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>("Microsoft.EntityFrameworkCore", LogLevel.Warning)
+            .AddFilter<StatementCounter>("Microsoft.EntityFrameworkCore.Database", LogLevel.Debug);
         builder.Services.AddWorkflowRuntime(o =>
         {
             o.UseSqlite(Path.Combine(folder, "workflows.db"));
@@ -151,6 +157,7 @@ internal static class SmsBenchmarks
             Report("ratio reports/s : bare requests/s", $"1 : {bareRate / ingestRate:F1} (reports at {100 * ingestRate / bareRate:F1}% of bare HTTP)");
 
             // 2. SendSms through a workflow vs the bare vendor client, one recipient each, sequential.
+            var statementsBefore = statements.Now;
             sw.Restart();
             for (var i = 0; i < sendCount; i++)
             {
@@ -158,6 +165,7 @@ internal static class SmsBenchmarks
                 if (r.SubStatus != WorkflowSubStatus.Finished) throw new InvalidOperationException($"send ended {r.SubStatus}");
             }
             var viaWorkflow = sw.Elapsed;
+            var perSend = statements.Now.Minus(statementsBefore);
             sw.Restart();
             for (var i = 0; i < sendCount; i++)
             {
@@ -168,14 +176,17 @@ internal static class SmsBenchmarks
             Report($"SendSms through a workflow (1 recipient, {sendCount} sequential)", $"{sendCount / viaWorkflow.TotalSeconds:F0}/s ({viaWorkflow.TotalMilliseconds / sendCount:F2} ms each)");
             Report("bare vendor client against the emulator (same)", $"{sendCount / viaClient.TotalSeconds:F0}/s ({viaClient.TotalMilliseconds / sendCount:F2} ms each)");
             Report("ratio workflow time : bare client time", $"{viaWorkflow.TotalSeconds / viaClient.TotalSeconds:F2}");
+            if (sendCount > 0) Report("per SendSms through a workflow (EF statements and commits)", perSend.Per(sendCount));
 
             // 3. Campaign: one SendSms to N recipients (batched to Tencent's 200 per call) vs the bare client sending the same N.
             if (campaignSize > 0)
             {
                 var campaign = string.Join(',', Enumerable.Range(0, campaignSize).Select(i => Mobile(3_000_000 + i)));
+                var campaignBefore = statements.Now;
                 sw.Restart();
                 var run = await Start(runtime, "send", campaign);
                 var dispatched = sw.Elapsed;
+                var campaignStatements = statements.Now.Minus(campaignBefore);
                 if (run.SubStatus != WorkflowSubStatus.Finished) throw new InvalidOperationException($"campaign ended {run.SubStatus}");
                 var recorded = await WithDbAsync(app.Services, db => db.SendRecords.CountAsync(r => r.InstanceId == run.InstanceId && r.Accepted));
                 if (recorded != campaignSize) throw new InvalidOperationException($"campaign recorded {recorded} accepted, expected {campaignSize}");
@@ -190,16 +201,20 @@ internal static class SmsBenchmarks
                     $"{dispatched.TotalSeconds:F2} s ({campaignSize / dispatched.TotalSeconds:F0} recipients/s, {batches} batches)");
                 Report("same recipients, bare vendor client against the emulator", $"{bareCampaign.TotalSeconds:F2} s ({campaignSize / bareCampaign.TotalSeconds:F0} recipients/s)");
                 Report("ratio workflow time : bare time", $"{dispatched.TotalSeconds / bareCampaign.TotalSeconds:F2}");
-                // What the workflow path writes that the bare client does not: one send record per recipient and the
-                // per-recipient results in the instance's state and execution record.
-                var state = await instances.GetStateAsync(run.InstanceId);
-                var stateBytes = JsonSerializer.Serialize(state, SmsActivities.Workflows.Model.WorkflowJson.Options).Length;
-                // The caller's own input (here the 20,000 numbers as one text) is kept in the state as given; what the
-                // campaign itself adds is the rest.
-                var inputBytes = JsonSerializer.Serialize(state!.Input, SmsActivities.Workflows.Model.WorkflowJson.Options).Length;
-                Report("campaign instance state (JSON): all / without the workflow's input",
-                    $"{stateBytes / 1e3:F1} KB / {(stateBytes - inputBytes) / 1e3:F1} KB");
+                Report($"per batch of the campaign (EF statements and commits)", campaignStatements.Per(batches));
+                var (stateKb, inputKb, _) = await StoredSizesAsync(folder, run.InstanceId);
+                Report("campaign instance state as stored / the workflow's input (own column, written once)", $"{stateKb:F1} KB / {inputKb:F1} KB");
                 Report("database files after the campaign", $"workflows {Megabytes(folder, "workflows.db"):F1} MB, sms {Megabytes(folder, "sms.db"):F1} MB");
+            }
+
+            // 4. The state of a campaign waiting for its reports, at each size asked for: send, then wait (suspended).
+            foreach (var size in stateSizes)
+            {
+                var numbers = string.Join(',', Enumerable.Range(0, size).Select(i => Mobile(20_000_000 + size + i)));
+                var run = await Start(runtime, "send-and-wait", numbers);
+                if (run.SubStatus != WorkflowSubStatus.Suspended) throw new InvalidOperationException($"campaign of {size} ended {run.SubStatus}, expected Suspended in its wait");
+                var (stateKb, inputKb, bookmarks) = await StoredSizesAsync(folder, run.InstanceId);
+                Report($"campaign of {size:N0} waiting for its reports: state as stored / input / bookmarks", $"{stateKb:F1} KB / {inputKb:F1} KB / {bookmarks}");
             }
         }
         finally
@@ -210,6 +225,19 @@ internal static class SmsBenchmarks
             SqliteConnection.ClearAllPools();
             try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>An instance's stored state and input (KB of JSON) and its bookmark rows, read from the runtime's file.</summary>
+    private static async Task<(double StateKb, double InputKb, long Bookmarks)> StoredSizesAsync(string folder, string instanceId)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(folder, "workflows.db")};Mode=ReadOnly");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT length(CAST(StateJson AS BLOB)), COALESCE(length(CAST(InputJson AS BLOB)), 0), (SELECT COUNT(*) FROM Bookmarks WHERE InstanceId = $id) FROM WorkflowInstances WHERE Id = $id";
+        command.Parameters.AddWithValue("$id", instanceId);
+        await using var reader = await command.ExecuteReaderAsync();
+        if (!await reader.ReadAsync()) throw new InvalidOperationException($"instance {instanceId} not stored");
+        return (reader.GetInt64(0) / 1e3, reader.GetInt64(1) / 1e3, reader.GetInt64(2));
     }
 
     /// <summary>A SQLite file with its WAL and journal, in MB.</summary>

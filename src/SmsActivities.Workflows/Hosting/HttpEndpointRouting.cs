@@ -109,6 +109,7 @@ public static class HttpEndpointRouting
             return;
         }
         var stateJson = first is null ? null : await db.Instances.Where(i => i.Id == first.Id).Select(i => i.StateJson).FirstOrDefaultAsync(cancellationToken);
+        // The answer is in the state's outputs; the request's input (in its own column) is not needed for it.
         var answer = stateJson is null ? null : IdempotentResponse.Of(JsonSerializer.Deserialize<WorkflowState>(stateJson, Model.WorkflowJson.Options)!);
         if (first != null) http.Response.Headers["x-elsa-workflow-instance-id"] = first.Id;
         if (answer is null)

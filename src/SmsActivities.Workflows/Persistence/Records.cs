@@ -29,7 +29,13 @@ internal sealed class InstanceRow
     public long CreatedAt { get; set; }
     public long UpdatedAt { get; set; }
     public long? FinishedAt { get; set; }
+    /// <summary>The state without the workflow's input (see <see cref="InputJson"/>).</summary>
     public string StateJson { get; set; } = "";
+    /// <summary>
+    /// The workflow's input, written once when the instance is created: a campaign's input (thousands of numbers) would
+    /// otherwise be read and rewritten by every commit. Null in rows from before the column, whose input is in the state.
+    /// </summary>
+    public string? InputJson { get; set; }
     public string? LeaseOwner { get; set; }
     public long? LeaseExpiresAt { get; set; }
     /// <summary>Set when a stimulus delivery started the instance, so a retried delivery cannot start it twice.</summary>

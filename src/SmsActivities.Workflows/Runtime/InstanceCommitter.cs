@@ -49,7 +49,11 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
                 db.ChangeTracker.Clear();
                 foreach (var stage in stages)
                     if (stage.IsNew) db.Instances.Add(stage.Run.Row);
-                    else db.Instances.Update(stage.Run.Row); // every column written: the aborted attempt already set the new values
+                    else
+                    {
+                        // Every column written (the aborted attempt already set the new values), but the input only if this run wrote it.
+                        db.Instances.Update(stage.Run.Row).Property(r => r.InputJson).IsModified = stage.InputWritten;
+                    }
             }
             var staged = new List<IReadOnlyList<FollowUp>>(stages.Count);
             using var turn = await writes.EnterAsync(db, urgent: false, cancellationToken);
@@ -108,7 +112,7 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
 
     /// <summary>A run's rows built in memory, ready to be added to the commit's transaction (again, if it is retried).</summary>
     private sealed record PreparedRun(RunToCommit Run, bool IsNew, bool CorrelationChanged, IReadOnlyList<BookmarkRow> NewBookmarks, IReadOnlyList<string> GoneBookmarks,
-        IReadOnlyList<JournalRow> Journal, IReadOnlyDictionary<string, string> ExecutionJson);
+        IReadOnlyList<JournalRow> Journal, IReadOnlyDictionary<string, string> ExecutionJson, bool InputWritten);
 
     private static PreparedRun Prepare(WorkflowDbContext db, RunToCommit run)
     {
@@ -127,7 +131,8 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         row.UpdatedAt = DbTime.ToDb(state.UpdatedAt);
         row.FinishedAt = state.FinishedAt is { } finished ? DbTime.ToDb(finished) : null;
         var secrets = context.Secrets;
-        row.StateJson = SecretRedactor.RedactState(JsonSerializer.Serialize(state, WorkflowJson.Options), secrets);
+        row.StateJson = SecretRedactor.RedactState(RuntimeRows.StateWithoutInput(state), secrets);
+        var inputWritten = WriteInput(row, state, isNew, secrets);
         row.LeaseOwner = null;
         row.LeaseExpiresAt = null;
 
@@ -147,7 +152,21 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         // As written when the record is new; one that is stored already is merged with the stored one in the transaction.
         var executions = context.ExecutionRecords.Values.ToDictionary(r => r.Id,
             r => SecretRedactor.RedactExecutionRecord(JsonSerializer.Serialize(r, WorkflowJson.Options), secrets), StringComparer.Ordinal);
-        return new PreparedRun(run, isNew, correlationChanged, bookmarks, gone, journal, executions);
+        return new PreparedRun(run, isNew, correlationChanged, bookmarks, gone, journal, executions, inputWritten);
+    }
+
+    /// <summary>
+    /// The workflow's input goes into its own column once, when the instance is created (or, for a row from before that
+    /// column, on its first commit), and is not rewritten after: it does not change. Only a secret first met by a later
+    /// run that also occurs in the input makes the commit write it again, masked.
+    /// </summary>
+    private static bool WriteInput(InstanceRow row, WorkflowState state, bool isNew, IReadOnlyCollection<string> secrets)
+    {
+        if (!isNew && row.InputJson is not null && secrets.Count == 0) return false;
+        var input = SecretRedactor.RedactData(RuntimeRows.InputOf(state), secrets);
+        if (!isNew && input == row.InputJson) return false;
+        row.InputJson = input;
+        return true;
     }
 
     /// <summary>

@@ -89,7 +89,7 @@ public sealed class WorkflowInstanceStore
         await using var db = await _db.CreateDbContextAsync(cancellationToken);
         var row = await db.Instances.AsNoTracking().FirstOrDefaultAsync(i => i.Id == instanceId, cancellationToken);
         if (row is null) return null;
-        var state = JsonSerializer.Deserialize<WorkflowState>(row.StateJson, WorkflowJson.Options)!;
+        var state = RuntimeRows.ReadState(row);
         // The row's status is the live one: it says Executing while a run holds the lease.
         state.SubStatus = Enum.Parse<WorkflowSubStatus>(row.SubStatus);
         return state;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
@@ -30,6 +31,7 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
     private const string PendingKey = "pending";
     private const string ReportsKey = "reports";
     private const string SettledKey = "settled";
+    private const string SendKey = "send";
 
     [Input(Description = "An earlier SendSms activity of this workflow (its id or its name on the canvas): waits for every message its last run sent.", OptionsProvider = typeof(SendSmsActivityChoices), Order = 0)]
     public Input<string?>? SendSmsActivityId { get; set; }
@@ -69,37 +71,23 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        IReadOnlyList<WaitTarget> targets;
-        var settled = new JsonArray();
         if (context.Get(SendSmsActivityId) is { Length: > 0 } sendId)
         {
             // The canvas name works as well as the id (like getOutputFrom); sends are recorded under the id.
             var send = context.WorkflowExecutionContext.Workflow.FindByIdOrName(sendId.Trim())
                        ?? throw new VendorValidationException("sendSmsActivityId", $"'{sendId.Trim()}' names no activity of this workflow");
-            var includeInDoubt = IncludeInDoubt is null || context.Get(IncludeInDoubt);
-            targets = await context.GetService<SendRecordStore>()!.WaitTargetsAsync(context.WorkflowInstanceId, send.Id, includeInDoubt, context.CancellationToken);
-            // A report that came while the send was still waiting for its lost answer has already settled that recipient:
-            // the send called it in doubt, its record now holds the message id.
-            var doubted = includeInDoubt && context.ExpressionContext.GetOutput(send.Id, nameof(SendSms.InDoubtRecipients)) is JsonArray list
-                ? list.Select(n => n?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal)
-                : [];
-            foreach (var target in targets.Where(t => !t.InDoubt && doubted.Contains(t.Mobile))) settled.Add(target.Mobile);
-        }
-        else
-        {
-            var vendor = context.Get(Vendor);
-            var ids = ActivityInputs.ToList(context.Get(MessageIds));
-            if (ids.Count > 0 && string.IsNullOrWhiteSpace(vendor))
-                throw new VendorValidationException("vendor", "required with message ids");
-            targets = ids.Select(id => new WaitTarget(vendor!.Trim().ToLowerInvariant(), id, "", "")).ToArray();
+            await WaitForSendAsync(context, send.Id, IncludeInDoubt is null || context.Get(IncludeInDoubt));
+            return;
         }
 
-        if (targets.Count == 0)
+        var vendor = context.Get(Vendor);
+        var ids = ActivityInputs.ToList(context.Get(MessageIds));
+        if (ids.Count > 0 && string.IsNullOrWhiteSpace(vendor))
+            throw new VendorValidationException("vendor", "required with message ids");
+        var targets = ids.Select(id => new WaitTarget(vendor!.Trim().ToLowerInvariant(), id, "", "")).ToArray();
+        if (targets.Length == 0)
         {
-            // Nothing was accepted and nothing is in doubt, so no report can come: waiting would only end in Timeout.
-            context.Log("WaitForDeliveryReport: no accepted message to wait for");
-            Publish(context, new JsonArray(), [], settled);
-            await context.CompleteActivityAsync(Failed);
+            await NothingToWaitForAsync(context);
             return;
         }
 
@@ -109,18 +97,101 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         }).ToArray());
         context.SetProperty(PendingKey, pending);
         context.SetProperty(ReportsKey, new JsonArray());
-        context.SetProperty(SettledKey, settled);
-        // One bookmark per message: a report resumes exactly the wait for its message, and a report that arrived before
-        // this bookmark was committed is waiting in the runtime's inbox and is claimed when it is. A recipient in doubt has
-        // no message id: its bookmark names the send and the number, which the report that settles it resumes.
-        foreach (var target in targets)
-        {
-            if (target.InDoubt) context.CreateBookmark(new InDoubtReportBookmark(target.IdempotencyKey, target.Mobile), OnInDoubtReportAsync);
-            else context.CreateBookmark(DeliveryReportBookmark.For(target.Vendor, target.MessageId!), OnReportAsync);
-        }
+        context.SetProperty(SettledKey, new JsonArray());
+        // Message ids given one by one: one bookmark per message, so a report resumes exactly the wait for its message, and
+        // a report that arrived before this bookmark was committed is waiting in the runtime's inbox and is claimed when it is.
+        foreach (var target in targets) context.CreateBookmark(DeliveryReportBookmark.For(target.Vendor, target.MessageId!), OnReportAsync);
+        CreateTimeout(context);
+    }
+
+    /// <summary>Nothing was accepted and nothing is in doubt, so no report can come: waiting would only end in Timeout.</summary>
+    private async ValueTask NothingToWaitForAsync(ActivityExecutionContext context)
+    {
+        context.Log("WaitForDeliveryReport: no accepted message to wait for");
+        Publish(context, new JsonArray(), [], new JsonArray());
+        await context.CompleteActivityAsync(Failed);
+    }
+
+    private void CreateTimeout(ActivityExecutionContext context)
+    {
         if (context.Get(Timeout) is { } timeout)
             context.CreateBookmark(new JsonObject { ["activityInstanceId"] = context.Id }, OnTimeoutAsync, context.Now + timeout, SmsStimuli.WaitForDeliveryReport + ".Timeout");
     }
+
+    /// <summary>
+    /// A wait on a whole send: one bookmark, kept until the wait ends, that every report of the send's messages resumes.
+    /// What is still pending is counted from the send records and the stored reports, never kept in the workflow, so the
+    /// state stays the same size whatever the campaign's. Reports stored before the wait began are counted now; one stored
+    /// between this count and the bookmark's commit waits in the inbox and is claimed by that commit.
+    /// </summary>
+    private async ValueTask WaitForSendAsync(ActivityExecutionContext context, string sendActivityId, bool includeInDoubt)
+    {
+        var ledger = context.GetService<SendReportLedger>()!;
+        var key = await ledger.LatestSendAsync(context.WorkflowInstanceId, sendActivityId, context.CancellationToken);
+        var progress = key is null ? null : await ledger.ProgressAsync(key, includeInDoubt, context.CancellationToken);
+        if (key is null || progress!.Targets == 0)
+        {
+            await NothingToWaitForAsync(context);
+            return;
+        }
+        context.SetProperty(SendKey, new JsonObject { ["key"] = key, ["activityId"] = sendActivityId, ["includeInDoubt"] = includeInDoubt });
+        if (progress.Pending == 0)
+        {
+            await EndSendWaitAsync(context, timedOut: false);
+            return;
+        }
+        context.CreateBookmark(new SendReportsBookmark(key), OnSendReportAsync, autoBurn: false);
+        CreateTimeout(context);
+    }
+
+    private async ValueTask OnSendReportAsync(ActivityExecutionContext context)
+    {
+        context.GetService<SmsTelemetry>()?.RecordResume(context.ResumeInput ?? [], context.Now, nameof(WaitForDeliveryReport));
+        // Every report a run resumes with was stored before its stimulus, so the first count of the run sees them all:
+        // the others of the same run (a push of a campaign's reports) need no count of their own.
+        if (!CountedThisRun.GetOrCreateValue(context.WorkflowExecutionContext).Add(context.Id)) return;
+        var send = SendOf(context);
+        var progress = await context.GetService<SendReportLedger>()!.ProgressAsync(send.Key, send.IncludeInDoubt, context.CancellationToken);
+        if (progress.Pending > 0) return;
+        await EndSendWaitAsync(context, timedOut: false);
+    }
+
+    /// <summary>The wait ends: its outputs are built once, from the send records and their reports.</summary>
+    private async ValueTask EndSendWaitAsync(ActivityExecutionContext context, bool timedOut)
+    {
+        var send = SendOf(context);
+        var rows = await context.GetService<SendReportLedger>()!.RowsAsync(send.Key, send.IncludeInDoubt, context.CancellationToken);
+        // Recipients the SendSms called in doubt whose records a report has since settled: the vendor did send them.
+        var doubted = send.IncludeInDoubt && context.ExpressionContext.GetOutput(send.ActivityId, nameof(SendSms.InDoubtRecipients)) is JsonArray list
+            ? list.Select(n => n?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal)
+            : [];
+        var inDoubt = rows.Where(r => r.RecordStatus != SendRecordStatus.Accepted).ToArray();
+        var reports = rows.Where(r => r.ReportStatus is not null)
+            .Select(r => new SmsReport(r.Vendor, r.MessageId!, r.Mobile, r.ReportStatus!, r.ReportCode, null, null)).ToArray();
+        var failed = reports.Where(r => r.Status != nameof(DeliveryStatus.Delivered)).ToArray();
+        var pending = rows.Where(r => r.ReportStatus is null).Select(r => r.Mobile).ToArray();
+        // A campaign's lists over the outputs limit are left empty (the tally still counts them): the per-recipient
+        // results are in the send records, and outputs are part of the state every later resume reads and writes.
+        var limit = context.GetService<IOptions<SmsActivitiesOptions>>()!.Value.MaxResultsInOutputs;
+        IReadOnlyList<T> Capped<T>(IReadOnlyList<T> items) => items.Count > limit ? [] : items;
+        context.Set(Reports, Capped(reports));
+        context.Set(FailedRecipients, Capped(failed.Select(r => r.Mobile ?? r.MessageId).ToArray()));
+        context.Set(PendingRecipients, Capped(pending));
+        context.Set(Tally, new ReportTally(rows.Count, reports.Length - failed.Length, failed.Length, pending.Length));
+        context.Set(SettledRecipients, Capped(rows.Where(r => r.RecordStatus == SendRecordStatus.Accepted && doubted.Contains(r.Mobile)).Select(r => r.Mobile).ToArray()));
+        context.Set(InDoubtRecipients, Capped(inDoubt.Select(r => r.Mobile).ToArray()));
+        await context.CompleteActivityAsync(timedOut ? BlockingActivity.TimeoutOutcome : failed.Length > 0 ? Failed : Delivered);
+    }
+
+    private sealed record SendWait(string Key, string ActivityId, bool IncludeInDoubt);
+
+    private static SendWait SendOf(ActivityExecutionContext context) =>
+        context.GetProperty<JsonObject>(SendKey) is { } send
+            ? new SendWait(send["key"]!.GetValue<string>(), send["activityId"]!.GetValue<string>(), send["includeInDoubt"]?.GetValue<bool>() ?? true)
+            : throw new InvalidOperationException($"WaitForDeliveryReport activity instance {context.Id} has no send to wait for");
+
+    /// <summary>The runs (by their execution context) in which a wait on a send has counted its progress already.</summary>
+    private static readonly ConditionalWeakTable<WorkflowExecutionContext, HashSet<string>> CountedThisRun = new();
 
     private ValueTask OnReportAsync(ActivityExecutionContext context)
     {
@@ -165,6 +236,7 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
 
     private ValueTask OnTimeoutAsync(ActivityExecutionContext context)
     {
+        if (context.GetProperty<JsonObject>(SendKey) is not null) return EndSendWaitAsync(context, timedOut: true);
         Publish(context, context.GetProperty<JsonArray>(PendingKey) ?? [], context.GetProperty<JsonArray>(ReportsKey) ?? [], context.GetProperty<JsonArray>(SettledKey) ?? []);
         return context.CompleteActivityAsync(BlockingActivity.TimeoutOutcome);
     }

@@ -260,23 +260,6 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     }
 
     /// <summary>
-    /// What a wait on a SendSms activity waits for: the recipients of the activity's latest attempt in the instance that
-    /// were accepted (by message id) or are in doubt (by number). Email addresses (SendEmail shares the table) are left out.
-    /// </summary>
-    public async Task<IReadOnlyList<WaitTarget>> WaitTargetsAsync(string instanceId, string activityId, bool includeInDoubt, CancellationToken cancellationToken)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var latest = await db.SendRecords.AsNoTracking().Where(r => r.InstanceId == instanceId && r.ActivityId == activityId)
-            .OrderByDescending(r => r.Id).Select(r => r.IdempotencyKey).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        if (latest is null) return [];
-        var rows = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == latest).OrderBy(r => r.Id)
-            .Select(r => new { r.Vendor, r.MessageId, r.Mobile, r.Status }).ToListAsync(cancellationToken).ConfigureAwait(false);
-        return rows.Where(r => !r.Mobile.Contains('@', StringComparison.Ordinal))
-            .Where(r => (r.Status == SendRecordStatus.Accepted && r.MessageId != null) || (includeInDoubt && r.Status is SendRecordStatus.InDoubt or SendRecordStatus.Pending))
-            .Select(r => new WaitTarget(r.Vendor, r.Status == SendRecordStatus.Accepted ? r.MessageId : null, r.Mobile, latest)).ToArray();
-    }
-
-    /// <summary>
     /// The sends in doubt that <paramref name="reports"/> settle: a report that names its number settles the latest send
     /// to that number through the same vendor that is in doubt (or still inside the vendor call), made before the report
     /// came and no longer than <paramref name="window"/> before it. A report that carries the caller's reference (Yunpian's

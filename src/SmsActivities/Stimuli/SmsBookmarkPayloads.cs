@@ -26,7 +26,13 @@ public sealed record DeliveryReportBookmark(string Vendor, string MessageId)
     public static DeliveryReportBookmark For(string vendor, string messageId) => new(vendor.ToLowerInvariant(), messageId);
 }
 
-/// <summary>WaitForDeliveryReport's bookmark for a recipient in doubt: the send (its idempotency key) and the number.</summary>
+/// <summary>
+/// WaitForDeliveryReport's one bookmark on a whole send (its idempotency key): every report of a message on that send's
+/// records resumes it, and the wait counts its progress from the records.
+/// </summary>
+public sealed record SendReportsBookmark(string Send);
+
+/// <summary>WaitForDeliveryReport's bookmark for a recipient in doubt: the send (its idempotency key) and the number (waits begun before the one-bookmark wait).</summary>
 public sealed record InDoubtReportBookmark(string Send, string Mobile);
 
 /// <summary>DeliveryReportReceived's trigger and bookmark: vendor and status, each a value or the wildcard.</summary>

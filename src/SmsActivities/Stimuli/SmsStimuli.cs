@@ -40,6 +40,20 @@ public static class SmsStimuli
         };
     }
 
+    /// <summary>
+    /// The stimulus of a report of a message on a send's records: it resumes the one wait on that send, and stays in the
+    /// inbox until the wait's bookmark is committed. Deduped like the report.
+    /// </summary>
+    public static Stimulus ForSendReport(DeliveryReport report, string sendKey, DateTimeOffset receivedAt)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return new Stimulus(WaitForDeliveryReport, SmsBookmarkPayload.Node(new SendReportsBookmark(sendKey)), ReportInput(report, receivedAt).ToJson())
+        {
+            DedupeKey = $"report:{report.Vendor.ToLowerInvariant()}:{report.MessageId}:{report.Status}:send:{sendKey}",
+            KeepInInbox = true,
+        };
+    }
+
     /// <summary>Trigger/bookmark payload of DeliveryReportReceived.</summary>
     public static DeliveryReportFilter ReportFilter(string? vendor, string? status) => new(Norm(vendor), Norm(status));
 

@@ -25,6 +25,7 @@ public sealed class SmsStimulusPublisher(
     OptOutList optOuts,
     SmsTelemetry telemetry,
     SendRecordStore records,
+    SendReportLedger ledger,
     IOptions<SmsActivitiesOptions> options,
     TimeProvider time,
     ILogger<SmsStimulusPublisher> logger)
@@ -57,29 +58,33 @@ public sealed class SmsStimulusPublisher(
             stimuli.AddRange(variants);
         }
         foreach (var report in reports) Add(SmsStimuli.ForReport(report, started));
-        // Reports that settle a send in doubt resume the waits on those recipients too. Their records are marked accepted
-        // only once the stimuli are stored: a crash in between leaves them in doubt, and the inbox row's rerun finds them again.
         var settlements = await FindInDoubtAsync(reports, started, cancellationToken).ConfigureAwait(false);
-        var extra = settlements.Select(s => SmsStimuli.ForInDoubtReport(s.Report, s.IdempotencyKey, s.Mobile, started)).ToArray();
         foreach (var reply in replies) Add(SmsStimuli.ForReply(reply, started));
         foreach (var email in emailEvents) Add([SmsStimuli.ForEmailEvent(email, started)]);
         // Reports onto the send records first: once the stimuli are in, the dispatcher may resume and finish the workflow
-        // at once, and what it tells (a campaign finished) must already be on the records the insights page sums. The
-        // first final report of a message is kept, so a repeated push changes nothing; a failure keeps the push in the
-        // inbox, to be run again, instead of losing the report for the page.
+        // at once, and what it tells (a campaign finished) must already be on the records the insights page sums, and on
+        // the records a wait on a whole send counts its progress from. The first final report of a message is kept, so a
+        // repeated push changes nothing; a failure keeps the push in the inbox, to be run again, instead of losing the report.
         await records.RecordReportsAsync(reports, started, cancellationToken).ConfigureAwait(false);
+        // Reports that settle a send in doubt: their records take the reported message id before the stimuli are stored,
+        // so the wait those stimuli resume counts them. A crash before the stimuli are stored loses nothing: the inbox
+        // row's rerun reaches the wait through the message id now on the record.
+        if (settlements.Count > 0)
+        {
+            await records.SettleInDoubtAsync(settlements, cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("{Count} recipients in doubt settled by delivery reports: the vendor had sent them", settlements.Count);
+        }
+        // Each report of a message on a send's records resumes the one wait on that send; waits begun before that wait
+        // existed still wait on each recipient in doubt.
+        var sends = await ledger.SendsOfAsync(reports, cancellationToken).ConfigureAwait(false);
+        var extra = reports.Select(r => sends.TryGetValue((r.Vendor, r.MessageId), out var send) ? SmsStimuli.ForSendReport(r, send, started) : null).OfType<Stimulus>()
+            .Concat(settlements.Select(s => SmsStimuli.ForInDoubtReport(s.Report, s.IdempotencyKey, s.Mobile, started))).ToArray();
         // Reports only: accepted, the waits they resume run in the runtime's dispatcher (a campaign's reports resume its
         // wait together). Replies and email events run before this returns, in order, since a reply may start a workflow
         // that waits for the next reply of the same push.
         var results = replies.Count == 0 && emailEvents.Count == 0
             ? await runtime.AcceptStimuliAsync([.. stimuli, .. extra], cancellationToken).ConfigureAwait(false)
             : await runtime.SendStimuliAsync([.. stimuli, .. extra], cancellationToken).ConfigureAwait(false);
-        if (settlements.Count > 0)
-        {
-            await records.SettleInDoubtAsync(settlements, cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("{Count} recipients in doubt settled by delivery reports: the vendor had sent them", settlements.Count);
-        }
-
         var fresh = 0;
         var eventResults = events.Select(e => results.Skip(e.First).Take(e.Count).ToArray()).ToArray();
         for (var i = 0; i < eventResults.Length; i++)

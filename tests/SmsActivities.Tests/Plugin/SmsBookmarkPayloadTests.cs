@@ -19,6 +19,20 @@ public sealed class SmsBookmarkPayloadTests
         AssertSameHash(SmsStimuli.DeliveryReportReceived, SmsStimuli.ReportFilter(null, "delivered"), """{"vendor":"*","status":"delivered"}""");
         AssertSameHash(SmsStimuli.WaitForReply, SmsStimuli.ReplyBookmark("+8613800138000", " 12 "), """{"mobile":"+8613800138000","extend":"12"}""");
         AssertSameHash(SmsStimuli.SmsReplyReceived, SmsStimuli.ReplyFilter("Any", "stop", null), """{"vendor":"*","keyword":"STOP","extend":"*"}""");
+        AssertSameHash(SmsStimuli.WaitForDeliveryReport, new InDoubtReportBookmark("k-1", "+8613800138000"), """{"send":"k-1","mobile":"+8613800138000"}""");
+        AssertSameHash(SmsStimuli.WaitForDeliveryReport, new SendReportsBookmark("k-1"), """{"send":"k-1"}""");
+    }
+
+    [Fact]
+    public void A_report_on_a_send_resumes_the_one_wait_on_that_send_and_is_deduped_per_send()
+    {
+        var report = new DeliveryReport("Tencent", "m-4", "+8613800138000", DeliveryStatus.Failed, "MK:0001", null, DateTimeOffset.UnixEpoch);
+        var stimulus = SmsStimuli.ForSendReport(report, "k-2", DateTimeOffset.UnixEpoch);
+
+        Assert.Equal(SmsBookmarkPayload.Hash(SmsStimuli.WaitForDeliveryReport, new SendReportsBookmark("k-2")), stimulus.Hash);
+        Assert.True(stimulus.KeepInInbox, "a report on a send must wait in the inbox for a wait not committed yet");
+        Assert.Equal("report:tencent:m-4:Failed:send:k-2", stimulus.DedupeKey);
+        Assert.Equal("Failed", DeliveryReportInput.From(stimulus.Input).Status);
     }
 
     [Fact]

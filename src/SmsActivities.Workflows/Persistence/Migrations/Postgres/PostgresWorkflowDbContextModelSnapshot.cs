@@ -283,6 +283,9 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Postgres
                     b.Property<int>("IncidentCount")
                         .HasColumnType("integer");
 
+                    b.Property<string>("InputJson")
+                        .HasColumnType("text");
+
                     b.Property<long?>("LeaseExpiresAt")
                         .HasColumnType("bigint");
 

@@ -277,6 +277,9 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Sqlite
                     b.Property<int>("IncidentCount")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("InputJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<long?>("LeaseExpiresAt")
                         .HasColumnType("INTEGER");
 

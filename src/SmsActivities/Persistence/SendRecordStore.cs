@@ -36,6 +36,10 @@ public sealed record PriorSend<TOutputs>(IReadOnlyList<string> InDoubt, TOutputs
 public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> dbFactory, TimeProvider time)
 {
     private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
+    private const string ZoneKeySeparator = "-z";
+
+    /// <summary>The key of one time zone group of a send split by its send window: the attempt's key and the group's.</summary>
+    public static string SendZoneKey(string attemptKey, string groupKey) => attemptKey + ZoneKeySeparator + groupKey;
 
     /// <summary>
     /// What an earlier execution with this idempotency key left behind: null when there was none; otherwise either
@@ -59,6 +63,15 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
                 .Select(r => new SmsRecipientOutcome(r.Mobile, r.Vendor, r.Status == SendRecordStatus.Accepted, r.MessageId, null, r.Error, null, 1)).ToArray(),
             NeverAttempted = begun.Where(r => r.Status == SendRecordStatus.Queued).Select(r => r.Mobile).ToArray(),
         };
+    }
+
+    /// <summary>The outputs kept for a send that completed without records (nothing was sent: every recipient had opted out); null when none were.</summary>
+    public async Task<TOutputs?> FindOutputsAsync<TOutputs>(string idempotencyKey, CancellationToken cancellationToken) where TOutputs : class
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var completed = await db.SendOutcomes.AsNoTracking().Where(o => o.IdempotencyKey == idempotencyKey)
+            .Select(o => o.Outputs).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        return completed is null ? null : JsonSerializer.Deserialize<TOutputs>(Decompress(completed), ReplayJson);
     }
 
     /// <summary>Marks an interrupted send's Pending records InDoubt, once it has been reported to the workflow.</summary>
@@ -227,11 +240,16 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         var latest = await db.SendRecords.AsNoTracking().Where(r => r.InstanceId == instanceId && r.ActivityId == activityId)
             .OrderByDescending(r => r.Id).Select(r => r.IdempotencyKey).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
         if (latest is null) return [];
-        var rows = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == latest).OrderBy(r => r.Id)
-            .Select(r => new { r.Vendor, r.MessageId, r.Mobile, r.Status }).ToListAsync(cancellationToken).ConfigureAwait(false);
+        // A send split by time zone (see SendZoneKey) wrote one key per group: the latest attempt is all of them.
+        var attempt = latest.Split(ZoneKeySeparator)[0];
+        var zoned = attempt + ZoneKeySeparator;
+        var rows = await db.SendRecords.AsNoTracking()
+            .Where(r => r.InstanceId == instanceId && r.ActivityId == activityId && (r.IdempotencyKey == attempt || r.IdempotencyKey!.StartsWith(zoned)))
+            .OrderBy(r => r.Id)
+            .Select(r => new { r.Vendor, r.MessageId, r.Mobile, r.Status, r.IdempotencyKey }).ToListAsync(cancellationToken).ConfigureAwait(false);
         return rows.Where(r => !r.Mobile.Contains('@', StringComparison.Ordinal))
             .Where(r => (r.Status == SendRecordStatus.Accepted && r.MessageId != null) || (includeInDoubt && r.Status is SendRecordStatus.InDoubt or SendRecordStatus.Pending))
-            .Select(r => new WaitTarget(r.Vendor, r.Status == SendRecordStatus.Accepted ? r.MessageId : null, r.Mobile, latest)).ToArray();
+            .Select(r => new WaitTarget(r.Vendor, r.Status == SendRecordStatus.Accepted ? r.MessageId : null, r.Mobile, r.IdempotencyKey!)).ToArray();
     }
 
     /// <summary>

@@ -63,6 +63,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<BookmarkResumer>();
         services.AddSingleton<DeliveryRunner>();
         services.AddSingleton<DispatchedSecrets>();
+        services.AddSingleton<BackgroundActivityRuns>();
         services.AddSingleton<StimulusRecorder>();
         services.AddSingleton<StimulusSender>();
         services.AddSingleton<DispatchSignal>();

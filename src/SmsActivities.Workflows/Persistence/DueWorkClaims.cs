@@ -11,6 +11,9 @@ namespace SmsActivities.Workflows.Persistence;
 /// </summary>
 internal static class DueWorkClaims
 {
+    /// <summary>A due timer bookmark: its name tells a background run (see <see cref="Execution.ActivityExecutionContext.BackgroundBookmarkName"/>) from a timer.</summary>
+    public sealed record DueTimer(string Id, string Name);
+
     /// <summary>How long claimed work is kept from other nodes: its run may wait for the instance, then hold its lease.</summary>
     public static long ClaimWindow(Runtime.WorkflowRuntimeOptions options) => (long)(options.LeaseWaitTimeout + options.LeaseDuration).TotalMilliseconds;
 
@@ -37,18 +40,22 @@ internal static class DueWorkClaims
         return rows;
     }
 
-    /// <returns>The ids of the claimed timer bookmarks, earliest first.</returns>
-    public static async Task<List<string>> ClaimTimersAsync(WorkflowDbContext context, long now, long claimFor, int max, CancellationToken cancellationToken)
+    /// <param name="running">Timers this node is running already (long background runs): not claimed again.</param>
+    /// <returns>The claimed timer bookmarks, earliest first.</returns>
+    public static async Task<List<DueTimer>> ClaimTimersAsync(WorkflowDbContext context, long now, long claimFor, int max, IReadOnlyCollection<string> running,
+        CancellationToken cancellationToken)
     {
         if (!IsPostgres(context))
-            return await context.Bookmarks.Where(b => b.DueAt != null && b.DueAt <= now).OrderBy(b => b.DueAt).Select(b => b.Id).Take(max).ToListAsync(cancellationToken);
+            return await context.Bookmarks.Where(b => b.DueAt != null && b.DueAt <= now && !running.Contains(b.Id)).OrderBy(b => b.DueAt)
+                .Select(b => new DueTimer(b.Id, b.Name)).Take(max).ToListAsync(cancellationToken);
+        var skipped = running.ToArray();
         var claimed = await context.Bookmarks.FromSql($"""
             UPDATE workflows."Bookmarks" SET "DueAt" = "DueAt" + {claimFor}
-            WHERE "Id" IN (SELECT "Id" FROM workflows."Bookmarks" WHERE "DueAt" IS NOT NULL AND "DueAt" <= {now}
+            WHERE "Id" IN (SELECT "Id" FROM workflows."Bookmarks" WHERE "DueAt" IS NOT NULL AND "DueAt" <= {now} AND NOT ("Id" = ANY({skipped}))
                            ORDER BY "DueAt" LIMIT {max} FOR UPDATE SKIP LOCKED)
             RETURNING *
             """).AsNoTracking().ToListAsync(cancellationToken);
-        return claimed.OrderBy(b => b.DueAt).Select(b => b.Id).ToList();
+        return claimed.OrderBy(b => b.DueAt).Select(b => new DueTimer(b.Id, b.Name)).ToList();
     }
 
     private static bool IsPostgres(WorkflowDbContext context) => context.Database.ProviderName == DatabaseSettings.NpgsqlProviderName;

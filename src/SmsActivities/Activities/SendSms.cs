@@ -15,7 +15,9 @@ namespace SmsActivities.Activities;
 
 /// <summary>The result of one recipient of a SendSms, as the activity outputs it.</summary>
 /// <remarks><paramref name="InDoubt"/>: not known to be accepted, but the vendor may have sent it; it was not sent again.</remarks>
-public sealed record SmsSendResult(string Mobile, string? Vendor, bool Accepted, string? MessageId, string? VendorCode, string? Error, decimal? Fee, bool OptedOut = false, bool InDoubt = false);
+/// <remarks><paramref name="Delivered"/>: what the delivery report said, when the send waited for it (Fail over on failed report); null otherwise or when none came.</remarks>
+public sealed record SmsSendResult(string Mobile, string? Vendor, bool Accepted, string? MessageId, string? VendorCode, string? Error, decimal? Fee, bool OptedOut = false, bool InDoubt = false,
+    bool? Delivered = null);
 
 /// <summary>One time zone group of a SendSms with a send window: sent (<paramref name="SentAt"/>) or held (<paramref name="HeldUntil"/>).</summary>
 public sealed record SmsSendGroup(IReadOnlyList<string> TimeZones, int Recipients, DateTimeOffset? SentAt, DateTimeOffset? HeldUntil, int SentCount, int FailedCount, int InDoubtCount);
@@ -23,7 +25,7 @@ public sealed record SmsSendGroup(IReadOnlyList<string> TimeZones, int Recipient
 [Activity(ActivityInputs.Namespace, "SMS", "Sends an SMS to one or many recipients through a configured vendor or Auto, failing over to the next vendors when a vendor refused or could not be reached. Leaves by Unknown when a vendor may have sent some messages but its answer was lost: those recipients are in doubt and were not sent again. With OTP on, a one-time code replaces {code} in the text; the code itself is never stored, output or logged. With a send window, each recipient is sent in their own local hours: those outside them are held by a durable timer and sent when their window opens.",
     DisplayName = "Send SMS")]
 [FlowNode(Sent, PartiallySent, Failed, Unknown, RateLimited)]
-public sealed class SendSms : Activity
+public sealed partial class SendSms : Activity
 {
     public const string Sent = "Sent";
     public const string PartiallySent = "PartiallySent";
@@ -118,20 +120,7 @@ public sealed class SendSms : Activity
         IReadOnlyList<ZoneGroup> groups;
         try
         {
-            var entries = ActivityInputs.ParseRecipientEntries(context.Get(Recipients), ActivityInputs.Region(context));
-            if (entries.Count > options.MaxRecipientsPerSend)
-                throw new VendorValidationException("recipients", $"at most {options.MaxRecipientsPerSend} recipients per SendSms, got {entries.Count}");
-            message = new SmsMessage
-            {
-                Recipients = entries.Select(e => e.Number).DistinctBy(r => r.E164).ToArray(),
-                PerRecipient = PerRecipient(entries),
-                Text = context.Get(Text),
-                TemplateId = context.Get(TemplateId),
-                TemplateParams = ActivityInputs.ToTemplateParams(context.Get(TemplateParams)),
-                SignName = context.Get(SignName),
-                Extend = context.Get(Extend),
-                Kind = context.Get(Kind),
-            };
+            message = BuildMessage(context, options);
             vendor = context.Get(Vendor);
             failover = ActivityInputs.ToList(context.Get(Failover));
             // Unknown vendors, empty text and over-long text are refused before anything is written or sent.
@@ -188,7 +177,11 @@ public sealed class SendSms : Activity
             context.CreateBookmark(new JsonObject { ["heldUntil"] = next.ToString("O") }, OnWindowOpenAsync, dueAt: next);
             return;
         }
-        await CompleteAsync(context, split ? Combine(message.Recipients, finished.Select(f => f.Outputs).ToArray()) : finished[0].Outputs);
+        // A completed execution replayed after a crash goes the same way: for an OTP, the challenge issued then stays the one to verify.
+        var keys = split ? finished.SelectMany(f => f.Group.Recipients.Select(r => (r.E164, Key: SendRecordStore.SendZoneKey(key, f.Group.Key))))
+            .ToDictionary(p => p.E164, p => p.Key, StringComparer.Ordinal) : null;
+        await FinishAsync(context, split ? Combine(message.Recipients, finished.Select(f => f.Outputs).ToArray()) : finished[0].Outputs,
+            router.Plan(message, vendor, failover), key, keys);
     }
 
     /// <summary>Sends <paramref name="message"/> (one zone group, or the whole send) under <paramref name="key"/>, resuming an interrupted attempt.</summary>
@@ -316,6 +309,28 @@ public sealed class SendSms : Activity
         return (outputs, true);
     }
 
+    /// <summary>
+    /// The message as the inputs give it now, before opt-outs and OTP. Built again from the same inputs by a failover
+    /// after a failed report, so the text itself is never kept in the workflow's state.
+    /// </summary>
+    private SmsMessage BuildMessage(ActivityExecutionContext context, SmsActivitiesOptions options)
+    {
+        var entries = ActivityInputs.ParseRecipientEntries(context.Get(Recipients), ActivityInputs.Region(context));
+        if (entries.Count > options.MaxRecipientsPerSend)
+            throw new VendorValidationException("recipients", $"at most {options.MaxRecipientsPerSend} recipients per SendSms, got {entries.Count}");
+        return new SmsMessage
+        {
+            Recipients = entries.Select(e => e.Number).DistinctBy(r => r.E164).ToArray(),
+            PerRecipient = PerRecipient(entries),
+            Text = context.Get(Text),
+            TemplateId = context.Get(TemplateId),
+            TemplateParams = ActivityInputs.ToTemplateParams(context.Get(TemplateParams)),
+            SignName = context.Get(SignName),
+            Extend = context.Get(Extend),
+            Kind = context.Get(Kind),
+        };
+    }
+
     /// <summary>A timer that fires late (the server was down) may find the window closed again: the send is checked anew.</summary>
     private ValueTask OnWindowOpenAsync(ActivityExecutionContext context) => ExecuteAsync(context);
 
@@ -347,7 +362,7 @@ public sealed class SendSms : Activity
     private static string[] Zones(ZoneGroup group) => group.Zones.Select(z => z.Id).ToArray();
 
 
-    private async ValueTask CompleteAsync(ActivityExecutionContext context, SendOutputs outputs)
+    private async ValueTask CompleteAsync(ActivityExecutionContext context, SendOutputs outputs, IReadOnlyList<string>? failedOver = null)
     {
         // A campaign's per-recipient lists would make the instance state (read and written on every later resume) grow
         // with its size; over the limit they stay in the send records only.
@@ -362,6 +377,8 @@ public sealed class SendSms : Activity
         context.Set(Fee, outputs.Fee);
         context.Set(Error, outputs.Error);
         context.Set(OtpExpiresAt, outputs.OtpExpiresAt);
+        context.Set(FailedOverRecipients, failedOver ?? []);
+        context.Set(UndeliveredRecipients, outputs.Results.Where(r => r.Delivered == false).Select(r => r.Mobile).ToArray());
         await context.CompleteActivityAsync(outputs.Outcome);
     }
 

@@ -94,6 +94,39 @@ public class SecretTests
         Assert.DoesNotContain("tok-98765432", await SqliteText.AllTablesAsync(db.Path), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_dispatched_child_gets_its_parent_s_secret_input_but_no_database_file_holds_it()
+    {
+        using var db = new TempDatabase();
+        await using var host = await TestHost.StartAsync(db.Path, configure: o =>
+        {
+            o.AddActivity<MarkAsSecret>();
+            o.AddActivity<CheckCode>();
+        });
+        // The child checks the code it was given: Valid only with the real value.
+        await host.PublishAsync("checker",
+            Arr(Act("Check1", "Test.CheckCode", $"\"code\":{Js("getInput('code')")}"),
+                Act("Out1", "Elsa.SetOutput", $"\"outputName\":{Lit("result")},\"outputValue\":{Js("getOutputFrom('Check1','Result')")}")),
+            Arr(Conn("Check1", "Out1", "Valid"), Conn("Check1", "Out1", "Invalid")));
+        await host.PublishAsync("dispatcher",
+            Arr(Act("Mark1", "Test.MarkAsSecret", $"\"value\":{Js("getInput('code')")}"),
+                Act("Run", "Elsa.DispatchWorkflow", $"\"workflowDefinitionId\":{Lit("checker")},\"input\":{Js("({ code: getInput('code') })")},\"waitForCompletion\":{Js("false")}")),
+            Arr(Conn("Mark1", "Run")));
+
+        var run = await host.Runtime.StartAsync("dispatcher", new StartWorkflowRequest { Input = new Dictionary<string, object?> { ["code"] = Code } });
+        Assert.Equal(WorkflowSubStatus.Finished, run.SubStatus);
+        await Sql.WaitForAsync(db.Path, "SELECT COUNT(*) FROM WorkflowInstances WHERE DefinitionId = 'checker' AND SubStatus = 'Finished'", n => n == 1, "the dispatched child");
+
+        var child = await Sql.TextAsync(db.Path, "SELECT Id FROM WorkflowInstances WHERE DefinitionId = 'checker'");
+        var state = await host.Instances.GetStateAsync(child!);
+        Assert.True(state!.Output["result"]?.GetValue<string>() == "Valid", $"the child should have checked the real code; its output: {state.Output["result"]?.ToJsonString()}");
+        Assert.Equal("******", state.Input["code"]!.GetValue<string>());
+        var holding = await SqliteText.FilesHoldingAsync(db.Folder, Code);
+        Assert.True(holding.Count == 0, $"the code is at rest in: {string.Join(", ", holding)}");
+        // The search can find what is there: the child's id is stored in the same files.
+        Assert.NotEmpty(await SqliteText.FilesHoldingAsync(db.Folder, child!));
+    }
+
     /// <summary>Checks a code the user typed; the input is secret, so the runtime blanks it from whatever it stores.</summary>
     [Activity("Test", "Testing")]
     [FlowNode("Valid", "Invalid")]

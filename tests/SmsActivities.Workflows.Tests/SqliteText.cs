@@ -6,6 +6,24 @@ namespace SmsActivities.Tests.Shared;
 /// <summary>Reads a SQLite file back as text, to prove a value is stored nowhere. Shared by the runtime's and the plug-in's tests.</summary>
 internal static class SqliteText
 {
+    /// <summary>
+    /// The files in <paramref name="folder"/> (databases and their write-ahead logs, read raw beside the open connections)
+    /// whose bytes hold <paramref name="secret"/>, as "file name" lines; empty when none does.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> FilesHoldingAsync(string folder, string secret)
+    {
+        var needle = Encoding.UTF8.GetBytes(secret);
+        var holding = new List<string>();
+        foreach (var file in Directory.GetFiles(folder, "*", SearchOption.AllDirectories))
+        {
+            await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var copy = new MemoryStream();
+            await stream.CopyToAsync(copy);
+            if (copy.ToArray().AsSpan().IndexOf(needle) >= 0) holding.Add(Path.GetFileName(file));
+        }
+        return holding;
+    }
+
     /// <summary>Every value of every table of a SQLite file, as one text.</summary>
     public static async Task<string> AllTablesAsync(string path)
     {

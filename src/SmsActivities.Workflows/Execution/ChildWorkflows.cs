@@ -15,6 +15,8 @@ public sealed record ChildWorkflowRequest(string DefinitionId, string ParentInst
     public string? CorrelationId { get; init; }
     /// <summary>The parent waits: when the child finishes in a later run, it sends <see cref="ChildWorkflows.CompletedStimulusName"/> to the parent.</summary>
     public bool WaitForCompletion { get; init; }
+    /// <summary>Values the parent marked secret: the child's stored data (and a dispatched child's queued input) never holds them.</summary>
+    public IReadOnlyCollection<string> Secrets { get; init; } = [];
 }
 
 /// <summary>Where the child stands after its first run (it runs until it finishes or waits).</summary>

@@ -62,6 +62,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IChildWorkflowStarter, ChildWorkflowStarter>();
         services.AddSingleton<BookmarkResumer>();
         services.AddSingleton<DeliveryRunner>();
+        services.AddSingleton<DispatchedSecrets>();
+        services.AddSingleton<BackgroundActivityRuns>();
         services.AddSingleton<StimulusRecorder>();
         services.AddSingleton<StimulusSender>();
         services.AddSingleton<DispatchSignal>();

@@ -60,7 +60,10 @@ internal sealed class WorkflowRuntimeService(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         timerSignal.Scheduled -= OnTimerScheduled;
-        if (options.Value.RunBackgroundService) await base.StopAsync(cancellationToken);
+        if (!options.Value.RunBackgroundService) return;
+        await base.StopAsync(cancellationToken);
+        // Background runs see the stopping token; they are waited for so none uses the services after they are disposed.
+        await timers.WhenBackgroundIdleAsync().WaitAsync(cancellationToken);
     }
 
     private void OnTimerScheduled(DateTimeOffset dueAt)

@@ -11,6 +11,9 @@ namespace SmsActivities.Workflows.Persistence;
 /// </summary>
 internal static class DueWorkClaims
 {
+    /// <summary>A due timer bookmark: its name tells a background run (see <see cref="Execution.ActivityExecutionContext.BackgroundBookmarkName"/>) from a timer.</summary>
+    public sealed record DueTimer(string Id, string Name);
+
     /// <returns>The claimed deliveries, their due time moved to <paramref name="claimUntil"/>.</returns>
     public static async Task<List<DeliveryRow>> ClaimDeliveriesAsync(WorkflowDbContext context, long now, long claimUntil, int max, CancellationToken cancellationToken)
     {
@@ -34,26 +37,31 @@ internal static class DueWorkClaims
         return rows;
     }
 
-    /// <returns>The ids of the claimed timer bookmarks, earliest first; on PostgreSQL their due time moved to <paramref name="claimUntil"/>.</returns>
-    public static async Task<List<string>> ClaimTimersAsync(WorkflowDbContext context, long now, long claimUntil, int max, CancellationToken cancellationToken)
+    /// <param name="running">Timers this node is running already (long background runs): not claimed again.</param>
+    /// <returns>The claimed timer bookmarks, earliest first; on PostgreSQL their due time moved to <paramref name="claimUntil"/>.</returns>
+    public static async Task<List<DueTimer>> ClaimTimersAsync(WorkflowDbContext context, long now, long claimUntil, int max, IReadOnlyCollection<string> running,
+        CancellationToken cancellationToken)
     {
         if (!IsPostgres(context))
-            return await context.Bookmarks.Where(b => b.DueAt != null && b.DueAt <= now).OrderBy(b => b.DueAt).Select(b => b.Id).Take(max).ToListAsync(cancellationToken);
+            return await context.Bookmarks.Where(b => b.DueAt != null && b.DueAt <= now && !running.Contains(b.Id)).OrderBy(b => b.DueAt)
+                .Select(b => new DueTimer(b.Id, b.Name)).Take(max).ToListAsync(cancellationToken);
         // The claim's end, not the due time plus a window: a timer overdue by more than the window (after a downtime)
         // would otherwise still be due, and be claimed again by the next node that polls.
+        var skipped = running.ToArray();
         var claimed = await context.Database.SqlQuery<ClaimedTimer>($"""
             UPDATE workflows."Bookmarks" AS b SET "DueAt" = {claimUntil}
-            FROM (SELECT "Id", "DueAt" FROM workflows."Bookmarks" WHERE "DueAt" IS NOT NULL AND "DueAt" <= {now}
+            FROM (SELECT "Id", "DueAt" FROM workflows."Bookmarks" WHERE "DueAt" IS NOT NULL AND "DueAt" <= {now} AND NOT ("Id" = ANY({skipped}))
                   ORDER BY "DueAt" LIMIT {max} FOR UPDATE SKIP LOCKED) AS due
             WHERE b."Id" = due."Id"
-            RETURNING b."Id" AS "Id", due."DueAt" AS "WasDueAt"
+            RETURNING b."Id" AS "Id", b."Name" AS "Name", due."DueAt" AS "WasDueAt"
             """).ToListAsync(cancellationToken);
-        return claimed.OrderBy(b => b.WasDueAt).Select(b => b.Id).ToList();
+        return claimed.OrderBy(b => b.WasDueAt).Select(b => new DueTimer(b.Id, b.Name)).ToList();
     }
 
     private sealed class ClaimedTimer
     {
         public string Id { get; set; } = "";
+        public string Name { get; set; } = "";
         public long WasDueAt { get; set; }
     }
 

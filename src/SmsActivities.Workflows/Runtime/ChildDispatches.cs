@@ -13,7 +13,8 @@ internal static class ChildDispatches
 {
     private const string DedupePrefix = "child-start:";
 
-    public static (StimulusRow Stimulus, DeliveryRow Delivery) Rows(ChildDispatch dispatch, DateTimeOffset now, TimeSpan retention)
+    /// <param name="secrets">What the parent's run marked secret: masked in the stored input (see <see cref="DispatchedSecrets"/>).</param>
+    public static (StimulusRow Stimulus, DeliveryRow Delivery) Rows(ChildDispatch dispatch, DateTimeOffset now, TimeSpan retention, IReadOnlyCollection<string> secrets)
     {
         var request = dispatch.Request;
         var payload = ChildWorkflows.Payload(request.InstanceId);
@@ -25,7 +26,7 @@ internal static class ChildDispatches
         var stimulus = new StimulusRow
         {
             Id = RuntimeRows.NewId(), Name = ChildWorkflows.DispatchStimulusName, Hash = BookmarkHasher.Hash(ChildWorkflows.DispatchStimulusName, payload),
-            PayloadJson = payload.ToJsonString(WorkflowJson.Options), InputJson = input.ToJsonString(WorkflowJson.Options), CorrelationId = request.CorrelationId,
+            PayloadJson = payload.ToJsonString(WorkflowJson.Options), InputJson = SecretRedactor.RedactData(input.ToJsonString(WorkflowJson.Options), secrets), CorrelationId = request.CorrelationId,
             DedupeKey = DedupePrefix + request.InstanceId, Status = StimulusStatus.Consumed, ReceivedAt = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now + retention),
         };
         var delivery = RuntimeRows.NewDelivery(stimulus.Id, DeliveryKind.StartChild, now, TimeSpan.Zero, definitionVersionId: dispatch.DefinitionVersionId);
@@ -33,10 +34,14 @@ internal static class ChildDispatches
         return (stimulus, delivery);
     }
 
-    /// <summary>The start a <see cref="DeliveryKind.StartChild"/> delivery makes, from what its stimulus carries.</summary>
-    public static StartRun StartOf(Workflow workflow, JsonObject? carried, string? correlationId, string deliveryId) => new(workflow)
+    /// <summary>
+    /// The start a <see cref="DeliveryKind.StartChild"/> delivery makes, from what its stimulus carries, or from the
+    /// parent's request when this process still has it (its stored input was masked).
+    /// </summary>
+    public static StartRun StartOf(Workflow workflow, JsonObject? carried, string? correlationId, string deliveryId, ChildWorkflowRequest? live) => new(workflow)
     {
-        Input = (carried?["input"] as JsonObject ?? []).ToDictionary(p => p.Key, p => p.Value?.DeepClone()),
+        Input = live?.Input ?? (carried?["input"] as JsonObject ?? []).ToDictionary(p => p.Key, p => p.Value?.DeepClone()),
+        Secrets = live?.Secrets ?? [],
         Properties = carried?["properties"]?.DeepClone() as JsonObject,
         CorrelationId = correlationId,
         DeliveryId = deliveryId,

@@ -18,7 +18,7 @@ internal sealed class ChildWorkflowStarter(WorkflowDefinitionService definitions
         var run = new StartRun(workflow)
         {
             Input = request.Input, CorrelationId = request.CorrelationId, Properties = ChildWorkflows.PropertiesFor(request),
-            InstanceId = request.InstanceId, ParentReadsFirstRun = true,
+            InstanceId = request.InstanceId, ParentReadsFirstRun = true, Secrets = request.Secrets,
         };
         var outcome = await starter.StartAsync(run, cancellationToken);
         await sender.FollowUpAsync(outcome.FollowUps, cancellationToken);

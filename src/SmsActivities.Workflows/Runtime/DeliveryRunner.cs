@@ -17,7 +17,8 @@ internal sealed class DeliveryRunner(
     WorkflowDefinitionService definitions,
     WorkflowStarter starter,
     BookmarkResumer resumer,
-    DeliveryLedger deliveries)
+    DeliveryLedger deliveries,
+    DispatchedSecrets dispatched)
 {
     /// <summary>
     /// Runs deliveries that resume one instance together (one lease, one load, one commit), or a single delivery of any
@@ -60,7 +61,7 @@ internal sealed class DeliveryRunner(
                 return await deliveries.DropAsync(delivery.Id, cancellationToken);
         }
         var workflow = await definitions.GetWorkflowAsync(delivery.DefinitionVersionId!, cancellationToken);
-        if (delivery.Kind == DeliveryKind.StartChild) return await starter.StartAsync(ChildDispatches.StartOf(workflow, input, correlationId, delivery.Id), cancellationToken);
+        if (delivery.Kind == DeliveryKind.StartChild) return await starter.StartAsync(ChildDispatches.StartOf(workflow, input, correlationId, delivery.Id, dispatched.Take(delivery.Id)), cancellationToken);
         return await starter.StartAsync(new StartRun(workflow)
         {
             CorrelationId = correlationId,

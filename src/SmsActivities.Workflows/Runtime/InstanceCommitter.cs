@@ -16,7 +16,7 @@ namespace SmsActivities.Workflows.Runtime;
 /// deliveries it is owed, so a crash after the commit loses none of it. Secrets the run met are masked in everything written.
 /// </summary>
 internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRuntimeOptions> options, TimerSignal timers, LeaseRenewer leases,
-    StimulusRecorder recorder, DispatchSignal dispatch, SqliteWriteGate writes)
+    StimulusRecorder recorder, DispatchSignal dispatch, SqliteWriteGate writes, DispatchedSecrets dispatched)
 {
     /// <summary>Commits a run; <paramref name="served"/> are the deliveries it served (removed in the same transaction).</summary>
     /// <param name="bookmarksBefore">
@@ -101,7 +101,10 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         var now = time.GetUtcNow();
         foreach (var child in context.Dispatches)
         {
-            var (stimulus, delivery) = ChildDispatches.Rows(child, now, options.Value.InboxRetention);
+            var secrets = context.Secrets.Concat(child.Request.Secrets).ToHashSet(StringComparer.Ordinal);
+            var (stimulus, delivery) = ChildDispatches.Rows(child, now, options.Value.InboxRetention, secrets);
+            // The child gets the real values from memory, and masks them in its own data too.
+            if (secrets.Count > 0) dispatched.Keep(delivery.Id, child.Request with { Secrets = secrets });
             db.Stimuli.Add(stimulus);
             db.Deliveries.Add(delivery);
         }

@@ -24,6 +24,8 @@ internal sealed record StartRun(Workflow Workflow)
     /// database instead of making a twin (a child started again by a parent re-running after a crash).
     /// </summary>
     public string? InstanceId { get; init; }
+    /// <summary>Values to mask wherever the run's data is stored (a child's: those its parent marked secret).</summary>
+    public IReadOnlyCollection<string> Secrets { get; init; } = [];
     /// <summary>A child started inline by its parent's activity, which reads this first run's result itself.</summary>
     public bool ParentReadsFirstRun { get; init; }
 }

@@ -40,6 +40,7 @@ internal sealed class WorkflowStarter(
         context.TriggerActivityId = run.TriggerActivityId;
         context.TriggerInput = run.TriggerInput;
         context.ParentReadsFirstRun = run.ParentReadsFirstRun;
+        foreach (var secret in run.Secrets) context.MarkSecret(secret);
         using var span = WorkflowTelemetry.StartRun("start", workflow.DefinitionId, state.Id);
         try
         {

@@ -58,20 +58,43 @@ public sealed record LocalSendWindow(TimeOnly Opens, TimeOnly Closes)
     }
 
     /// <summary>
-    /// The zones to honour: <paramref name="zoneId"/> for every recipient when given, otherwise each number's own (from its
-    /// country and area code), UTC for a number whose zone cannot be told.
+    /// Splits <paramref name="recipients"/> (in their order) by the zones their window is read in: one group for all when
+    /// <paramref name="zoneId"/> is given, otherwise one per set of zones a number may be in (a UK mobile: London and the
+    /// Crown Dependencies; a Chinese one: Shanghai), each opening at its own moment. <paramref name="together"/> keeps one
+    /// group that waits until the window is open in every recipient's zones.
     /// </summary>
-    /// <exception cref="VendorValidationException">An unknown zone id, named under <c>timeZone</c>.</exception>
-    public static IReadOnlyList<TimeZoneInfo> ZonesOf(IEnumerable<PhoneNumber> recipients, string? zoneId)
+    /// <exception cref="VendorValidationException">An unknown zone id (<c>timeZone</c>), or a group whose zones are never open at once (<c>sendWindow</c>).</exception>
+    public IReadOnlyList<ZoneGroup> Split(IReadOnlyList<PhoneNumber> recipients, string? zoneId, DateTimeOffset now, bool together = false)
     {
-        if (!string.IsNullOrWhiteSpace(zoneId))
-        {
-            if (!TimeZoneInfo.TryFindSystemTimeZoneById(zoneId.Trim(), out var given))
-                throw new VendorValidationException("timeZone", $"'{zoneId.Trim()}' is not a known IANA time zone (e.g. Asia/Shanghai, Europe/London)");
-            return [given];
-        }
-        return recipients.SelectMany(r => r.TimeZoneIds() is { Count: > 0 } ids ? ids : ["UTC"]).Distinct(StringComparer.Ordinal)
-            .Select(id => TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone) ? zone : TimeZoneInfo.Utc)
-            .DistinctBy(z => z.Id).ToArray();
+        IReadOnlyList<ZoneGroup> groups = GivenZone(zoneId) is { } given ? [new ZoneGroup([given], recipients)]
+            : together ? [new ZoneGroup(recipients.SelectMany(OwnZones).DistinctBy(z => z.Id).ToArray(), recipients)]
+            : recipients.GroupBy(r => string.Join(",", OwnZones(r).Select(z => z.Id).Order(StringComparer.Ordinal)), StringComparer.Ordinal)
+                .Select(g => new ZoneGroup(OwnZones(g.First()), g.ToArray())).ToArray();
+        foreach (var group in groups)
+            if (NextOpening(now, group.Zones) is null)
+                throw new VendorValidationException(Field,
+                    $"the window {Opens:HH\\:mm}-{Closes:HH\\:mm} is never open at once in the time zones of {(group.Recipients.Count == 1 ? PhoneNumber.Mask(group.Recipients[0].E164) : "the recipients")} ({string.Join(", ", group.Zones.Select(z => z.Id))}); give a Time zone");
+        return groups;
     }
+
+    private static TimeZoneInfo? GivenZone(string? zoneId)
+    {
+        if (string.IsNullOrWhiteSpace(zoneId)) return null;
+        return TimeZoneInfo.TryFindSystemTimeZoneById(zoneId.Trim(), out var given)
+            ? given
+            : throw new VendorValidationException("timeZone", $"'{zoneId.Trim()}' is not a known IANA time zone (e.g. Asia/Shanghai, Europe/London)");
+    }
+
+    private static TimeZoneInfo[] OwnZones(PhoneNumber number) =>
+        (number.TimeZoneIds() is { Count: > 0 } ids ? ids : ["UTC"])
+        .Select(id => TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone) ? zone : TimeZoneInfo.Utc)
+        .DistinctBy(z => z.Id).ToArray();
+}
+
+/// <summary>Recipients whose send window is read in the same time zones, so it opens for all of them at once.</summary>
+public sealed record ZoneGroup(IReadOnlyList<TimeZoneInfo> Zones, IReadOnlyList<PhoneNumber> Recipients)
+{
+    /// <summary>Names the group in its sends' idempotency keys: the same zones give the same key on every execution.</summary>
+    public string Key => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+        System.Text.Encoding.UTF8.GetBytes(string.Join(",", Zones.Select(z => z.Id).Order(StringComparer.Ordinal)))))[..8];
 }

@@ -46,10 +46,14 @@ public sealed partial class SendSms
     private sealed record ReportWatch(string Mobile, string Vendor, string? MessageId);
 
     /// <summary>The wait's state: the plan's vendor names, the send's idempotency key, the watches, the outputs so far and who failed over.</summary>
-    private sealed record ReportWait(string[] Plan, string SendKey, ReportWatch[] Watches, SendOutputs Outputs, string[] FailedOver);
+    /// <remarks><paramref name="Keys"/>: a send split by its send window has a key per time zone group, by number (null: <paramref name="SendKey"/> for all).</remarks>
+    private sealed record ReportWait(string[] Plan, string SendKey, ReportWatch[] Watches, SendOutputs Outputs, string[] FailedOver, Dictionary<string, string>? Keys = null)
+    {
+        public string KeyOf(string mobile) => Keys?.GetValueOrDefault(mobile) ?? SendKey;
+    }
 
     /// <summary>Completes the send, or (Fail over on failed report) begins waiting for the reports of its messages.</summary>
-    private async ValueTask FinishAsync(ActivityExecutionContext context, SendOutputs outputs, IReadOnlyList<ISmsSender> plan, string sendKey)
+    private async ValueTask FinishAsync(ActivityExecutionContext context, SendOutputs outputs, IReadOnlyList<ISmsSender> plan, string sendKey, Dictionary<string, string>? keys = null)
     {
         var names = plan.Select(p => p.Vendor).ToArray();
         var limit = context.GetService<IOptions<SmsActivitiesOptions>>()!.Value.MaxResultsInOutputs;
@@ -65,8 +69,9 @@ public sealed partial class SendSms
             return;
         }
         var until = context.Now + (context.Get(FailoverReportTimeout) ?? DefaultReportWait);
-        context.SetProperty(ReportWaitKey, new ReportWait(names, sendKey, watches, outputs, []));
-        foreach (var watch in watches) Watch(context, sendKey, watch);
+        var wait = new ReportWait(names, sendKey, watches, outputs, [], keys);
+        context.SetProperty(ReportWaitKey, wait);
+        foreach (var watch in watches) Watch(context, wait.KeyOf(watch.Mobile), watch);
         context.CreateBookmark(new JsonObject { ["activityInstanceId"] = context.Id, ["reportsUntil"] = until.ToString("O") }, OnReportWaitOverAsync, until, ReportWaitTimerName);
         context.Log($"SendSms waits until {until:O} for {watches.Length} delivery report(s), to fail over a recipient whose report says not delivered");
     }
@@ -102,7 +107,7 @@ public sealed partial class SendSms
         if (!Enum.TryParse<DeliveryStatus>(report.Status, out var status) || status == DeliveryStatus.Unknown)
         {
             // Not final yet: wait on for the final report of the same message.
-            Watch(context, wait.SendKey, watch);
+            Watch(context, wait.KeyOf(watch.Mobile), watch);
             return;
         }
 
@@ -128,7 +133,7 @@ public sealed partial class SendSms
             if (WatchFor(results[index], wait.Plan) is { } again)
             {
                 watches.Add(again);
-                Watch(context, wait.SendKey, again);
+                Watch(context, wait.KeyOf(again.Mobile), again);
             }
         }
 
@@ -149,7 +154,7 @@ public sealed partial class SendSms
         if ((await context.GetService<OptOutList>()!.FilterOptedOutAsync([failed.Mobile], ct)).Count > 0)
             return failed with { Error = failed.Error + "; not sent again: the number opted out since" };
 
-        var begun = await records.BeginFailoverAsync(wait.SendKey, failed.Mobile, failed.Vendor!, next, ct);
+        var begun = await records.BeginFailoverAsync(wait.KeyOf(failed.Mobile), failed.Mobile, failed.Vendor!, next, ct);
         if (begun is null) return failed with { Error = failed.Error + "; not sent again: the send has no record of this number" };
         if (!begun.Begun)
         {
@@ -170,7 +175,7 @@ public sealed partial class SendSms
             // The recipient's own content, if any, is found by its number in the message rebuilt from the inputs.
             var number = PhoneNumber.Parse(failed.Mobile);
             var routed = await context.GetService<SmsVendorRouter>()!.SendThroughAsync(
-                message with { Recipients = [number], IdempotencyKey = $"{wait.SendKey}-a{begun.Attempts}" }, plan, ct);
+                message with { Recipients = [number], IdempotencyKey = $"{wait.KeyOf(failed.Mobile)}-a{begun.Attempts}" }, plan, ct);
             outcome = routed.Recipients[0];
             outcome = outcome with { Attempts = begun.Attempts - 1 + outcome.Attempts };
         }

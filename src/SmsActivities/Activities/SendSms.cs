@@ -19,7 +19,10 @@ namespace SmsActivities.Activities;
 public sealed record SmsSendResult(string Mobile, string? Vendor, bool Accepted, string? MessageId, string? VendorCode, string? Error, decimal? Fee, bool OptedOut = false, bool InDoubt = false,
     bool? Delivered = null);
 
-[Activity(ActivityInputs.Namespace, "SMS", "Sends an SMS to one or many recipients through a configured vendor or Auto, failing over to the next vendors when a vendor refused or could not be reached. Leaves by Unknown when a vendor may have sent some messages but its answer was lost: those recipients are in doubt and were not sent again. With OTP on, a one-time code replaces {code} in the text; the code itself is never stored, output or logged. With a send window, a message outside the recipients' local hours is held by a durable timer and sent when the window opens.",
+/// <summary>One time zone group of a SendSms with a send window: sent (<paramref name="SentAt"/>) or held (<paramref name="HeldUntil"/>).</summary>
+public sealed record SmsSendGroup(IReadOnlyList<string> TimeZones, int Recipients, DateTimeOffset? SentAt, DateTimeOffset? HeldUntil, int SentCount, int FailedCount, int InDoubtCount);
+
+[Activity(ActivityInputs.Namespace, "SMS", "Sends an SMS to one or many recipients through a configured vendor or Auto, failing over to the next vendors when a vendor refused or could not be reached. Leaves by Unknown when a vendor may have sent some messages but its answer was lost: those recipients are in doubt and were not sent again. With OTP on, a one-time code replaces {code} in the text; the code itself is never stored, output or logged. With a send window, each recipient is sent in their own local hours: those outside them are held by a durable timer and sent when their window opens.",
     DisplayName = "Send SMS")]
 [FlowNode(Sent, PartiallySent, Failed, Unknown, RateLimited)]
 public sealed partial class SendSms : Activity
@@ -69,7 +72,7 @@ public sealed partial class SendSms : Activity
     [Input(Description = "The end user's address, for the per-IP OTP rate limit.", Category = "OTP", Order = 11)]
     public Input<string?>? ClientIp { get; set; }
 
-    [Input(DisplayName = "Send window", Description = "Quiet hours: the local hours in which the SMS may be sent, as HH:mm-HH:mm (e.g. 08:00-21:00; 22:00-06:00 spans midnight). Outside them the send waits (a durable timer, kept across restarts) and goes out when the window opens in every recipient's time zone. Empty: send at once.",
+    [Input(DisplayName = "Send window", Description = "Quiet hours: the local hours in which the SMS may be sent, as HH:mm-HH:mm (e.g. 08:00-21:00; 22:00-06:00 spans midnight). Recipients are split by their time zone: those whose window is open are sent at once, the others wait (a durable timer per opening, kept across restarts) and are sent when their own window opens; the activity completes, with one outcome for all, after the last group. Empty: send at once.",
         Category = "Send window", Order = 12)]
     public Input<string?>? SendWindow { get; set; }
 
@@ -94,8 +97,10 @@ public sealed partial class SendSms : Activity
     [Output(Description = "Sum of the fees the vendors reported.")] public Output<decimal> Fee { get; set; } = new();
     [Output(Description = "Why nothing (or not everything) was sent.")] public Output<string?> Error { get; set; } = new();
     [Output(Description = "When the OTP code expires.")] public Output<DateTimeOffset?> OtpExpiresAt { get; set; } = new();
-    [Output(Description = "When the send window held the send: the moment it was released (null when it was sent at once).")]
+    [Output(Description = "When the send window held the send: while held, when the next time zone group's window opens; once sent, when the last held group was released (null when everything was sent at once).")]
     public Output<DateTimeOffset?> HeldUntil { get; set; } = new();
+    [Output(Description = "With a send window: one entry per time zone group (recipients whose window opens together): its zones, how many recipients, when it was sent or until when it is held, and its sent, failed and in-doubt counts.")]
+    public Output<IReadOnlyList<SmsSendGroup>> Groups { get; set; } = new();
     [Output(Description = "With the RateLimited outcome: seconds until a code can be asked for again (for a Retry-After header).")]
     public Output<int?> RetryAfterSeconds { get; set; } = new();
 
@@ -111,7 +116,8 @@ public sealed partial class SendSms : Activity
         SmsMessage message;
         string? vendor;
         IReadOnlyList<string> failover;
-        DateTimeOffset? opensAt;
+        LocalSendWindow? window;
+        IReadOnlyList<ZoneGroup> groups;
         try
         {
             message = BuildMessage(context, options);
@@ -120,7 +126,10 @@ public sealed partial class SendSms : Activity
             // Unknown vendors, empty text and over-long text are refused before anything is written or sent.
             var plan = router.Plan(message, vendor, failover);
             SmsBatching.Validate(message, plan.Max(s => s.MaxTextLength));
-            opensAt = WindowOpening(context, message.Recipients);
+            // Every group's window is checked here, so a bad window or zone is refused before any group is sent.
+            window = LocalSendWindow.Parse(context.Get(SendWindow));
+            // An OTP goes to one number: it is not split (its possible zones are honoured together).
+            groups = window?.Split(message.Recipients, context.Get(TimeZone), context.Now, together: context.Get(Otp)) ?? [new ZoneGroup([], message.Recipients)];
         }
         catch (VendorValidationException ex)
         {
@@ -129,34 +138,66 @@ public sealed partial class SendSms : Activity
         }
 
         var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, context.ExecutionKey);
-        var prior = await records.FindAsync<SendOutputs>(key, ct);
-        if (prior?.Completed is { } completed)
+        // One group (no window, one zone, a given zone, or OTP) keeps the execution's own key; several send under a key
+        // each, so each group's records tell whether it was sent and a re-run sends only the groups that were not.
+        var split = groups.Count > 1;
+        var finished = new List<(ZoneGroup Group, SendOutputs Outputs)>();
+        var held = new List<(ZoneGroup Group, DateTimeOffset OpensAt)>();
+        foreach (var group in groups)
         {
-            // This very execution already sent (a crash came before the workflow committed): replay what it completed
-            // with. No vendor is called and, for an OTP, the challenge issued then stays the one to verify.
-            await FinishAsync(context, completed, router.Plan(message, vendor, failover), key);
-            return;
+            var groupKey = split ? SendRecordStore.SendZoneKey(key, group.Key) : key;
+            var prior = await records.FindAsync<SendOutputs>(groupKey, ct);
+            // A group that went nowhere (every recipient opted out) has its outputs kept without records.
+            if (prior is null && split && await records.FindOutputsAsync<SendOutputs>(groupKey, ct) is { } refused) prior = new PriorSend<SendOutputs>([], refused);
+            if (prior?.Completed is { } completed)
+            {
+                // This group was sent already (by an earlier wake-up, or by this very execution before a crash kept the
+                // workflow from committing): what it completed with is replayed, and no vendor is called.
+                finished.Add((group, completed));
+                continue;
+            }
+            var opensAt = window?.NextOpening(context.Now, group.Zones) ?? context.Now;
+            if (prior is null && opensAt > context.Now)
+            {
+                // Nothing was sent for this group yet: it waits for its window (a send already begun is finished at once).
+                held.Add((group, opensAt));
+                continue;
+            }
+            var (outputs, recorded) = await SendAsync(context, message with { Recipients = group.Recipients }, groupKey, prior, vendor, failover);
+            if (split && !recorded) await records.CompleteAsync(groupKey, [], outputs, ct);
+            finished.Add((group, outputs));
         }
 
-        if (prior is null && opensAt > context.Now)
+        if (window is not null) context.Set(Groups, Describe(finished, held));
+        if (held.Count > 0)
         {
-            // Nothing was sent for this execution yet: it waits for the window (a send already begun is finished at once).
-            context.Set(HeldUntil, opensAt);
-            context.Log($"SendSms held by its send window until {opensAt:O}", new { heldUntil = opensAt });
-            context.CreateBookmark(new JsonObject { ["heldUntil"] = opensAt.Value.ToString("O") }, OnWindowOpenAsync, dueAt: opensAt);
+            var next = held.Min(h => h.OpensAt);
+            context.Set(HeldUntil, next);
+            context.Log($"SendSms held by its send window until {next:O}: {held.Sum(h => h.Group.Recipients.Count)} recipient(s) in {held.Count} time zone group(s) wait, {finished.Sum(f => f.Group.Recipients.Count)} sent", new { heldUntil = next });
+            context.CreateBookmark(new JsonObject { ["heldUntil"] = next.ToString("O") }, OnWindowOpenAsync, dueAt: next);
             return;
         }
+        // A completed execution replayed after a crash goes the same way: for an OTP, the challenge issued then stays the one to verify.
+        var keys = split ? finished.SelectMany(f => f.Group.Recipients.Select(r => (r.E164, Key: SendRecordStore.SendZoneKey(key, f.Group.Key))))
+            .ToDictionary(p => p.E164, p => p.Key, StringComparer.Ordinal) : null;
+        await FinishAsync(context, split ? Combine(message.Recipients, finished.Select(f => f.Outputs).ToArray()) : finished[0].Outputs,
+            router.Plan(message, vendor, failover), key, keys);
+    }
+
+    /// <summary>Sends <paramref name="message"/> (one zone group, or the whole send) under <paramref name="key"/>, resuming an interrupted attempt.</summary>
+    private async Task<(SendOutputs Outputs, bool Recorded)> SendAsync(ActivityExecutionContext context, SmsMessage message, string key, PriorSend<SendOutputs>? prior, string? vendor, IReadOnlyList<string> failover)
+    {
+        var router = context.GetService<SmsVendorRouter>()!;
+        var optOuts = context.GetService<OptOutList>()!;
+        var records = context.GetService<SendRecordStore>()!;
+        var ct = context.CancellationToken;
 
         var callerOrder = message.Recipients.Select(r => r.E164).ToArray();
         var optedOut = await optOuts.FilterOptedOutAsync(callerOrder, ct);
         var toSend = message.Recipients.Where(r => !optedOut.Contains(r.E164)).ToArray();
         var skipped = message.Recipients.Where(r => optedOut.Contains(r.E164))
             .Select(r => new SmsSendResult(r.E164, null, false, null, null, "opted out", null, OptedOut: true)).ToArray();
-        if (toSend.Length == 0)
-        {
-            await FailAsync(context, "every recipient is on the opt-out list", skipped);
-            return;
-        }
+        if (toSend.Length == 0) return (Refused(context, "every recipient is on the opt-out list", skipped), false);
 
         message = message with { Recipients = toSend, IdempotencyKey = key };
         // An execution of this send died before it completed (a crash before the workflow committed).
@@ -165,26 +206,17 @@ public sealed partial class SendSms : Activity
         OtpIssued? issued = null;
         if (context.Get(Otp) && !resumed)
         {
-            if (toSend.Length != 1)
-            {
-                await FailAsync(context, "recipients: OTP sends go to exactly one recipient", skipped);
-                return;
-            }
+            if (toSend.Length != 1) return (Refused(context, "recipients: OTP sends go to exactly one recipient", skipped), false);
             // The one recipient's own text or parameters, if given, become the message's, so {code} is found and replaced there.
             message = SmsBatching.SplitByContent(message)[0].Message;
             var usesCode = (message.Text?.Contains(CodePlaceholder, StringComparison.Ordinal) ?? false)
                            || message.TemplateParams.Any(p => p.Value.Contains(CodePlaceholder, StringComparison.Ordinal));
-            if (!usesCode)
-            {
-                await FailAsync(context, "text: with OTP on, the text or a template parameter must contain {code}", skipped);
-                return;
-            }
+            if (!usesCode) return (Refused(context, "text: with OTP on, the text or a template parameter must contain {code}", skipped), false);
             var result = await context.GetService<OtpService>()!.IssueAsync(toSend[0].E164, Purpose(context.Get(OtpPurpose)), context.Get(ClientIp), cancellationToken: ct);
             if (result.Refused is { } refusal)
             {
                 context.Set(RetryAfterSeconds, OtpRetry.Seconds(refusal.RetryAfter, context.GetService<TimeProvider>()!));
-                await CompleteAsync(context, new SendOutputs([.. skipped], 0, 0, skipped.Length, 0m, $"OTP refused: {refusal.Rule}", null, RateLimited));
-                return;
+                return (new SendOutputs([.. skipped], 0, 0, skipped.Length, 0m, $"OTP refused: {refusal.Rule}", null, RateLimited), false);
             }
             issued = result.Issued!;
             context.MarkSecret(issued.Code);
@@ -271,9 +303,10 @@ public sealed partial class SendSms : Activity
             callerOrder.Select(m => byMobile[m]).ToArray(), routed.AcceptedCount, routed.FailedCount, skipped.Length, routed.TotalFee,
             sent.FirstOrDefault(r => !r.Accepted)?.Error ?? (skipped.Length > 0 ? "some recipients are on the opt-out list" : null),
             issued is not null && routed.AcceptedCount + routed.InDoubtCount > 0 ? issued.ExpiresAt : null,
-            routed.InDoubtCount > 0 ? Unknown : routed.AcceptedCount == 0 ? Failed : routed.FailedCount > 0 || skipped.Length > 0 ? PartiallySent : Sent);
+            routed.InDoubtCount > 0 ? Unknown : routed.AcceptedCount == 0 ? Failed : routed.FailedCount > 0 || skipped.Length > 0 ? PartiallySent : Sent,
+            context.Now);
         await records.CompleteAsync(key, settleAtEnd, outputs, ct);
-        await FinishAsync(context, outputs, router.Plan(message, vendor, failover), key);
+        return (outputs, true);
     }
 
     /// <summary>
@@ -301,18 +334,32 @@ public sealed partial class SendSms : Activity
     /// <summary>A timer that fires late (the server was down) may find the window closed again: the send is checked anew.</summary>
     private ValueTask OnWindowOpenAsync(ActivityExecutionContext context) => ExecuteAsync(context);
 
-    /// <summary>When the send window (if any) is open for every recipient: now, or a later moment; null without a window.</summary>
-    private DateTimeOffset? WindowOpening(ActivityExecutionContext context, IReadOnlyCollection<PhoneNumber> recipients)
+    /// <summary>Everything a send completes with: set live, and stored with the send records to be replayed by a repeated execution.</summary>
+    /// <remarks><paramref name="SentAt"/>: when the send went out (absent from outputs stored by earlier versions).</remarks>
+    private sealed record SendOutputs(SmsSendResult[] Results, int SentCount, int FailedCount, int OptedOutCount, decimal Fee, string? Error, DateTimeOffset? OtpExpiresAt, string Outcome,
+        DateTimeOffset? SentAt = null);
+
+    /// <summary>The zone groups' outputs as one send's: results in the caller's order, counts and fees summed, one outcome.</summary>
+    private static SendOutputs Combine(IReadOnlyList<PhoneNumber> callerOrder, IReadOnlyList<SendOutputs> parts)
     {
-        if (LocalSendWindow.Parse(context.Get(SendWindow)) is not { } window) return null;
-        var zones = LocalSendWindow.ZonesOf(recipients, context.Get(TimeZone));
-        return window.NextOpening(context.Now, zones)
-               ?? throw new VendorValidationException(LocalSendWindow.Field,
-                   $"the window {window.Opens:HH\\:mm}-{window.Closes:HH\\:mm} is never open at once in the recipients' time zones ({string.Join(", ", zones.Select(z => z.Id))}); send to them separately");
+        var byMobile = parts.SelectMany(p => p.Results).ToDictionary(r => r.Mobile, StringComparer.Ordinal);
+        var results = callerOrder.Select(r => byMobile[r.E164]).ToArray();
+        var (sent, failed) = (parts.Sum(p => p.SentCount), parts.Sum(p => p.FailedCount));
+        var outcome = parts.Any(p => p.Outcome == Unknown) ? Unknown
+            : sent == 0 ? Failed
+            : parts.All(p => p.Outcome == Sent) ? Sent : PartiallySent;
+        return new SendOutputs(results, sent, failed, parts.Sum(p => p.OptedOutCount), parts.Sum(p => p.Fee),
+            results.FirstOrDefault(r => !r.Accepted && !r.OptedOut)?.Error ?? parts.Select(p => p.Error).FirstOrDefault(e => e is not null), null, outcome,
+            parts.Max(p => p.SentAt));
     }
 
-    /// <summary>Everything a send completes with: set live, and stored with the send records to be replayed by a repeated execution.</summary>
-    private sealed record SendOutputs(SmsSendResult[] Results, int SentCount, int FailedCount, int OptedOutCount, decimal Fee, string? Error, DateTimeOffset? OtpExpiresAt, string Outcome);
+    private static SmsSendGroup[] Describe(IEnumerable<(ZoneGroup Group, SendOutputs Outputs)> finished, IEnumerable<(ZoneGroup Group, DateTimeOffset OpensAt)> held) =>
+        finished.Select(f => new SmsSendGroup(Zones(f.Group), f.Group.Recipients.Count, f.Outputs.SentAt, null,
+                f.Outputs.SentCount, f.Outputs.FailedCount, f.Outputs.Results.Count(r => r.InDoubt)))
+            .Concat(held.Select(h => new SmsSendGroup(Zones(h.Group), h.Group.Recipients.Count, null, h.OpensAt, 0, 0, 0)))
+            .ToArray();
+
+    private static string[] Zones(ZoneGroup group) => group.Zones.Select(z => z.Id).ToArray();
 
 
     private async ValueTask CompleteAsync(ActivityExecutionContext context, SendOutputs outputs, IReadOnlyList<string>? failedOver = null)
@@ -372,9 +419,12 @@ public sealed partial class SendSms : Activity
     private static string? Scrub(string? error, OtpIssued? issued) =>
         error is null || issued is null ? error : error.Replace(issued.Code, "******", StringComparison.Ordinal);
 
-    private ValueTask FailAsync(ActivityExecutionContext context, string error, IReadOnlyList<SmsSendResult> skipped)
+    private ValueTask FailAsync(ActivityExecutionContext context, string error, IReadOnlyList<SmsSendResult> skipped) =>
+        CompleteAsync(context, Refused(context, error, skipped));
+
+    private static SendOutputs Refused(ActivityExecutionContext context, string error, IReadOnlyList<SmsSendResult> skipped)
     {
         context.Log("SendSms refused: " + error);
-        return CompleteAsync(context, new SendOutputs([.. skipped], 0, 0, skipped.Count, 0m, error, null, Failed));
+        return new SendOutputs([.. skipped], 0, 0, skipped.Count, 0m, error, null, Failed, context.Now);
     }
 }

@@ -47,6 +47,24 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     [FromKeyedServices(SmsActivitiesDbContext.Schema)] SqliteWriteGate? writes = null)
 {
     private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
+    private const string ZoneKeySeparator = "-z";
+
+    /// <summary>The key of one time zone group of a send split by its send window: the attempt's key and the group's.</summary>
+    public static string SendZoneKey(string attemptKey, string groupKey) => attemptKey + ZoneKeySeparator + groupKey;
+
+    /// <summary>The attempt a send key belongs to: a time zone group's key (see <see cref="SendZoneKey"/>) without its group.</summary>
+    public static string AttemptKey(string sendKey)
+    {
+        ArgumentNullException.ThrowIfNull(sendKey);
+        var at = sendKey.LastIndexOf(ZoneKeySeparator, StringComparison.Ordinal);
+        return at > 0 && sendKey.Length - at - ZoneKeySeparator.Length == ZoneGroupKeyLength && sendKey[(at + ZoneKeySeparator.Length)..].All(char.IsAsciiHexDigitLower)
+            ? sendKey[..at] : sendKey;
+    }
+
+    /// <summary>The prefix every time zone group key of an attempt starts with.</summary>
+    public static string ZoneKeyPrefix(string attemptKey) => attemptKey + ZoneKeySeparator;
+
+    private const int ZoneGroupKeyLength = 8;
 
     /// <summary>
     /// What an earlier execution with this idempotency key left behind: null when there was none; otherwise either
@@ -70,6 +88,15 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
                 .Select(r => new SmsRecipientOutcome(r.Mobile, r.Vendor, r.Status == SendRecordStatus.Accepted, r.MessageId, null, r.Error, null, 1)).ToArray(),
             NeverAttempted = begun.Where(r => r.Status == SendRecordStatus.Queued).Select(r => r.Mobile).ToArray(),
         };
+    }
+
+    /// <summary>The outputs kept for a send that completed without records (nothing was sent: every recipient had opted out); null when none were.</summary>
+    public async Task<TOutputs?> FindOutputsAsync<TOutputs>(string idempotencyKey, CancellationToken cancellationToken) where TOutputs : class
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var completed = await db.SendOutcomes.AsNoTracking().Where(o => o.IdempotencyKey == idempotencyKey)
+            .Select(o => o.Outputs).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        return completed is null ? null : JsonSerializer.Deserialize<TOutputs>(Decompress(completed), ReplayJson);
     }
 
     /// <summary>Marks an interrupted send's Pending records InDoubt, once it has been reported to the workflow.</summary>

@@ -19,12 +19,16 @@ public sealed record SendReportRow(string Vendor, string? MessageId, string Mobi
 /// </summary>
 public sealed class SendReportLedger(IDbContextFactory<SmsActivitiesDbContext> dbFactory)
 {
-    /// <summary>The idempotency key of the latest send of a SendSms activity in an instance; null when it sent nothing.</summary>
+    /// <summary>
+    /// The idempotency key of the latest send of a SendSms activity in an instance; null when it sent nothing. A send split
+    /// by time zone wrote one key per group: the attempt's key stands for all of them.
+    /// </summary>
     public async Task<string?> LatestSendAsync(string instanceId, string activityId, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        return await db.SendRecords.AsNoTracking().Where(r => r.InstanceId == instanceId && r.ActivityId == activityId)
+        var latest = await db.SendRecords.AsNoTracking().Where(r => r.InstanceId == instanceId && r.ActivityId == activityId)
             .OrderByDescending(r => r.Id).Select(r => r.IdempotencyKey).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        return latest is null ? null : SendRecordStore.AttemptKey(latest);
     }
 
     /// <summary>Two counts over the send's records (one statement each), whatever the send's size costs no memory.</summary>
@@ -63,14 +67,17 @@ public sealed class SendReportLedger(IDbContextFactory<SmsActivitiesDbContext> d
         {
             var rows = await db.SendRecords.AsNoTracking().Where(r => r.Vendor == vendor && ids.Contains(r.MessageId!) && r.IdempotencyKey != null)
                 .Select(r => new { r.MessageId, r.IdempotencyKey }).ToListAsync(cancellationToken).ConfigureAwait(false);
-            foreach (var row in rows) sends.TryAdd((vendor, row.MessageId!), row.IdempotencyKey!);
+            foreach (var row in rows) sends.TryAdd((vendor, row.MessageId!), SendRecordStore.AttemptKey(row.IdempotencyKey!));
         }
         return sends;
     }
 
     /// <summary>What a wait on the send waits for: accepted SMS recipients with a message id, and with in-doubt ones those not known sent.</summary>
-    private static IQueryable<SendRecordEntity> Targets(SmsActivitiesDbContext db, string send, bool includeInDoubt) =>
-        db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == send && !r.Mobile.Contains("@")
+    private static IQueryable<SendRecordEntity> Targets(SmsActivitiesDbContext db, string send, bool includeInDoubt)
+    {
+        var zoneGroups = SendRecordStore.ZoneKeyPrefix(send);
+        return db.SendRecords.AsNoTracking().Where(r => (r.IdempotencyKey == send || r.IdempotencyKey!.StartsWith(zoneGroups)) && !r.Mobile.Contains("@")
             && ((r.Status == SendRecordStatus.Accepted && r.MessageId != null)
                 || (includeInDoubt && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending))));
+    }
 }

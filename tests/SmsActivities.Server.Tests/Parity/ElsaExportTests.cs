@@ -146,6 +146,66 @@ public sealed class ElsaExportTests : ServerTest
     }
     """;
 
+    /// <summary>
+    /// Elsa's structured built-ins: RunJavaScript sets N, a While repeats a Sequence (count up, write a template-literal
+    /// line) three times, an If picks its Then branch, and the flow ends with a line. On Elsa the While and the If run
+    /// once each, the Sequence and its two steps once per pass, the Else branch never.
+    /// </summary>
+    private const string LoopFlow = """
+    {
+      "id": "5e2b9d0c7a3f1864", "definitionId": "c0a7e4f19b3d2658", "name": "Count to three", "createdAt": "2025-05-20T07:41:09.33102+00:00", "version": 1,
+      "toolVersion": "3.3.0.0",
+      "variables": [ { "id": "9d3f6a1c0e8b2475", "name": "N", "typeName": "Int32", "isArray": false, "value": "", "storageDriverTypeName": "Elsa.Workflows.WorkflowInstanceStorageDriver, Elsa.Workflows.Core" } ],
+      "inputs": [], "outputs": [], "outcomes": [], "customProperties": { "Elsa:WorkflowContextProviderTypes": [] }, "isReadonly": false, "isSystem": false, "isLatest": true, "isPublished": true,
+      "options": { "usableAsActivity": false, "autoUpdateConsumingWorkflows": false },
+      "root": {
+        "type": "Elsa.Flowchart", "version": 1, "id": "7c1e4b8a2f0d9356", "nodeId": "Workflow1:7c1e4b8a2f0d9356", "metadata": {},
+        "customProperties": { "source": "FlowchartJsonConverter.cs:45", "notFoundConnections": [], "canStartWorkflow": false, "runAsynchronously": false },
+        "activities": [
+          { "id": "2a8f0c6e4d1b7953", "nodeId": "Workflow1:7c1e4b8a2f0d9356:2a8f0c6e4d1b7953", "name": "Start1", "type": "Elsa.Start", "version": 1,
+            "customProperties": { "canStartWorkflow": false, "runAsynchronously": false }, "metadata": { "designer": { "position": { "x": -600, "y": -100 } } } },
+          { "script": { "typeName": "String", "expression": { "type": "Literal", "value": "setN(0);\nreturn getN();" } },
+            "id": "e6b1d9f3a0c45872", "nodeId": "Workflow1:7c1e4b8a2f0d9356:e6b1d9f3a0c45872", "name": "Reset", "type": "Elsa.RunJavaScript", "version": 1,
+            "customProperties": { "canStartWorkflow": false, "runAsynchronously": false }, "metadata": { "designer": { "position": { "x": -440, "y": -100 } } } },
+          { "condition": { "typeName": "Boolean", "expression": { "type": "JavaScript", "value": "getN() \u003C 3" } },
+            "body": {
+              "type": "Elsa.Sequence", "version": 1, "id": "4f9c2e7a1d0b8635", "nodeId": "Workflow1:7c1e4b8a2f0d9356:0b5d8e2f6a9c1374:4f9c2e7a1d0b8635", "name": "Pass",
+              "customProperties": { "canStartWorkflow": false, "runAsynchronously": false }, "metadata": {}, "variables": [],
+              "activities": [
+                { "variable": { "id": "9d3f6a1c0e8b2475", "name": "N", "typeName": "Int32" },
+                  "value": { "typeName": "Object", "expression": { "type": "JavaScript", "value": "getN() \u002B 1" } },
+                  "id": "8b0e3d6f2c9a4517", "nodeId": "Workflow1:7c1e4b8a2f0d9356:0b5d8e2f6a9c1374:4f9c2e7a1d0b8635:8b0e3d6f2c9a4517", "name": "CountUp", "type": "Elsa.SetVariable", "version": 1,
+                  "customProperties": { "canStartWorkflow": false, "runAsynchronously": false }, "metadata": {} },
+                { "text": { "typeName": "String", "expression": { "type": "JavaScript", "value": "`tick ${getN()}`" } },
+                  "id": "1d7a4c0e9f3b6285", "nodeId": "Workflow1:7c1e4b8a2f0d9356:0b5d8e2f6a9c1374:4f9c2e7a1d0b8635:1d7a4c0e9f3b6285", "name": "Tick", "type": "Elsa.WriteLine", "version": 1,
+                  "customProperties": { "canStartWorkflow": false, "runAsynchronously": false }, "metadata": {} }
+              ]
+            },
+            "id": "0b5d8e2f6a9c1374", "nodeId": "Workflow1:7c1e4b8a2f0d9356:0b5d8e2f6a9c1374", "name": "While1", "type": "Elsa.While", "version": 1,
+            "customProperties": { "canStartWorkflow": false, "runAsynchronously": false }, "metadata": { "designer": { "position": { "x": -260, "y": -100 } } } },
+          { "condition": { "typeName": "Boolean", "expression": { "type": "JavaScript", "value": "getN() === 3" } },
+            "then": { "text": { "typeName": "String", "expression": { "type": "Literal", "value": "three" } },
+              "id": "6c3a9e1f0b7d2548", "nodeId": "Workflow1:7c1e4b8a2f0d9356:f2d7b0a4e8c16395:6c3a9e1f0b7d2548", "name": "Three", "type": "Elsa.WriteLine", "version": 1,
+              "customProperties": { "canStartWorkflow": false, "runAsynchronously": false }, "metadata": {} },
+            "else": { "text": { "typeName": "String", "expression": { "type": "Literal", "value": "not three" } },
+              "id": "a9e2c5f8d1b04736", "nodeId": "Workflow1:7c1e4b8a2f0d9356:f2d7b0a4e8c16395:a9e2c5f8d1b04736", "name": "NotThree", "type": "Elsa.WriteLine", "version": 1,
+              "customProperties": { "canStartWorkflow": false, "runAsynchronously": false }, "metadata": {} },
+            "id": "f2d7b0a4e8c16395", "nodeId": "Workflow1:7c1e4b8a2f0d9356:f2d7b0a4e8c16395", "name": "If1", "type": "Elsa.If", "version": 1,
+            "customProperties": { "canStartWorkflow": false, "runAsynchronously": false }, "metadata": { "designer": { "position": { "x": -80, "y": -100 } } } },
+          { "text": { "typeName": "String", "expression": { "type": "Liquid", "value": "end at {{ Variables.N }}" } },
+            "id": "3e0f7b2d9a6c1584", "nodeId": "Workflow1:7c1e4b8a2f0d9356:3e0f7b2d9a6c1584", "name": "End", "type": "Elsa.WriteLine", "version": 1,
+            "customProperties": { "canStartWorkflow": false, "runAsynchronously": false }, "metadata": { "designer": { "position": { "x": 100, "y": -100 } } } }
+        ],
+        "connections": [
+          { "source": { "activity": "2a8f0c6e4d1b7953", "port": "Done" }, "target": { "activity": "e6b1d9f3a0c45872", "port": "In" } },
+          { "source": { "activity": "e6b1d9f3a0c45872", "port": "Done" }, "target": { "activity": "0b5d8e2f6a9c1374", "port": "In" } },
+          { "source": { "activity": "0b5d8e2f6a9c1374", "port": "Done" }, "target": { "activity": "f2d7b0a4e8c16395", "port": "In" } },
+          { "source": { "activity": "f2d7b0a4e8c16395", "port": "Done" }, "target": { "activity": "3e0f7b2d9a6c1584", "port": "In" } }
+        ]
+      }
+    }
+    """;
+
     /// <summary>Imports the export as Studio's "Import" does (the file's JSON posted as is), publishes it, runs it.</summary>
     private async Task<(JsonObject Instance, Dictionary<string, int> Counts, string[] Lines)> ImportAndRunAsync(string export)
     {
@@ -186,5 +246,22 @@ public sealed class ElsaExportTests : ServerTest
         Assert.True((string?)instance["subStatus"] == "Finished", $"sub-status {instance["subStatus"]}; {seen}");
         Assert.True(counts.Count == 5 && counts.Values.All(c => c == 1), seen);
         Assert.True(lines.Order().SequenceEqual(["branch A", "branch B", "branch C"]), seen);
+    }
+
+    [Fact]
+    public async Task An_exported_flow_with_run_javascript_while_sequence_and_if_runs_as_on_Elsa()
+    {
+        var (instance, counts, lines) = await ImportAndRunAsync(LoopFlow);
+        var seen = Describe(counts, lines);
+
+        Assert.True((string?)instance["subStatus"] == "Finished", $"sub-status {instance["subStatus"]}, incidents {instance["workflowState"]?["incidents"]?.ToJsonString()}; {seen}");
+        Assert.True(lines.SequenceEqual(["tick 1", "tick 2", "tick 3", "three", "end at 3"]), seen);
+        var expectedCounts = new Dictionary<string, int>
+        {
+            ["7c1e4b8a2f0d9356"] = 1, ["2a8f0c6e4d1b7953"] = 1, ["e6b1d9f3a0c45872"] = 1, ["0b5d8e2f6a9c1374"] = 1,
+            ["4f9c2e7a1d0b8635"] = 3, ["8b0e3d6f2c9a4517"] = 3, ["1d7a4c0e9f3b6285"] = 3,
+            ["f2d7b0a4e8c16395"] = 1, ["6c3a9e1f0b7d2548"] = 1, ["3e0f7b2d9a6c1584"] = 1,
+        };
+        Assert.True(expectedCounts.OrderBy(c => c.Key).SequenceEqual(counts.OrderBy(c => c.Key)), seen);
     }
 }

@@ -14,12 +14,14 @@ public sealed class SendWindowTests : ServerTest
     private readonly FakeTimeProvider _time = new(Evening);
     protected override Task<ServerHost> StartServerAsync() => ServerHost.StartAsync(configureServices: s => s.AddSingleton<TimeProvider>(_time));
 
-    internal static JsonObject Flow(string definitionId, string recipient, string window, string timeZone) => Flowchart(definitionId,
+    internal static JsonObject Flow(string definitionId, string recipient, string window, string timeZone) => Flow(definitionId, [recipient], window, timeZone);
+
+    internal static JsonObject Flow(string definitionId, string[] recipients, string window, string timeZone) => Flowchart(definitionId,
         [
             Act("Start1", "Elsa.Start"),
             Act("Send", "SmsActivities.SendSms", new JsonObject
             {
-                ["recipients"] = Expr("Object", $"[\"{recipient}\"]"), ["text"] = Lit("Your parcel is on its way"),
+                ["recipients"] = Expr("Object", new JsonArray([.. recipients.Select(r => (JsonNode)r)]).ToJsonString()), ["text"] = Lit("Your parcel is on its way"),
                 ["sendWindow"] = Lit(window), ["timeZone"] = Lit(timeZone),
             }),
             Act("Said", "Elsa.SetVariable", new JsonObject
@@ -68,6 +70,58 @@ public sealed class SendWindowTests : ServerTest
         var instance = await RunAsync(Flow("open-window", "+8613800138002", "08:00-21:00", "America/New_York"));
         Assert.True((string?)instance["subStatus"] == "Finished", $"instance: {instance["subStatus"]}, outcome: {Outcome(instance)}");
         Assert.Equal("sent 1 held until null", Outcome(instance));
+    }
+
+    [Fact]
+    public async Task Recipients_in_different_zones_are_each_sent_when_their_own_window_opens()
+    {
+        const string london = "+447911123456", shanghai = "+8613800138004";
+        // 14:00 UTC: 14:00 in London (open), 22:00 in Shanghai (closed until 08:00 there, 00:00 UTC).
+        var instance = await RunAsync(Flow("split-zones", [shanghai, london], "08:00-21:00", ""));
+        var id = (string)instance["id"]!;
+        Assert.True((string?)instance["subStatus"] == "Suspended", $"the Shanghai recipient should wait; instance: {instance["subStatus"]}, outcome: {Outcome(instance)}");
+        var bookmark = Assert.Single(instance["workflowState"]!["bookmarks"]!.AsArray());
+        Assert.Equal("2030-01-08T00:00:00.0000000+00:00", (string?)bookmark!["payload"]!["heldUntil"]);
+        var early = await RecordsAsync(id);
+        Assert.True(early.Count == 1 && early[0].Mobile == london && early[0].At == Evening,
+            "only London is sent at 14:00 UTC; records: " + string.Join("; ", early));
+
+        _time.Advance(TimeSpan.FromHours(10) + TimeSpan.FromMinutes(1)); // 08:01 in Shanghai, 00:01 in London
+        var done = await WaitForAsync(id, i => (string?)i["subStatus"] == "Finished");
+        Assert.StartsWith("sent 2 held until 2030-01-08T00:00:00", Outcome(done));
+        var all = await RecordsAsync(id);
+        Assert.True(all.Count == 2 && all.Count(r => r.Mobile == london) == 1 && all.Single(r => r.Mobile == shanghai).At == Evening.AddHours(10).AddMinutes(1),
+            "each recipient is sent once, Shanghai at 08:01 local; records: " + string.Join("; ", all));
+        var groups = Prop(Prop(done["workflowState"]!["activityOutputs"], "Send"), "Groups")?.AsArray();
+        Assert.True(groups?.Count == 2 && groups.All(g => (int?)Prop(g, "SentCount") == 1 && Prop(g, "SentAt") != null),
+            "two time zone groups, each sent: " + groups?.ToJsonString());
+    }
+
+    [Fact]
+    public async Task A_zone_group_whose_recipients_opted_out_is_not_held_again_while_the_others_wait()
+    {
+        const string london = "+447911123457", shanghai = "+8613800138005";
+        await Server.Services.GetRequiredService<SmsActivities.OptOut.OptOutList>().AddAsync(london, "test", null);
+        var instance = await RunAsync(Flow("split-opted-out", [shanghai, london], "08:00-21:00", ""));
+        var id = (string)instance["id"]!;
+        Assert.True((string?)instance["subStatus"] == "Suspended", $"instance: {instance["subStatus"]}, outcome: {Outcome(instance)}");
+        _time.Advance(TimeSpan.FromHours(10) + TimeSpan.FromMinutes(1));
+        var done = await WaitForAsync(id, i => (string?)i["subStatus"] == "Finished");
+        var send = Prop(done["workflowState"]!["activityOutputs"], "Send");
+        Assert.True((int?)Prop(send, "SentCount") == 1 && (int?)Prop(send, "OptedOutCount") == 1, "outputs: " + send?.ToJsonString());
+        Assert.Equal([shanghai], (await RecordsAsync(id)).Select(r => r.Mobile));
+    }
+
+    /// <summary>A property of a JSON object whatever the casing of its name (outputs keep their C# names, records are camel-cased).</summary>
+    private static JsonNode? Prop(JsonNode? node, string name) =>
+        (node as JsonObject)?.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+
+    private async Task<List<(string Mobile, string Status, DateTimeOffset At)>> RecordsAsync(string instanceId)
+    {
+        var factory = Server.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<SmsActivities.Persistence.SmsActivitiesDbContext>>();
+        await using var db = await factory.CreateDbContextAsync();
+        var rows = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(db.SendRecords.Where(r => r.InstanceId == instanceId));
+        return rows.Select(r => (r.Mobile, r.Status.ToString(), new DateTimeOffset(r.CreatedAtTicks, TimeSpan.Zero))).ToList();
     }
 
     [Theory]

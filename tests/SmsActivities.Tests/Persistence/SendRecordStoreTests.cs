@@ -77,6 +77,34 @@ public sealed class SendRecordStoreTests
         Assert.NotNull((await store.FindAsync<object>("campaign-1", default))?.Completed);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_wait_on_a_send_split_by_time_zone_waits_for_every_group_of_its_latest_attempt(bool postgres)
+    {
+        await using var database = await TestDatabase.CreateAsync(postgres);
+        var store = new SendRecordStore(database.Factory, Time);
+        // An earlier attempt of the step (a loop's previous pass), then the latest one, sent as two time zone groups.
+        await store.BeginAsync("attempt-1", "instance-1", "send", "yunpian", ["+8613900000001"], default);
+        await store.CompleteAsync("attempt-1", [new SmsRecipientOutcome("+8613900000001", "yunpian", true, "old", "0", null, null, 1)], new { }, default);
+        var london = SendRecordStore.SendZoneKey("attempt-2", "aaaa0001");
+        var shanghai = SendRecordStore.SendZoneKey("attempt-2", "bbbb0002");
+        await store.BeginAsync(london, "instance-1", "send", "yunpian", ["+447911123456"], default);
+        await store.CompleteAsync(london, [new SmsRecipientOutcome("+447911123456", "yunpian", true, "uk-1", "0", null, null, 1)], new { }, default);
+        await store.BeginAsync(shanghai, "instance-1", "send", "yunpian", ["+8613900000002", "+8613900000003"], default);
+        await store.CompleteAsync(shanghai, [
+            new SmsRecipientOutcome("+8613900000002", "yunpian", true, "cn-2", "0", null, null, 1),
+            new SmsRecipientOutcome("+8613900000003", "yunpian", false, null, null, "timeout", null, 1, InDoubt: true)], new { }, default);
+
+        var targets = await store.WaitTargetsAsync("instance-1", "send", includeInDoubt: true, default);
+
+        var seen = string.Join("; ", targets.Select(t => $"{t.Mobile} {t.MessageId} {t.IdempotencyKey}"));
+        Assert.True(targets.Count == 3, "the latest attempt's three recipients, not the earlier one's: " + seen);
+        Assert.Contains(targets, t => t is { Mobile: "+447911123456", MessageId: "uk-1" } && t.IdempotencyKey == london);
+        Assert.Contains(targets, t => t is { Mobile: "+8613900000002", MessageId: "cn-2" } && t.IdempotencyKey == shanghai);
+        Assert.Contains(targets, t => t is { Mobile: "+8613900000003", InDoubt: true } && t.IdempotencyKey == shanghai);
+    }
+
     [Fact]
     public async Task A_failover_after_a_failed_report_is_begun_once_and_a_settlement_of_the_old_vendor_leaves_it_alone()
     {

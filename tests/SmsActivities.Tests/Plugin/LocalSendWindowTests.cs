@@ -52,15 +52,38 @@ public class LocalSendWindowTests
     }
 
     [Fact]
-    public void The_zone_comes_from_the_number_unless_given()
+    public void Recipients_are_split_by_their_own_zones_unless_one_is_given()
     {
+        var now = new DateTimeOffset(2030, 1, 7, 14, 0, 0, TimeSpan.Zero);
         var shanghai = PhoneNumber.Parse("+8613800138000");
         var london = PhoneNumber.Parse("+447911123456");
-        // A UK mobile may be in London or the Crown Dependencies (same clock): each is honoured.
-        var zones = LocalSendWindow.ZonesOf([shanghai, london], null).Select(z => z.Id).ToList();
-        Assert.True(zones.Contains("Asia/Shanghai") && zones.Contains("Europe/London") && zones.All(z => z.StartsWith("Asia/Shanghai") || z.StartsWith("Europe/")),
-            "zones: " + string.Join(", ", zones));
-        Assert.Equal(["America/New_York"], LocalSendWindow.ZonesOf([shanghai], "America/New_York").Select(z => z.Id));
+        var beijing = PhoneNumber.Parse("+8613900139000");
+        var groups = Daytime.Split([shanghai, london, beijing], null, now);
+        Assert.Equal(2, groups.Count);
+        Assert.Equal([shanghai, beijing], groups[0].Recipients);
+        Assert.Equal(["Asia/Shanghai"], groups[0].Zones.Select(z => z.Id));
+        // A UK mobile may be in London or the Crown Dependencies (same clock): its group honours each.
+        Assert.True(groups[1].Zones.Any(z => z.Id == "Europe/London") && groups[1].Zones.All(z => z.Id.StartsWith("Europe/", StringComparison.Ordinal)),
+            "zones: " + string.Join(", ", groups[1].Zones.Select(z => z.Id)));
+        // Each group's key is stable across executions and tells the groups apart.
+        Assert.Equal(groups[0].Key, Daytime.Split([beijing], null, now)[0].Key);
+        Assert.NotEqual(groups[0].Key, groups[1].Key);
+
+        var given = Assert.Single(Daytime.Split([shanghai, london], "America/New_York", now));
+        Assert.Equal(["America/New_York"], given.Zones.Select(z => z.Id));
+        var together = Assert.Single(Daytime.Split([shanghai, london], null, now, together: true));
+        Assert.Equal(2, together.Recipients.Count);
+    }
+
+    [Fact]
+    public void A_group_whose_zones_never_share_the_window_is_refused_naming_the_field()
+    {
+        var now = new DateTimeOffset(2030, 1, 7, 1, 0, 0, TimeSpan.Zero);
+        var error = Assert.Throws<VendorValidationException>(() => LocalSendWindow.Parse("12:00-13:00")!
+            .Split([PhoneNumber.Parse("+8613800138000"), PhoneNumber.Parse("+447911123456")], null, now, together: true));
+        Assert.Equal("sendWindow", error.Field);
+        // Split by zone, the same window is fine: each group opens at its own noon.
+        Assert.Equal(2, LocalSendWindow.Parse("12:00-13:00")!.Split([PhoneNumber.Parse("+8613800138000"), PhoneNumber.Parse("+447911123456")], null, now).Count);
     }
 
     [Theory]
@@ -76,7 +99,7 @@ public class LocalSendWindowTests
     [Fact]
     public void An_unknown_zone_names_the_field()
     {
-        var error = Assert.Throws<VendorValidationException>(() => LocalSendWindow.ZonesOf([], "Mars/Olympus"));
+        var error = Assert.Throws<VendorValidationException>(() => Daytime.Split([], "Mars/Olympus", DateTimeOffset.UnixEpoch));
         Assert.Equal("timeZone", error.Field);
         Assert.Null(LocalSendWindow.Parse("  "));
     }

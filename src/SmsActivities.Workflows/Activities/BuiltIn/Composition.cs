@@ -42,7 +42,7 @@ public abstract class ChildWorkflowActivity : Activity
         var request = new ChildWorkflowRequest(context.Get(WorkflowDefinitionId) ?? "", context.WorkflowInstanceId,
             ChildWorkflows.InstanceIdFor(context.WorkflowInstanceId, Id, context.ExecutionKey))
         {
-            Input = input, CorrelationId = correlationId, WaitForCompletion = wait,
+            Input = input, CorrelationId = correlationId, WaitForCompletion = wait, Secrets = context.WorkflowExecutionContext.Secrets.ToArray(),
         };
         var child = await RunChildAsync(context, request);
         if (child is null || (wait && child.Status != WorkflowStatus.Finished))

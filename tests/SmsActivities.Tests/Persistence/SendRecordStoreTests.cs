@@ -96,13 +96,17 @@ public sealed class SendRecordStoreTests
             new SmsRecipientOutcome("+8613900000002", "yunpian", true, "cn-2", "0", null, null, 1),
             new SmsRecipientOutcome("+8613900000003", "yunpian", false, null, null, "timeout", null, 1, InDoubt: true)], new { }, default);
 
-        var targets = await store.WaitTargetsAsync("instance-1", "send", includeInDoubt: true, default);
+        var ledger = new SendReportLedger(database.Factory);
+        var send = await ledger.LatestSendAsync("instance-1", "send", default);
+        Assert.True(send == "attempt-2", $"the latest attempt stands for its groups: {send}");
+        var targets = await ledger.RowsAsync(send!, includeInDoubt: true, default);
+        var progress = await ledger.ProgressAsync(send!, includeInDoubt: true, default);
 
-        var seen = string.Join("; ", targets.Select(t => $"{t.Mobile} {t.MessageId} {t.IdempotencyKey}"));
-        Assert.True(targets.Count == 3, "the latest attempt's three recipients, not the earlier one's: " + seen);
-        Assert.Contains(targets, t => t is { Mobile: "+447911123456", MessageId: "uk-1" } && t.IdempotencyKey == london);
-        Assert.Contains(targets, t => t is { Mobile: "+8613900000002", MessageId: "cn-2" } && t.IdempotencyKey == shanghai);
-        Assert.Contains(targets, t => t is { Mobile: "+8613900000003", InDoubt: true } && t.IdempotencyKey == shanghai);
+        var seen = string.Join("; ", targets.Select(t => $"{t.Mobile} {t.MessageId} {t.RecordStatus}"));
+        Assert.True(targets.Count == 3 && progress.Targets == 3, $"the latest attempt's three recipients, not the earlier one's ({progress.Targets} counted): " + seen);
+        Assert.Contains(targets, t => t is { Mobile: "+447911123456", MessageId: "uk-1" });
+        Assert.Contains(targets, t => t is { Mobile: "+8613900000002", MessageId: "cn-2" });
+        Assert.Contains(targets, t => t.Mobile == "+8613900000003" && t.RecordStatus == SendRecordStatus.InDoubt);
     }
 
     [Fact]

@@ -119,7 +119,15 @@ public sealed record DeliveryReport(
     DeliveryStatus Status,
     string? VendorCode,
     string? Description,
-    DateTimeOffset ReportedAt);
+    DateTimeOffset ReportedAt)
+{
+    /// <summary>
+    /// The caller's own reference the vendor echoes in its reports (Yunpian's <c>uid</c>: the send's
+    /// <see cref="SmsMessage.IdempotencyKey"/>), where it has one: it ties a report to the send that asked for the message
+    /// even when that send never learnt the message id.
+    /// </summary>
+    public string? ClientReference { get; init; }
+}
 
 /// <summary>An inbound SMS (a reply or an uplink), pushed or pulled.</summary>
 /// <param name="Mobile">The sender in E.164.</param>

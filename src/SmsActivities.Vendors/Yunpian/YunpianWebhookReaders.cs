@@ -118,7 +118,10 @@ public sealed class YunpianStatusReader(TimeProvider? time = null, IOptions<Yunp
         var description = !string.IsNullOrEmpty(record.ErrorDetail) ? record.ErrorDetail
             : string.IsNullOrEmpty(record.ErrorMsg) ? null : record.ErrorMsg;
         return new DeliveryReport(VendorNames.Yunpian, record.Sid.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            Mobile(record.Mobile, region), status, code, description, at);
+            Mobile(record.Mobile, region), status, code, description, at)
+        {
+            ClientReference = string.IsNullOrEmpty(record.Uid) ? null : record.Uid,
+        };
     }
 }
 

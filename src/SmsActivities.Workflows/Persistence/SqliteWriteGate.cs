@@ -11,7 +11,7 @@ namespace SmsActivities.Workflows.Persistence;
 /// within the process: SQLite's own lock still guards the file, so other processes and the writes that do not queue
 /// here stay correct. PostgreSQL has row locks and concurrent writers: the gate lets everything through.
 /// </summary>
-internal sealed class SqliteWriteGate
+public sealed class SqliteWriteGate
 {
     private readonly Lock _lock = new();
     private readonly LinkedList<TaskCompletionSource> _urgent = [];

@@ -15,12 +15,14 @@ namespace SmsActivities.Activities;
 
 /// <summary>The result of one recipient of a SendSms, as the activity outputs it.</summary>
 /// <remarks><paramref name="InDoubt"/>: not known to be accepted, but the vendor may have sent it; it was not sent again.</remarks>
-public sealed record SmsSendResult(string Mobile, string? Vendor, bool Accepted, string? MessageId, string? VendorCode, string? Error, decimal? Fee, bool OptedOut = false, bool InDoubt = false);
+/// <remarks><paramref name="Delivered"/>: what the delivery report said, when the send waited for it (Fail over on failed report); null otherwise or when none came.</remarks>
+public sealed record SmsSendResult(string Mobile, string? Vendor, bool Accepted, string? MessageId, string? VendorCode, string? Error, decimal? Fee, bool OptedOut = false, bool InDoubt = false,
+    bool? Delivered = null);
 
 [Activity(ActivityInputs.Namespace, "SMS", "Sends an SMS to one or many recipients through a configured vendor or Auto, failing over to the next vendors when a vendor refused or could not be reached. Leaves by Unknown when a vendor may have sent some messages but its answer was lost: those recipients are in doubt and were not sent again. With OTP on, a one-time code replaces {code} in the text; the code itself is never stored, output or logged. With a send window, a message outside the recipients' local hours is held by a durable timer and sent when the window opens.",
     DisplayName = "Send SMS")]
 [FlowNode(Sent, PartiallySent, Failed, Unknown, RateLimited)]
-public sealed class SendSms : Activity
+public sealed partial class SendSms : Activity
 {
     public const string Sent = "Sent";
     public const string PartiallySent = "PartiallySent";
@@ -112,20 +114,7 @@ public sealed class SendSms : Activity
         DateTimeOffset? opensAt;
         try
         {
-            var entries = ActivityInputs.ParseRecipientEntries(context.Get(Recipients), ActivityInputs.Region(context));
-            if (entries.Count > options.MaxRecipientsPerSend)
-                throw new VendorValidationException("recipients", $"at most {options.MaxRecipientsPerSend} recipients per SendSms, got {entries.Count}");
-            message = new SmsMessage
-            {
-                Recipients = entries.Select(e => e.Number).DistinctBy(r => r.E164).ToArray(),
-                PerRecipient = PerRecipient(entries),
-                Text = context.Get(Text),
-                TemplateId = context.Get(TemplateId),
-                TemplateParams = ActivityInputs.ToTemplateParams(context.Get(TemplateParams)),
-                SignName = context.Get(SignName),
-                Extend = context.Get(Extend),
-                Kind = context.Get(Kind),
-            };
+            message = BuildMessage(context, options);
             vendor = context.Get(Vendor);
             failover = ActivityInputs.ToList(context.Get(Failover));
             // Unknown vendors, empty text and over-long text are refused before anything is written or sent.
@@ -145,7 +134,7 @@ public sealed class SendSms : Activity
         {
             // This very execution already sent (a crash came before the workflow committed): replay what it completed
             // with. No vendor is called and, for an OTP, the challenge issued then stays the one to verify.
-            await CompleteAsync(context, completed);
+            await FinishAsync(context, completed, router.Plan(message, vendor, failover), key);
             return;
         }
 
@@ -284,7 +273,29 @@ public sealed class SendSms : Activity
             issued is not null && routed.AcceptedCount + routed.InDoubtCount > 0 ? issued.ExpiresAt : null,
             routed.InDoubtCount > 0 ? Unknown : routed.AcceptedCount == 0 ? Failed : routed.FailedCount > 0 || skipped.Length > 0 ? PartiallySent : Sent);
         await records.CompleteAsync(key, settleAtEnd, outputs, ct);
-        await CompleteAsync(context, outputs);
+        await FinishAsync(context, outputs, router.Plan(message, vendor, failover), key);
+    }
+
+    /// <summary>
+    /// The message as the inputs give it now, before opt-outs and OTP. Built again from the same inputs by a failover
+    /// after a failed report, so the text itself is never kept in the workflow's state.
+    /// </summary>
+    private SmsMessage BuildMessage(ActivityExecutionContext context, SmsActivitiesOptions options)
+    {
+        var entries = ActivityInputs.ParseRecipientEntries(context.Get(Recipients), ActivityInputs.Region(context));
+        if (entries.Count > options.MaxRecipientsPerSend)
+            throw new VendorValidationException("recipients", $"at most {options.MaxRecipientsPerSend} recipients per SendSms, got {entries.Count}");
+        return new SmsMessage
+        {
+            Recipients = entries.Select(e => e.Number).DistinctBy(r => r.E164).ToArray(),
+            PerRecipient = PerRecipient(entries),
+            Text = context.Get(Text),
+            TemplateId = context.Get(TemplateId),
+            TemplateParams = ActivityInputs.ToTemplateParams(context.Get(TemplateParams)),
+            SignName = context.Get(SignName),
+            Extend = context.Get(Extend),
+            Kind = context.Get(Kind),
+        };
     }
 
     /// <summary>A timer that fires late (the server was down) may find the window closed again: the send is checked anew.</summary>
@@ -304,7 +315,7 @@ public sealed class SendSms : Activity
     private sealed record SendOutputs(SmsSendResult[] Results, int SentCount, int FailedCount, int OptedOutCount, decimal Fee, string? Error, DateTimeOffset? OtpExpiresAt, string Outcome);
 
 
-    private async ValueTask CompleteAsync(ActivityExecutionContext context, SendOutputs outputs)
+    private async ValueTask CompleteAsync(ActivityExecutionContext context, SendOutputs outputs, IReadOnlyList<string>? failedOver = null)
     {
         // A campaign's per-recipient lists would make the instance state (read and written on every later resume) grow
         // with its size; over the limit they stay in the send records only.
@@ -319,6 +330,8 @@ public sealed class SendSms : Activity
         context.Set(Fee, outputs.Fee);
         context.Set(Error, outputs.Error);
         context.Set(OtpExpiresAt, outputs.OtpExpiresAt);
+        context.Set(FailedOverRecipients, failedOver ?? []);
+        context.Set(UndeliveredRecipients, outputs.Results.Where(r => r.Delivered == false).Select(r => r.Mobile).ToArray());
         await context.CompleteActivityAsync(outputs.Outcome);
     }
 

@@ -72,6 +72,13 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton<OptOutList>();
         services.TryAddSingleton<SendRecordStore>();
         services.TryAddSingleton<SmsStimulusPublisher>();
+        // The push inbox: webhooks and pulls store their events there and are answered; its processor runs them.
+        services.AddOptions<Inbox.PushInboxOptions>().Bind(configuration.GetSection(Inbox.PushInboxOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddKeyedSingleton<SqliteWriteGate>(SmsActivitiesDbContext.Schema);
+        services.TryAddSingleton<Inbox.PushInboxSignal>();
+        services.TryAddSingleton<Inbox.PushInbox>();
+        services.TryAddSingleton<Inbox.PushInboxProcessor>();
+        services.AddHostedService<Inbox.PushInboxService>();
         services.TryAddSingleton<Webhooks.WebhookOneTimeKeyStore>();
         services.AddHostedService<SmsPullService>();
         services.TryAddSingleton<SmsRetention>();

@@ -2,6 +2,8 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Routing;
 using SmsActivities.Vendors;
 using SmsActivities.Workflows.Persistence;
@@ -20,6 +22,9 @@ public sealed record WaitTarget(string Vendor, string? MessageId, string Mobile,
 /// <summary>A delivery report that shows the vendor did send to a recipient whose send was in doubt (see <see cref="SendRecordStore.FindInDoubtAsync"/>).</summary>
 public sealed record InDoubtSettlement(DeliveryReport Report, long RecordId, string IdempotencyKey, string Mobile);
 
+/// <summary>A recipient's record when a failover after a failed report was asked for (see <see cref="SendRecordStore.BeginFailoverAsync"/>).</summary>
+public sealed record FailoverStart(long RecordId, bool Begun, string Vendor, string Status, string? MessageId, string? Error, string? VendorCode, decimal? Fee, int Attempts);
+
 /// <summary>See <see cref="SendRecordStore.FindAsync{TOutputs}"/>.</summary>
 public sealed record PriorSend<TOutputs>(IReadOnlyList<string> InDoubt, TOutputs? Completed) where TOutputs : class
 {
@@ -34,7 +39,12 @@ public sealed record PriorSend<TOutputs>(IReadOnlyList<string> InDoubt, TOutputs
 /// Durable send records: written before the vendor call (Pending) and settled after it, so a report can be tied
 /// back to the workflow that sent the message and a send interrupted by a crash is surfaced, not repeated.
 /// </summary>
-public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> dbFactory, TimeProvider time)
+/// <param name="writes">
+/// The plug-in database's write gate (SQLite): these writes wait their turn behind the push inbox's, so a webhook's
+/// acknowledgement never queues in SQLite's busy handler behind a report or campaign commit.
+/// </param>
+public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> dbFactory, TimeProvider time,
+    [FromKeyedServices(SmsActivitiesDbContext.Schema)] SqliteWriteGate? writes = null)
 {
     private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
 
@@ -69,7 +79,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private async Task MarkInDoubtOnceAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken).ConfigureAwait(false);
         var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Status == SendRecordStatus.Pending)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
         var before = rows.Select(InsightRollup.Snapshot).ToArray();
@@ -116,7 +126,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         // New records: nobody else can touch them before this commit, and their cells only add, so no lock of their own.
-        await using var transaction = await InsightRollup.BeginAsync(db, [], cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, [], cancellationToken).ConfigureAwait(false);
         var shared = new SendRecordWriter.Begun(plannedVendor, instanceId, activityId, idempotencyKey, batched ? SendRecordStatus.Queued : SendRecordStatus.Pending,
             time.GetUtcNow().UtcTicks, string.IsNullOrEmpty(definitionId) ? null : definitionId);
         await SendRecordWriter.InsertAsync(db, shared, mobiles, cancellationToken).ConfigureAwait(false);
@@ -168,7 +178,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private async Task SettleOnceAsync(string idempotencyKey, IReadOnlyDictionary<string, long> recordIds, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken, MessageIds(outcomes))
+        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken, MessageIds(outcomes))
             .ConfigureAwait(false);
         var ids = outcomes.Select(o => recordIds.TryGetValue(o.Mobile, out var id) ? id : (long?)null).OfType<long>().Distinct().ToArray();
         var rows = await db.SendRecords.AsNoTracking().Where(r => ids.Contains(r.Id)).ToListAsync(cancellationToken).ConfigureAwait(false);
@@ -181,7 +191,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// caller's <see cref="InsightRollup.BeginAsync"/> transaction, which holds the send's lock) unless that record is
     /// settled already, and moves the insights cells with them.
     /// </summary>
-    private static async Task SettleRowsAsync(SmsActivitiesDbContext db, RollupTransaction transaction, IReadOnlyList<SendRecordEntity> rows,
+    private static async Task SettleRowsAsync(SmsActivitiesDbContext db, GatedTransaction transaction, IReadOnlyList<SendRecordEntity> rows,
         IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
         if (outcomes.Count == 0 || rows.Count == 0) return;
@@ -225,7 +235,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private async Task CompleteOnceAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken, MessageIds(outcomes))
+        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken, MessageIds(outcomes))
             .ConfigureAwait(false);
         if (outcomes.Count > 0)
         {
@@ -237,6 +247,43 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(JsonSerializer.Serialize(outputs, ReplayJson)), CreatedAtTicks = time.GetUtcNow().UtcTicks });
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Hands a recipient of the send <paramref name="idempotencyKey"/> to <paramref name="nextVendor"/> after its message
+    /// through <paramref name="failedVendor"/> was reported not delivered: the recipient's record names the next vendor,
+    /// Pending, one attempt more, committed before that vendor is called. A plan names each vendor once, so a record that
+    /// no longer names <paramref name="failedVendor"/> was handed over already: then nothing is written, and the record
+    /// tells how far that earlier run got (<see cref="FailoverStart.Begun"/> false; a crash or a repeated report).
+    /// Null when the send has no record for the number.
+    /// </summary>
+    public async Task<FailoverStart?> BeginFailoverAsync(string idempotencyKey, string mobile, string failedVendor, string nextVendor, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await InsightRollup.BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken, laterLocks: 1).ConfigureAwait(false);
+        var row = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Mobile == mobile).OrderBy(r => r.Id)
+            .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (row is null) return null;
+        if (row.MessageId is not null)
+        {
+            // The message it carries (a reply or its report may be moving the record's cell): locked, then the record read again.
+            await transaction.LockAsync([InsightRollup.MessageLock(row.Vendor, row.MessageId)], cancellationToken).ConfigureAwait(false);
+            await db.Entry(row).ReloadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        if (!string.Equals(row.Vendor, failedVendor, StringComparison.OrdinalIgnoreCase))
+            return new FailoverStart(row.Id, false, row.Vendor, row.Status, row.MessageId, row.Error, row.VendorCode, row.Fee, row.Attempts);
+        var before = InsightRollup.Snapshot(row);
+        row.Vendor = nextVendor;
+        row.Status = SendRecordStatus.Pending;
+        row.Accepted = false;
+        row.MessageId = null;
+        row.Error = null;
+        row.VendorCode = null;
+        row.Fee = null;
+        row.Attempts++;
+        await SaveAsync(db, [before], [row], cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new FailoverStart(row.Id, true, row.Vendor, row.Status, null, null, null, null, row.Attempts);
     }
 
     /// <summary>
@@ -259,8 +306,9 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// <summary>
     /// The sends in doubt that <paramref name="reports"/> settle: a report that names its number settles the latest send
     /// to that number through the same vendor that is in doubt (or still inside the vendor call), made before the report
-    /// came and no longer than <paramref name="window"/> before it. A report of a message already on a send record settles
-    /// nothing else, and each record is settled by one report.
+    /// came and no longer than <paramref name="window"/> before it. A report that carries the caller's reference (Yunpian's
+    /// <c>uid</c>) settles only the send that reference names, so two sends in doubt to one number are told apart. A
+    /// report of a message already on a send record settles nothing else, and each record is settled by one report.
     /// </summary>
     public async Task<IReadOnlyList<InDoubtSettlement>> FindInDoubtAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, TimeSpan window, CancellationToken cancellationToken)
     {
@@ -285,7 +333,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         foreach (var report in named)
         {
             if (known.Contains((report.Vendor.ToLowerInvariant(), report.MessageId))) continue;
-            var record = open.Where(r => r.Mobile == report.Mobile && string.Equals(r.Vendor, report.Vendor, StringComparison.OrdinalIgnoreCase) && !taken.Contains(r.Id))
+            var record = open.Where(r => r.Mobile == report.Mobile && string.Equals(r.Vendor, report.Vendor, StringComparison.OrdinalIgnoreCase) && !taken.Contains(r.Id)
+                                         && (report.ClientReference is not { } reference || IsReferenceOf(reference, r.IdempotencyKey!)))
                 .OrderByDescending(r => r.CreatedAtTicks).ThenByDescending(r => r.Id).FirstOrDefault();
             if (record is null) continue;
             taken.Add(record.Id);
@@ -293,6 +342,14 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         }
         return settled;
     }
+
+    /// <summary>
+    /// Whether a vendor's echo of the caller's reference names the send <paramref name="idempotencyKey"/>: the send's key
+    /// itself, or the key of one of its calls (a batch, or a failover attempt), which is the send's key and a suffix.
+    /// </summary>
+    private static bool IsReferenceOf(string reference, string idempotencyKey) =>
+        reference.StartsWith(idempotencyKey, StringComparison.Ordinal)
+        && (reference.Length == idempotencyKey.Length || reference[idempotencyKey.Length] == '-');
 
     /// <summary>Marks the settled records accepted, with the message id their report gave; a record settled meanwhile is left as it is.</summary>
     public Task SettleInDoubtAsync(IReadOnlyList<InDoubtSettlement> settlements, CancellationToken cancellationToken)
@@ -305,7 +362,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var locks = settlements.SelectMany(s => new[] { InsightRollup.SendLock(s.IdempotencyKey), InsightRollup.MessageLock(s.Report.Vendor, s.Report.MessageId) });
-        await using var transaction = await InsightRollup.BeginAsync(db, locks, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, locks, cancellationToken).ConfigureAwait(false);
         var ids = settlements.Select(s => s.RecordId).ToArray();
         var rows = await db.SendRecords.Where(r => ids.Contains(r.Id) && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending))
             .ToDictionaryAsync(r => r.Id, cancellationToken).ConfigureAwait(false);
@@ -313,7 +370,9 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         var after = new List<SendRecordEntity>();
         foreach (var settlement in settlements)
         {
-            if (!rows.Remove(settlement.RecordId, out var row)) continue;
+            // A record handed to another vendor meanwhile (a failover after a failed report) is that vendor's now.
+            if (!rows.TryGetValue(settlement.RecordId, out var row) || !string.Equals(row.Vendor, settlement.Report.Vendor, StringComparison.OrdinalIgnoreCase)) continue;
+            rows.Remove(settlement.RecordId);
             before.Add(InsightRollup.Snapshot(row));
             row.Status = SendRecordStatus.Accepted;
             row.Accepted = true;
@@ -370,7 +429,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private async Task WriteReportsAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, reports.Select(r => InsightRollup.MessageLock(r.Vendor, r.MessageId)), cancellationToken)
+        await using var transaction = await BeginAsync(db, reports.Select(r => InsightRollup.MessageLock(r.Vendor, r.MessageId)), cancellationToken)
             .ConfigureAwait(false);
         // Each message's report as it was before this push (null: none), for the insights cells of its send records.
         var previous = new Dictionary<(string Vendor, string MessageId), DeliveryReportEntity?>();
@@ -439,7 +498,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private async Task RecordRepliesOnceAsync(IReadOnlyList<(string Mobile, bool OptOut)> replies, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, [], cancellationToken, replies.Count).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, [], cancellationToken, replies.Count).ConfigureAwait(false);
         var at = receivedAt.UtcTicks;
         // The record each reply goes to: accepted, so its message id is fixed; locked by it before the record is read to be changed.
         var latest = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -471,6 +530,33 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
 
     /// <summary>How many message locks a settle of these outcomes may take.</summary>
     private static int MessageIds(IReadOnlyList<SmsRecipientOutcome> outcomes) => outcomes.Count(o => o.MessageId is not null);
+    /// <summary><see cref="InsightRollup.BeginAsync"/> in the write turn of the plug-in's database.</summary>
+    private async Task<GatedTransaction> BeginAsync(SmsActivitiesDbContext db, IEnumerable<string> locks, CancellationToken cancellationToken, int laterLocks = 0)
+    {
+        var turn = writes is null ? null : await writes.EnterAsync(db, urgent: false, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return new GatedTransaction(await InsightRollup.BeginAsync(db, locks, cancellationToken, laterLocks).ConfigureAwait(false), turn);
+        }
+        catch
+        {
+            turn?.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class GatedTransaction(RollupTransaction transaction, IDisposable? turn) : IAsyncDisposable
+    {
+        public Task LockAsync(IEnumerable<string> locks, CancellationToken cancellationToken) => transaction.LockAsync(locks, cancellationToken);
+
+        public Task CommitAsync(CancellationToken cancellationToken) => transaction.CommitAsync(cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync().ConfigureAwait(false);
+            turn?.Dispose();
+        }
+    }
 
     private static byte[] Compress(string json)
     {

@@ -4,8 +4,8 @@ using SmsActivities.Workflows.Persistence;
 namespace SmsActivities.Persistence;
 
 /// <summary>
-/// The plug-in's own durable state: OTP challenges, rate-limit events, the opt-out list, send records and used webhook
-/// signatures. On PostgreSQL its tables live in the <see cref="Schema"/> schema of the runtime's database.
+/// The plug-in's own durable state: OTP challenges, rate-limit events, the opt-out list, send records, used webhook
+/// signatures and the push inbox. On PostgreSQL its tables live in the <see cref="Schema"/> schema of the runtime's database.
 /// </summary>
 public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> options) : DbContext(options)
 {
@@ -19,6 +19,7 @@ public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> opt
     public DbSet<DeliveryReportEntity> DeliveryReports => Set<DeliveryReportEntity>();
     public DbSet<WebhookKeyEntity> WebhookKeys => Set<WebhookKeyEntity>();
     public DbSet<InsightCellEntity> InsightCells => Set<InsightCellEntity>();
+    public DbSet<Inbox.PushInboxEntity> PushInbox => Set<Inbox.PushInboxEntity>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -92,6 +93,13 @@ public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> opt
             e.ToTable("sms_send_outcomes");
             e.HasKey(x => x.IdempotencyKey);
             e.Property(x => x.IdempotencyKey).HasMaxLength(64);
+        });
+        modelBuilder.Entity<Inbox.PushInboxEntity>(e =>
+        {
+            e.ToTable("sms_push_inbox");
+            e.HasKey(x => x.Id);
+            // The processor takes what is due, oldest first.
+            e.HasIndex(x => x.DueAtTicks);
         });
         modelBuilder.Entity<WebhookKeyEntity>(e =>
         {

@@ -65,9 +65,6 @@ public sealed class SmsVendorRouter
     public IReadOnlyList<ISmsSender> Plan(SmsMessage message, string? vendor, IReadOnlyList<string>? failover)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var required = VendorCapabilities.Sms;
-        if (!string.IsNullOrWhiteSpace(message.TemplateId)) required |= VendorCapabilities.TemplateSms;
-        if (message.Recipients.Any(r => !r.IsChinaMainland)) required |= VendorCapabilities.InternationalSms;
 
         IEnumerable<string> names;
         if (string.IsNullOrWhiteSpace(vendor) || string.Equals(vendor, VendorChoice.Auto, StringComparison.OrdinalIgnoreCase))
@@ -80,9 +77,17 @@ public sealed class SmsVendorRouter
                 : _options.FailoverByDefault ? ConfiguredVendors : [];
             names = new[] { vendor }.Concat(rest);
         }
+        return PlanOf(message, names);
+    }
 
+    /// <summary>Exactly <paramref name="vendors"/>, in order, less those that cannot send this message (no configured defaults are added).</summary>
+    private List<ISmsSender> PlanOf(SmsMessage message, IEnumerable<string> vendors)
+    {
+        var required = VendorCapabilities.Sms;
+        if (!string.IsNullOrWhiteSpace(message.TemplateId)) required |= VendorCapabilities.TemplateSms;
+        if (message.Recipients.Any(r => !r.IsChinaMainland)) required |= VendorCapabilities.InternationalSms;
         var plan = new List<ISmsSender>();
-        foreach (var name in names.Distinct(StringComparer.OrdinalIgnoreCase))
+        foreach (var name in vendors.Distinct(StringComparer.OrdinalIgnoreCase))
         {
             if (!_senders.TryGetValue(name, out var sender))
                 throw new VendorValidationException("vendor", $"unknown vendor '{name}'; configured: {string.Join(", ", ConfiguredVendors)}");
@@ -94,9 +99,21 @@ public sealed class SmsVendorRouter
         return plan;
     }
 
-    public async Task<RoutedSendResult> SendAsync(SmsMessage message, string? vendor, IReadOnlyList<string>? failover, CancellationToken cancellationToken)
+    public Task<RoutedSendResult> SendAsync(SmsMessage message, string? vendor, IReadOnlyList<string>? failover, CancellationToken cancellationToken) =>
+        RouteAsync(message, Plan(message, vendor, failover), cancellationToken);
+
+    /// <summary>
+    /// Sends through exactly <paramref name="vendors"/>, in order (a failover after a failed delivery report: the vendors
+    /// after the one whose message failed), with the same rules as <see cref="SendAsync"/> between them.
+    /// </summary>
+    public Task<RoutedSendResult> SendThroughAsync(SmsMessage message, IReadOnlyList<string> vendors, CancellationToken cancellationToken)
     {
-        var plan = Plan(message, vendor, failover);
+        ArgumentNullException.ThrowIfNull(message);
+        return RouteAsync(message, PlanOf(message, vendors), cancellationToken);
+    }
+
+    private async Task<RoutedSendResult> RouteAsync(SmsMessage message, IReadOnlyList<ISmsSender> plan, CancellationToken cancellationToken)
+    {
         // Input no vendor of the plan would take is refused before any call; per-vendor limits are left to each sender.
         SmsBatching.Validate(message, plan.Max(s => s.MaxTextLength));
         var outcomes = new Dictionary<string, SmsRecipientOutcome>(StringComparer.Ordinal);

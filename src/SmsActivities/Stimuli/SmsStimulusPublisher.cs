@@ -15,9 +15,10 @@ namespace SmsActivities.Stimuli;
 public sealed record IngestResult(int New, int Duplicates);
 
 /// <summary>
-/// The single way vendor events enter the workflows, pushed (webhooks) or pulled (pollers): each event is written
-/// to the runtime's durable stimulus store (which resumes or starts the matching workflows) and counted. Replies that
-/// are an opt-out keyword put the sender on the opt-out list first.
+/// The single way vendor events enter the workflows, run by the push inbox's processor for what webhooks and pollers
+/// stored there: reports go onto the send records, then each event is written to the runtime's durable stimulus store
+/// (which resumes or starts the matching workflows) and counted. Replies that are an opt-out keyword put the sender on
+/// the opt-out list first. Every step is safe to repeat, since an inbox row is run again after a crash.
 /// </summary>
 public sealed class SmsStimulusPublisher(
     WorkflowRuntime runtime,
@@ -29,9 +30,9 @@ public sealed class SmsStimulusPublisher(
     ILogger<SmsStimulusPublisher> logger)
 {
     /// <summary>
-    /// Publishes a whole push or poll through one batch of the runtime (one transaction records every event; the
-    /// workflows they resume run side by side, after the return for a push of reports only). Each event is still traced
-    /// and counted on its own.
+    /// Publishes a whole push or poll, or a batch of them, through one batch of the runtime (one transaction records
+    /// every event; the workflows they resume run side by side, after the return for reports only). Each event is still
+    /// traced and counted on its own.
     /// </summary>
     public async Task<IngestResult> PublishAsync(IReadOnlyList<DeliveryReport> reports, IReadOnlyList<InboundReply> replies, IReadOnlyList<EmailEvent> emailEvents, CancellationToken cancellationToken)
     {
@@ -47,7 +48,7 @@ public sealed class SmsStimulusPublisher(
         }
 
         // Every variant of every event, even when the first turns out to be a duplicate: a crash before the commit left
-        // the vendor unacknowledged, and its retry must still deliver what was not stored the first time.
+        // the inbox row in place, and its rerun must still deliver what was not stored the first time.
         var events = new List<(int First, int Count)>();
         var stimuli = new List<Stimulus>();
         void Add(IReadOnlyList<Stimulus> variants)
@@ -57,20 +58,19 @@ public sealed class SmsStimulusPublisher(
         }
         foreach (var report in reports) Add(SmsStimuli.ForReport(report, started));
         // Reports that settle a send in doubt resume the waits on those recipients too. Their records are marked accepted
-        // only once the stimuli are stored: a crash in between leaves them in doubt, and the vendor's re-push finds them again.
+        // only once the stimuli are stored: a crash in between leaves them in doubt, and the inbox row's rerun finds them again.
         var settlements = await FindInDoubtAsync(reports, started, cancellationToken).ConfigureAwait(false);
         var extra = settlements.Select(s => SmsStimuli.ForInDoubtReport(s.Report, s.IdempotencyKey, s.Mobile, started)).ToArray();
         foreach (var reply in replies) Add(SmsStimuli.ForReply(reply, started));
         foreach (var email in emailEvents) Add([SmsStimuli.ForEmailEvent(email, started)]);
         // Reports onto the send records first: once the stimuli are in, the dispatcher may resume and finish the workflow
         // at once, and what it tells (a campaign finished) must already be on the records the insights page sums. The
-        // first final report of a message is kept, so a repeated push changes nothing; a failure fails the push, which
-        // the vendor then repeats, instead of losing the report for the page.
+        // first final report of a message is kept, so a repeated push changes nothing; a failure keeps the push in the
+        // inbox, to be run again, instead of losing the report for the page.
         await records.RecordReportsAsync(reports, started, cancellationToken).ConfigureAwait(false);
-        // Reports only: stored durably and acknowledged, the waits they resume run in the runtime's dispatcher (a slow
-        // run no longer holds up the vendor's acknowledgement, and a campaign's reports resume its wait together).
-        // Replies and email events still run before the answer, since a reply may start a workflow that waits for the
-        // next reply of the same push.
+        // Reports only: accepted, the waits they resume run in the runtime's dispatcher (a campaign's reports resume its
+        // wait together). Replies and email events run before this returns, in order, since a reply may start a workflow
+        // that waits for the next reply of the same push.
         var results = replies.Count == 0 && emailEvents.Count == 0
             ? await runtime.AcceptStimuliAsync([.. stimuli, .. extra], cancellationToken).ConfigureAwait(false)
             : await runtime.SendStimuliAsync([.. stimuli, .. extra], cancellationToken).ConfigureAwait(false);
@@ -127,7 +127,7 @@ public sealed class SmsStimulusPublisher(
     /// <summary>
     /// New replies onto the latest send to their number (only new ones: a repeated reply could otherwise land on a send
     /// made since, such as the answer to the first). A failed write loses that bookkeeping, never the push: its events
-    /// are already stored.
+    /// are already stored. A push run again after a crash finds its replies duplicates and skips them here.
     /// </summary>
     private async Task RecordRepliesAsync(IReadOnlyList<(string Mobile, bool OptOut)> replies, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {

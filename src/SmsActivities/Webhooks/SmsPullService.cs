@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmsActivities.Workflows.Hosting;
 using SmsActivities.Hosting;
-using SmsActivities.Stimuli;
+using SmsActivities.Inbox;
 using SmsActivities.Vendors;
 
 namespace SmsActivities.Webhooks;
@@ -12,10 +12,12 @@ namespace SmsActivities.Webhooks;
 /// <summary>
 /// For deployments without a public URL: polls every registered <see cref="IReportPuller"/> and
 /// <see cref="IReplyPuller"/> whose vendor is switched on under <c>SmsActivities:Pull:{vendor}</c>, and feeds what it
-/// fetched through the same publisher as the webhooks (same stimuli, same dedupe keys, same opt-out handling).
+/// fetched into the same push inbox as the webhooks (same processor, stimuli, dedupe keys and opt-out handling). A vendor
+/// counts what was pulled as delivered, so it is stored before the next pull.
 /// </summary>
 internal sealed class SmsPullService(
     IServiceProvider services,
+    PushInbox inbox,
     IOptions<SmsActivitiesOptions> options,
     TimeProvider time,
     ClusterLeadership leadership,
@@ -59,18 +61,17 @@ internal sealed class SmsPullService(
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    internal async Task<IngestResult> PollOnceAsync(string vendor, SmsPullOptions pull, CancellationToken cancellationToken)
+    internal async Task PollOnceAsync(string vendor, SmsPullOptions pull, CancellationToken cancellationToken)
     {
         // Pullers are transient vendor clients: a fresh scope per round keeps their HTTP handlers rotating.
         using var scope = services.CreateScope();
-        var publisher = scope.ServiceProvider.GetRequiredService<SmsStimulusPublisher>();
         IReadOnlyList<DeliveryReport> reports = [];
         IReadOnlyList<InboundReply> replies = [];
         if (pull.Reports && scope.ServiceProvider.GetServices<IReportPuller>().FirstOrDefault(p => Is(p, vendor)) is { } reportPuller)
             reports = await reportPuller.PullDeliveryReportsAsync(cancellationToken).ConfigureAwait(false);
         if (pull.Replies && scope.ServiceProvider.GetServices<IReplyPuller>().FirstOrDefault(p => Is(p, vendor)) is { } replyPuller)
             replies = await replyPuller.PullRepliesAsync(cancellationToken).ConfigureAwait(false);
-        return await publisher.PublishAsync(reports, replies, [], cancellationToken).ConfigureAwait(false);
+        await inbox.AddAsync(new PushEvents(reports, replies, []), cancellationToken).ConfigureAwait(false);
     }
 
     private static bool Is(IVendorProfile profile, string vendor) => string.Equals(profile.Vendor, vendor, StringComparison.OrdinalIgnoreCase);

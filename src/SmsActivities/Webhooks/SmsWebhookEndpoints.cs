@@ -9,7 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmsActivities.Hosting;
-using SmsActivities.Stimuli;
+using SmsActivities.Inbox;
 using SmsActivities.Telemetry;
 using SmsActivities.Vendors;
 
@@ -29,7 +29,8 @@ public static class SmsWebhookEndpoints
     /// accepted only with the configured secret token (compared in constant time) and the vendor's own signature
     /// where the reader checks one (a signature that leaves the body out is accepted with one body only, see
     /// <see cref="WebhookOneTimeKeyStore"/>); any body the reader cannot make sense of gets a 4xx naming the reason. Its events are stored durably before the vendor's exact acknowledgement is
-    /// returned, so a crash before the answer only makes the vendor push again, and repeats are acknowledged and ignored.
+    /// returned (one row of the push inbox, run by <see cref="PushInboxService"/> after the answer), so a crash before the
+    /// answer only makes the vendor push again, and repeats are acknowledged and ignored when they are run.
     /// </summary>
     public static IEndpointRouteBuilder MapSmsWebhooks(this IEndpointRouteBuilder routes, string prefix = DefaultPrefix)
     {
@@ -44,8 +45,8 @@ public static class SmsWebhookEndpoints
         foreach (var reader in routes.ServiceProvider.GetServices<IWebhookReader>())
         {
             var route = $"{prefix.TrimEnd('/')}/{reader.Vendor}/{reader.Kind}/{{token}}";
-            routes.MapMethods(route, ["GET", "POST"], (HttpContext http, string token, SmsStimulusPublisher publisher, WebhookOneTimeKeyStore oneTimeKeys, SmsTelemetry telemetry, ILoggerFactory loggers, IHostApplicationLifetime lifetime) =>
-                    HandleAsync(http, token, expected, options.MaxBodyBytes, reader, publisher, oneTimeKeys, telemetry, loggers.CreateLogger("SmsActivities.Webhooks"), lifetime.ApplicationStopping))
+            routes.MapMethods(route, ["GET", "POST"], (HttpContext http, string token, PushInbox inbox, WebhookOneTimeKeyStore oneTimeKeys, SmsTelemetry telemetry, ILoggerFactory loggers, IHostApplicationLifetime lifetime) =>
+                    HandleAsync(http, token, expected, options.MaxBodyBytes, reader, inbox, oneTimeKeys, telemetry, loggers.CreateLogger("SmsActivities.Webhooks"), lifetime.ApplicationStopping))
                 .WithName($"sms-webhook-{reader.Vendor}-{reader.Kind}")
                 .ExcludeFromDescription();
         }
@@ -53,11 +54,11 @@ public static class SmsWebhookEndpoints
     }
 
     /// <param name="cancellationToken">
-    /// The host's stopping token, not the request's: a vendor that gives up waiting (a busy instance can hold a
-    /// resume for seconds) must not abort a push half stored; what was read is stored and dispatched regardless.
+    /// The host's stopping token, not the request's: a vendor that gives up waiting must not abort a push half stored;
+    /// what was read is stored and run regardless.
     /// </param>
     private static async Task<IResult> HandleAsync(HttpContext http, string token, byte[] expected, int maxBody, IWebhookReader reader,
-        SmsStimulusPublisher publisher, WebhookOneTimeKeyStore oneTimeKeys, SmsTelemetry telemetry, ILogger logger, CancellationToken cancellationToken)
+        PushInbox inbox, WebhookOneTimeKeyStore oneTimeKeys, SmsTelemetry telemetry, ILogger logger, CancellationToken cancellationToken)
     {
         void Rejected(string reason) => telemetry.WebhookRejections.Add(1, new TagList { { "vendor", reader.Vendor }, { "kind", reader.Kind }, { "reason", reason } });
 
@@ -112,7 +113,7 @@ public static class SmsWebhookEndpoints
             return Results.Text(read.Error ?? "rejected", "text/plain; charset=utf-8", statusCode: read.RejectStatus is >= 400 and < 500 ? read.RejectStatus : 400);
         }
 
-        IngestResult ingested;
+        var events = new PushEvents(read.Reports, read.Replies, read.EmailEvents);
         try
         {
             if (read.OneTimeKey is { } oneTimeKey && !await oneTimeKeys.TryUseAsync(oneTimeKey, body, cancellationToken).ConfigureAwait(false))
@@ -122,7 +123,8 @@ public static class SmsWebhookEndpoints
                 Rejected("replayed");
                 return Results.Text("signature already used for a different push", "text/plain; charset=utf-8", statusCode: StatusCodes.Status401Unauthorized);
             }
-            ingested = await publisher.PublishAsync(read.Reports, read.Replies, read.EmailEvents, cancellationToken).ConfigureAwait(false);
+            // One row in one short transaction; the processor runs it after the acknowledgement.
+            await inbox.AddAsync(events, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -138,10 +140,7 @@ public static class SmsWebhookEndpoints
         }
 
         telemetry.WebhookPushes.Add(1, new TagList { { "vendor", reader.Vendor }, { "kind", reader.Kind } });
-        span?.SetTag("sms.events.new", ingested.New);
-        span?.SetTag("sms.events.duplicate", ingested.Duplicates);
-        if (ingested.Duplicates > 0)
-            logger.LogInformation("{Vendor} {Kind} push: {New} new, {Duplicates} already received", reader.Vendor, reader.Kind, ingested.New, ingested.Duplicates);
+        span?.SetTag("sms.events", events.Count);
         var ack = read.Acknowledgement;
         return Results.Text(ack.Body, ack.ContentType, Encoding.UTF8, ack.StatusCode);
     }

@@ -50,7 +50,7 @@ public sealed class LegacyDatabaseUpgradeTests
         SqliteConnection.ClearAllPools();
         Assert.Equal(["20261202012634_Initial", "20261202014458_DeliveryStimulusIndex", "20261202042735_HttpRouteKey", "20261202043135_AlterationPlans"], await ColumnAsync(Path.Combine(data, "smsactivities.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
         Assert.Empty(await ColumnAsync(Path.Combine(data, "smsactivities.db"), "SELECT name FROM sqlite_master WHERE name = 'SchemaVersion'"));
-        Assert.Equal(["20261202013013_Initial", "20261202031105_InsightsRecords", "20261202044510_InsightCells"], await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
+        Assert.Equal(["20261202013013_Initial", "20261202031105_InsightsRecords", "20261202044510_InsightCells", "20261202074003_PushInbox"], await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
         // The later migration ran on the adopted file: the insights columns and the delivery report table are there.
         Assert.Single(await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT name FROM sqlite_master WHERE name = 'sms_delivery_reports'"));
         Assert.Equal(3L, long.Parse((await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT COUNT(*) FROM sms_send_records WHERE Mobile LIKE '+861380013801%'")).Single(),

@@ -83,6 +83,61 @@ public sealed class InDoubtSettlementTests
             $"send records of the two campaigns, in order: {string.Join(", ", statuses)}");
     }
 
+    [Fact]
+    public async Task Two_sends_in_doubt_to_one_number_are_each_settled_by_the_report_that_carries_their_own_reference()
+    {
+        await using var server = await SandboxServer.StartAsync();
+        using var api = new HttpClient { BaseAddress = server.Http.BaseAddress };
+        api.DefaultRequestHeaders.Add("Authorization", "ApiKey " + Hosting.ServerOptions.SandboxApiKey);
+        // Reports wait for pull_status, so the test hands them over one at a time, oldest first.
+        server.Emulators.Yunpian.StatusCallbackUrl = null;
+        const string mobile = "+8613700000301";
+        var keys = new List<string>();
+        foreach (var (name, text) in new[] { ("first", "Spring sale starts today."), ("second", "Spring sale ends tonight.") })
+        {
+            server.Emulators.Yunpian.Faults.FailNextCalls(1, Emulators.EmulatorFault.AcceptThenFail, 500);
+            await Infrastructure.ElsaFlows.PublishAsync(api, Infrastructure.ElsaFlows.Flowchart("in-doubt-" + name,
+                [
+                    Infrastructure.ElsaFlows.Act("Start1", "Elsa.Start"),
+                    Infrastructure.ElsaFlows.Act("Send", "SmsActivities.SendSms", new JsonObject
+                    {
+                        ["vendor"] = Infrastructure.ElsaFlows.Lit("yunpian"), ["recipients"] = Infrastructure.ElsaFlows.Expr("Object", $"[\"{mobile}\"]"),
+                        ["text"] = Infrastructure.ElsaFlows.Lit(text),
+                    }),
+                ],
+                [Infrastructure.ElsaFlows.Conn("Start1", "Send")]));
+            var instanceId = await Infrastructure.ElsaFlows.ExecuteAsync(api, "in-doubt-" + name);
+            var state = await server.WaitForInstanceAsync(instanceId, s => s.ActivityOutputs.ContainsKey("Send"), "the send's outputs");
+            Assert.True(state.ActivityOutputs["Send"]["InDoubtRecipients"]!.AsArray().Count == 1, $"the {name} send should be in doubt: {state.ActivityOutputs["Send"].ToJsonString()}");
+        }
+        var sids = server.Emulators.Yunpian.Sent.Where(m => m.E164 == mobile).Select(m => m.Sid.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.True(sids.Length == 2, $"Yunpian should have sent both: {sids.Length}");
+
+        var puller = server.Services.GetServices<IReportPuller>().Single(p => p.Vendor == "yunpian");
+        var publisher = server.Services.GetRequiredService<SmsActivities.Stimuli.SmsStimulusPublisher>();
+        var reports = await SandboxServer.EventuallyAsync("both reports to be pulled", async () =>
+        {
+            var pulled = await puller.PullDeliveryReportsAsync();
+            return pulled.Count == 2 ? pulled : null;
+        });
+        var factory = server.Services.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>();
+        async Task<string> RecordsAsync()
+        {
+            await using var db = await factory.CreateDbContextAsync();
+            var rows = await db.SendRecords.AsNoTracking().Where(r => r.Mobile == mobile).OrderBy(r => r.Id).ToListAsync();
+            return string.Join(", ", rows.Select(r => $"{r.Status} {r.MessageId ?? "no id"}"));
+        }
+
+        // The first send's report alone: by number and time it would settle the newest send in doubt, the second.
+        Assert.True(reports[0].MessageId == sids[0], $"the first report: {reports[0]}");
+        await publisher.PublishAsync([reports[0]], [], [], CancellationToken.None);
+        var afterFirst = await RecordsAsync();
+        Assert.True(afterFirst == $"{SendRecordStatus.Accepted} {sids[0]}, {SendRecordStatus.InDoubt} no id", $"records after the first send's report: {afterFirst}");
+        await publisher.PublishAsync([reports[1]], [], [], CancellationToken.None);
+        var afterBoth = await RecordsAsync();
+        Assert.True(afterBoth == $"{SendRecordStatus.Accepted} {sids[0]}, {SendRecordStatus.Accepted} {sids[1]}", $"records after both reports: {afterBoth}");
+    }
+
     private static HashSet<string> InDoubt(JsonNode summary) => summary["inDoubt"]!.AsArray().Select(n => n!.GetValue<string>()).ToHashSet();
 
     private static string[] Recipients(int count, int offset) =>

@@ -76,4 +76,49 @@ public sealed class SendRecordStoreTests
         }
         Assert.NotNull((await store.FindAsync<object>("campaign-1", default))?.Completed);
     }
+
+    [Fact]
+    public async Task A_failover_after_a_failed_report_is_begun_once_and_a_settlement_of_the_old_vendor_leaves_it_alone()
+    {
+        await using var database = await TestDatabase.CreateAsync(false);
+        var store = new SendRecordStore(database.Factory, Time);
+        const string mobile = "+8613900000001";
+        await store.BeginAsync("send-1", "instance-1", "send", "yunpian", [mobile], default);
+        await store.CompleteAsync("send-1", [new SmsRecipientOutcome(mobile, "yunpian", false, null, "500", "lost", null, 1, InDoubt: true)], new { }, default);
+        // The in-doubt record is found for Yunpian's report before the failover is begun, and settled after it.
+        var late = await store.FindInDoubtAsync([new Vendors.DeliveryReport("yunpian", "sid-1", mobile, Vendors.DeliveryStatus.Failed, "UNDELIV", null, Time.GetUtcNow())],
+            Time.GetUtcNow(), TimeSpan.FromDays(1), default);
+
+        var begun = await store.BeginFailoverAsync("send-1", mobile, "yunpian", "tencent", default);
+        var again = await store.BeginFailoverAsync("send-1", mobile, "yunpian", "tencent", default);
+        await store.SettleInDoubtAsync(late, default);
+
+        Assert.True(begun is { Begun: true, Vendor: "tencent", Status: SendRecordStatus.Pending, Attempts: 2 }, $"first: {begun}");
+        Assert.True(again is { Begun: false, Vendor: "tencent", Status: SendRecordStatus.Pending, Attempts: 2 }, $"repeated: {again}");
+        await using var db = await database.Factory.CreateDbContextAsync();
+        var row = await db.SendRecords.AsNoTracking().SingleAsync();
+        Assert.True(row is { Vendor: "tencent", Status: SendRecordStatus.Pending, MessageId: null }, $"the record after Yunpian's late settlement: {row.Vendor} {row.Status} {row.MessageId}");
+    }
+
+    [Fact]
+    public async Task A_report_with_the_callers_reference_settles_the_send_it_names_and_no_other()
+    {
+        await using var database = await TestDatabase.CreateAsync(false);
+        var store = new SendRecordStore(database.Factory, Time);
+        const string mobile = "+8613900000002";
+        foreach (var key in new[] { "send-a", "send-b", "send-c" })
+        {
+            await store.BeginAsync(key, "instance-" + key, "send", "yunpian", [mobile], default);
+            await store.CompleteAsync(key, [new SmsRecipientOutcome(mobile, "yunpian", false, null, "500", "lost", null, 1, InDoubt: true)], new { }, default);
+        }
+        Vendors.DeliveryReport Report(string id, string? reference) =>
+            new("yunpian", id, mobile, Vendors.DeliveryStatus.Delivered, null, null, Time.GetUtcNow()) { ClientReference = reference };
+
+        // The oldest send by its own key, a batch of the middle one by its batch key; a report without one takes the newest left.
+        var settled = await store.FindInDoubtAsync([Report("1", "send-a"), Report("2", "send-b-b0"), Report("3", "unknown-ref")], Time.GetUtcNow(), TimeSpan.FromDays(1), default);
+        Assert.True(settled.Select(s => $"{s.Report.MessageId}->{s.IdempotencyKey}").SequenceEqual(["1->send-a", "2->send-b"]),
+            $"settled: {string.Join(", ", settled.Select(s => $"{s.Report.MessageId}->{s.IdempotencyKey}"))}");
+        var byNumber = await store.FindInDoubtAsync([Report("4", null)], Time.GetUtcNow(), TimeSpan.FromDays(1), default);
+        Assert.True(byNumber.Single().IdempotencyKey == "send-c", $"by number: {byNumber.Single().IdempotencyKey}");
+    }
 }

@@ -17,6 +17,7 @@ public sealed class IngestionTests
             using var answer = await bed.Http.PostAsync(bed.WebhookUrl("tencent", "status"), new StringContent(push, Encoding.UTF8, "application/json"));
             Assert.Equal("""{"result":0,"errmsg":"OK"}""", await answer.Content.ReadAsStringAsync());
         }
+        await bed.InboxDrainedAsync();
 
         // Each report's WaitForDeliveryReport variant waits in the inbox for its bookmark; the four trigger variants
         // matched no DeliveryReportReceived trigger, did nothing and are not stored.

@@ -168,6 +168,19 @@ internal sealed class PluginTestBed : IAsyncDisposable
     public async Task<JsonObject> OutputsAsync(string instanceId, string activityId) =>
         (await Instances.GetStateAsync(instanceId))!.ActivityOutputs.GetValueOrDefault(activityId) ?? [];
 
+    /// <summary>
+    /// Waits until the push inbox is empty: every acknowledged push has been run (its stimuli are with the runtime).
+    /// </summary>
+    public async Task InboxDrainedAsync(TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (await WithDbAsync(db => db.PushInbox.CountAsync()) is var left and > 0)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{left} pushes still in the push inbox.");
+            await Task.Delay(25);
+        }
+    }
+
     public async Task<T> WithDbAsync<T>(Func<SmsActivitiesDbContext, Task<T>> query)
     {
         await using var db = await Services.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>().CreateDbContextAsync();

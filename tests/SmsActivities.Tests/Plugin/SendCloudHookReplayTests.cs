@@ -73,6 +73,7 @@ public sealed class SendCloudHookReplayTests : IAsyncLifetime
 
         using (var first = await PushAsync(form))
             Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        await _bed.InboxDrainedAsync();
         Assert.True(await OptedOutAsync());
         // SendCloud resends an unanswered push as it was: same token, same body. That is not a replay of another body.
         using var repeat = await PushAsync(form);

@@ -238,6 +238,8 @@ public sealed class SendSmsTests
         {
             Assert.Equal("""{"result":0,"errmsg":"OK"}""", await answer.Content.ReadAsStringAsync());
         }
+        // Run and waiting in the runtime's inbox before the wait begins.
+        await bed.InboxDrainedAsync();
 
         var run = await bed.RunAsync("early");
         var state = await bed.WaitForFinishAsync(run.InstanceId);

@@ -1,0 +1,214 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using SmsActivities.Hosting;
+using SmsActivities.OptOut;
+using SmsActivities.Persistence;
+using SmsActivities.Routing;
+using SmsActivities.Stimuli;
+using SmsActivities.Vendors;
+using SmsActivities.Workflows.Activities;
+using SmsActivities.Workflows.Execution;
+
+namespace SmsActivities.Activities;
+
+/// <summary>
+/// Failover on a failed delivery report: the send waits for the report of each message a vendor took (or may have
+/// taken: a recipient in doubt) while a further vendor is left in its plan, and a report saying "not delivered" sends
+/// that recipient through the next vendor, once. The attempt is written onto the recipient's send record (the next
+/// vendor, Pending) in a commit of its own before that vendor is called, so a repeated report or a re-run after a crash
+/// finds it begun and never calls a vendor twice; a crash inside that call leaves the recipient in doubt, as any send.
+/// The text is built again from the activity's inputs when the failover is made: no text is kept in the workflow's
+/// state. An OTP's text held a code that exists nowhere else, so an OTP send fails over nothing: a failed report ends
+/// the wait with the recipient undelivered, for the flow to issue a new code.
+/// </summary>
+public sealed partial class SendSms
+{
+    private const string ReportWaitKey = "reportWait";
+    private const string ReportWaitTimerName = "SmsActivities.SendSms.ReportWait";
+    private static readonly TimeSpan DefaultReportWait = TimeSpan.FromMinutes(10);
+
+    [Input(DisplayName = "Fail over on failed report",
+        Description = "Wait for the delivery report of each message (and of each recipient in doubt) while a failover vendor is left, and send a recipient whose report says not delivered through the next vendor, once. The step completes when every report came or the report wait is over. With OTP on, nothing is sent again (the code is never kept): the recipient is listed in UndeliveredRecipients for the flow to send a new code. Only for sends of up to SmsActivities:MaxResultsInOutputs recipients.",
+        UIHint = InputUIHints.Checkbox, Category = "Failover", Order = 14)]
+    public Input<bool>? FailoverOnFailedReport { get; set; }
+
+    [Input(DisplayName = "Report wait", Description = "With Fail over on failed report: how long to wait for the reports (e.g. 00:10:00) before completing with what is known. Empty: 10 minutes.",
+        Category = "Failover", DefaultValue = "00:10:00", Order = 15)]
+    public Input<TimeSpan?>? FailoverReportTimeout { get; set; }
+
+    [Output(Description = "Recipients sent again through the next vendor after a delivery report said not delivered (Fail over on failed report).")]
+    public Output<IReadOnlyList<string>> FailedOverRecipients { get; set; } = new();
+
+    [Output(Description = "Recipients whose last delivery report said not delivered, with no vendor left to try (Fail over on failed report); they count as failed.")]
+    public Output<IReadOnlyList<string>> UndeliveredRecipients { get; set; } = new();
+
+    /// <summary>One message whose report is awaited: by message id, or by number for a recipient in doubt (<paramref name="MessageId"/> null).</summary>
+    private sealed record ReportWatch(string Mobile, string Vendor, string? MessageId);
+
+    /// <summary>The wait's state: the plan's vendor names, the send's idempotency key, the watches, the outputs so far and who failed over.</summary>
+    private sealed record ReportWait(string[] Plan, string SendKey, ReportWatch[] Watches, SendOutputs Outputs, string[] FailedOver);
+
+    /// <summary>Completes the send, or (Fail over on failed report) begins waiting for the reports of its messages.</summary>
+    private async ValueTask FinishAsync(ActivityExecutionContext context, SendOutputs outputs, IReadOnlyList<ISmsSender> plan, string sendKey)
+    {
+        var names = plan.Select(p => p.Vendor).ToArray();
+        var limit = context.GetService<IOptions<SmsActivitiesOptions>>()!.Value.MaxResultsInOutputs;
+        if (FailoverOnFailedReport is null || !context.Get(FailoverOnFailedReport) || outputs.Results.Length > limit)
+        {
+            await CompleteAsync(context, outputs);
+            return;
+        }
+        var watches = outputs.Results.Select(r => WatchFor(r, names)).OfType<ReportWatch>().ToArray();
+        if (watches.Length == 0)
+        {
+            await CompleteAsync(context, outputs);
+            return;
+        }
+        var until = context.Now + (context.Get(FailoverReportTimeout) ?? DefaultReportWait);
+        context.SetProperty(ReportWaitKey, new ReportWait(names, sendKey, watches, outputs, []));
+        foreach (var watch in watches) Watch(context, sendKey, watch);
+        context.CreateBookmark(new JsonObject { ["activityInstanceId"] = context.Id, ["reportsUntil"] = until.ToString("O") }, OnReportWaitOverAsync, until, ReportWaitTimerName);
+        context.Log($"SendSms waits until {until:O} for {watches.Length} delivery report(s), to fail over a recipient whose report says not delivered");
+    }
+
+    /// <summary>What to wait for on this result: a message a vendor took or may have taken, while a vendor after it is left.</summary>
+    private static ReportWatch? WatchFor(SmsSendResult result, IReadOnlyList<string> plan) =>
+        result.Vendor is { } vendor && NextAfter(plan, vendor) is not null && (result.InDoubt || (result.Accepted && result.MessageId is not null))
+            ? new ReportWatch(result.Mobile, vendor, result.InDoubt ? null : result.MessageId)
+            : null;
+
+    private static string? NextAfter(IReadOnlyList<string> plan, string vendor)
+    {
+        var index = plan.ToList().FindIndex(v => string.Equals(v, vendor, StringComparison.OrdinalIgnoreCase));
+        return index >= 0 && index + 1 < plan.Count ? plan[index + 1] : null;
+    }
+
+    /// <summary>The bookmark a report of this message resumes: the report's own (by message id), or the settlement of a recipient in doubt.</summary>
+    private void Watch(ActivityExecutionContext context, string sendKey, ReportWatch watch)
+    {
+        object payload = watch.MessageId is null ? new InDoubtReportBookmark(sendKey, watch.Mobile) : DeliveryReportBookmark.For(watch.Vendor, watch.MessageId);
+        context.CreateBookmark(payload, OnFailoverReportAsync, name: SmsStimuli.WaitForDeliveryReport);
+    }
+
+    private async ValueTask OnFailoverReportAsync(ActivityExecutionContext context)
+    {
+        var wait = context.GetProperty<ReportWait>(ReportWaitKey)!;
+        var report = DeliveryReportInput.From(context.ResumeInput);
+        var inDoubtMobile = context.ResumedBookmark?.Payload?["send"] is not null ? context.ResumedBookmark.Payload["mobile"]?.GetValue<string>() : null;
+        var watch = wait.Watches.FirstOrDefault(w => inDoubtMobile is not null
+            ? w.MessageId is null && w.Mobile == inDoubtMobile
+            : w.MessageId == report.MessageId && string.Equals(w.Vendor, report.Vendor, StringComparison.OrdinalIgnoreCase));
+        if (watch is null) return;
+        if (!Enum.TryParse<DeliveryStatus>(report.Status, out var status) || status == DeliveryStatus.Unknown)
+        {
+            // Not final yet: wait on for the final report of the same message.
+            Watch(context, wait.SendKey, watch);
+            return;
+        }
+
+        var watches = wait.Watches.Where(w => w != watch).ToList();
+        var results = wait.Outputs.Results.ToArray();
+        var index = Array.FindIndex(results, r => r.Mobile == watch.Mobile);
+        // The report shows the vendor took the message (for a recipient in doubt, that it did send it).
+        var reported = results[index] with { Vendor = watch.Vendor, Accepted = true, InDoubt = false, MessageId = report.MessageId, Error = null };
+        var failedOver = wait.FailedOver;
+        if (status == DeliveryStatus.Delivered)
+        {
+            results[index] = reported with { Delivered = true };
+        }
+        else if (NextAfter(wait.Plan, watch.Vendor) is not { } next || context.Get(Otp))
+        {
+            results[index] = reported with { Delivered = false, Error = $"not delivered ({report.VendorCode ?? report.Description ?? "no reason given"}); no vendor left to fail over to" + (context.Get(Otp) ? " for a one-time code" : "") };
+        }
+        else
+        {
+            var failed = reported with { Delivered = false, Error = $"not delivered by {watch.Vendor} ({report.VendorCode ?? report.Description ?? "no reason given"})" };
+            results[index] = await FailOverAsync(context, wait, failed, next);
+            failedOver = [.. failedOver, watch.Mobile];
+            if (WatchFor(results[index], wait.Plan) is { } again)
+            {
+                watches.Add(again);
+                Watch(context, wait.SendKey, again);
+            }
+        }
+
+        var outputs = Recount(wait.Outputs, results);
+        if (watches.Count == 0)
+        {
+            await CompleteAsync(context, outputs, failedOver);
+            return;
+        }
+        context.SetProperty(ReportWaitKey, wait with { Watches = [.. watches], Outputs = outputs, FailedOver = failedOver });
+    }
+
+    /// <summary>Sends one recipient whose message failed through <paramref name="next"/> (and the vendors after it, as a send does), once.</summary>
+    private async Task<SmsSendResult> FailOverAsync(ActivityExecutionContext context, ReportWait wait, SmsSendResult failed, string next)
+    {
+        var ct = context.CancellationToken;
+        var records = context.GetService<SendRecordStore>()!;
+        if ((await context.GetService<OptOutList>()!.FilterOptedOutAsync([failed.Mobile], ct)).Count > 0)
+            return failed with { Error = failed.Error + "; not sent again: the number opted out since" };
+
+        var begun = await records.BeginFailoverAsync(wait.SendKey, failed.Mobile, failed.Vendor!, next, ct);
+        if (begun is null) return failed with { Error = failed.Error + "; not sent again: the send has no record of this number" };
+        if (!begun.Begun)
+        {
+            // An earlier run of this failover began it (it crashed, or this report came twice): what it got is on the record.
+            if (begun.Status == SendRecordStatus.Accepted) return Result(failed, begun.Vendor, true, begun.MessageId, null, null, begun.Fee, false);
+            if (begun.Status == SendRecordStatus.Rejected) return Result(failed, begun.Vendor, false, null, begun.VendorCode, begun.Error, null, false);
+            const string interrupted = "a failover to this vendor was interrupted inside the vendor call: the outcome is unknown, so it was not sent again";
+            await records.SettleAsync(wait.SendKey, new Dictionary<string, long> { [failed.Mobile] = begun.RecordId },
+                [new Routing.SmsRecipientOutcome(failed.Mobile, begun.Vendor, false, null, null, interrupted, null, begun.Attempts, InDoubt: true)], ct);
+            return Result(failed, begun.Vendor, false, null, null, interrupted, null, true);
+        }
+
+        var plan = wait.Plan.SkipWhile(v => !string.Equals(v, next, StringComparison.OrdinalIgnoreCase)).ToArray();
+        Routing.SmsRecipientOutcome outcome;
+        try
+        {
+            var message = BuildMessage(context, context.GetService<IOptions<SmsActivitiesOptions>>()!.Value);
+            // The recipient's own content, if any, is found by its number in the message rebuilt from the inputs.
+            var number = PhoneNumber.Parse(failed.Mobile);
+            var routed = await context.GetService<SmsVendorRouter>()!.SendThroughAsync(
+                message with { Recipients = [number], IdempotencyKey = $"{wait.SendKey}-a{begun.Attempts}" }, plan, ct);
+            outcome = routed.Recipients[0];
+            outcome = outcome with { Attempts = begun.Attempts - 1 + outcome.Attempts };
+        }
+        catch (VendorValidationException ex)
+        {
+            // The inputs no longer make a message (a variable changed) or the next vendor cannot take it: nothing was sent.
+            outcome = new Routing.SmsRecipientOutcome(failed.Mobile, next, false, null, "invalid", ex.Message, null, begun.Attempts);
+        }
+        await records.SettleAsync(wait.SendKey, new Dictionary<string, long> { [failed.Mobile] = begun.RecordId }, [outcome], ct);
+        context.Log($"SendSms failed over {PhoneNumber.Mask(failed.Mobile)} from {failed.Vendor} to {outcome.Vendor} after a failed delivery report: "
+                    + (outcome.Accepted ? "accepted" : outcome.InDoubt ? "in doubt" : "refused"));
+        return Result(failed, outcome.Vendor, outcome.Accepted, outcome.MessageId, outcome.VendorCode, outcome.Error, outcome.Fee, outcome.InDoubt);
+    }
+
+    /// <summary>The recipient's result after a failover attempt; the failed vendor's fee stays counted.</summary>
+    private static SmsSendResult Result(SmsSendResult failed, string? vendor, bool accepted, string? messageId, string? code, string? error, decimal? fee, bool inDoubt) =>
+        failed with
+        {
+            Vendor = vendor ?? failed.Vendor, Accepted = accepted, MessageId = messageId, VendorCode = code, Error = error,
+            Fee = failed.Fee is null && fee is null ? null : (failed.Fee ?? 0m) + (fee ?? 0m), InDoubt = inDoubt, Delivered = null,
+        };
+
+    private ValueTask OnReportWaitOverAsync(ActivityExecutionContext context)
+    {
+        var wait = context.GetProperty<ReportWait>(ReportWaitKey)!;
+        context.Log($"SendSms: the report wait is over with {wait.Watches.Length} report(s) not received");
+        return CompleteAsync(context, wait.Outputs, wait.FailedOver);
+    }
+
+    /// <summary>The counts and outcome of results changed by reports: a recipient reported not delivered counts as failed.</summary>
+    private static SendOutputs Recount(SendOutputs before, SmsSendResult[] results)
+    {
+        static bool IsSent(SmsSendResult r) => r.Accepted && r.Delivered != false;
+        var sent = results.Count(IsSent);
+        var inDoubt = results.Count(r => r.InDoubt);
+        var failed = results.Count(r => !r.OptedOut && !r.InDoubt && !IsSent(r));
+        var error = results.FirstOrDefault(r => !r.OptedOut && !IsSent(r))?.Error ?? (before.OptedOutCount > 0 ? before.Error : null);
+        var outcome = inDoubt > 0 ? Unknown : sent == 0 ? Failed : failed > 0 || before.OptedOutCount > 0 ? PartiallySent : Sent;
+        return before with { Results = results, SentCount = sent, FailedCount = failed, Fee = results.Sum(r => r.Fee ?? 0m), Error = error, Outcome = outcome };
+    }
+}

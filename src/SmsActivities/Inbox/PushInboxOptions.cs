@@ -1,0 +1,35 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SmsActivities.Inbox;
+
+/// <summary>The push inbox processor, bound from <c>SmsActivities:Inbox</c>.</summary>
+public sealed class PushInboxOptions
+{
+    public const string Section = "SmsActivities:Inbox";
+
+    /// <summary>Most pushes the processor takes at once: their reports are written and accepted in one group commit.</summary>
+    [Range(1, 10_000)]
+    public int BatchSize { get; set; } = 50;
+
+    /// <summary>
+    /// How long the processor, woken by a new push, waits for more to join its batch: a little latency for fewer, larger
+    /// commits under load. Zero takes the batch at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>
+    /// How often the processor looks for pushes without being woken: those acknowledged by another node, those left by a
+    /// crash and those due again after a failure.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>First wait before a push whose processing failed is tried again; it doubles with each failure.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest wait between two attempts of a failing push.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(10);
+}

@@ -1,0 +1,80 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmsActivities.Stimuli;
+
+namespace SmsActivities.Inbox;
+
+/// <summary>
+/// One pass over the push inbox: claims a batch of pushes, runs them through <see cref="SmsStimulusPublisher"/> as one
+/// (their reports in one records write and one accept transaction) and ends the claim. A batch that fails is run again
+/// push by push, so one push that cannot be processed keeps its row, with its error and a growing delay, and holds up
+/// no other push.
+/// </summary>
+internal sealed class PushInboxProcessor(
+    PushInbox inbox,
+    SmsStimulusPublisher publisher,
+    IOptions<PushInboxOptions> options,
+    TimeProvider time,
+    ILogger<PushInboxProcessor> logger)
+{
+    /// <returns>How many rows the pass claimed (fewer than the batch size: the inbox is drained for now).</returns>
+    public async Task<int> ProcessAsync(CancellationToken cancellationToken)
+    {
+        var claim = await inbox.ClaimAsync(options.Value.BatchSize, cancellationToken).ConfigureAwait(false);
+        await using (claim.ConfigureAwait(false))
+        {
+            if (claim.Rows.Count == 0) return 0;
+            var pushes = new List<(PushInboxEntity Row, PushEvents Events)>(claim.Rows.Count);
+            var failed = new List<(long Id, string Error, DateTimeOffset RetryAt)>();
+            foreach (var row in claim.Rows)
+            {
+                try { pushes.Add((row, PushEvents.FromJson(row.Events))); }
+                catch (System.Text.Json.JsonException ex) { failed.Add(Failure(row, ex)); }
+            }
+            var done = new List<long>(claim.Rows.Count);
+            var error = pushes.Count == 0 ? null : await TryRunAsync(pushes.Select(p => p.Events), cancellationToken).ConfigureAwait(false);
+            if (error is null) done.AddRange(pushes.Select(p => p.Row.Id));
+            else if (pushes.Count == 1) failed.Add(Failure(pushes[0].Row, error));
+            else
+            {
+                // Whatever part of the batch was stored is found again as duplicates: each push alone finds its culprit.
+                foreach (var (row, events) in pushes)
+                {
+                    if (await TryRunAsync([events], cancellationToken).ConfigureAwait(false) is { } alone) failed.Add(Failure(row, alone));
+                    else done.Add(row.Id);
+                }
+            }
+            await claim.CompleteAsync(done, failed, cancellationToken).ConfigureAwait(false);
+            return claim.Rows.Count;
+        }
+    }
+
+    /// <returns>Null when the pushes were run, else what failed.</returns>
+    private async Task<Exception?> TryRunAsync(IEnumerable<PushEvents> pushes, CancellationToken cancellationToken)
+    {
+        var events = PushEvents.Concat(pushes);
+        try
+        {
+            // Reports are accepted and left to the dispatcher; replies and email events run their workflows here, in the
+            // order they came, since a reply may start a workflow that waits for the next reply of the same push.
+            if (events.Reports.Count > 0) await publisher.PublishAsync(events.Reports, [], [], cancellationToken).ConfigureAwait(false);
+            if (events.Replies.Count + events.EmailEvents.Count > 0)
+                await publisher.PublishAsync([], events.Replies, events.EmailEvents, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return ex;
+        }
+    }
+
+    private (long Id, string Error, DateTimeOffset RetryAt) Failure(PushInboxEntity row, Exception error)
+    {
+        var o = options.Value;
+        var delay = TimeSpan.FromTicks(Math.Min(o.MaxRetryDelay.Ticks, o.RetryDelay.Ticks * (1L << Math.Min(row.Attempts, 30))));
+        // The exception is logged and kept, never the events: they hold phone numbers and texts.
+        logger.LogError(error, "Push inbox row {Id} failed (attempt {Attempt}); tried again in {Delay}", row.Id, row.Attempts + 1, delay);
+        var message = $"{error.GetType().Name}: {error.Message}";
+        return (row.Id, message.Length > 2000 ? message[..2000] : message, time.GetUtcNow() + delay);
+    }
+}

@@ -98,7 +98,7 @@ internal static class InsightsBenchmark
             var early = b % 10 == 9;
             if (early) await PushAsync(store, reports, start);
             await store.StartBatchAsync(batch.Select(m => ids[m]).ToArray(), CancellationToken.None);
-            await store.SettleAsync(ids, outcomes, CancellationToken.None);
+            await store.SettleAsync(key, ids, outcomes, CancellationToken.None);
             if (!early) await PushAsync(store, reports, start);
         }
         return instanceId;

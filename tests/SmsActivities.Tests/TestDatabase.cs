@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Persistence;
 using SmsActivities.Tests.Shared;
@@ -13,7 +14,7 @@ public sealed class TestDatabase : IAsyncDisposable
     private readonly string? _postgres;
     private readonly ServiceProvider _services;
 
-    private TestDatabase(string? postgres)
+    private TestDatabase(string? postgres, IInterceptor[] interceptors)
     {
         _postgres = postgres;
         var path = Path.Combine(_folder, "sms.db");
@@ -22,15 +23,17 @@ public sealed class TestDatabase : IAsyncDisposable
             {
                 if (postgres is null) o.UseSqlite($"Data Source={path};Pooling=False");
                 else new DatabaseSettings(DatabaseProvider.PostgreSql, postgres).Configure(o, SmsActivitiesDbContext.Schema);
+                o.AddInterceptors(interceptors);
             })
             .BuildServiceProvider();
     }
 
     public IDbContextFactory<SmsActivitiesDbContext> Factory => _services.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>();
 
-    public static async Task<TestDatabase> CreateAsync(bool postgres = false)
+    /// <param name="interceptors">Seen by every context of the factory (not by the migration at creation).</param>
+    public static async Task<TestDatabase> CreateAsync(bool postgres = false, params IInterceptor[] interceptors)
     {
-        var db = new TestDatabase(postgres ? await PostgresServer.CreateDatabaseAsync("sms") : null);
+        var db = new TestDatabase(postgres ? await PostgresServer.CreateDatabaseAsync("sms") : null, interceptors);
         await new Hosting.SmsSchemaService(db._services.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), migrate: true).StartAsync(CancellationToken.None);
         return db;
     }

@@ -5,9 +5,10 @@ namespace SmsActivities.Workflows.Persistence;
 /// <summary>
 /// Re-runs a database transaction that PostgreSQL aborted for a serialization failure or a deadlock: under
 /// SERIALIZABLE two nodes (or two runs of one node) touching neighbouring rows abort one of them, and the aborted one
-/// is correct to simply run again. SQLite serializes writers and never reports these.
+/// is correct to simply run again. SQLite serializes writers and never reports these. Public for plug-ins that write
+/// their own tables in the same database.
 /// </summary>
-internal static class TransientRetry
+public static class TransientRetry
 {
     private const int Attempts = 10;
 
@@ -26,6 +27,13 @@ internal static class TransientRetry
             }
         }
     }
+
+    public static Task RunAsync(Func<Task> transaction, CancellationToken cancellationToken) =>
+        RunAsync(async _ =>
+        {
+            await transaction();
+            return true;
+        }, cancellationToken);
 
     /// <summary>40001 serialization_failure, 40P01 deadlock_detected, anywhere in the exception chain.</summary>
     public static bool IsRetryable(Exception exception)

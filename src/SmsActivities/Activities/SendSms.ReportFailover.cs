@@ -162,7 +162,7 @@ public sealed partial class SendSms
             if (begun.Status == SendRecordStatus.Accepted) return Result(failed, begun.Vendor, true, begun.MessageId, null, null, begun.Fee, false);
             if (begun.Status == SendRecordStatus.Rejected) return Result(failed, begun.Vendor, false, null, begun.VendorCode, begun.Error, null, false);
             const string interrupted = "a failover to this vendor was interrupted inside the vendor call: the outcome is unknown, so it was not sent again";
-            await records.SettleAsync(new Dictionary<string, long> { [failed.Mobile] = begun.RecordId },
+            await records.SettleAsync(wait.SendKey, new Dictionary<string, long> { [failed.Mobile] = begun.RecordId },
                 [new Routing.SmsRecipientOutcome(failed.Mobile, begun.Vendor, false, null, null, interrupted, null, begun.Attempts, InDoubt: true)], ct);
             return Result(failed, begun.Vendor, false, null, null, interrupted, null, true);
         }
@@ -184,7 +184,7 @@ public sealed partial class SendSms
             // The inputs no longer make a message (a variable changed) or the next vendor cannot take it: nothing was sent.
             outcome = new Routing.SmsRecipientOutcome(failed.Mobile, next, false, null, "invalid", ex.Message, null, begun.Attempts);
         }
-        await records.SettleAsync(new Dictionary<string, long> { [failed.Mobile] = begun.RecordId }, [outcome], ct);
+        await records.SettleAsync(wait.SendKey, new Dictionary<string, long> { [failed.Mobile] = begun.RecordId }, [outcome], ct);
         context.Log($"SendSms failed over {PhoneNumber.Mask(failed.Mobile)} from {failed.Vendor} to {outcome.Vendor} after a failed delivery report: "
                     + (outcome.Accepted ? "accepted" : outcome.InDoubt ? "in doubt" : "refused"));
         return Result(failed, outcome.Vendor, outcome.Accepted, outcome.MessageId, outcome.VendorCode, outcome.Error, outcome.Fee, outcome.InDoubt);

@@ -286,7 +286,7 @@ public sealed partial class SendSms : Activity
             }
             // A vendor could echo the text in an error: the code is blanked out of everything kept, records included.
             if (issued is not null) answered = new RoutedSendResult(answered.Recipients.Select(r => r with { Error = Scrub(r.Error, issued) }).ToArray());
-            if (ids is not null) await records.SettleAsync(ids, answered.Recipients, ct);
+            if (ids is not null) await records.SettleAsync(key, ids, answered.Recipients, ct);
             else settleAtEnd.AddRange(answered.Recipients);
             outcomes.AddRange(answered.Recipients);
         }

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -16,21 +18,42 @@ namespace SmsActivities.Persistence;
 /// </summary>
 internal static class InsightRollup
 {
-    // Serialises the writers of the cells on PostgreSQL (SQLite's write transactions already are): a report and the
-    // settle of its send must each see the other's commit, or neither would count the pair.
-    private const long PostgresLockKey = 0x736d_735f_696e_7369; // "sms_insi"
-
     /// <summary>
-    /// Opens the transaction every change to send records or reports runs in (BEGIN IMMEDIATE on SQLite, which
-    /// takes the write lock at once; an advisory lock on PostgreSQL), so what it reads is what it changes.
+    /// Opens the transaction every change to send records or reports runs in, so what it reads is what it changes.
+    /// SQLite's write transactions are serialised already. On PostgreSQL the transaction first takes advisory locks
+    /// on what it touches (<see cref="SendLock"/>, <see cref="MessageLock"/>), before it reads anything: a report and
+    /// the settle of its send both lock the message, so each sees the other's commit and the pair counts once, while
+    /// writers of other messages and sends go on side by side (the cell upserts add, so their order does not matter).
+    /// <paramref name="laterLocks"/>: how many more the caller may take once it has read (<see cref="RollupTransaction.LockAsync"/>).
     /// </summary>
-    public static async Task<IDbContextTransaction> BeginAsync(SmsActivitiesDbContext db, CancellationToken cancellationToken)
+    public static Task<RollupTransaction> BeginAsync(SmsActivitiesDbContext db, IEnumerable<string> locks, CancellationToken cancellationToken, int laterLocks = 0) =>
+        BeginAsync(db, locks, laterLocks, exclusive: false, cancellationToken);
+
+    /// <summary>Retention's transaction: no other writer of records, reports or cells runs meanwhile.</summary>
+    public static Task<RollupTransaction> BeginExclusiveAsync(SmsActivitiesDbContext db, CancellationToken cancellationToken) =>
+        BeginAsync(db, [], 0, exclusive: true, cancellationToken);
+
+    private static async Task<RollupTransaction> BeginAsync(SmsActivitiesDbContext db, IEnumerable<string> locks, int laterLocks, bool exclusive, CancellationToken cancellationToken)
     {
         var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (db.Database.ProviderName == DatabaseSettings.NpgsqlProviderName)
-            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({PostgresLockKey})", cancellationToken).ConfigureAwait(false);
-        return transaction;
+        var scope = new RollupTransaction(db, transaction, db.Database.ProviderName == DatabaseSettings.NpgsqlProviderName);
+        try
+        {
+            await scope.EnterAsync(locks, laterLocks, exclusive, cancellationToken).ConfigureAwait(false);
+            return scope;
+        }
+        catch
+        {
+            await scope.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
+
+    /// <summary>What a writer changing the records of one send locks (the idempotency key the send's records share).</summary>
+    public static string SendLock(string idempotencyKey) => "send\n" + idempotencyKey;
+
+    /// <summary>What a writer of a message's report, or of a record carrying that message id, locks.</summary>
+    public static string MessageLock(string vendor, string messageId) => "message\n" + vendor.ToLowerInvariant() + "\n" + messageId;
 
     /// <summary>The cell a record counts in and what it adds there; null for an email send (an address for the number).</summary>
     public static (CellKey Key, CellSums Sums)? Contribution(SendRecordEntity r, DeliveryReportEntity? report)
@@ -84,6 +107,66 @@ internal static class InsightRollup
 
     public static DeliveryReportEntity? ReportOf(IReadOnlyDictionary<(string Vendor, string MessageId), DeliveryReportEntity> reports, SendRecordEntity r) =>
         r.MessageId is not null && reports.TryGetValue((r.Vendor, r.MessageId), out var d) ? d : null;
+}
+
+/// <summary>
+/// A transaction of <see cref="InsightRollup.BeginAsync"/>. Its PostgreSQL locks are transaction-scoped: every writer
+/// holds a shared lock on one cluster-wide key, which retention (deleting whole minutes of records and cells) takes
+/// exclusively; then one lock per send and per message it touches, taken in ascending key order in one statement.
+/// A writer touching more than <see cref="MostKeyLocks"/> of them (a large batch) takes the cluster-wide key
+/// exclusively instead, which keeps the server's lock table small at the price of running alone for that commit.
+/// </summary>
+internal sealed class RollupTransaction(SmsActivitiesDbContext db, IDbContextTransaction transaction, bool postgres) : IAsyncDisposable
+{
+    private const long ClusterKey = 0x736d_735f_696e_7369; // "sms_insi"
+    private const int MostKeyLocks = 200;
+
+    private readonly HashSet<long> held = [];
+    private bool exclusive;
+
+    internal async Task EnterAsync(IEnumerable<string> locks, int laterLocks, bool alone, CancellationToken cancellationToken)
+    {
+        if (!postgres) return;
+        var keys = Keys(locks);
+        if (alone || keys.Count + laterLocks > MostKeyLocks)
+        {
+            exclusive = true;
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({ClusterKey})", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock_shared({ClusterKey})", cancellationToken).ConfigureAwait(false);
+        await TakeAsync(keys, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Locks what the transaction found it touches once it had read (a record's message id): to be called before it
+    /// reads what those locks guard.
+    /// </summary>
+    public async Task LockAsync(IEnumerable<string> locks, CancellationToken cancellationToken)
+    {
+        if (!postgres || exclusive) return;
+        var keys = Keys(locks);
+        keys.ExceptWith(held);
+        await TakeAsync(keys, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task TakeAsync(SortedSet<long> keys, CancellationToken cancellationToken)
+    {
+        if (keys.Count == 0) return;
+        var ordered = keys.ToArray();
+        // The array is unnested in its (ascending) order, so two writers wanting overlapping keys queue rather than deadlock.
+        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(k) FROM unnest({ordered}) WITH ORDINALITY AS t(k, n) ORDER BY n", cancellationToken)
+            .ConfigureAwait(false);
+        held.UnionWith(ordered);
+    }
+
+    /// <summary>A stable 64-bit key per name (the same on every node, unlike <see cref="string.GetHashCode()"/>).</summary>
+    private static SortedSet<long> Keys(IEnumerable<string> locks) =>
+        new(locks.Select(l => BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes(l)), 0)));
+
+    public Task CommitAsync(CancellationToken cancellationToken) => transaction.CommitAsync(cancellationToken);
+
+    public ValueTask DisposeAsync() => transaction.DisposeAsync();
 }
 
 /// <summary>The key of one cell: <see cref="InsightCellEntity"/>'s primary key.</summary>

@@ -100,10 +100,13 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     }
 
     /// <summary>Marks an interrupted send's Pending records InDoubt, once it has been reported to the workflow.</summary>
-    public async Task MarkInDoubtAsync(string idempotencyKey, CancellationToken cancellationToken)
+    public Task MarkInDoubtAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+        TransientRetry.RunAsync(() => MarkInDoubtOnceAsync(idempotencyKey, cancellationToken), cancellationToken);
+
+    private async Task MarkInDoubtOnceAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken).ConfigureAwait(false);
         var rows = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Status == SendRecordStatus.Pending)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
         var before = rows.Select(InsightRollup.Snapshot).ToArray();
@@ -141,11 +144,16 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// Writes one record per recipient, committed before the vendor is called: Pending, or Queued for a send that hands
     /// its recipients to the vendors batch by batch (<see cref="StartBatchAsync"/>, <see cref="SettleAsync"/>).
     /// </summary>
-    public async Task BeginAsync(string idempotencyKey, string instanceId, string activityId, string plannedVendor, IReadOnlyList<string> mobiles, CancellationToken cancellationToken,
-        bool batched = false, string? definitionId = null)
+    public Task BeginAsync(string idempotencyKey, string instanceId, string activityId, string plannedVendor, IReadOnlyList<string> mobiles, CancellationToken cancellationToken,
+        bool batched = false, string? definitionId = null) =>
+        TransientRetry.RunAsync(() => BeginOnceAsync(idempotencyKey, instanceId, activityId, plannedVendor, mobiles, batched, definitionId, cancellationToken), cancellationToken);
+
+    private async Task BeginOnceAsync(string idempotencyKey, string instanceId, string activityId, string plannedVendor, IReadOnlyList<string> mobiles,
+        bool batched, string? definitionId, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        // New records: nobody else can touch them before this commit, and their cells only add, so no lock of their own.
+        await using var transaction = await BeginAsync(db, [], cancellationToken).ConfigureAwait(false);
         var shared = new SendRecordWriter.Begun(plannedVendor, instanceId, activityId, idempotencyKey, batched ? SendRecordStatus.Queued : SendRecordStatus.Pending,
             time.GetUtcNow().UtcTicks, string.IsNullOrEmpty(definitionId) ? null : definitionId);
         await SendRecordWriter.InsertAsync(db, shared, mobiles, cancellationToken).ConfigureAwait(false);
@@ -189,28 +197,37 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
 
     /// <summary>
     /// Settles the records of the recipients the vendors answered for (<paramref name="recordIds"/>: from
-    /// <see cref="RecordIdsAsync"/>), as soon as a batch is answered.
+    /// <see cref="RecordIdsAsync"/> of the send <paramref name="idempotencyKey"/>), as soon as a batch is answered.
     /// </summary>
-    public async Task SettleAsync(IReadOnlyDictionary<string, long> recordIds, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
+    public Task SettleAsync(string idempotencyKey, IReadOnlyDictionary<string, long> recordIds, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken) =>
+        TransientRetry.RunAsync(() => SettleOnceAsync(idempotencyKey, recordIds, outcomes, cancellationToken), cancellationToken);
+
+    private async Task SettleOnceAsync(string idempotencyKey, IReadOnlyDictionary<string, long> recordIds, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken, MessageIds(outcomes))
+            .ConfigureAwait(false);
         var ids = outcomes.Select(o => recordIds.TryGetValue(o.Mobile, out var id) ? id : (long?)null).OfType<long>().Distinct().ToArray();
         var rows = await db.SendRecords.AsNoTracking().Where(r => ids.Contains(r.Id)).ToListAsync(cancellationToken).ConfigureAwait(false);
-        await SettleRowsAsync(db, rows, outcomes, cancellationToken).ConfigureAwait(false);
+        await SettleRowsAsync(db, transaction, rows, outcomes, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Writes each outcome into its recipient's record among <paramref name="rows"/> (read untracked, inside the
-    /// caller's <see cref="InsightRollup.BeginAsync"/> transaction) unless that record is settled already, and moves
-    /// the insights cells with them.
+    /// caller's <see cref="InsightRollup.BeginAsync"/> transaction, which holds the send's lock) unless that record is
+    /// settled already, and moves the insights cells with them.
     /// </summary>
-    private static async Task SettleRowsAsync(SmsActivitiesDbContext db, IReadOnlyList<SendRecordEntity> rows, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
+    private static async Task SettleRowsAsync(SmsActivitiesDbContext db, GatedTransaction transaction, IReadOnlyList<SendRecordEntity> rows,
+        IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
         if (outcomes.Count == 0 || rows.Count == 0) return;
         var ids = new Dictionary<string, long>(rows.Count, StringComparer.Ordinal);
         foreach (var row in rows) ids.TryAdd(row.Mobile, row.Id);
+        // The messages the records are about to carry, locked before their reports are read (an outcome may leave the vendor to its record).
+        var vendors = rows.ToLookup(r => r.Mobile, r => r.Vendor, StringComparer.Ordinal);
+        await transaction.LockAsync(outcomes.Where(o => o.MessageId is not null && vendors.Contains(o.Mobile))
+            .Select(o => InsightRollup.MessageLock(o.Vendor ?? vendors[o.Mobile].First(), o.MessageId!)), cancellationToken).ConfigureAwait(false);
         await SendRecordWriter.SettleAsync(db, ids, outcomes, cancellationToken).ConfigureAwait(false);
         // The same rule as the writer's UPDATE, applied to copies: the first outcome of a mobile, onto a record not yet answered.
         var byMobile = outcomes.GroupBy(o => o.Mobile, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
@@ -239,16 +256,20 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// refused each recipient) and, in the same transaction, keeps the outputs the activity completes with, so an
     /// execution repeated with the same key (a crash before the workflow committed) replays them instead of sending again.
     /// </summary>
-    public async Task CompleteAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken)
+    public Task CompleteAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken) =>
+        TransientRetry.RunAsync(() => CompleteOnceAsync(idempotencyKey, outcomes, outputs, cancellationToken), cancellationToken);
+
+    private async Task CompleteOnceAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken, MessageIds(outcomes))
+            .ConfigureAwait(false);
         if (outcomes.Count > 0)
         {
             var mobiles = outcomes.Select(o => o.Mobile).Distinct(StringComparer.Ordinal).ToArray();
             var rows = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == idempotencyKey && mobiles.Contains(r.Mobile))
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
-            await SettleRowsAsync(db, rows, outcomes, cancellationToken).ConfigureAwait(false);
+            await SettleRowsAsync(db, transaction, rows, outcomes, cancellationToken).ConfigureAwait(false);
         }
         db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(JsonSerializer.Serialize(outputs, ReplayJson)), CreatedAtTicks = time.GetUtcNow().UtcTicks });
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
@@ -266,10 +287,16 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     public async Task<FailoverStart?> BeginFailoverAsync(string idempotencyKey, string mobile, string failedVendor, string nextVendor, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken, laterLocks: 1).ConfigureAwait(false);
         var row = await db.SendRecords.Where(r => r.IdempotencyKey == idempotencyKey && r.Mobile == mobile).OrderBy(r => r.Id)
             .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
         if (row is null) return null;
+        if (row.MessageId is not null)
+        {
+            // The message it carries (a reply or its report may be moving the record's cell): locked, then the record read again.
+            await transaction.LockAsync([InsightRollup.MessageLock(row.Vendor, row.MessageId)], cancellationToken).ConfigureAwait(false);
+            await db.Entry(row).ReloadAsync(cancellationToken).ConfigureAwait(false);
+        }
         if (!string.Equals(row.Vendor, failedVendor, StringComparison.OrdinalIgnoreCase))
             return new FailoverStart(row.Id, false, row.Vendor, row.Status, row.MessageId, row.Error, row.VendorCode, row.Fee, row.Attempts);
         var before = InsightRollup.Snapshot(row);
@@ -335,12 +362,17 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         && (reference.Length == idempotencyKey.Length || reference[idempotencyKey.Length] == '-');
 
     /// <summary>Marks the settled records accepted, with the message id their report gave; a record settled meanwhile is left as it is.</summary>
-    public async Task SettleInDoubtAsync(IReadOnlyList<InDoubtSettlement> settlements, CancellationToken cancellationToken)
+    public Task SettleInDoubtAsync(IReadOnlyList<InDoubtSettlement> settlements, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settlements);
-        if (settlements.Count == 0) return;
+        return settlements.Count == 0 ? Task.CompletedTask : TransientRetry.RunAsync(() => SettleInDoubtOnceAsync(settlements, cancellationToken), cancellationToken);
+    }
+
+    private async Task SettleInDoubtOnceAsync(IReadOnlyList<InDoubtSettlement> settlements, CancellationToken cancellationToken)
+    {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        var locks = settlements.SelectMany(s => new[] { InsightRollup.SendLock(s.IdempotencyKey), InsightRollup.MessageLock(s.Report.Vendor, s.Report.MessageId) });
+        await using var transaction = await BeginAsync(db, locks, cancellationToken).ConfigureAwait(false);
         var ids = settlements.Select(s => s.RecordId).ToArray();
         var rows = await db.SendRecords.Where(r => ids.Contains(r.Id) && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending))
             .ToDictionaryAsync(r => r.Id, cancellationToken).ConfigureAwait(false);
@@ -391,23 +423,24 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         ArgumentNullException.ThrowIfNull(reports);
         if (reports.Count == 0) return;
         // A final report of the same message stored concurrently by another push wins the key: then read again, once.
-        for (var attempt = 1; ; attempt++)
+        await TransientRetry.RunAsync(async () =>
         {
             try
             {
                 await WriteReportsAsync(reports, receivedAt, cancellationToken).ConfigureAwait(false);
-                return;
             }
-            catch (DbUpdateException) when (attempt == 1)
+            catch (DbUpdateException e) when (!TransientRetry.IsRetryable(e))
             {
+                await WriteReportsAsync(reports, receivedAt, cancellationToken).ConfigureAwait(false);
             }
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task WriteReportsAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, reports.Select(r => InsightRollup.MessageLock(r.Vendor, r.MessageId)), cancellationToken)
+            .ConfigureAwait(false);
         // Each message's report as it was before this push (null: none), for the insights cells of its send records.
         var previous = new Dictionary<(string Vendor, string MessageId), DeliveryReportEntity?>();
         var current = new Dictionary<(string Vendor, string MessageId), DeliveryReportEntity>();
@@ -438,7 +471,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
                 }
             }
         }
-        // The send records these reports answer, as committed (the write lock is held): a record not settled yet has no
+        // The send records these reports answer, as committed (their messages are locked): a record not settled yet has no
         // message id and counts the report when it settles.
         var delta = new InsightDelta();
         if (current.Count > 0)
@@ -466,19 +499,33 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// Ties each reply to the latest accepted send to its number (sent before the reply came): the first reply sets
     /// its time, an opt-out keyword marks it opted out.
     /// </summary>
-    public async Task RecordRepliesAsync(IReadOnlyList<(string Mobile, bool OptOut)> replies, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    public Task RecordRepliesAsync(IReadOnlyList<(string Mobile, bool OptOut)> replies, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(replies);
-        if (replies.Count == 0) return;
+        return replies.Count == 0 ? Task.CompletedTask : TransientRetry.RunAsync(() => RecordRepliesOnceAsync(replies, receivedAt, cancellationToken), cancellationToken);
+    }
+
+    private async Task RecordRepliesOnceAsync(IReadOnlyList<(string Mobile, bool OptOut)> replies, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, [], cancellationToken, replies.Count).ConfigureAwait(false);
         var at = receivedAt.UtcTicks;
+        // The record each reply goes to: accepted, so its message id is fixed; locked by it before the record is read to be changed.
+        var latest = new Dictionary<string, long>(StringComparer.Ordinal);
+        var locks = new List<string>();
+        foreach (var mobile in replies.Select(r => r.Mobile).Distinct(StringComparer.Ordinal))
+        {
+            var found = await db.SendRecords.AsNoTracking().Where(x => x.Mobile == mobile && x.Status == SendRecordStatus.Accepted && x.CreatedAtTicks <= at)
+                .OrderByDescending(x => x.Id).Select(x => new { x.Id, x.Vendor, x.MessageId }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            if (found is null) continue;
+            latest[mobile] = found.Id;
+            if (found.MessageId is not null) locks.Add(InsightRollup.MessageLock(found.Vendor, found.MessageId));
+        }
+        await transaction.LockAsync(locks, cancellationToken).ConfigureAwait(false);
         var touched = new Dictionary<long, (SendRecordEntity Before, SendRecordEntity Row)>();
         foreach (var (mobile, optOut) in replies)
         {
-            var latest = await db.SendRecords.Where(x => x.Mobile == mobile && x.Status == SendRecordStatus.Accepted && x.CreatedAtTicks <= at)
-                .MaxAsync(x => (long?)x.Id, cancellationToken).ConfigureAwait(false);
-            if (latest is not { } id) continue;
+            if (!latest.TryGetValue(mobile, out var id)) continue;
             if (!touched.TryGetValue(id, out var entry))
             {
                 var row = await db.SendRecords.SingleAsync(r => r.Id == id, cancellationToken).ConfigureAwait(false);
@@ -491,13 +538,16 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>How many message locks a settle of these outcomes may take.</summary>
+    private static int MessageIds(IReadOnlyList<SmsRecipientOutcome> outcomes) => outcomes.Count(o => o.MessageId is not null);
+
     /// <summary><see cref="InsightRollup.BeginAsync"/> in the write turn of the plug-in's database.</summary>
-    private async Task<GatedTransaction> BeginAsync(SmsActivitiesDbContext db, CancellationToken cancellationToken)
+    private async Task<GatedTransaction> BeginAsync(SmsActivitiesDbContext db, IEnumerable<string> locks, CancellationToken cancellationToken, int laterLocks = 0)
     {
         var turn = writes is null ? null : await writes.EnterAsync(db, urgent: false, cancellationToken).ConfigureAwait(false);
         try
         {
-            return new GatedTransaction(await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false), turn);
+            return new GatedTransaction(await InsightRollup.BeginAsync(db, locks, cancellationToken, laterLocks).ConfigureAwait(false), turn);
         }
         catch
         {
@@ -506,8 +556,10 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         }
     }
 
-    private sealed class GatedTransaction(IDbContextTransaction transaction, IDisposable? turn) : IAsyncDisposable
+    private sealed class GatedTransaction(RollupTransaction transaction, IDisposable? turn) : IAsyncDisposable
     {
+        public Task LockAsync(IEnumerable<string> locks, CancellationToken cancellationToken) => transaction.LockAsync(locks, cancellationToken);
+
         public Task CommitAsync(CancellationToken cancellationToken) => transaction.CommitAsync(cancellationToken);
 
         public async ValueTask DisposeAsync()

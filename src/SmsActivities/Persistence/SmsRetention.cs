@@ -44,7 +44,7 @@ public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFac
         var eventsBefore = (now - o.RateEvents).UtcTicks;
         var expiredBefore = (now - o.ExpiredOtpChallenges).UtcTicks;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await InsightRollup.BeginAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await InsightRollup.BeginExclusiveAsync(db, cancellationToken).ConfigureAwait(false);
         var records = await db.SendRecords.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         // A report comes after its send was created, so these reports' records are gone as well.
         await db.DeliveryReports.Where(r => r.ReceivedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);

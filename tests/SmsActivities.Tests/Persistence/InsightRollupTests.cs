@@ -1,4 +1,6 @@
+using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using SmsActivities.Persistence;
 using SmsActivities.Routing;
 using SmsActivities.Vendors;
@@ -33,7 +35,7 @@ public sealed class InsightRollupTests
         await AssertCellsAsync(db, "report before its send settled");
 
         await store.StartBatchAsync(batch1.Select(m => ids[m]).ToArray(), default);
-        await store.SettleAsync(ids, [
+        await store.SettleAsync("campaign", ids, [
             new SmsRecipientOutcome(batch1[0], VendorNames.Yunpian, true, "m1", "0", null, 0.045m, 1),
             new SmsRecipientOutcome(batch1[1], VendorNames.Tencent, true, "m2", "0", null, 1m, 2),
             new SmsRecipientOutcome(batch1[2], VendorNames.Yunpian, false, null, "53", "blacklisted", null, 1),
@@ -103,7 +105,7 @@ public sealed class InsightRollupTests
             var reports = outcomes.Select((o, i) => Report(VendorNames.Yunpian, o.MessageId!, i % 5 == 0 ? DeliveryStatus.Failed : DeliveryStatus.Delivered, "E1")).ToArray();
             return new[]
             {
-                Task.Run(async () => { await store.StartBatchAsync(batch.Select(m => ids[m]).ToArray(), default); await store.SettleAsync(ids, outcomes, default); }),
+                Task.Run(async () => { await store.StartBatchAsync(batch.Select(m => ids[m]).ToArray(), default); await store.SettleAsync("race", ids, outcomes, default); }),
                 Task.Run(() => store.RecordReportsAsync(reports[..(size / 2)], _time.GetUtcNow(), default)),
                 Task.Run(() => store.RecordReportsAsync(reports[(size / 2)..], _time.GetUtcNow(), default)),
             };
@@ -115,6 +117,132 @@ public sealed class InsightRollupTests
         var delivered = await context.InsightCells.Where(c => c.DeliveryStatus == "Delivered").SumAsync(c => c.Count);
         var failed = await context.InsightCells.Where(c => c.DeliveryStatus == "Failed").SumAsync(c => c.Count);
         Assert.True(delivered == batches * size * 4 / 5 && failed == batches * size / 5, $"delivered {delivered}, failed {failed} of {batches * size}");
+    }
+
+    /// <summary>
+    /// The interleaving that loses a report without the per-message lock, forced: the settle of a send is held just
+    /// before it reads the reports, and the report's writer just before it reads the send records, until both are there
+    /// or 5 s passed (how long one waits when the other is rightly locked out). Neither may then miss the other.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_report_and_the_settle_of_its_send_reading_at_the_same_time_count_it_once(bool postgres)
+    {
+        var reads = new CrossReads();
+        await using var db = await TestDatabase.CreateAsync(postgres, reads);
+        var store = new SendRecordStore(db.Factory, _time);
+        const int rounds = 2;
+        var met = 0;
+        for (var round = 0; round < rounds; round++)
+        {
+            var (key, mobile) = ($"cross-{round}", $"+86138{round:D8}");
+            await store.BeginAsync(key, "i-cross", "Send1", VendorNames.Yunpian, [mobile], default, batched: true);
+            var ids = await store.RecordIdsAsync(key, default);
+            await store.StartBatchAsync([ids[mobile]], default);
+            var meeting = reads.Arm();
+            var settle = Task.Run(async () =>
+            {
+                CrossReads.Role.Value = CrossReads.Settle;
+                await store.SettleAsync(key, ids, [new SmsRecipientOutcome(mobile, VendorNames.Yunpian, true, $"x{round}", "0", null, 0.05m, 1)], default);
+            });
+            var report = Task.Run(async () =>
+            {
+                CrossReads.Role.Value = CrossReads.Report;
+                await store.RecordReportsAsync([Report(VendorNames.Yunpian, $"x{round}", DeliveryStatus.Delivered)], _time.GetUtcNow(), default);
+            });
+            await Task.WhenAll(settle, report);
+            if (await meeting) met++;
+        }
+
+        await AssertCellsAsync(db, $"after {rounds} forced races (both writers read before either committed in {met})");
+        await using var context = await db.Factory.CreateDbContextAsync();
+        var delivered = await context.InsightCells.Where(c => c.DeliveryStatus == "Delivered").SumAsync(c => c.Count);
+        Assert.True(delivered == rounds, $"{delivered} of {rounds} reports counted; both writers read before either committed in {met} round(s)");
+    }
+
+    /// <summary>
+    /// On PostgreSQL a writer of send records or reports waits only for writers of the same send or message: a
+    /// transaction holding one message's lock holds up that message's report, not another message's report nor a new send.
+    /// </summary>
+    [Fact]
+    public async Task On_postgres_a_writer_waits_only_for_writers_of_the_same_message()
+    {
+        await using var db = await TestDatabase.CreateAsync(postgres: true);
+        var store = new SendRecordStore(db.Factory, _time);
+        await using var holder = await db.Factory.CreateDbContextAsync();
+        var held = await InsightRollup.BeginAsync(holder, [InsightRollup.MessageLock(VendorNames.Yunpian, "held")], default);
+        var same = store.RecordReportsAsync([Report(VendorNames.Yunpian, "held", DeliveryStatus.Delivered)], _time.GetUtcNow(), default);
+        var others = Task.WhenAll(
+            store.RecordReportsAsync([Report(VendorNames.Yunpian, "other", DeliveryStatus.Delivered)], _time.GetUtcNow(), default),
+            store.BeginAsync("another-send", "i-other", "Send1", VendorNames.Yunpian, ["+8613700000001"], default));
+        var first = await Task.WhenAny(others, Task.Delay(TimeSpan.FromSeconds(60)));
+        Assert.True(first == others, "a report of another message and a new send were still waiting after 60 s behind a transaction holding one message's lock");
+        await others;
+        Assert.False(same.IsCompleted, $"the report of the locked message was written while another transaction held its lock ({same.Status})");
+        await held.DisposeAsync();
+        await same.WaitAsync(TimeSpan.FromSeconds(60));
+        await using var context = await db.Factory.CreateDbContextAsync();
+        Assert.Equal(2, await context.DeliveryReports.CountAsync());
+    }
+
+    /// <summary>
+    /// Holds the settle (<see cref="Settle"/>, as it reads the reports) and the report's writer (<see cref="Report"/>,
+    /// as it reads the send records) until both are there, once per <see cref="Arm"/>; a writer that waited alone for
+    /// 5 s goes on. The armed round's task says whether they met.
+    /// </summary>
+    private sealed class CrossReads : DbCommandInterceptor
+    {
+        public const string Settle = "settle", Report = "report";
+        public static readonly AsyncLocal<string?> Role = new();
+        private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
+        private volatile Round? _round;
+
+        public Task<bool> Arm()
+        {
+            var round = new Round();
+            _round = round;
+            return round.Met;
+        }
+
+        public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
+            InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            if (_round is { } round)
+            {
+                if (Role.Value == Settle && command.CommandText.Contains("sms_delivery_reports", StringComparison.Ordinal))
+                    await round.ArriveAsync(round.SettleThere, round.ReportThere).ConfigureAwait(false);
+                else if (Role.Value == Report && command.CommandText.Contains("sms_send_records", StringComparison.Ordinal))
+                    await round.ArriveAsync(round.ReportThere, round.SettleThere).ConfigureAwait(false);
+            }
+            return result;
+        }
+
+        private sealed class Round
+        {
+            private readonly TaskCompletionSource<bool> _met = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            private int _waits;
+            public readonly TaskCompletionSource SettleThere = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            public readonly TaskCompletionSource ReportThere = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            public Task<bool> Met => _met.Task;
+
+            public async Task ArriveAsync(TaskCompletionSource mine, TaskCompletionSource theirs)
+            {
+                if (!mine.TrySetResult()) return; // once per writer and round
+                bool met;
+                try
+                {
+                    await theirs.Task.WaitAsync(Patience).ConfigureAwait(false);
+                    met = true;
+                }
+                catch (TimeoutException)
+                {
+                    met = false;
+                }
+                if (!met) _met.TrySetResult(false);
+                else if (Interlocked.Increment(ref _waits) == 2) _met.TrySetResult(true);
+            }
+        }
     }
 
     private static DeliveryReport Report(string vendor, string messageId, DeliveryStatus status, string? code = null) =>

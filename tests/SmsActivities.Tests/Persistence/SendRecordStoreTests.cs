@@ -29,10 +29,10 @@ public sealed class SendRecordStoreTests
         var first = mobiles[..200].Select((m, i) => i % 2 == 0
             ? new SmsRecipientOutcome(m, "yunpian", true, $"id-{i}", "0", null, 0.05m, 2)
             : new SmsRecipientOutcome(m, null, false, null, "1016", "bad number", null, 1)).ToArray();
-        await store.SettleAsync(ids, first, default);
+        await store.SettleAsync("campaign-1", ids, first, default);
         await store.StartBatchAsync(mobiles[200..400].Select(m => ids[m]).ToArray(), default);
         // A batch settled again (a replay carrying less than the vendor's answer) leaves the answers as they were.
-        await store.SettleAsync(ids, first.Select(o => o with { VendorCode = null, Fee = null }).ToArray(), default);
+        await store.SettleAsync("campaign-1", ids, first.Select(o => o with { VendorCode = null, Fee = null }).ToArray(), default);
 
         await using (var db = await database.Factory.CreateDbContextAsync())
         {

@@ -29,7 +29,7 @@ public sealed class QuietHoursCrashTests(ITestOutputHelper output)
             {
                 using var http = await first.ClientWhenReadyAsync();
                 // A window (in UTC) that opens 40 s from now: the send is held across the kill and released by the next server.
-                opens = DateTimeOffset.UtcNow.AddSeconds(40);
+                opens = WholeSecond(DateTimeOffset.UtcNow.AddSeconds(40));
                 var window = $"{opens:HH:mm:ss}-{opens.AddHours(2):HH:mm:ss}";
                 await PublishAsync(http, SendWindowTests.Flow("quiet-hours-e2e", "+8613800138001", window, "UTC"));
                 instanceId = await ExecuteAsync(http, "quiet-hours-e2e");
@@ -75,7 +75,7 @@ public sealed class QuietHoursCrashTests(ITestOutputHelper output)
                 using var http = await first.ClientWhenReadyAsync(ApiKey);
                 vendors.ConnectTo(first.BaseAddress);
                 // A window that opens in Shanghai 60 s from now; Tokyo's clock is an hour ahead, so it is open there already.
-                opens = DateTimeOffset.UtcNow.AddSeconds(60);
+                opens = WholeSecond(DateTimeOffset.UtcNow.AddSeconds(60));
                 var local = opens.ToOffset(TimeSpan.FromHours(8));
                 var window = $"{local:HH:mm:ss}-{local.AddHours(2):HH:mm:ss}";
                 await PublishAsync(http, SendWindowTests.Flow("quiet-hours-split", [shanghai, tokyo], window, ""));
@@ -108,6 +108,9 @@ public sealed class QuietHoursCrashTests(ITestOutputHelper output)
     }
 
     private const string ApiKey = "quiet-hours-split-test-api-key";
+
+    /// <summary>The window is written to the second, so it opens at the whole second, not at the moment the test computed.</summary>
+    private static DateTimeOffset WholeSecond(DateTimeOffset at) => at.AddTicks(-(at.Ticks % TimeSpan.TicksPerSecond));
 
     private static async Task<object?> ScalarAsync(string database, string sql, string instanceId)
     {

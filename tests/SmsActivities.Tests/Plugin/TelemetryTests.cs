@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Activities;
+using SmsActivities.Emulators;
 using SmsActivities.Telemetry;
 using SmsActivities.Vendors;
 
@@ -18,6 +19,9 @@ public sealed class TelemetryTests
             var send = f.Add(new SendSms { Id = "send", Vendor = new(VendorNames.Tencent), Recipients = new("+8613800138001,+8613800138002"), Text = new("hi") });
             f.Connect(send, f.Add(new WaitForDeliveryReport { Id = "wait", SendSmsActivityId = new("send"), Timeout = new(TimeSpan.FromSeconds(30)) }), SendSms.Sent);
         })]);
+        // Reports a little after the send, so the wait has begun and is resumed by them: a report stored before the wait
+        // begins is counted when it begins, with no resume to measure.
+        bed.Tencent.Script.Default = DeliveryPlan.Deliver(TimeSpan.FromSeconds(3));
         var factory = bed.Services.GetRequiredService<IMeterFactory>();
         var measurements = new ConcurrentQueue<(string Name, double Value, string? Vendor)>();
         using var listener = new MeterListener();

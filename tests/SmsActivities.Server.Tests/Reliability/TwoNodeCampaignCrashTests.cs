@@ -18,11 +18,7 @@ public sealed class TwoNodeCampaignCrashTests(ITestOutputHelper output)
 {
     private const int BatchSize = 1_000; // Yunpian's batch_send limit
 
-    // Skipped until the insights rollup stops queueing every writer of send records behind one PostgreSQL advisory lock.
-    // Two runs on this (loaded) machine saw that lock's 30-second command timeouts on both nodes: a batch settle that
-    // timed out failed the send step, whose retry rightly put the already-sent first batch in doubt, and the survivor's
-    // status route answered 404 (see the instance state in the failure message) with every report push answered 503.
-    [Fact(Skip = "PostgreSQL insights rollup lock: settles time out under load; the test names what it sees when enabled")]
+    [Fact]
     public async Task The_other_node_finishes_a_campaign_whose_node_was_killed_mid_batch_sending_nobody_twice_and_reporting_only_that_batch_in_doubt()
     {
         var campaign = await File.ReadAllTextAsync(Path.Combine(StudioFiles.WorkflowsFolder, "campaign.json"));

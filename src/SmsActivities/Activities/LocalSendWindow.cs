@@ -96,5 +96,5 @@ public sealed record ZoneGroup(IReadOnlyList<TimeZoneInfo> Zones, IReadOnlyList<
 {
     /// <summary>Names the group in its sends' idempotency keys: the same zones give the same key on every execution.</summary>
     public string Key => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
-        System.Text.Encoding.UTF8.GetBytes(string.Join(",", Zones.Select(z => z.Id).Order(StringComparer.Ordinal)))))[..8];
+        System.Text.Encoding.UTF8.GetBytes(string.Join(",", Zones.Select(z => z.Id).Order(StringComparer.Ordinal)))))[..Persistence.SendRecordStore.ZoneGroupKeyLength];
 }

@@ -64,7 +64,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// <summary>The prefix every time zone group key of an attempt starts with.</summary>
     public static string ZoneKeyPrefix(string attemptKey) => attemptKey + ZoneKeySeparator;
 
-    private const int ZoneGroupKeyLength = 8;
+    /// <summary>How many hex characters name a time zone group in its send key (see <see cref="AttemptKey"/>).</summary>
+    public const int ZoneGroupKeyLength = 8;
 
     /// <summary>
     /// What an earlier execution with this idempotency key left behind: null when there was none; otherwise either

@@ -77,22 +77,7 @@ public sealed class InstanceToolsStudioTests(BrowserFixture fixture)
         await Assertions.Expect(rows).ToHaveCountAsync(3);
 
         // Only the first row is ticked; "Apply to all matches" extends the cancel to everything the search matches.
-        // The list re-renders its rows while it refreshes, so a click can land on a row being replaced ("Element is not
-        // visible", seen once in CI): tick again until the box reads checked.
-        var box = rows.First.Locator("input[type=checkbox]");
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await box.CheckAsync(new() { Force = true, Timeout = 10_000 });
-                await Assertions.Expect(box).ToBeCheckedAsync(new() { Timeout = 5_000 });
-                break;
-            }
-            catch (Exception) when (attempt < 5)
-            {
-                await page.WaitForTimeoutAsync(500);
-            }
-        }
+        await StudioPage.TickAsync(page, rows.First.Locator("input[type=checkbox]"));
         await list.GetByRole(AriaRole.Button, new() { Name = "Bulk actions" }).ClickAsync();
         await page.Locator(".mud-popover-open .mud-menu-item").Filter(new() { HasTextRegex = new Regex("^\\s*Cancel\\s*$") }).First.ClickAsync();
         var dialog = page.Locator(".mud-dialog").Last;

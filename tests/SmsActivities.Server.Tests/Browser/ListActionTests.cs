@@ -198,7 +198,7 @@ public sealed partial class ListActionTests(BrowserFixture fixture)
         {
             var row = Row(rowText);
             await row.WaitForAsync();
-            await row.Locator("input[type=checkbox]").CheckAsync(new() { Force = true });
+            await StudioPage.TickAsync(Page, row.Locator("input[type=checkbox]"));
         }
 
         /// <summary>Ticks the rows, picks a bulk action and, when it asks, confirms with the button named <paramref name="confirm"/>.</summary>

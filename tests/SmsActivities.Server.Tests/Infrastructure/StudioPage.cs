@@ -51,6 +51,28 @@ public static class StudioPage
     }
 
     /// <summary>
+    /// Ticks a list row's checkbox until it reads checked. Studio's lists re-render their rows while they refresh, so a
+    /// click can land on a row being replaced ("Element is not visible", seen in CI on both the definition and the
+    /// instance list); the box is looked up again on each try.
+    /// </summary>
+    public static async Task TickAsync(IPage page, ILocator box)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await box.CheckAsync(new() { Force = true, Timeout = 10_000 }).ConfigureAwait(false);
+                await Assertions.Expect(box).ToBeCheckedAsync(new() { Timeout = 5_000 }).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception) when (attempt < 5)
+            {
+                await page.WaitForTimeoutAsync(500).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
     /// Saves a screenshot for the README when <c>SMSACTIVITIES_DOC_SCREENSHOTS</c> names a folder (e.g. <c>docs</c>):
     /// <c>SMSACTIVITIES_DOC_SCREENSHOTS=$PWD/docs dotnet test … --filter FullyQualifiedName~SendSms_then</c>.
     /// </summary>

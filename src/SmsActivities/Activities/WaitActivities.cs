@@ -127,31 +127,40 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
     private async ValueTask WaitForSendAsync(ActivityExecutionContext context, string sendActivityId, bool includeInDoubt)
     {
         var ledger = context.GetService<SendReportLedger>()!;
-        var key = await ledger.LatestSendAsync(context.WorkflowInstanceId, sendActivityId, context.CancellationToken);
-        var progress = key is null ? null : await ledger.ProgressAsync(key, includeInDoubt, context.CancellationToken);
-        if (key is null || progress!.Targets == 0)
+        var send = await ledger.LatestSendAsync(context.WorkflowInstanceId, sendActivityId, context.CancellationToken);
+        var progress = send is null ? null : await ledger.ProgressAsync(send, includeInDoubt, context.CancellationToken);
+        if (send is null || progress!.Targets == 0)
         {
             await NothingToWaitForAsync(context);
             return;
         }
-        context.SetProperty(SendKey, new JsonObject { ["key"] = key, ["activityId"] = sendActivityId, ["includeInDoubt"] = includeInDoubt });
+        context.SetProperty(SendKey, new JsonObject { ["key"] = send.Key, ["activityId"] = sendActivityId, ["includeInDoubt"] = includeInDoubt });
         if (progress.Pending == 0)
         {
             await EndSendWaitAsync(context, timedOut: false);
             return;
         }
-        context.CreateBookmark(new SendReportsBookmark(key), OnSendReportAsync, autoBurn: false);
+        context.CreateBookmark(new SendReportsBookmark(send.Key), OnSendReportAsync, autoBurn: false);
         CreateTimeout(context);
     }
 
     private async ValueTask OnSendReportAsync(ActivityExecutionContext context)
     {
         context.GetService<SmsTelemetry>()?.RecordResume(context.ResumeInput ?? [], context.Now, nameof(WaitForDeliveryReport));
-        // Every report a run resumes with was stored before its stimulus, so the first count of the run sees them all:
-        // the others of the same run (a push of a campaign's reports) need no count of their own.
-        if (!CountedThisRun.GetOrCreateValue(context.WorkflowExecutionContext).Add(context.Id)) return;
         var send = SendOf(context);
-        var progress = await context.GetService<SendReportLedger>()!.ProgressAsync(send.Key, send.IncludeInDoubt, context.CancellationToken);
+        SendReportProgress progress;
+        if (SendReportInput.CountsOf(context.ResumeInput) is { } counts)
+        {
+            // The publisher counted the send after storing this report and every other of its batch: nothing to read here.
+            progress = counts.For(send.IncludeInDoubt);
+        }
+        else
+        {
+            // A stimulus stored by an earlier version carries no counts. Every report a run resumes with was stored before
+            // its stimulus, so the first count of the run sees them all: the others of the same run need no count of their own.
+            if (!CountedThisRun.GetOrCreateValue(context.WorkflowExecutionContext).Add(context.Id)) return;
+            progress = await context.GetService<SendReportLedger>()!.ProgressAsync(Reference(context, send), send.IncludeInDoubt, context.CancellationToken);
+        }
         if (progress.Pending > 0) return;
         await EndSendWaitAsync(context, timedOut: false);
     }
@@ -160,7 +169,7 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
     private async ValueTask EndSendWaitAsync(ActivityExecutionContext context, bool timedOut)
     {
         var send = SendOf(context);
-        var rows = await context.GetService<SendReportLedger>()!.RowsAsync(send.Key, send.IncludeInDoubt, context.CancellationToken);
+        var rows = await context.GetService<SendReportLedger>()!.RowsAsync(Reference(context, send), send.IncludeInDoubt, context.CancellationToken);
         // Recipients the SendSms called in doubt whose records a report has since settled: the vendor did send them.
         var doubted = send.IncludeInDoubt && context.ExpressionContext.GetOutput(send.ActivityId, nameof(SendSms.InDoubtRecipients)) is JsonArray list
             ? list.Select(n => n?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal)
@@ -189,6 +198,10 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         context.GetProperty<JsonObject>(SendKey) is { } send
             ? new SendWait(send["key"]!.GetValue<string>(), send["activityId"]!.GetValue<string>(), send["includeInDoubt"]?.GetValue<bool>() ?? true)
             : throw new InvalidOperationException($"WaitForDeliveryReport activity instance {context.Id} has no send to wait for");
+
+    /// <summary>The send as the ledger finds it; whether it was split by time zone is not kept, so its groups are looked for too.</summary>
+    private static SendReference Reference(ActivityExecutionContext context, SendWait send) =>
+        new(send.Key, context.WorkflowInstanceId, send.ActivityId, Zoned: true);
 
     /// <summary>The runs (by their execution context) in which a wait on a send has counted its progress already.</summary>
     private static readonly ConditionalWeakTable<WorkflowExecutionContext, HashSet<string>> CountedThisRun = new();

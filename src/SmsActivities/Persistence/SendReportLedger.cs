@@ -9,41 +9,104 @@ public sealed record SendReportProgress(int Targets, int Reported)
     public int Pending => Targets - Reported;
 }
 
+/// <summary>
+/// A send a wait is on: the attempt's idempotency key, and the instance and SendSms activity that wrote its records.
+/// <paramref name="Zoned"/>: the send was split by time zone, so its records carry the group keys of <see cref="SendRecordStore.SendZoneKey"/>.
+/// </summary>
+public sealed record SendReference(string Key, string InstanceId, string ActivityId, bool Zoned);
+
+/// <summary>
+/// One send's recipients as a wait on it counts them, read in one statement: accepted with a message id, and in doubt
+/// (or pending), each with how many of them have a stored report.
+/// </summary>
+public sealed record SendReportCounts(int Accepted, int Reported, int InDoubt, int InDoubtReported)
+{
+    public SendReportProgress For(bool includeInDoubt) =>
+        includeInDoubt ? new SendReportProgress(Accepted + InDoubt, Reported + InDoubtReported) : new SendReportProgress(Accepted, Reported);
+}
+
 /// <summary>One recipient waited for, with the send record's status and the stored report of its message (null: none yet).</summary>
 public sealed record SendReportRow(string Vendor, string? MessageId, string Mobile, string RecordStatus, string? ReportStatus, string? ReportCode);
 
 /// <summary>
 /// A wait on a whole send reads its progress here, from the send records joined to the first final report of each
 /// message (<c>sms_delivery_reports</c>), instead of keeping a list per recipient in the workflow. Counting from the
-/// tables is idempotent: a report seen twice, or seen before the wait began, is counted once.
+/// tables is idempotent: a report seen twice, or seen before the wait began, is counted once. Every statement finds the
+/// send's records through an index (its key, or the instance and activity for the groups of a send split by time zone),
+/// so its cost does not grow with the table.
 /// </summary>
 public sealed class SendReportLedger(IDbContextFactory<SmsActivitiesDbContext> dbFactory)
 {
+    /// <summary>How many sends' keys (and instances) one counting statement names, well under SQLite's parameter limit.</summary>
+    private const int Chunk = 2000;
+
     /// <summary>
-    /// The idempotency key of the latest send of a SendSms activity in an instance; null when it sent nothing. A send split
-    /// by time zone wrote one key per group: the attempt's key stands for all of them.
+    /// The latest send of a SendSms activity in an instance; null when it sent nothing. A send split by time zone wrote one
+    /// key per group: the attempt's key stands for all of them.
     /// </summary>
-    public async Task<string?> LatestSendAsync(string instanceId, string activityId, CancellationToken cancellationToken)
+    public async Task<SendReference?> LatestSendAsync(string instanceId, string activityId, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         var latest = await db.SendRecords.AsNoTracking().Where(r => r.InstanceId == instanceId && r.ActivityId == activityId)
             .OrderByDescending(r => r.Id).Select(r => r.IdempotencyKey).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        return latest is null ? null : SendRecordStore.AttemptKey(latest);
+        if (latest is null) return null;
+        var key = SendRecordStore.AttemptKey(latest);
+        return new SendReference(key, instanceId, activityId, key != latest);
     }
 
-    /// <summary>Two counts over the send's records (one statement each), whatever the send's size costs no memory.</summary>
-    public async Task<SendReportProgress> ProgressAsync(string send, bool includeInDoubt, CancellationToken cancellationToken)
+    /// <summary>The counts of one send (one statement), whatever the send's size costs no memory.</summary>
+    public async Task<SendReportProgress> ProgressAsync(SendReference send, bool includeInDoubt, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(send);
+        var counts = await CountsAsync([send], cancellationToken).ConfigureAwait(false);
+        return counts[send.Key].For(includeInDoubt);
+    }
+
+    /// <summary>
+    /// The counts of several sends at once: one grouped statement per <see cref="Chunk"/> sends, so a batch of pushes
+    /// counts each send it reports on once, however many of its reports it carries.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, SendReportCounts>> CountsAsync(IReadOnlyCollection<SendReference> sends, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sends);
+        var totals = sends.Select(s => s.Key).Distinct(StringComparer.Ordinal).ToDictionary(k => k, _ => new SendReportCounts(0, 0, 0, 0), StringComparer.Ordinal);
+        if (totals.Count == 0) return totals;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var targets = Targets(db, send, includeInDoubt);
-        var total = await targets.CountAsync(cancellationToken).ConfigureAwait(false);
-        var reported = await targets.CountAsync(r => db.DeliveryReports.Any(d => d.Vendor == r.Vendor && d.MessageId == r.MessageId), cancellationToken).ConfigureAwait(false);
-        return new SendReportProgress(total, reported);
+        foreach (var chunk in sends.DistinctBy(s => s.Key, StringComparer.Ordinal).Chunk(Chunk))
+        {
+            var keys = chunk.Select(s => s.Key).ToArray();
+            // The groups of a zoned send are found through its instance (indexed), then told apart by their key below.
+            var instances = chunk.Where(s => s.Zoned).Select(s => s.InstanceId).Distinct(StringComparer.Ordinal).ToArray();
+            var groups = await (from r in db.SendRecords.AsNoTracking()
+                                where (keys.Contains(r.IdempotencyKey!) || instances.Contains(r.InstanceId!)) && r.IdempotencyKey != null && !r.Mobile.Contains("@")
+                                from d in db.DeliveryReports.Where(d => d.Vendor == r.Vendor && d.MessageId == r.MessageId).DefaultIfEmpty()
+                                group new { r.Status, HasId = r.MessageId != null, Reported = d != null } by r.IdempotencyKey into g
+                                select new
+                                {
+                                    Key = g.Key!,
+                                    Accepted = g.Count(x => x.Status == SendRecordStatus.Accepted && x.HasId),
+                                    Reported = g.Count(x => x.Status == SendRecordStatus.Accepted && x.HasId && x.Reported),
+                                    InDoubt = g.Count(x => x.Status == SendRecordStatus.InDoubt || x.Status == SendRecordStatus.Pending),
+                                    InDoubtReported = g.Count(x => (x.Status == SendRecordStatus.InDoubt || x.Status == SendRecordStatus.Pending) && x.Reported),
+                                })
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            // An instance also holds its other sends' records: only this chunk's attempts are summed.
+            var wanted = keys.ToHashSet(StringComparer.Ordinal);
+            foreach (var g in groups)
+            {
+                var attempt = SendRecordStore.AttemptKey(g.Key);
+                if (!wanted.Contains(attempt)) continue;
+                var sum = totals[attempt];
+                totals[attempt] = new SendReportCounts(sum.Accepted + g.Accepted, sum.Reported + g.Reported, sum.InDoubt + g.InDoubt, sum.InDoubtReported + g.InDoubtReported);
+            }
+        }
+        return totals;
     }
 
     /// <summary>Every recipient waited for, with its report: read once, when the wait ends.</summary>
-    public async Task<IReadOnlyList<SendReportRow>> RowsAsync(string send, bool includeInDoubt, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SendReportRow>> RowsAsync(SendReference send, bool includeInDoubt, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(send);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         return await (from r in Targets(db, send, includeInDoubt)
                       from d in db.DeliveryReports.Where(d => d.Vendor == r.Vendor && d.MessageId == r.MessageId).DefaultIfEmpty()
@@ -53,31 +116,41 @@ public sealed class SendReportLedger(IDbContextFactory<SmsActivitiesDbContext> d
     }
 
     /// <summary>
-    /// The sends (idempotency keys) whose records carry the reported messages: one indexed query per vendor of the push.
-    /// A message not on a record yet (its batch not settled) maps to none; the wait counts its report from the tables.
+    /// The sends whose records carry the reported messages: one indexed query per vendor of the push. A message not on a
+    /// record yet (its batch not settled) maps to none; the wait counts its report from the tables when it begins.
     /// </summary>
-    public async Task<IReadOnlyDictionary<(string Vendor, string MessageId), string>> SendsOfAsync(IReadOnlyList<DeliveryReport> reports, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<(string Vendor, string MessageId), SendReference>> SendsOfAsync(IReadOnlyList<DeliveryReport> reports, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reports);
-        var sends = new Dictionary<(string Vendor, string MessageId), string>();
+        var sends = new Dictionary<(string Vendor, string MessageId), SendReference>();
         if (reports.Count == 0) return sends;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         foreach (var (vendor, ids) in reports.GroupBy(r => r.Vendor, StringComparer.Ordinal)
                      .SelectMany(g => g.Select(r => r.MessageId).Distinct(StringComparer.Ordinal).Chunk(5000).Select(c => (g.Key, c))))
         {
             var rows = await db.SendRecords.AsNoTracking().Where(r => r.Vendor == vendor && ids.Contains(r.MessageId!) && r.IdempotencyKey != null)
-                .Select(r => new { r.MessageId, r.IdempotencyKey }).ToListAsync(cancellationToken).ConfigureAwait(false);
-            foreach (var row in rows) sends.TryAdd((vendor, row.MessageId!), SendRecordStore.AttemptKey(row.IdempotencyKey!));
+                .Select(r => new { r.MessageId, r.IdempotencyKey, r.InstanceId, r.ActivityId }).ToListAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var row in rows)
+            {
+                var key = SendRecordStore.AttemptKey(row.IdempotencyKey!);
+                sends.TryAdd((vendor, row.MessageId!), new SendReference(key, row.InstanceId ?? "", row.ActivityId ?? "", key != row.IdempotencyKey));
+            }
         }
         return sends;
     }
 
-    /// <summary>What a wait on the send waits for: accepted SMS recipients with a message id, and with in-doubt ones those not known sent.</summary>
-    private static IQueryable<SendRecordEntity> Targets(SmsActivitiesDbContext db, string send, bool includeInDoubt)
+    /// <summary>
+    /// What a wait on the send waits for: accepted SMS recipients with a message id, and with in-doubt ones those not known
+    /// sent. The send's own key, or a time zone group's key among its instance's records (both through an index: a
+    /// prefix match alone would scan the table).
+    /// </summary>
+    private static IQueryable<SendRecordEntity> Targets(SmsActivitiesDbContext db, SendReference send, bool includeInDoubt)
     {
-        var zoneGroups = SendRecordStore.ZoneKeyPrefix(send);
-        return db.SendRecords.AsNoTracking().Where(r => (r.IdempotencyKey == send || r.IdempotencyKey!.StartsWith(zoneGroups)) && !r.Mobile.Contains("@")
-            && ((r.Status == SendRecordStatus.Accepted && r.MessageId != null)
-                || (includeInDoubt && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending))));
+        var zoneGroups = SendRecordStore.ZoneKeyPrefix(send.Key);
+        return db.SendRecords.AsNoTracking().Where(r => (r.IdempotencyKey == send.Key
+                                                         || (r.InstanceId == send.InstanceId && r.ActivityId == send.ActivityId && r.IdempotencyKey!.StartsWith(zoneGroups)))
+                                                        && !r.Mobile.Contains("@")
+                                                        && ((r.Status == SendRecordStatus.Accepted && r.MessageId != null)
+                                                            || (includeInDoubt && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending))));
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using SmsActivities.Persistence;
 using SmsActivities.Workflows.Execution;
 using SmsActivities.Workflows.Expressions;
 
@@ -55,6 +56,29 @@ public sealed record DeliveryReportInput(
         (input is null ? null : ValueConverter.Convert<DeliveryReportInput>(input)) is { } read
             ? read with { Vendor = read.Vendor ?? "", MessageId = read.MessageId ?? "", Status = read.Status ?? "Unknown" }
             : new DeliveryReportInput("", "", null, "Unknown", null, null, null, null);
+}
+
+/// <summary>
+/// What a report of a send's message resumes the wait on that send with: the report, and the send's counts as the
+/// publisher read them after storing every report and settlement of its batch. Whoever stores the last report of a send
+/// counts after that write, so one of the send's stimuli carries nothing pending: the wait ends on it without reading the
+/// tables again. Stimuli stored by earlier versions carry no counts; the wait counts from the tables then.
+/// </summary>
+public static class SendReportInput
+{
+    private const string CountsProperty = "sendCounts";
+
+    public static JsonObject With(DeliveryReportInput report, SendReportCounts counts)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var input = report.ToJson();
+        input[CountsProperty] = SmsBookmarkPayload.Node(counts);
+        return input;
+    }
+
+    /// <summary>The counts the stimulus carried; null when it carried none.</summary>
+    public static SendReportCounts? CountsOf(JsonObject? input) =>
+        input?[CountsProperty] is JsonObject counts ? ValueConverter.Convert<SendReportCounts>(counts) : null;
 }
 
 /// <summary>What an inbound reply resumes or starts a workflow with.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using SmsActivities.Persistence;
 using SmsActivities.Vendors;
 using SmsActivities.Workflows.Execution;
 
@@ -42,12 +43,13 @@ public static class SmsStimuli
 
     /// <summary>
     /// The stimulus of a report of a message on a send's records: it resumes the one wait on that send, and stays in the
-    /// inbox until the wait's bookmark is committed. Deduped like the report.
+    /// inbox until the wait's bookmark is committed. Deduped like the report. It carries the send's
+    /// <paramref name="counts"/> as read after the report was stored (see <see cref="SendReportInput"/>).
     /// </summary>
-    public static Stimulus ForSendReport(DeliveryReport report, string sendKey, DateTimeOffset receivedAt)
+    public static Stimulus ForSendReport(DeliveryReport report, string sendKey, SendReportCounts counts, DateTimeOffset receivedAt)
     {
         ArgumentNullException.ThrowIfNull(report);
-        return new Stimulus(WaitForDeliveryReport, SmsBookmarkPayload.Node(new SendReportsBookmark(sendKey)), ReportInput(report, receivedAt).ToJson())
+        return new Stimulus(WaitForDeliveryReport, SmsBookmarkPayload.Node(new SendReportsBookmark(sendKey)), SendReportInput.With(ReportInput(report, receivedAt), counts))
         {
             DedupeKey = $"report:{report.Vendor.ToLowerInvariant()}:{report.MessageId}:{report.Status}:send:{sendKey}",
             KeepInInbox = true,

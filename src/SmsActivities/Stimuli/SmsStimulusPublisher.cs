@@ -76,8 +76,11 @@ public sealed class SmsStimulusPublisher(
         }
         // Each report of a message on a send's records resumes the one wait on that send; waits begun before that wait
         // existed still wait on each recipient in doubt.
+        // Each send is counted once for the batch, after every write above, and its stimuli carry the counts.
         var sends = await ledger.SendsOfAsync(reports, cancellationToken).ConfigureAwait(false);
-        var extra = reports.Select(r => sends.TryGetValue((r.Vendor, r.MessageId), out var send) ? SmsStimuli.ForSendReport(r, send, started) : null).OfType<Stimulus>()
+        var counts = await ledger.CountsAsync(sends.Values.ToArray(), cancellationToken).ConfigureAwait(false);
+        var extra = reports.Select(r => sends.TryGetValue((r.Vendor, r.MessageId), out var send) ? SmsStimuli.ForSendReport(r, send.Key, counts[send.Key], started) : null)
+            .OfType<Stimulus>()
             .Concat(settlements.Select(s => SmsStimuli.ForInDoubtReport(s.Report, s.IdempotencyKey, s.Mobile, started))).ToArray();
         // Reports only: accepted, the waits they resume run in the runtime's dispatcher (a campaign's reports resume its
         // wait together). Replies and email events run before this returns, in order, since a reply may start a workflow

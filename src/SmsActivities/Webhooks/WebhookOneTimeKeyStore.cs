@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Persistence;
 using SmsActivities.Vendors;
+using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Webhooks;
 
@@ -13,7 +15,12 @@ namespace SmsActivities.Webhooks;
 /// <see cref="WebhookOneTimeKey.KeepUntil"/> (the reader refuses such pushes as stale by then), which bounds the table
 /// to the pushes of one freshness window.
 /// </summary>
-public sealed class WebhookOneTimeKeyStore(IDbContextFactory<SmsActivitiesDbContext> dbFactory, TimeProvider time)
+/// <param name="writes">
+/// The plug-in database's write gate (SQLite): a key is written on the acknowledgement path, so it goes first like the
+/// push inbox's row; outside the gate it would wait in SQLite's busy handler behind the send-record and report commits.
+/// </param>
+public sealed class WebhookOneTimeKeyStore(IDbContextFactory<SmsActivitiesDbContext> dbFactory, TimeProvider time,
+    [FromKeyedServices(SmsActivitiesDbContext.Schema)] SqliteWriteGate? writes = null)
 {
     private static readonly TimeSpan PurgeEvery = TimeSpan.FromMinutes(1);
     private long _nextPurgeTicks;
@@ -31,7 +38,8 @@ public sealed class WebhookOneTimeKeyStore(IDbContextFactory<SmsActivitiesDbCont
         db.WebhookKeys.Add(new WebhookKeyEntity { Key = key.Key, BodyHash = hash, KeepUntilTicks = key.KeepUntil.UtcTicks });
         try
         {
-            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            using (await EnterAsync(db, cancellationToken).ConfigureAwait(false))
+                await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (DbUpdateException)
@@ -50,6 +58,11 @@ public sealed class WebhookOneTimeKeyStore(IDbContextFactory<SmsActivitiesDbCont
         var due = Interlocked.Read(ref _nextPurgeTicks);
         if (now < due || Interlocked.CompareExchange(ref _nextPurgeTicks, now + PurgeEvery.Ticks, due) != due) return;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await db.WebhookKeys.Where(k => k.KeepUntilTicks < now).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        using (await EnterAsync(db, cancellationToken).ConfigureAwait(false))
+            await db.WebhookKeys.Where(k => k.KeepUntilTicks < now).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The write turn of an acknowledgement (urgent), or none without a gate.</summary>
+    private async ValueTask<IDisposable?> EnterAsync(SmsActivitiesDbContext db, CancellationToken cancellationToken) =>
+        writes is null ? null : await writes.EnterAsync(db, urgent: true, cancellationToken).ConfigureAwait(false);
 }

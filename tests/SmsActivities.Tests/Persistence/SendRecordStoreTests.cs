@@ -98,7 +98,7 @@ public sealed class SendRecordStoreTests
 
         var ledger = new SendReportLedger(database.Factory);
         var send = await ledger.LatestSendAsync("instance-1", "send", default);
-        Assert.True(send == "attempt-2", $"the latest attempt stands for its groups: {send}");
+        Assert.True(send is { Key: "attempt-2", Zoned: true }, $"the latest attempt stands for its groups: {send}");
         var targets = await ledger.RowsAsync(send!, includeInDoubt: true, default);
         var progress = await ledger.ProgressAsync(send!, includeInDoubt: true, default);
 
@@ -107,6 +107,11 @@ public sealed class SendRecordStoreTests
         Assert.Contains(targets, t => t is { Mobile: "+447911123456", MessageId: "uk-1" });
         Assert.Contains(targets, t => t is { Mobile: "+8613900000002", MessageId: "cn-2" });
         Assert.Contains(targets, t => t.Mobile == "+8613900000003" && t.RecordStatus == SendRecordStatus.InDoubt);
+
+        // Counted for a batch of pushes together with the earlier attempt: the instance's records are summed by attempt, each once.
+        var counts = await ledger.CountsAsync([send!, new SendReference("attempt-1", "instance-1", "send", Zoned: false)], default);
+        Assert.True(counts["attempt-2"] == new SendReportCounts(2, 0, 1, 0) && counts["attempt-1"] == new SendReportCounts(1, 0, 0, 0),
+            $"counts: {string.Join("; ", counts.Select(c => $"{c.Key} {c.Value}"))}");
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using SmsActivities.Persistence;
 using SmsActivities.Stimuli;
 using SmsActivities.Vendors;
 using SmsActivities.Workflows.Execution;
@@ -27,12 +28,14 @@ public sealed class SmsBookmarkPayloadTests
     public void A_report_on_a_send_resumes_the_one_wait_on_that_send_and_is_deduped_per_send()
     {
         var report = new DeliveryReport("Tencent", "m-4", "+8613800138000", DeliveryStatus.Failed, "MK:0001", null, DateTimeOffset.UnixEpoch);
-        var stimulus = SmsStimuli.ForSendReport(report, "k-2", DateTimeOffset.UnixEpoch);
+        var stimulus = SmsStimuli.ForSendReport(report, "k-2", new SendReportCounts(3, 2, 1, 0), DateTimeOffset.UnixEpoch);
 
         Assert.Equal(SmsBookmarkPayload.Hash(SmsStimuli.WaitForDeliveryReport, new SendReportsBookmark("k-2")), stimulus.Hash);
         Assert.True(stimulus.KeepInInbox, "a report on a send must wait in the inbox for a wait not committed yet");
         Assert.Equal("report:tencent:m-4:Failed:send:k-2", stimulus.DedupeKey);
         Assert.Equal("Failed", DeliveryReportInput.From(stimulus.Input).Status);
+        Assert.Equal(new SendReportCounts(3, 2, 1, 0), SendReportInput.CountsOf(stimulus.Input));
+        Assert.Null(SendReportInput.CountsOf(DeliveryReportInput.From(stimulus.Input).ToJson()));
     }
 
     [Fact]

@@ -80,6 +80,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton<Inbox.PushInbox>();
         services.TryAddSingleton<Inbox.PushInboxProcessor>();
         services.AddHostedService<Inbox.PushInboxService>();
+        services.AddHostedService<Webhooks.WebhookWarmup>();
         services.TryAddSingleton<Webhooks.WebhookOneTimeKeyStore>();
         services.AddHostedService<SmsPullService>();
         services.TryAddSingleton<SmsRetention>();

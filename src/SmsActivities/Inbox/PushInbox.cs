@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Persistence;
+using SmsActivities.Vendors;
 using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Inbox;
@@ -33,6 +34,28 @@ internal sealed class PushInbox(
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         }
         signal.Wake();
+    }
+
+    /// <summary>
+    /// Does at start what the first push would pay for on its acknowledgement path: the events' JSON both ways and EF's
+    /// insert of an inbox row, in a transaction that is rolled back (nothing is stored, the file is locked only for it).
+    /// </summary>
+    public async Task WarmAsync(CancellationToken cancellationToken)
+    {
+        var at = time.GetUtcNow();
+        var sample = new PushEvents(
+            [new DeliveryReport("warm-up", "0", null, DeliveryStatus.Delivered, null, null, at)],
+            [new InboundReply("warm-up", "+0", "", null, at)],
+            [new EmailEvent("warm-up", "0", "warm-up@invalid", EmailEventKind.Other, null, at)]);
+        var json = PushEvents.FromJson(sample.ToJson()).ToJson();
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        using (await writes.EnterAsync(db, urgent: false, cancellationToken).ConfigureAwait(false))
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            db.PushInbox.Add(new PushInboxEntity { Events = json, ReceivedAtTicks = at.UtcTicks, DueAtTicks = long.MaxValue });
+            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

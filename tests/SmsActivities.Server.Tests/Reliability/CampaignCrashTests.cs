@@ -32,18 +32,9 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
         await using var vendors = await SandboxVendors.StartAsync(timeScale: 0.05);
         var folder = Directory.CreateTempSubdirectory("smsactivities-campaign-crash-").FullName;
         var data = Path.Combine(folder, "data");
-        var settings = new Dictionary<string, string?>(vendors.Settings)
-        {
-            ["Server:Sandbox"] = "false",
-            ["Server:ApiKey"] = ApiKey,
-            // The default 10-second lease: a shorter one can lapse on a loaded machine while the send runs, and a second
-            // run of the step would then rightly put the first run's batch in doubt, which is not what is under test.
-            // A batch whose answer is late is rightly in doubt too, which is not under test either: no call may time out.
-            ["Vendors:Yunpian:AttemptTimeout"] = "00:05:00",
-            // Batches one after another, so the third is still unattempted when the server dies inside the second (the
-            // batches side by side are the next test's).
-            ["Vendors:Yunpian:MaxConcurrentCalls"] = "1",
-        };
+        // Batches one after another, so the third is still unattempted when the server dies inside the second (the
+        // batches side by side are the next test's).
+        var settings = Settings(vendors, concurrentCalls: 1);
         var port = ServerProcess.FreePort();
         var recipients = Enumerable.Range(0, 3 * BatchSize).Select(i => $"+86139{i:D8}").ToArray();
         try
@@ -55,15 +46,7 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
                 vendors.ConnectTo(first.BaseAddress);
                 // The first batch is answered at once; the second is held by the vendor until the server dies.
                 vendors.Emulators.Yunpian.Faults.DelayNextCalls(1, TimeSpan.FromMinutes(30), afterCalls: 1);
-                using var request = new HttpRequestMessage(HttpMethod.Post, "workflows/campaign")
-                {
-                    Content = JsonContent.Create(new { recipients, text = "Flash sale tonight." }),
-                };
-                request.Headers.Add("Idempotency-Key", "flash-sale");
-                using var accepted = await http.SendAsync(request);
-                var body = await accepted.Content.ReadAsStringAsync();
-                Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, $"the campaign start answered {(int)accepted.StatusCode} {body}");
-                statusUrl = JsonNode.Parse(body)!["statusUrl"]!.GetValue<string>();
+                statusUrl = await StartCampaignAsync(http, recipients, "flash-sale");
 
                 // Batch 1 answered, batch 2 inside the vendor call: the server dies.
                 try
@@ -142,14 +125,7 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
         await using var vendors = await SandboxVendors.StartAsync(timeScale: 0.05);
         var folder = Directory.CreateTempSubdirectory("smsactivities-campaign-parallel-crash-").FullName;
         var data = Path.Combine(folder, "data");
-        var settings = new Dictionary<string, string?>(vendors.Settings)
-        {
-            ["Server:Sandbox"] = "false",
-            ["Server:ApiKey"] = ApiKey,
-            // As above: no call may time out, only the held one is in doubt, because the server dies inside it.
-            ["Vendors:Yunpian:AttemptTimeout"] = "00:05:00",
-            ["Vendors:Yunpian:MaxConcurrentCalls"] = "2",
-        };
+        var settings = Settings(vendors, concurrentCalls: 2);
         var port = ServerProcess.FreePort();
         var recipients = Enumerable.Range(0, 4 * BatchSize).Select(i => $"+86139{i:D8}").ToArray();
         try
@@ -161,12 +137,7 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
                 vendors.ConnectTo(first.BaseAddress);
                 // Whichever of the first two batches reaches the vendor second is held until the server dies.
                 vendors.Emulators.Yunpian.Faults.DelayNextCalls(1, TimeSpan.FromMinutes(30), afterCalls: 1);
-                using var request = new HttpRequestMessage(HttpMethod.Post, "workflows/campaign") { Content = JsonContent.Create(new { recipients, text = "Flash sale tonight." }) };
-                request.Headers.Add("Idempotency-Key", "flash-sale-parallel");
-                using var accepted = await http.SendAsync(request);
-                var body = await accepted.Content.ReadAsStringAsync();
-                Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, $"the campaign start answered {(int)accepted.StatusCode} {body}");
-                statusUrl = JsonNode.Parse(body)!["statusUrl"]!.GetValue<string>();
+                statusUrl = await StartCampaignAsync(http, recipients, "flash-sale-parallel");
 
                 // Sent one after another, the batches behind the held one would never start: three answered and settled
                 // beside it is what only batches side by side can do.
@@ -201,6 +172,29 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
             SqliteConnection.ClearAllPools();
             try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>The server's settings for these tests, with <paramref name="concurrentCalls"/> Yunpian batch calls at once.</summary>
+    private static Dictionary<string, string?> Settings(SandboxVendors vendors, int concurrentCalls) => new(vendors.Settings)
+    {
+        ["Server:Sandbox"] = "false",
+        ["Server:ApiKey"] = ApiKey,
+        // The default 10-second lease: a shorter one can lapse on a loaded machine while the send runs, and a second
+        // run of the step would then rightly put the first run's batch in doubt, which is not what is under test.
+        // A batch whose answer is late is rightly in doubt too, which is not under test either: no call may time out.
+        ["Vendors:Yunpian:AttemptTimeout"] = "00:05:00",
+        ["Vendors:Yunpian:MaxConcurrentCalls"] = concurrentCalls.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Starts the campaign workflow for <paramref name="recipients"/>; returns its status URL.</summary>
+    private static async Task<string> StartCampaignAsync(HttpClient http, string[] recipients, string idempotencyKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "workflows/campaign") { Content = JsonContent.Create(new { recipients, text = "Flash sale tonight." }) };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        using var accepted = await http.SendAsync(request);
+        var body = await accepted.Content.ReadAsStringAsync();
+        Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, $"the campaign start answered {(int)accepted.StatusCode} {body}");
+        return JsonNode.Parse(body)!["statusUrl"]!.GetValue<string>();
     }
 
     /// <summary>How many send records are accepted (read from the server's SQLite file while it runs).</summary>

@@ -44,13 +44,15 @@ internal static class SmsBenchmarks
         var sendCount = Arg("--sends", 300);
         var campaignSize = Arg("--recipients", 100_000);
         var callers = Arg("--callers", 4);
+        // Batch calls of the campaign in flight at once (Tencent's MaxConcurrentCalls; 1 sends the batches one after another).
+        var vendorConcurrency = Arg("--vendor-concurrency", VendorHttpOptions.DefaultMaxConcurrentCalls);
         // Sizes whose waiting campaign's stored state is printed ("--state-sizes 0" for none).
         var stateSizes = (args.SkipWhile(a => a != "--state-sizes").Skip(1).FirstOrDefault() ?? "20000,100000")
             .Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture)).Where(n => n > 0).ToArray();
 
         var folder = Directory.CreateTempSubdirectory("sms-bench-").FullName;
         Console.WriteLine($"databases in: {folder}");
-        Console.WriteLine($"reports {reportCount} (push batches of {pushBatch}, {callers} pushers), sends {sendCount}, campaign {campaignSize:N0} recipients");
+        Console.WriteLine($"reports {reportCount} (push batches of {pushBatch}, {callers} pushers), sends {sendCount}, campaign {campaignSize:N0} recipients ({vendorConcurrency} batch calls at once)");
 
         var emulators = await EmulatorHost.StartAsync();
         emulators.Set.Clock.Scale = 0.001;
@@ -68,6 +70,7 @@ internal static class SmsBenchmarks
             ["Vendors:Tencent:DefaultSign"] = TencentEmulator.SandboxSign,
             ["Vendors:Tencent:MaxRetryAttempts"] = "0",
             ["Vendors:Tencent:AttemptTimeout"] = "00:00:30",
+            ["Vendors:Tencent:MaxConcurrentCalls"] = vendorConcurrency.ToString(CultureInfo.InvariantCulture),
             ["SmsActivities:ConnectionString"] = $"Data Source={Path.Combine(folder, "sms.db")}",
             ["SmsActivities:Webhooks:Token"] = Token,
             ["SmsActivities:MaxRecipientsPerSend"] = stateSizes.Append(campaignSize).Append(1).Max().ToString(CultureInfo.InvariantCulture),

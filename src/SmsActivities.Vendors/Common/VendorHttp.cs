@@ -33,6 +33,18 @@ public abstract class VendorHttpOptions
     /// </summary>
     [PhoneRegion]
     public string? DefaultRegion { get; set; }
+
+    /// <summary>
+    /// Most calls of one send (a campaign's batches) in flight to this vendor at once. The vendors limit requests per
+    /// second per account or API, set per account (ask the vendor, or see its console), and messages per number (a
+    /// campaign reaches each number once). A handful of batch calls in flight stays far below the request limits the
+    /// vendors grant by default; set 1 for an account with a small quota (batches then go one after another).
+    /// </summary>
+    [Range(1, 64)]
+    public int MaxConcurrentCalls { get; set; } = DefaultMaxConcurrentCalls;
+
+    /// <summary>The default of <see cref="MaxConcurrentCalls"/>.</summary>
+    public const int DefaultMaxConcurrentCalls = 4;
 }
 
 public static class VendorHttpServiceCollectionExtensions

@@ -16,6 +16,9 @@ public interface ISmsSender : IVendorProfile
     /// <summary>Longest text the vendor accepts, in characters.</summary>
     int MaxTextLength { get; }
 
+    /// <summary>Most calls of one send a caller may have in flight at once (see <see cref="VendorHttpOptions.MaxConcurrentCalls"/>); one for a sender that names none.</summary>
+    int MaxConcurrentCalls => 1;
+
     /// <summary>Sends to every recipient, batching over <see cref="MaxRecipientsPerCall"/>; results come back in recipient order.</summary>
     Task<SendReceipt> SendSmsAsync(SmsMessage message, CancellationToken cancellationToken = default);
 }

@@ -19,6 +19,8 @@ public sealed class SendCloudSmsSender(SendCloudClient client, Microsoft.Extensi
     public int MaxRecipientsPerCall => SendCloudFormat.MaxRecipients;
     public int MaxTextLength => SendCloudFormat.MaxTextLength;
 
+    public int MaxConcurrentCalls => options.Value.MaxConcurrentCalls;
+
     public Task<SendReceipt> SendSmsAsync(SmsMessage message, CancellationToken cancellationToken = default)
     {
         SmsBatching.Validate(message, MaxTextLength);

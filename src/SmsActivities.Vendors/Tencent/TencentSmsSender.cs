@@ -26,6 +26,8 @@ public sealed class TencentSmsSender(TencentSmsClient client, IOptions<TencentOp
 
     public int MaxTextLength => MaxText;
 
+    public int MaxConcurrentCalls => options.Value.MaxConcurrentCalls;
+
     public Task<SendReceipt> SendSmsAsync(SmsMessage message, CancellationToken cancellationToken = default)
     {
         SmsBatching.Validate(message, MaxText);

@@ -37,6 +37,8 @@ public sealed class YaningaiSender(YaningaiClient client, IOptions<YaningaiOptio
 
     public int MaxTextLength => _options.MaxTextLength;
 
+    public int MaxConcurrentCalls => _options.MaxConcurrentCalls;
+
     public Task<SendReceipt> SendSmsAsync(SmsMessage message, CancellationToken cancellationToken = default)
     {
         SmsBatching.Validate(message, MaxTextLength);

@@ -18,6 +18,8 @@ public sealed class YunpianSmsSender(YunpianClient client, Microsoft.Extensions.
     public int MaxRecipientsPerCall => YunpianFormat.MaxBatchSize;
     public int MaxTextLength => YunpianFormat.MaxTextLength;
 
+    public int MaxConcurrentCalls => options.Value.MaxConcurrentCalls;
+
     public Task<SendReceipt> SendSmsAsync(SmsMessage message, CancellationToken cancellationToken = default)
     {
         SmsBatching.Validate(message, MaxTextLength);

@@ -269,8 +269,10 @@ public sealed partial class SendSms : Activity
             .Select((chunk, index) => (Index: index, Recipients: chunk.Where(r => toAttempt.Contains(r.E164)).ToArray()))
             .Where(b => b.Recipients.Length > 0).ToArray();
         var ids = batched && batches.Length > 0 ? await records.RecordIdsAsync(key, ct) : null;
-        foreach (var (index, batch) in batches)
+        var answers = new IReadOnlyList<SmsRecipientOutcome>[batches.Length];
+        async ValueTask SendBatchAsync(int i)
         {
+            var (index, batch) = batches[i];
             // Marked Pending in a commit of its own just before the call: a crash after it reports this batch in doubt,
             // one before it leaves the batch never attempted, to be sent on the re-run.
             if (ids is not null) await records.StartBatchAsync(RecordIds(ids, batch), ct);
@@ -287,8 +289,20 @@ public sealed partial class SendSms : Activity
             // A vendor could echo the text in an error: the code is blanked out of everything kept, records included.
             if (issued is not null) answered = new RoutedSendResult(answered.Recipients.Select(r => r with { Error = Scrub(r.Error, issued) }).ToArray());
             if (ids is not null) await records.SettleAsync(key, ids, answered.Recipients, ct);
-            else settleAtEnd.AddRange(answered.Recipients);
-            outcomes.AddRange(answered.Recipients);
+            answers[i] = answered.Recipients;
+        }
+        // A campaign's batches go out side by side, as many at once as the first vendor allows, each with its own Pending
+        // commit and settle: a crash leaves in doubt exactly the batches inside a call. A failing batch stops new ones from
+        // starting but lets those in flight finish and settle (they run on the activity's token, not the loop's).
+        var parallel = ids is null ? 1 : Math.Max(1, first.MaxConcurrentCalls);
+        if (parallel == 1 || batches.Length == 1)
+            for (var i = 0; i < batches.Length; i++) await SendBatchAsync(i);
+        else
+            await Parallel.ForAsync(0, batches.Length, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = ct }, (i, _) => SendBatchAsync(i));
+        foreach (var answered in answers)
+        {
+            if (ids is null) settleAtEnd.AddRange(answered);
+            outcomes.AddRange(answered);
         }
 
         var routed = new RoutedSendResult(outcomes);

@@ -192,6 +192,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     public async Task StartBatchAsync(IReadOnlyList<long> recordIds, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        // In the write turn: the batches of a campaign in flight side by side settle while others start.
+        using var turn = writes is null ? null : await writes.EnterAsync(db, urgent: false, cancellationToken).ConfigureAwait(false);
         await db.SendRecords.Where(r => recordIds.Contains(r.Id) && r.Status == SendRecordStatus.Queued)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, SendRecordStatus.Pending), cancellationToken).ConfigureAwait(false);
     }

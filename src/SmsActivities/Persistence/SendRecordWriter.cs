@@ -13,13 +13,13 @@ namespace SmsActivities.Persistence;
 /// The send records' hot writes without change tracking: a campaign begins with one record per recipient and settles
 /// them batch by batch, and tracking 20,000 entities (or loading them back to update) cost more than the vendor calls.
 /// Rows go in as multi-row INSERTs whose per-send values are shared parameters (one parameter per row, the mobile);
-/// settling is one prepared UPDATE by primary key, executed per row inside the caller's transaction. Table, column names
+/// settling is one UPDATE by primary key joined to a VALUES list of the answers, inside the caller's transaction. Table, column names
 /// and parameter types come from the EF model, so the same SQL serves SQLite and PostgreSQL.
 /// </summary>
 internal static class SendRecordWriter
 {
-    /// <summary>Rows per INSERT: far below every provider's parameter limit (the mobiles are the only per-row parameters).</summary>
-    private const int RowsPerInsert = 500;
+    /// <summary>Rows per statement: far below every provider's parameter limit (an INSERT takes one parameter a row, a settle nine).</summary>
+    private const int RowsPerStatement = 500;
 
     /// <summary>The fields every record of one send shares when it is begun.</summary>
     public sealed record Begun(string Vendor, string InstanceId, string ActivityId, string IdempotencyKey, string Status, long CreatedAtTicks, string? DefinitionId);
@@ -44,7 +44,7 @@ internal static class SendRecordWriter
         var row = string.Join(", ", constant.Select((_, i) => "@c" + i.ToString(CultureInfo.InvariantCulture)));
         var connection = db.Database.GetDbConnection();
         var transaction = db.Database.CurrentTransaction?.GetDbTransaction();
-        foreach (var chunk in mobiles.Chunk(RowsPerInsert))
+        foreach (var chunk in mobiles.Chunk(RowsPerStatement))
         {
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
@@ -65,7 +65,8 @@ internal static class SendRecordWriter
     /// <summary>
     /// Writes each outcome into the record of its mobile (<paramref name="ids"/>: record id by mobile) unless that record
     /// is already settled; outcomes without a record are skipped. By primary key: a campaign's thousands of records share
-    /// one idempotency key, so finding a batch's records by key and mobile would read them all for every batch.
+    /// one idempotency key, so finding a batch's records by key and mobile would read them all for every batch. One
+    /// <c>UPDATE … FROM (VALUES …)</c> per chunk of rows, so a batch of hundreds is one statement, not hundreds.
     /// </summary>
     public static async Task SettleAsync(SmsActivitiesDbContext db, IReadOnlyDictionary<string, long> ids, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
@@ -75,32 +76,51 @@ internal static class SendRecordWriter
             nameof(SendRecordEntity.Vendor), nameof(SendRecordEntity.MessageId), nameof(SendRecordEntity.Accepted), nameof(SendRecordEntity.Status),
             nameof(SendRecordEntity.Error), nameof(SendRecordEntity.VendorCode), nameof(SendRecordEntity.Fee), nameof(SendRecordEntity.Attempts),
         ];
-        await using var command = db.Database.GetDbConnection().CreateCommand();
-        command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
-        // A vendor that named none keeps the planned one.
-        var assignments = set.Select((p, i) => i == 0 ? $"{map.Column(p)} = COALESCE(@p0, {map.Column(p)})" : $"{map.Column(p)} = @p{i}");
-        // A record already answered keeps its answer (a replayed outcome carries less than the vendor's answer did).
-        var status = map.Column(nameof(SendRecordEntity.Status));
-        command.CommandText = $"UPDATE {map.Table} SET {string.Join(", ", assignments)} WHERE {map.Column(nameof(SendRecordEntity.Id))} = @id AND {status} <> @accepted AND {status} <> @rejected";
-        var parameters = set.Select((p, i) => map.Parameter(command, p, "@p" + i.ToString(CultureInfo.InvariantCulture), null)).ToArray();
-        var id = map.Parameter(command, nameof(SendRecordEntity.Id), "@id", 0L);
-        command.Parameters.AddRange(parameters);
-        command.Parameters.Add(id);
-        command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Status), "@accepted", SendRecordStatus.Accepted));
-        command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Status), "@rejected", SendRecordStatus.Rejected));
+        var rows = new List<(long Id, SmsRecipientOutcome Outcome)>(outcomes.Count);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var outcome in outcomes)
         {
             // The first outcome of a mobile is its answer (a number listed twice was sent once).
-            if (!ids.TryGetValue(outcome.Mobile, out var rowId) || !seen.Add(outcome.Mobile)) continue;
-            object?[] values =
-            [
-                outcome.Vendor, outcome.MessageId, outcome.Accepted,
-                outcome.Accepted ? SendRecordStatus.Accepted : outcome.InDoubt ? SendRecordStatus.InDoubt : SendRecordStatus.Rejected,
-                outcome.Error, outcome.VendorCode, outcome.Fee, outcome.Attempts,
-            ];
-            for (var i = 0; i < values.Length; i++) parameters[i].Value = map.ToProvider(set[i], values[i]);
-            id.Value = rowId;
+            if (ids.TryGetValue(outcome.Mobile, out var rowId) && seen.Add(outcome.Mobile)) rows.Add((rowId, outcome));
+        }
+        // The VALUES columns are named column1 (the id), column2… (the values in the order of set) by SQLite and PostgreSQL alike.
+        static string Value(int i) => "v.column" + (i + 2).ToString(CultureInfo.InvariantCulture);
+        // A vendor that named none keeps the planned one.
+        var assignments = set.Select((p, i) => i == 0 ? $"{map.Column(p)} = COALESCE({Value(i)}, {map.Column(p)})" : $"{map.Column(p)} = {Value(i)}");
+        // A record already answered keeps its answer (a replayed outcome carries less than the vendor's answer did).
+        var status = map.Column(nameof(SendRecordEntity.Status));
+        var head = $"UPDATE {map.Table} SET {string.Join(", ", assignments)} FROM (VALUES ";
+        var tail = $") AS v WHERE {map.Column(nameof(SendRecordEntity.Id))} = v.column1 AND {status} <> @accepted AND {status} <> @rejected";
+        var connection = db.Database.GetDbConnection();
+        var transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+        foreach (var chunk in rows.Chunk(RowsPerStatement))
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Status), "@accepted", SendRecordStatus.Accepted));
+            command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Status), "@rejected", SendRecordStatus.Rejected));
+            var sql = new StringBuilder(head.Length + tail.Length + chunk.Length * 16 * (set.Length + 1)).Append(head);
+            for (var r = 0; r < chunk.Length; r++)
+            {
+                var (rowId, outcome) = chunk[r];
+                object?[] values =
+                [
+                    outcome.Vendor, outcome.MessageId, outcome.Accepted,
+                    outcome.Accepted ? SendRecordStatus.Accepted : outcome.InDoubt ? SendRecordStatus.InDoubt : SendRecordStatus.Rejected,
+                    outcome.Error, outcome.VendorCode, outcome.Fee, outcome.Attempts,
+                ];
+                var row = r.ToString(CultureInfo.InvariantCulture);
+                sql.Append(r == 0 ? "(" : ", (").Append("@i").Append(row);
+                command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Id), "@i" + row, rowId));
+                for (var i = 0; i < set.Length; i++)
+                {
+                    var name = $"@v{row}_{i.ToString(CultureInfo.InvariantCulture)}";
+                    sql.Append(", ").Append(name);
+                    command.Parameters.Add(map.Parameter(command, set[i], name, values[i]));
+                }
+                sql.Append(')');
+            }
+            command.CommandText = sql.Append(tail).ToString();
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -129,13 +149,5 @@ internal static class SendRecordWriter
 
         public DbParameter Parameter(DbCommand command, string property, string name, object? value) =>
             columns[property].Mapping.CreateParameter(command, name, value);
-
-        /// <summary>The value as the provider stores it (a converted decimal on SQLite), for a parameter being reused.</summary>
-        public object ToProvider(string property, object? value)
-        {
-            var mapping = columns[property].Mapping;
-            var stored = value is null ? null : mapping.Converter is { } converter ? converter.ConvertToProvider(value) : value;
-            return stored ?? DBNull.Value;
-        }
     }
 }

@@ -32,15 +32,9 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
         await using var vendors = await SandboxVendors.StartAsync(timeScale: 0.05);
         var folder = Directory.CreateTempSubdirectory("smsactivities-campaign-crash-").FullName;
         var data = Path.Combine(folder, "data");
-        var settings = new Dictionary<string, string?>(vendors.Settings)
-        {
-            ["Server:Sandbox"] = "false",
-            ["Server:ApiKey"] = ApiKey,
-            // The default 10-second lease: a shorter one can lapse on a loaded machine while the send runs, and a second
-            // run of the step would then rightly put the first run's batch in doubt, which is not what is under test.
-            // A batch whose answer is late is rightly in doubt too, which is not under test either: no call may time out.
-            ["Vendors:Yunpian:AttemptTimeout"] = "00:05:00",
-        };
+        // Batches one after another, so the third is still unattempted when the server dies inside the second (the
+        // batches side by side are the next test's).
+        var settings = Settings(vendors, concurrentCalls: 1);
         var port = ServerProcess.FreePort();
         var recipients = Enumerable.Range(0, 3 * BatchSize).Select(i => $"+86139{i:D8}").ToArray();
         try
@@ -52,15 +46,7 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
                 vendors.ConnectTo(first.BaseAddress);
                 // The first batch is answered at once; the second is held by the vendor until the server dies.
                 vendors.Emulators.Yunpian.Faults.DelayNextCalls(1, TimeSpan.FromMinutes(30), afterCalls: 1);
-                using var request = new HttpRequestMessage(HttpMethod.Post, "workflows/campaign")
-                {
-                    Content = JsonContent.Create(new { recipients, text = "Flash sale tonight." }),
-                };
-                request.Headers.Add("Idempotency-Key", "flash-sale");
-                using var accepted = await http.SendAsync(request);
-                var body = await accepted.Content.ReadAsStringAsync();
-                Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, $"the campaign start answered {(int)accepted.StatusCode} {body}");
-                statusUrl = JsonNode.Parse(body)!["statusUrl"]!.GetValue<string>();
+                statusUrl = await StartCampaignAsync(http, recipients, "flash-sale");
 
                 // Batch 1 answered, batch 2 inside the vendor call: the server dies.
                 try
@@ -125,6 +111,109 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
         {
             SqliteConnection.ClearAllPools();
             try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>
+    /// Four batches, two at a time: the vendor holds one of the first two calls until the server dies, while the other and
+    /// then the third and fourth batches are answered and settled beside it. After the restart only the held batch is in
+    /// doubt, and nobody is sent twice.
+    /// </summary>
+    [Fact]
+    public async Task A_campaign_killed_with_one_of_its_parallel_batches_inside_the_vendor_call_reports_only_that_batch_in_doubt()
+    {
+        await using var vendors = await SandboxVendors.StartAsync(timeScale: 0.05);
+        var folder = Directory.CreateTempSubdirectory("smsactivities-campaign-parallel-crash-").FullName;
+        var data = Path.Combine(folder, "data");
+        var settings = Settings(vendors, concurrentCalls: 2);
+        var port = ServerProcess.FreePort();
+        var recipients = Enumerable.Range(0, 4 * BatchSize).Select(i => $"+86139{i:D8}").ToArray();
+        try
+        {
+            string statusUrl;
+            using (var first = ServerProcess.Start(port, data, StudioFiles.WorkflowsFolder, settings))
+            {
+                using var http = await first.ClientWhenReadyAsync(ApiKey);
+                vendors.ConnectTo(first.BaseAddress);
+                // Whichever of the first two batches reaches the vendor second is held until the server dies.
+                vendors.Emulators.Yunpian.Faults.DelayNextCalls(1, TimeSpan.FromMinutes(30), afterCalls: 1);
+                statusUrl = await StartCampaignAsync(http, recipients, "flash-sale-parallel");
+
+                // Sent one after another, the batches behind the held one would never start: three answered and settled
+                // beside it is what only batches side by side can do.
+                await ServerProcess.EventuallyAsync(() => Task.FromResult(AcceptedRecords(data) == 3 * BatchSize), TimeSpan.FromSeconds(240),
+                    "three batches answered and settled while one is held");
+                first.Kill();
+                output.WriteLine("first server's output:" + Environment.NewLine + first.RecentOutput);
+            }
+            vendors.Emulators.Yunpian.Faults.DelayNextCalls(0, TimeSpan.Zero);
+            var held = recipients.Except(vendors.Emulators.Yunpian.Sent.Select(m => m.E164)).ToHashSet();
+            output.WriteLine($"killed with {vendors.Emulators.Yunpian.Sent.Count} sent in {BatchCalls(vendors)} batch calls; send records by batch: {RecordsByBatch(data, recipients)}");
+            Assert.True(held.Count == BatchSize, $"{held.Count} recipients unsent at the kill, expected exactly the held batch of {BatchSize}");
+
+            using var second = ServerProcess.Start(port, data, StudioFiles.WorkflowsFolder, settings);
+            using var log = new OutputOnDispose(output, "restarted server's output:", () => second.RecentOutput);
+            using var client = await second.ClientWhenReadyAsync(ApiKey);
+            vendors.ConnectTo(second.BaseAddress);
+            var status = await StatusWhenAsync(client, statusUrl, s => s != "sending", TimeSpan.FromSeconds(240));
+            var seen = $"Yunpian got {BatchCalls(vendors)} batch calls and sent {vendors.Emulators.Yunpian.Sent.Count}, status {Compact(status.ToJsonString())}, "
+                + $"send records by batch: {RecordsByBatch(data, recipients)}";
+            output.WriteLine(seen);
+
+            var twice = vendors.Emulators.Yunpian.Sent.GroupBy(m => m.E164).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+            Assert.True(twice.Count == 0, $"{twice.Count} recipients got the SMS more than once, e.g. {string.Join(", ", twice.Take(5))}; {seen}");
+            var inDoubt = status["summary"]!["inDoubt"]!.AsArray().Select(n => n!.GetValue<string>()).ToHashSet();
+            Assert.True(inDoubt.SetEquals(held), $"in doubt: {inDoubt.Count} recipients ({inDoubt.Count(held.Contains)} of the held batch), expected exactly the held batch; {seen}");
+            Assert.True(status["summary"]!["sent"]?.GetValue<int>() == 3 * BatchSize && vendors.Emulators.Yunpian.Sent.Count == 3 * BatchSize,
+                $"expected the three answered batches sent ({3 * BatchSize}) by the vendor and in the summary; {seen}");
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>The server's settings for these tests, with <paramref name="concurrentCalls"/> Yunpian batch calls at once.</summary>
+    private static Dictionary<string, string?> Settings(SandboxVendors vendors, int concurrentCalls) => new(vendors.Settings)
+    {
+        ["Server:Sandbox"] = "false",
+        ["Server:ApiKey"] = ApiKey,
+        // The default 10-second lease: a shorter one can lapse on a loaded machine while the send runs, and a second
+        // run of the step would then rightly put the first run's batch in doubt, which is not what is under test.
+        // A batch whose answer is late is rightly in doubt too, which is not under test either: no call may time out.
+        ["Vendors:Yunpian:AttemptTimeout"] = "00:05:00",
+        ["Vendors:Yunpian:MaxConcurrentCalls"] = concurrentCalls.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Starts the campaign workflow for <paramref name="recipients"/>; returns its status URL.</summary>
+    private static async Task<string> StartCampaignAsync(HttpClient http, string[] recipients, string idempotencyKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "workflows/campaign") { Content = JsonContent.Create(new { recipients, text = "Flash sale tonight." }) };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        using var accepted = await http.SendAsync(request);
+        var body = await accepted.Content.ReadAsStringAsync();
+        Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, $"the campaign start answered {(int)accepted.StatusCode} {body}");
+        return JsonNode.Parse(body)!["statusUrl"]!.GetValue<string>();
+    }
+
+    /// <summary>How many send records are accepted (read from the server's SQLite file while it runs).</summary>
+    private static int AcceptedRecords(string data)
+    {
+        var file = Path.Combine(data, "sms.db");
+        if (!File.Exists(file)) return 0;
+        try
+        {
+            using var db = new SqliteConnection($"Data Source={file};Mode=ReadOnly;Pooling=False");
+            db.Open();
+            using var query = db.CreateCommand();
+            query.CommandText = "SELECT COUNT(*) FROM sms_send_records WHERE Status = 'Accepted'";
+            return Convert.ToInt32(query.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (SqliteException)
+        {
+            // Not created yet.
+            return 0;
         }
     }
 

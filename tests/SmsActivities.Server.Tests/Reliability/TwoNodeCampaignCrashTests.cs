@@ -28,6 +28,8 @@ public sealed class TwoNodeCampaignCrashTests(ITestOutputHelper output)
                 // No batch may time out (an answer that comes late is rightly in doubt, which is not under test): only
                 // the held second call is in doubt, because its node dies inside it.
                 ["Vendors:Yunpian:AttemptTimeout"] = "00:05:00",
+                // Batches one after another, so the third is still unattempted when the node dies inside the second.
+                ["Vendors:Yunpian:MaxConcurrentCalls"] = "1",
             });
         await cluster.StartNodesAsync(2);
         var vendors = cluster.Vendors;

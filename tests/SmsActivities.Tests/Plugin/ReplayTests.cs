@@ -138,7 +138,9 @@ public sealed partial class ReplayTests
         var recipients = Enumerable.Range(0, 500).Select(i => $"+86138{30_000_000 + i}").ToArray();
         var (bed, instanceId) = await RunWithCrashInsideVendorCallAsync("campaign-doubt",
             new SendSms { Vendor = new("tencent"), Recipients = new(string.Join(",", recipients)), Text = new("Spring sale") },
-            b => b.Tencent.Faults, b => b.Emulators.Set.Requests.For(VendorNames.Tencent).Count(r => r.Path.Contains("sendmultisms", StringComparison.Ordinal)), afterCalls: 1);
+            b => b.Tencent.Faults, b => b.Emulators.Set.Requests.For(VendorNames.Tencent).Count(r => r.Path.Contains("sendmultisms", StringComparison.Ordinal)), afterCalls: 1,
+            // One batch after another, so the third is never attempted before the crash.
+            settings: new Dictionary<string, string?> { ["Vendors:Tencent:MaxConcurrentCalls"] = "1" });
         await using var _ = bed;
 
         var sentTo = bed.Tencent.Sent.Select(m => m.Mobile).ToArray();
@@ -148,6 +150,32 @@ public sealed partial class ReplayTests
         var outputs = await bed.OutputsAsync(instanceId, "send");
         Assert.Equal(300, outputs["SentCount"]!.GetValue<int>());
         Assert.Equal(recipients[200..400], outputs["InDoubtRecipients"]!.AsArray().Select(n => n!.GetValue<string>()));
+    }
+
+    // Passes when given 90 s instead of 15: the re-execution comes only about the vendor's 30-second attempt timeout after
+    // the cancellation, as if a call of the cancelled run outlived its token. Not understood yet; the server test that kills
+    // the process (CampaignCrashTests) covers the guarantee meanwhile.
+    [Fact(Skip = "the cancelled run's re-execution waits about one attempt timeout with batches side by side; under investigation")]
+    public async Task A_campaign_that_died_with_batches_side_by_side_sends_nobody_twice_and_doubts_only_what_may_have_reached_the_vendor()
+    {
+        // Four batches of 200, two calls at a time: the second call to arrive is held by the vendor when the process dies,
+        // and whatever else was in flight dies with it.
+        var recipients = Enumerable.Range(0, 800).Select(i => $"+86138{30_000_000 + i}").ToArray();
+        var (bed, instanceId) = await RunWithCrashInsideVendorCallAsync("campaign-parallel-doubt",
+            new SendSms { Vendor = new("tencent"), Recipients = new(string.Join(",", recipients)), Text = new("Spring sale") },
+            b => b.Tencent.Faults, b => b.Emulators.Set.Requests.For(VendorNames.Tencent).Count(r => r.Path.Contains("sendmultisms", StringComparison.Ordinal)), afterCalls: 1,
+            settings: new Dictionary<string, string?> { ["Vendors:Tencent:MaxConcurrentCalls"] = "2", ["SmsActivities:MaxRecipientsPerSend"] = "800" });
+        await using var _ = bed;
+
+        var sentTo = bed.Tencent.Sent.Select(m => m.Mobile).ToArray();
+        Assert.Equal(sentTo.Length, sentTo.Distinct().Count());
+        var outputs = await bed.OutputsAsync(instanceId, "send");
+        var inDoubt = outputs["InDoubtRecipients"]!.AsArray().Select(n => n!.GetValue<string>()).ToHashSet();
+        // Every recipient was sent once or is reported in doubt; the held batch reached nobody and is in doubt.
+        Assert.DoesNotContain(recipients, r => !inDoubt.Contains(r) && !sentTo.Contains(r));
+        Assert.True(inDoubt.Count >= 200 && inDoubt.Count % 200 == 0, $"{inDoubt.Count} in doubt, expected whole batches, the held one at least");
+        Assert.Equal(800 - inDoubt.Count, outputs["SentCount"]!.GetValue<int>());
+        Assert.Equal([SendSms.Unknown], await bed.OutcomesAsync(instanceId, "send"));
     }
 
     [Fact]
@@ -178,9 +206,9 @@ public sealed partial class ReplayTests
     /// the retried delivery then executes the send again with the same key.
     /// </summary>
     private static async Task<(PluginTestBed Bed, string InstanceId)> RunWithCrashInsideVendorCallAsync(
-        string id, Activity send, Func<PluginTestBed, EmulatorFaults> faults, Func<PluginTestBed, int> callsMade, int afterCalls = 0)
+        string id, Activity send, Func<PluginTestBed, EmulatorFaults> faults, Func<PluginTestBed, int> callsMade, int afterCalls = 0, IDictionary<string, string?>? settings = null)
     {
-        var bed = await PluginTestBed.StartAsync([SendThenCrash(id, send)], configureRuntime: o =>
+        var bed = await PluginTestBed.StartAsync([SendThenCrash(id, send)], settings, configureRuntime: o =>
         {
             o.AddActivity<CrashOnce>();
             // A delivery falls due for the retry loop this long after it was recorded: long enough that the inline run,

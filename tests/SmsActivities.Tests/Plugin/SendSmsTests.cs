@@ -148,6 +148,35 @@ public sealed class SendSmsTests
     }
 
     [Fact]
+    public async Task A_campaigns_batches_go_to_the_vendor_side_by_side_but_never_more_at_once_than_the_vendor_allows()
+    {
+        // Five batches of Tencent's 200, at most two calls in flight, every call held a second by the vendor: sent one after
+        // another there would never be two calls open at once, sent all together there would be five.
+        var many = Enumerable.Range(0, 1000).Select(i => $"+86139{i:D8}").ToList();
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("parallel", f => f.Add(new SendSms { Id = "send", Vendor = new("tencent"), Recipients = new(many), Text = new("Big sale") }))],
+            new Dictionary<string, string?> { ["Vendors:Tencent:MaxConcurrentCalls"] = "2", ["SmsActivities:MaxRecipientsPerSend"] = "1000" });
+        bed.Tencent.Faults.DelayNextCalls(5, TimeSpan.FromSeconds(1));
+
+        // On a thread of its own: the run can go a long way before its first await yields.
+        var running = Task.Run(() => bed.RunAsync("parallel"));
+        var most = 0;
+        while (!running.IsCompleted)
+        {
+            // A call is open from its arrival until the vendor has handled it (its 200 messages sent): only then can its
+            // answer free a place for the next batch.
+            most = Math.Max(most, bed.TencentSends().Count - bed.Tencent.Sent.Count / 200);
+            await Task.Delay(25);
+        }
+        var run = await running;
+
+        Assert.Equal(WorkflowSubStatus.Finished, run.SubStatus);
+        Assert.Equal(2, most);
+        Assert.Equal(5, bed.TencentSends().Count);
+        Assert.Equal(1000, bed.Tencent.Sent.Select(m => m.Mobile).Distinct().Count());
+        Assert.Equal(1000, await bed.WithDbAsync(db => db.SendRecords.CountAsync(r => r.InstanceId == run.InstanceId && r.Status == SendRecordStatus.Accepted && r.MessageId != null)));
+    }
+
+    [Fact]
     public async Task A_campaign_over_the_output_limit_keeps_its_per_recipient_results_in_the_send_records_and_its_wait_still_tallies_them()
     {
         var many = Enumerable.Range(0, 5).Select(i => $"+86139{i:D8}").ToList();

@@ -84,6 +84,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.AddHostedService<SmsPullService>();
         services.TryAddSingleton<SmsRetention>();
         services.AddHostedService<SmsRetentionService>();
+        services.AddHostedService<SmsWarmupService>();
         // First among the hosted services: the runtime's background loop may resume an SMS activity (a due timer)
         // as soon as it starts, and that activity needs the plug-in's tables.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp =>

@@ -65,6 +65,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         {
             if (builder.PluginDatabase is { } custom) custom(o);
             else plugin.Configure(o, SmsActivitiesDbContext.Schema);
+            CompiledModel.Use(o, () => Persistence.CompiledModels.Sqlite.SqliteSmsDbContextModel.Instance, () => Persistence.CompiledModels.Postgres.PostgresSmsDbContextModel.Instance);
         });
         services.TryAddSingleton<SmsTelemetry>();
         services.TryAddSingleton<SmsVendorRouter>();

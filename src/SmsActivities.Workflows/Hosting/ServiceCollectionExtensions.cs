@@ -29,6 +29,7 @@ public static class ServiceCollectionExtensions
         services.AddDbContextFactory<WorkflowDbContext>(b =>
         {
             options.ConfigureDatabase(b);
+            CompiledModel.Use(b, () => Persistence.CompiledModels.Sqlite.SqliteWorkflowDbContextModel.Instance, () => Persistence.CompiledModels.Postgres.PostgresWorkflowDbContextModel.Instance);
             b.AddInterceptors(new SqlitePragmaInterceptor());
         });
         services.AddSingleton(sp =>

@@ -49,7 +49,7 @@ internal sealed class WorkflowRuntimeService(
             foreach (var file in imported.Rejected)
                 logger.LogError("Skipped workflow file {File}: {Errors}", file.File, string.Join(" | ", file.Errors));
         }
-        var warmDefinitions = warmup.WarmDefinitionsAsync(cancellationToken);
+        var warmDefinitions = Task.WhenAll(warmup.WarmDefinitionsAsync(cancellationToken), warmup.WarmWritesAsync(cancellationToken));
         await recovery.RecoverAsync(cancellationToken);
         // Before the host reports started: what the first request needs is then ready.
         await Task.WhenAll(warmCode, warmDefinitions);

@@ -13,13 +13,15 @@ namespace SmsActivities.Workflows.Runtime;
 /// <summary>
 /// Does at start what the first run would otherwise pay for inside a caller's request: the JSON metadata of everything a
 /// commit writes, a script engine's first evaluation, and the published workflows looked up and materialized (their
-/// activities resolved, their expressions parsed), with the query that finds them compiled. It runs beside the rest of
-/// the start-up work and never fails the start: a part that fails is only paid for later.
+/// activities resolved, their expressions parsed), with the query that finds them compiled, and the write path of a
+/// commit. It runs beside the rest of the start-up work and never fails the start: a part that fails is only paid for later.
 /// </summary>
 internal sealed class RuntimeWarmup(
     IDbContextFactory<WorkflowDbContext> db,
     WorkflowDefinitionService definitions,
     JavaScriptEvaluator scripts,
+    SqliteWriteGate writes,
+    TimeProvider time,
     ILogger<RuntimeWarmup> logger)
 {
     /// <summary>More published workflows than this are left to their first run.</summary>
@@ -31,6 +33,9 @@ internal sealed class RuntimeWarmup(
 
     /// <summary>The published workflows, once the schema is there and the start-up imports are done.</summary>
     public Task WarmDefinitionsAsync(CancellationToken cancellationToken) => GuardedAsync("workflow definitions", () => WarmPublishedAsync(cancellationToken));
+
+    /// <summary>The commit's inserts and updates, once the schema is there (rolled back: nothing is left behind).</summary>
+    public Task WarmWritesAsync(CancellationToken cancellationToken) => GuardedAsync("writes", () => WarmWriteAsync(cancellationToken));
 
     private async Task GuardedAsync(string what, Func<Task> warm)
     {
@@ -76,6 +81,32 @@ internal sealed class RuntimeWarmup(
                 logger.LogDebug(e, "Workflow {DefinitionId} could not be warmed.", id);
             }
         }
+    }
+
+    /// <summary>
+    /// One row of each kind a run's commit writes, inserted and then updated through change tracking in a transaction
+    /// that is rolled back: the first commit then finds EF Core's update pipeline (snapshots, command batches, SQL)
+    /// built and compiled instead of building it while a caller waits. The ids cannot meet a real row's.
+    /// </summary>
+    private async Task WarmWriteAsync(CancellationToken cancellationToken)
+    {
+        var id = "warm-up-" + Guid.NewGuid().ToString("N");
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var context = await db.CreateDbContextAsync(cancellationToken);
+        using var turn = await writes.EnterAsync(context, urgent: false, cancellationToken);
+        await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
+        var instance = new InstanceRow { Id = id, DefinitionId = id, DefinitionVersionId = id, Status = "Running", SubStatus = "Executing", CreatedAt = now, UpdatedAt = now, StateJson = "{}" };
+        context.Instances.Add(instance);
+        context.Bookmarks.Add(new BookmarkRow { Id = id, InstanceId = id, Name = id, Hash = id, ActivityInstanceId = id, CreatedAt = now });
+        context.Journal.Add(new JournalRow { Id = id, InstanceId = id, NodeId = id, ActivityType = id, EventName = id, Json = "{}" });
+        context.Executions.Add(new ExecutionRow { Id = id, InstanceId = id, NodeId = id, StartedAt = now, Json = "{}" });
+        context.Stimuli.Add(new StimulusRow { Id = id, Name = id, Hash = id, DedupeKey = id, ReceivedAt = now, ExpiresAt = now });
+        context.Deliveries.Add(new DeliveryRow { Id = id, StimulusId = id, CreatedAt = now, NextAttemptAt = now });
+        await context.SaveChangesAsync(cancellationToken);
+        instance.SubStatus = "Finished";
+        instance.FinishedAt = now;
+        await context.SaveChangesAsync(cancellationToken);
+        await transaction.RollbackAsync(cancellationToken);
     }
 
     private sealed class EmptyContext : ExpressionContext

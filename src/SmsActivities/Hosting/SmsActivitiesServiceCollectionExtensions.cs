@@ -65,6 +65,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         {
             if (builder.PluginDatabase is { } custom) custom(o);
             else plugin.Configure(o, SmsActivitiesDbContext.Schema);
+            CompiledModel.Use(o, () => Persistence.CompiledModels.Sqlite.SqliteSmsDbContextModel.Instance, () => Persistence.CompiledModels.Postgres.PostgresSmsDbContextModel.Instance);
         });
         services.TryAddSingleton<SmsTelemetry>();
         services.TryAddSingleton<SmsVendorRouter>();
@@ -85,6 +86,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.AddHostedService<SmsPullService>();
         services.TryAddSingleton<SmsRetention>();
         services.AddHostedService<SmsRetentionService>();
+        services.AddHostedService<SmsWarmupService>();
         // First among the hosted services: the runtime's background loop may resume an SMS activity (a due timer)
         // as soon as it starts, and that activity needs the plug-in's tables.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp =>

@@ -27,6 +27,7 @@ public sealed class SmsStimulusPublisher(
     SendRecordStore records,
     SendReportLedger ledger,
     IOptions<SmsActivitiesOptions> options,
+    IOptions<SmsRetentionOptions> retention,
     TimeProvider time,
     ILogger<SmsStimulusPublisher> logger)
 {
@@ -77,6 +78,7 @@ public sealed class SmsStimulusPublisher(
         // Each report of a message on a send's records resumes the one wait on that send; waits begun before that wait
         // existed still wait on each recipient in doubt.
         var sends = await ledger.SendsOfAsync(reports, cancellationToken).ConfigureAwait(false);
+        KeepUnmatchedBriefly(stimuli, events, reports, replies.Count, sends, settlements);
         var extra = reports.Select(r => sends.TryGetValue((r.Vendor, r.MessageId), out var send) ? SmsStimuli.ForSendReport(r, send, started) : null).OfType<Stimulus>()
             .Concat(settlements.Select(s => SmsStimuli.ForInDoubtReport(s.Report, s.IdempotencyKey, s.Mobile, started))).ToArray();
         // Reports only: accepted, the waits they resume run in the runtime's dispatcher (a campaign's reports resume its
@@ -100,6 +102,32 @@ public sealed class SmsStimulusPublisher(
         await RecordReportLatencyAsync(freshReports, started, cancellationToken).ConfigureAwait(false);
         await RecordRepliesAsync(freshReplies, started, cancellationToken).ConfigureAwait(false);
         return new IngestResult(fresh, eventResults.Length - fresh);
+    }
+
+    /// <summary>
+    /// The events about no message on a send record (a report of an unknown message, a reply) are kept only briefly when
+    /// they match nothing (<see cref="SmsRetentionOptions.UnmatchedEvents"/>); a reply answers a wait only within the
+    /// reply claim window anyway.
+    /// </summary>
+    private void KeepUnmatchedBriefly(List<Stimulus> stimuli, List<(int First, int Count)> events, IReadOnlyList<DeliveryReport> reports, int replies,
+        IReadOnlyDictionary<(string Vendor, string MessageId), string> sends, IReadOnlyList<InDoubtSettlement> settlements)
+    {
+        var brief = retention.Value.UnmatchedEvents;
+        var reply = brief > options.Value.ReplyClaimWindow ? brief : options.Value.ReplyClaimWindow;
+        var settling = settlements.Select(s => s.Report).ToHashSet();
+        for (var e = 0; e < events.Count; e++)
+        {
+            TimeSpan keep;
+            if (e < reports.Count)
+            {
+                if (sends.ContainsKey((reports[e].Vendor, reports[e].MessageId)) || settling.Contains(reports[e])) continue;
+                keep = brief;
+            }
+            else if (e < reports.Count + replies) keep = reply;
+            else continue;
+            var (first, count) = events[e];
+            for (var i = first; i < first + count; i++) stimuli[i] = stimuli[i] with { UnmatchedRetention = keep };
+        }
     }
 
     private async Task<IReadOnlyList<InDoubtSettlement>> FindInDoubtAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken) =>

@@ -70,10 +70,12 @@ public sealed class UnmatchedEventRetentionTests(ITestOutputHelper output)
             await CountAsync(database, $"SELECT COUNT(*) FROM Stimuli WHERE {foreign}") == 0 ? "" : null, TimeSpan.FromSeconds(60));
         var after = (Rows: await CountAsync(database, "SELECT COUNT(*) FROM Stimuli"), Bytes: await StimuliBytesAsync(database));
         output.WriteLine($"stimuli before the purge: {before.Rows} rows ({before.Foreign} about no sent message), {before.Bytes:N0} bytes of stored columns; "
-                         + $"after: {after.Rows} rows, {after.Bytes:N0} bytes; database file {new FileInfo(database).Length:N0} bytes");
+                         + $"after: {after.Rows} rows, {after.Bytes:N0} bytes; database file and write-ahead log {FileBytes(database):N0} bytes");
         Assert.Equal(campaign.Length, await CountAsync(database, $"SELECT COUNT(*) FROM Stimuli WHERE {campaignReports}"));
         SqliteConnection.ClearAllPools();
     }
+
+    private static long FileBytes(string database) => new[] { database, database + "-wal" }.Where(File.Exists).Sum(f => new FileInfo(f).Length);
 
     private static async Task<long> CountAsync(string file, string sql)
     {

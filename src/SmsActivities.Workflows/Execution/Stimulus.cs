@@ -24,6 +24,12 @@ public sealed record Stimulus(string Name, JsonNode? Payload, JsonObject? Input 
     /// </summary>
     public bool RememberWhenUnmatched { get; init; }
     /// <summary>
+    /// How long to keep it when it is stored without matching anything (waiting in the inbox, or remembered), if that
+    /// is shorter than the inbox retention: for events the publisher knows are useful only briefly (a push about no
+    /// message it sent), so a flood of them cannot fill the store. Null: the inbox retention.
+    /// </summary>
+    public TimeSpan? UnmatchedRetention { get; init; }
+    /// <summary>
     /// For a caller that waits for the answer (an HTTP request): a delivery whose instance stays busy past the lease wait
     /// is dropped instead of being retried later, when nobody would see its result; <see cref="Runtime.StimulusResult.Dropped"/>
     /// counts it so the caller can be told to try again.

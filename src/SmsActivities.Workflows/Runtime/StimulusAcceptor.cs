@@ -72,20 +72,6 @@ internal sealed class StimulusAcceptor(StimulusRecorder recorder, DispatchSignal
     private async Task<(IReadOnlyList<StimulusResult> Results, IReadOnlyList<RecordedStimulus> Recorded)> RecordAsync(IReadOnlyList<Stimulus> stimuli)
     {
         var recorded = await recorder.RecordAsync(stimuli, TimeSpan.Zero, CancellationToken.None);
-        if (recorded is null)
-        {
-            // Lost a race on a dedupe key: each is tried alone, so the unique key decides which are duplicates.
-            if (stimuli.Count == 1) return ([StimulusResult.Repeat], [RecordedStimulus.Repeat]);
-            var results = new List<StimulusResult>(stimuli.Count);
-            var all = new List<RecordedStimulus>(stimuli.Count);
-            foreach (var stimulus in stimuli)
-            {
-                var one = await RecordAsync([stimulus]);
-                results.AddRange(one.Results);
-                all.AddRange(one.Recorded);
-            }
-            return (results, all);
-        }
         return (recorded.Select((r, i) => r.Duplicate
             ? StimulusResult.Repeat
             : new StimulusResult(r.StimulusId, false, r.Deliveries.Count == 0 && stimuli[i].KeepInInbox, [], 0) { Queued = r.Deliveries.Count }).ToList(), recorded);

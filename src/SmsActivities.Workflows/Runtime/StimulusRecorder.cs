@@ -18,6 +18,8 @@ internal sealed record RecordedStimulus(bool Duplicate, string? StimulusId, IRea
 /// stimulus that matched something (its deliveries point at it, and its dedupe key must then be remembered so a repeat
 /// cannot run those workflows twice), one that must wait in the inbox, and one that asks to be remembered. A stimulus
 /// that matched nothing and must not wait did nothing, so a repeat of it cannot double anything: it is not stored.
+/// A stimulus with a dedupe key is inserted only if no other writer took the key meanwhile (<see cref="KeyedStimulusInserts"/>):
+/// one that lost that race is a duplicate, and the deliveries it matched are not written.
 /// </summary>
 internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, SqliteWriteGate writes, TimeProvider time, IOptions<WorkflowRuntimeOptions> options)
 {
@@ -25,11 +27,11 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
     /// When the deliveries fall due for the dispatcher: at once for accepted stimuli, after the lease wait when the caller
     /// runs them inline itself (the dispatcher then only picks up what a crash or a busy instance left).
     /// </param>
-    /// <returns>One entry per stimulus, in order; null when a concurrent delivery took one of the dedupe keys (nothing was stored).</returns>
-    public Task<IReadOnlyList<RecordedStimulus>?> RecordAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, CancellationToken cancellationToken) =>
+    /// <returns>One entry per stimulus, in order.</returns>
+    public Task<IReadOnlyList<RecordedStimulus>> RecordAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, CancellationToken cancellationToken) =>
         TransientRetry.RunAsync(_ => RecordOnceAsync(stimuli, dueAfter, cancellationToken), cancellationToken);
 
-    private async Task<IReadOnlyList<RecordedStimulus>?> RecordOnceAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<RecordedStimulus>> RecordOnceAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, CancellationToken cancellationToken)
     {
         // The hashes (SHA-256 of canonical JSON) are computed once and before the write turn: every other writer waits
         // while the transaction is open.
@@ -39,15 +41,8 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
         await using var tx = await context.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(context), cancellationToken);
         await StimulusHashLocks.LockAsync(context, hashes.Where((_, i) => stimuli[i].KeepInInbox), cancellationToken);
         var recorded = await StageAsync(context, stimuli, hashes, dueAfter, cancellationToken);
-        try
-        {
-            await context.SaveChangesAsync(cancellationToken);
-            await tx.CommitAsync(cancellationToken);
-        }
-        catch (DbUpdateException e) when (stimuli.Any(s => s.DedupeKey != null) && !TransientRetry.IsRetryable(e))
-        {
-            return null;
-        }
+        await context.SaveChangesAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
         return recorded;
     }
 
@@ -79,6 +74,7 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
             .ToLookup(b => b.Hash, StringComparer.Ordinal);
 
         var recorded = new List<RecordedStimulus>(stimuli.Count);
+        var keyed = new List<(int Index, StimulusRow Row, List<DeliveryRow> Deliveries)>();
         for (var i = 0; i < stimuli.Count; i++)
         {
             var stimulus = stimuli[i];
@@ -104,18 +100,35 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
             }
             if (deliveries.Count > 0 || stimulus.KeepInInbox || (stimulus.RememberWhenUnmatched && stimulus.DedupeKey != null))
             {
-                context.Stimuli.Add(new StimulusRow
+                var row = new StimulusRow
                 {
                     Id = id, Name = stimulus.Name, Hash = hashes[i], PayloadJson = stimulus.Payload?.ToJsonString(WorkflowJson.Options),
                     InputJson = stimulus.Input?.ToJsonString(WorkflowJson.Options), CorrelationId = stimulus.CorrelationId, DedupeKey = stimulus.DedupeKey,
                     // Only a stimulus that may wait stays Pending: a remembered one must never be claimed by a later bookmark.
                     Status = deliveries.Count == 0 && stimulus.KeepInInbox ? StimulusStatus.Pending : StimulusStatus.Consumed,
-                    ReceivedAt = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now + options.Value.InboxRetention),
-                });
-                context.Deliveries.AddRange(deliveries);
+                    ReceivedAt = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now + Retention(stimulus, deliveries.Count > 0)),
+                };
+                if (stimulus.DedupeKey != null) keyed.Add((i, row, deliveries));
+                else
+                {
+                    context.Stimuli.Add(row);
+                    context.Deliveries.AddRange(deliveries);
+                }
             }
             recorded.Add(new RecordedStimulus(false, id, deliveries));
         }
+        var inserted = await KeyedStimulusInserts.InsertNewAsync(context, keyed.Select(k => k.Row).ToList(), cancellationToken);
+        foreach (var (index, row, deliveries) in keyed)
+        {
+            if (inserted.Contains(row.Id)) context.Deliveries.AddRange(deliveries);
+            else recorded[index] = RecordedStimulus.Repeat;
+        }
         return recorded;
+    }
+
+    private TimeSpan Retention(Stimulus stimulus, bool matched)
+    {
+        var inbox = options.Value.InboxRetention;
+        return !matched && stimulus.UnmatchedRetention is { } shorter && shorter < inbox ? shorter : inbox;
     }
 }

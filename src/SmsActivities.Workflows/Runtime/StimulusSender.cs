@@ -21,15 +21,6 @@ internal sealed class StimulusSender(
         ArgumentNullException.ThrowIfNull(stimuli);
         if (stimuli.Count == 0) return [];
         var recorded = await recorder.RecordAsync(stimuli, options.Value.LeaseWaitTimeout, cancellationToken);
-        if (recorded is null)
-        {
-            // Lost a race on a dedupe key with another delivery of the same events: each is tried alone, so the
-            // unique key decides which of them are duplicates and the others still go through.
-            if (stimuli.Count == 1) return [StimulusResult.Repeat];
-            var oneByOne = new List<StimulusResult>(stimuli.Count);
-            foreach (var stimulus in stimuli) oneByOne.AddRange(await SendAsync([stimulus], cancellationToken));
-            return oneByOne;
-        }
 
         var runs = recorded.Select(_ => new List<WorkflowRunResult>()).ToArray();
         var deferred = new int[recorded.Count];

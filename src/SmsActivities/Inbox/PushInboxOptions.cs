@@ -32,4 +32,12 @@ public sealed class PushInboxOptions
     /// <summary>Longest wait between two attempts of a failing push.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Failed attempts after which a push is set aside (dead-lettered): kept with its error but never due again, logged
+    /// and counted (<c>sms.inbox.dead_lettered</c>), so a push that can never be processed stops costing a retry forever.
+    /// The default, with the default delays, keeps trying for about three hours.
+    /// </summary>
+    [Range(1, 1_000)]
+    public int MaxAttempts { get; set; } = 25;
 }

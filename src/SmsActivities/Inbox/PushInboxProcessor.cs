@@ -10,15 +10,20 @@ namespace SmsActivities.Inbox;
 /// One pass over the push inbox: claims a batch of pushes, runs them through <see cref="SmsStimulusPublisher"/> as one
 /// (their reports in one records write and one accept transaction) and ends the claim. A batch that fails is run again
 /// push by push, so one push that cannot be processed keeps its row, with its error and a growing delay, and holds up
-/// no other push.
+/// no other push. After <see cref="PushInboxOptions.MaxAttempts"/> failures the row is set aside for good (due
+/// <see cref="DeadLetter"/>), still with its error, for an operator to look at.
 /// </summary>
 internal sealed class PushInboxProcessor(
     PushInbox inbox,
     SmsStimulusPublisher publisher,
     IOptions<PushInboxOptions> options,
+    SmsTelemetry telemetry,
     TimeProvider time,
     ILogger<PushInboxProcessor> logger)
 {
+    /// <summary>When a dead-lettered row falls due: never. Setting its <c>DueAtTicks</c> back to 0 queues it again.</summary>
+    public static readonly DateTimeOffset DeadLetter = DateTimeOffset.MaxValue;
+
     /// <returns>How many rows the pass claimed (fewer than the batch size: the inbox is drained for now).</returns>
     public async Task<int> ProcessAsync(CancellationToken cancellationToken)
     {
@@ -81,10 +86,19 @@ internal sealed class PushInboxProcessor(
     private (long Id, string Error, DateTimeOffset RetryAt) Failure(PushInboxEntity row, Exception error)
     {
         var o = options.Value;
-        var delay = TimeSpan.FromTicks(Math.Min(o.MaxRetryDelay.Ticks, o.RetryDelay.Ticks * (1L << Math.Min(row.Attempts, 30))));
-        // The exception is logged and kept, never the events: they hold phone numbers and texts.
-        logger.LogError(error, "Push inbox row {Id} failed (attempt {Attempt}); tried again in {Delay}", row.Id, row.Attempts + 1, delay);
         var message = $"{error.GetType().Name}: {error.Message}";
-        return (row.Id, message.Length > 2000 ? message[..2000] : message, time.GetUtcNow() + delay);
+        message = message.Length > 2000 ? message[..2000] : message;
+        // The exception is logged and kept, never the events: they hold phone numbers and texts.
+        if (row.Attempts + 1 >= o.MaxAttempts)
+        {
+            // Only the error's type: a database error's message can quote the values of the row it failed on.
+            logger.LogError("Push inbox row {Id} set aside after {Attempts} failed attempts ({ErrorType}): kept with its error, not tried again",
+                row.Id, row.Attempts + 1, error.GetType().Name);
+            telemetry.InboxDeadLettered.Add(1, new KeyValuePair<string, object?>("error.type", error.GetType().Name));
+            return (row.Id, message, DeadLetter);
+        }
+        var delay = TimeSpan.FromTicks(Math.Min(o.MaxRetryDelay.Ticks, o.RetryDelay.Ticks * (1L << Math.Min(row.Attempts, 30))));
+        logger.LogError(error, "Push inbox row {Id} failed (attempt {Attempt}); tried again in {Delay}", row.Id, row.Attempts + 1, delay);
+        return (row.Id, message, time.GetUtcNow() + delay);
     }
 }

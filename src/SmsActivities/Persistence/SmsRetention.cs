@@ -25,6 +25,15 @@ public sealed class SmsRetentionOptions
     [Range(typeof(TimeSpan), "00:00:00", "3650.00:00:00")]
     public TimeSpan ExpiredOtpChallenges { get; set; } = TimeSpan.FromDays(1);
 
+    /// <summary>
+    /// Pushed events that match nothing yet and concern no message on a send record: a delivery report of an unknown
+    /// message, a reply. They wait in the runtime's inbox this long (a reply at least <c>ReplyClaimWindow</c>) instead of
+    /// the inbox retention, long enough for a report that beat its send's record, or a reply that beat its wait, to be
+    /// claimed, and short enough that a flood of foreign or forged pushes cannot fill the store.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan UnmatchedEvents { get; set; } = TimeSpan.FromMinutes(10);
+
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(5);
 }

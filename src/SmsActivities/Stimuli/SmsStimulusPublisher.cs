@@ -27,6 +27,7 @@ public sealed class SmsStimulusPublisher(
     SendRecordStore records,
     SendReportLedger ledger,
     IOptions<SmsActivitiesOptions> options,
+    IOptions<SmsRetentionOptions> retention,
     TimeProvider time,
     ILogger<SmsStimulusPublisher> logger)
 {
@@ -78,6 +79,7 @@ public sealed class SmsStimulusPublisher(
         // existed still wait on each recipient in doubt.
         // Each send is counted once for the batch, after every write above, and its stimuli carry the counts.
         var sends = await ledger.SendsOfAsync(reports, cancellationToken).ConfigureAwait(false);
+        KeepUnmatchedBriefly(stimuli, events, reports, replies.Count, sends, settlements);
         var counts = await ledger.CountsAsync(sends.Values.ToArray(), cancellationToken).ConfigureAwait(false);
         var extra = reports.Select(r => sends.TryGetValue((r.Vendor, r.MessageId), out var send) ? SmsStimuli.ForSendReport(r, send.Key, counts[send.Key], started) : null)
             .OfType<Stimulus>()
@@ -103,6 +105,32 @@ public sealed class SmsStimulusPublisher(
         await RecordReportLatencyAsync(freshReports, started, cancellationToken).ConfigureAwait(false);
         await RecordRepliesAsync(freshReplies, started, cancellationToken).ConfigureAwait(false);
         return new IngestResult(fresh, eventResults.Length - fresh);
+    }
+
+    /// <summary>
+    /// The events about no message on a send record (a report of an unknown message, a reply) are kept only briefly when
+    /// they match nothing (<see cref="SmsRetentionOptions.UnmatchedEvents"/>); a reply answers a wait only within the
+    /// reply claim window anyway.
+    /// </summary>
+    private void KeepUnmatchedBriefly(List<Stimulus> stimuli, List<(int First, int Count)> events, IReadOnlyList<DeliveryReport> reports, int replies,
+        IReadOnlyDictionary<(string Vendor, string MessageId), SendReference> sends, IReadOnlyList<InDoubtSettlement> settlements)
+    {
+        var brief = retention.Value.UnmatchedEvents;
+        var reply = brief > options.Value.ReplyClaimWindow ? brief : options.Value.ReplyClaimWindow;
+        var settling = settlements.Select(s => s.Report).ToHashSet();
+        for (var e = 0; e < events.Count; e++)
+        {
+            TimeSpan keep;
+            if (e < reports.Count)
+            {
+                if (sends.ContainsKey((reports[e].Vendor, reports[e].MessageId)) || settling.Contains(reports[e])) continue;
+                keep = brief;
+            }
+            else if (e < reports.Count + replies) keep = reply;
+            else continue;
+            var (first, count) = events[e];
+            for (var i = first; i < first + count; i++) stimuli[i] = stimuli[i] with { UnmatchedRetention = keep };
+        }
     }
 
     private async Task<IReadOnlyList<InDoubtSettlement>> FindInDoubtAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken) =>

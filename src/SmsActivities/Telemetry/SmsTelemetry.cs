@@ -32,6 +32,7 @@ public sealed class SmsTelemetry : IDisposable
         WebhookPushes = _meter.CreateCounter<long>("sms.webhook.pushes", "{push}", "Vendor pushes accepted and acknowledged, by vendor and kind");
         WebhookRejections = _meter.CreateCounter<long>("sms.webhook.rejections", "{push}", "Vendor pushes refused, by vendor, kind and reason (token, too_large, malformed, replayed, store_failed)");
         OtpVerifications = _meter.CreateCounter<long>("sms.otp.verifications", "{check}", "OTP code checks, by result (Valid, Invalid, Expired, TooManyAttempts, RateLimited)");
+        InboxDeadLettered = _meter.CreateCounter<long>("sms.inbox.dead_lettered", "{push}", "Pushes set aside after failing SmsActivities:Inbox:MaxAttempts times, by error type");
     }
 
     public Counter<long> MessagesSent { get; }
@@ -44,6 +45,7 @@ public sealed class SmsTelemetry : IDisposable
     public Counter<long> WebhookPushes { get; }
     public Counter<long> WebhookRejections { get; }
     public Counter<long> OtpVerifications { get; }
+    public Counter<long> InboxDeadLettered { get; }
 
     public Counter<long> MessagesInDoubt { get; }
 

@@ -1,0 +1,55 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace SmsActivities.Workflows.Persistence;
+
+/// <summary>
+/// Inserts stimulus rows that carry a dedupe key with <c>INSERT … ON CONFLICT ("DedupeKey") DO NOTHING RETURNING</c>
+/// (the same SQL on SQLite and PostgreSQL), inside the caller's transaction. Two nodes, or two concurrent writers,
+/// recording the same event is an expected race: the unique key decides it without an error (EF logs every failed
+/// SaveChanges as an error and PostgreSQL aborts the whole transaction). On PostgreSQL a conflicting insert that is not
+/// committed yet makes this one wait for it: the row is then taken as a duplicate if it committed, inserted if not.
+/// </summary>
+internal static class KeyedStimulusInserts
+{
+    // Ten columns a row: well under SQLite's and PostgreSQL's parameter limits.
+    private const int RowsPerStatement = 200;
+
+    /// <returns>The ids of the rows inserted; a row whose key was already taken is not among them.</returns>
+    public static async Task<HashSet<string>> InsertNewAsync(DbContext context, IReadOnlyList<StimulusRow> rows, CancellationToken cancellationToken)
+    {
+        var inserted = new HashSet<string>(StringComparer.Ordinal);
+        if (rows.Count == 0) return inserted;
+        var entity = context.Model.FindEntityType(typeof(StimulusRow))!;
+        var sql = context.GetService<ISqlGenerationHelper>();
+        var store = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+        string Column(string property) => sql.DelimitIdentifier(entity.FindProperty(property)!.GetColumnName(store)!);
+        string[] properties =
+        [
+            nameof(StimulusRow.Id), nameof(StimulusRow.Name), nameof(StimulusRow.Hash), nameof(StimulusRow.PayloadJson), nameof(StimulusRow.InputJson),
+            nameof(StimulusRow.CorrelationId), nameof(StimulusRow.DedupeKey), nameof(StimulusRow.Status), nameof(StimulusRow.ReceivedAt), nameof(StimulusRow.ExpiresAt),
+        ];
+        var head = $"INSERT INTO {sql.DelimitIdentifier(store.Name, store.Schema)} ({string.Join(", ", properties.Select(Column))}) VALUES ";
+        var tail = $" ON CONFLICT ({Column(nameof(StimulusRow.DedupeKey))}) DO NOTHING RETURNING {Column(nameof(StimulusRow.Id))} AS \"Value\"";
+        // In key order, so two transactions inserting the same keys wait for each other instead of deadlocking.
+        foreach (var chunk in rows.OrderBy(r => r.DedupeKey, StringComparer.Ordinal).Chunk(RowsPerStatement))
+        {
+            var parameters = new List<object?>(chunk.Length * properties.Length);
+            var values = new List<string>(chunk.Length);
+            foreach (var row in chunk)
+            {
+                object?[] fields = [row.Id, row.Name, row.Hash, row.PayloadJson, row.InputJson, row.CorrelationId, row.DedupeKey, (int)row.Status, row.ReceivedAt, row.ExpiresAt];
+                values.Add("(" + string.Join(", ", fields.Select((_, i) => "{" + (parameters.Count + i) + "}")) + ")");
+                parameters.AddRange(fields);
+            }
+            // Only identifiers from the model and {n} placeholders are concatenated; every value is a parameter.
+#pragma warning disable EF1003
+            var ids = await context.Database.SqlQueryRaw<string>(head + string.Join(", ", values) + tail, parameters.ToArray()!).ToListAsync(cancellationToken);
+#pragma warning restore EF1003
+            inserted.UnionWith(ids);
+        }
+        return inserted;
+    }
+}

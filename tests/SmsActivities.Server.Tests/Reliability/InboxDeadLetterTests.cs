@@ -1,0 +1,74 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SmsActivities.Server.Tests.Infrastructure;
+using SmsActivities.Vendors.Tests;
+using Xunit.Abstractions;
+
+namespace SmsActivities.Server.Tests.Reliability;
+
+/// <summary>
+/// A push the inbox processor can never run is tried a bounded number of times, then set aside for good: kept with
+/// its error, never due again, logged once (without the push's content) and counted in <c>sms.inbox.dead_lettered</c>.
+/// </summary>
+public sealed class InboxDeadLetterTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_push_that_keeps_failing_is_set_aside_after_the_maximum_attempts_logged_and_counted()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var server = await ServerHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["SmsActivities:Inbox:MaxAttempts"] = "3",
+            ["SmsActivities:Inbox:RetryDelay"] = "00:00:00.050",
+            ["SmsActivities:Inbox:PollInterval"] = "00:00:00.100",
+        }, services => services.AddSingleton<ILoggerProvider>(logs));
+        var meters = server.Services.GetRequiredService<IMeterFactory>();
+        long deadLettered = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == meters && instrument.Name == "sms.inbox.dead_lettered") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref deadLettered, value));
+        listener.Start();
+
+        // Stored events no reader would write (a bug in an older version, a damaged row): they hold a number and a text.
+        const string secretish = "+8613800138000 your code is 424242";
+        var plugin = Path.Combine(server.DataDirectory, "sms.db");
+        await using (var connection = new SqliteConnection($"Data Source={plugin};Default Timeout=60;Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO sms_push_inbox (Events, ReceivedAtTicks, DueAtTicks, Attempts) VALUES ($events, 0, 0, 0)";
+            insert.Parameters.AddWithValue("$events", "{\"replies\":[{\"mobile\":\"" + secretish + "\"");
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await ServerProcess.EventuallyAsync(() => Task.FromResult(Interlocked.Read(ref deadLettered) == 1), TimeSpan.FromSeconds(60), "the poison push to be set aside");
+        // Long enough for several more attempts at the retry delay, had it not been set aside.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var (attempts, due, error) = await RowAsync(plugin);
+        var lines = logs.Lines;
+        output.WriteLine($"attempts {attempts}, due {due}, error {error}; log:{Environment.NewLine}{string.Join(Environment.NewLine, lines)}");
+        Assert.Equal(3, attempts);
+        Assert.Equal(DateTimeOffset.MaxValue.UtcTicks, due);
+        Assert.Contains("JsonException", error, StringComparison.Ordinal);
+        Assert.Equal(1, Interlocked.Read(ref deadLettered));
+        Assert.Single(lines, l => l.Contains("set aside after 3 failed attempts", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("424242", StringComparison.Ordinal) || l.Contains("8613800138000", StringComparison.Ordinal));
+        SqliteConnection.ClearAllPools();
+    }
+
+    private static async Task<(long Attempts, long Due, string Error)> RowAsync(string file)
+    {
+        await using var connection = new SqliteConnection($"Data Source={file};Default Timeout=60;Pooling=False");
+        await connection.OpenAsync();
+        await using var select = connection.CreateCommand();
+        select.CommandText = "SELECT Attempts, DueAtTicks, Error FROM sms_push_inbox";
+        await using var reader = await select.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync(), "the poison row is kept");
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2));
+    }
+}

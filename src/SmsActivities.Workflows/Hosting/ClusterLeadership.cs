@@ -31,16 +31,17 @@ public sealed class ClusterLeadership : IAsyncDisposable, IDisposable
     public async Task<bool> IsLeaderAsync(string role, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(role);
-        if (_postgres is null)
-        {
-            await using var context = new WorkflowDbContext(options);
-            _postgres = context.Database.ProviderName == DatabaseSettings.NpgsqlProviderName;
-            _connectionString = _postgres.Value ? context.Database.GetConnectionString() : null;
-        }
-        if (_postgres is false) return true;
         await _lock.WaitAsync(cancellationToken);
         try
         {
+            // Under the lock: two roles asking at start must not see the provider known and the connection string not yet.
+            if (_postgres is null)
+            {
+                await using var context = new WorkflowDbContext(options);
+                _connectionString = context.Database.GetConnectionString();
+                _postgres = context.Database.ProviderName == DatabaseSettings.NpgsqlProviderName;
+            }
+            if (_postgres is false) return true;
             if (_held.TryGetValue(role, out var held))
             {
                 if (await AliveAsync(held, cancellationToken)) return true;

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace SmsActivities.Workflows.Persistence;
 
@@ -62,7 +63,31 @@ public static class DatabaseMigrator
             await context.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
             await AdoptLegacySqliteAsync(context, legacyTable, cancellationToken).ConfigureAwait(false);
         }
+        else if (context.Database.ProviderName == DatabaseSettings.NpgsqlProviderName)
+        {
+            await CreatePostgresHistoryAsync(context, cancellationToken).ConfigureAwait(false);
+        }
         await context.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Npgsql's migrator reads the history table without first asking whether it exists, so on an empty database EF
+    /// logs that failed query as an error (and then creates the table). Creating the table (and its schema) first keeps
+    /// a first start free of errors in the log. Nodes starting together queue on a transaction-scoped advisory lock:
+    /// concurrent CREATE … IF NOT EXISTS of one name can still collide in PostgreSQL's catalog.
+    /// </summary>
+    private static async Task CreatePostgresHistoryAsync(DbContext context, CancellationToken cancellationToken)
+    {
+        // A database that does not exist yet is EF's to create (with the history table).
+        if (!await context.GetService<IRelationalDatabaseCreator>().ExistsAsync(cancellationToken).ConfigureAwait(false)) return;
+        var history = context.GetService<IHistoryRepository>();
+        var lockName = "migrations:" + context.GetType().FullName;
+        await using var tx = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await context.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext({lockName}))", cancellationToken).ConfigureAwait(false);
+#pragma warning disable EF1002 // EF Core's own history script, no user input.
+        await context.Database.ExecuteSqlRawAsync(history.GetCreateIfNotExistsScript(), cancellationToken).ConfigureAwait(false);
+#pragma warning restore EF1002
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task AdoptLegacySqliteAsync(DbContext context, string legacyTable, CancellationToken cancellationToken)

@@ -58,8 +58,8 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             var staged = new List<IReadOnlyList<FollowUp>>(stages.Count);
             using var turn = await writes.EnterAsync(db, urgent: false, cancellationToken);
             await using var tx = await db.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(db), cancellationToken);
-            await StimulusHashLocks.LockAsync(db, stages.SelectMany(FreshBookmarks).Select(b => b.Hash)
-                .Concat(stages.SelectMany(x => x.Run.Context.Outbox.Where(s => s.KeepInInbox).Select(s => s.Hash))), cancellationToken);
+            await StimulusHashLocks.LockAsync(db, stages.SelectMany(FreshBookmarks).Select(b => b.Hash),
+                stages.SelectMany(x => x.Run.Context.Outbox.Where(s => s.KeepInInbox).Select(s => (s.Hash, s.DedupeKey))), cancellationToken);
             await DeleteReplacedAsync(db, stages, cancellationToken);
             var executionIds = stages.Where(x => !x.IsNew).SelectMany(x => x.Run.Context.ExecutionRecords.Keys).ToList();
             var storedExecutions = executionIds.Count == 0 ? [] : await db.Executions.Where(e => executionIds.Contains(e.Id)).ToDictionaryAsync(e => e.Id, cancellationToken);

@@ -39,7 +39,7 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
         await using var context = await db.CreateDbContextAsync(cancellationToken);
         using var turn = await writes.EnterAsync(context, urgent: true, cancellationToken);
         await using var tx = await context.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(context), cancellationToken);
-        await StimulusHashLocks.LockAsync(context, hashes.Where((_, i) => stimuli[i].KeepInInbox), cancellationToken);
+        await StimulusHashLocks.LockAsync(context, [], stimuli.Select((s, i) => (s, hashes[i])).Where(x => x.s.KeepInInbox).Select(x => (x.Item2, x.s.DedupeKey)), cancellationToken);
         var recorded = await StageAsync(context, stimuli, hashes, dueAfter, cancellationToken);
         await context.SaveChangesAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);

@@ -56,6 +56,9 @@ public sealed class ServerProcess : IDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>The server's content root: its working directory, the folder of its dll.</summary>
+    public string ContentRoot => _process.StartInfo.WorkingDirectory;
+
     public Uri BaseAddress => new($"http://127.0.0.1:{_port}/");
 
     public async Task<HttpClient> ClientWhenReadyAsync(string apiKey = Hosting.ServerOptions.SandboxApiKey)

@@ -12,18 +12,22 @@ namespace SmsActivities.Server.Tests.Samples;
 /// <summary>
 /// Every sample workflow, JSON and C#, end to end through the running sandbox server: HTTP in → the plug-in calls the
 /// vendor emulator over loopback → the emulator pushes reports and replies to the server's webhooks → the workflow
-/// resumes → HTTP out and the instance finished. Codes are read from what the emulated handset received.
+/// resumes → HTTP out and the instance finished. Codes are read from what the emulated handset received. On SQLite
+/// here; <see cref="PostgresSampleWorkflowTests"/> runs the same tests on PostgreSQL.
 /// </summary>
-public sealed class SampleWorkflowTests
+public class SampleWorkflowTests
 {
     /// <summary>"" for the JSON samples, "code/" for their code-first twins.</summary>
     public static TheoryData<string> Flavours => new() { "", "code/" };
+
+    /// <summary>A new server for one test, on the database this class tests.</summary>
+    protected virtual Task<SandboxServer> StartServerAsync() => SandboxServer.StartAsync();
 
     [Theory]
     [MemberData(nameof(Flavours))]
     public async Task Otp_sms_sends_a_code_that_only_verifies_when_typed_correctly(string flavour)
     {
-        await using var server = await SandboxServer.StartAsync();
+        await using var server = await StartServerAsync();
         const string mobile = "+8613800138001";
 
         var (sent, body) = await server.PostAsync($"workflows/{flavour}otp/send", new { mobile });
@@ -59,7 +63,7 @@ public sealed class SampleWorkflowTests
     [MemberData(nameof(Flavours))]
     public async Task Otp_brute_force_is_stopped_after_five_wrong_codes(string flavour)
     {
-        await using var server = await SandboxServer.StartAsync();
+        await using var server = await StartServerAsync();
         const string mobile = "+8613800138002";
         var (_, body) = await server.PostAsync($"workflows/{flavour}otp/send", new { mobile });
         var verifyUrl = body!["verifyUrl"]!.GetValue<string>();
@@ -76,7 +80,7 @@ public sealed class SampleWorkflowTests
     [MemberData(nameof(Flavours))]
     public async Task Otp_then_voice_calls_with_a_code_when_no_delivery_report_comes_within_60_seconds(string flavour)
     {
-        await using var server = await SandboxServer.StartAsync();
+        await using var server = await StartServerAsync();
         const string mobile = "+8613800138003";
         server.Emulators.Yunpian.Script.For(mobile, DeliveryPlan.NeverReport);
 
@@ -107,7 +111,7 @@ public sealed class SampleWorkflowTests
     [MemberData(nameof(Flavours))]
     public async Task Otp_then_voice_makes_no_call_when_the_sms_is_delivered(string flavour)
     {
-        await using var server = await SandboxServer.StartAsync();
+        await using var server = await StartServerAsync();
         const string mobile = "+8613800138004";
         var (_, body) = await server.PostAsync($"workflows/{flavour}otp-voice/send", new { mobile });
         var verifyUrl = body!["verifyUrl"]!.GetValue<string>();
@@ -128,7 +132,7 @@ public sealed class SampleWorkflowTests
     [MemberData(nameof(Flavours))]
     public async Task Campaign_resends_failed_recipients_through_the_second_vendor_and_summarises(string flavour)
     {
-        await using var server = await SandboxServer.StartAsync();
+        await using var server = await StartServerAsync();
         string[] recipients = ["+8613800138011", "+8613800138012", "+8613800138013"];
         const string failing = "+8613800138012";
         using (var script = await server.Http.PutAsync($"_emulators/yunpian/_script/{Uri.EscapeDataString(failing)}",
@@ -168,7 +172,7 @@ public sealed class SampleWorkflowTests
     [Fact]
     public async Task Reply_router_confirms_answers_help_and_records_opt_outs()
     {
-        await using var server = await SandboxServer.StartAsync();
+        await using var server = await StartServerAsync();
         const string confirming = "+8613800138021";
         const string stopping = "+8613800138022";
         const string asking = "+8613800138023";
@@ -204,7 +208,7 @@ public sealed class SampleWorkflowTests
     [MemberData(nameof(Flavours))]
     public async Task Send_and_wait_for_reply_takes_the_first_matching_answer(string flavour)
     {
-        await using var server = await SandboxServer.StartAsync();
+        await using var server = await StartServerAsync();
         const string mobile = "+8613800138031";
         var (asked, body) = await server.PostAsync($"workflows/{flavour}survey", new { mobile });
         Assert.Equal(HttpStatusCode.Accepted, asked.StatusCode);
@@ -225,7 +229,7 @@ public sealed class SampleWorkflowTests
     [MemberData(nameof(Flavours))]
     public async Task Send_and_wait_for_reply_times_out_after_ten_minutes(string flavour)
     {
-        await using var server = await SandboxServer.StartAsync();
+        await using var server = await StartServerAsync();
         const string mobile = "+8613800138032";
         var (_, body) = await server.PostAsync($"workflows/{flavour}survey", new { mobile });
         var resultUrl = body!["resultUrl"]!.GetValue<string>();

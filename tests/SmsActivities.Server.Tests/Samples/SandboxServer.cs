@@ -36,11 +36,13 @@ public sealed class SandboxServer : IAsyncDisposable
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private readonly WebApplication _app;
     private readonly string _dataDirectory;
+    private readonly bool _ownsDataDirectory;
 
-    private SandboxServer(WebApplication app, Uri baseAddress, string dataDirectory, ShiftableTimeProvider time)
+    private SandboxServer(WebApplication app, Uri baseAddress, string dataDirectory, bool ownsDataDirectory, ShiftableTimeProvider time)
     {
         _app = app;
         _dataDirectory = dataDirectory;
+        _ownsDataDirectory = ownsDataDirectory;
         Time = time;
         Http = new HttpClient { BaseAddress = baseAddress, Timeout = Patience };
     }
@@ -58,10 +60,14 @@ public sealed class SandboxServer : IAsyncDisposable
     /// <summary>The folder of the server's SQLite files.</summary>
     public string DataDirectory => _dataDirectory;
 
-    /// <param name="settings">Configuration on top of the defaults, e.g. a vendor's attempt timeout or lower OTP limits.</param>
+    /// <param name="settings">
+    /// Configuration on top of the defaults, e.g. a vendor's attempt timeout or lower OTP limits. A caller that sets
+    /// <c>Server:DataDirectory</c> owns that folder (it is left in place on dispose).
+    /// </param>
     public static async Task<SandboxServer> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "smsactivities-tests", Guid.NewGuid().ToString("N"));
+        var given = settings?.GetValueOrDefault("Server:DataDirectory");
+        var dataDirectory = given ?? Path.Combine(Path.GetTempPath(), "smsactivities-tests", Guid.NewGuid().ToString("N"));
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             EnvironmentName = Environments.Production,
@@ -79,7 +85,7 @@ public sealed class SandboxServer : IAsyncDisposable
         app.UseSmsActivitiesServer();
         await app.StartAsync().ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new SandboxServer(app, new Uri(address.TrimEnd('/') + "/"), dataDirectory, time);
+        return new SandboxServer(app, new Uri(address.TrimEnd('/') + "/"), dataDirectory, ownsDataDirectory: given is null, time);
     }
 
     public async Task<(HttpResponseMessage Response, JsonNode? Body)> PostAsync(string path, object body)
@@ -126,6 +132,7 @@ public sealed class SandboxServer : IAsyncDisposable
         Http.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        if (!_ownsDataDirectory) return;
         try
         {
             Directory.Delete(_dataDirectory, recursive: true);

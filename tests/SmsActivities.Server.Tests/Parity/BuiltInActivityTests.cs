@@ -125,6 +125,50 @@ public sealed class BuiltInActivityTests : ServerTest
         Assert.Equal(2, await CountInstancesAsync("cron"));
     }
 
+    [Fact]
+    public async Task A_timer_trigger_starts_the_workflow_at_every_interval()
+    {
+        await PublishAsync(Client, Flowchart("every-hour",
+            [
+                Act("Timer1", "Elsa.Timer", new JsonObject { ["interval"] = Lit("01:00:00") }, new JsonObject { ["canStartWorkflow"] = true }),
+                Act("Hello", "Elsa.WriteLine", new JsonObject { ["text"] = Lit("tick") }),
+            ],
+            [Conn("Timer1", "Hello")]));
+        _time.Advance(TimeSpan.FromSeconds(2)); // one scheduler pass sees the trigger and plans the first tick
+        await Task.Delay(1000);
+        Assert.Equal(0, await CountInstancesAsync("every-hour"));
+
+        _time.Advance(TimeSpan.FromMinutes(61));
+        await WaitUntilAsync(async () => await CountInstancesAsync("every-hour") == 1);
+        _time.Advance(TimeSpan.FromMinutes(60));
+        await WaitUntilAsync(async () => await CountInstancesAsync("every-hour") == 2);
+    }
+
+    [Fact]
+    public async Task ParallelForEach_runs_a_branch_per_item_that_each_wait_and_completes_once_all_have()
+    {
+        var body = Act("Body", "Elsa.Sequence", new JsonObject
+        {
+            ["activities"] = new JsonArray(Act("Pause", "Elsa.Timer", new JsonObject { ["interval"] = Lit("00:01:00") }), SetVar("Note", "Trail", "getTrail() + getCurrentValue()")),
+        });
+        var instance = await RunAsync("parallel",
+            [
+                Act("Start1", "Elsa.Start"),
+                Act("Loop", "Elsa.ParallelForEach", new JsonObject { ["items"] = Js("['a', 'b', 'c']"), ["body"] = body }),
+                SetVar("After", "Said", "'after ' + getTrail().length"),
+            ],
+            [Conn("Start1", "Loop"), Conn("Loop", "After")], [Variable("Trail", "String", ""), Variable("Said", "String", "")]);
+        Assert.True((string?)instance["subStatus"] == "Suspended" && instance["workflowState"]!["bookmarks"]!.AsArray().Count == 3,
+            $"every branch waits at once; bookmarks: {instance["workflowState"]!["bookmarks"]!.ToJsonString()}");
+
+        _time.Advance(TimeSpan.FromMinutes(2));
+        var done = await WaitForAsync((string)instance["id"]!, i => (string?)i["subStatus"] == "Finished");
+        Assert.Equal("abc", string.Concat(Var(done, "Trail")!.Order()));
+        Assert.Equal("after 3", Var(done, "Said"));
+        var runs = await ExecutionCountsAsync(Client, (string)instance["id"]!);
+        Assert.True(runs["Loop"] == 1 && runs["Note"] == 3 && runs["After"] == 1, "ran: " + string.Join(", ", runs.Select(r => $"{r.Key}={r.Value}")));
+    }
+
     [Theory]
     [InlineData("workflows/http-target", "201:yes")]
     [InlineData("workflows/no-such-path", "unmatched:404")]

@@ -103,45 +103,29 @@ public sealed class BuiltInActivityTests : ServerTest
         Assert.Equal("done", Var(done, "Said"));
     }
 
-    [Fact]
-    public async Task A_cron_trigger_starts_the_workflow_at_each_occurrence()
+    [Theory]
+    [InlineData("Elsa.Cron", "cronExpression", "0 9 * * MON-FRI", 24)] // Monday 09:00, then Tuesday 09:00
+    [InlineData("Elsa.Timer", "interval", "01:00:00", 1)] // an hour after the scheduler planned it, then every hour
+    public async Task A_schedule_trigger_starts_the_workflow_at_each_occurrence(string type, string input, string schedule, int hoursToNext)
     {
-        await PublishAsync(Client, Flowchart("cron",
+        var definitionId = type == "Elsa.Cron" ? "cron" : "every-hour";
+        await PublishAsync(Client, Flowchart(definitionId,
             [
-                Act("Cron1", "Elsa.Cron", new JsonObject { ["cronExpression"] = Lit("0 9 * * MON-FRI") }, new JsonObject { ["canStartWorkflow"] = true }),
+                Act("Trigger1", type, new JsonObject { [input] = Lit(schedule) }, new JsonObject { ["canStartWorkflow"] = true }),
                 Act("Hello", "Elsa.WriteLine", new JsonObject { ["text"] = Lit("good morning") }),
             ],
-            [Conn("Cron1", "Hello")]));
-        // The scheduler passes once per poll interval of the (fake) clock: let one pass see the new trigger and plan 09:00.
+            [Conn("Trigger1", "Hello")]));
+        // The scheduler passes once per poll interval of the (fake) clock: let one pass see the new trigger and plan it.
         _time.Advance(TimeSpan.FromSeconds(2));
         await Task.Delay(1000);
-        Assert.Equal(0, await CountInstancesAsync("cron"));
+        Assert.Equal(0, await CountInstancesAsync(definitionId));
 
         _time.Advance(TimeSpan.FromMinutes(61)); // Monday 09:01
-        await WaitUntilAsync(async () => await CountInstancesAsync("cron") == 1);
-        _time.Advance(TimeSpan.FromHours(24)); // Tuesday 09:01
-        await WaitUntilAsync(async () => await CountInstancesAsync("cron") == 2);
+        await WaitUntilAsync(async () => await CountInstancesAsync(definitionId) == 1);
+        _time.Advance(TimeSpan.FromHours(hoursToNext));
+        await WaitUntilAsync(async () => await CountInstancesAsync(definitionId) == 2);
         await Task.Delay(500);
-        Assert.Equal(2, await CountInstancesAsync("cron"));
-    }
-
-    [Fact]
-    public async Task A_timer_trigger_starts_the_workflow_at_every_interval()
-    {
-        await PublishAsync(Client, Flowchart("every-hour",
-            [
-                Act("Timer1", "Elsa.Timer", new JsonObject { ["interval"] = Lit("01:00:00") }, new JsonObject { ["canStartWorkflow"] = true }),
-                Act("Hello", "Elsa.WriteLine", new JsonObject { ["text"] = Lit("tick") }),
-            ],
-            [Conn("Timer1", "Hello")]));
-        _time.Advance(TimeSpan.FromSeconds(2)); // one scheduler pass sees the trigger and plans the first tick
-        await Task.Delay(1000);
-        Assert.Equal(0, await CountInstancesAsync("every-hour"));
-
-        _time.Advance(TimeSpan.FromMinutes(61));
-        await WaitUntilAsync(async () => await CountInstancesAsync("every-hour") == 1);
-        _time.Advance(TimeSpan.FromMinutes(60));
-        await WaitUntilAsync(async () => await CountInstancesAsync("every-hour") == 2);
+        Assert.Equal(2, await CountInstancesAsync(definitionId));
     }
 
     [Fact]

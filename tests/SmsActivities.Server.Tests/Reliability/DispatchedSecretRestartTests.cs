@@ -44,11 +44,11 @@ public sealed class DispatchedSecretRestartTests
     public async Task A_child_started_after_a_kill_gets_the_real_secret_which_is_never_at_rest()
     {
         await using var listener = HoldFirstListener.Start();
-        await using var setup = Setup.Create(listener);
+        using var setup = Setup.Create(listener);
         await setup.DispatchThenKillAsync(_token);
         await setup.AssertNotAtRestAsync(_token); // the queued start holds the mask and the sealed input
 
-        using var second = ServerProcess.Start(ServerProcess.FreePort(), setup.Data, setup.Workflows);
+        using var second = setup.StartServer();
         using var http = await second.ClientWhenReadyAsync();
         await ServerProcess.EventuallyAsync(async () => await setup.ChildSubStatusAsync() == "Finished", TimeSpan.FromSeconds(120),
             "the next server to start the child; it wrote: " + second.RecentOutput);
@@ -63,11 +63,11 @@ public sealed class DispatchedSecretRestartTests
     public async Task A_child_started_without_the_key_ring_faults_naming_the_input()
     {
         await using var listener = HoldFirstListener.Start();
-        await using var setup = Setup.Create(listener);
+        using var setup = Setup.Create(listener);
         await setup.DispatchThenKillAsync(_token);
         Directory.Delete(Path.Combine(setup.Data, "keys"), recursive: true); // as a node with a key ring of its own
 
-        using var second = ServerProcess.Start(ServerProcess.FreePort(), setup.Data, setup.Workflows);
+        using var second = setup.StartServer();
         using var http = await second.ClientWhenReadyAsync();
         await ServerProcess.EventuallyAsync(async () => await setup.ChildSubStatusAsync() == "Faulted", TimeSpan.FromSeconds(120),
             "the next server to fault the child; it wrote: " + second.RecentOutput);
@@ -78,40 +78,36 @@ public sealed class DispatchedSecretRestartTests
         Assert.Single(listener.Bodies); // the held call of the killed server only: the child never ran on the mask
     }
 
-    /// <summary>A data folder, and a workflows folder with the parent and the child; the first server process.</summary>
-    private sealed class Setup : IAsyncDisposable
+    /// <summary>The servers' folders, with the parent and the child in the workflows folder; the first server process.</summary>
+    private sealed class Setup : IDisposable
     {
-        private readonly string _folder;
+        private readonly ServerFolder _folder = new("dispatch-secret");
         private readonly HoldFirstListener _listener;
 
-        private Setup(string folder, HoldFirstListener listener)
-        {
-            _folder = folder;
-            _listener = listener;
-            Workflows = Directory.CreateDirectory(Path.Combine(folder, "workflows")).FullName;
-            Data = Path.Combine(folder, "data");
-        }
+        private Setup(HoldFirstListener listener) => _listener = listener;
 
-        public string Workflows { get; }
+        public string Workflows => _folder.Workflows;
 
-        public string Data { get; }
+        public string Data => _folder.Data;
 
         public string? ChildId { get; private set; }
 
-        private string Database => Path.Combine(Data, "smsactivities.db");
+        private string Database => _folder.Database;
 
         public static Setup Create(HoldFirstListener listener)
         {
-            var setup = new Setup(Directory.CreateTempSubdirectory("smsactivities-dispatch-secret-").FullName, listener);
+            var setup = new Setup(listener);
             File.WriteAllText(Path.Combine(setup.Workflows, "secret-dispatcher.json"), Parent().ToJsonString());
             File.WriteAllText(Path.Combine(setup.Workflows, "secret-child.json"), Child(listener.Address).ToJsonString());
             return setup;
         }
 
+        public ServerProcess StartServer() => _folder.StartServer();
+
         /// <summary>The parent dispatches; the child's call is held, and the server is killed before the child could commit.</summary>
         public async Task DispatchThenKillAsync(string token)
         {
-            using var first = ServerProcess.Start(ServerProcess.FreePort(), Data, Workflows);
+            using var first = StartServer();
             using var http = await first.ClientWhenReadyAsync();
             using var response = await http.PostAsJsonAsync("workflows/dispatch-secret", new JsonObject { ["token"] = token });
             Assert.True(response.IsSuccessStatusCode, $"the parent answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
@@ -141,11 +137,6 @@ public sealed class DispatchedSecretRestartTests
             Assert.True(holding.Count == 0, "the token is at rest in " + string.Join(", ", holding));
         }
 
-        public ValueTask DisposeAsync()
-        {
-            SqliteConnection.ClearAllPools();
-            try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }
-            return ValueTask.CompletedTask;
-        }
+        public void Dispose() => _folder.Dispose();
     }
 }

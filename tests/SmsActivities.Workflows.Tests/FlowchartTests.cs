@@ -18,6 +18,27 @@ public class FlowchartTests
         Conn("Start1", "Fork1"), Conn("Fork1", "Event1", "event"), Conn("Fork1", "Delay1", "timer"),
         Conn("Event1", "Join1"), Conn("Delay1", "Join1"), Conn("Join1", "Said"));
 
+    [Theory]
+    [InlineData(null, 1)]
+    [InlineData("TokenBased", 2)]
+    public async Task The_execution_mode_of_the_run_options_wins_over_the_flowcharts_default(string? mode, int tailRuns)
+    {
+        using var db = new TempDatabase();
+        await using var host = await TestHost.StartAsync(db.Path);
+        // A Cascade merge runs once per arriving token in the token-based model; the counter-based one runs it once.
+        await host.PublishAsync("run-mode",
+            Arr(Act("Start1", "Elsa.Start"), Act("Fork1", "Elsa.FlowFork", $"\"branches\":{Js("['a','b']")}"),
+                Act("A", "Elsa.WriteLine", $"\"text\":{Lit("a")}"), Act("B", "Elsa.WriteLine", $"\"text\":{Lit("b")}"),
+                Act("Tail", "Elsa.WriteLine", $"\"text\":{Lit("tail")},\"customProperties\":{{\"mergeMode\":\"Cascade\"}}")),
+            Arr(Conn("Start1", "Fork1"), Conn("Fork1", "A", "a"), Conn("Fork1", "B", "b"), Conn("A", "Tail"), Conn("B", "Tail")));
+        var run = await host.Runtime.StartAsync("run-mode", new Runtime.StartWorkflowRequest
+        {
+            Properties = mode is null ? null : new Dictionary<string, object?> { ["Flowchart:ExecutionMode"] = mode },
+        });
+        Assert.Equal(WorkflowSubStatus.Finished, run.SubStatus);
+        Assert.Equal(tailRuns, host.Console.ToString().Split('\n', StringSplitOptions.TrimEntries).Count(l => l == "tail"));
+    }
+
     [Fact]
     public async Task Wait_any_join_event_wins_and_the_delay_is_cancelled()
     {

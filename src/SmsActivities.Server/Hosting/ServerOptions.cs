@@ -27,6 +27,12 @@ public sealed class ServerOptions
     public string DataDirectory { get; set; } = "data";
 
     /// <summary>
+    /// The ASP.NET Core Data Protection key ring (the keys that encrypt a dispatched child's secret input while it is
+    /// queued). Default: <c>keys</c> in <see cref="DataDirectory"/>. Nodes sharing one database must share this folder.
+    /// </summary>
+    public string? KeysDirectory { get; set; }
+
+    /// <summary>
     /// Folder of workflow definitions (<c>*.json</c>, Elsa 3 format) saved and published at start. Default: the
     /// repository's <c>workflows/</c>, found by walking up from the content root to <c>SmsActivities.sln</c>.
     /// </summary>

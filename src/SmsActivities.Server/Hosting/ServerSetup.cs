@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -31,6 +32,8 @@ public static class ServerSetup
 
         var store = new DataStore(options.DataDirectory, configuration);
         services.AddSingleton(store);
+        services.AddDataProtection().SetApplicationName("SmsActivities")
+            .PersistKeysToFileSystem(new DirectoryInfo(options.KeysDirectory ?? Path.Combine(store.DataDirectory, "keys")));
 
         // The plug-in as any app registers it: runtime, vendors, activities; the server's database files, the
         // repository's workflows/*.json and the code-first samples; in sandbox mode every vendor on its emulator.

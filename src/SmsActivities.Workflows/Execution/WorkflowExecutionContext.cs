@@ -19,6 +19,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     private readonly Dictionary<string, ActivityExecutionContext> _live = new(StringComparer.Ordinal);
     private bool _rootCompleted;
     private bool _halted;
+    private Exception? _startFault;
     /// <summary>The activity executions that journaled "Suspended" since they last started or resumed in this run.</summary>
     private readonly HashSet<string> _suspendedJournaled = new(StringComparer.Ordinal);
 
@@ -70,6 +71,13 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     // ---- running ----
 
     internal void Start(Activity root) => Schedule(root, null);
+
+    /// <summary>Starts with the root faulting at once: a start that cannot be made as asked still leaves an instance that says why.</summary>
+    internal void StartFaulted(Activity root, Exception reason)
+    {
+        _startFault = reason;
+        Start(root);
+    }
 
     /// <summary>A child whose parent waits tells it, once it finishes in a later run (see <see cref="ChildWorkflows"/>).</summary>
     private void NotifyParentIfFinished()
@@ -178,6 +186,11 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         ExecutionRecords[state.Id] = record;
         // "Started" before the inputs are evaluated: an input that fails journals "Faulted", which must come after it.
         Journal(context, "Started", null, null);
+        if (_startFault is { } fault)
+        {
+            Fault(context, fault);
+            return;
+        }
         var ok = await GuardAsync(context, () =>
         {
             record.ActivityState = EvaluateInputs(context);

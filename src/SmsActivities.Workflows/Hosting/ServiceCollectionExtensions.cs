@@ -63,7 +63,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IChildWorkflowStarter, ChildWorkflowStarter>();
         services.AddSingleton<BookmarkResumer>();
         services.AddSingleton<DeliveryRunner>();
-        services.AddSingleton<DispatchedSecrets>();
+        // The host decides where the key ring lives (never in the workflow database); see DispatchedInputSeal.
+        services.AddDataProtection();
+        services.AddSingleton<DispatchedInputSeal>();
         services.AddSingleton<BackgroundActivityRuns>();
         services.AddSingleton<StimulusRecorder>();
         services.AddSingleton<StimulusSender>();

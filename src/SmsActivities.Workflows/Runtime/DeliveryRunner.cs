@@ -18,7 +18,7 @@ internal sealed class DeliveryRunner(
     WorkflowStarter starter,
     BookmarkResumer resumer,
     DeliveryLedger deliveries,
-    DispatchedSecrets dispatched)
+    DispatchedInputSeal seal)
 {
     /// <summary>
     /// Runs deliveries that resume one instance together (one lease, one load, one commit), or a single delivery of any
@@ -61,7 +61,7 @@ internal sealed class DeliveryRunner(
                 return await deliveries.DropAsync(delivery.Id, cancellationToken);
         }
         var workflow = await definitions.GetWorkflowAsync(delivery.DefinitionVersionId!, cancellationToken);
-        if (delivery.Kind == DeliveryKind.StartChild) return await starter.StartAsync(ChildDispatches.StartOf(workflow, input, correlationId, delivery.Id, dispatched.Take(delivery.Id)), cancellationToken);
+        if (delivery.Kind == DeliveryKind.StartChild) return await starter.StartAsync(ChildDispatches.StartOf(workflow, input, correlationId, delivery.Id, seal), cancellationToken);
         return await starter.StartAsync(new StartRun(workflow)
         {
             CorrelationId = correlationId,

@@ -16,7 +16,7 @@ namespace SmsActivities.Workflows.Runtime;
 /// deliveries it is owed, so a crash after the commit loses none of it. Secrets the run met are masked in everything written.
 /// </summary>
 internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRuntimeOptions> options, TimerSignal timers, LeaseRenewer leases,
-    StimulusRecorder recorder, DispatchSignal dispatch, SqliteWriteGate writes, DispatchedSecrets dispatched)
+    StimulusRecorder recorder, DispatchSignal dispatch, SqliteWriteGate writes, DispatchedInputSeal seal)
 {
     /// <summary>Commits a run; <paramref name="served"/> are the deliveries it served (removed in the same transaction).</summary>
     /// <param name="bookmarksBefore">
@@ -102,9 +102,7 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         foreach (var child in context.Dispatches)
         {
             var secrets = context.Secrets.Concat(child.Request.Secrets).ToHashSet(StringComparer.Ordinal);
-            var (stimulus, delivery) = ChildDispatches.Rows(child, now, options.Value.InboxRetention, secrets);
-            // The child gets the real values from memory, and masks them in its own data too.
-            if (secrets.Count > 0) dispatched.Keep(delivery.Id, child.Request with { Secrets = secrets });
+            var (stimulus, delivery) = ChildDispatches.Rows(child, now, options.Value.InboxRetention, secrets, seal);
             db.Stimuli.Add(stimulus);
             db.Deliveries.Add(delivery);
         }

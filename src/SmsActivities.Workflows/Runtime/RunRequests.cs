@@ -28,6 +28,8 @@ internal sealed record StartRun(Workflow Workflow)
     public IReadOnlyCollection<string> Secrets { get; init; } = [];
     /// <summary>A child started inline by its parent's activity, which reads this first run's result itself.</summary>
     public bool ParentReadsFirstRun { get; init; }
+    /// <summary>Why the start cannot be made as asked: the instance is created faulted at its root with this as its incident.</summary>
+    public Exception? Refusal { get; init; }
 }
 
 /// <summary>One bookmark to resume, directly or for a delivery.</summary>

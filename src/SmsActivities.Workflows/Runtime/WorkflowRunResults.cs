@@ -9,6 +9,8 @@ public sealed record StartWorkflowRequest
     public string? CorrelationId { get; init; }
     /// <summary>Which version to start; Elsa's server defaults to Published.</summary>
     public VersionOptions VersionOptions { get; init; } = VersionOptions.Published;
+    /// <summary>The new instance's properties, as Elsa's run options set them (e.g. <c>Flowchart:ExecutionMode</c>).</summary>
+    public IReadOnlyDictionary<string, object?>? Properties { get; init; }
 }
 
 /// <summary>Where an instance stands after a run.</summary>

@@ -43,7 +43,8 @@ public sealed class WorkflowRuntime
         var workflow = await _definitions.FindWorkflowAsync(definitionId, request.VersionOptions, cancellationToken)
                        ?? throw new KeyNotFoundException($"No {request.VersionOptions} version of workflow definition '{definitionId}'.");
         var input = (request.Input ?? new Dictionary<string, object?>()).ToDictionary(p => p.Key, p => ValueConverter.ToNode(p.Value));
-        var outcome = await _starter.StartAsync(new StartRun(workflow) { Input = input, CorrelationId = request.CorrelationId }, cancellationToken);
+        var properties = request.Properties is null ? null : new JsonObject(request.Properties.Select(p => KeyValuePair.Create(p.Key, ValueConverter.ToNode(p.Value))));
+        var outcome = await _starter.StartAsync(new StartRun(workflow) { Input = input, CorrelationId = request.CorrelationId, Properties = properties }, cancellationToken);
         await _sender.FollowUpAsync(outcome.FollowUps, cancellationToken);
         return outcome.Result!;
     }

@@ -44,7 +44,8 @@ internal sealed class WorkflowStarter(
         using var span = WorkflowTelemetry.StartRun("start", workflow.DefinitionId, state.Id);
         try
         {
-            context.Start(workflow.Root);
+            if (run.Refusal is { } refusal) context.StartFaulted(workflow.Root, refusal);
+            else context.Start(workflow.Root);
             await context.RunAsync();
             var row = new InstanceRow { Id = state.Id, StartKey = run.DeliveryId ?? run.InstanceId, CreatedAt = DbTime.ToDb(now) };
             await using var dbContext = await db.CreateDbContextAsync(cancellationToken);

@@ -52,6 +52,7 @@ public sealed class PostgresNodes : IAsyncDisposable
             ["Server:Sandbox"] = "false",
             ["Server:ApiKey"] = ApiKey,
             ["ConnectionStrings:Workflows"] = database,
+            ["Server:KeysDirectory"] = Path.Combine(folder, "keys"), // one key ring, as deployed nodes share it
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
         return new PostgresNodes(folder, database, vendors, all);

@@ -103,26 +103,54 @@ public sealed class BuiltInActivityTests : ServerTest
         Assert.Equal("done", Var(done, "Said"));
     }
 
-    [Fact]
-    public async Task A_cron_trigger_starts_the_workflow_at_each_occurrence()
+    [Theory]
+    [InlineData("Elsa.Cron", "cronExpression", "0 9 * * MON-FRI", 24)] // Monday 09:00, then Tuesday 09:00
+    [InlineData("Elsa.Timer", "interval", "01:00:00", 1)] // an hour after the scheduler planned it, then every hour
+    public async Task A_schedule_trigger_starts_the_workflow_at_each_occurrence(string type, string input, string schedule, int hoursToNext)
     {
-        await PublishAsync(Client, Flowchart("cron",
+        var definitionId = type == "Elsa.Cron" ? "cron" : "every-hour";
+        await PublishAsync(Client, Flowchart(definitionId,
             [
-                Act("Cron1", "Elsa.Cron", new JsonObject { ["cronExpression"] = Lit("0 9 * * MON-FRI") }, new JsonObject { ["canStartWorkflow"] = true }),
+                Act("Trigger1", type, new JsonObject { [input] = Lit(schedule) }, new JsonObject { ["canStartWorkflow"] = true }),
                 Act("Hello", "Elsa.WriteLine", new JsonObject { ["text"] = Lit("good morning") }),
             ],
-            [Conn("Cron1", "Hello")]));
-        // The scheduler passes once per poll interval of the (fake) clock: let one pass see the new trigger and plan 09:00.
+            [Conn("Trigger1", "Hello")]));
+        // The scheduler passes once per poll interval of the (fake) clock: let one pass see the new trigger and plan it.
         _time.Advance(TimeSpan.FromSeconds(2));
         await Task.Delay(1000);
-        Assert.Equal(0, await CountInstancesAsync("cron"));
+        Assert.Equal(0, await CountInstancesAsync(definitionId));
 
         _time.Advance(TimeSpan.FromMinutes(61)); // Monday 09:01
-        await WaitUntilAsync(async () => await CountInstancesAsync("cron") == 1);
-        _time.Advance(TimeSpan.FromHours(24)); // Tuesday 09:01
-        await WaitUntilAsync(async () => await CountInstancesAsync("cron") == 2);
+        await WaitUntilAsync(async () => await CountInstancesAsync(definitionId) == 1);
+        _time.Advance(TimeSpan.FromHours(hoursToNext));
+        await WaitUntilAsync(async () => await CountInstancesAsync(definitionId) == 2);
         await Task.Delay(500);
-        Assert.Equal(2, await CountInstancesAsync("cron"));
+        Assert.Equal(2, await CountInstancesAsync(definitionId));
+    }
+
+    [Fact]
+    public async Task ParallelForEach_runs_a_branch_per_item_that_each_wait_and_completes_once_all_have()
+    {
+        var body = Act("Body", "Elsa.Sequence", new JsonObject
+        {
+            ["activities"] = new JsonArray(Act("Pause", "Elsa.Timer", new JsonObject { ["interval"] = Lit("00:01:00") }), SetVar("Note", "Trail", "getTrail() + getCurrentValue()")),
+        });
+        var instance = await RunAsync("parallel",
+            [
+                Act("Start1", "Elsa.Start"),
+                Act("Loop", "Elsa.ParallelForEach", new JsonObject { ["items"] = Js("['a', 'b', 'c']"), ["body"] = body }),
+                SetVar("After", "Said", "'after ' + getTrail().length"),
+            ],
+            [Conn("Start1", "Loop"), Conn("Loop", "After")], [Variable("Trail", "String", ""), Variable("Said", "String", "")]);
+        Assert.True((string?)instance["subStatus"] == "Suspended" && instance["workflowState"]!["bookmarks"]!.AsArray().Count == 3,
+            $"every branch waits at once; bookmarks: {instance["workflowState"]!["bookmarks"]!.ToJsonString()}");
+
+        _time.Advance(TimeSpan.FromMinutes(2));
+        var done = await WaitForAsync((string)instance["id"]!, i => (string?)i["subStatus"] == "Finished");
+        Assert.Equal("abc", string.Concat(Var(done, "Trail")!.Order()));
+        Assert.Equal("after 3", Var(done, "Said"));
+        var runs = await ExecutionCountsAsync(Client, (string)instance["id"]!);
+        Assert.True(runs["Loop"] == 1 && runs["Note"] == 3 && runs["After"] == 1, "ran: " + string.Join(", ", runs.Select(r => $"{r.Key}={r.Value}")));
     }
 
     [Theory]

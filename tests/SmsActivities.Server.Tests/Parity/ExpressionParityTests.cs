@@ -116,6 +116,38 @@ public sealed class ExpressionParityTests : ServerTest
         Assert.Contains("than allowed", message);
     }
 
+    [Theory]
+    [InlineData("function down(n) { return down(n + 1); }\ndown(0);", "it recursed deeper than allowed")]
+    [InlineData("const parts = [];\nwhile (true) { parts.push('x'.repeat(1000000)); }", "it allocated more memory than allowed")]
+    public async Task Runaway_recursion_and_allocation_fault_with_the_limit_they_broke(string script, string limit)
+    {
+        var definitionId = "js-limit-" + Guid.NewGuid().ToString("N")[..6];
+        await PublishAsync(Client, Flowchart(definitionId,
+            [Act("Start1", "Elsa.Start"), Act("Runaway", "Elsa.RunJavaScript", new JsonObject { ["script"] = Lit(script) })],
+            [Conn("Start1", "Runaway")]));
+        var instance = await InstanceAsync(Client, await ExecuteAsync(Client, definitionId));
+        Assert.Equal("Faulted", (string?)instance["subStatus"]);
+        var message = (string)instance["workflowState"]!["incidents"]![0]!["message"]!;
+        Assert.True(message.Contains("JavaScript failed", StringComparison.Ordinal) && message.Contains(limit, StringComparison.Ordinal), "incident: " + message);
+    }
+
+    [Fact]
+    public async Task RunJavaScript_leaves_by_the_outcome_its_script_sets()
+    {
+        await PublishAsync(Client, Flowchart("js-outcome",
+            [
+                HttpTrigger("Http1", "js-outcome"),
+                Act("Pick", "Elsa.RunJavaScript", new JsonObject
+                {
+                    ["script"] = Lit("setOutcome(getCounter() > 1 ? 'Many' : 'Few');"), ["possibleOutcomes"] = Expr("Object", "[\"Many\",\"Few\"]", "String[]"),
+                }),
+                Respond("SaidMany", Lit("many")), Respond("SaidFew", Lit("few")), Respond("SaidDone", Lit("done")),
+            ],
+            [Conn("Http1", "Pick"), Conn("Pick", "SaidMany", "Many"), Conn("Pick", "SaidFew", "Few"), Conn("Pick", "SaidDone")],
+            [Variable("Counter", "Int32", "3")]));
+        Assert.Equal("many", await CallAsync(Client, "js-outcome"));
+    }
+
     [Fact]
     public async Task A_syntax_error_names_its_line()
     {

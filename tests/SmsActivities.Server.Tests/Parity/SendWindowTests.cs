@@ -112,16 +112,107 @@ public sealed class SendWindowTests : ServerTest
         Assert.Equal([shanghai], (await RecordsAsync(id)).Select(r => r.Mobile));
     }
 
+    [Fact]
+    public async Task A_wait_after_a_send_split_by_zone_counts_every_group_and_completes_once()
+    {
+        const string london = "+447911123458", tokyo = "+819012345679", shanghai1 = "+8613800138007", shanghai2 = "+8613800138008";
+        // 14:00 UTC: open in London; Tokyo opens at 23:00 UTC, Shanghai at 00:00 UTC. Each report comes when the fake
+        // clock next moves after its send (the emulators' report delay runs on the server's clock).
+        var flow = Flow("split-then-wait", [london, tokyo, shanghai1, shanghai2], "08:00-21:00", "");
+        var activities = flow["root"]!["activities"]!.AsArray();
+        activities.Add(Act("Wait", "SmsActivities.WaitForDeliveryReport", new JsonObject { ["sendSmsActivityId"] = Lit("Send") }));
+        activities.Add(Act("Counted", "Elsa.SetVariable", new JsonObject
+        {
+            ["variable"] = new JsonObject { ["id"] = "TallyId", ["name"] = "Tally" },
+            ["value"] = Js("JSON.stringify(getOutputFrom('Wait', 'Tally'))"),
+        }));
+        var connections = flow["root"]!["connections"]!.AsArray();
+        connections.Clear();
+        foreach (var c in new[] { Conn("Start1", "Send"), Conn("Send", "Wait", "Sent"), Conn("Wait", "Counted", "Delivered"), Conn("Wait", "Counted", "Failed"), Conn("Wait", "Counted", "Timeout") })
+            connections.Add(c);
+        flow["variables"]!.AsArray().Add(Variable("Tally", "String", ""));
+        var instance = await RunAsync(flow);
+        var id = (string)instance["id"]!;
+        Assert.True((string?)instance["subStatus"] == "Suspended", $"Tokyo and Shanghai should be held; instance: {instance["subStatus"]}, outcome: {Outcome(instance)}");
+
+        await ReportedAsync(id, [london]); // reported while the send still holds the others: the wait has not begun
+        _time.Advance(TimeSpan.FromHours(9) + TimeSpan.FromSeconds(29)); // 23:00:30 UTC, 08:00:30 in Tokyo
+        await WaitUntilAsync(async () => (await RecordsAsync(id)).Any(r => r.Mobile == tokyo), "Tokyo's group to be sent");
+        await ReportedAsync(id, [london, tokyo]);
+        Assert.Equal("Suspended", (string?)(await InstanceAsync(Client, id))["subStatus"]);
+
+        _time.Advance(TimeSpan.FromHours(1)); // 00:00:31 UTC, 08:00:31 in Shanghai: the last group goes, the send completes, the wait begins
+        var waiting = await WaitForAsync(id, i => ((JsonArray)i["workflowState"]!["bookmarks"]!).Any(b => (string?)b!["activityId"] == "Wait"));
+        Assert.True((string?)waiting["subStatus"] == "Suspended", "Shanghai's reports have not come yet: the wait waits for them");
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var done = await WaitForAsync(id, i => (string?)i["subStatus"] == "Finished");
+
+        var tally = JsonNode.Parse(done["workflowState"]!["variables"]?["Tally"]?.ToString() is { Length: > 0 } text ? text : "null");
+        Assert.True((int?)Prop(tally, "Total") == 4 && (int?)Prop(tally, "Delivered") == 4 && (int?)Prop(tally, "Pending") == 0,
+            "the wait counts the recipients of every group, once: " + done["workflowState"]!["variables"]!["Tally"]);
+        var runs = await ExecutionCountsAsync(Client, id);
+        Assert.True(runs.GetValueOrDefault("Wait") == 1 && runs.GetValueOrDefault("Counted") == 1, "ran: " + string.Join(", ", runs.Select(r => $"{r.Key}={r.Value}")));
+        var records = await RecordsAsync(id);
+        Assert.True(records.Count == 4 && records.Select(r => r.Mobile).Distinct().Count() == 4, "each recipient sent once: " + string.Join("; ", records));
+        // Three groups, each under the step's key and its own group: {key}-z{8 hex}.
+        var keys = records.Select(r => r.Key).Distinct().ToList();
+        Assert.True(keys.Count == 3 && keys.All(k => System.Text.RegularExpressions.Regex.IsMatch(k ?? "", "-z[0-9a-f]{8}$")), "group keys: " + string.Join(", ", keys));
+    }
+
+    [Fact]
+    public async Task A_campaign_scheduled_by_cron_goes_out_at_its_time_and_within_each_recipients_window()
+    {
+        const string london = "+447911123459", shanghai = "+8613800138009";
+        var flow = Flow("scheduled-campaign", [london, shanghai], "08:00-21:00", "");
+        var activities = flow["root"]!["activities"]!.AsArray();
+        activities[0] = Act("Start1", "Elsa.Cron", new JsonObject { ["cronExpression"] = Lit("0 15 * * *") }, new JsonObject { ["canStartWorkflow"] = true });
+        await PublishAsync(Client, flow);
+        _time.Advance(TimeSpan.FromSeconds(2)); // one scheduler pass sees the trigger and plans 15:00 UTC
+        await Task.Delay(1000);
+
+        _time.Advance(TimeSpan.FromMinutes(61)); // 15:01 UTC: 15:01 in London, 23:01 in Shanghai
+        string? id = null;
+        await WaitUntilAsync(async () => (id = await FirstInstanceAsync("scheduled-campaign")) != null, "the cron trigger to start the campaign");
+        await WaitUntilAsync(async () => (await RecordsAsync(id!)).Count == 1, "London's send");
+        var early = Assert.Single(await RecordsAsync(id!));
+        Assert.True(early.Mobile == london && early.At >= Evening.AddHours(1), $"London is sent once the cron fires at 15:00 UTC: {early}");
+
+        _time.Advance(TimeSpan.FromHours(9)); // 00:01 UTC, 08:01 in Shanghai
+        var done = await WaitForAsync(id!, i => (string?)i["subStatus"] == "Finished");
+        Assert.StartsWith("sent 2 held until", Outcome(done));
+        var late = (await RecordsAsync(id!)).Single(r => r.Mobile == shanghai);
+        Assert.True(late.At >= Evening.AddHours(10), $"Shanghai is sent once its window opens at 00:00 UTC: {late}");
+    }
+
+    private async Task<string?> FirstInstanceAsync(string definitionId)
+    {
+        using var response = await Client.PostAsync("elsa/api/workflow-instances",
+            new StringContent($$"""{"definitionId":"{{definitionId}}","page":0,"pageSize":5}""", System.Text.Encoding.UTF8, "application/json"));
+        var items = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["items"]!.AsArray();
+        return (string?)items.FirstOrDefault(i => (string?)i!["definitionId"] == definitionId)?["id"];
+    }
+
+    /// <summary>Moves the clock on, 100 ms at a time, until every given number's report has been received.</summary>
+    private async Task ReportedAsync(string instanceId, string[] mobiles) => await WaitUntilAsync(async () =>
+    {
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        var factory = Server.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<SmsActivities.Persistence.SmsActivitiesDbContext>>();
+        await using var db = await factory.CreateDbContextAsync();
+        var reported = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(
+            db.SendRecords.Where(r => r.InstanceId == instanceId && db.DeliveryReports.Any(d => d.Vendor == r.Vendor && d.MessageId == r.MessageId)).Select(r => r.Mobile));
+        return mobiles.All(reported.Contains);
+    }, "the reports of " + string.Join(", ", mobiles));
+
     /// <summary>A property of a JSON object whatever the casing of its name (outputs keep their C# names, records are camel-cased).</summary>
     private static JsonNode? Prop(JsonNode? node, string name) =>
         (node as JsonObject)?.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
 
-    private async Task<List<(string Mobile, string Status, DateTimeOffset At)>> RecordsAsync(string instanceId)
+    private async Task<List<(string Mobile, string Status, DateTimeOffset At, string? Key)>> RecordsAsync(string instanceId)
     {
         var factory = Server.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<SmsActivities.Persistence.SmsActivitiesDbContext>>();
         await using var db = await factory.CreateDbContextAsync();
         var rows = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ToListAsync(db.SendRecords.Where(r => r.InstanceId == instanceId));
-        return rows.Select(r => (r.Mobile, r.Status.ToString(), new DateTimeOffset(r.CreatedAtTicks, TimeSpan.Zero))).ToList();
+        return rows.Select(r => (r.Mobile, r.Status.ToString(), new DateTimeOffset(r.CreatedAtTicks, TimeSpan.Zero), r.IdempotencyKey)).ToList();
     }
 
     [Theory]
@@ -133,6 +224,16 @@ public sealed class SendWindowTests : ServerTest
         var instance = await RunAsync(Flow("bad-window-" + Guid.NewGuid().ToString("N")[..6], "+8613800138003", window, zone));
         Assert.True((string?)instance["subStatus"] == "Finished", $"instance: {instance["subStatus"]}");
         Assert.StartsWith("failed: " + error, Outcome(instance));
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("Waited 60 s for " + what);
+            await Task.Delay(100);
+        }
     }
 
     private async Task<JsonObject> WaitForAsync(string instanceId, Func<JsonObject, bool> condition)

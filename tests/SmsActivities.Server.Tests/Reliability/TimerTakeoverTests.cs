@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using SmsActivities.Server.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -112,78 +110,4 @@ public sealed class TimerTakeoverTests(ITestOutputHelper output)
 
     private static string Describe(Dictionary<string, long> timers, long now) =>
         timers.Count == 0 ? "none" : string.Join(", ", timers.Values.Select(due => $"due {(due - now) / 1000.0:0.0} s from now"));
-
-    /// <summary>A plain HTTP listener that never answers the first request it gets and answers 200 to every other.</summary>
-    private sealed class HoldFirstListener : IAsyncDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new();
-        private readonly List<TcpClient> _held = [];
-        private int _answered;
-        private Task? _loop;
-
-        public Uri Address => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/call");
-
-        public int Answered => Volatile.Read(ref _answered);
-
-        public int Held { get { lock (_held) return _held.Count; } }
-
-        public static HoldFirstListener Start()
-        {
-            var listener = new HoldFirstListener();
-            listener._listener.Start();
-            listener._loop = listener.AcceptAsync();
-            return listener;
-        }
-
-        private async Task AcceptAsync()
-        {
-            try
-            {
-                while (true)
-                {
-                    var client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                    bool hold;
-                    lock (_held)
-                    {
-                        hold = _held.Count == 0;
-                        if (hold) _held.Add(client);
-                    }
-                    if (!hold) _ = AnswerAsync(client);
-                }
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-            }
-        }
-
-        private async Task AnswerAsync(TcpClient client)
-        {
-            using (client)
-            {
-                var stream = client.GetStream();
-                var buffer = new byte[4096];
-                var request = "";
-                while (!request.Contains("\r\n\r\n", StringComparison.Ordinal))
-                {
-                    var read = await stream.ReadAsync(buffer, _stop.Token);
-                    if (read == 0) return;
-                    request += System.Text.Encoding.ASCII.GetString(buffer, 0, read);
-                }
-                // Counted before the answer goes out: the caller may read it and commit its instance before this
-                // process (a busy test process) gets back from the write.
-                Interlocked.Increment(ref _answered);
-                await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"u8.ToArray(), _stop.Token);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            if (_loop is not null) await _loop;
-            lock (_held) foreach (var client in _held) client.Dispose();
-            _stop.Dispose();
-        }
-    }
 }

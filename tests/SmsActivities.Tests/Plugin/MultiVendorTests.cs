@@ -132,7 +132,8 @@ public sealed class MultiVendorTests
         Assert.Equal([SendVoiceOtp.Sent], await bed.OutcomesAsync(run.InstanceId, "voice"));
         Assert.Equal(vendor, (await bed.OutputsAsync(run.InstanceId, "voice"))["UsedVendor"]!.GetValue<string>());
         Assert.Contains(bed.Emulators.Set.Requests.For(vendor), r => r.Body.Contains("4821", StringComparison.Ordinal) || r.QueryString.Contains("4821", StringComparison.Ordinal));
-        Assert.DoesNotContain("4821", await bed.JournalAndRecordsAsync(run.InstanceId), StringComparison.Ordinal);
+        // The code as a number of its own: a timestamp's fraction of a second (…12:54:39.4821551) may hold the same digits.
+        Assert.DoesNotMatch(@"(?<!\d)4821(?!\d)", await bed.JournalAndRecordsAsync(run.InstanceId));
 
         var verify = await bed.RunAsync("verify");
         Assert.Equal(["Valid"], await bed.OutcomesAsync(verify.InstanceId, "verify"));

@@ -134,7 +134,7 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
             await NothingToWaitForAsync(context);
             return;
         }
-        context.SetProperty(SendKey, new JsonObject { ["key"] = send.Key, ["activityId"] = sendActivityId, ["includeInDoubt"] = includeInDoubt });
+        context.SetProperty(SendKey, new JsonObject { ["key"] = send.Key, ["activityId"] = sendActivityId, ["includeInDoubt"] = includeInDoubt, ["targets"] = progress.Targets });
         if (progress.Pending == 0)
         {
             await EndSendWaitAsync(context, timedOut: false);
@@ -149,15 +149,18 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         context.GetService<SmsTelemetry>()?.RecordResume(context.ResumeInput ?? [], context.Now, nameof(WaitForDeliveryReport));
         var send = SendOf(context);
         SendReportProgress progress;
-        if (SendReportInput.CountsOf(context.ResumeInput) is { } counts)
+        // The publisher counted the send after storing this report and every other of its batch: nothing to read here.
+        // Unless it counted before the send had all its recipients (a report that came while a later batch or time zone
+        // group was still going out, claimed from the inbox when the wait began): those counts know fewer targets than
+        // the wait does, and would end it early.
+        if (SendReportInput.CountsOf(context.ResumeInput)?.For(send.IncludeInDoubt) is { } counted && counted.Targets >= send.Targets)
         {
-            // The publisher counted the send after storing this report and every other of its batch: nothing to read here.
-            progress = counts.For(send.IncludeInDoubt);
+            progress = counted;
         }
         else
         {
-            // A stimulus stored by an earlier version carries no counts. Every report a run resumes with was stored before
-            // its stimulus, so the first count of the run sees them all: the others of the same run need no count of their own.
+            // Stale counts, or a stimulus stored by an earlier version with none. Every report a run resumes with was stored
+            // before its stimulus, so the first count of the run sees them all: the others of the same run need no count of their own.
             if (!CountedThisRun.GetOrCreateValue(context.WorkflowExecutionContext).Add(context.Id)) return;
             progress = await context.GetService<SendReportLedger>()!.ProgressAsync(Reference(context, send), send.IncludeInDoubt, context.CancellationToken);
         }
@@ -192,11 +195,13 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         await context.CompleteActivityAsync(timedOut ? BlockingActivity.TimeoutOutcome : failed.Length > 0 ? Failed : Delivered);
     }
 
-    private sealed record SendWait(string Key, string ActivityId, bool IncludeInDoubt);
+    /// <summary>A wait on a send; <paramref name="Targets"/>: the recipients it counted when it began (int.MaxValue in a wait stored without them, so counts are always read).</summary>
+    private sealed record SendWait(string Key, string ActivityId, bool IncludeInDoubt, int Targets);
 
     private static SendWait SendOf(ActivityExecutionContext context) =>
         context.GetProperty<JsonObject>(SendKey) is { } send
-            ? new SendWait(send["key"]!.GetValue<string>(), send["activityId"]!.GetValue<string>(), send["includeInDoubt"]?.GetValue<bool>() ?? true)
+            ? new SendWait(send["key"]!.GetValue<string>(), send["activityId"]!.GetValue<string>(), send["includeInDoubt"]?.GetValue<bool>() ?? true,
+                send["targets"]?.GetValue<int>() ?? int.MaxValue)
             : throw new InvalidOperationException($"WaitForDeliveryReport activity instance {context.Id} has no send to wait for");
 
     /// <summary>The send as the ledger finds it; whether it was split by time zone is not kept, so its groups are looked for too.</summary>

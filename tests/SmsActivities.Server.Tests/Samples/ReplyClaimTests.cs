@@ -54,7 +54,7 @@ public sealed class ReplyClaimTests
         {
             var journal = JsonSerializer.Serialize(await server.Instances.GetJournalAsync(instanceId, new JournalQuery()));
             return journal.Contains("ignored a reply", StringComparison.Ordinal) ? journal : null;
-        });
+        }, TimeSpan.FromSeconds(90)); // the default 30 s ran out once in CI with every suite running side by side
         using (var early = await server.Http.GetAsync(resultUrl.TrimStart('/'))) Assert.Equal(HttpStatusCode.NotFound, early.StatusCode);
 
         await InjectReplyAsync(server, mobile, "2");

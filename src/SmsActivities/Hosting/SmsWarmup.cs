@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SmsActivities.Inbox;
+using SmsActivities.Persistence;
 using SmsActivities.Vendors;
 
 namespace SmsActivities.Hosting;
@@ -11,12 +12,13 @@ namespace SmsActivities.Hosting;
 /// <summary>
 /// Does before the host reports started what the first send and the first pushes would otherwise pay for while a caller
 /// or a vendor waits: the phone number library's metadata and rules (loaded and compiled on first use), each configured
-/// vendor's client (its HTTP client and resilience pipeline), each webhook reader's parsing, and the push inbox's JSON and
-/// insert (<see cref="PushInbox.WarmAsync"/>). What needs no database starts first and runs beside the other services'
-/// start (migrations); the inbox waits until they have started, when the plug-in's tables exist. One policy for every
+/// vendor's client (its HTTP client and resilience pipeline), each webhook reader's parsing, the push inbox's JSON and
+/// insert (<see cref="PushInbox.WarmAsync"/>) and a send's record writes (<see cref="SendRecordStore.WarmAsync"/>). What
+/// needs no database starts first and runs beside the other services' start (migrations); the writes wait until they
+/// have started, when the plug-in's tables exist. One policy for every
 /// part: a part that fails is logged as a warning and paid for by the first request instead; it never fails the start.
 /// </summary>
-internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, ILogger<SmsWarmup> logger) : IHostedLifecycleService
+internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, SendRecordStore sendRecords, ILogger<SmsWarmup> logger) : IHostedLifecycleService
 {
     /// <summary>A body every reader refuses: its parsing runs, nothing is read.</summary>
     private static readonly byte[] RefusedPush = Encoding.UTF8.GetBytes("[{}]");
@@ -36,6 +38,7 @@ internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, ILog
     public async Task StartedAsync(CancellationToken cancellationToken)
     {
         await GuardedAsync("push inbox", () => inbox.WarmAsync(cancellationToken)).ConfigureAwait(false);
+        await GuardedAsync("send records", () => sendRecords.WarmAsync(cancellationToken)).ConfigureAwait(false);
         await _code.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 

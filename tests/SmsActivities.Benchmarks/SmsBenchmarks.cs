@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -107,11 +108,19 @@ internal static class SmsBenchmarks
         {
             // The first workflow after the host reported started (SendSms against the emulator, one recipient): what a
             // first request pays for whatever start-up left undone. Also the warm-up for what follows.
+            // The methods JIT-compiled meanwhile tell what start-up left to the first run (SMS_BENCH_JIT_LOG=file lists them).
+            var jitLog = Environment.GetEnvironmentVariable("SMS_BENCH_JIT_LOG");
+            using var jitProbe = jitLog is null ? null : new JitProbe();
+            var (jitMethods, jitTime) = (JitInfo.GetCompiledMethodCount(), JitInfo.GetCompilationTime());
+            jitProbe?.Start();
             var first = await Start(runtime, "send", Mobile(9_999_000));
             var firstCompleted = hostStarted.Elapsed;
+            (jitMethods, jitTime) = (JitInfo.GetCompiledMethodCount() - jitMethods, JitInfo.GetCompilationTime() - jitTime);
+            if (jitProbe is not null) await File.WriteAllLinesAsync(jitLog!, jitProbe.Stop());
             if (first.SubStatus != WorkflowSubStatus.Finished) throw new InvalidOperationException($"first send ended {first.SubStatus}");
             Report("first completed workflow after the host reported started (SendSms)",
-                $"{firstCompleted.TotalMilliseconds:F0} ms (host started {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds - firstCompleted.TotalMilliseconds:F0} ms after process start)");
+                $"{firstCompleted.TotalMilliseconds:F0} ms (host started {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds - firstCompleted.TotalMilliseconds:F0} ms after process start; " +
+                $"{jitMethods} methods JIT-compiled meanwhile, {jitTime.TotalMilliseconds:F0} ms of JIT)");
             await sender.SendSmsAsync(new SmsMessage { Recipients = [PhoneNumber.Parse(Mobile(9_999_001))], Text = "warm-up" });
             (await http.GetAsync(new Uri("bench/ping", UriKind.Relative))).EnsureSuccessStatusCode();
 

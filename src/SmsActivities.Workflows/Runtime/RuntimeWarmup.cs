@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using SmsActivities.Workflows.Activities.BuiltIn;
+using SmsActivities.Workflows.Builder;
 using SmsActivities.Workflows.Execution;
 using SmsActivities.Workflows.Expressions;
 using SmsActivities.Workflows.Model;
@@ -12,13 +14,15 @@ namespace SmsActivities.Workflows.Runtime;
 
 /// <summary>
 /// Does at start what the first run would otherwise pay for inside a caller's request: the JSON metadata of everything a
-/// commit writes, a script engine's first evaluation, and the published workflows looked up and materialized (their
-/// activities resolved, their expressions parsed), with the query that finds them compiled, and the write path of a
-/// commit. It runs beside the rest of the start-up work and never fails the start: a part that fails is only paid for later.
+/// commit writes, a script engine's first evaluation, a small workflow run in memory (the execution engine's code and
+/// the JSON of a suspended run's state, journal and execution records), and the published workflows looked up and
+/// materialized (their activities resolved, their expressions parsed), with the query that finds them compiled, and the
+/// write path of a commit. It runs beside the rest of the start-up work and never fails the start: a part that fails is only paid for later.
 /// </summary>
 internal sealed class RuntimeWarmup(
     IDbContextFactory<WorkflowDbContext> db,
     WorkflowDefinitionService definitions,
+    ExecutionContextFactory contexts,
     JavaScriptEvaluator scripts,
     SqliteWriteGate writes,
     TimeProvider time,
@@ -27,9 +31,9 @@ internal sealed class RuntimeWarmup(
     /// <summary>More published workflows than this are left to their first run.</summary>
     private const int MaxDefinitions = 200;
 
-    /// <summary>What needs no database: JSON metadata and the script engine (start it first, it overlaps the schema work).</summary>
+    /// <summary>What needs no database: JSON metadata, the script engine and the engine's run (start it first, it overlaps the schema work).</summary>
     public Task WarmCodeAsync(CancellationToken cancellationToken) =>
-        GuardedAsync("code", () => Task.WhenAll(Task.Run(WarmJson, cancellationToken), Task.Run(WarmScripts, cancellationToken)));
+        GuardedAsync("code", () => Task.WhenAll(Task.Run(WarmJson, cancellationToken), Task.Run(WarmScripts, cancellationToken), Task.Run(() => WarmRunAsync(cancellationToken), cancellationToken)));
 
     /// <summary>The published workflows, once the schema is there and the start-up imports are done.</summary>
     public Task WarmDefinitionsAsync(CancellationToken cancellationToken) => GuardedAsync("workflow definitions", () => WarmPublishedAsync(cancellationToken));
@@ -59,6 +63,36 @@ internal sealed class RuntimeWarmup(
         var state = JsonSerializer.Deserialize<WorkflowState>(JsonSerializer.Serialize(new WorkflowState { Variables = { ["warm"] = 1 } }, options), options);
         JsonSerializer.Deserialize<ActivityExecutionRecord>(JsonSerializer.Serialize(new ActivityExecutionRecord { Outputs = new JsonObject { ["warm"] = 1 } }, options), options);
         GC.KeepAlive(state);
+    }
+
+    /// <summary>
+    /// A flowchart that sets a variable and waits for an event, run in memory and never committed (nothing is stored or
+    /// published; the wait only adds a bookmark to the state), then written and read back as a commit and a resume do.
+    /// </summary>
+    private async Task WarmRunAsync(CancellationToken cancellationToken)
+    {
+        var builder = new WorkflowBuilder().WithDefinitionId("warm-up").WithVariable("warm", 0);
+        var flow = builder.Flowchart();
+        var set = flow.Add(new SetVariable { Variable = new("warm", "warm"), Value = new(1) });
+        flow.Connect(set, flow.Add(new Event("warm-up")));
+        var workflow = builder.Build();
+        var now = time.GetUtcNow();
+        var state = new WorkflowState
+        {
+            Id = "warm-up", DefinitionId = workflow.DefinitionId, DefinitionVersionId = workflow.DefinitionVersionId, DefinitionVersion = workflow.Version,
+            Status = WorkflowStatus.Running, SubStatus = WorkflowSubStatus.Pending, CreatedAt = now, UpdatedAt = now,
+            Variables = { ["warm"] = 0 }, Input = { ["warm"] = 0 },
+        };
+        var context = contexts.Create(workflow, state, cancellationToken);
+        context.Start(workflow.Root);
+        await context.RunAsync();
+        if (state.SubStatus != WorkflowSubStatus.Suspended) throw new InvalidOperationException($"The warm-up run ended {state.SubStatus}, not suspended.");
+        GC.KeepAlive(RuntimeRows.ReadState(state.Id, RuntimeRows.StateWithoutInput(state), RuntimeRows.InputOf(state)));
+        var secrets = context.Secrets;
+        foreach (var line in context.NewJournal)
+            JsonSerializer.Deserialize<WorkflowExecutionLogRecord>(SecretRedactor.RedactJournal(JsonSerializer.Serialize(line, WorkflowJson.Options), secrets), WorkflowJson.Options);
+        foreach (var record in context.ExecutionRecords.Values)
+            JsonSerializer.Deserialize<ActivityExecutionRecord>(SecretRedactor.RedactExecutionRecord(JsonSerializer.Serialize(record, WorkflowJson.Options), secrets), WorkflowJson.Options);
     }
 
     private void WarmScripts() => scripts.Evaluate("[1, 2].map(x => x + 1).length", new EmptyContext());

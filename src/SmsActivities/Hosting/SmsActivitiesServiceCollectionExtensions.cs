@@ -81,12 +81,11 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton<Inbox.PushInbox>();
         services.TryAddSingleton<Inbox.PushInboxProcessor>();
         services.AddHostedService<Inbox.PushInboxService>();
-        services.AddHostedService<Webhooks.WebhookWarmup>();
         services.TryAddSingleton<Webhooks.WebhookOneTimeKeyStore>();
         services.AddHostedService<SmsPullService>();
         services.TryAddSingleton<SmsRetention>();
         services.AddHostedService<SmsRetentionService>();
-        services.AddHostedService<SmsWarmupService>();
+        services.AddHostedService<SmsWarmup>();
         // First among the hosted services: the runtime's background loop may resume an SMS activity (a due timer)
         // as soon as it starts, and that activity needs the plug-in's tables.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp =>

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -157,6 +158,12 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         await using var transaction = await BeginAsync(db, [], cancellationToken).ConfigureAwait(false);
         var shared = new SendRecordWriter.Begun(plannedVendor, instanceId, activityId, idempotencyKey, batched ? SendRecordStatus.Queued : SendRecordStatus.Pending,
             time.GetUtcNow().UtcTicks, string.IsNullOrEmpty(definitionId) ? null : definitionId);
+        await InsertBegunAsync(db, shared, mobiles, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task InsertBegunAsync(SmsActivitiesDbContext db, SendRecordWriter.Begun shared, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
+    {
         await SendRecordWriter.InsertAsync(db, shared, mobiles, cancellationToken).ConfigureAwait(false);
         // A new record has no message id yet, so no report to join; its contribution depends on the shared fields only.
         var delta = new InsightDelta();
@@ -167,7 +174,6 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
                 Status = shared.Status, CreatedAtTicks = shared.CreatedAtTicks, DefinitionId = shared.DefinitionId,
             }, null);
         await delta.ApplyAsync(db, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -267,6 +273,13 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken, MessageIds(outcomes))
             .ConfigureAwait(false);
+        await CompleteRowsAsync(db, transaction, idempotencyKey, outcomes, outputs, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task CompleteRowsAsync<TOutputs>(SmsActivitiesDbContext db, GatedTransaction transaction, string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes,
+        TOutputs outputs, CancellationToken cancellationToken)
+    {
         if (outcomes.Count > 0)
         {
             var mobiles = outcomes.Select(o => o.Mobile).Distinct(StringComparer.Ordinal).ToArray();
@@ -276,7 +289,24 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         }
         db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(JsonSerializer.Serialize(outputs, ReplayJson)), CreatedAtTicks = time.GetUtcNow().UtcTicks });
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Does at start what a first send would pay for in its writes before and after the vendor call (the lookup of an
+    /// earlier execution, the records begun, settled and rolled up into the insights cells, the outputs kept): all of it
+    /// for a key no send can have, in one transaction that is rolled back, so nothing is stored.
+    /// </summary>
+    internal async Task WarmAsync(CancellationToken cancellationToken)
+    {
+        var key = "warm-up-" + Guid.NewGuid().ToString("N");
+        const string mobile = "+8613900000000";
+        await FindAsync<JsonObject>(key, cancellationToken).ConfigureAwait(false);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(key)], cancellationToken, laterLocks: 1).ConfigureAwait(false);
+        await InsertBegunAsync(db, new SendRecordWriter.Begun("warm-up", key, key, key, SendRecordStatus.Pending, time.GetUtcNow().UtcTicks, key), [mobile], cancellationToken)
+            .ConfigureAwait(false);
+        await CompleteRowsAsync(db, transaction, key, [new SmsRecipientOutcome(mobile, "warm-up", true, key, null, null, 0.05m, 1)], new JsonObject(), cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>

@@ -158,4 +158,18 @@ public sealed class SendRecordStoreTests
         var byNumber = await store.FindInDoubtAsync([Report("4", null)], Time.GetUtcNow(), TimeSpan.FromDays(1), default);
         Assert.True(byNumber.Single().IdempotencyKey == "send-c", $"by number: {byNumber.Single().IdempotencyKey}");
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_start_up_warm_up_runs_a_sends_writes_and_leaves_nothing_behind(bool postgres)
+    {
+        await using var database = await TestDatabase.CreateAsync(postgres);
+        var store = new SendRecordStore(database.Factory, Time);
+        await store.WarmAsync(default);
+
+        await using var db = await database.Factory.CreateDbContextAsync();
+        var left = (Records: await db.SendRecords.CountAsync(), Outcomes: await db.SendOutcomes.CountAsync(), Cells: await db.InsightCells.CountAsync());
+        Assert.True(left == (0, 0, 0), $"left behind: {left.Records} records, {left.Outcomes} outcomes, {left.Cells} insight cells");
+    }
 }

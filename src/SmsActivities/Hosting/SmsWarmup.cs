@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SmsActivities.Inbox;
+using SmsActivities.Persistence;
+using SmsActivities.Vendors;
+
+namespace SmsActivities.Hosting;
+
+/// <summary>
+/// Does before the host reports started what the first send and the first pushes would otherwise pay for while a caller
+/// or a vendor waits: the phone number library's metadata and rules (loaded and compiled on first use), each configured
+/// vendor's client (its HTTP client and resilience pipeline), each webhook reader's parsing, the push inbox's JSON and
+/// insert (<see cref="PushInbox.WarmAsync"/>) and a send's record writes (<see cref="SendRecordStore.WarmAsync"/>). What
+/// needs no database starts first and runs beside the other services' start (migrations); the writes wait until they
+/// have started, when the plug-in's tables exist. One policy for every
+/// part: a part that fails is logged as a warning and paid for by the first request instead; it never fails the start.
+/// </summary>
+internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, SendRecordStore sendRecords, ILogger<SmsWarmup> logger) : IHostedLifecycleService
+{
+    /// <summary>A body every reader refuses: its parsing runs, nothing is read.</summary>
+    private static readonly byte[] RefusedPush = Encoding.UTF8.GetBytes("[{}]");
+
+    private Task _code = Task.CompletedTask;
+
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        _code = Task.Run(() => Task.WhenAll(
+            services.GetServices<IWebhookReader>().Select(reader => GuardedAsync($"{reader.Vendor} {reader.Kind} reader", () => WarmReader(reader)))
+                .Prepend(GuardedAsync("phone numbers and vendor clients", WarmSenders))), cancellationToken);
+        return Task.CompletedTask;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StartedAsync(CancellationToken cancellationToken)
+    {
+        await GuardedAsync("push inbox", () => inbox.WarmAsync(cancellationToken)).ConfigureAwait(false);
+        await GuardedAsync("send records", () => sendRecords.WarmAsync(cancellationToken)).ConfigureAwait(false);
+        await _code.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task GuardedAsync(string what, Func<Task> warm)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await warm().ConfigureAwait(false);
+            logger.LogDebug("Warmed the SMS plug-in's {What} in {Milliseconds} ms.", what, clock.ElapsedMilliseconds);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "Warming the SMS plug-in's {What} at start failed; the first requests pay for it instead.", what);
+        }
+    }
+
+    private Task GuardedAsync(string what, Action warm) => GuardedAsync(what, () =>
+    {
+        warm();
+        return Task.CompletedTask;
+    });
+
+    private void WarmSenders()
+    {
+        PhoneNumber.TryParse("+8613900000000", out _, out _);
+        using var scope = services.CreateScope();
+        foreach (var sender in scope.ServiceProvider.GetServices<ISmsSender>()) GC.KeepAlive(sender);
+    }
+
+    /// <summary>A reader that throws here has the bug the endpoint would answer with a 400; this finds it first.</summary>
+    private static void WarmReader(IWebhookReader reader)
+    {
+        var empty = new Dictionary<string, string>();
+        reader.Read(new WebhookRequest("POST", "application/json", RefusedPush, empty, empty));
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

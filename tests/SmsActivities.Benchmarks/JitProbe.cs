@@ -1,0 +1,34 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Tracing;
+
+namespace SmsActivities.Benchmarks;
+
+/// <summary>
+/// Names the methods the JIT compiles between <see cref="Start"/> and <see cref="Stop"/>, from the runtime's own JIT
+/// events: what a first run compiles is what start-up could have done for it.
+/// </summary>
+internal sealed class JitProbe : EventListener
+{
+    private const EventKeywords JitKeyword = (EventKeywords)0x10;
+    private readonly ConcurrentQueue<string> _methods = new();
+    private volatile bool _recording;
+
+    public void Start() => _recording = true;
+
+    public IReadOnlyCollection<string> Stop()
+    {
+        _recording = false;
+        return _methods;
+    }
+
+    protected override void OnEventSourceCreated(EventSource eventSource)
+    {
+        if (eventSource.Name == "Microsoft-Windows-DotNETRuntime") EnableEvents(eventSource, EventLevel.Verbose, JitKeyword);
+    }
+
+    protected override void OnEventWritten(EventWrittenEventArgs eventData)
+    {
+        if (!_recording || eventData.EventName?.StartsWith("MethodLoadVerbose", StringComparison.Ordinal) != true || eventData.PayloadNames is not { } names) return;
+        _methods.Enqueue($"{eventData.Payload![names.IndexOf("MethodNamespace")]}::{eventData.Payload[names.IndexOf("MethodName")]}");
+    }
+}

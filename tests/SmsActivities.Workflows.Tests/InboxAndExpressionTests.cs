@@ -27,6 +27,39 @@ public class InboxAndExpressionTests
     }
 
     [Fact]
+    public async Task Unmatched_stimuli_over_the_cap_are_dropped_oldest_first_and_those_kept_the_full_retention_never_are()
+    {
+        using var db = new TempDatabase();
+        var time = new ShiftableTimeProvider();
+        await using var host = await TestHost.StartAsync(db.Path, time, o => o.MaxUnmatchedStimuli = 3);
+        // Five short-lived ones a second apart (the oldest first), then two kept the full retention.
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.True((await host.Runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = $"brief-{i}" }) { UnmatchedRetention = TimeSpan.FromMinutes(10) })).StoredInInbox);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+        for (var i = 0; i < 2; i++)
+            Assert.True((await host.Runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = $"full-{i}" }))).StoredInInbox);
+
+        // The cap is checked every 10 s on the runtime's clock.
+        time.Advance(TimeSpan.FromSeconds(11));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (await host.Instances.CountInboxAsync() > 5 && DateTime.UtcNow < deadline) await Task.Delay(25);
+        Assert.Equal(5, await host.Instances.CountInboxAsync());
+
+        // The two oldest short-lived ones are gone; the newest and both full ones still resume their waits.
+        foreach (var (name, kept) in new[] { ("brief-0", false), ("brief-1", false), ("brief-2", true), ("brief-4", true), ("full-0", true) })
+        {
+            await host.PublishAsync("wait-" + name, Arr(Act("Wait1", "Elsa.Event", $"\"eventName\":{Lit(name)}")));
+            var started = await host.Runtime.StartAsync("wait-" + name);
+            var expected = kept ? WorkflowSubStatus.Finished : WorkflowSubStatus.Suspended;
+            var until = DateTime.UtcNow.AddSeconds(10);
+            while ((await host.Instances.GetStateAsync(started.InstanceId))!.SubStatus != expected && DateTime.UtcNow < until) await Task.Delay(25);
+            Assert.True(expected == (await host.Instances.GetStateAsync(started.InstanceId))!.SubStatus, $"{name}: expected {expected}");
+        }
+    }
+
+    [Fact]
     public async Task Object_and_Variable_expressions_feed_inputs_and_outputs_can_be_captured_into_variables()
     {
         using var db = new TempDatabase();

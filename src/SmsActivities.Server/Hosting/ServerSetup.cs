@@ -123,6 +123,7 @@ public static class ServerSetup
         app.MapElsaApi("/elsa/api").RequireCors(CorsPolicy);
         // Vendor webhooks, HTTP-triggered workflows under /workflows/… and, in sandbox mode, the emulators pushing to the webhooks.
         app.MapSmsActivities();
+        app.MapInboxAdmin();
 
         var chartScript = InsightsEndpoints.ResolveChartScript(options, app.Environment);
         if (chartScript is null) logger.LogWarning("Chart library not found; /insights shows its numbers without charts. Build the server project (it runs npm ci) or set Server:ChartScriptPath.");

@@ -80,6 +80,7 @@ internal sealed class WorkflowRuntimeService(
                 await recovery.RecoverAsync(stoppingToken);
                 while (await timers.ResumeDueAsync(Batch, stoppingToken) == Batch) { }
                 await inbox.PurgeExpiredAsync(stoppingToken);
+                await inbox.TrimUnmatchedAsync(stoppingToken);
                 await alterationPlans.ResumeAbandonedAsync(stoppingToken);
                 await WaitAsync(stoppingToken);
             }

@@ -17,6 +17,11 @@ public sealed class WorkflowRuntimeOptions
     /// <summary>How long an unmatched stimulus waits in the inbox for its bookmark (default 24 h).</summary>
     public TimeSpan InboxRetention { get; set; } = TimeSpan.FromHours(24);
     /// <summary>
+    /// Most stimuli waiting with a retention shorter than <see cref="InboxRetention"/> (a host's unmatched events, see
+    /// <see cref="Execution.Stimulus.UnmatchedRetention"/>); beyond it the oldest are dropped. Checked every 10 seconds.
+    /// </summary>
+    public int MaxUnmatchedStimuli { get; set; } = 10_000;
+    /// <summary>
     /// How long an instance lease lasts; a process that dies holding one loses it after this. The holder renews its
     /// leases every third of it while it runs, so a long run keeps its instance and a crash is taken over within seconds.
     /// </summary>
@@ -66,6 +71,7 @@ public sealed class WorkflowRuntimeOptions
         Within(nameof(InboxRetention), InboxRetention, TimeSpan.FromSeconds(1), TimeSpan.FromDays(3650));
         Within(nameof(DispatchDelay), DispatchDelay, TimeSpan.Zero, TimeSpan.FromHours(1));
         if (MaxParallelRuns < 1) errors.Add($"Workflows:Runtime:{nameof(MaxParallelRuns)} is {MaxParallelRuns}; it must be at least 1.");
+        if (MaxUnmatchedStimuli < 0) errors.Add($"Workflows:Runtime:{nameof(MaxUnmatchedStimuli)} is {MaxUnmatchedStimuli}; it must be at least 0.");
         if (DispatchBatchSize < 1) errors.Add($"Workflows:Runtime:{nameof(DispatchBatchSize)} is {DispatchBatchSize}; it must be at least 1.");
         if (errors.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException(nameof(WorkflowRuntimeOptions), typeof(WorkflowRuntimeOptions), errors);
     }

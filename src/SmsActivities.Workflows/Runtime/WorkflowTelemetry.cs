@@ -25,11 +25,15 @@ public sealed class WorkflowTelemetry : IDisposable
         _db = db;
         _meter = meterFactory.Create(Name);
         Runs = _meter.CreateCounter<long>("workflow.runs", "{run}", "Starts and resumes that ran and committed, by kind (start, resume) and the instance's sub-status after");
+        UnmatchedDropped = _meter.CreateCounter<long>("workflow.inbox.unmatched_dropped", "{stimulus}",
+            "Unmatched stimuli (kept with a short retention) dropped, oldest first, to keep them under Workflows:Runtime:MaxUnmatchedStimuli");
         _meter.CreateObservableGauge("workflow.deliveries.pending", CountPending, "{delivery}",
             "Starts and resumes owed to received stimuli and not yet committed: the backlog (includes those waiting for a busy instance or a retry)");
     }
 
     public Counter<long> Runs { get; }
+
+    public Counter<long> UnmatchedDropped { get; }
 
     /// <param name="parent">The trace the run belongs to when it is not the current one (a dispatched delivery's push).</param>
     internal static Activity? StartRun(string kind, string definitionId, string? instanceId, ActivityContext parent = default)

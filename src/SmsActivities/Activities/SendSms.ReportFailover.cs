@@ -47,10 +47,17 @@ public sealed partial class SendSms
 
     /// <summary>The wait's state: the plan's vendor names, the send's idempotency key, the watches, the outputs so far and who failed over.</summary>
     /// <remarks><paramref name="Keys"/>: a send split by its send window has a key per time zone group, by number (null: <paramref name="SendKey"/> for all).</remarks>
-    private sealed record ReportWait(string[] Plan, string SendKey, ReportWatch[] Watches, SendOutputs Outputs, string[] FailedOver, Dictionary<string, string>? Keys = null)
+    /// <remarks><paramref name="Held"/>: failovers decided while the recipient's send window was closed, sent when it opens.</remarks>
+    private sealed record ReportWait(string[] Plan, string SendKey, ReportWatch[] Watches, SendOutputs Outputs, string[] FailedOver, Dictionary<string, string>? Keys = null,
+        HeldFailover[]? Held = null, bool ReportsOver = false)
     {
         public string KeyOf(string mobile) => Keys?.GetValueOrDefault(mobile) ?? SendKey;
+
+        public bool Done => Watches.Length == 0 && (Held?.Length ?? 0) == 0;
     }
+
+    /// <summary>A recipient to fail over to <paramref name="Next"/> once its send window opens (<paramref name="OpensAt"/>).</summary>
+    private sealed record HeldFailover(string Mobile, string Next, DateTimeOffset OpensAt);
 
     /// <summary>Completes the send, or (Fail over on failed report) begins waiting for the reports of its messages.</summary>
     private async ValueTask FinishAsync(ActivityExecutionContext context, SendOutputs outputs, IReadOnlyList<ISmsSender> plan, string sendKey, Dictionary<string, string>? keys = null)
@@ -112,6 +119,7 @@ public sealed partial class SendSms
         }
 
         var watches = wait.Watches.Where(w => w != watch).ToList();
+        var held = (wait.Held ?? []).ToList();
         var results = wait.Outputs.Results.ToArray();
         var index = Array.FindIndex(results, r => r.Mobile == watch.Mobile);
         // The report shows the vendor took the message (for a recipient in doubt, that it did send it).
@@ -128,23 +136,76 @@ public sealed partial class SendSms
         else
         {
             var failed = reported with { Delivered = false, Error = $"not delivered by {watch.Vendor} ({report.VendorCode ?? report.Description ?? "no reason given"})" };
-            results[index] = await FailOverAsync(context, wait, failed, next);
-            failedOver = [.. failedOver, watch.Mobile];
-            if (WatchFor(results[index], wait.Plan) is { } again)
+            results[index] = failed;
+            if (WindowOpening(context, watch.Mobile) is { } opensAt)
+            {
+                // Quiet hours hold a failover as they hold a send: it goes when the recipient's window opens.
+                if (!held.Any(h => h.OpensAt == opensAt)) HoldUntil(context, opensAt);
+                held.Add(new HeldFailover(watch.Mobile, next, opensAt));
+                context.Log($"SendSms holds the failover of {PhoneNumber.Mask(watch.Mobile)} to {next} until its send window opens at {opensAt:O}");
+            }
+            else
+            {
+                results[index] = await FailOverAsync(context, wait, failed, next);
+                failedOver = [.. failedOver, watch.Mobile];
+                if (WatchFor(results[index], wait.Plan) is { } again)
+                {
+                    watches.Add(again);
+                    Watch(context, wait.KeyOf(again.Mobile), again);
+                }
+            }
+        }
+
+        await SaveOrCompleteAsync(context, wait with { Watches = [.. watches], Outputs = Recount(wait.Outputs, results), FailedOver = failedOver, Held = [.. held] });
+    }
+
+    private async ValueTask SaveOrCompleteAsync(ActivityExecutionContext context, ReportWait wait)
+    {
+        if (wait.Done) await CompleteAsync(context, wait.Outputs, wait.FailedOver);
+        else context.SetProperty(ReportWaitKey, wait);
+    }
+
+    /// <summary>When the recipient's send window opens next, if it is closed now; null without a window or when it is open.</summary>
+    private DateTimeOffset? WindowOpening(ActivityExecutionContext context, string mobile)
+    {
+        if (LocalSendWindow.Parse(context.Get(SendWindow)) is not { } window) return null;
+        var group = window.Split([PhoneNumber.Parse(mobile)], context.Get(TimeZone), context.Now)[0];
+        return window.NextOpening(context.Now, group.Zones) is { } opensAt && opensAt > context.Now ? opensAt : null;
+    }
+
+    /// <summary>A held failover's window opened (or a timer fired late): those due go now, each checked against its window again.</summary>
+    private async ValueTask OnFailoverWindowOpenAsync(ActivityExecutionContext context)
+    {
+        var wait = context.GetProperty<ReportWait>(ReportWaitKey)!;
+        var results = wait.Outputs.Results.ToArray();
+        var watches = wait.Watches.ToList();
+        var failedOver = wait.FailedOver;
+        var held = new List<HeldFailover>();
+        foreach (var h in wait.Held ?? [])
+        {
+            if (h.OpensAt > context.Now || WindowOpening(context, h.Mobile) is not null)
+            {
+                // Not due yet (its own timer stays), or the window closed again before the timer fired (the server was down).
+                var opensAt = h.OpensAt > context.Now ? h.OpensAt : WindowOpening(context, h.Mobile)!.Value;
+                if (opensAt != h.OpensAt && !held.Concat(wait.Held!).Any(x => x.OpensAt == opensAt)) HoldUntil(context, opensAt);
+                held.Add(h with { OpensAt = opensAt });
+                continue;
+            }
+            var index = Array.FindIndex(results, r => r.Mobile == h.Mobile);
+            results[index] = await FailOverAsync(context, wait, results[index], h.Next);
+            failedOver = [.. failedOver, h.Mobile];
+            if (WatchFor(results[index], wait.Plan) is { } again && !wait.ReportsOver)
             {
                 watches.Add(again);
                 Watch(context, wait.KeyOf(again.Mobile), again);
             }
         }
-
-        var outputs = Recount(wait.Outputs, results);
-        if (watches.Count == 0)
-        {
-            await CompleteAsync(context, outputs, failedOver);
-            return;
-        }
-        context.SetProperty(ReportWaitKey, wait with { Watches = [.. watches], Outputs = outputs, FailedOver = failedOver });
+        await SaveOrCompleteAsync(context, wait with { Watches = [.. watches], Outputs = Recount(wait.Outputs, results), FailedOver = failedOver, Held = [.. held] });
     }
+
+    /// <summary>One timer per opening: the held failovers that fall due together go in one resume.</summary>
+    private void HoldUntil(ActivityExecutionContext context, DateTimeOffset opensAt) =>
+        context.CreateBookmark(new JsonObject { ["activityInstanceId"] = context.Id, ["failoverHeldUntil"] = opensAt.ToString("O") }, OnFailoverWindowOpenAsync, opensAt);
 
     /// <summary>Sends one recipient whose message failed through <paramref name="next"/> (and the vendors after it, as a send does), once.</summary>
     private async Task<SmsSendResult> FailOverAsync(ActivityExecutionContext context, ReportWait wait, SmsSendResult failed, string next)
@@ -202,7 +263,10 @@ public sealed partial class SendSms
     {
         var wait = context.GetProperty<ReportWait>(ReportWaitKey)!;
         context.Log($"SendSms: the report wait is over with {wait.Watches.Length} report(s) not received");
-        return CompleteAsync(context, wait.Outputs, wait.FailedOver);
+        if (wait.Held is not { Length: > 0 }) return CompleteAsync(context, wait.Outputs, wait.FailedOver);
+        // Failovers already decided still go when their windows open; no further report is waited for.
+        context.SetProperty(ReportWaitKey, wait with { Watches = [], ReportsOver = true });
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>The counts and outcome of results changed by reports: a recipient reported not delivered counts as failed.</summary>

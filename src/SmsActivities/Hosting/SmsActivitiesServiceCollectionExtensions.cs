@@ -80,6 +80,8 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton<Inbox.PushInboxSignal>();
         services.TryAddSingleton<Inbox.PushInbox>();
         services.TryAddSingleton<Inbox.PushInboxProcessor>();
+        services.TryAddSingleton(sp => new Inbox.PushInboxDeadLetters(sp.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>(),
+            sp.GetRequiredKeyedService<SqliteWriteGate>(SmsActivitiesDbContext.Schema), sp.GetRequiredService<Inbox.PushInboxSignal>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<Inbox.PushInboxService>();
         services.TryAddSingleton<Webhooks.WebhookOneTimeKeyStore>();
         services.AddHostedService<SmsPullService>();

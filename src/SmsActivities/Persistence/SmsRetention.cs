@@ -34,12 +34,19 @@ public sealed class SmsRetentionOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan UnmatchedEvents { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Pushes the inbox set aside after failing <c>SmsActivities:Inbox:MaxAttempts</c> times, counted from their arrival:
+    /// long enough for an operator to look at one and queue it again, after which the vendor's event is given up.
+    /// </summary>
+    [Range(typeof(TimeSpan), "01:00:00", "3650.00:00:00")]
+    public TimeSpan DeadLetteredPushes { get; set; } = TimeSpan.FromDays(7);
+
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>What one purge of the plug-in's tables removed.</summary>
-public sealed record SmsRetentionResult(int SendRecords, int SendOutcomes, int RateEvents, int OtpChallenges);
+public sealed record SmsRetentionResult(int SendRecords, int SendOutcomes, int RateEvents, int OtpChallenges, int DeadLetteredPushes);
 
 /// <summary>Deletes the plug-in's records past <see cref="SmsRetentionOptions"/>.</summary>
 public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFactory, IOptions<SmsRetentionOptions> options, TimeProvider time)
@@ -52,6 +59,8 @@ public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFac
         var sendsBefore = (now - o.SendRecords).UtcTicks / TimeSpan.TicksPerMinute * TimeSpan.TicksPerMinute;
         var eventsBefore = (now - o.RateEvents).UtcTicks;
         var expiredBefore = (now - o.ExpiredOtpChallenges).UtcTicks;
+        var setAsideBefore = (now - o.DeadLetteredPushes).UtcTicks;
+        var setAside = Inbox.PushInboxProcessor.DeadLetter.UtcTicks;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await InsightRollup.BeginExclusiveAsync(db, cancellationToken).ConfigureAwait(false);
         var records = await db.SendRecords.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
@@ -62,8 +71,9 @@ public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFac
         var outcomes = await db.SendOutcomes.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var events = await db.RateEvents.Where(e => e.AtTicks < eventsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var challenges = await db.OtpChallenges.Where(c => c.ExpiresAtTicks < expiredBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        var pushes = await db.PushInbox.Where(p => p.DueAtTicks == setAside && p.ReceivedAtTicks < setAsideBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new SmsRetentionResult(records, outcomes, events, challenges);
+        return new SmsRetentionResult(records, outcomes, events, challenges, pushes);
     }
 }
 

@@ -184,6 +184,41 @@ public sealed class SendWindowTests : ServerTest
         Assert.True(late.At >= Evening.AddHours(10), $"Shanghai is sent once its window opens at 00:00 UTC: {late}");
     }
 
+    [Fact]
+    public async Task A_failover_called_for_by_a_failed_report_in_quiet_hours_waits_for_the_recipients_window()
+    {
+        const string mobile = "+8613800138011";
+        var emulators = Server.Services.GetRequiredService<SmsActivities.Emulators.EmulatorSet>();
+        // Sent at 14:00 UTC inside a 08:00-14:30 UTC window; Yunpian reports it not delivered an hour later, when the window is closed.
+        emulators.Yunpian.Script.For(mobile, SmsActivities.Emulators.DeliveryPlan.Fail("UNDELIV", TimeSpan.FromHours(1)));
+        var flow = SmsActivities.Server.Tests.Reliability.ReportFailoverTests.Flow("quiet-failover", mobile, "【SmsSandbox】Your parcel is ready", reportWait: "1.00:00:00");
+        var send = flow["root"]!["activities"]!.AsArray().Single(a => (string?)a!["id"] == "Send")!;
+        send["sendWindow"] = Lit("08:00-14:30");
+        send["timeZone"] = Lit("UTC");
+        var instance = await RunAsync(flow);
+        var id = (string)instance["id"]!;
+        string[] Vendors() => SmsActivities.Sandbox.SandboxSettings.HandsetInbox(emulators, SmsActivities.Vendors.PhoneNumber.Parse(mobile)).Select(m => m.Vendor).ToArray();
+        Assert.Equal([SmsActivities.Vendors.VendorNames.Yunpian], Vendors());
+
+        _time.Advance(TimeSpan.FromHours(1));
+        var held = await WaitForAsync(id, i =>
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(100));
+            return ((JsonArray)i["workflowState"]!["bookmarks"]!).Any(b => b!["payload"]?["failoverHeldUntil"] is not null);
+        });
+        var bookmark = ((JsonArray)held["workflowState"]!["bookmarks"]!).First(b => b!["payload"]?["failoverHeldUntil"] is not null)!;
+        Assert.Equal("2030-01-08T08:00:00.0000000+00:00", (string?)bookmark["payload"]!["failoverHeldUntil"]);
+        await Task.Delay(500); // a failover made at once would have reached Tencent by now
+        Assert.True(Vendors().SequenceEqual([SmsActivities.Vendors.VendorNames.Yunpian]), "no failover while the window is closed: " + string.Join(", ", Vendors()));
+
+        _time.Advance(TimeSpan.FromHours(17)); // 08:00 UTC and a little: the window opens
+        var done = await WaitForAsync(id, i => (string?)i["subStatus"] == "Finished");
+        Assert.True(Vendors().SequenceEqual([SmsActivities.Vendors.VendorNames.Yunpian, SmsActivities.Vendors.VendorNames.Tencent]), "failed over once when the window opened: " + string.Join(", ", Vendors()));
+        var outputs = Prop(done["workflowState"]!["activityOutputs"], "Send");
+        Assert.True((string?)done["workflowState"]!["variables"]?["Outcome"]?.ToString() == "Sent" && Prop(outputs, "FailedOverRecipients")?.AsArray().Count == 1,
+            "outputs: " + outputs?.ToJsonString());
+    }
+
     private async Task<string?> FirstInstanceAsync(string definitionId)
     {
         using var response = await Client.PostAsync("elsa/api/workflow-instances",

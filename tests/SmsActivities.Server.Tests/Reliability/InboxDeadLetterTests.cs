@@ -10,7 +10,8 @@ namespace SmsActivities.Server.Tests.Reliability;
 
 /// <summary>
 /// A push the inbox processor can never run is tried a bounded number of times, then set aside for good: kept with
-/// its error, never due again, logged once (without the push's content) and counted in <c>sms.inbox.dead_lettered</c>.
+/// its error, never due again, logged once (without the push's content) and counted in <c>sms.inbox.dead_lettered</c>;
+/// an operator lists it and queues it again through the authenticated admin routes.
 /// </summary>
 public sealed class InboxDeadLetterTests(ITestOutputHelper output)
 {
@@ -58,6 +59,23 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
         Assert.Equal(1, Interlocked.Read(ref deadLettered));
         Assert.Single(lines, l => l.Contains("set aside after 3 failed attempts", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("424242", StringComparison.Ordinal) || l.Contains("8613800138000", StringComparison.Ordinal));
+
+        // The operator's path: the set-aside push is listed (its error, never its events) behind the API key, and queued again.
+        using var anonymous = server.CreateClient(withApiKey: false);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/admin/inbox/dead-letters")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await anonymous.PostAsync("/admin/inbox/dead-letters/1/retry", null)).StatusCode);
+        using var admin = server.CreateClient();
+        var listed = await admin.GetStringAsync("/admin/inbox/dead-letters");
+        output.WriteLine(listed);
+        var entry = Assert.Single(System.Text.Json.Nodes.JsonNode.Parse(listed)!.AsArray())!;
+        Assert.Equal(3, entry["attempts"]!.GetValue<int>());
+        Assert.Contains("JsonException", entry["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain("424242", listed, StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await admin.PostAsync("/admin/inbox/dead-letters/999/retry", null)).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, (await admin.PostAsync($"/admin/inbox/dead-letters/{entry["id"]}/retry", null)).StatusCode);
+        // Queued again with a fresh count, it fails its three attempts again and is set aside a second time.
+        await ServerProcess.EventuallyAsync(() => Task.FromResult(Interlocked.Read(ref deadLettered) == 2), TimeSpan.FromSeconds(60), "the retried push to be tried and set aside again");
+        Assert.Equal(3, (await RowAsync(plugin)).Attempts);
         SqliteConnection.ClearAllPools();
     }
 

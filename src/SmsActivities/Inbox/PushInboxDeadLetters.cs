@@ -1,0 +1,61 @@
+using Microsoft.EntityFrameworkCore;
+using SmsActivities.Persistence;
+using SmsActivities.Workflows.Persistence;
+
+namespace SmsActivities.Inbox;
+
+/// <summary>
+/// A push set aside after failing <see cref="PushInboxOptions.MaxAttempts"/> times, as an operator sees it: its error and
+/// how many events it holds, never the events themselves (they hold phone numbers and texts).
+/// </summary>
+public sealed record DeadLetteredPush(long Id, DateTimeOffset ReceivedAt, int Attempts, string? Error, int Reports, int Replies, int EmailEvents);
+
+/// <summary>
+/// The operator's handle on set-aside pushes: list them, and queue one again (after the cause was mended) as a new push
+/// with a fresh count of attempts. Retention purges them (<see cref="SmsRetentionOptions.DeadLetteredPushes"/>).
+/// </summary>
+public sealed class PushInboxDeadLetters
+{
+    private static readonly long DeadLetterTicks = PushInboxProcessor.DeadLetter.UtcTicks;
+    private readonly IDbContextFactory<SmsActivitiesDbContext> dbFactory;
+    private readonly SqliteWriteGate writes;
+    private readonly PushInboxSignal signal;
+    private readonly TimeProvider time;
+
+    internal PushInboxDeadLetters(IDbContextFactory<SmsActivitiesDbContext> dbFactory, SqliteWriteGate writes,
+        PushInboxSignal signal, TimeProvider time) => (this.dbFactory, this.writes, this.signal, this.time) = (dbFactory, writes, signal, time);
+
+    /// <summary>The set-aside pushes, oldest first, at most <paramref name="max"/>.</summary>
+    public async Task<IReadOnlyList<DeadLetteredPush>> ListAsync(int max, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await db.PushInbox.AsNoTracking().Where(r => r.DueAtTicks == DeadLetterTicks).OrderBy(r => r.Id).Take(max)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        return rows.Select(Describe).ToArray();
+    }
+
+    /// <summary>Queues a set-aside push again, due now with no failed attempts; false when no such push is set aside.</summary>
+    public async Task<bool> RetryAsync(long id, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcTicks;
+        int queued;
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
+        using (await writes.EnterAsync(db, urgent: false, cancellationToken).ConfigureAwait(false))
+        {
+            queued = await db.PushInbox.Where(r => r.Id == id && r.DueAtTicks == DeadLetterTicks)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.DueAtTicks, now).SetProperty(r => r.Attempts, 0), cancellationToken).ConfigureAwait(false);
+        }
+        if (queued > 0) signal.Wake();
+        return queued > 0;
+    }
+
+    private static DeadLetteredPush Describe(PushInboxEntity row)
+    {
+        // A row that could not even be read (the reason it was set aside, perhaps) still lists, with no counts.
+        PushEvents? events;
+        try { events = PushEvents.FromJson(row.Events); }
+        catch (System.Text.Json.JsonException) { events = null; }
+        return new DeadLetteredPush(row.Id, new DateTimeOffset(row.ReceivedAtTicks, TimeSpan.Zero), row.Attempts, row.Error,
+            events?.Reports.Count ?? 0, events?.Replies.Count ?? 0, events?.EmailEvents.Count ?? 0);
+    }
+}

@@ -7,7 +7,17 @@ builder.Services.AddSmsActivitiesServer(builder.Configuration, builder.Environme
 
 var app = builder.Build();
 app.UseSmsActivitiesServer();
-await app.RunAsync();
+try
+{
+    await app.RunAsync();
+}
+catch (SmsActivities.Workflows.Persistence.DatabaseNotMigratedException e)
+{
+    // A database the pipeline has not migrated yet: the message says what to run, a stack trace would bury it.
+    await Console.Error.WriteLineAsync(e.Message);
+    return 1;
+}
+return 0;
 
 /// <summary>The entry point, visible to the tests' <c>WebApplicationFactory</c>.</summary>
 public partial class Program;

@@ -41,12 +41,40 @@ public static class DatabaseMigrator
                 await MigrateAsync(migrations, legacyTable, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            var pending = (await migrations.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).ToList();
+            var pending = await PendingMigrationsAsync(migrations, cancellationToken).ConfigureAwait(false);
             if (pending.Count > 0)
-                throw new InvalidOperationException(
-                    $"The database lacks the {typeof(TContext).Name} migrations {string.Join(", ", pending)} and {DatabaseSettings.Section}:MigrateOnStart is false: " +
-                    "apply them first (dotnet ef database update, or the migration bundle).");
+            {
+                var context = migrations.GetType();
+                throw new DatabaseNotMigratedException(
+                    $"{DatabaseSettings.Section}:MigrateOnStart is false and the database lacks the {context.Name} migrations {string.Join(", ", pending)}. " +
+                    $"Apply them first: dotnet ef database update --project src/{context.Assembly.GetName().Name} --context {context.Name} --connection '<ConnectionStrings:Workflows>' " +
+                    $"(or that context's migration bundle), or set {DatabaseSettings.Section}:MigrateOnStart=true to apply them at start.");
+            }
         }
+    }
+
+    /// <summary>
+    /// The migrations not applied yet. The history table is looked for first: Npgsql reads it without asking whether it
+    /// exists, and EF logs the failed query as an error ahead of the message that says what to do.
+    /// </summary>
+    private static async Task<IReadOnlyList<string>> PendingMigrationsAsync(DbContext migrations, CancellationToken cancellationToken)
+    {
+        if (!await HistoryExistsAsync(migrations, cancellationToken).ConfigureAwait(false))
+            return migrations.Database.GetMigrations().ToList();
+        return (await migrations.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).ToList();
+    }
+
+    /// <summary>Npgsql's history repository answers "exists" with true whatever is there, so PostgreSQL is asked itself.</summary>
+    private static async Task<bool> HistoryExistsAsync(DbContext context, CancellationToken cancellationToken)
+    {
+        if (context.Database.ProviderName != DatabaseSettings.NpgsqlProviderName)
+            return await context.GetService<IHistoryRepository>().ExistsAsync(cancellationToken).ConfigureAwait(false);
+        if (!await context.GetService<IRelationalDatabaseCreator>().ExistsAsync(cancellationToken).ConfigureAwait(false)) return false;
+        var options = RelationalOptionsExtension.Extract(context.GetService<IDbContextOptions>());
+        var table = context.GetService<ISqlGenerationHelper>().DelimitIdentifier(
+            options.MigrationsHistoryTableName ?? HistoryRepository.DefaultTableName, options.MigrationsHistoryTableSchema);
+        return await context.Database.SqlQuery<bool>($"SELECT to_regclass({table}) IS NOT NULL AS \"Value\"")
+            .SingleAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -56,6 +56,9 @@ public sealed class ServerProcess : IDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>The exit code, once <see cref="ExitedWithinAsync"/> has seen the process end.</summary>
+    public int ExitCode => _process.ExitCode;
+
     /// <summary>The server's content root: its working directory, the folder of its dll.</summary>
     public string ContentRoot => _process.StartInfo.WorkingDirectory;
 

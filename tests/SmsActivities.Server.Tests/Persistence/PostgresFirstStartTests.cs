@@ -52,4 +52,36 @@ public sealed class PostgresFirstStartTests
             try { Directory.Delete(data, recursive: true); } catch (IOException) { }
         }
     }
+
+    /// <summary>
+    /// A team that migrates in its pipeline and forgot to: the start stops with exit code 1 and one message naming the
+    /// setting and the command to run, with no EF Core error from reading the history table that is not there yet.
+    /// </summary>
+    [Fact]
+    public async Task With_MigrateOnStart_off_an_unmigrated_database_stops_the_start_with_a_message_and_no_EF_error()
+    {
+        var database = await SmsActivities.Tests.Shared.PostgresServer.CreateDatabaseAsync("nomigrate");
+        var data = Directory.CreateTempSubdirectory("smsactivities-nomigrate-").FullName;
+        try
+        {
+            using var server = ServerProcess.Start(ServerProcess.FreePort(), data, StudioFiles.WorkflowsFolder, new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Workflows"] = database,
+                ["Database:MigrateOnStart"] = "false",
+            });
+            Assert.True(await server.ExitedWithinAsync(TimeSpan.FromMinutes(2)), "the server kept running on a database without its schema");
+            var output = server.RecentOutput;
+            Assert.True(server.ExitCode == 1, $"exit code {server.ExitCode}:\n{output}");
+            var lines = output.Split('\n');
+            Assert.Contains(lines, l => l.StartsWith("Database:MigrateOnStart is false", StringComparison.Ordinal)
+                && l.Contains("dotnet ef database update", StringComparison.Ordinal));
+            Assert.DoesNotContain(lines, l => l.StartsWith("fail: Microsoft.EntityFrameworkCore", StringComparison.Ordinal));
+            Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await SmsActivities.Tests.Shared.PostgresServer.DropDatabaseAsync(database);
+            try { Directory.Delete(data, recursive: true); } catch (IOException) { }
+        }
+    }
 }

@@ -66,6 +66,8 @@ public static class SmsActivitiesServiceCollectionExtensions
             if (builder.PluginDatabase is { } custom) custom(o);
             else plugin.Configure(o, SmsActivitiesDbContext.Schema);
             CompiledModel.Use(o, () => Persistence.CompiledModels.Sqlite.SqliteSmsDbContextModel.Instance, () => Persistence.CompiledModels.Postgres.PostgresSmsDbContextModel.Instance);
+            // The runtime's commit durability for this file too: its send records are begun and settled around every vendor call.
+            o.AddInterceptors(new SqlitePragmaInterceptor());
         });
         services.TryAddSingleton<SmsTelemetry>();
         services.TryAddSingleton<SmsVendorRouter>();

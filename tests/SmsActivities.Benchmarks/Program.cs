@@ -10,7 +10,7 @@ using SmsActivities.Workflows.Hosting;
 using SmsActivities.Workflows.Model;
 using SmsActivities.Workflows.Runtime;
 
-// Plain harness for the runtime and SMS benchmarks (README, "Workflow runtime benchmark"). Usage:
+// Plain harness for the runtime and SMS benchmarks (docs/benchmarks.md). Usage:
 //   dotnet run -c Release --project tests/SmsActivities.Benchmarks [-- --max-suspended 1000000]
 //   dotnet run -c Release --project tests/SmsActivities.Benchmarks -- --sms [--reports 1000] [--sends 500] [--recipients 100000] [--vendor-concurrency 4]
 //     (SMS_BENCH_JIT_LOG=file: the methods JIT-compiled during the first workflow after start, one a line)

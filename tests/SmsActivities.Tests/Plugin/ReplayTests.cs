@@ -172,7 +172,11 @@ public sealed partial class ReplayTests
         var inDoubt = outputs["InDoubtRecipients"]!.AsArray().Select(n => n!.GetValue<string>()).ToHashSet();
         // Every recipient was sent once or is reported in doubt; the held batch reached nobody and is in doubt.
         Assert.DoesNotContain(recipients, r => !inDoubt.Contains(r) && !sentTo.Contains(r));
-        Assert.True(inDoubt.Count >= 200 && inDoubt.Count % 200 == 0, $"{inDoubt.Count} in doubt, expected whole batches, the held one at least");
+        // Whole batches never reached a handset: the held one, and one in flight that died before the vendor took it.
+        // (In doubt may be fewer than whole batches: a batch the vendor took before the crash is settled recipient by
+        // recipient as its delivery reports arrive, some before the re-run completes.)
+        var neverSent = recipients.Count(r => !sentTo.Contains(r));
+        Assert.True(neverSent >= 200 && neverSent % 200 == 0, $"{neverSent} never sent, expected whole batches, the held one at least");
         Assert.Equal(800 - inDoubt.Count, outputs["SentCount"]!.GetValue<int>());
         Assert.Equal([SendSms.Unknown], await bed.OutcomesAsync(instanceId, "send"));
     }

@@ -210,13 +210,38 @@ public sealed partial class ListActionTests(BrowserFixture fixture)
             if (confirm is not null) await ConfirmAsync(confirm);
         }
 
-        /// <summary>Clicks the button of the open dialog whose text matches <paramref name="buttonPattern"/> (a regex alternation).</summary>
+        /// <summary>
+        /// Clicks the button of the open dialog whose text matches <paramref name="buttonPattern"/> (a regex alternation).
+        /// On a busy machine a click can land while the dialog is still opening and be lost (the dialog stays, no request
+        /// is made; seen once in CI): the button is clicked again while the dialog is still there. Every confirmed action
+        /// here is idempotent (cancel, delete), so a second click that did count is harmless.
+        /// </summary>
         public async Task ConfirmAsync(string buttonPattern)
         {
-            var dialog = Page.Locator(".mud-dialog").Last;
-            await dialog.WaitForAsync();
-            await dialog.GetByRole(AriaRole.Button, new() { NameRegex = new Regex($"^({buttonPattern})$", RegexOptions.IgnoreCase) }).First.ClickAsync();
-            await Assertions.Expect(Page.Locator(".mud-dialog")).ToHaveCountAsync(0);
+            var dialogs = Page.Locator(".mud-dialog");
+            await dialogs.Last.WaitForAsync();
+            var button = dialogs.Last.GetByRole(AriaRole.Button, new() { NameRegex = new Regex($"^({buttonPattern})$", RegexOptions.IgnoreCase) }).First;
+            for (var attempt = 1; attempt <= 4; attempt++)
+            {
+                try
+                {
+                    await button.ClickAsync(new() { Timeout = 10_000 });
+                }
+                catch (TimeoutException)
+                {
+                    if (await dialogs.CountAsync() == 0) return; // the previous click closed it while this one waited
+                    if (attempt == 4) throw;
+                    continue;
+                }
+                try
+                {
+                    await Assertions.Expect(dialogs).ToHaveCountAsync(0, new() { Timeout = 10_000 });
+                    return;
+                }
+                catch (PlaywrightException) when (attempt < 4)
+                {
+                }
+            }
         }
 
         private ILocator MenuItem(string text) =>

@@ -10,14 +10,23 @@ namespace SmsActivities.Server.Hosting;
 /// </summary>
 public static class InboxAdminEndpoints
 {
-    private const int MaxListed = 500;
+    private const int MaxPageSize = 500;
 
     public static IEndpointRouteBuilder MapInboxAdmin(this IEndpointRouteBuilder routes)
     {
         var admin = routes.MapGroup("/admin/inbox").WithTags("Admin")
             .RequireAuthorization(routes.ServiceProvider.GetRequiredService<IOptions<ElsaApiOptions>>().Value.AuthorizationPolicy!);
-        admin.MapGet("/dead-letters", async (PushInboxDeadLetters deadLetters, CancellationToken ct) =>
-            Results.Ok(await deadLetters.ListAsync(MaxListed, ct).ConfigureAwait(false)));
+        // Oldest first, a page at a time: the body is the page (an array), and a Link header names the next page while one is left.
+        admin.MapGet("/dead-letters", async (long? after, int? limit, HttpResponse response, PushInboxDeadLetters deadLetters, CancellationToken ct) =>
+        {
+            if (limit is < 1 or > MaxPageSize)
+                return Results.Problem($"limit: a page holds 1 to {MaxPageSize} pushes, got {limit}", statusCode: StatusCodes.Status400BadRequest);
+            if (after is < 0) return Results.Problem($"after: an id (0 or more), got {after}", statusCode: StatusCodes.Status400BadRequest);
+            var size = limit ?? MaxPageSize;
+            var page = await deadLetters.ListAsync(after ?? 0, size, ct).ConfigureAwait(false);
+            if (page.NextAfter is { } next) response.Headers.Link = $"<{response.HttpContext.Request.PathBase}/admin/inbox/dead-letters?after={next}&limit={size}>; rel=\"next\"";
+            return Results.Ok(page.Items);
+        });
         admin.MapPost("/dead-letters/{id:long}/retry", async (long id, PushInboxDeadLetters deadLetters, CancellationToken ct) =>
             await deadLetters.RetryAsync(id, ct).ConfigureAwait(false)
                 ? Results.Accepted()

@@ -28,7 +28,7 @@ public sealed partial class SendSms
     private static readonly TimeSpan DefaultReportWait = TimeSpan.FromMinutes(10);
 
     [Input(DisplayName = "Fail over on failed report",
-        Description = "Wait for the delivery report of each message (and of each recipient in doubt) while a failover vendor is left, and send a recipient whose report says not delivered through the next vendor, once. The step completes when every report came or the report wait is over. With OTP on, nothing is sent again (the code is never kept): the recipient is listed in UndeliveredRecipients for the flow to send a new code. Only for sends of up to SmsActivities:MaxResultsInOutputs recipients.",
+        Description = "Wait for the delivery report of each message (and of each recipient in doubt) while a failover vendor is left, and send a recipient whose report says not delivered through the next vendor, once. The step completes when every report came or the report wait is over. With OTP on, nothing is sent again (the code is never kept): the recipient is listed in UndeliveredRecipients for the flow to send a new code. Over SmsActivities:MaxResultsInOutputs recipients (a campaign), the step waits until every message, failovers included, has its report.",
         UIHint = InputUIHints.Checkbox, Category = "Failover", Order = 14)]
     public Input<bool>? FailoverOnFailedReport { get; set; }
 
@@ -63,19 +63,21 @@ public sealed partial class SendSms
     private async ValueTask FinishAsync(ActivityExecutionContext context, SendOutputs outputs, IReadOnlyList<ISmsSender> plan, string sendKey, Dictionary<string, string>? keys = null)
     {
         var names = plan.Select(p => p.Vendor).ToArray();
-        var limit = context.GetService<IOptions<SmsActivitiesOptions>>()!.Value.MaxResultsInOutputs;
-        if (FailoverOnFailedReport is null || !context.Get(FailoverOnFailedReport) || outputs.Results.Length > limit)
-        {
-            await CompleteAsync(context, outputs);
-            return;
-        }
-        var watches = outputs.Results.Select(r => WatchFor(r, names)).OfType<ReportWatch>().ToArray();
+        var watches = FailoverOnFailedReport is not null && context.Get(FailoverOnFailedReport)
+            ? outputs.Results.Select(r => WatchFor(r, names)).OfType<ReportWatch>().ToArray()
+            : [];
         if (watches.Length == 0)
         {
             await CompleteAsync(context, outputs);
             return;
         }
         var until = context.Now + (context.Get(FailoverReportTimeout) ?? DefaultReportWait);
+        if (outputs.Results.Length > context.GetService<IOptions<SmsActivitiesOptions>>()!.Value.MaxResultsInOutputs)
+        {
+            // A campaign: one bookmark on the whole send, and the per-recipient state in the send records, not in the workflow.
+            await WaitForCampaignReportsAsync(context, outputs, names, sendKey, keys, until);
+            return;
+        }
         var wait = new ReportWait(names, sendKey, watches, outputs, [], keys);
         context.SetProperty(ReportWaitKey, wait);
         foreach (var watch in watches) Watch(context, wait.KeyOf(watch.Mobile), watch);
@@ -140,13 +142,13 @@ public sealed partial class SendSms
             if (WindowOpening(context, watch.Mobile) is { } opensAt)
             {
                 // Quiet hours hold a failover as they hold a send: it goes when the recipient's window opens.
-                if (!held.Any(h => h.OpensAt == opensAt)) HoldUntil(context, opensAt);
+                if (!held.Any(h => h.OpensAt == opensAt)) HoldUntil(context, opensAt, OnFailoverWindowOpenAsync);
                 held.Add(new HeldFailover(watch.Mobile, next, opensAt));
                 context.Log($"SendSms holds the failover of {PhoneNumber.Mask(watch.Mobile)} to {next} until its send window opens at {opensAt:O}");
             }
             else
             {
-                results[index] = await FailOverAsync(context, wait, failed, next);
+                results[index] = await FailOverAsync(context, wait.Plan, wait.KeyOf(watch.Mobile), failed, next);
                 failedOver = [.. failedOver, watch.Mobile];
                 if (WatchFor(results[index], wait.Plan) is { } again)
                 {
@@ -187,12 +189,12 @@ public sealed partial class SendSms
             {
                 // Not due yet (its own timer stays), or the window closed again before the timer fired (the server was down).
                 var opensAt = h.OpensAt > context.Now ? h.OpensAt : WindowOpening(context, h.Mobile)!.Value;
-                if (opensAt != h.OpensAt && !held.Concat(wait.Held!).Any(x => x.OpensAt == opensAt)) HoldUntil(context, opensAt);
+                if (opensAt != h.OpensAt && !held.Concat(wait.Held!).Any(x => x.OpensAt == opensAt)) HoldUntil(context, opensAt, OnFailoverWindowOpenAsync);
                 held.Add(h with { OpensAt = opensAt });
                 continue;
             }
             var index = Array.FindIndex(results, r => r.Mobile == h.Mobile);
-            results[index] = await FailOverAsync(context, wait, results[index], h.Next);
+            results[index] = await FailOverAsync(context, wait.Plan, wait.KeyOf(h.Mobile), results[index], h.Next);
             failedOver = [.. failedOver, h.Mobile];
             if (WatchFor(results[index], wait.Plan) is { } again && !wait.ReportsOver)
             {
@@ -204,18 +206,21 @@ public sealed partial class SendSms
     }
 
     /// <summary>One timer per opening: the held failovers that fall due together go in one resume.</summary>
-    private void HoldUntil(ActivityExecutionContext context, DateTimeOffset opensAt) =>
-        context.CreateBookmark(new JsonObject { ["activityInstanceId"] = context.Id, ["failoverHeldUntil"] = opensAt.ToString("O") }, OnFailoverWindowOpenAsync, opensAt);
+    private void HoldUntil(ActivityExecutionContext context, DateTimeOffset opensAt, ExecuteActivityDelegate onOpen) =>
+        context.CreateBookmark(new JsonObject { ["activityInstanceId"] = context.Id, ["failoverHeldUntil"] = opensAt.ToString("O") }, onOpen, opensAt);
 
-    /// <summary>Sends one recipient whose message failed through <paramref name="next"/> (and the vendors after it, as a send does), once.</summary>
-    private async Task<SmsSendResult> FailOverAsync(ActivityExecutionContext context, ReportWait wait, SmsSendResult failed, string next)
+    /// <summary>
+    /// Sends one recipient whose message failed through <paramref name="next"/> (and the vendors after it in
+    /// <paramref name="plan"/>, as a send does), once: <paramref name="recordKey"/> is the send key its record is under.
+    /// </summary>
+    private async Task<SmsSendResult> FailOverAsync(ActivityExecutionContext context, string[] plan, string recordKey, SmsSendResult failed, string next)
     {
         var ct = context.CancellationToken;
         var records = context.GetService<SendRecordStore>()!;
         if ((await context.GetService<OptOutList>()!.FilterOptedOutAsync([failed.Mobile], ct)).Count > 0)
             return failed with { Error = failed.Error + "; not sent again: the number opted out since" };
 
-        var begun = await records.BeginFailoverAsync(wait.KeyOf(failed.Mobile), failed.Mobile, failed.Vendor!, next, ct);
+        var begun = await records.BeginFailoverAsync(recordKey, failed.Mobile, failed.Vendor!, next, ct);
         if (begun is null) return failed with { Error = failed.Error + "; not sent again: the send has no record of this number" };
         if (!begun.Begun)
         {
@@ -223,12 +228,12 @@ public sealed partial class SendSms
             if (begun.Status == SendRecordStatus.Accepted) return Result(failed, begun.Vendor, true, begun.MessageId, null, null, begun.Fee, false);
             if (begun.Status == SendRecordStatus.Rejected) return Result(failed, begun.Vendor, false, null, begun.VendorCode, begun.Error, null, false);
             const string interrupted = "a failover to this vendor was interrupted inside the vendor call: the outcome is unknown, so it was not sent again";
-            await records.SettleAsync(wait.SendKey, new Dictionary<string, long> { [failed.Mobile] = begun.RecordId },
+            await records.SettleAsync(recordKey, new Dictionary<string, long> { [failed.Mobile] = begun.RecordId },
                 [new Routing.SmsRecipientOutcome(failed.Mobile, begun.Vendor, false, null, null, interrupted, null, begun.Attempts, InDoubt: true)], ct);
             return Result(failed, begun.Vendor, false, null, null, interrupted, null, true);
         }
 
-        var plan = wait.Plan.SkipWhile(v => !string.Equals(v, next, StringComparison.OrdinalIgnoreCase)).ToArray();
+        var through = plan.SkipWhile(v => !string.Equals(v, next, StringComparison.OrdinalIgnoreCase)).ToArray();
         Routing.SmsRecipientOutcome outcome;
         try
         {
@@ -236,7 +241,7 @@ public sealed partial class SendSms
             // The recipient's own content, if any, is found by its number in the message rebuilt from the inputs.
             var number = PhoneNumber.Parse(failed.Mobile);
             var routed = await context.GetService<SmsVendorRouter>()!.SendThroughAsync(
-                message with { Recipients = [number], IdempotencyKey = $"{wait.KeyOf(failed.Mobile)}-a{begun.Attempts}" }, plan, ct);
+                message with { Recipients = [number], IdempotencyKey = $"{recordKey}-a{begun.Attempts}" }, through, ct);
             outcome = routed.Recipients[0];
             outcome = outcome with { Attempts = begun.Attempts - 1 + outcome.Attempts };
         }
@@ -245,7 +250,7 @@ public sealed partial class SendSms
             // The inputs no longer make a message (a variable changed) or the next vendor cannot take it: nothing was sent.
             outcome = new Routing.SmsRecipientOutcome(failed.Mobile, next, false, null, "invalid", ex.Message, null, begun.Attempts);
         }
-        await records.SettleAsync(wait.SendKey, new Dictionary<string, long> { [failed.Mobile] = begun.RecordId }, [outcome], ct);
+        await records.SettleAsync(recordKey, new Dictionary<string, long> { [failed.Mobile] = begun.RecordId }, [outcome], ct);
         context.Log($"SendSms failed over {PhoneNumber.Mask(failed.Mobile)} from {failed.Vendor} to {outcome.Vendor} after a failed delivery report: "
                     + (outcome.Accepted ? "accepted" : outcome.InDoubt ? "in doubt" : "refused"));
         return Result(failed, outcome.Vendor, outcome.Accepted, outcome.MessageId, outcome.VendorCode, outcome.Error, outcome.Fee, outcome.InDoubt);

@@ -376,11 +376,14 @@ public sealed partial class SendSms : Activity
     private static string[] Zones(ZoneGroup group) => group.Zones.Select(z => z.Id).ToArray();
 
 
-    private async ValueTask CompleteAsync(ActivityExecutionContext context, SendOutputs outputs, IReadOnlyList<string>? failedOver = null)
+    /// <param name="campaign">The send was over the outputs limit, whatever the number of <paramref name="outputs"/>' results (opted-out recipients left out).</param>
+    private async ValueTask CompleteAsync(ActivityExecutionContext context, SendOutputs outputs, IReadOnlyList<string>? failedOver = null, bool campaign = false)
     {
         // A campaign's per-recipient lists would make the instance state (read and written on every later resume) grow
         // with its size; over the limit they stay in the send records only.
-        var omitted = outputs.Results.Length > context.GetService<IOptions<SmsActivitiesOptions>>()!.Value.MaxResultsInOutputs;
+        var limit = context.GetService<IOptions<SmsActivitiesOptions>>()!.Value.MaxResultsInOutputs;
+        var omitted = campaign || outputs.Results.Length > limit;
+        IReadOnlyList<string> Capped(IReadOnlyList<string> items) => omitted && items.Count > limit ? [] : items;
         context.Set(Results, omitted ? [] : outputs.Results);
         context.Set(MessageIds, omitted ? [] : outputs.Results.Where(r => r.Accepted && r.MessageId != null).Select(r => r.MessageId!).ToArray());
         context.Set(ResultsOmitted, omitted);
@@ -391,8 +394,8 @@ public sealed partial class SendSms : Activity
         context.Set(Fee, outputs.Fee);
         context.Set(Error, outputs.Error);
         context.Set(OtpExpiresAt, outputs.OtpExpiresAt);
-        context.Set(FailedOverRecipients, failedOver ?? []);
-        context.Set(UndeliveredRecipients, outputs.Results.Where(r => r.Delivered == false).Select(r => r.Mobile).ToArray());
+        context.Set(FailedOverRecipients, Capped(failedOver ?? []));
+        context.Set(UndeliveredRecipients, Capped(outputs.Results.Where(r => r.Delivered == false).Select(r => r.Mobile).ToArray()));
         await context.CompleteActivityAsync(outputs.Outcome);
     }
 

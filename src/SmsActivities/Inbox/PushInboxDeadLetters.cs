@@ -10,6 +10,9 @@ namespace SmsActivities.Inbox;
 /// </summary>
 public sealed record DeadLetteredPush(long Id, DateTimeOffset ReceivedAt, int Attempts, string? Error, int Reports, int Replies, int EmailEvents);
 
+/// <summary>One page of set-aside pushes; <paramref name="NextAfter"/>: the id to ask for the next page after (null: this is the last).</summary>
+public sealed record DeadLetterPage(IReadOnlyList<DeadLetteredPush> Items, long? NextAfter);
+
 /// <summary>
 /// The operator's handle on set-aside pushes: list them, and queue one again (after the cause was mended) as a new push
 /// with a fresh count of attempts. Retention purges them (<see cref="SmsRetentionOptions.DeadLetteredPushes"/>).
@@ -25,13 +28,18 @@ public sealed class PushInboxDeadLetters
     internal PushInboxDeadLetters(IDbContextFactory<SmsActivitiesDbContext> dbFactory, SqliteWriteGate writes,
         PushInboxSignal signal, TimeProvider time) => (this.dbFactory, this.writes, this.signal, this.time) = (dbFactory, writes, signal, time);
 
-    /// <summary>The set-aside pushes, oldest first, at most <paramref name="max"/>.</summary>
-    public async Task<IReadOnlyList<DeadLetteredPush>> ListAsync(int max, CancellationToken cancellationToken)
+    /// <summary>
+    /// The set-aside pushes with an id above <paramref name="after"/>, oldest first, at most <paramref name="max"/>.
+    /// Paging by id (not by offset) keeps a page stable while pushes are set aside or retried meanwhile.
+    /// </summary>
+    public async Task<DeadLetterPage> ListAsync(long after, int max, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await db.PushInbox.AsNoTracking().Where(r => r.DueAtTicks == DeadLetterTicks).OrderBy(r => r.Id).Take(max)
+        // One more than asked for tells whether a next page exists.
+        var rows = await db.PushInbox.AsNoTracking().Where(r => r.DueAtTicks == DeadLetterTicks && r.Id > after).OrderBy(r => r.Id).Take(max + 1)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
-        return rows.Select(Describe).ToArray();
+        var page = rows.Take(max).Select(Describe).ToArray();
+        return new DeadLetterPage(page, rows.Count > max ? page[^1].Id : null);
     }
 
     /// <summary>Queues a set-aside push again, due now with no failed attempts; false when no such push is set aside.</summary>
@@ -51,11 +59,11 @@ public sealed class PushInboxDeadLetters
 
     private static DeadLetteredPush Describe(PushInboxEntity row)
     {
-        // A row that could not even be read (the reason it was set aside, perhaps) still lists, with no counts.
+        // A row that could not even be read (the reason it was set aside, perhaps), or that reads without its lists, still lists, with no counts.
         PushEvents? events;
         try { events = PushEvents.FromJson(row.Events); }
         catch (System.Text.Json.JsonException) { events = null; }
         return new DeadLetteredPush(row.Id, new DateTimeOffset(row.ReceivedAtTicks, TimeSpan.Zero), row.Attempts, row.Error,
-            events?.Reports.Count ?? 0, events?.Replies.Count ?? 0, events?.EmailEvents.Count ?? 0);
+            events?.Reports?.Count ?? 0, events?.Replies?.Count ?? 0, events?.EmailEvents?.Count ?? 0);
     }
 }

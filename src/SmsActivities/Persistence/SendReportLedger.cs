@@ -29,6 +29,16 @@ public sealed record SendReportCounts(int Accepted, int Reported, int InDoubt, i
 public sealed record SendReportRow(string Vendor, string? MessageId, string Mobile, string RecordStatus, string? ReportStatus, string? ReportCode);
 
 /// <summary>
+/// A recipient whose message a delivery report said was not delivered, while its record still names the vendor that
+/// failed it (not handed to another vendor yet): <paramref name="IdempotencyKey"/> is the key its record is under.
+/// </summary>
+public sealed record FailedDelivery(string IdempotencyKey, string Mobile, string Vendor, string MessageId, string? ReportCode);
+
+/// <summary>One recipient of a send as its record stands, with the stored report of its message (null: none).</summary>
+public sealed record SendRecipientRow(string Mobile, string Vendor, string Status, string? MessageId, string? Error, string? VendorCode, decimal? Fee,
+    string? ReportStatus, string? ReportCode);
+
+/// <summary>
 /// A wait on a whole send reads its progress here, from the send records joined to the first final report of each
 /// message (<c>sms_delivery_reports</c>), instead of keeping a list per recipient in the workflow. Counting from the
 /// tables is idempotent: a report seen twice, or seen before the wait began, is counted once. Every statement finds the
@@ -116,6 +126,38 @@ public sealed class SendReportLedger(IDbContextFactory<SmsActivitiesDbContext> d
     }
 
     /// <summary>
+    /// The recipients of a send whose stored report says not delivered and whose record still carries that message: those
+    /// a failover after a failed report has not taken yet. <paramref name="message"/> narrows it to one message (looked
+    /// up by its vendor and id, through their index); without it the whole send is read (when a wait on it begins, or
+    /// when a send window opens).
+    /// </summary>
+    public async Task<IReadOnlyList<FailedDelivery>> FailedDeliveriesAsync(SendReference send, (string Vendor, string MessageId)? message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(send);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        var records = RecordsOf(db, send).Where(r => r.Status == SendRecordStatus.Accepted && r.MessageId != null);
+        if (message is var (vendor, messageId)) records = records.Where(r => r.Vendor == vendor && r.MessageId == messageId);
+        return await (from r in records
+                      join d in db.DeliveryReports on new { r.Vendor, MessageId = r.MessageId! } equals new { d.Vendor, d.MessageId }
+                      where d.Status == nameof(DeliveryStatus.Failed)
+                      orderby r.Id
+                      select new FailedDelivery(r.IdempotencyKey!, r.Mobile, r.Vendor, r.MessageId!, d.Code))
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Every recipient of a send with its record and report: read once, when a wait on a campaign's reports ends.</summary>
+    public async Task<IReadOnlyList<SendRecipientRow>> RecipientsAsync(SendReference send, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(send);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        return await (from r in RecordsOf(db, send)
+                      from d in db.DeliveryReports.Where(d => d.Vendor == r.Vendor && d.MessageId == r.MessageId).DefaultIfEmpty()
+                      orderby r.Id
+                      select new SendRecipientRow(r.Mobile, r.Vendor, r.Status, r.MessageId, r.Error, r.VendorCode, r.Fee, d == null ? null : d.Status, d == null ? null : d.Code))
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// The sends whose records carry the reported messages: one indexed query per vendor of the push. A message not on a
     /// record yet (its batch not settled) maps to none; the wait counts its report from the tables when it begins.
     /// </summary>
@@ -144,13 +186,16 @@ public sealed class SendReportLedger(IDbContextFactory<SmsActivitiesDbContext> d
     /// sent. The send's own key, or a time zone group's key among its instance's records (both through an index: a
     /// prefix match alone would scan the table).
     /// </summary>
-    private static IQueryable<SendRecordEntity> Targets(SmsActivitiesDbContext db, SendReference send, bool includeInDoubt)
+    private static IQueryable<SendRecordEntity> Targets(SmsActivitiesDbContext db, SendReference send, bool includeInDoubt) =>
+        RecordsOf(db, send).Where(r => (r.Status == SendRecordStatus.Accepted && r.MessageId != null)
+                                       || (includeInDoubt && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending)));
+
+    /// <summary>The SMS records of a send: its own key, or a time zone group's key among its instance's records.</summary>
+    private static IQueryable<SendRecordEntity> RecordsOf(SmsActivitiesDbContext db, SendReference send)
     {
         var zoneGroups = SendRecordStore.ZoneKeyPrefix(send.Key);
         return db.SendRecords.AsNoTracking().Where(r => (r.IdempotencyKey == send.Key
                                                          || (r.InstanceId == send.InstanceId && r.ActivityId == send.ActivityId && r.IdempotencyKey!.StartsWith(zoneGroups)))
-                                                        && !r.Mobile.Contains("@")
-                                                        && ((r.Status == SendRecordStatus.Accepted && r.MessageId != null)
-                                                            || (includeInDoubt && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending))));
+                                                        && !r.Mobile.Contains("@"));
     }
 }

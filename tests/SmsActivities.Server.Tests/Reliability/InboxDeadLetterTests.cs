@@ -79,6 +79,59 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
         SqliteConnection.ClearAllPools();
     }
 
+    [Fact]
+    public async Task Set_aside_pushes_are_listed_a_page_at_a_time_each_once_with_a_link_to_the_next_page()
+    {
+        await using var server = await ServerHost.StartAsync();
+        var plugin = Path.Combine(server.DataDirectory, "sms.db");
+        await using (var connection = new SqliteConnection($"Data Source={plugin};Default Timeout=60;Pooling=False"))
+        {
+            await connection.OpenAsync();
+            for (var i = 0; i < 7; i++)
+            {
+                await using var insert = connection.CreateCommand();
+                insert.CommandText = "INSERT INTO sms_push_inbox (Events, ReceivedAtTicks, DueAtTicks, Attempts, Error) VALUES ('{}', 0, $due, 25, $error)";
+                insert.Parameters.AddWithValue("$due", DateTimeOffset.MaxValue.UtcTicks);
+                insert.Parameters.AddWithValue("$error", $"JsonException {i}");
+                await insert.ExecuteNonQueryAsync();
+            }
+        }
+        using var admin = server.CreateClient();
+
+        var ids = new List<long>();
+        var pages = new List<int>();
+        string? next = "/admin/inbox/dead-letters?limit=3";
+        while (next is not null)
+        {
+            using var response = await admin.GetAsync(next);
+            response.EnsureSuccessStatusCode();
+            var page = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsArray();
+            pages.Add(page.Count);
+            ids.AddRange(page.Select(e => e!["id"]!.GetValue<long>()));
+            next = response.Headers.TryGetValues("Link", out var links)
+                ? System.Text.RegularExpressions.Regex.Match(links.Single(), "^<([^>]+)>; rel=\"next\"$").Groups[1].Value
+                : null;
+        }
+        Assert.Equal([3, 3, 1], pages);
+        Assert.Equal(7, ids.Distinct().Count());
+        Assert.True(ids.SequenceEqual(ids.Order()), string.Join(", ", ids));
+        // Without a limit the first page holds them all (up to 500), with no next link.
+        using (var all = await admin.GetAsync("/admin/inbox/dead-letters"))
+        {
+            Assert.Equal(7, System.Text.Json.Nodes.JsonNode.Parse(await all.Content.ReadAsStringAsync())!.AsArray().Count);
+            Assert.False(all.Headers.Contains("Link"));
+        }
+        // After the last id there is nothing; a limit out of range is refused, naming it.
+        Assert.Equal("[]", await admin.GetStringAsync($"/admin/inbox/dead-letters?after={ids[^1]}"));
+        foreach (var bad in new[] { "limit=0", "limit=501", "after=-1" })
+        {
+            using var refused = await admin.GetAsync("/admin/inbox/dead-letters?" + bad);
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains(bad[..bad.IndexOf('=')] + ":", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        SqliteConnection.ClearAllPools();
+    }
+
     private static async Task<(long Attempts, long Due, string Error)> RowAsync(string file)
     {
         await using var connection = new SqliteConnection($"Data Source={file};Default Timeout=60;Pooling=False");

@@ -22,11 +22,14 @@ public sealed class ReportFailoverTests : ServerTest
     private EmulatorSet Emulators => Server.Services.GetRequiredService<EmulatorSet>();
 
     /// <summary>Start → SendSms (Yunpian, failing over to Tencent, waiting for reports) → the outcome into a variable.</summary>
-    internal static JsonObject Flow(string definitionId, string mobile, string text, bool otp = false, string reportWait = "00:02:00")
+    internal static JsonObject Flow(string definitionId, string mobile, string text, bool otp = false, string reportWait = "00:02:00") =>
+        Flow(definitionId, [mobile], text, otp, reportWait);
+
+    internal static JsonObject Flow(string definitionId, IReadOnlyList<string> mobiles, string text, bool otp = false, string reportWait = "00:02:00")
     {
         var send = new JsonObject
         {
-            ["vendor"] = Lit(VendorNames.Yunpian), ["failover"] = Lit(VendorNames.Tencent), ["recipients"] = Expr("Object", $"[\"{mobile}\"]"),
+            ["vendor"] = Lit(VendorNames.Yunpian), ["failover"] = Lit(VendorNames.Tencent), ["recipients"] = Expr("Object", new JsonArray([.. mobiles.Select(m => (JsonNode)m)]).ToJsonString()),
             ["text"] = Lit(text), ["failoverOnFailedReport"] = new JsonObject { ["typeName"] = "Boolean", ["expression"] = new JsonObject { ["type"] = "Literal", ["value"] = true } },
             ["failoverReportTimeout"] = Lit(reportWait),
         };

@@ -28,6 +28,9 @@ public sealed record SendReportCounts(int Accepted, int Reported, int InDoubt, i
 /// <summary>One recipient waited for, with the send record's status and the stored report of its message (null: none yet).</summary>
 public sealed record SendReportRow(string Vendor, string? MessageId, string Mobile, string RecordStatus, string? ReportStatus, string? ReportCode);
 
+/// <summary>A report as the report table keeps it, of a message on a send record (its number from the record).</summary>
+public sealed record StoredReport(string Vendor, string MessageId, string Mobile, string Status, string? Code, DateTimeOffset ReceivedAt);
+
 /// <summary>
 /// A wait on a whole send reads its progress here, from the send records joined to the first final report of each
 /// message (<c>sms_delivery_reports</c>), instead of keeping a list per recipient in the workflow. Counting from the
@@ -113,6 +116,32 @@ public sealed class SendReportLedger(IDbContextFactory<SmsActivitiesDbContext> d
                       orderby r.Id
                       select new SendReportRow(r.Vendor, r.MessageId, r.Mobile, r.Status, d == null ? null : d.Status, d == null ? null : d.Code))
             .ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The stored reports of those of <paramref name="messageIds"/> that are on a send record, with the record's number: a
+    /// wait by message ids takes these when it begins, since their reports were kept in the runtime's inbox only if a
+    /// wait had marked them (<see cref="ReportWaitMarkers"/>). What the report table does not keep (its description, the
+    /// vendor's report time) is left empty, as in a wait on a whole send.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredReport>> StoredReportsAsync(string vendor, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(vendor);
+        ArgumentNullException.ThrowIfNull(messageIds);
+        var found = new List<StoredReport>();
+        if (messageIds.Count == 0) return found;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var ids in messageIds.Distinct(StringComparer.Ordinal).Chunk(Chunk))
+        {
+            var rows = await (from d in db.DeliveryReports.AsNoTracking()
+                              where d.Vendor == vendor && ids.Contains(d.MessageId)
+                              from r in db.SendRecords.Where(r => r.Vendor == d.Vendor && r.MessageId == d.MessageId)
+                              select new { d.MessageId, r.Mobile, d.Status, d.Code, d.ReceivedAtTicks })
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            found.AddRange(rows.DistinctBy(r => r.MessageId, StringComparer.Ordinal)
+                .Select(r => new StoredReport(vendor, r.MessageId, r.Mobile, r.Status, r.Code, new DateTimeOffset(r.ReceivedAtTicks, TimeSpan.Zero))));
+        }
+        return found;
     }
 
     /// <summary>

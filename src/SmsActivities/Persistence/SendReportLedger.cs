@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
 using SmsActivities.Vendors;
 
 namespace SmsActivities.Persistence;
@@ -111,12 +113,34 @@ public sealed class SendReportLedger(IDbContextFactory<SmsActivitiesDbContext> d
     {
         ArgumentNullException.ThrowIfNull(send);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        return await (from r in Targets(db, send, includeInDoubt)
-                      from d in db.DeliveryReports.Where(d => d.Vendor == r.Vendor && d.MessageId == r.MessageId).DefaultIfEmpty()
-                      orderby r.Id
-                      select new SendReportRow(r.Vendor, r.MessageId, r.Mobile, r.Status, d == null ? null : d.Status, d == null ? null : d.Code))
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<SendReportRow>();
+        await foreach (var row in RowsQueries.GetValue(db.Model, _ => CompileRowsQuery())(db, send.Key, send.InstanceId, send.ActivityId, SendRecordStore.ZoneKeyPrefix(send.Key), includeInDoubt)
+                           .WithCancellation(cancellationToken).ConfigureAwait(false))
+            rows.Add(row);
+        return rows;
     }
+
+    /// <summary>
+    /// <see cref="RowsAsync"/>'s query compiled once per model, so a wait's end does not pay for EF building it: one per
+    /// model because a compiled query keeps the model it first ran with, and one process may use both providers.
+    /// </summary>
+    private static readonly ConditionalWeakTable<IModel, Func<SmsActivitiesDbContext, string, string, string, string, bool, IAsyncEnumerable<SendReportRow>>> RowsQueries = new();
+
+    /// <summary>
+    /// What a wait on the send waits for: accepted SMS recipients with a message id, and with in-doubt ones those not known
+    /// sent. The send's own key, or a time zone group's key among its instance's records (both through an index: a
+    /// prefix match alone would scan the table).
+    /// </summary>
+    private static Func<SmsActivitiesDbContext, string, string, string, string, bool, IAsyncEnumerable<SendReportRow>> CompileRowsQuery() =>
+        EF.CompileAsyncQuery((SmsActivitiesDbContext db, string key, string instanceId, string activityId, string zoneGroups, bool includeInDoubt) =>
+            from r in db.SendRecords.AsNoTracking()
+            where (r.IdempotencyKey == key || (r.InstanceId == instanceId && r.ActivityId == activityId && r.IdempotencyKey!.StartsWith(zoneGroups)))
+                  && !r.Mobile.Contains("@")
+                  && ((r.Status == SendRecordStatus.Accepted && r.MessageId != null)
+                      || (includeInDoubt && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending)))
+            from d in db.DeliveryReports.Where(d => d.Vendor == r.Vendor && d.MessageId == r.MessageId).DefaultIfEmpty()
+            orderby r.Id
+            select new SendReportRow(r.Vendor, r.MessageId, r.Mobile, r.Status, d == null ? null : d.Status, d == null ? null : d.Code));
 
     /// <summary>
     /// The stored reports of those of <paramref name="messageIds"/> that are on a send record, with the record's number: a
@@ -166,20 +190,5 @@ public sealed class SendReportLedger(IDbContextFactory<SmsActivitiesDbContext> d
             }
         }
         return sends;
-    }
-
-    /// <summary>
-    /// What a wait on the send waits for: accepted SMS recipients with a message id, and with in-doubt ones those not known
-    /// sent. The send's own key, or a time zone group's key among its instance's records (both through an index: a
-    /// prefix match alone would scan the table).
-    /// </summary>
-    private static IQueryable<SendRecordEntity> Targets(SmsActivitiesDbContext db, SendReference send, bool includeInDoubt)
-    {
-        var zoneGroups = SendRecordStore.ZoneKeyPrefix(send.Key);
-        return db.SendRecords.AsNoTracking().Where(r => (r.IdempotencyKey == send.Key
-                                                         || (r.InstanceId == send.InstanceId && r.ActivityId == send.ActivityId && r.IdempotencyKey!.StartsWith(zoneGroups)))
-                                                        && !r.Mobile.Contains("@")
-                                                        && ((r.Status == SendRecordStatus.Accepted && r.MessageId != null)
-                                                            || (includeInDoubt && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending))));
     }
 }

@@ -21,6 +21,15 @@ public sealed class ReportWaitMarkers(IDbContextFactory<SmsActivitiesDbContext> 
     /// <summary>How many ids one statement names, well under SQLite's parameter limit.</summary>
     private const int Chunk = 2000;
 
+    /// <summary>The vendor of a mark on a whole send: its message id column holds the send's (attempt's) idempotency key.</summary>
+    public const string WholeSend = "";
+
+    /// <summary>
+    /// Marks every message a send will get, before its vendor call (so before any of its reports can come): SendSms waits
+    /// for its own reports by message id when it fails over on a failed report.
+    /// </summary>
+    public Task MarkSendAsync(string sendKey, CancellationToken cancellationToken) => MarkAsync(WholeSend, [sendKey], cancellationToken);
+
     /// <summary>Marks the messages (or refreshes their marks), committed when this returns.</summary>
     public async Task MarkAsync(string vendor, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken)
     {

@@ -137,7 +137,7 @@ public sealed class SmsStimulusPublisher(
 
     /// <summary>
     /// A report of a message on a send record waits in the inbox under its message id only when a wait by message ids has
-    /// marked that message (<see cref="ReportWaitMarkers"/>); otherwise it is stored only if a bookmark takes it now. The
+    /// marked that message, or its SendSms its whole send (<see cref="ReportWaitMarkers"/>); otherwise it is stored only if a bookmark takes it now. The
     /// marks are read after this batch's reports were stored, which is what lets a wait that marks its messages later
     /// find those reports itself.
     /// </summary>
@@ -146,10 +146,12 @@ public sealed class SmsStimulusPublisher(
     {
         var onRecords = reports.Select((r, i) => (Report: r, Index: i)).Where(x => sends.ContainsKey((x.Report.Vendor, x.Report.MessageId))).ToList();
         if (onRecords.Count == 0) return;
-        var marked = await waits.MarkedAsync(onRecords.Select(x => (x.Report.Vendor, x.Report.MessageId)), cancellationToken).ConfigureAwait(false);
+        var marked = await waits.MarkedAsync(onRecords.Select(x => (x.Report.Vendor, x.Report.MessageId))
+            .Concat(onRecords.Select(x => (ReportWaitMarkers.WholeSend, sends[(x.Report.Vendor, x.Report.MessageId)].Key))), cancellationToken).ConfigureAwait(false);
         foreach (var (report, index) in onRecords)
         {
-            if (marked.Contains((report.Vendor.ToLowerInvariant(), report.MessageId))) continue;
+            if (marked.Contains((report.Vendor.ToLowerInvariant(), report.MessageId))
+                || marked.Contains((ReportWaitMarkers.WholeSend, sends[(report.Vendor, report.MessageId)].Key))) continue;
             // The first of a report's stimuli is the one under its message id (SmsStimuli.ForReport).
             var first = events[index].First;
             stimuli[first] = stimuli[first] with { KeepInInbox = false };

@@ -138,6 +138,10 @@ public sealed partial class SendSms : Activity
         }
 
         var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, context.ExecutionKey);
+        // Failing over on a failed report waits for this send's reports by message id: their reports must wait in the
+        // runtime's inbox for its bookmarks, and a report can come as soon as the vendor has answered.
+        if (FailoverOnFailedReport is not null && context.Get(FailoverOnFailedReport))
+            await context.GetService<ReportWaitMarkers>()!.MarkSendAsync(key, ct);
         // One group (no window, one zone, a given zone, or OTP) keeps the execution's own key; several send under a key
         // each, so each group's records tell whether it was sent and a re-run sends only the groups that were not.
         var split = groups.Count > 1;

@@ -98,10 +98,33 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         context.SetProperty(PendingKey, pending);
         context.SetProperty(ReportsKey, new JsonArray());
         context.SetProperty(SettledKey, new JsonArray());
+        var reported = await TakeStoredReportsAsync(context, targets[0].Vendor, ids);
+        if (context.GetProperty<JsonArray>(PendingKey) is { Count: 0 }) return;   // all reported: the wait has ended
         // Message ids given one by one: one bookmark per message, so a report resumes exactly the wait for its message, and
         // a report that arrived before this bookmark was committed is waiting in the runtime's inbox and is claimed when it is.
-        foreach (var target in targets) context.CreateBookmark(DeliveryReportBookmark.For(target.Vendor, target.MessageId!), OnReportAsync);
+        foreach (var target in targets.Where(t => !reported.Contains(t.MessageId!)))
+            context.CreateBookmark(DeliveryReportBookmark.For(target.Vendor, target.MessageId!), OnReportAsync);
         CreateTimeout(context);
+    }
+
+    /// <summary>
+    /// Marks the messages as waited for by id, then takes the reports already stored of those on a send record: the
+    /// publisher keeps such a report in the runtime's inbox only for a marked message (<see cref="ReportWaitMarkers"/>).
+    /// Reports of messages on no send record are always kept in the inbox, and claimed by the bookmarks.
+    /// </summary>
+    /// <returns>The message ids taken.</returns>
+    private async ValueTask<IReadOnlySet<string>> TakeStoredReportsAsync(ActivityExecutionContext context, string vendor, IReadOnlyList<string> messageIds)
+    {
+        await context.GetService<ReportWaitMarkers>()!.MarkAsync(vendor, messageIds, context.CancellationToken);
+        var stored = await context.GetService<SendReportLedger>()!.StoredReportsAsync(vendor, messageIds, context.CancellationToken);
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var report in stored)
+        {
+            taken.Add(report.MessageId);
+            var input = new DeliveryReportInput(report.Vendor, report.MessageId, report.Mobile, report.Status, report.Code, null, null, report.ReceivedAt);
+            await TakeReportAsync(context, input, p => p?["inDoubt"]?.GetValue<bool>() != true && p?["messageId"]?.GetValue<string>() == report.MessageId);
+        }
+        return taken;
     }
 
     /// <summary>Nothing was accepted and nothing is in doubt, so no report can come: waiting would only end in Timeout.</summary>
@@ -214,6 +237,7 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
     private ValueTask OnReportAsync(ActivityExecutionContext context)
     {
         var input = context.ResumeInput ?? [];
+        context.GetService<SmsTelemetry>()?.RecordResume(input, context.Now, nameof(WaitForDeliveryReport));
         var report = DeliveryReportInput.From(input);
         return TakeReportAsync(context, report, p => p?["inDoubt"]?.GetValue<bool>() != true && p?["messageId"]?.GetValue<string>() == report.MessageId
                                                      && string.Equals(p?["vendor"]?.GetValue<string>(), report.Vendor, StringComparison.OrdinalIgnoreCase));
@@ -222,6 +246,7 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
     /// <summary>A report that settled a recipient in doubt (see <see cref="SmsStimuli.ForInDoubtReport"/>): the vendor did send it.</summary>
     private ValueTask OnInDoubtReportAsync(ActivityExecutionContext context)
     {
+        context.GetService<SmsTelemetry>()?.RecordResume(context.ResumeInput ?? [], context.Now, nameof(WaitForDeliveryReport));
         var report = DeliveryReportInput.From(context.ResumeInput);
         var mobile = context.ResumedBookmark?.Payload?["mobile"]?.GetValue<string>() ?? report.Mobile;
         return TakeReportAsync(context, report, p => p?["inDoubt"]?.GetValue<bool>() == true && p?["mobile"]?.GetValue<string>() == mobile);
@@ -244,7 +269,6 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         context.SetProperty(PendingKey, pending);
         context.SetProperty(ReportsKey, reports);
         context.SetProperty(SettledKey, settled);
-        context.GetService<SmsTelemetry>()?.RecordResume(context.ResumeInput ?? [], context.Now, nameof(WaitForDeliveryReport));
         // Outputs are written once, when the wait ends: rewriting every list on each of a campaign's reports would make
         // each resume cost grow with the campaign.
         if (pending.Count > 0) return;

@@ -75,6 +75,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton<OptOutList>();
         services.TryAddSingleton<SendRecordStore>();
         services.TryAddSingleton<SendReportLedger>();
+        services.TryAddSingleton<ReportWaitMarkers>();
         services.TryAddSingleton<SmsStimulusPublisher>();
         // The push inbox: webhooks and pulls store their events there and are answered; its processor runs them.
         services.AddOptions<Inbox.PushInboxOptions>().Bind(configuration.GetSection(Inbox.PushInboxOptions.Section)).ValidateDataAnnotations().ValidateOnStart();

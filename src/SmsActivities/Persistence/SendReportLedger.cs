@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
 using SmsActivities.Vendors;
 
 namespace SmsActivities.Persistence;
@@ -27,6 +29,9 @@ public sealed record SendReportCounts(int Accepted, int Reported, int InDoubt, i
 
 /// <summary>One recipient waited for, with the send record's status and the stored report of its message (null: none yet).</summary>
 public sealed record SendReportRow(string Vendor, string? MessageId, string Mobile, string RecordStatus, string? ReportStatus, string? ReportCode);
+
+/// <summary>A report as the report table keeps it, of a message on a send record (its number from the record).</summary>
+public sealed record StoredReport(string Vendor, string MessageId, string Mobile, string Status, string? Code, DateTimeOffset ReceivedAt);
 
 /// <summary>
 /// A recipient whose message a delivery report said was not delivered, while its record still names the vendor that
@@ -118,11 +123,59 @@ public sealed class SendReportLedger(IDbContextFactory<SmsActivitiesDbContext> d
     {
         ArgumentNullException.ThrowIfNull(send);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        return await (from r in Targets(db, send, includeInDoubt)
-                      from d in db.DeliveryReports.Where(d => d.Vendor == r.Vendor && d.MessageId == r.MessageId).DefaultIfEmpty()
-                      orderby r.Id
-                      select new SendReportRow(r.Vendor, r.MessageId, r.Mobile, r.Status, d == null ? null : d.Status, d == null ? null : d.Code))
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<SendReportRow>();
+        await foreach (var row in RowsQueries.GetValue(db.Model, _ => CompileRowsQuery())(db, send.Key, send.InstanceId, send.ActivityId, SendRecordStore.ZoneKeyPrefix(send.Key), includeInDoubt)
+                           .WithCancellation(cancellationToken).ConfigureAwait(false))
+            rows.Add(row);
+        return rows;
+    }
+
+    /// <summary>
+    /// <see cref="RowsAsync"/>'s query compiled once per model, so a wait's end does not pay for EF building it: one per
+    /// model because a compiled query keeps the model it first ran with, and one process may use both providers.
+    /// </summary>
+    private static readonly ConditionalWeakTable<IModel, Func<SmsActivitiesDbContext, string, string, string, string, bool, IAsyncEnumerable<SendReportRow>>> RowsQueries = new();
+
+    /// <summary>
+    /// What a wait on the send waits for: accepted SMS recipients with a message id, and with in-doubt ones those not known
+    /// sent. The send's own key, or a time zone group's key among its instance's records (both through an index: a
+    /// prefix match alone would scan the table).
+    /// </summary>
+    private static Func<SmsActivitiesDbContext, string, string, string, string, bool, IAsyncEnumerable<SendReportRow>> CompileRowsQuery() =>
+        EF.CompileAsyncQuery((SmsActivitiesDbContext db, string key, string instanceId, string activityId, string zoneGroups, bool includeInDoubt) =>
+            from r in db.SendRecords.AsNoTracking()
+            where (r.IdempotencyKey == key || (r.InstanceId == instanceId && r.ActivityId == activityId && r.IdempotencyKey!.StartsWith(zoneGroups)))
+                  && !r.Mobile.Contains("@")
+                  && ((r.Status == SendRecordStatus.Accepted && r.MessageId != null)
+                      || (includeInDoubt && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending)))
+            from d in db.DeliveryReports.Where(d => d.Vendor == r.Vendor && d.MessageId == r.MessageId).DefaultIfEmpty()
+            orderby r.Id
+            select new SendReportRow(r.Vendor, r.MessageId, r.Mobile, r.Status, d == null ? null : d.Status, d == null ? null : d.Code));
+
+    /// <summary>
+    /// The stored reports of those of <paramref name="messageIds"/> that are on a send record, with the record's number: a
+    /// wait by message ids takes these when it begins, since their reports were kept in the runtime's inbox only if a
+    /// wait had marked them (<see cref="ReportWaitMarkers"/>). What the report table does not keep (its description, the
+    /// vendor's report time) is left empty, as in a wait on a whole send.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredReport>> StoredReportsAsync(string vendor, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(vendor);
+        ArgumentNullException.ThrowIfNull(messageIds);
+        var found = new List<StoredReport>();
+        if (messageIds.Count == 0) return found;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var ids in messageIds.Distinct(StringComparer.Ordinal).Chunk(Chunk))
+        {
+            var rows = await (from d in db.DeliveryReports.AsNoTracking()
+                              where d.Vendor == vendor && ids.Contains(d.MessageId)
+                              from r in db.SendRecords.Where(r => r.Vendor == d.Vendor && r.MessageId == d.MessageId)
+                              select new { d.MessageId, r.Mobile, d.Status, d.Code, d.ReceivedAtTicks })
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            found.AddRange(rows.DistinctBy(r => r.MessageId, StringComparer.Ordinal)
+                .Select(r => new StoredReport(vendor, r.MessageId, r.Mobile, r.Status, r.Code, new DateTimeOffset(r.ReceivedAtTicks, TimeSpan.Zero))));
+        }
+        return found;
     }
 
     /// <summary>
@@ -180,15 +233,6 @@ public sealed class SendReportLedger(IDbContextFactory<SmsActivitiesDbContext> d
         }
         return sends;
     }
-
-    /// <summary>
-    /// What a wait on the send waits for: accepted SMS recipients with a message id, and with in-doubt ones those not known
-    /// sent. The send's own key, or a time zone group's key among its instance's records (both through an index: a
-    /// prefix match alone would scan the table).
-    /// </summary>
-    private static IQueryable<SendRecordEntity> Targets(SmsActivitiesDbContext db, SendReference send, bool includeInDoubt) =>
-        RecordsOf(db, send).Where(r => (r.Status == SendRecordStatus.Accepted && r.MessageId != null)
-                                       || (includeInDoubt && (r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending)));
 
     /// <summary>The SMS records of a send: its own key, or a time zone group's key among its instance's records.</summary>
     private static IQueryable<SendRecordEntity> RecordsOf(SmsActivitiesDbContext db, SendReference send)

@@ -20,6 +20,7 @@ public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> opt
     public DbSet<WebhookKeyEntity> WebhookKeys => Set<WebhookKeyEntity>();
     public DbSet<InsightCellEntity> InsightCells => Set<InsightCellEntity>();
     public DbSet<Inbox.PushInboxEntity> PushInbox => Set<Inbox.PushInboxEntity>();
+    public DbSet<ReportWaitEntity> ReportWaits => Set<ReportWaitEntity>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -75,6 +76,14 @@ public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> opt
             e.Property(x => x.Status).HasMaxLength(16);
             e.Property(x => x.Code).HasMaxLength(64);
             e.HasIndex(x => x.ReceivedAtTicks);
+        });
+        modelBuilder.Entity<ReportWaitEntity>(e =>
+        {
+            e.ToTable("sms_report_waits");
+            e.HasKey(x => new { x.Vendor, x.MessageId });
+            e.Property(x => x.Vendor).HasMaxLength(32);
+            e.Property(x => x.MessageId).HasMaxLength(128);
+            e.HasIndex(x => x.WaitedAtTicks);
         });
         modelBuilder.Entity<InsightCellEntity>(e =>
         {
@@ -184,6 +193,20 @@ public sealed class DeliveryReportEntity
     public string? Code { get; set; }
     /// <summary>When the report was received: against the send record's creation, the send → report latency.</summary>
     public long ReceivedAtTicks { get; set; }
+}
+
+/// <summary>
+/// A message some WaitForDeliveryReport waits for by its id (see <c>ReportWaitMarkers</c>): written when the wait begins,
+/// before it looks for reports already stored, so a report of a message on a send record is kept in the runtime's inbox
+/// for such a wait only while one can need it.
+/// </summary>
+public sealed class ReportWaitEntity
+{
+    /// <summary>Lower-cased, as reports and the wait's bookmarks name it.</summary>
+    public required string Vendor { get; set; }
+    public required string MessageId { get; set; }
+    /// <summary>When a wait last began on the message; the marker goes with the send records' retention after that.</summary>
+    public long WaitedAtTicks { get; set; }
 }
 
 /// <summary>

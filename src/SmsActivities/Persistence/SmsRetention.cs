@@ -66,6 +66,8 @@ public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFac
         var records = await db.SendRecords.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         // A report comes after its send was created, so these reports' records are gone as well.
         await db.DeliveryReports.Where(r => r.ReceivedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        // A wait by message id needs its mark only until its bookmark is committed; each begin of a wait refreshes it.
+        await db.ReportWaits.Where(w => w.WaitedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var minute = sendsBefore / TimeSpan.TicksPerMinute;
         await db.InsightCells.Where(c => c.Minute < minute).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var outcomes = await db.SendOutcomes.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);

@@ -26,6 +26,7 @@ public sealed class SmsStimulusPublisher(
     SmsTelemetry telemetry,
     SendRecordStore records,
     SendReportLedger ledger,
+    ReportWaitMarkers waits,
     IOptions<SmsActivitiesOptions> options,
     IOptions<SmsRetentionOptions> retention,
     TimeProvider time,
@@ -80,6 +81,7 @@ public sealed class SmsStimulusPublisher(
         // Each send is counted once for the batch, after every write above, and its stimuli carry the counts.
         var sends = await ledger.SendsOfAsync(reports, cancellationToken).ConfigureAwait(false);
         KeepUnmatchedBriefly(stimuli, events, reports, replies.Count, sends, settlements);
+        await KeepForWaitsByIdAsync(stimuli, events, reports, sends, cancellationToken).ConfigureAwait(false);
         var counts = await ledger.CountsAsync(sends.Values.ToArray(), cancellationToken).ConfigureAwait(false);
         var extra = reports.Select(r => sends.TryGetValue((r.Vendor, r.MessageId), out var send) ? SmsStimuli.ForSendReport(r, send.Key, counts[send.Key], started) : null)
             .OfType<Stimulus>()
@@ -130,6 +132,29 @@ public sealed class SmsStimulusPublisher(
             else continue;
             var (first, count) = events[e];
             for (var i = first; i < first + count; i++) stimuli[i] = stimuli[i] with { UnmatchedRetention = keep };
+        }
+    }
+
+    /// <summary>
+    /// A report of a message on a send record waits in the inbox under its message id only when a wait by message ids has
+    /// marked that message, or its SendSms its whole send (<see cref="ReportWaitMarkers"/>); otherwise it is stored only if a bookmark takes it now. The
+    /// marks are read after this batch's reports were stored, which is what lets a wait that marks its messages later
+    /// find those reports itself.
+    /// </summary>
+    private async Task KeepForWaitsByIdAsync(List<Stimulus> stimuli, List<(int First, int Count)> events, IReadOnlyList<DeliveryReport> reports,
+        IReadOnlyDictionary<(string Vendor, string MessageId), SendReference> sends, CancellationToken cancellationToken)
+    {
+        var onRecords = reports.Select((r, i) => (Report: r, Index: i)).Where(x => sends.ContainsKey((x.Report.Vendor, x.Report.MessageId))).ToList();
+        if (onRecords.Count == 0) return;
+        var marked = await waits.MarkedAsync(onRecords.Select(x => (x.Report.Vendor, x.Report.MessageId))
+            .Concat(onRecords.Select(x => (ReportWaitMarkers.WholeSend, sends[(x.Report.Vendor, x.Report.MessageId)].Key))), cancellationToken).ConfigureAwait(false);
+        foreach (var (report, index) in onRecords)
+        {
+            if (marked.Contains((report.Vendor.ToLowerInvariant(), report.MessageId))
+                || marked.Contains((ReportWaitMarkers.WholeSend, sends[(report.Vendor, report.MessageId)].Key))) continue;
+            // The first of a report's stimuli is the one under its message id (SmsStimuli.ForReport).
+            var first = events[index].First;
+            stimuli[first] = stimuli[first] with { KeepInInbox = false };
         }
     }
 

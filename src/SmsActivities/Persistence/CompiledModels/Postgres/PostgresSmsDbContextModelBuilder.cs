@@ -12,7 +12,7 @@ namespace SmsActivities.Persistence.CompiledModels.Postgres
     public partial class PostgresSmsDbContextModel
     {
         private PostgresSmsDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("e1fcf2c6-5c72-4796-8f9d-d61f167e4a9e"), entityTypeCount: 9)
+            : base(skipDetectChanges: false, modelId: new Guid("ff3a0fbd-8a8d-4869-b585-6fff81307017"), entityTypeCount: 10)
         {
         }
 
@@ -24,6 +24,7 @@ namespace SmsActivities.Persistence.CompiledModels.Postgres
             var optOutEntity = OptOutEntityEntityType.Create(this);
             var otpChallengeEntity = OtpChallengeEntityEntityType.Create(this);
             var rateEventEntity = RateEventEntityEntityType.Create(this);
+            var reportWaitEntity = ReportWaitEntityEntityType.Create(this);
             var sendOutcomeEntity = SendOutcomeEntityEntityType.Create(this);
             var sendRecordEntity = SendRecordEntityEntityType.Create(this);
             var webhookKeyEntity = WebhookKeyEntityEntityType.Create(this);
@@ -34,6 +35,7 @@ namespace SmsActivities.Persistence.CompiledModels.Postgres
             OptOutEntityEntityType.CreateAnnotations(optOutEntity);
             OtpChallengeEntityEntityType.CreateAnnotations(otpChallengeEntity);
             RateEventEntityEntityType.CreateAnnotations(rateEventEntity);
+            ReportWaitEntityEntityType.CreateAnnotations(reportWaitEntity);
             SendOutcomeEntityEntityType.CreateAnnotations(sendOutcomeEntity);
             SendRecordEntityEntityType.CreateAnnotations(sendRecordEntity);
             WebhookKeyEntityEntityType.CreateAnnotations(webhookKeyEntity);

@@ -11,7 +11,7 @@ namespace SmsActivities.Persistence.CompiledModels.Sqlite
     public partial class SqliteSmsDbContextModel
     {
         private SqliteSmsDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("8f702291-4908-4a3c-b24b-389bd89a2328"), entityTypeCount: 9)
+            : base(skipDetectChanges: false, modelId: new Guid("57d7c44d-d811-45ea-baa9-5de88c110e69"), entityTypeCount: 10)
         {
         }
 
@@ -23,6 +23,7 @@ namespace SmsActivities.Persistence.CompiledModels.Sqlite
             var optOutEntity = OptOutEntityEntityType.Create(this);
             var otpChallengeEntity = OtpChallengeEntityEntityType.Create(this);
             var rateEventEntity = RateEventEntityEntityType.Create(this);
+            var reportWaitEntity = ReportWaitEntityEntityType.Create(this);
             var sendOutcomeEntity = SendOutcomeEntityEntityType.Create(this);
             var sendRecordEntity = SendRecordEntityEntityType.Create(this);
             var webhookKeyEntity = WebhookKeyEntityEntityType.Create(this);
@@ -33,6 +34,7 @@ namespace SmsActivities.Persistence.CompiledModels.Sqlite
             OptOutEntityEntityType.CreateAnnotations(optOutEntity);
             OtpChallengeEntityEntityType.CreateAnnotations(otpChallengeEntity);
             RateEventEntityEntityType.CreateAnnotations(rateEventEntity);
+            ReportWaitEntityEntityType.CreateAnnotations(reportWaitEntity);
             SendOutcomeEntityEntityType.CreateAnnotations(sendOutcomeEntity);
             SendRecordEntityEntityType.CreateAnnotations(sendRecordEntity);
             WebhookKeyEntityEntityType.CreateAnnotations(webhookKeyEntity);

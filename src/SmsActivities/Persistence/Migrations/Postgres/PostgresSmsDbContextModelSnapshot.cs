@@ -233,6 +233,26 @@ namespace SmsActivities.Persistence.Migrations.Postgres
                     b.ToTable("sms_rate_events", "sms");
                 });
 
+            modelBuilder.Entity("SmsActivities.Persistence.ReportWaitEntity", b =>
+                {
+                    b.Property<string>("Vendor")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("MessageId")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
+                    b.Property<long>("WaitedAtTicks")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Vendor", "MessageId");
+
+                    b.HasIndex("WaitedAtTicks");
+
+                    b.ToTable("sms_report_waits", "sms");
+                });
+
             modelBuilder.Entity("SmsActivities.Persistence.SendOutcomeEntity", b =>
                 {
                     b.Property<string>("IdempotencyKey")

@@ -223,6 +223,26 @@ namespace SmsActivities.Persistence.Migrations.Sqlite
                     b.ToTable("sms_rate_events", (string)null);
                 });
 
+            modelBuilder.Entity("SmsActivities.Persistence.ReportWaitEntity", b =>
+                {
+                    b.Property<string>("Vendor")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MessageId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("WaitedAtTicks")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Vendor", "MessageId");
+
+                    b.HasIndex("WaitedAtTicks");
+
+                    b.ToTable("sms_report_waits", (string)null);
+                });
+
             modelBuilder.Entity("SmsActivities.Persistence.SendOutcomeEntity", b =>
                 {
                     b.Property<string>("IdempotencyKey")

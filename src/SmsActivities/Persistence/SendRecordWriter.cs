@@ -2,8 +2,6 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 using SmsActivities.Routing;
 
@@ -26,7 +24,7 @@ internal static class SendRecordWriter
 
     public static async Task InsertAsync(SmsActivitiesDbContext db, Begun shared, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
     {
-        var map = Map.For(db);
+        var map = StoreMap.For<SendRecordEntity>(db);
         var constant = new (string Property, object? Value)[]
         {
             (nameof(SendRecordEntity.Vendor), shared.Vendor),
@@ -70,7 +68,7 @@ internal static class SendRecordWriter
     /// </summary>
     public static async Task SettleAsync(SmsActivitiesDbContext db, IReadOnlyDictionary<string, long> ids, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
-        var map = Map.For(db);
+        var map = StoreMap.For<SendRecordEntity>(db);
         string[] set =
         [
             nameof(SendRecordEntity.Vendor), nameof(SendRecordEntity.MessageId), nameof(SendRecordEntity.Accepted), nameof(SendRecordEntity.Status),
@@ -123,31 +121,5 @@ internal static class SendRecordWriter
             command.CommandText = sql.Append(tail).ToString();
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>Table, columns and parameter types of <see cref="SendRecordEntity"/> in the context's provider, built once per model.</summary>
-    private sealed class Map
-    {
-        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IModel, Map> Cache = new();
-        private readonly Dictionary<string, (string Column, RelationalTypeMapping Mapping)> columns = new(StringComparer.Ordinal);
-
-        public string Table { get; }
-
-        private Map(DbContext db)
-        {
-            var entity = db.Model.FindEntityType(typeof(SendRecordEntity))!;
-            var sql = db.GetService<ISqlGenerationHelper>();
-            var store = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
-            Table = sql.DelimitIdentifier(store.Name, store.Schema);
-            foreach (var property in entity.GetProperties())
-                columns[property.Name] = (sql.DelimitIdentifier(property.GetColumnName(store)!), (RelationalTypeMapping)property.GetTypeMapping());
-        }
-
-        public static Map For(DbContext db) => Cache.GetValue(db.Model, _ => new Map(db));
-
-        public string Column(string property) => columns[property].Column;
-
-        public DbParameter Parameter(DbCommand command, string property, string name, object? value) =>
-            columns[property].Mapping.CreateParameter(command, name, value);
     }
 }

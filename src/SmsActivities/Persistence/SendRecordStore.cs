@@ -169,11 +169,17 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private static async Task SaveAsync(SmsActivitiesDbContext db, IReadOnlyList<SendRecordEntity> before, IReadOnlyList<SendRecordEntity> rows, CancellationToken cancellationToken)
     {
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        await ApplyInsightsAsync(db, before, rows, cancellationToken).ConfigureAwait(false);
+        await using var batch = new SqlBatch(db);
+        await MoveInsightsAsync(batch, db, before, rows, cancellationToken).ConfigureAwait(false);
+        await batch.ExecuteAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Moves the insights cells from each record as it was (<paramref name="before"/>) to as it is now (<paramref name="rows"/>, same order).</summary>
-    private static async Task ApplyInsightsAsync(SmsActivitiesDbContext db, IReadOnlyList<SendRecordEntity> before, IReadOnlyList<SendRecordEntity> rows, CancellationToken cancellationToken)
+    /// <summary>
+    /// Moves the insights cells from each record as it was (<paramref name="before"/>) to as it is now (<paramref name="rows"/>, same order):
+    /// the reports are read now, the cells' upserts go into <paramref name="batch"/>.
+    /// </summary>
+    private static async Task MoveInsightsAsync(SqlBatch batch, SmsActivitiesDbContext db, IReadOnlyList<SendRecordEntity> before, IReadOnlyList<SendRecordEntity> rows,
+        CancellationToken cancellationToken)
     {
         var changed = Enumerable.Range(0, rows.Count).Where(i => InsightRollup.Differs(before[i], rows[i])).ToArray();
         if (changed.Length == 0) return;
@@ -184,7 +190,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             delta.Remove(before[i], InsightRollup.ReportOf(reports, before[i]));
             delta.Add(rows[i], InsightRollup.ReportOf(reports, rows[i]));
         }
-        await delta.ApplyAsync(db, cancellationToken).ConfigureAwait(false);
+        await delta.AppendAsync(batch, db, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -263,16 +269,18 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             .ConfigureAwait(false);
         var ids = outcomes.Select(o => recordIds.TryGetValue(o.Mobile, out var id) ? id : (long?)null).OfType<long>().Distinct().ToArray();
         var rows = await db.SendRecords.AsNoTracking().Where(r => ids.Contains(r.Id)).ToListAsync(cancellationToken).ConfigureAwait(false);
-        await SettleRowsAsync(db, transaction, rows, outcomes, cancellationToken).ConfigureAwait(false);
+        await using var batch = new SqlBatch(db);
+        await SettleRowsAsync(batch, db, transaction, rows, outcomes, cancellationToken).ConfigureAwait(false);
+        await batch.ExecuteAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Writes each outcome into its recipient's record among <paramref name="rows"/> (read untracked, inside the
     /// caller's <see cref="InsightRollup.BeginAsync"/> transaction, which holds the send's lock) unless that record is
-    /// settled already, and moves the insights cells with them.
+    /// settled already, and moves the insights cells with them: both as statements in <paramref name="batch"/>.
     /// </summary>
-    private static async Task SettleRowsAsync(SmsActivitiesDbContext db, GatedTransaction transaction, IReadOnlyList<SendRecordEntity> rows,
+    private static async Task SettleRowsAsync(SqlBatch batch, SmsActivitiesDbContext db, GatedTransaction transaction, IReadOnlyList<SendRecordEntity> rows,
         IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
         if (outcomes.Count == 0 || rows.Count == 0) return;
@@ -282,7 +290,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         var vendors = rows.ToLookup(r => r.Mobile, r => r.Vendor, StringComparer.Ordinal);
         await transaction.LockAsync(outcomes.Where(o => o.MessageId is not null && vendors.Contains(o.Mobile))
             .Select(o => InsightRollup.MessageLock(o.Vendor ?? vendors[o.Mobile].First(), o.MessageId!)), cancellationToken).ConfigureAwait(false);
-        await SendRecordWriter.SettleAsync(db, ids, outcomes, cancellationToken).ConfigureAwait(false);
+        await SendRecordWriter.SettleAsync(batch, db, ids, outcomes, cancellationToken).ConfigureAwait(false);
         // The same rule as the writer's UPDATE, applied to copies: the first outcome of a mobile, onto a record not yet answered.
         var byMobile = outcomes.GroupBy(o => o.Mobile, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var before = new List<SendRecordEntity>();
@@ -302,7 +310,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             row.Attempts = outcome.Attempts;
             after.Add(row);
         }
-        await ApplyInsightsAsync(db, before, after, cancellationToken).ConfigureAwait(false);
+        await MoveInsightsAsync(batch, db, before, after, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -316,24 +324,34 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private async Task CompleteOnceAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken, MessageIds(outcomes))
+        // The messages the outcomes carry are known already: locked with the send, rather than in a round trip of their own once the records are read.
+        var messages = outcomes.Where(o => o is { Vendor: not null, MessageId: not null }).Select(o => InsightRollup.MessageLock(o.Vendor!, o.MessageId!)).ToArray();
+        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey), .. messages], cancellationToken, MessageIds(outcomes) - messages.Length)
             .ConfigureAwait(false);
         await CompleteRowsAsync(db, transaction, idempotencyKey, outcomes, outputs, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <remarks>The settle, the cells it moves and the kept outputs are written by one command.</remarks>
     private async Task CompleteRowsAsync<TOutputs>(SmsActivitiesDbContext db, GatedTransaction transaction, string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes,
         TOutputs outputs, CancellationToken cancellationToken)
     {
+        await using var batch = new SqlBatch(db);
         if (outcomes.Count > 0)
         {
             var mobiles = outcomes.Select(o => o.Mobile).Distinct(StringComparer.Ordinal).ToArray();
             var rows = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == idempotencyKey && mobiles.Contains(r.Mobile))
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
-            await SettleRowsAsync(db, transaction, rows, outcomes, cancellationToken).ConfigureAwait(false);
+            await SettleRowsAsync(batch, db, transaction, rows, outcomes, cancellationToken).ConfigureAwait(false);
         }
-        db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(JsonSerializer.Serialize(outputs, ReplayJson)), CreatedAtTicks = time.GetUtcNow().UtcTicks });
-        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        var kept = StoreMap.For<SendOutcomeEntity>(db);
+        batch.Sql.Append("INSERT INTO ").Append(kept.Table).Append(" (").Append(kept.Column(nameof(SendOutcomeEntity.IdempotencyKey))).Append(", ")
+            .Append(kept.Column(nameof(SendOutcomeEntity.Outputs))).Append(", ").Append(kept.Column(nameof(SendOutcomeEntity.CreatedAtTicks))).Append(") VALUES (")
+            .Append(batch.Parameter(kept, nameof(SendOutcomeEntity.IdempotencyKey), idempotencyKey)).Append(", ")
+            .Append(batch.Parameter(kept, nameof(SendOutcomeEntity.Outputs), Compress(JsonSerializer.Serialize(outputs, ReplayJson)))).Append(", ")
+            .Append(batch.Parameter(kept, nameof(SendOutcomeEntity.CreatedAtTicks), time.GetUtcNow().UtcTicks)).Append(')');
+        await batch.EndStatementAsync(cancellationToken).ConfigureAwait(false);
+        await batch.ExecuteAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

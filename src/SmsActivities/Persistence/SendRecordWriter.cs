@@ -64,9 +64,11 @@ internal static class SendRecordWriter
     /// Writes each outcome into the record of its mobile (<paramref name="ids"/>: record id by mobile) unless that record
     /// is already settled; outcomes without a record are skipped. By primary key: a campaign's thousands of records share
     /// one idempotency key, so finding a batch's records by key and mobile would read them all for every batch. One
-    /// <c>UPDATE … FROM (VALUES …)</c> per chunk of rows, so a batch of hundreds is one statement, not hundreds.
+    /// <c>UPDATE … FROM (VALUES …)</c> per chunk of rows, so a batch of hundreds is one statement, not hundreds; the
+    /// statements go into <paramref name="batch"/>, sent with the transaction's other writes.
     /// </summary>
-    public static async Task SettleAsync(SmsActivitiesDbContext db, IReadOnlyDictionary<string, long> ids, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
+    public static async Task SettleAsync(SqlBatch batch, SmsActivitiesDbContext db, IReadOnlyDictionary<string, long> ids, IReadOnlyList<SmsRecipientOutcome> outcomes,
+        CancellationToken cancellationToken)
     {
         var map = StoreMap.For<SendRecordEntity>(db);
         string[] set =
@@ -88,16 +90,10 @@ internal static class SendRecordWriter
         // A record already answered keeps its answer (a replayed outcome carries less than the vendor's answer did).
         var status = map.Column(nameof(SendRecordEntity.Status));
         var head = $"UPDATE {map.Table} SET {string.Join(", ", assignments)} FROM (VALUES ";
-        var tail = $") AS v WHERE {map.Column(nameof(SendRecordEntity.Id))} = v.column1 AND {status} <> @accepted AND {status} <> @rejected";
-        var connection = db.Database.GetDbConnection();
-        var transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+        var tail = $") AS v WHERE {map.Column(nameof(SendRecordEntity.Id))} = v.column1 AND {status} <> ";
         foreach (var chunk in rows.Chunk(RowsPerStatement))
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Status), "@accepted", SendRecordStatus.Accepted));
-            command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Status), "@rejected", SendRecordStatus.Rejected));
-            var sql = new StringBuilder(head.Length + tail.Length + chunk.Length * 16 * (set.Length + 1)).Append(head);
+            var sql = batch.Sql.Append(head);
             for (var r = 0; r < chunk.Length; r++)
             {
                 var (rowId, outcome) = chunk[r];
@@ -107,19 +103,13 @@ internal static class SendRecordWriter
                     outcome.Accepted ? SendRecordStatus.Accepted : outcome.InDoubt ? SendRecordStatus.InDoubt : SendRecordStatus.Rejected,
                     outcome.Error, outcome.VendorCode, outcome.Fee, outcome.Attempts,
                 ];
-                var row = r.ToString(CultureInfo.InvariantCulture);
-                sql.Append(r == 0 ? "(" : ", (").Append("@i").Append(row);
-                command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Id), "@i" + row, rowId));
-                for (var i = 0; i < set.Length; i++)
-                {
-                    var name = $"@v{row}_{i.ToString(CultureInfo.InvariantCulture)}";
-                    sql.Append(", ").Append(name);
-                    command.Parameters.Add(map.Parameter(command, set[i], name, values[i]));
-                }
+                sql.Append(r == 0 ? "(" : ", (").Append(batch.Parameter(map, nameof(SendRecordEntity.Id), rowId));
+                for (var i = 0; i < set.Length; i++) sql.Append(", ").Append(batch.Parameter(map, set[i], values[i]));
                 sql.Append(')');
             }
-            command.CommandText = sql.Append(tail).ToString();
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            sql.Append(tail).Append(batch.Parameter(map, nameof(SendRecordEntity.Status), SendRecordStatus.Accepted))
+                .Append(" AND ").Append(status).Append(" <> ").Append(batch.Parameter(map, nameof(SendRecordEntity.Status), SendRecordStatus.Rejected));
+            await batch.EndStatementAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 }

@@ -108,7 +108,6 @@ public sealed partial class SendSms : Activity
     {
         ArgumentNullException.ThrowIfNull(context);
         var router = context.GetService<SmsVendorRouter>()!;
-        var optOuts = context.GetService<OptOutList>()!;
         var records = context.GetService<SendRecordStore>()!;
         var options = context.GetService<IOptions<SmsActivitiesOptions>>()!.Value;
         var ct = context.CancellationToken;
@@ -150,9 +149,9 @@ public sealed partial class SendSms : Activity
         foreach (var group in groups)
         {
             var groupKey = split ? SendRecordStore.SendZoneKey(key, group.Key) : key;
-            var prior = await records.FindAsync<SendOutputs>(groupKey, ct);
-            // A group that went nowhere (every recipient opted out) has its outputs kept without records.
-            if (prior is null && split && await records.FindOutputsAsync<SendOutputs>(groupKey, ct) is { } refused) prior = new PriorSend<SendOutputs>([], refused);
+            // One query before any vendor call: an earlier attempt under this key and the group's opted-out recipients (a
+            // group that went nowhere, every recipient opted out, has its outputs kept without records and is found too).
+            var (prior, optedOut) = await records.LookUpAsync<SendOutputs>(groupKey, group.Recipients.Select(r => r.E164).ToArray(), ct);
             if (prior?.Completed is { } completed)
             {
                 // This group was sent already (by an earlier wake-up, or by this very execution before a crash kept the
@@ -167,7 +166,7 @@ public sealed partial class SendSms : Activity
                 held.Add((group, opensAt));
                 continue;
             }
-            var (outputs, recorded) = await SendAsync(context, message with { Recipients = group.Recipients }, groupKey, prior, vendor, failover);
+            var (outputs, recorded) = await SendAsync(context, message with { Recipients = group.Recipients }, groupKey, prior, optedOut, vendor, failover);
             if (split && !recorded) await records.CompleteAsync(groupKey, [], outputs, ct);
             finished.Add((group, outputs));
         }
@@ -189,15 +188,15 @@ public sealed partial class SendSms : Activity
     }
 
     /// <summary>Sends <paramref name="message"/> (one zone group, or the whole send) under <paramref name="key"/>, resuming an interrupted attempt.</summary>
-    private async Task<(SendOutputs Outputs, bool Recorded)> SendAsync(ActivityExecutionContext context, SmsMessage message, string key, PriorSend<SendOutputs>? prior, string? vendor, IReadOnlyList<string> failover)
+    /// <remarks><paramref name="optedOut"/>: those of its recipients on the opt-out list, found with <paramref name="prior"/>.</remarks>
+    private async Task<(SendOutputs Outputs, bool Recorded)> SendAsync(ActivityExecutionContext context, SmsMessage message, string key, PriorSend<SendOutputs>? prior,
+        IReadOnlySet<string> optedOut, string? vendor, IReadOnlyList<string> failover)
     {
         var router = context.GetService<SmsVendorRouter>()!;
-        var optOuts = context.GetService<OptOutList>()!;
         var records = context.GetService<SendRecordStore>()!;
         var ct = context.CancellationToken;
 
         var callerOrder = message.Recipients.Select(r => r.E164).ToArray();
-        var optedOut = await optOuts.FilterOptedOutAsync(callerOrder, ct);
         var toSend = message.Recipients.Where(r => !optedOut.Contains(r.E164)).ToArray();
         var skipped = message.Recipients.Where(r => optedOut.Contains(r.E164))
             .Select(r => new SmsSendResult(r.E164, null, false, null, null, "opted out", null, OptedOut: true)).ToArray();

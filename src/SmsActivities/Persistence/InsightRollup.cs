@@ -221,42 +221,47 @@ internal sealed class InsightDelta
 
     private void Merge(CellKey key, CellSums sums) => cells[key] = cells.TryGetValue(key, out var sum) ? sum + sums : sums;
 
+    /// <summary>Writes the changed cells now, inside the context's transaction.</summary>
     public async Task ApplyAsync(SmsActivitiesDbContext db, CancellationToken cancellationToken)
+    {
+        await using var batch = new SqlBatch(db);
+        await AppendAsync(batch, db, cancellationToken).ConfigureAwait(false);
+        await batch.ExecuteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds the changed cells' upserts to <paramref name="batch"/>, sent with the transaction's other writes.</summary>
+    public async Task AppendAsync(SqlBatch batch, SmsActivitiesDbContext db, CancellationToken cancellationToken)
     {
         // A cell only records were taken out of, summing to nothing, needs no write; one a record went into may need
         // its times widened even when the sums cancel out.
         var changed = cells.Where(c => !c.Value.IsZero || c.Value.FirstTicks != long.MaxValue).ToArray();
         if (changed.Length == 0) return;
-        var sql = db.GetService<ISqlGenerationHelper>();
+        var map = StoreMap.For<InsightCellEntity>(db);
         var postgres = db.Database.ProviderName == DatabaseSettings.NpgsqlProviderName;
-        var entity = db.Model.FindEntityType(typeof(InsightCellEntity))!;
-        var table = sql.DelimitIdentifier(entity.GetTableName()!, entity.GetSchema());
-        string Q(string column) => sql.DelimitIdentifier(column);
         var columns = KeyColumns.Concat(SumColumns).Concat(MinColumns).Concat(MaxColumns).ToArray();
-        var updates = SumColumns.Select(c => $"{Q(c)} = c.{Q(c)} + excluded.{Q(c)}")
-            .Concat(MinColumns.Select(c => $"{Q(c)} = {(postgres ? "LEAST" : "MIN")}(c.{Q(c)}, excluded.{Q(c)})"))
-            .Concat(MaxColumns.Select(c => $"{Q(c)} = {(postgres ? "GREATEST" : "MAX")}(c.{Q(c)}, excluded.{Q(c)})"));
-        var head = $"INSERT INTO {table} AS c ({string.Join(", ", columns.Select(Q))}) VALUES ";
-        var tail = $" ON CONFLICT ({string.Join(", ", KeyColumns.Select(Q))}) DO UPDATE SET {string.Join(", ", updates)}";
+        var updates = SumColumns.Select(c => $"{map.Column(c)} = c.{map.Column(c)} + excluded.{map.Column(c)}")
+            .Concat(MinColumns.Select(c => $"{map.Column(c)} = {(postgres ? "LEAST" : "MIN")}(c.{map.Column(c)}, excluded.{map.Column(c)})"))
+            .Concat(MaxColumns.Select(c => $"{map.Column(c)} = {(postgres ? "GREATEST" : "MAX")}(c.{map.Column(c)}, excluded.{map.Column(c)})"));
+        var head = $"INSERT INTO {map.Table} AS c ({string.Join(", ", columns.Select(map.Column))}) VALUES ";
+        var tail = $" ON CONFLICT ({string.Join(", ", KeyColumns.Select(map.Column))}) DO UPDATE SET {string.Join(", ", updates)}";
         var ordered = changed.OrderBy(c => c.Key.InstanceId, StringComparer.Ordinal).ThenBy(c => c.Key.Minute)
             .ThenBy(c => c.Key.DefinitionId, StringComparer.Ordinal).ThenBy(c => c.Key.ActivityId, StringComparer.Ordinal)
             .ThenBy(c => c.Key.Vendor, StringComparer.Ordinal).ThenBy(c => c.Key.Status, StringComparer.Ordinal)
             .ThenBy(c => c.Key.DeliveryStatus, StringComparer.Ordinal).ThenBy(c => c.Key.Code, StringComparer.Ordinal).ThenBy(c => c.Key.LatencyBucket);
         foreach (var chunk in ordered.Chunk(200))
         {
-            var parameters = new List<object>(chunk.Length * columns.Length);
-            var rows = new List<string>(chunk.Length);
-            foreach (var (k, s) in chunk)
+            var sql = batch.Sql.Append(head);
+            for (var r = 0; r < chunk.Length; r++)
             {
+                var (k, s) = chunk[r];
                 object[] values = [k.InstanceId, k.Minute, k.DefinitionId, k.ActivityId, k.Vendor, k.Status, k.DeliveryStatus, k.Code, k.LatencyBucket,
                     s.Count, s.Replies, s.OptOuts, s.Failovers, s.FeeUnits, s.FirstTicks, s.LastTicks, s.LastReportTicks];
-                rows.Add("(" + string.Join(", ", values.Select((_, i) => "{" + (parameters.Count + i) + "}")) + ")");
-                parameters.AddRange(values);
+                sql.Append(r == 0 ? "(" : ", (");
+                for (var i = 0; i < columns.Length; i++) sql.Append(i == 0 ? "" : ", ").Append(batch.Parameter(map, columns[i], values[i]));
+                sql.Append(')');
             }
-            // Only identifiers from the model and {n} placeholders are concatenated; every value is a parameter.
-#pragma warning disable EF1003
-            await db.Database.ExecuteSqlRawAsync(head + string.Join(", ", rows) + tail, parameters, cancellationToken).ConfigureAwait(false);
-#pragma warning restore EF1003
+            sql.Append(tail);
+            await batch.EndStatementAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 }

@@ -36,6 +36,9 @@ public sealed record PriorSend<TOutputs>(IReadOnlyList<string> InDoubt, TOutputs
     public IReadOnlyList<string> NeverAttempted { get; init; } = [];
 }
 
+/// <summary>See <see cref="SendRecordStore.LookUpAsync{TOutputs}"/>: the earlier execution under a send's key (null: none) and its opted-out recipients.</summary>
+public sealed record SendLookup<TOutputs>(PriorSend<TOutputs>? Prior, IReadOnlySet<string> OptedOut) where TOutputs : class;
+
 /// <summary>
 /// Durable send records: written before the vendor call (Pending) and settled after it, so a report can be tied
 /// back to the workflow that sent the message and a send interrupted by a crash is surfaced, not repeated.
@@ -74,31 +77,73 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// vendor) or, when it began but never completed (the process died inside the vendor call), the recipients whose
     /// fate is unknown.
     /// </summary>
-    public async Task<PriorSend<TOutputs>?> FindAsync<TOutputs>(string idempotencyKey, CancellationToken cancellationToken) where TOutputs : class
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        // The records first: every send that completed began them, so a new send (the usual case) costs one query.
-        var begun = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == idempotencyKey)
-            .Select(r => new { r.Mobile, r.Status, r.Vendor, r.MessageId, r.Error }).ToListAsync(cancellationToken).ConfigureAwait(false);
-        if (begun.Count == 0) return null;
-        var completed = await db.SendOutcomes.AsNoTracking().Where(o => o.IdempotencyKey == idempotencyKey)
-            .Select(o => o.Outputs).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        if (completed is not null) return new PriorSend<TOutputs>([], JsonSerializer.Deserialize<TOutputs>(Decompress(completed), ReplayJson));
-        return new PriorSend<TOutputs>(begun.Where(r => r.Status is SendRecordStatus.Pending or SendRecordStatus.InDoubt).Select(r => r.Mobile).ToArray(), null)
-        {
-            Settled = begun.Where(r => r.Status is SendRecordStatus.Accepted or SendRecordStatus.Rejected)
-                .Select(r => new SmsRecipientOutcome(r.Mobile, r.Vendor, r.Status == SendRecordStatus.Accepted, r.MessageId, null, r.Error, null, 1)).ToArray(),
-            NeverAttempted = begun.Where(r => r.Status == SendRecordStatus.Queued).Select(r => r.Mobile).ToArray(),
-        };
-    }
+    public async Task<PriorSend<TOutputs>?> FindAsync<TOutputs>(string idempotencyKey, CancellationToken cancellationToken) where TOutputs : class =>
+        (await LookUpAsync<TOutputs>(idempotencyKey, [], cancellationToken).ConfigureAwait(false)).Prior;
 
-    /// <summary>The outputs kept for a send that completed without records (nothing was sent: every recipient had opted out); null when none were.</summary>
-    public async Task<TOutputs?> FindOutputsAsync<TOutputs>(string idempotencyKey, CancellationToken cancellationToken) where TOutputs : class
+    /// <summary>
+    /// Everything a send reads before it calls a vendor, in one query: what an earlier execution with this key left
+    /// (as <see cref="FindAsync{TOutputs}"/>; also the outputs a send kept without records, when nothing went out because
+    /// every recipient had opted out) and which of <paramref name="recipients"/> are on the opt-out list.
+    /// </summary>
+    public async Task<SendLookup<TOutputs>> LookUpAsync<TOutputs>(string idempotencyKey, IReadOnlyCollection<string> recipients, CancellationToken cancellationToken)
+        where TOutputs : class
     {
+        ArgumentNullException.ThrowIfNull(recipients);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var completed = await db.SendOutcomes.AsNoTracking().Where(o => o.IdempotencyKey == idempotencyKey)
-            .Select(o => o.Outputs).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        return completed is null ? null : JsonSerializer.Deserialize<TOutputs>(Decompress(completed), ReplayJson);
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        var (records, outcomes, optOuts) = (StoreMap.For<SendRecordEntity>(db), StoreMap.For<SendOutcomeEntity>(db), StoreMap.For<OptOutEntity>(db));
+        string R(string property) => records.Column(property);
+        // One UNION ALL, told apart by its first column: 0 a record, 1 the kept outputs, 2 an opted-out recipient.
+        var sql = new StringBuilder()
+            .Append("SELECT 0, ").Append(R(nameof(SendRecordEntity.Mobile))).Append(", ").Append(R(nameof(SendRecordEntity.Status))).Append(", ")
+            .Append(R(nameof(SendRecordEntity.Vendor))).Append(", ").Append(R(nameof(SendRecordEntity.MessageId))).Append(", ").Append(R(nameof(SendRecordEntity.Error)))
+            .Append(", NULL FROM ").Append(records.Table).Append(" WHERE ").Append(R(nameof(SendRecordEntity.IdempotencyKey))).Append(" = @key")
+            .Append(" UNION ALL SELECT 1, NULL, NULL, NULL, NULL, NULL, ").Append(outcomes.Column(nameof(SendOutcomeEntity.Outputs)))
+            .Append(" FROM ").Append(outcomes.Table).Append(" WHERE ").Append(outcomes.Column(nameof(SendOutcomeEntity.IdempotencyKey))).Append(" = @key");
+        command.Parameters.Add(records.Parameter(command, nameof(SendRecordEntity.IdempotencyKey), "@key", idempotencyKey));
+        if (recipients.Count > 0)
+        {
+            // The numbers as one parameter, whatever the campaign's size: an array on PostgreSQL, a JSON array on SQLite.
+            var mobile = optOuts.Column(nameof(OptOutEntity.Mobile));
+            var postgres = db.Database.ProviderName == DatabaseSettings.NpgsqlProviderName;
+            sql.Append(" UNION ALL SELECT 2, ").Append(mobile).Append(", NULL, NULL, NULL, NULL, NULL FROM ").Append(optOuts.Table).Append(" WHERE ").Append(mobile)
+                .Append(postgres ? " = ANY(@mobiles)" : " IN (SELECT value FROM json_each(@mobiles))");
+            var list = command.CreateParameter();
+            list.ParameterName = "@mobiles";
+            list.Value = postgres ? recipients.ToArray() : JsonSerializer.Serialize(recipients);
+            command.Parameters.Add(list);
+        }
+        command.CommandText = sql.ToString();
+
+        var begun = new List<(string Mobile, string Status, string Vendor, string? MessageId, string? Error)>();
+        byte[]? completed = null;
+        var optedOut = new HashSet<string>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                switch (Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture))
+                {
+                    case 0: begun.Add((reader.GetString(1), reader.GetString(2), reader.GetString(3), Text(4), Text(5))); break;
+                    case 1: completed = (byte[])reader.GetValue(6); break;
+                    default: optedOut.Add(reader.GetString(1)); break;
+                }
+            }
+        }
+
+        PriorSend<TOutputs>? prior = null;
+        // Every send that completed with records began them; only one that went nowhere kept its outputs without.
+        if (completed is not null) prior = new PriorSend<TOutputs>([], JsonSerializer.Deserialize<TOutputs>(Decompress(completed), ReplayJson));
+        else if (begun.Count > 0)
+            prior = new PriorSend<TOutputs>(begun.Where(r => r.Status is SendRecordStatus.Pending or SendRecordStatus.InDoubt).Select(r => r.Mobile).ToArray(), null)
+            {
+                Settled = begun.Where(r => r.Status is SendRecordStatus.Accepted or SendRecordStatus.Rejected)
+                    .Select(r => new SmsRecipientOutcome(r.Mobile, r.Vendor, r.Status == SendRecordStatus.Accepted, r.MessageId, null, r.Error, null, 1)).ToArray(),
+                NeverAttempted = begun.Where(r => r.Status == SendRecordStatus.Queued).Select(r => r.Mobile).ToArray(),
+            };
+        return new SendLookup<TOutputs>(prior, optedOut);
     }
 
     /// <summary>Marks an interrupted send's Pending records InDoubt, once it has been reported to the workflow.</summary>
@@ -124,11 +169,17 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private static async Task SaveAsync(SmsActivitiesDbContext db, IReadOnlyList<SendRecordEntity> before, IReadOnlyList<SendRecordEntity> rows, CancellationToken cancellationToken)
     {
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        await ApplyInsightsAsync(db, before, rows, cancellationToken).ConfigureAwait(false);
+        await using var batch = new SqlBatch(db);
+        await MoveInsightsAsync(batch, db, before, rows, cancellationToken).ConfigureAwait(false);
+        await batch.ExecuteAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Moves the insights cells from each record as it was (<paramref name="before"/>) to as it is now (<paramref name="rows"/>, same order).</summary>
-    private static async Task ApplyInsightsAsync(SmsActivitiesDbContext db, IReadOnlyList<SendRecordEntity> before, IReadOnlyList<SendRecordEntity> rows, CancellationToken cancellationToken)
+    /// <summary>
+    /// Moves the insights cells from each record as it was (<paramref name="before"/>) to as it is now (<paramref name="rows"/>, same order):
+    /// the reports are read now, the cells' upserts go into <paramref name="batch"/>.
+    /// </summary>
+    private static async Task MoveInsightsAsync(SqlBatch batch, SmsActivitiesDbContext db, IReadOnlyList<SendRecordEntity> before, IReadOnlyList<SendRecordEntity> rows,
+        CancellationToken cancellationToken)
     {
         var changed = Enumerable.Range(0, rows.Count).Where(i => InsightRollup.Differs(before[i], rows[i])).ToArray();
         if (changed.Length == 0) return;
@@ -139,7 +190,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             delta.Remove(before[i], InsightRollup.ReportOf(reports, before[i]));
             delta.Add(rows[i], InsightRollup.ReportOf(reports, rows[i]));
         }
-        await delta.ApplyAsync(db, cancellationToken).ConfigureAwait(false);
+        await delta.AppendAsync(batch, db, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -218,16 +269,18 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             .ConfigureAwait(false);
         var ids = outcomes.Select(o => recordIds.TryGetValue(o.Mobile, out var id) ? id : (long?)null).OfType<long>().Distinct().ToArray();
         var rows = await db.SendRecords.AsNoTracking().Where(r => ids.Contains(r.Id)).ToListAsync(cancellationToken).ConfigureAwait(false);
-        await SettleRowsAsync(db, transaction, rows, outcomes, cancellationToken).ConfigureAwait(false);
+        await using var batch = new SqlBatch(db);
+        await SettleRowsAsync(batch, db, transaction, rows, outcomes, cancellationToken).ConfigureAwait(false);
+        await batch.ExecuteAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Writes each outcome into its recipient's record among <paramref name="rows"/> (read untracked, inside the
     /// caller's <see cref="InsightRollup.BeginAsync"/> transaction, which holds the send's lock) unless that record is
-    /// settled already, and moves the insights cells with them.
+    /// settled already, and moves the insights cells with them: both as statements in <paramref name="batch"/>.
     /// </summary>
-    private static async Task SettleRowsAsync(SmsActivitiesDbContext db, GatedTransaction transaction, IReadOnlyList<SendRecordEntity> rows,
+    private static async Task SettleRowsAsync(SqlBatch batch, SmsActivitiesDbContext db, GatedTransaction transaction, IReadOnlyList<SendRecordEntity> rows,
         IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
         if (outcomes.Count == 0 || rows.Count == 0) return;
@@ -237,7 +290,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         var vendors = rows.ToLookup(r => r.Mobile, r => r.Vendor, StringComparer.Ordinal);
         await transaction.LockAsync(outcomes.Where(o => o.MessageId is not null && vendors.Contains(o.Mobile))
             .Select(o => InsightRollup.MessageLock(o.Vendor ?? vendors[o.Mobile].First(), o.MessageId!)), cancellationToken).ConfigureAwait(false);
-        await SendRecordWriter.SettleAsync(db, ids, outcomes, cancellationToken).ConfigureAwait(false);
+        await SendRecordWriter.SettleAsync(batch, db, ids, outcomes, cancellationToken).ConfigureAwait(false);
         // The same rule as the writer's UPDATE, applied to copies: the first outcome of a mobile, onto a record not yet answered.
         var byMobile = outcomes.GroupBy(o => o.Mobile, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var before = new List<SendRecordEntity>();
@@ -257,7 +310,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             row.Attempts = outcome.Attempts;
             after.Add(row);
         }
-        await ApplyInsightsAsync(db, before, after, cancellationToken).ConfigureAwait(false);
+        await MoveInsightsAsync(batch, db, before, after, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -271,24 +324,34 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private async Task CompleteOnceAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken, MessageIds(outcomes))
+        // The messages the outcomes carry are known already: locked with the send, rather than in a round trip of their own once the records are read.
+        var messages = outcomes.Where(o => o is { Vendor: not null, MessageId: not null }).Select(o => InsightRollup.MessageLock(o.Vendor!, o.MessageId!)).ToArray();
+        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey), .. messages], cancellationToken, MessageIds(outcomes) - messages.Length)
             .ConfigureAwait(false);
         await CompleteRowsAsync(db, transaction, idempotencyKey, outcomes, outputs, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <remarks>The settle, the cells it moves and the kept outputs are written by one command.</remarks>
     private async Task CompleteRowsAsync<TOutputs>(SmsActivitiesDbContext db, GatedTransaction transaction, string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes,
         TOutputs outputs, CancellationToken cancellationToken)
     {
+        await using var batch = new SqlBatch(db);
         if (outcomes.Count > 0)
         {
             var mobiles = outcomes.Select(o => o.Mobile).Distinct(StringComparer.Ordinal).ToArray();
             var rows = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == idempotencyKey && mobiles.Contains(r.Mobile))
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
-            await SettleRowsAsync(db, transaction, rows, outcomes, cancellationToken).ConfigureAwait(false);
+            await SettleRowsAsync(batch, db, transaction, rows, outcomes, cancellationToken).ConfigureAwait(false);
         }
-        db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = idempotencyKey, Outputs = Compress(JsonSerializer.Serialize(outputs, ReplayJson)), CreatedAtTicks = time.GetUtcNow().UtcTicks });
-        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        var kept = StoreMap.For<SendOutcomeEntity>(db);
+        batch.Sql.Append("INSERT INTO ").Append(kept.Table).Append(" (").Append(kept.Column(nameof(SendOutcomeEntity.IdempotencyKey))).Append(", ")
+            .Append(kept.Column(nameof(SendOutcomeEntity.Outputs))).Append(", ").Append(kept.Column(nameof(SendOutcomeEntity.CreatedAtTicks))).Append(") VALUES (")
+            .Append(batch.Parameter(kept, nameof(SendOutcomeEntity.IdempotencyKey), idempotencyKey)).Append(", ")
+            .Append(batch.Parameter(kept, nameof(SendOutcomeEntity.Outputs), Compress(JsonSerializer.Serialize(outputs, ReplayJson)))).Append(", ")
+            .Append(batch.Parameter(kept, nameof(SendOutcomeEntity.CreatedAtTicks), time.GetUtcNow().UtcTicks)).Append(')');
+        await batch.EndStatementAsync(cancellationToken).ConfigureAwait(false);
+        await batch.ExecuteAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -300,7 +363,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     {
         var key = "warm-up-" + Guid.NewGuid().ToString("N");
         const string mobile = "+8613900000000";
-        await FindAsync<JsonObject>(key, cancellationToken).ConfigureAwait(false);
+        await LookUpAsync<JsonObject>(key, [mobile], cancellationToken).ConfigureAwait(false);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(key)], cancellationToken, laterLocks: 1).ConfigureAwait(false);
         await InsertBegunAsync(db, new SendRecordWriter.Begun("warm-up", key, key, key, SendRecordStatus.Pending, time.GetUtcNow().UtcTicks, key), [mobile], cancellationToken)

@@ -2,8 +2,6 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 using SmsActivities.Routing;
 
@@ -26,7 +24,7 @@ internal static class SendRecordWriter
 
     public static async Task InsertAsync(SmsActivitiesDbContext db, Begun shared, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
     {
-        var map = Map.For(db);
+        var map = StoreMap.For<SendRecordEntity>(db);
         var constant = new (string Property, object? Value)[]
         {
             (nameof(SendRecordEntity.Vendor), shared.Vendor),
@@ -66,11 +64,13 @@ internal static class SendRecordWriter
     /// Writes each outcome into the record of its mobile (<paramref name="ids"/>: record id by mobile) unless that record
     /// is already settled; outcomes without a record are skipped. By primary key: a campaign's thousands of records share
     /// one idempotency key, so finding a batch's records by key and mobile would read them all for every batch. One
-    /// <c>UPDATE … FROM (VALUES …)</c> per chunk of rows, so a batch of hundreds is one statement, not hundreds.
+    /// <c>UPDATE … FROM (VALUES …)</c> per chunk of rows, so a batch of hundreds is one statement, not hundreds; the
+    /// statements go into <paramref name="batch"/>, sent with the transaction's other writes.
     /// </summary>
-    public static async Task SettleAsync(SmsActivitiesDbContext db, IReadOnlyDictionary<string, long> ids, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
+    public static async Task SettleAsync(SqlBatch batch, SmsActivitiesDbContext db, IReadOnlyDictionary<string, long> ids, IReadOnlyList<SmsRecipientOutcome> outcomes,
+        CancellationToken cancellationToken)
     {
-        var map = Map.For(db);
+        var map = StoreMap.For<SendRecordEntity>(db);
         string[] set =
         [
             nameof(SendRecordEntity.Vendor), nameof(SendRecordEntity.MessageId), nameof(SendRecordEntity.Accepted), nameof(SendRecordEntity.Status),
@@ -90,16 +90,10 @@ internal static class SendRecordWriter
         // A record already answered keeps its answer (a replayed outcome carries less than the vendor's answer did).
         var status = map.Column(nameof(SendRecordEntity.Status));
         var head = $"UPDATE {map.Table} SET {string.Join(", ", assignments)} FROM (VALUES ";
-        var tail = $") AS v WHERE {map.Column(nameof(SendRecordEntity.Id))} = v.column1 AND {status} <> @accepted AND {status} <> @rejected";
-        var connection = db.Database.GetDbConnection();
-        var transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+        var tail = $") AS v WHERE {map.Column(nameof(SendRecordEntity.Id))} = v.column1 AND {status} <> ";
         foreach (var chunk in rows.Chunk(RowsPerStatement))
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Status), "@accepted", SendRecordStatus.Accepted));
-            command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Status), "@rejected", SendRecordStatus.Rejected));
-            var sql = new StringBuilder(head.Length + tail.Length + chunk.Length * 16 * (set.Length + 1)).Append(head);
+            var sql = batch.Sql.Append(head);
             for (var r = 0; r < chunk.Length; r++)
             {
                 var (rowId, outcome) = chunk[r];
@@ -109,45 +103,13 @@ internal static class SendRecordWriter
                     outcome.Accepted ? SendRecordStatus.Accepted : outcome.InDoubt ? SendRecordStatus.InDoubt : SendRecordStatus.Rejected,
                     outcome.Error, outcome.VendorCode, outcome.Fee, outcome.Attempts,
                 ];
-                var row = r.ToString(CultureInfo.InvariantCulture);
-                sql.Append(r == 0 ? "(" : ", (").Append("@i").Append(row);
-                command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.Id), "@i" + row, rowId));
-                for (var i = 0; i < set.Length; i++)
-                {
-                    var name = $"@v{row}_{i.ToString(CultureInfo.InvariantCulture)}";
-                    sql.Append(", ").Append(name);
-                    command.Parameters.Add(map.Parameter(command, set[i], name, values[i]));
-                }
+                sql.Append(r == 0 ? "(" : ", (").Append(batch.Parameter(map, nameof(SendRecordEntity.Id), rowId));
+                for (var i = 0; i < set.Length; i++) sql.Append(", ").Append(batch.Parameter(map, set[i], values[i]));
                 sql.Append(')');
             }
-            command.CommandText = sql.Append(tail).ToString();
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            sql.Append(tail).Append(batch.Parameter(map, nameof(SendRecordEntity.Status), SendRecordStatus.Accepted))
+                .Append(" AND ").Append(status).Append(" <> ").Append(batch.Parameter(map, nameof(SendRecordEntity.Status), SendRecordStatus.Rejected));
+            await batch.EndStatementAsync(cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>Table, columns and parameter types of <see cref="SendRecordEntity"/> in the context's provider, built once per model.</summary>
-    private sealed class Map
-    {
-        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IModel, Map> Cache = new();
-        private readonly Dictionary<string, (string Column, RelationalTypeMapping Mapping)> columns = new(StringComparer.Ordinal);
-
-        public string Table { get; }
-
-        private Map(DbContext db)
-        {
-            var entity = db.Model.FindEntityType(typeof(SendRecordEntity))!;
-            var sql = db.GetService<ISqlGenerationHelper>();
-            var store = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
-            Table = sql.DelimitIdentifier(store.Name, store.Schema);
-            foreach (var property in entity.GetProperties())
-                columns[property.Name] = (sql.DelimitIdentifier(property.GetColumnName(store)!), (RelationalTypeMapping)property.GetTypeMapping());
-        }
-
-        public static Map For(DbContext db) => Cache.GetValue(db.Model, _ => new Map(db));
-
-        public string Column(string property) => columns[property].Column;
-
-        public DbParameter Parameter(DbCommand command, string property, string name, object? value) =>
-            columns[property].Mapping.CreateParameter(command, name, value);
     }
 }

@@ -80,6 +80,42 @@ public sealed class SendRecordStoreTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task The_lookup_before_a_send_finds_the_earlier_attempt_its_kept_outputs_and_the_opted_out_recipients(bool postgres)
+    {
+        await using var database = await TestDatabase.CreateAsync(postgres);
+        var store = new SendRecordStore(database.Factory, Time);
+        var optOuts = new OptOut.OptOutList(database.Factory, Time);
+        // More numbers than one statement could take as parameters one by one (a campaign).
+        var mobiles = Enumerable.Range(0, 40_000).Select(i => $"+86139{i:D8}").ToArray();
+        await optOuts.AddAsync(mobiles[7], "STOP", "tencent");
+        await optOuts.AddAsync(mobiles[39_999], "STOP", "tencent");
+        await optOuts.AddAsync("+8613700000000", "STOP", "tencent");
+
+        var fresh = await store.LookUpAsync<object>("send-1", mobiles, default);
+        Assert.Null(fresh.Prior);
+        Assert.Equal([mobiles[7], mobiles[39_999]], fresh.OptedOut.Order());
+
+        // Begun and interrupted: the recipients in doubt, and the opt-outs still told.
+        await store.BeginAsync("send-1", "instance-1", "send", "tencent", mobiles[..2], default);
+        var interrupted = await store.LookUpAsync<object>("send-1", mobiles[..8], default);
+        Assert.Equal(mobiles[..2], interrupted.Prior?.InDoubt.Order());
+        Assert.Null(interrupted.Prior?.Completed);
+        Assert.Equal([mobiles[7]], interrupted.OptedOut);
+
+        // Completed: replayed from the kept outputs.
+        await store.CompleteAsync("send-1", mobiles[..2].Select(m => new SmsRecipientOutcome(m, "tencent", true, "id-" + m, null, null, null, 1)).ToArray(), new { sent = 2 }, default);
+        Assert.NotNull((await store.LookUpAsync<object>("send-1", [], default)).Prior?.Completed);
+
+        // Outputs kept without records (a time zone group whose every recipient had opted out) are found as completed.
+        await store.CompleteAsync("send-1-zdeadbeef", [], new { sent = 0 }, default);
+        var refused = await store.LookUpAsync<object>("send-1-zdeadbeef", [mobiles[7]], default);
+        Assert.NotNull(refused.Prior?.Completed);
+        Assert.Empty(refused.Prior!.InDoubt);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task A_wait_on_a_send_split_by_time_zone_waits_for_every_group_of_its_latest_attempt(bool postgres)
     {
         await using var database = await TestDatabase.CreateAsync(postgres);

@@ -1,0 +1,35 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace SmsActivities.Persistence;
+
+/// <summary>
+/// Table, columns and parameter types of one entity in the context's provider, built once per model and entity, for
+/// the hot statements written without EF's query pipeline: the same SQL then serves SQLite and PostgreSQL.
+/// </summary>
+internal sealed class StoreMap
+{
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IEntityType, StoreMap> Cache = new();
+    private readonly Dictionary<string, (string Column, RelationalTypeMapping Mapping)> columns = new(StringComparer.Ordinal);
+
+    public string Table { get; }
+
+    private StoreMap(DbContext db, IEntityType entity)
+    {
+        var sql = db.GetService<ISqlGenerationHelper>();
+        var store = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+        Table = sql.DelimitIdentifier(store.Name, store.Schema);
+        foreach (var property in entity.GetProperties())
+            columns[property.Name] = (sql.DelimitIdentifier(property.GetColumnName(store)!), (RelationalTypeMapping)property.GetTypeMapping());
+    }
+
+    public static StoreMap For<TEntity>(DbContext db) => Cache.GetValue(db.Model.FindEntityType(typeof(TEntity))!, entity => new StoreMap(db, entity));
+
+    public string Column(string property) => columns[property].Column;
+
+    public DbParameter Parameter(DbCommand command, string property, string name, object? value) =>
+        columns[property].Mapping.CreateParameter(command, name, value);
+}

@@ -12,7 +12,8 @@ namespace SmsActivities.Hosting;
 /// <summary>
 /// Does before the host reports started what the first send and the first pushes would otherwise pay for while a caller
 /// or a vendor waits: the phone number library's metadata and rules (loaded and compiled on first use), each configured
-/// vendor's client (its HTTP client and resilience pipeline), each webhook reader's parsing, the push inbox's JSON and
+/// vendor's client (its own warm-up, <see cref="IVendorWarmup"/>: a send through its HTTP client and resilience pipeline
+/// answered in-process), each webhook reader's parsing, the push inbox's JSON and
 /// insert (<see cref="PushInbox.WarmAsync"/>) and a send's record writes (<see cref="SendRecordStore.WarmAsync"/>). What
 /// needs no database starts first and runs beside the other services' start (migrations); the writes wait until they
 /// have started, when the plug-in's tables exist. One policy for every
@@ -29,7 +30,7 @@ internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, Send
     {
         _code = Task.Run(() => Task.WhenAll(
             services.GetServices<IWebhookReader>().Select(reader => GuardedAsync($"{reader.Vendor} {reader.Kind} reader", () => WarmReader(reader)))
-                .Prepend(GuardedAsync("phone numbers and vendor clients", WarmSenders))), cancellationToken);
+                .Prepend(GuardedAsync("phone numbers and vendor clients", () => WarmSendersAsync(cancellationToken)))), cancellationToken);
         return Task.CompletedTask;
     }
 
@@ -62,11 +63,14 @@ internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, Send
         return Task.CompletedTask;
     });
 
-    private void WarmSenders()
+    /// <summary>Each vendor's own warm-up (<see cref="IVendorWarmup"/>: its send path answered in-process), one after another.</summary>
+    private async Task WarmSendersAsync(CancellationToken cancellationToken)
     {
         PhoneNumber.TryParse("+8613900000000", out _, out _);
         using var scope = services.CreateScope();
         foreach (var sender in scope.ServiceProvider.GetServices<ISmsSender>()) GC.KeepAlive(sender);
+        foreach (var vendor in scope.ServiceProvider.GetServices<IVendorWarmup>())
+            await GuardedAsync($"{vendor.Vendor} client", () => vendor.WarmAsync(cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>A reader that throws here has the bug the endpoint would answer with a 400; this finds it first.</summary>

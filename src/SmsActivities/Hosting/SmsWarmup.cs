@@ -3,9 +3,11 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SmsActivities.Inbox;
 using SmsActivities.Persistence;
 using SmsActivities.Vendors;
+using SmsActivities.Workflows.Runtime;
 
 namespace SmsActivities.Hosting;
 
@@ -18,8 +20,10 @@ namespace SmsActivities.Hosting;
 /// needs no database starts first and runs beside the other services' start (migrations); the writes wait until they
 /// have started, when the plug-in's tables exist. One policy for every
 /// part: a part that fails is logged as a warning and paid for by the first request instead; it never fails the start.
+/// Off with the runtime's warm-up (<see cref="WorkflowRuntimeOptions.WarmUpOnStart"/>).
 /// </summary>
-internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, SendRecordStore sendRecords, ILogger<SmsWarmup> logger) : IHostedLifecycleService
+internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, SendRecordStore sendRecords, IOptions<WorkflowRuntimeOptions> runtime,
+    ILogger<SmsWarmup> logger) : IHostedLifecycleService
 {
     /// <summary>A body every reader refuses: its parsing runs, nothing is read.</summary>
     private static readonly byte[] RefusedPush = Encoding.UTF8.GetBytes("[{}]");
@@ -28,6 +32,7 @@ internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, Send
 
     public Task StartingAsync(CancellationToken cancellationToken)
     {
+        if (!runtime.Value.WarmUpOnStart) return Task.CompletedTask;
         _code = Task.Run(() => Task.WhenAll(
             services.GetServices<IWebhookReader>().Select(reader => GuardedAsync($"{reader.Vendor} {reader.Kind} reader", () => WarmReader(reader)))
                 .Prepend(GuardedAsync("phone numbers and vendor clients", () => WarmSendersAsync(cancellationToken)))), cancellationToken);
@@ -38,6 +43,7 @@ internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, Send
 
     public async Task StartedAsync(CancellationToken cancellationToken)
     {
+        if (!runtime.Value.WarmUpOnStart) return;
         await GuardedAsync("push inbox", () => inbox.WarmAsync(cancellationToken)).ConfigureAwait(false);
         await GuardedAsync("send records", () => sendRecords.WarmAsync(cancellationToken)).ConfigureAwait(false);
         await _code.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -34,8 +34,7 @@ internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, Send
     {
         if (!runtime.Value.WarmUpOnStart) return Task.CompletedTask;
         _code = Task.Run(() => Task.WhenAll(
-            services.GetServices<IWebhookReader>().Select(reader => GuardedAsync($"{reader.Vendor} {reader.Kind} reader", () => WarmReader(reader)))
-                .Prepend(GuardedAsync("phone numbers and vendor clients", () => WarmSendersAsync(cancellationToken)))), cancellationToken);
+            services.GetServices<IWebhookReader>().Select(reader => GuardedAsync($"{reader.Vendor} {reader.Kind} reader", () => WarmReader(reader)))), cancellationToken);
         return Task.CompletedTask;
     }
 
@@ -46,6 +45,8 @@ internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, Send
         if (!runtime.Value.WarmUpOnStart) return;
         await GuardedAsync("push inbox", () => inbox.WarmAsync(cancellationToken)).ConfigureAwait(false);
         await GuardedAsync("send records", () => sendRecords.WarmAsync(cancellationToken)).ConfigureAwait(false);
+        // Once the server listens: in sandbox mode the vendor clients' requests are turned to the server's own address first.
+        await GuardedAsync("phone numbers and vendor clients", () => WarmSendersAsync(cancellationToken)).ConfigureAwait(false);
         await _code.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 

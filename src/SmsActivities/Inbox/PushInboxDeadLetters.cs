@@ -16,7 +16,6 @@ public sealed record DeadLetteredPush(long Id, DateTimeOffset ReceivedAt, int At
 /// </summary>
 public sealed class PushInboxDeadLetters
 {
-    private static readonly long DeadLetterTicks = PushInboxProcessor.DeadLetter.UtcTicks;
     private readonly IDbContextFactory<SmsActivitiesDbContext> dbFactory;
     private readonly SqliteWriteGate writes;
     private readonly PushInboxSignal signal;
@@ -29,7 +28,7 @@ public sealed class PushInboxDeadLetters
     public async Task<IReadOnlyList<DeadLetteredPush>> ListAsync(int max, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await db.PushInbox.AsNoTracking().Where(r => r.DueAtTicks == DeadLetterTicks).OrderBy(r => r.Id).Take(max)
+        var rows = await db.PushInbox.AsNoTracking().Where(PushInboxProcessor.IsSetAside).OrderBy(r => r.Id).Take(max)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
         return rows.Select(Describe).ToArray();
     }
@@ -42,7 +41,7 @@ public sealed class PushInboxDeadLetters
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
         using (await writes.EnterAsync(db, urgent: false, cancellationToken).ConfigureAwait(false))
         {
-            queued = await db.PushInbox.Where(r => r.Id == id && r.DueAtTicks == DeadLetterTicks)
+            queued = await db.PushInbox.Where(PushInboxProcessor.IsSetAside).Where(r => r.Id == id)
                 .ExecuteUpdateAsync(s => s.SetProperty(r => r.DueAtTicks, now).SetProperty(r => r.Attempts, 0), cancellationToken).ConfigureAwait(false);
         }
         if (queued > 0) signal.Wake();

@@ -78,6 +78,8 @@ public static class VendorHttpServiceCollectionExtensions
             .RemoveAllLoggers();
         builder.AddResilienceHandler("vendor", (pipeline, context) =>
             VendorRetryRules.Configure(pipeline, context.ServiceProvider.GetRequiredService<IOptions<TOptions>>().Value));
+        // Innermost, inside the pipeline: a start-up warm-up's sends are answered here (see IVendorWarmup).
+        builder.AddHttpMessageHandler(() => new VendorWarmup.LocalAnswerHandler());
         return builder;
     }
 

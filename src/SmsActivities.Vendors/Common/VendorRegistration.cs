@@ -68,7 +68,7 @@ public static class VendorServiceCollectionExtensions
     /// <summary>
     /// Registers a vendor's normalized sender as itself, as each caller-facing interface it implements
     /// (<see cref="ISmsSender"/>, <see cref="IVoiceOtpSender"/>, <see cref="IEmailSender"/>, <see cref="IReportPuller"/>,
-    /// <see cref="IReplyPuller"/>) and as its vendor's <see cref="IVendorProfile"/>, plus the <see cref="VendorCapabilityMap"/>.
+    /// <see cref="IReplyPuller"/>) and as its vendor's <see cref="IVendorProfile"/> (and <see cref="IVendorWarmup"/> when it has one), plus the <see cref="VendorCapabilityMap"/>.
     /// </summary>
     public static IServiceCollection AddVendorSender<TSender>(this IServiceCollection services) where TSender : class, IVendorProfile
     {
@@ -77,6 +77,7 @@ public static class VendorServiceCollectionExtensions
         foreach (var contract in CallerContracts.Where(c => c.IsAssignableFrom(typeof(TSender))))
             services.AddTransient(contract, sp => sp.GetRequiredService<TSender>());
         services.AddTransient<IVendorProfile>(sp => sp.GetRequiredService<TSender>());
+        if (typeof(IVendorWarmup).IsAssignableFrom(typeof(TSender))) services.AddTransient(sp => (IVendorWarmup)sp.GetRequiredService<TSender>());
         services.TryAddSingleton<VendorCapabilityMap>();
         return services;
     }

@@ -8,7 +8,7 @@ namespace SmsActivities.Vendors.SendCloud;
 /// when SendCloud answers "duplicate request" the message was already taken, so the recipients count as accepted
 /// (without ids) rather than being sent again.
 /// </summary>
-public sealed class SendCloudSmsSender(SendCloudClient client, Microsoft.Extensions.Options.IOptions<SendCloudOptions> options) : ISmsSender, IVoiceOtpSender
+public sealed class SendCloudSmsSender(SendCloudClient client, Microsoft.Extensions.Options.IOptions<SendCloudOptions> options) : ISmsSender, IVoiceOtpSender, IVendorWarmup
 {
     public string Vendor => VendorNames.SendCloud;
 
@@ -35,6 +35,12 @@ public sealed class SendCloudSmsSender(SendCloudClient client, Microsoft.Extensi
         // All numbers of a call get the same vars, so recipients with parameters of their own go out one send per set.
         return SmsBatching.SendEachContentAsync(Vendor, message, part => ct => SendTemplateAsync(part, templateId, international, ct), cancellationToken);
     }
+
+    /// <summary>A template send, answered in-process.</summary>
+    public Task WarmAsync(CancellationToken cancellationToken = default) =>
+        VendorWarmup.SendSmsAnsweredLocallyAsync(this,
+            """{"result":true,"statusCode":200,"message":"request success","info":{"successCount":2,"failedCount":0,"items":[],"smsIds":["warm-up$13900000000","warm-up$13900000001"]}}""",
+            recipients => new SmsMessage { Recipients = recipients, TemplateId = "1", TemplateParams = [new("code", "0")] }, cancellationToken);
 
     private Task<SendReceipt> SendTemplateAsync(SmsMessage message, int templateId, bool international, CancellationToken cancellationToken)
     {

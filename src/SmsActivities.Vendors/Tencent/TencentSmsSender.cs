@@ -10,7 +10,7 @@ namespace SmsActivities.Vendors.Tencent;
 /// (Tencent has no call with a text per number). Results come back in recipient order.
 /// </summary>
 public sealed class TencentSmsSender(TencentSmsClient client, IOptions<TencentOptions> options, TimeProvider? timeProvider = null)
-    : ISmsSender, IReportPuller, IReplyPuller
+    : ISmsSender, IReportPuller, IReplyPuller, IVendorWarmup
 {
     public const int MaxText = 450;
 
@@ -39,6 +39,12 @@ public sealed class TencentSmsSender(TencentSmsClient client, IOptions<TencentOp
                 (batch, _, token) => SendBatchAsync(batch.Recipients, content, token), ct);
         }, cancellationToken);
     }
+
+    /// <summary><c>sendsms</c> and <c>sendmultisms2</c>, answered in-process (one body reads as either answer).</summary>
+    public Task WarmAsync(CancellationToken cancellationToken = default) =>
+        VendorWarmup.SendSmsAnsweredLocallyAsync(this,
+            """{"result":0,"errmsg":"OK","ext":"","sid":"warm-up","fee":1,"detail":[{"result":0,"errmsg":"OK","mobile":"13900000000","nationcode":"86","sid":"warm-up","fee":1},{"result":0,"errmsg":"OK","mobile":"13900000001","nationcode":"86","sid":"warm-up","fee":1}]}""",
+            recipients => new SmsMessage { Recipients = recipients, Text = "warm-up" }, cancellationToken);
 
     public async Task<IReadOnlyList<DeliveryReport>> PullDeliveryReportsAsync(CancellationToken cancellationToken = default)
     {

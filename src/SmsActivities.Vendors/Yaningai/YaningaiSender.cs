@@ -21,7 +21,7 @@ public sealed record YaningaiMmsMessage
 /// Push addresses are set in the YANINGAI console, so <see cref="SmsMessage.CallbackUrl"/> is not sent; the sender
 /// shown is the account's <c>senderId</c> (<see cref="YaningaiOptions.SenderId"/>), not <see cref="SmsMessage.SignName"/>.
 /// </summary>
-public sealed class YaningaiSender(YaningaiClient client, IOptions<YaningaiOptions> options) : ISmsSender, IVoiceOtpSender, IEmailSender
+public sealed class YaningaiSender(YaningaiClient client, IOptions<YaningaiOptions> options) : ISmsSender, IVoiceOtpSender, IEmailSender, IVendorWarmup
 {
     private readonly YaningaiOptions _options = options.Value;
 
@@ -64,6 +64,12 @@ public sealed class YaningaiSender(YaningaiClient client, IOptions<YaningaiOptio
                 Routing = _options.Routing,
             }, YaningaiSmsMethod.Post, token), ct), cancellationToken);
     }
+
+    /// <summary><c>sendbatchsms</c>, answered in-process.</summary>
+    public Task WarmAsync(CancellationToken cancellationToken = default) =>
+        VendorWarmup.SendSmsAnsweredLocallyAsync(this,
+            """{"status":0,"message":"OK","data":{"success":2,"fail":0,"batchNo":"warm-up","successData":[{"phone":"8613900000000","messageId":"warm-up-1"},{"phone":"8613900000001","messageId":"warm-up-2"}],"failData":[]}}""",
+            recipients => new SmsMessage { Recipients = recipients, Text = "warm-up" }, cancellationToken);
 
     public Task<SendReceipt> SendMmsAsync(YaningaiMmsMessage message, CancellationToken cancellationToken = default)
     {

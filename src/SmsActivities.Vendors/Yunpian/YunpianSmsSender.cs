@@ -7,7 +7,7 @@ namespace SmsActivities.Vendors.Yunpian;
 /// parameters; in chunks of 1000. The idempotency key goes out as <c>uid</c>.
 /// Also pulls status and reply records for deployments without a public push URL.
 /// </summary>
-public sealed class YunpianSmsSender(YunpianClient client, Microsoft.Extensions.Options.IOptions<YunpianOptions> options, TimeProvider? time = null) : ISmsSender, IReportPuller, IReplyPuller
+public sealed class YunpianSmsSender(YunpianClient client, Microsoft.Extensions.Options.IOptions<YunpianOptions> options, TimeProvider? time = null) : ISmsSender, IReportPuller, IReplyPuller, IVendorWarmup
 {
     public string Vendor => VendorNames.Yunpian;
 
@@ -29,6 +29,12 @@ public sealed class YunpianSmsSender(YunpianClient client, Microsoft.Extensions.
             return SmsBatching.SendInBatchesAsync(Vendor, message, MaxRecipientsPerCall, SendMultiBatchAsync, cancellationToken);
         return SmsBatching.SendEachContentAsync(Vendor, message, Prepare, cancellationToken);
     }
+
+    /// <summary><c>single_send</c> and <c>batch_send</c>, answered in-process (one body reads as either answer).</summary>
+    public Task WarmAsync(CancellationToken cancellationToken = default) =>
+        VendorWarmup.SendSmsAnsweredLocallyAsync(this,
+            """{"code":0,"msg":"OK","count":1,"fee":0.05,"unit":"RMB","mobile":"13900000000","sid":1,"total_count":2,"total_fee":0.1,"data":[{"code":0,"msg":"OK","count":1,"fee":0.05,"unit":"RMB","mobile":"13900000000","sid":1},{"code":0,"msg":"OK","count":1,"fee":0.05,"unit":"RMB","mobile":"13900000001","sid":2}]}""",
+            recipients => new SmsMessage { Recipients = recipients, Text = "warm-up" }, cancellationToken);
 
     private Func<CancellationToken, Task<SendReceipt>> Prepare(SmsMessage message)
     {

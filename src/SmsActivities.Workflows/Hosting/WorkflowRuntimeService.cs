@@ -34,7 +34,8 @@ internal sealed class WorkflowRuntimeService(
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         options.Value.Validate();
-        var warmCode = warmup.WarmCodeAsync(cancellationToken);
+        var warmUp = options.Value.WarmUpOnStart;
+        var warmCode = warmUp ? warmup.WarmCodeAsync(cancellationToken) : Task.CompletedTask;
         await WorkflowSchema.EnsureAsync(services, options.Value.MigrateOnStart, cancellationToken);
         foreach (var factory in options.Value.Workflows)
         {
@@ -49,7 +50,7 @@ internal sealed class WorkflowRuntimeService(
             foreach (var file in imported.Rejected)
                 logger.LogError("Skipped workflow file {File}: {Errors}", file.File, string.Join(" | ", file.Errors));
         }
-        var warmDefinitions = Task.WhenAll(warmup.WarmDefinitionsAsync(cancellationToken), warmup.WarmWritesAsync(cancellationToken));
+        var warmDefinitions = warmUp ? Task.WhenAll(warmup.WarmDefinitionsAsync(cancellationToken), warmup.WarmWritesAsync(cancellationToken)) : Task.CompletedTask;
         await recovery.RecoverAsync(cancellationToken);
         // Before the host reports started: what the first request needs is then ready.
         await Task.WhenAll(warmCode, warmDefinitions);

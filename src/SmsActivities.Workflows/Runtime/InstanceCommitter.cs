@@ -37,11 +37,29 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
     /// <returns>Per run, in order: the inbox matches to resume and the stimuli it published.</returns>
     public async Task<IReadOnlyList<IReadOnlyList<FollowUp>>> CommitManyAsync(WorkflowDbContext db, IReadOnlyList<RunToCommit> runs, CancellationToken cancellationToken)
     {
+        var followUps = await WriteAsync(db, runs, rehearsal: false, cancellationToken);
+        foreach (var run in runs)
+        {
+            leases.ReleaseInstance(run.Row.Id);
+            if (run.Context.State.Bookmarks.Where(b => b.DueAt != null).Select(b => b.DueAt).Min() is { } next) timers.Raise(next);
+        }
+        if (runs.Any(r => r.Context.Dispatches.Count > 0)) dispatch.Wake();
+        return followUps;
+    }
+
+    /// <summary>
+    /// A commit of <paramref name="run"/> written in full and rolled back (nothing is left behind, nothing is signalled):
+    /// at start, the first real commit then finds this code compiled and EF Core's queries, update pipeline and SQL built.
+    /// </summary>
+    public Task RehearseAsync(WorkflowDbContext db, RunToCommit run, CancellationToken cancellationToken) => WriteAsync(db, [run], rehearsal: true, cancellationToken);
+
+    private async Task<IReadOnlyList<IReadOnlyList<FollowUp>>> WriteAsync(WorkflowDbContext db, IReadOnlyList<RunToCommit> runs, bool rehearsal, CancellationToken cancellationToken)
+    {
         // Taken before the first attempt: an aborted attempt has already written the new values into the rows.
         // Everything that needs no database (the state, journal and bookmark JSON, secrets masked) is built here, before
         // the write turn: on SQLite every other writer, a webhook's accept included, waits while the transaction is open.
         var stages = runs.Select(r => Prepare(db, r)).ToList();
-        var followUps = await TransientRetry.RunAsync(async attempt =>
+        return await TransientRetry.RunAsync(async attempt =>
         {
             if (attempt > 1)
             {
@@ -77,18 +95,16 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             for (var i = 0; i < stages.Count; i++)
                 staged[i] = [.. staged[i], .. await StagePublishedAsync(db, stages[i].Run.Context, cancellationToken)];
             await db.SaveChangesAsync(cancellationToken);
+            if (rehearsal)
+            {
+                await tx.RollbackAsync(cancellationToken);
+                return staged;
+            }
             if (stages.Count > 1) CrashPoints.Reach(CrashPoints.GroupCommitWritten);
             await tx.CommitAsync(cancellationToken);
             if (stages.Count > 1) CrashPoints.Reach(CrashPoints.GroupCommitCommitted);
             return staged;
         }, cancellationToken);
-        foreach (var run in runs)
-        {
-            leases.ReleaseInstance(run.Row.Id);
-            if (run.Context.State.Bookmarks.Where(b => b.DueAt != null).Select(b => b.DueAt).Min() is { } next) timers.Raise(next);
-        }
-        if (runs.Any(r => r.Context.Dispatches.Count > 0)) dispatch.Wake();
-        return followUps;
     }
 
     /// <summary>

@@ -55,6 +55,12 @@ public sealed class WorkflowRuntimeOptions
     public TimeSpan DispatchDelay { get; set; } = TimeSpan.FromMilliseconds(5);
     /// <summary>Run the background service (timers, retries, recovery, housekeeping). Off only in special tests and tools.</summary>
     public bool RunBackgroundService { get; set; } = true;
+    /// <summary>
+    /// Warm, before the host reports started, what the first run would otherwise compile and build while a caller waits
+    /// (the runtime's and the SMS plug-in's warm-ups). Off only where starts outnumber first requests and their latency
+    /// does not matter, such as a test suite that starts a server per test.
+    /// </summary>
+    public bool WarmUpOnStart { get; set; } = true;
 
     /// <summary>Checks the settings on start; the message names the setting and its rule.</summary>
     internal void Validate()

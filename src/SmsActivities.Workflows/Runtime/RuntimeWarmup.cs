@@ -23,6 +23,7 @@ internal sealed class RuntimeWarmup(
     IDbContextFactory<WorkflowDbContext> db,
     WorkflowDefinitionService definitions,
     ExecutionContextFactory contexts,
+    InstanceCommitter committer,
     JavaScriptEvaluator scripts,
     SqliteWriteGate writes,
     TimeProvider time,
@@ -38,7 +39,7 @@ internal sealed class RuntimeWarmup(
     /// <summary>The published workflows, once the schema is there and the start-up imports are done.</summary>
     public Task WarmDefinitionsAsync(CancellationToken cancellationToken) => GuardedAsync("workflow definitions", () => WarmPublishedAsync(cancellationToken));
 
-    /// <summary>The commit's inserts and updates, once the schema is there (rolled back: nothing is left behind).</summary>
+    /// <summary>A commit of the in-memory run and the rows' inserts and updates, once the schema is there (rolled back: nothing is left behind).</summary>
     public Task WarmWritesAsync(CancellationToken cancellationToken) => GuardedAsync("writes", () => WarmWriteAsync(cancellationToken));
 
     private async Task GuardedAsync(string what, Func<Task> warm)
@@ -71,6 +72,19 @@ internal sealed class RuntimeWarmup(
     /// </summary>
     private async Task WarmRunAsync(CancellationToken cancellationToken)
     {
+        var context = await RunInMemoryAsync(cancellationToken);
+        var state = context.State;
+        GC.KeepAlive(RuntimeRows.ReadState(state.Id, RuntimeRows.StateWithoutInput(state), RuntimeRows.InputOf(state)));
+        var secrets = context.Secrets;
+        foreach (var line in context.NewJournal)
+            JsonSerializer.Deserialize<WorkflowExecutionLogRecord>(SecretRedactor.RedactJournal(JsonSerializer.Serialize(line, WorkflowJson.Options), secrets), WorkflowJson.Options);
+        foreach (var record in context.ExecutionRecords.Values)
+            JsonSerializer.Deserialize<ActivityExecutionRecord>(SecretRedactor.RedactExecutionRecord(JsonSerializer.Serialize(record, WorkflowJson.Options), secrets), WorkflowJson.Options);
+    }
+
+    /// <summary>The warm-up flowchart run until it waits, in memory; its instance id cannot meet a real one's.</summary>
+    private async Task<WorkflowExecutionContext> RunInMemoryAsync(CancellationToken cancellationToken)
+    {
         var builder = new WorkflowBuilder().WithDefinitionId("warm-up").WithVariable("warm", 0);
         var flow = builder.Flowchart();
         var set = flow.Add(new SetVariable { Variable = new("warm", "warm"), Value = new(1) });
@@ -79,7 +93,7 @@ internal sealed class RuntimeWarmup(
         var now = time.GetUtcNow();
         var state = new WorkflowState
         {
-            Id = "warm-up", DefinitionId = workflow.DefinitionId, DefinitionVersionId = workflow.DefinitionVersionId, DefinitionVersion = workflow.Version,
+            Id = "warm-up-" + Guid.NewGuid().ToString("N"), DefinitionId = workflow.DefinitionId, DefinitionVersionId = workflow.DefinitionVersionId, DefinitionVersion = workflow.Version,
             Status = WorkflowStatus.Running, SubStatus = WorkflowSubStatus.Pending, CreatedAt = now, UpdatedAt = now,
             Variables = { ["warm"] = 0 }, Input = { ["warm"] = 0 },
         };
@@ -87,12 +101,7 @@ internal sealed class RuntimeWarmup(
         context.Start(workflow.Root);
         await context.RunAsync();
         if (state.SubStatus != WorkflowSubStatus.Suspended) throw new InvalidOperationException($"The warm-up run ended {state.SubStatus}, not suspended.");
-        GC.KeepAlive(RuntimeRows.ReadState(state.Id, RuntimeRows.StateWithoutInput(state), RuntimeRows.InputOf(state)));
-        var secrets = context.Secrets;
-        foreach (var line in context.NewJournal)
-            JsonSerializer.Deserialize<WorkflowExecutionLogRecord>(SecretRedactor.RedactJournal(JsonSerializer.Serialize(line, WorkflowJson.Options), secrets), WorkflowJson.Options);
-        foreach (var record in context.ExecutionRecords.Values)
-            JsonSerializer.Deserialize<ActivityExecutionRecord>(SecretRedactor.RedactExecutionRecord(JsonSerializer.Serialize(record, WorkflowJson.Options), secrets), WorkflowJson.Options);
+        return context;
     }
 
     private void WarmScripts() => scripts.Evaluate("[1, 2].map(x => x + 1).length", new EmptyContext());
@@ -118,12 +127,23 @@ internal sealed class RuntimeWarmup(
     }
 
     /// <summary>
-    /// One row of each kind a run's commit writes, inserted and then updated through change tracking in a transaction
-    /// that is rolled back: the first commit then finds EF Core's update pipeline (snapshots, command batches, SQL)
-    /// built and compiled instead of building it while a caller waits. The ids cannot meet a real row's.
+    /// The in-memory run committed as a start is (<see cref="InstanceCommitter.RehearseAsync"/>: the same code, queries
+    /// and SQL, rolled back), then one row of each kind a commit or an accept writes, inserted and then updated through
+    /// change tracking in a transaction that is rolled back: the first commit then finds EF Core's update pipeline
+    /// (snapshots, command batches, SQL) built and compiled instead of building it while a caller waits. The ids cannot
+    /// meet a real row's.
     /// </summary>
     private async Task WarmWriteAsync(CancellationToken cancellationToken)
     {
+        var run = await RunInMemoryAsync(cancellationToken);
+        await using (var rehearsal = await db.CreateDbContextAsync(cancellationToken))
+        {
+            var row = new InstanceRow { Id = run.State.Id, StartKey = run.State.Id, CreatedAt = DbTime.ToDb(run.State.CreatedAt) };
+            rehearsal.Instances.Add(row);
+            // Served: a delivery id no row has, so the commit's delete of what it served runs and removes nothing.
+            await committer.RehearseAsync(rehearsal, new RunToCommit(row, run, [run.State.Id], new HashSet<string>()), cancellationToken);
+        }
+
         var id = "warm-up-" + Guid.NewGuid().ToString("N");
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var context = await db.CreateDbContextAsync(cancellationToken);

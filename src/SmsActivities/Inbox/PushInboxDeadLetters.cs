@@ -19,7 +19,6 @@ public sealed record DeadLetterPage(IReadOnlyList<DeadLetteredPush> Items, long?
 /// </summary>
 public sealed class PushInboxDeadLetters
 {
-    private static readonly long DeadLetterTicks = PushInboxProcessor.DeadLetter.UtcTicks;
     private readonly IDbContextFactory<SmsActivitiesDbContext> dbFactory;
     private readonly SqliteWriteGate writes;
     private readonly PushInboxSignal signal;
@@ -36,7 +35,7 @@ public sealed class PushInboxDeadLetters
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         // One more than asked for tells whether a next page exists.
-        var rows = await db.PushInbox.AsNoTracking().Where(r => r.DueAtTicks == DeadLetterTicks && r.Id > after).OrderBy(r => r.Id).Take(max + 1)
+        var rows = await db.PushInbox.AsNoTracking().Where(PushInboxProcessor.IsSetAside).Where(r => r.Id > after).OrderBy(r => r.Id).Take(max + 1)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
         var page = rows.Take(max).Select(Describe).ToArray();
         return new DeadLetterPage(page, rows.Count > max ? page[^1].Id : null);
@@ -50,7 +49,7 @@ public sealed class PushInboxDeadLetters
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
         using (await writes.EnterAsync(db, urgent: false, cancellationToken).ConfigureAwait(false))
         {
-            queued = await db.PushInbox.Where(r => r.Id == id && r.DueAtTicks == DeadLetterTicks)
+            queued = await db.PushInbox.Where(PushInboxProcessor.IsSetAside).Where(r => r.Id == id)
                 .ExecuteUpdateAsync(s => s.SetProperty(r => r.DueAtTicks, now).SetProperty(r => r.Attempts, 0), cancellationToken).ConfigureAwait(false);
         }
         if (queued > 0) signal.Wake();

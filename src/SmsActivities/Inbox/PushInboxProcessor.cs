@@ -24,6 +24,11 @@ internal sealed class PushInboxProcessor(
     /// <summary>When a dead-lettered row falls due: never. Setting its <c>DueAtTicks</c> back to 0 queues it again.</summary>
     public static readonly DateTimeOffset DeadLetter = DateTimeOffset.MaxValue;
 
+    private static readonly long DeadLetterTicks = DeadLetter.UtcTicks;
+
+    /// <summary>A row set aside (due <see cref="DeadLetter"/>), as every query that lists, re-queues or purges them tells it.</summary>
+    internal static readonly System.Linq.Expressions.Expression<Func<PushInboxEntity, bool>> IsSetAside = r => r.DueAtTicks == DeadLetterTicks;
+
     /// <returns>How many rows the pass claimed (fewer than the batch size: the inbox is drained for now).</returns>
     public async Task<int> ProcessAsync(CancellationToken cancellationToken)
     {

@@ -60,7 +60,6 @@ public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFac
         var eventsBefore = (now - o.RateEvents).UtcTicks;
         var expiredBefore = (now - o.ExpiredOtpChallenges).UtcTicks;
         var setAsideBefore = (now - o.DeadLetteredPushes).UtcTicks;
-        var setAside = Inbox.PushInboxProcessor.DeadLetter.UtcTicks;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await InsightRollup.BeginExclusiveAsync(db, cancellationToken).ConfigureAwait(false);
         var records = await db.SendRecords.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
@@ -73,7 +72,7 @@ public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFac
         var outcomes = await db.SendOutcomes.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var events = await db.RateEvents.Where(e => e.AtTicks < eventsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var challenges = await db.OtpChallenges.Where(c => c.ExpiresAtTicks < expiredBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
-        var pushes = await db.PushInbox.Where(p => p.DueAtTicks == setAside && p.ReceivedAtTicks < setAsideBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        var pushes = await db.PushInbox.Where(Inbox.PushInboxProcessor.IsSetAside).Where(p => p.ReceivedAtTicks < setAsideBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new SmsRetentionResult(records, outcomes, events, challenges, pushes);
     }

@@ -33,6 +33,12 @@ public sealed class ServerHost : IAsyncDisposable
 
     public string ApiKey => ServerOptions.SandboxApiKey;
 
+    /// <summary>
+    /// The suite starts a server (or a server process) per test and never measures a first request: the start-up
+    /// warm-up would cost every start its work and win nothing. A test's own settings may turn it back on.
+    /// </summary>
+    internal static readonly KeyValuePair<string, string?> NoWarmUp = new("Workflows:Runtime:WarmUpOnStart", "false");
+
     /// <param name="configureServices">Runs after the server's own registrations (e.g. a fake <see cref="TimeProvider"/>, a test's telemetry exporter).</param>
     public static async Task<ServerHost> StartAsync(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
     {
@@ -43,7 +49,7 @@ public sealed class ServerHost : IAsyncDisposable
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Server:DataDirectory"] = dataDirectory });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Server:DataDirectory"] = dataDirectory, [NoWarmUp.Key] = NoWarmUp.Value });
         if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
         builder.Services.AddSmsActivitiesServer(builder.Configuration, builder.Environment);

@@ -34,6 +34,7 @@ public sealed class ServerProcess : IDisposable
         info.Environment["Server__DataDirectory"] = dataDirectory;
         info.Environment["Server__WorkflowsFolder"] = workflowsFolder;
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        info.Environment[ServerHost.NoWarmUp.Key.Replace(":", "__", StringComparison.Ordinal)] = ServerHost.NoWarmUp.Value;
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         var process = Process.Start(info)!;
         var server = new ServerProcess(process, port);

@@ -88,4 +88,22 @@ public class VendorRegistrationTests
             Assert.Contains("emplate", ex.Message, StringComparison.Ordinal);
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Vendors))]
+    public async Task A_vendors_warm_up_sends_through_its_client_answered_in_process_and_leaves_later_sends_to_the_network(string vendor)
+    {
+        using var sp = Build(vendor);
+        var warmup = Assert.Single(sp.GetServices<IVendorWarmup>());
+
+        // The host is unreachable: the warm-up passes only if no request left the process and each answer read as accepted.
+        await warmup.WarmAsync();
+
+        var sender = sp.GetRequiredService<ISmsSender>();
+        var message = vendor == VendorNames.SendCloud
+            ? new SmsMessage { Recipients = TestNumbers.Sequence(1), TemplateId = "1", TemplateParams = [new("code", "0")] }
+            : new SmsMessage { Recipients = TestNumbers.Sequence(1), Text = "after the warm-up" };
+        var receipt = await sender.SendSmsAsync(message);
+        Assert.False(Assert.Single(receipt.Results).Accepted);
+    }
 }

@@ -32,7 +32,7 @@ public sealed class ReportFailoverCrashTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_kill_while_the_failover_vendor_holds_the_resend_leaves_it_in_doubt_and_never_sends_it_twice()
+    public async Task A_kill_while_the_failover_vendor_holds_the_resend_leaves_it_in_doubt_or_settled_by_its_report_and_never_sends_it_twice()
     {
         const string mobile = "+8613700000202";
         // Tencent sends the SMS and never answers: the server dies inside the failover's vendor call.
@@ -42,7 +42,11 @@ public sealed class ReportFailoverCrashTests(ITestOutputHelper output)
         Assert.Equal(1, tencentAtKill);
         // Not lost: the handset has it; not sent twice: the restarted server finds the failover begun and does not repeat it.
         Assert.True(inbox.SequenceEqual([VendorNames.Yunpian, VendorNames.Tencent]), $"one SMS from Yunpian and exactly one from Tencent; {seen}");
-        Assert.True(outcome == "Unknown" && seen.Contains("interrupted inside the vendor call", StringComparison.Ordinal), $"the recipient is reported in doubt; {seen}");
+        // In doubt; or, when Tencent's delivery report of the held SMS reached the restarted server before the step
+        // finished, settled by that report (a report naming the number settles its in-doubt send) and so Sent.
+        Assert.True(outcome == "Unknown" && seen.Contains("interrupted inside the vendor call", StringComparison.Ordinal)
+                    || outcome == "Sent" && seen.Contains("\"vendor\":\"tencent\",\"accepted\":true", StringComparison.Ordinal),
+            $"the recipient is reported in doubt, or sent as Tencent's report settled it; {seen}");
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Npgsql;
+using SmsActivities.Sandbox;
 using SmsActivities.Server.Tests.Infrastructure;
 using Xunit.Abstractions;
 using static SmsActivities.Server.Tests.Reliability.CampaignCrashTests;
@@ -58,7 +59,7 @@ public sealed class TwoNodeCampaignCrashTests(ITestOutputHelper output)
         vendors.ConnectTo(survivor.BaseAddress);
         vendors.Emulators.Yunpian.Faults.DelayNextCalls(0, TimeSpan.Zero);
         var sentBeforeCrash = vendors.Emulators.Yunpian.Sent.Count;
-        Assert.True(sentBeforeCrash == BatchSize, $"the kill came with {sentBeforeCrash} sent, not with exactly the first batch answered; records by batch: {await RecordsByBatchAsync(cluster)}");
+        Assert.True(sentBeforeCrash == BatchSize, $"the kill came with {sentBeforeCrash} sent, not with exactly the first batch answered; records by batch: {await RecordsByBatchAsync(cluster)}; Yunpian's calls: {YunpianCalls(vendors)}");
 
         JsonNode status;
         try
@@ -90,6 +91,10 @@ public sealed class TwoNodeCampaignCrashTests(ITestOutputHelper output)
         Assert.True(summary["sent"]?.GetValue<int>() == 2 * BatchSize && vendors.Emulators.Yunpian.Sent.Count == 2 * BatchSize,
             $"expected the first and third batches sent ({2 * BatchSize}) by the vendor and in the summary; {seen}");
     }
+
+    /// <summary>Yunpian's calls in order (path, recipients), to tell which one the held delay went to when a run goes wrong.</summary>
+    private static string YunpianCalls(SandboxVendors vendors) =>
+        string.Join(", ", vendors.Emulators.Requests.For("yunpian").Select(r => $"{r.Path} at {r.ReceivedAt:HH:mm:ss.fff} ({r.Body.Split("%2C").Length} numbers)"));
 
     private static async Task<string?> LeaseOwnerAsync(PostgresNodes cluster, string instanceId)
     {

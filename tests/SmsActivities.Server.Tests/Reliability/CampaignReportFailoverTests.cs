@@ -86,6 +86,73 @@ public sealed class CampaignReportFailoverTests : ServerTest
             : r is { Vendor: VendorNames.Yunpian, Status: SendRecordStatus.Accepted, Attempts: 1 }, $"{r.Mobile}: {r.Vendor} {r.Status} attempts {r.Attempts}"));
     }
 
+    [Fact]
+    public async Task A_campaign_fails_over_twice_along_a_three_vendor_chain_sending_each_recipient_once_per_vendor()
+    {
+        var mobiles = Campaign(400);
+        var twice = mobiles.Where((_, i) => i % 5 == 2).ToArray(); // not delivered by Yunpian, then not by Tencent
+        var once = mobiles.Where((_, i) => i % 5 == 4).ToArray(); // not delivered by Yunpian only
+        foreach (var mobile in twice.Concat(once)) Emulators.Yunpian.Script.For(mobile, DeliveryPlan.Fail("UNDELIV", TimeSpan.FromSeconds(1)));
+        foreach (var mobile in twice) Emulators.Tencent.Script.For(mobile, DeliveryPlan.Fail("UNDELIV", TimeSpan.FromSeconds(1)));
+        var flow = ReportFailoverTests.Flow("campaign-three-vendors", mobiles, "【SmsSandbox】Your parcel is ready");
+        Send(flow)["failover"] = Expr("Object", $"[\"{VendorNames.Tencent}\",\"{VendorNames.Yaningai}\"]");
+        await PublishAsync(Client, flow);
+        var done = await FinishedAsync(await ExecuteAsync(Client, "campaign-three-vendors"), mobiles);
+        await Task.Delay(1000); // a third failover, were there one, would have reached a vendor by now
+
+        var seen = $"outcome {done["workflowState"]!["variables"]?["Outcome"]}, outputs {done["workflowState"]!["activityOutputs"]?["Send"]?.ToJsonString()}; handsets: {Handsets(mobiles)}";
+        foreach (var mobile in mobiles)
+        {
+            string[] expected = twice.Contains(mobile) ? [VendorNames.Yunpian, VendorNames.Tencent, VendorNames.Yaningai]
+                : once.Contains(mobile) ? [VendorNames.Yunpian, VendorNames.Tencent] : [VendorNames.Yunpian];
+            Assert.True(Inbox(mobile).SequenceEqual(expected), $"{mobile} got {string.Join(", ", Inbox(mobile))}; {seen}");
+        }
+        Assert.True(done["workflowState"]!["variables"]?["Outcome"]?.ToString() == "Sent", seen);
+        var outputs = done["workflowState"]!["activityOutputs"]!["Send"]!.AsObject();
+        Assert.True(outputs["SentCount"]?.GetValue<int>() == mobiles.Length && outputs["UndeliveredRecipients"]!.AsArray().Count == 0, seen);
+
+        var factory = Server.Services.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>();
+        await using var db = await factory.CreateDbContextAsync();
+        var records = await db.SendRecords.AsNoTracking().Where(r => mobiles.Contains(r.Mobile)).ToListAsync();
+        Assert.Equal(mobiles.Length, records.Count);
+        Assert.All(records, r => Assert.True(
+            twice.Contains(r.Mobile) ? r is { Vendor: VendorNames.Yaningai, Status: SendRecordStatus.Accepted, Attempts: 3 }
+            : once.Contains(r.Mobile) ? r is { Vendor: VendorNames.Tencent, Status: SendRecordStatus.Accepted, Attempts: 2 }
+            : r is { Vendor: VendorNames.Yunpian, Status: SendRecordStatus.Accepted, Attempts: 1 }, $"{r.Mobile}: {r.Vendor} {r.Status} attempts {r.Attempts}"));
+    }
+
+    [Fact]
+    public async Task A_campaign_in_doubt_lists_its_in_doubt_recipients_only_up_to_the_outputs_limit()
+    {
+        var mobiles = Campaign(500);
+        // Yunpian sends the one batch and loses its answer; no report ever comes, so every recipient stays in doubt.
+        foreach (var mobile in mobiles) Emulators.Yunpian.Script.For(mobile, DeliveryPlan.NeverReport);
+        Emulators.Yunpian.Faults.FailNextCalls(1, EmulatorFault.AcceptThenFail, 500);
+        await PublishAsync(Client, ReportFailoverTests.Flow("campaign-in-doubt", mobiles, "【SmsSandbox】Your parcel is ready", reportWait: "00:00:03"));
+        var done = await FinishedAsync(await ExecuteAsync(Client, "campaign-in-doubt"), mobiles);
+
+        var outputs = done["workflowState"]!["activityOutputs"]!["Send"]!.AsObject();
+        var seen = $"outcome {done["workflowState"]!["variables"]?["Outcome"]}, outputs {outputs.ToJsonString()}; handsets: {Handsets(mobiles)}";
+        Assert.True(done["workflowState"]!["variables"]?["Outcome"]?.ToString() == "Unknown" && outputs["ResultsOmitted"]?.GetValue<bool>() == true, seen);
+        // Over the limit the list is left empty, as Results and the other per-recipient lists are: the send records hold them.
+        Assert.True(outputs["InDoubtRecipients"]!.AsArray().Count == 0, seen);
+        Assert.Equal(mobiles.Length, mobiles.Count(m => Inbox(m).SequenceEqual([VendorNames.Yunpian])));
+    }
+
+    private static JsonObject Send(JsonObject flow) => flow["root"]!["activities"]!.AsArray().Single(a => (string?)a!["id"] == "Send")!.AsObject();
+
+    private async Task<JsonObject> FinishedAsync(string instanceId, string[] mobiles)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        JsonObject done;
+        while ((string?)(done = await InstanceAsync(Client, instanceId))["subStatus"] != "Finished")
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the instance is {done["subStatus"]}; handsets: {Handsets(mobiles)}");
+            await Task.Delay(100);
+        }
+        return done;
+    }
+
     private string[] Inbox(string mobile) => SandboxSettings.HandsetInbox(Emulators, PhoneNumber.Parse(mobile)).Select(m => m.Vendor).ToArray();
 
     private string Handsets(IEnumerable<string> mobiles) => string.Join("; ", mobiles.Select(m => $"{m}: {string.Join(",", Inbox(m))}"));

@@ -132,6 +132,44 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
         SqliteConnection.ClearAllPools();
     }
 
+    [Fact]
+    public async Task Set_aside_pushes_are_purged_after_their_retention_while_younger_ones_stay_listed_and_can_be_queued_again()
+    {
+        await using var server = await ServerHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["SmsActivities:Retention:DeadLetteredPushes"] = "1.00:00:00",
+            ["SmsActivities:Retention:Interval"] = "00:00:01",
+        });
+        var plugin = Path.Combine(server.DataDirectory, "sms.db");
+        var now = DateTimeOffset.UtcNow;
+        await using (var connection = new SqliteConnection($"Data Source={plugin};Default Timeout=60;Pooling=False"))
+        {
+            await connection.OpenAsync();
+            foreach (var (age, name) in new[] { (TimeSpan.FromDays(3), "old"), (TimeSpan.FromHours(25), "past its day"), (TimeSpan.FromHours(1), "young") })
+            {
+                await using var insert = connection.CreateCommand();
+                insert.CommandText = "INSERT INTO sms_push_inbox (Events, ReceivedAtTicks, DueAtTicks, Attempts, Error) VALUES ('{}', $received, $due, 25, $error)";
+                insert.Parameters.AddWithValue("$received", (now - age).UtcTicks);
+                insert.Parameters.AddWithValue("$due", DateTimeOffset.MaxValue.UtcTicks);
+                insert.Parameters.AddWithValue("$error", "JsonException " + name);
+                await insert.ExecuteNonQueryAsync();
+            }
+        }
+        using var admin = server.CreateClient();
+
+        // The retention runs every second here: the two set aside over a day ago go, the young one stays.
+        var listed = new System.Text.Json.Nodes.JsonArray();
+        await ServerProcess.EventuallyAsync(async () =>
+            (listed = System.Text.Json.Nodes.JsonNode.Parse(await admin.GetStringAsync("/admin/inbox/dead-letters"))!.AsArray()).Count == 1,
+            TimeSpan.FromSeconds(60), "the set-aside pushes past their retention to be purged");
+        var young = Assert.Single(listed)!;
+        Assert.Equal("JsonException young", young["error"]!.GetValue<string>());
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, (await admin.PostAsync($"/admin/inbox/dead-letters/{young["id"]}/retry", null)).StatusCode);
+        // Queued again, its (empty) events are processed and the row is gone; nothing is left set aside.
+        await ServerProcess.EventuallyAsync(async () => await admin.GetStringAsync("/admin/inbox/dead-letters") == "[]", TimeSpan.FromSeconds(60), "the queued push to be processed");
+        SqliteConnection.ClearAllPools();
+    }
+
     private static async Task<(long Attempts, long Due, string Error)> RowAsync(string file)
     {
         await using var connection = new SqliteConnection($"Data Source={file};Default Timeout=60;Pooling=False");

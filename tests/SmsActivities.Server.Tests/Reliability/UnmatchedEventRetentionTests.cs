@@ -77,6 +77,50 @@ public sealed class UnmatchedEventRetentionTests(ITestOutputHelper output)
         SqliteConnection.ClearAllPools();
     }
 
+    [Fact]
+    public async Task Pushes_about_no_sent_message_beyond_the_count_cap_are_dropped_oldest_first_and_a_campaigns_reports_are_kept()
+    {
+        const int cap = 100;
+        await using var server = await SandboxServer.StartAsync(new Dictionary<string, string?> { ["Workflows:Runtime:MaxUnmatchedStimuli"] = cap.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        var database = Path.Combine(server.DataDirectory, "smsactivities.db");
+        var token = server.Services.GetRequiredService<IOptions<SmsActivitiesOptions>>().Value.Webhooks.Token;
+        var campaign = Enumerable.Range(0, 5).Select(i => $"+86138003901{i:D2}").ToArray();
+        var (started, _) = await server.PostAsync("workflows/campaign", new { recipients = campaign, text = "Winter sale: 30% off." });
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+
+        // One push after another, each a moment later: well within the 10-minute retention, five times the cap.
+        const int pushes = 10;
+        for (var push = 0; push < pushes; push++)
+        {
+            var body = JsonSerializer.Serialize(Enumerable.Range(0, ReportsPerPush).Select(i => new Dictionary<string, string>
+            {
+                ["user_receive_time"] = "2026-11-21 10:00:00", ["nationcode"] = "86", ["mobile"] = $"139{push:D3}{i:D5}", ["report_status"] = "FAIL",
+                ["errmsg"] = "UNDELIV", ["description"] = "unknown", ["sid"] = $"flood-{push}-{i}",
+            }));
+            using var answer = await server.Http.PostAsync($"webhooks/sms/tencent/status/{token}", new StringContent(body, Encoding.UTF8, "application/json"));
+            Assert.True(answer.IsSuccessStatusCode, $"push {push} answered {(int)answer.StatusCode}");
+            await Task.Delay(20);
+        }
+        const string flood = "\"DedupeKey\" LIKE 'report:tencent:flood-%' AND \"DedupeKey\" NOT LIKE '%:trigger:%'";
+        const string campaignReports = "\"DedupeKey\" LIKE 'report:yunpian:%:send:%'";
+        var plugin = Path.Combine(server.DataDirectory, "sms.db");
+        await SandboxServer.EventuallyAsync("every push to be processed and the campaign's reports stored", async () =>
+            await CountAsync(plugin, "SELECT COUNT(*) FROM sms_push_inbox") == 0 && await CountAsync(database, $"SELECT COUNT(*) FROM Stimuli WHERE {campaignReports}") == campaign.Length
+                ? "" : null, TimeSpan.FromSeconds(120));
+
+        // The cap is checked every 10 s: past the next check, what is left of the flood is at most the cap, and the newest.
+        server.Time.Advance(TimeSpan.FromSeconds(11));
+        await SandboxServer.EventuallyAsync("the flood to be cut to the cap", async () =>
+            await CountAsync(database, $"SELECT COUNT(*) FROM Stimuli WHERE {flood}") <= cap ? "" : null, TimeSpan.FromSeconds(60));
+        var left = await CountAsync(database, $"SELECT COUNT(*) FROM Stimuli WHERE {flood}");
+        var newestLeft = await CountAsync(database, $"SELECT COUNT(*) FROM Stimuli WHERE {flood} AND \"DedupeKey\" LIKE 'report:tencent:flood-{pushes - 1}-%'");
+        output.WriteLine($"{left} of {pushes * ReportsPerPush} unmatched reports left under the cap of {cap}");
+        Assert.True(left > 0 && newestLeft == ReportsPerPush, $"{left} left, {newestLeft} of the newest push");
+        Assert.Equal(0, await CountAsync(database, $"SELECT COUNT(*) FROM Stimuli WHERE {flood} AND \"DedupeKey\" LIKE 'report:tencent:flood-0-%'"));
+        Assert.Equal(campaign.Length, await CountAsync(database, $"SELECT COUNT(*) FROM Stimuli WHERE {campaignReports}"));
+        SqliteConnection.ClearAllPools();
+    }
+
     private static long FileBytes(string database) => new[] { database, database + "-wal" }.Where(File.Exists).Sum(f => new FileInfo(f).Length);
 
     private static async Task<long> CountAsync(string file, string sql)

@@ -35,6 +35,7 @@ public sealed partial class SendSms : Activity
     /// <summary>OTP only: the number or client address asked for too many codes; nothing was sent (see RetryAfterSeconds).</summary>
     public const string RateLimited = "RateLimited";
     public const string CodePlaceholder = "{code}";
+    private const string StartedElsewhere = "another run of this send started this batch first (its outcome is that run's): not sent again here";
 
     [Input(Description = "The vendor account, or Auto to pick by capability and the configured order.", UIHint = InputUIHints.DropDown, OptionsProvider = typeof(SmsVendorChoices), DefaultValue = "Auto", Order = 0)]
     public Input<string?>? Vendor { get; set; }
@@ -277,8 +278,13 @@ public sealed partial class SendSms : Activity
         {
             var (index, batch) = batches[i];
             // Marked Pending in a commit of its own just before the call: a crash after it reports this batch in doubt,
-            // one before it leaves the batch never attempted, to be sent on the re-run.
-            if (ids is not null) await records.StartBatchAsync(RecordIds(ids, batch), ct);
+            // one before it leaves the batch never attempted, to be sent on the re-run. A batch another run started
+            // first is in that run's hands (sending it here too could reach each recipient twice): in doubt here.
+            if (ids is not null && !await records.StartBatchAsync(RecordIds(ids, batch), ct))
+            {
+                answers[i] = batch.Select(r => new SmsRecipientOutcome(r.E164, first.Vendor, false, null, null, StartedElsewhere, null, 1, InDoubt: true)).ToArray();
+                return;
+            }
             RoutedSendResult answered;
             try
             {

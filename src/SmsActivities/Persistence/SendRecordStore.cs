@@ -246,13 +246,18 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// vendor: only a batch that may have reached a vendor is ever reported in doubt after a crash. The insights cells
     /// count both as queued, so they do not change.
     /// </summary>
-    public async Task StartBatchAsync(IReadOnlyList<long> recordIds, CancellationToken cancellationToken)
+    /// <returns>
+    /// False when some of them were no longer Queued: another run of the send (a node that took the instance over while
+    /// this one still ran it) started the batch first, and only that run may hand it to a vendor.
+    /// </returns>
+    public async Task<bool> StartBatchAsync(IReadOnlyList<long> recordIds, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         // In the write turn: the batches of a campaign in flight side by side settle while others start.
         using var turn = writes is null ? null : await writes.EnterAsync(db, urgent: false, cancellationToken).ConfigureAwait(false);
-        await db.SendRecords.Where(r => recordIds.Contains(r.Id) && r.Status == SendRecordStatus.Queued)
+        var started = await db.SendRecords.Where(r => recordIds.Contains(r.Id) && r.Status == SendRecordStatus.Queued)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, SendRecordStatus.Pending), cancellationToken).ConfigureAwait(false);
+        return started == recordIds.Count;
     }
 
     /// <summary>

@@ -15,6 +15,25 @@ public sealed class SendRecordStoreTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task A_batch_is_started_by_one_run_only_so_a_second_run_of_the_send_never_hands_it_to_a_vendor_again(bool postgres)
+    {
+        await using var database = await TestDatabase.CreateAsync(postgres);
+        var store = new SendRecordStore(database.Factory, Time);
+        var mobiles = Enumerable.Range(0, 300).Select(i => $"+86139{i:D8}").ToArray();
+        await store.BeginAsync("campaign-twice", "instance-1", "send", "yunpian", mobiles, default, batched: true, definitionId: "def");
+        var ids = await store.RecordIdsAsync("campaign-twice", default);
+        var batch = mobiles[..100].Select(m => ids[m]).ToArray();
+
+        // Two runs of the same send (a node that took the instance over while its owner still ran it) race for a batch.
+        var started = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(() => store.StartBatchAsync(batch, default))));
+        Assert.Equal(1, started.Count(s => s));
+        Assert.False(await store.StartBatchAsync(batch, default));
+        Assert.True(await store.StartBatchAsync(mobiles[100..].Select(m => ids[m]).ToArray(), default));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task A_batched_send_is_begun_in_bulk_settled_batch_by_batch_and_seen_as_such_after_an_interruption(bool postgres)
     {
         await using var database = await TestDatabase.CreateAsync(postgres);

@@ -134,6 +134,13 @@ internal static class SmsBenchmarks
             if (sent.Count != reportCount) throw new InvalidOperationException($"{sent.Count} messages recorded, expected {reportCount}");
             var bodies = sent.Chunk(pushBatch).Select(chunk => JsonSerializer.Serialize(chunk.Select(StatusRecord).ToArray(), TencentJson.Options)).ToArray();
             var webhook = new Uri(SmsWebhookEndpoints.PathFor(VendorNames.Tencent, "status", Token).TrimStart('/'), UriKind.Relative);
+            // SMS_BENCH_PAUSE_BEFORE_REPORTS=file: waits here until the file exists, so a profiler attached meanwhile
+            // (dotnet-trace collect -p PID) sees the report measurement alone.
+            if (Environment.GetEnvironmentVariable("SMS_BENCH_PAUSE_BEFORE_REPORTS") is { } pauseFile)
+            {
+                Console.WriteLine($"paused before the reports, process {Environment.ProcessId}: create {pauseFile} to go on");
+                while (!File.Exists(pauseFile)) await Task.Delay(100);
+            }
             counter.Take();
 
             // Each push's acknowledgement latency: from the POST leaving to the vendor-facing answer read.

@@ -26,7 +26,9 @@ public static class ServiceCollectionExtensions
         services.AddOptions<HttpEndpointOptions>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddLogging();
-        services.AddDbContextFactory<WorkflowDbContext>(b =>
+        // Pooled: a context is taken for every read and commit, and a new one pays EF Core's per-instance set-up (its
+        // options looked up again in the service provider cache) each time.
+        services.AddPooledDbContextFactory<WorkflowDbContext>(b =>
         {
             options.ConfigureDatabase(b);
             CompiledModel.Use(b, () => Persistence.CompiledModels.Sqlite.SqliteWorkflowDbContextModel.Instance, () => Persistence.CompiledModels.Postgres.PostgresWorkflowDbContextModel.Instance);

@@ -14,7 +14,7 @@ namespace SmsActivities.Workflows.Persistence;
 /// </summary>
 internal static class KeyedStimulusInserts
 {
-    // Ten columns a row: well under SQLite's and PostgreSQL's parameter limits.
+    // Ten columns a row: well under PostgreSQL's parameter limit (fewer on SQLite, see DatabaseSettings.RowsPerStatement).
     private const int RowsPerStatement = 200;
 
     /// <returns>The ids of the rows inserted; a row whose key was already taken is not among them.</returns>
@@ -34,7 +34,7 @@ internal static class KeyedStimulusInserts
         var head = $"INSERT INTO {sql.DelimitIdentifier(store.Name, store.Schema)} ({string.Join(", ", properties.Select(Column))}) VALUES ";
         var tail = $" ON CONFLICT ({Column(nameof(StimulusRow.DedupeKey))}) DO NOTHING RETURNING {Column(nameof(StimulusRow.Id))} AS \"Value\"";
         // In key order, so two transactions inserting the same keys wait for each other instead of deadlocking.
-        foreach (var chunk in rows.OrderBy(r => r.DedupeKey, StringComparer.Ordinal).Chunk(RowsPerStatement))
+        foreach (var chunk in rows.OrderBy(r => r.DedupeKey, StringComparer.Ordinal).Chunk(DatabaseSettings.RowsPerStatement(context.Database, properties.Length, RowsPerStatement)))
         {
             var parameters = new List<object?>(chunk.Length * properties.Length);
             var values = new List<string>(chunk.Length);

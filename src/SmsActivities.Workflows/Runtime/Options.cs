@@ -8,7 +8,7 @@ namespace SmsActivities.Workflows.Runtime;
 /// <summary>Settings of <c>services.AddWorkflowRuntime(...)</c>.</summary>
 public sealed class WorkflowRuntimeOptions
 {
-    internal Action<DbContextOptionsBuilder> ConfigureDatabase { get; private set; } = b => b.UseSqlite("Data Source=workflows.db");
+    internal Action<DbContextOptionsBuilder> ConfigureDatabase { get; private set; } = b => b.UseSqlite("Data Source=workflows.db", DatabaseSettings.SqliteQueries);
     internal List<Type> ActivityTypes { get; } = [];
     internal List<Func<IServiceProvider, IWorkflow>> Workflows { get; } = [];
 
@@ -85,7 +85,7 @@ public sealed class WorkflowRuntimeOptions
     /// <summary>SQLite file (the default is <c>workflows.db</c> in the working directory).</summary>
     public WorkflowRuntimeOptions UseSqlite(string path)
     {
-        ConfigureDatabase = b => b.UseSqlite($"Data Source={path};Pooling=True");
+        ConfigureDatabase = b => b.UseSqlite($"Data Source={path};Pooling=True", DatabaseSettings.SqliteQueries);
         return this;
     }
 

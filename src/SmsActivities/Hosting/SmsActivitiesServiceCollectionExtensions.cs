@@ -61,7 +61,8 @@ public static class SmsActivitiesServiceCollectionExtensions
         var plugin = database.Provider == DatabaseProvider.Sqlite && section["ConnectionString"] is { Length: > 0 } configured
             ? database with { ConnectionString = configured }
             : database.WithSqliteFile(Path.Combine(folder, "sms.db"));
-        services.AddDbContextFactory<SmsActivitiesDbContext>(o =>
+        // Pooled, as the runtime's: the report path takes a context for each of its reads and writes.
+        services.AddPooledDbContextFactory<SmsActivitiesDbContext>(o =>
         {
             if (builder.PluginDatabase is { } custom) custom(o);
             else plugin.Configure(o, SmsActivitiesDbContext.Schema);

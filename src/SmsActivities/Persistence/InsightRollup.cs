@@ -248,7 +248,7 @@ internal sealed class InsightDelta
             .ThenBy(c => c.Key.DefinitionId, StringComparer.Ordinal).ThenBy(c => c.Key.ActivityId, StringComparer.Ordinal)
             .ThenBy(c => c.Key.Vendor, StringComparer.Ordinal).ThenBy(c => c.Key.Status, StringComparer.Ordinal)
             .ThenBy(c => c.Key.DeliveryStatus, StringComparer.Ordinal).ThenBy(c => c.Key.Code, StringComparer.Ordinal).ThenBy(c => c.Key.LatencyBucket);
-        foreach (var chunk in ordered.Chunk(200))
+        foreach (var chunk in ordered.Chunk(DatabaseSettings.RowsPerStatement(db.Database, columns.Length, 200)))
         {
             var sql = batch.Sql.Append(head);
             for (var r = 0; r < chunk.Length; r++)

@@ -519,25 +519,31 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// Keeps the first final delivery report of each message (an <c>Unknown</c> report only until a final one comes),
     /// with the time it was received. Reports of one push are written in one transaction.
     /// </summary>
-    public async Task RecordReportsAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    /// <returns>
+    /// The sends whose records carry the reported messages, as <see cref="SendReportLedger.SendsOfAsync"/> finds them,
+    /// read with the records the insights need (one read of them per batch). A message not on a record yet maps to none.
+    /// </returns>
+    public async Task<IReadOnlyDictionary<(string Vendor, string MessageId), SendReference>> RecordReportsAsync(IReadOnlyList<DeliveryReport> reports,
+        DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reports);
-        if (reports.Count == 0) return;
+        if (reports.Count == 0) return new Dictionary<(string Vendor, string MessageId), SendReference>();
         // A final report of the same message stored concurrently by another push wins the key: then read again, once.
-        await TransientRetry.RunAsync(async () =>
+        return await TransientRetry.RunAsync(async _ =>
         {
             try
             {
-                await WriteReportsAsync(reports, receivedAt, cancellationToken).ConfigureAwait(false);
+                return await WriteReportsAsync(reports, receivedAt, cancellationToken).ConfigureAwait(false);
             }
             catch (DbUpdateException e) when (!TransientRetry.IsRetryable(e))
             {
-                await WriteReportsAsync(reports, receivedAt, cancellationToken).ConfigureAwait(false);
+                return await WriteReportsAsync(reports, receivedAt, cancellationToken).ConfigureAwait(false);
             }
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task WriteReportsAsync(IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<(string Vendor, string MessageId), SendReference>> WriteReportsAsync(IReadOnlyList<DeliveryReport> reports,
+        DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginAsync(db, reports.Select(r => InsightRollup.MessageLock(r.Vendor, r.MessageId)), cancellationToken)
@@ -573,27 +579,32 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             }
         }
         // The send records these reports answer, as committed (their messages are locked): a record not settled yet has no
-        // message id and counts the report when it settles.
+        // message id and counts the report when it settles. Every reported message's records are read, not only those
+        // whose report changed here: the caller needs their sends too.
         var delta = new InsightDelta();
-        if (current.Count > 0)
+        var sendsOf = new Dictionary<(string Vendor, string MessageId), SendReference>();
+        // By vendor, so the lookups go through the index on (vendor, message id).
+        foreach (var (vendor, chunk) in reports.GroupBy(r => r.Vendor, StringComparer.Ordinal)
+                     .SelectMany(g => g.Select(r => r.MessageId).Distinct(StringComparer.Ordinal).Chunk(5000).Select(c => (g.Key, c))))
         {
-            // By vendor, so the lookups go through the index on (vendor, message id).
-            foreach (var (vendor, chunk) in current.Keys.GroupBy(k => k.Vendor, StringComparer.Ordinal)
-                         .SelectMany(g => g.Select(k => k.MessageId).Distinct(StringComparer.Ordinal).Chunk(5000).Select(c => (g.Key, c))))
+            var sends = await db.SendRecords.AsNoTracking().Where(r => r.Vendor == vendor && chunk.Contains(r.MessageId!))
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var send in sends)
             {
-                var sends = await db.SendRecords.AsNoTracking().Where(r => r.Vendor == vendor && chunk.Contains(r.MessageId!))
-                    .ToListAsync(cancellationToken).ConfigureAwait(false);
-                foreach (var send in sends)
+                if (send.IdempotencyKey is { } idempotencyKey)
                 {
-                    if (!current.TryGetValue((send.Vendor, send.MessageId!), out var now)) continue;
-                    delta.Remove(send, previous[(send.Vendor, send.MessageId!)]);
-                    delta.Add(send, now);
+                    var key = AttemptKey(idempotencyKey);
+                    sendsOf.TryAdd((vendor, send.MessageId!), new SendReference(key, send.InstanceId ?? "", send.ActivityId ?? "", key != idempotencyKey));
                 }
+                if (!current.TryGetValue((send.Vendor, send.MessageId!), out var now)) continue;
+                delta.Remove(send, previous[(send.Vendor, send.MessageId!)]);
+                delta.Add(send, now);
             }
         }
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         await delta.ApplyAsync(db, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return sendsOf;
     }
 
     /// <summary>

@@ -67,7 +67,7 @@ public sealed class SmsStimulusPublisher(
         // at once, and what it tells (a campaign finished) must already be on the records the insights page sums, and on
         // the records a wait on a whole send counts its progress from. The first final report of a message is kept, so a
         // repeated push changes nothing; a failure keeps the push in the inbox, to be run again, instead of losing the report.
-        await records.RecordReportsAsync(reports, started, cancellationToken).ConfigureAwait(false);
+        var sends = await records.RecordReportsAsync(reports, started, cancellationToken).ConfigureAwait(false);
         // Reports that settle a send in doubt: their records take the reported message id before the stimuli are stored,
         // so the wait those stimuli resume counts them. A crash before the stimuli are stored loses nothing: the inbox
         // row's rerun reaches the wait through the message id now on the record.
@@ -77,9 +77,12 @@ public sealed class SmsStimulusPublisher(
             logger.LogInformation("{Count} recipients in doubt settled by delivery reports: the vendor had sent them", settlements.Count);
         }
         // Each report of a message on a send's records resumes the one wait on that send; waits begun before that wait
-        // existed still wait on each recipient in doubt.
+        // existed still wait on each recipient in doubt. The sends came with the reports' write; the records a settlement
+        // just gave their message id are looked up after it.
         // Each send is counted once for the batch, after every write above, and its stimuli carry the counts.
-        var sends = await ledger.SendsOfAsync(reports, cancellationToken).ConfigureAwait(false);
+        if (settlements.Count > 0)
+            sends = (await ledger.SendsOfAsync(settlements.Select(s => s.Report).ToArray(), cancellationToken).ConfigureAwait(false))
+                .Concat(sends).DistinctBy(s => s.Key).ToDictionary();
         KeepUnmatchedBriefly(stimuli, events, reports, replies.Count, sends, settlements);
         await KeepForWaitsByIdAsync(stimuli, events, reports, sends, cancellationToken).ConfigureAwait(false);
         var counts = await ledger.CountsAsync(sends.Values.ToArray(), cancellationToken).ConfigureAwait(false);

@@ -49,7 +49,16 @@ internal sealed class SqlBatch(DbContext db) : IAsyncDisposable
     {
         if (sql.Length == 0) return;
         command.CommandText = sql.ToString();
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        // Opened for the command when no transaction holds it open (a context used after SaveChanges, which closes it).
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync().ConfigureAwait(false);
+        }
         await command.DisposeAsync().ConfigureAwait(false);
         command = Create(db);
         sql.Clear();

@@ -43,6 +43,10 @@ public sealed class IngestionTests
             answer.EnsureSuccessStatusCode();
 
         // The host's request logging is not turned down: the line and the request scope are there, token masked.
+        // "Request finished" is logged after the response went out, so the client can read the answer first.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!bed.Logs.Lines.Any(l => l.Contains("Request finished", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
         var lines = bed.Logs.Lines;
         Assert.Contains(lines, l => l.Contains("Request starting", StringComparison.Ordinal) && l.Contains("tencent/status/***", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("Scope ", StringComparison.Ordinal) && l.Contains("tencent/status/***", StringComparison.Ordinal));

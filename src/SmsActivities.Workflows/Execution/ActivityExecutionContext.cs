@@ -193,12 +193,16 @@ public sealed class ActivityExecutionContext
         return bookmark;
     }
 
+    /// <summary>Bookmark callbacks by activity type and method name, looked up once: every resume of a wait calls one.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(Type Type, string Name), MethodInfo?> Callbacks = new();
+
     internal async ValueTask InvokeCallbackAsync(string? methodName)
     {
         if (methodName == TimeoutCallback) { await WorkflowExecutionContext.CompleteAsync(this, [TimeoutOutcome]); return; }
         if (methodName == BackgroundCallback) { await Activity.RunAsync(this); return; }
         if (methodName is null) { await CompleteActivityAsync(); return; }
-        var method = Activity.GetType().GetMethod(methodName, BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, [typeof(ActivityExecutionContext)])
+        var method = Callbacks.GetOrAdd((Activity.GetType(), methodName), static key =>
+                         key.Type.GetMethod(key.Name, BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, [typeof(ActivityExecutionContext)]))
                      ?? throw new InvalidOperationException($"{Activity}: bookmark callback '{methodName}' no longer exists.");
         var result = method.Invoke(Activity, [this]);
         if (result is ValueTask valueTask) await valueTask;

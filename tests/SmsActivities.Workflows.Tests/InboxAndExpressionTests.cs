@@ -59,6 +59,27 @@ public class InboxAndExpressionTests
         }
     }
 
+    [Theory, MemberData(nameof(TestStore.Providers), MemberType = typeof(TestStore))]
+    public async Task Unmatched_stimuli_that_arrived_at_one_instant_over_the_cap_lose_exactly_the_excess(string provider)
+    {
+        await using var db = await TestStore.CreateAsync(provider);
+        var time = new ShiftableTimeProvider();
+        await using var host = await TestHost.StartAsync(db, time, o => o.MaxUnmatchedStimuli = 5);
+        // One batch: every stimulus of it is recorded at the same instant, so the cut falls inside a tie.
+        var flood = Enumerable.Range(0, 12)
+            .Select(i => new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = $"flood-{i}" }) { UnmatchedRetention = TimeSpan.FromMinutes(10) }).ToList();
+        Assert.All(await host.Runtime.SendStimuliAsync(flood), r => Assert.True(r.StoredInInbox));
+        Assert.Equal(12, await host.Instances.CountInboxAsync());
+
+        time.Advance(TimeSpan.FromSeconds(11));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (await host.Instances.CountInboxAsync() > 5 && DateTime.UtcNow < deadline) await Task.Delay(25);
+        // A later check (the next one due 10 s on) must not cut further: the cap is met.
+        time.Advance(TimeSpan.FromSeconds(11));
+        await Task.Delay(500);
+        Assert.Equal(5, await host.Instances.CountInboxAsync());
+    }
+
     [Fact]
     public async Task Object_and_Variable_expressions_feed_inputs_and_outputs_can_be_captured_into_variables()
     {

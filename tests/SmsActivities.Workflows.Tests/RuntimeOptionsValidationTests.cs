@@ -23,6 +23,15 @@ public sealed class RuntimeOptionsValidationTests
     }
 
     [Fact]
+    public async Task A_zero_unmatched_cap_stops_the_host_with_its_name_and_rule()
+    {
+        using var db = new TempDatabase();
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => TestHost.StartAsync(db.Path, configure: o => o.MaxUnmatchedStimuli = 0));
+        var failure = Assert.Single(e.Failures);
+        Assert.True(failure.StartsWith("Workflows:Runtime:MaxUnmatchedStimuli is 0; it must be at least 1", StringComparison.Ordinal), failure);
+    }
+
+    [Fact]
     public async Task The_defaults_start()
     {
         using var db = new TempDatabase();

@@ -62,6 +62,8 @@ internal class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : 
             e.HasIndex(x => new { x.Hash, x.Status });
             e.HasIndex(x => x.ExpiresAt);
             e.HasIndex(x => x.DedupeKey).IsUnique();
+            // The unmatched cap walks the waiting ones newest first, ties broken by id.
+            e.HasIndex(x => new { x.Status, x.ReceivedAt, x.Id });
         });
         b.Entity<DeliveryRow>(e =>
         {

@@ -13,8 +13,8 @@ internal sealed class InboxPurger(IDbContextFactory<WorkflowDbContext> db, TimeP
     ILogger<InboxPurger> logger)
 {
     /// <summary>
-    /// How often the cap is checked: its count reads every waiting stimulus (no index tells the short-lived ones), too
-    /// much for every poll; a flood overshoots the cap by at most this long's worth of pushes before it is cut back.
+    /// How often the cap is checked: it walks the waiting stimuli newest first (index on status, arrival, id) past the
+    /// cap, too much for every poll; a flood overshoots the cap by at most this long's worth of pushes before it is cut back.
     /// </summary>
     private static readonly TimeSpan TrimInterval = TimeSpan.FromSeconds(10);
 
@@ -43,10 +43,13 @@ internal sealed class InboxPurger(IDbContextFactory<WorkflowDbContext> db, TimeP
         var full = (long)options.Value.InboxRetention.TotalMilliseconds;
         await using var context = await db.CreateDbContextAsync(cancellationToken);
         var brief = context.Stimuli.Where(s => s.Status == StimulusStatus.Pending && s.ExpiresAt - s.ReceivedAt < full && !context.Deliveries.Any(d => d.StimulusId == s.Id));
-        // The newest beyond the cap, by arrival: it and every older one go (ties at that instant go together).
-        var cut = await brief.OrderByDescending(s => s.ReceivedAt).Skip(max).Select(s => (long?)s.ReceivedAt).FirstOrDefaultAsync(cancellationToken);
+        // The newest beyond the cap, by arrival then id: it and every one before it in that order go. The id breaks ties,
+        // so a flood that arrived within one instant loses exactly its excess, not every event of that instant.
+        var cut = await brief.OrderByDescending(s => s.ReceivedAt).ThenByDescending(s => s.Id).Skip(max)
+            .Select(s => new { s.ReceivedAt, s.Id }).FirstOrDefaultAsync(cancellationToken);
         if (cut is null) return 0;
-        var dropped = await brief.Where(s => s.ReceivedAt <= cut).ExecuteDeleteAsync(cancellationToken);
+        var dropped = await brief.Where(s => s.ReceivedAt < cut.ReceivedAt || (s.ReceivedAt == cut.ReceivedAt && string.Compare(s.Id, cut.Id) <= 0))
+            .ExecuteDeleteAsync(cancellationToken);
         if (dropped == 0) return 0;
         telemetry.UnmatchedDropped.Add(dropped);
         logger.LogWarning("Inbox: dropped the {Dropped} oldest unmatched stimuli over the cap of {Max} (Workflows:Runtime:MaxUnmatchedStimuli)", dropped, max);

@@ -19,6 +19,7 @@ public sealed class WorkflowRuntimeOptions
     /// <summary>
     /// Most stimuli waiting with a retention shorter than <see cref="InboxRetention"/> (a host's unmatched events, see
     /// <see cref="Execution.Stimulus.UnmatchedRetention"/>); beyond it the oldest are dropped. Checked every 10 seconds.
+    /// At least 1.
     /// </summary>
     public int MaxUnmatchedStimuli { get; set; } = 10_000;
     /// <summary>
@@ -77,7 +78,9 @@ public sealed class WorkflowRuntimeOptions
         Within(nameof(InboxRetention), InboxRetention, TimeSpan.FromSeconds(1), TimeSpan.FromDays(3650));
         Within(nameof(DispatchDelay), DispatchDelay, TimeSpan.Zero, TimeSpan.FromHours(1));
         if (MaxParallelRuns < 1) errors.Add($"Workflows:Runtime:{nameof(MaxParallelRuns)} is {MaxParallelRuns}; it must be at least 1.");
-        if (MaxUnmatchedStimuli < 0) errors.Add($"Workflows:Runtime:{nameof(MaxUnmatchedStimuli)} is {MaxUnmatchedStimuli}; it must be at least 0.");
+        // Zero would drop every early arrival (a report that comes before its wait began) at the next check.
+        if (MaxUnmatchedStimuli < 1)
+            errors.Add($"Workflows:Runtime:{nameof(MaxUnmatchedStimuli)} is {MaxUnmatchedStimuli}; it must be at least 1 (0 would drop every unmatched event, early replies and reports included).");
         if (DispatchBatchSize < 1) errors.Add($"Workflows:Runtime:{nameof(DispatchBatchSize)} is {DispatchBatchSize}; it must be at least 1.");
         if (errors.Count > 0) throw new Microsoft.Extensions.Options.OptionsValidationException(nameof(WorkflowRuntimeOptions), typeof(WorkflowRuntimeOptions), errors);
     }

@@ -121,6 +121,7 @@ public sealed partial class SendSms
         if (failed.Count == 0) return wait;
         var limit = context.GetService<IOptions<SmsActivitiesOptions>>()!.Value.MaxResultsInOutputs;
         var (fee, failedOver, omitted, openings) = (wait.Fee, wait.FailedOver.ToList(), wait.FailedOverOmitted, wait.Openings.ToList());
+        var due = new List<(FailedDelivery Delivery, string Next)>();
         foreach (var delivery in failed)
         {
             if (NextAfter(wait.Plan, delivery.Vendor) is not { } next) continue;
@@ -134,14 +135,23 @@ public sealed partial class SendSms
                 }
                 continue;
             }
-            var reported = new SmsSendResult(delivery.Mobile, delivery.Vendor, true, delivery.MessageId, delivery.ReportCode,
-                $"not delivered by {delivery.Vendor} ({delivery.ReportCode ?? "no reason given"})", null, Delivered: false);
-            var result = await FailOverAsync(context, wait.Plan, delivery.IdempotencyKey, reported, next);
-            fee += result.Fee ?? 0m;
-            // Not handed over: the number opted out since (the record keeps the failed message).
-            if (string.Equals(result.Vendor, delivery.Vendor, StringComparison.OrdinalIgnoreCase) || failedOver.Contains(delivery.Mobile)) continue;
-            if (failedOver.Count < limit) failedOver.Add(delivery.Mobile);
-            else omitted = true;
+            due.Add((delivery, next));
+        }
+        // Those going to the same vendor under the same send key go together, in calls of that vendor's batch size.
+        foreach (var group in due.DistinctBy(d => (d.Delivery.IdempotencyKey, d.Delivery.Mobile)).GroupBy(d => (d.Delivery.IdempotencyKey, d.Next)))
+        {
+            var reported = group.Select(d => new SmsSendResult(d.Delivery.Mobile, d.Delivery.Vendor, true, d.Delivery.MessageId, d.Delivery.ReportCode,
+                $"not delivered by {d.Delivery.Vendor} ({d.Delivery.ReportCode ?? "no reason given"})", null, Delivered: false)).ToArray();
+            var results = await FailOverAsync(context, wait.Plan, group.Key.IdempotencyKey, reported, group.Key.Next);
+            for (var i = 0; i < results.Length; i++)
+            {
+                var result = results[i];
+                fee += result.Fee ?? 0m;
+                // Not handed over: the number opted out since (the record keeps the failed message).
+                if (string.Equals(result.Vendor, reported[i].Vendor, StringComparison.OrdinalIgnoreCase) || failedOver.Contains(result.Mobile)) continue;
+                if (failedOver.Count < limit) failedOver.Add(result.Mobile);
+                else omitted = true;
+            }
         }
         return wait with { Fee = fee, FailedOver = [.. failedOver], FailedOverOmitted = omitted, Openings = [.. openings] };
     }

@@ -213,47 +213,105 @@ public sealed partial class SendSms
     /// Sends one recipient whose message failed through <paramref name="next"/> (and the vendors after it in
     /// <paramref name="plan"/>, as a send does), once: <paramref name="recordKey"/> is the send key its record is under.
     /// </summary>
-    private async Task<SmsSendResult> FailOverAsync(ActivityExecutionContext context, string[] plan, string recordKey, SmsSendResult failed, string next)
+    private async Task<SmsSendResult> FailOverAsync(ActivityExecutionContext context, string[] plan, string recordKey, SmsSendResult failed, string next) =>
+        (await FailOverAsync(context, plan, recordKey, [failed], next))[0];
+
+    /// <summary>
+    /// Sends <paramref name="failed"/> (recipients of the send records under <paramref name="recordKey"/>) through
+    /// <paramref name="next"/> and the vendors after it, once each: every recipient is claimed on its record in a commit
+    /// of its own before any call (<see cref="SendRecordStore.BeginFailoverAsync"/>), then those claimed go in calls of
+    /// the vendor's batch size. Returns their results in the order given.
+    /// </summary>
+    private async Task<SmsSendResult[]> FailOverAsync(ActivityExecutionContext context, string[] plan, string recordKey, IReadOnlyList<SmsSendResult> failed, string next)
     {
         var ct = context.CancellationToken;
         var records = context.GetService<SendRecordStore>()!;
-        if ((await context.GetService<OptOutList>()!.FilterOptedOutAsync([failed.Mobile], ct)).Count > 0)
-            return failed with { Error = failed.Error + "; not sent again: the number opted out since" };
-
-        var begun = await records.BeginFailoverAsync(recordKey, failed.Mobile, failed.Vendor!, next, ct);
-        if (begun is null) return failed with { Error = failed.Error + "; not sent again: the send has no record of this number" };
-        if (!begun.Begun)
+        var results = failed.ToArray();
+        var optedOut = await context.GetService<OptOutList>()!.FilterOptedOutAsync(failed.Select(f => f.Mobile).ToArray(), ct);
+        var claimed = new List<(int Index, FailoverStart Begun)>();
+        for (var i = 0; i < results.Length; i++)
         {
+            var one = results[i];
+            if (optedOut.Contains(one.Mobile))
+            {
+                results[i] = one with { Error = one.Error + "; not sent again: the number opted out since" };
+                continue;
+            }
+            var begun = await records.BeginFailoverAsync(recordKey, one.Mobile, one.Vendor!, next, ct);
+            if (begun is null) results[i] = one with { Error = one.Error + "; not sent again: the send has no record of this number" };
+            else if (begun.Begun) claimed.Add((i, begun));
             // An earlier run of this failover began it (it crashed, or this report came twice): what it got is on the record.
-            if (begun.Status == SendRecordStatus.Accepted) return Result(failed, begun.Vendor, true, begun.MessageId, null, null, begun.Fee, false);
-            if (begun.Status == SendRecordStatus.Rejected) return Result(failed, begun.Vendor, false, null, begun.VendorCode, begun.Error, null, false);
-            const string interrupted = "a failover to this vendor was interrupted inside the vendor call: the outcome is unknown, so it was not sent again";
-            await records.SettleAsync(recordKey, new Dictionary<string, long> { [failed.Mobile] = begun.RecordId },
-                [new Routing.SmsRecipientOutcome(failed.Mobile, begun.Vendor, false, null, null, interrupted, null, begun.Attempts, InDoubt: true)], ct);
-            return Result(failed, begun.Vendor, false, null, null, interrupted, null, true);
+            else if (begun.Status == SendRecordStatus.Accepted) results[i] = Result(one, begun.Vendor, true, begun.MessageId, null, null, begun.Fee, false);
+            else if (begun.Status == SendRecordStatus.Rejected) results[i] = Result(one, begun.Vendor, false, null, begun.VendorCode, begun.Error, null, false);
+            else
+            {
+                const string interrupted = "a failover to this vendor was interrupted inside the vendor call: the outcome is unknown, so it was not sent again";
+                await records.SettleAsync(recordKey, new Dictionary<string, long> { [one.Mobile] = begun.RecordId },
+                    [new Routing.SmsRecipientOutcome(one.Mobile, begun.Vendor, false, null, null, interrupted, null, begun.Attempts, InDoubt: true)], ct);
+                results[i] = Result(one, begun.Vendor, false, null, null, interrupted, null, true);
+            }
         }
+        if (claimed.Count == 0) return results;
 
         var through = plan.SkipWhile(v => !string.Equals(v, next, StringComparison.OrdinalIgnoreCase)).ToArray();
-        Routing.SmsRecipientOutcome outcome;
+        var router = context.GetService<SmsVendorRouter>()!;
+        SmsMessage? message = null;
+        string? invalid = null;
+        var batchSize = 1;
         try
         {
-            var message = BuildMessage(context, context.GetService<IOptions<SmsActivitiesOptions>>()!.Value);
-            // The recipient's own content, if any, is found by its number in the message rebuilt from the inputs.
-            var number = PhoneNumber.Parse(failed.Mobile);
-            var routed = await context.GetService<SmsVendorRouter>()!.SendThroughAsync(
-                message with { Recipients = [number], IdempotencyKey = $"{recordKey}-a{begun.Attempts}" }, through, ct);
-            outcome = routed.Recipients[0];
-            outcome = outcome with { Attempts = begun.Attempts - 1 + outcome.Attempts };
+            message = BuildMessage(context, context.GetService<IOptions<SmsActivitiesOptions>>()!.Value);
+            batchSize = Math.Max(1, router.Plan(message, through[0], through[1..])[0].MaxRecipientsPerCall);
         }
         catch (VendorValidationException ex)
         {
-            // The inputs no longer make a message (a variable changed) or the next vendor cannot take it: nothing was sent.
-            outcome = new Routing.SmsRecipientOutcome(failed.Mobile, next, false, null, "invalid", ex.Message, null, begun.Attempts);
+            invalid = ex.Message;
         }
-        await records.SettleAsync(recordKey, new Dictionary<string, long> { [failed.Mobile] = begun.RecordId }, [outcome], ct);
-        context.Log($"SendSms failed over {PhoneNumber.Mask(failed.Mobile)} from {failed.Vendor} to {outcome.Vendor} after a failed delivery report: "
-                    + (outcome.Accepted ? "accepted" : outcome.InDoubt ? "in doubt" : "refused"));
-        return Result(failed, outcome.Vendor, outcome.Accepted, outcome.MessageId, outcome.VendorCode, outcome.Error, outcome.Fee, outcome.InDoubt);
+        // The inputs no longer make a message (a variable changed) or the next vendor cannot take it: nothing was sent.
+        Routing.SmsRecipientOutcome[] Refused((int Index, FailoverStart Begun)[] batch, string error) =>
+            batch.Select(c => new Routing.SmsRecipientOutcome(results[c.Index].Mobile, next, false, null, "invalid", error, null, c.Begun.Attempts)).ToArray();
+        // The vendor's idempotency key names the attempt (recipients claimed at another attempt go in calls of their own)
+        // and, when it takes several calls, the batch.
+        foreach (var attempt in claimed.GroupBy(c => c.Begun.Attempts))
+        {
+            var batches = attempt.Chunk(batchSize).ToArray();
+            for (var b = 0; b < batches.Length; b++)
+            {
+                var batch = batches[b];
+                var key = batches.Length == 1 ? $"{recordKey}-a{attempt.Key}" : $"{recordKey}-a{attempt.Key}-b{b + 1}";
+                Routing.SmsRecipientOutcome[] outcomes;
+                try
+                {
+                    if (invalid is not null) outcomes = Refused(batch, invalid);
+                    else
+                    {
+                        // A recipient's own content, if any, is found by its number in the message rebuilt from the inputs.
+                        var routed = await router.SendThroughAsync(message! with { Recipients = batch.Select(c => PhoneNumber.Parse(results[c.Index].Mobile)).ToArray(), IdempotencyKey = key },
+                            through, ct);
+                        var byMobile = routed.Recipients.ToDictionary(o => o.Mobile, StringComparer.Ordinal);
+                        outcomes = batch.Select(c =>
+                        {
+                            var outcome = byMobile[results[c.Index].Mobile];
+                            return outcome with { Attempts = c.Begun.Attempts - 1 + outcome.Attempts };
+                        }).ToArray();
+                    }
+                }
+                catch (VendorValidationException ex)
+                {
+                    outcomes = Refused(batch, ex.Message);
+                }
+                await records.SettleAsync(recordKey, batch.ToDictionary(c => results[c.Index].Mobile, c => c.Begun.RecordId), outcomes, ct);
+                context.Log($"SendSms failed over {(batch.Length == 1 ? PhoneNumber.Mask(results[batch[0].Index].Mobile) : $"{batch.Length} recipients")} from {results[batch[0].Index].Vendor} "
+                            + $"to {next} after a failed delivery report: {outcomes.Count(o => o.Accepted)} accepted, {outcomes.Count(o => o.InDoubt)} in doubt, "
+                            + $"{outcomes.Count(o => !o.Accepted && !o.InDoubt)} refused");
+                for (var j = 0; j < batch.Length; j++)
+                {
+                    var o = outcomes[j];
+                    results[batch[j].Index] = Result(results[batch[j].Index], o.Vendor, o.Accepted, o.MessageId, o.VendorCode, o.Error, o.Fee, o.InDoubt);
+                }
+            }
+        }
+        return results;
     }
 
     /// <summary>The recipient's result after a failover attempt; the failed vendor's fee stays counted.</summary>

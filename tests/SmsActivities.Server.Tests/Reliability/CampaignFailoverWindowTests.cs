@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using SmsActivities.Emulators;
+using SmsActivities.Persistence;
 using SmsActivities.Sandbox;
 using SmsActivities.Server.Tests.Infrastructure;
 using SmsActivities.Vendors;
@@ -30,13 +32,7 @@ public sealed class CampaignFailoverWindowTests : ServerTest
     {
         var mobiles = CampaignReportFailoverTests.Campaign(600)[..8];
         var failing = mobiles.Where((_, i) => i % 3 == 0).ToArray();
-        foreach (var mobile in failing) Emulators.Yunpian.Script.For(mobile, DeliveryPlan.Fail("UNDELIV", TimeSpan.FromHours(1)));
-        var flow = ReportFailoverTests.Flow("campaign-quiet-failover", mobiles, "【SmsSandbox】Your parcel is ready", reportWait: "1.00:00:00");
-        var send = flow["root"]!["activities"]!.AsArray().Single(a => (string?)a!["id"] == "Send")!;
-        send["sendWindow"] = Lit("08:00-14:30");
-        send["timeZone"] = Lit("UTC");
-        await PublishAsync(Client, flow);
-        var id = await ExecuteAsync(Client, "campaign-quiet-failover");
+        var id = await RunCampaignFailingInQuietHoursAsync("campaign-quiet-failover", mobiles, failing);
 
         _time.Advance(TimeSpan.FromHours(1));
         var held = await WaitForAsync(id, i => Bookmarks(i).Any(b => b!["payload"]?["failoverHeldUntil"] is not null));
@@ -55,6 +51,57 @@ public sealed class CampaignFailoverWindowTests : ServerTest
         }
         Assert.True(done["workflowState"]!["variables"]?["Outcome"]?.ToString() == "Sent", seen);
         Assert.True(outputs["FailedOverRecipients"]!.AsArray().Select(n => n!.GetValue<string>()).Order().SequenceEqual(failing.Order()), seen);
+    }
+
+    [Fact]
+    public async Task Failovers_held_by_the_window_go_in_calls_of_the_failover_vendors_batch_size_each_recipient_once()
+    {
+        // 210 of 250 reported not delivered in quiet hours: Tencent takes 200 numbers a call, so two calls when the window opens.
+        var mobiles = Enumerable.Range(2000, 250).Select(i => $"+86137000{i:D5}").ToArray();
+        var failing = mobiles[..210];
+        var id = await RunCampaignFailingInQuietHoursAsync("campaign-batched-failover", mobiles, failing);
+
+        _time.Advance(TimeSpan.FromHours(1));
+        await WaitForAsync(id, i => Bookmarks(i).Any(b => b!["payload"]?["failoverHeldUntil"] is not null));
+        // Every failed report stored and its resume of the wait run (each holds its failover) before the window opens: a
+        // report resuming the wait after the opening fails over its own recipient at once, alone.
+        var runtime = Path.Combine(Server.DataDirectory, "smsactivities.db");
+        await ServerProcess.EventuallyAsync(async () => await FailedReportsAsync() == failing.Length
+                && Convert.ToInt64(await SqliteFile.ScalarAsync(runtime, "SELECT COUNT(*) FROM StimulusDeliveries"), System.Globalization.CultureInfo.InvariantCulture) == 0,
+            TimeSpan.FromSeconds(120), "every failed report to be stored and to have resumed the wait");
+        Assert.Empty(TencentSends());
+
+        _time.Advance(TimeSpan.FromHours(17)); // the window opens
+        var done = await WaitForAsync(id, i => (string?)i["subStatus"] == "Finished");
+        var seen = $"outcome {done["workflowState"]!["variables"]?["Outcome"]}; Tencent's calls: {string.Join(", ", TencentSends().Select(r => $"{r.Path} ({r.Body.Split("mobile").Length - 1} numbers)"))}";
+        Assert.True(TencentSends().Length == 2 && TencentSends().All(r => r.Path.Contains("sendmultisms", StringComparison.Ordinal)), seen);
+        foreach (var mobile in mobiles)
+        {
+            string[] expected = failing.Contains(mobile) ? [VendorNames.Yunpian, VendorNames.Tencent] : [VendorNames.Yunpian];
+            Assert.True(Inbox(mobile).SequenceEqual(expected), $"{mobile} got {string.Join(", ", Inbox(mobile))}; {seen}");
+        }
+        Assert.True(done["workflowState"]!["variables"]?["Outcome"]?.ToString() == "Sent", seen);
+    }
+
+    private RecordedRequest[] TencentSends() =>
+        Emulators.Requests.For(VendorNames.Tencent).Where(r => r.Path.Contains("send", StringComparison.Ordinal)).ToArray();
+
+    private async Task<int> FailedReportsAsync()
+    {
+        await using var db = await Server.Services.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>().CreateDbContextAsync();
+        return await db.DeliveryReports.CountAsync(r => r.Status == "Failed");
+    }
+
+    /// <summary>Runs a campaign with an 08:00-14:30 UTC send window whose <paramref name="failing"/> recipients Yunpian reports not delivered an hour on.</summary>
+    private async Task<string> RunCampaignFailingInQuietHoursAsync(string name, string[] mobiles, string[] failing)
+    {
+        foreach (var mobile in failing) Emulators.Yunpian.Script.For(mobile, DeliveryPlan.Fail("UNDELIV", TimeSpan.FromHours(1)));
+        var flow = ReportFailoverTests.Flow(name, mobiles, "【SmsSandbox】Your parcel is ready", reportWait: "1.00:00:00");
+        var send = flow["root"]!["activities"]!.AsArray().Single(a => (string?)a!["id"] == "Send")!;
+        send["sendWindow"] = Lit("08:00-14:30");
+        send["timeZone"] = Lit("UTC");
+        await PublishAsync(Client, flow);
+        return await ExecuteAsync(Client, name);
     }
 
     private static JsonArray Bookmarks(JsonObject instance) => (JsonArray)instance["workflowState"]!["bookmarks"]!;

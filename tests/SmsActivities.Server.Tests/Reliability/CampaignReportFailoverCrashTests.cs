@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
 using SmsActivities.Emulators;
 using SmsActivities.Sandbox;
 using SmsActivities.Server.Tests.Infrastructure;
@@ -53,60 +51,27 @@ public sealed class CampaignReportFailoverCrashTests(ITestOutputHelper output)
     {
         // Emulator time runs 20 times faster: the failed reports come 2 s after the send.
         await using var vendors = await SandboxVendors.StartAsync(timeScale: 0.05);
-        var folder = Directory.CreateTempSubdirectory("smsactivities-campaign-failover-crash-").FullName;
-        var data = Path.Combine(folder, "data");
-        var workflows = Directory.CreateDirectory(Path.Combine(folder, "workflows")).FullName;
-        var settings = new Dictionary<string, string?>(vendors.Settings)
-        {
-            ["Server:Sandbox"] = "false", ["Server:ApiKey"] = ApiKey, ["SmsActivities:MaxResultsInOutputs"] = CampaignReportFailoverTests.OutputsLimit,
-        };
         var mobiles = CampaignReportFailoverTests.Campaign(first);
         var failing = mobiles.Where((_, i) => i % 5 == 2).ToArray();
         foreach (var mobile in failing) vendors.Emulators.Yunpian.Script.For(mobile, DeliveryPlan.Fail("UNDELIV", TimeSpan.FromSeconds(40)));
         arrange?.Invoke(vendors);
-        var port = ServerProcess.FreePort();
-        try
-        {
-            string instanceId;
-            using (var server = ServerProcess.Start(port, data, workflows, settings))
+        var (instance, restartedOutput) = await KillAndRestart.RunAsync(vendors, ApiKey,
+            new Dictionary<string, string?> { ["SmsActivities:MaxResultsInOutputs"] = CampaignReportFailoverTests.OutputsLimit },
+            async http =>
             {
-                using var http = await server.ClientWhenReadyAsync(ApiKey);
-                vendors.ConnectTo(server.BaseAddress);
                 await PublishAsync(http, ReportFailoverTests.Flow("campaign-failover-crash", mobiles, "【SmsSandbox】Your parcel is ready", reportWait: "00:00:40"));
-                instanceId = await ExecuteAsync(http, "campaign-failover-crash");
+                return await ExecuteAsync(http, "campaign-failover-crash");
+            },
+            killWhen, () => output.WriteLine($"killed with {Tencent(vendors, failing)} Tencent SMS sent"), TimeSpan.FromSeconds(150), output);
 
-                var deadline = DateTime.UtcNow.AddSeconds(120);
-                while (!killWhen(vendors))
-                {
-                    if (DateTime.UtcNow > deadline) throw new TimeoutException("the moment to kill never came; server output:" + Environment.NewLine + server.RecentOutput);
-                    Thread.SpinWait(1000);
-                }
-                server.Kill();
-                output.WriteLine($"killed with {Tencent(vendors, failing)} Tencent SMS sent");
-            }
-
-            using var second = ServerProcess.Start(port, data, workflows, settings);
-            using var client = await second.ClientWhenReadyAsync(ApiKey);
-            vendors.ConnectTo(second.BaseAddress);
-            JsonObject instance = [];
-            await ServerProcess.EventuallyAsync(async () => (string?)(instance = await InstanceAsync(client, instanceId))["subStatus"] == "Finished",
-                TimeSpan.FromSeconds(150), "the restarted server to finish the send");
-            await Task.Delay(1000); // a second failover, were there one, would have reached the emulator by now
-
-            var inboxes = mobiles.Select(m => (Mobile: m, Inbox: vendors.HandsetInbox(m).Select(x => x.Vendor).ToArray())).ToArray();
-            var outcome = instance["workflowState"]!["variables"]?["Outcome"]?.ToString();
-            var seen = $"outcome {outcome}, handsets {string.Join("; ", inboxes.Select(i => $"{i.Mobile}: {string.Join(",", i.Inbox)}"))}, "
-                       + $"outputs {instance["workflowState"]!["activityOutputs"]?["Send"]?.ToJsonString()}; restarted server's output:{Environment.NewLine}{second.RecentOutput}";
-            output.WriteLine(seen);
-            // The recipients reported delivered got Yunpian's SMS only, crash or not.
-            Assert.All(inboxes.Where(i => !failing.Contains(i.Mobile)), i => Assert.True(i.Inbox.SequenceEqual([VendorNames.Yunpian]), $"{i.Mobile}; {seen}"));
-            return (inboxes.Where(i => failing.Contains(i.Mobile)).ToArray(), outcome, seen);
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
-        }
+        var inboxes = mobiles.Select(m => (Mobile: m, Inbox: vendors.HandsetInbox(m).Select(x => x.Vendor).ToArray())).ToArray();
+        var outcome = instance["workflowState"]!["variables"]?["Outcome"]?.ToString();
+        var seen = $"outcome {outcome}, handsets {string.Join("; ", inboxes.Select(i => $"{i.Mobile}: {string.Join(",", i.Inbox)}"))}, "
+                   + $"outputs {instance["workflowState"]!["activityOutputs"]?["Send"]?.ToJsonString()}; restarted server's output:{Environment.NewLine}{restartedOutput}";
+        output.WriteLine(seen);
+        // The recipients reported delivered got Yunpian's SMS only, crash or not.
+        Assert.All(inboxes.Where(i => !failing.Contains(i.Mobile)), i => Assert.True(i.Inbox.SequenceEqual([VendorNames.Yunpian]), $"{i.Mobile}; {seen}"));
+        return (inboxes.Where(i => failing.Contains(i.Mobile)).ToArray(), outcome, seen);
     }
 
     private static int Tencent(SandboxVendors vendors, IEnumerable<string> mobiles) =>

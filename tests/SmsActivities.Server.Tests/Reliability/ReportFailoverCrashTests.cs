@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
 using SmsActivities.Emulators;
 using SmsActivities.Sandbox;
 using SmsActivities.Server.Tests.Infrastructure;
@@ -59,54 +57,22 @@ public sealed class ReportFailoverCrashTests(ITestOutputHelper output)
     {
         // Emulator time runs 20 times faster: the report comes 2 s after the send, an unacknowledged push is retried within 15 s.
         await using var vendors = await SandboxVendors.StartAsync(timeScale: 0.05);
-        var folder = Directory.CreateTempSubdirectory("smsactivities-report-failover-crash-").FullName;
-        var data = Path.Combine(folder, "data");
-        var workflows = Directory.CreateDirectory(Path.Combine(folder, "workflows")).FullName;
-        var settings = new Dictionary<string, string?>(vendors.Settings) { ["Server:Sandbox"] = "false", ["Server:ApiKey"] = ApiKey };
         vendors.Emulators.Yunpian.Script.For(mobile, DeliveryPlan.Fail("UNDELIV", TimeSpan.FromSeconds(40)));
         arrange?.Invoke(vendors);
-        var port = ServerProcess.FreePort();
-        try
-        {
-            string instanceId;
-            int tencentAtKill;
-            using (var first = ServerProcess.Start(port, data, workflows, settings))
+        var tencentAtKill = 0;
+        var (instance, restartedOutput) = await KillAndRestart.RunAsync(vendors, ApiKey, new Dictionary<string, string?>(),
+            async http =>
             {
-                using var http = await first.ClientWhenReadyAsync(ApiKey);
-                vendors.ConnectTo(first.BaseAddress);
                 await PublishAsync(http, ReportFailoverTests.Flow("report-failover-crash", mobile, "【SmsSandbox】Your parcel is ready"));
-                instanceId = await ExecuteAsync(http, "report-failover-crash");
+                return await ExecuteAsync(http, "report-failover-crash");
+            },
+            killWhen, () => tencentAtKill = vendors.HandsetInbox(mobile).Count(m => m.Vendor == VendorNames.Tencent), TimeSpan.FromSeconds(120), output);
 
-                var deadline = DateTime.UtcNow.AddSeconds(120);
-                while (!killWhen(vendors))
-                {
-                    if (DateTime.UtcNow > deadline) throw new TimeoutException("the moment to kill never came; server output:" + Environment.NewLine + first.RecentOutput);
-                    Thread.SpinWait(1000);
-                }
-                first.Kill();
-                tencentAtKill = vendors.HandsetInbox(mobile).Count(m => m.Vendor == VendorNames.Tencent);
-                output.WriteLine($"killed with {tencentAtKill} Tencent SMS sent; first server's output:{Environment.NewLine}{first.RecentOutput}");
-            }
-
-            using var second = ServerProcess.Start(port, data, workflows, settings);
-            using var client = await second.ClientWhenReadyAsync(ApiKey);
-            vendors.ConnectTo(second.BaseAddress);
-            JsonObject instance = [];
-            await ServerProcess.EventuallyAsync(async () => (string?)(instance = await InstanceAsync(client, instanceId))["subStatus"] == "Finished",
-                TimeSpan.FromSeconds(120), "the restarted server to finish the send");
-            await Task.Delay(1000); // a second failover, were there one, would have reached the emulator by now
-
-            var inbox = vendors.HandsetInbox(mobile).Select(m => m.Vendor).ToArray();
-            var outcome = instance["workflowState"]!["variables"]?["Outcome"]?.ToString();
-            var seen = $"inbox {string.Join(", ", inbox)}, {tencentAtKill} Tencent SMS at the kill, outcome {outcome}, "
-                       + $"outputs {instance["workflowState"]!["activityOutputs"]?["Send"]?.ToJsonString()}; restarted server's output:{Environment.NewLine}{second.RecentOutput}";
-            output.WriteLine(seen);
-            return (inbox, outcome, tencentAtKill, seen);
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
-        }
+        var inbox = vendors.HandsetInbox(mobile).Select(m => m.Vendor).ToArray();
+        var outcome = instance["workflowState"]!["variables"]?["Outcome"]?.ToString();
+        var seen = $"inbox {string.Join(", ", inbox)}, {tencentAtKill} Tencent SMS at the kill, outcome {outcome}, "
+                   + $"outputs {instance["workflowState"]!["activityOutputs"]?["Send"]?.ToJsonString()}; restarted server's output:{Environment.NewLine}{restartedOutput}";
+        output.WriteLine(seen);
+        return (inbox, outcome, tencentAtKill, seen);
     }
 }

@@ -12,7 +12,7 @@ namespace SmsActivities.Workflows.Persistence.CompiledModels.Postgres
     public partial class PostgresWorkflowDbContextModel
     {
         private PostgresWorkflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("c4fa9513-6113-4a57-93ac-17f39b898ded"), entityTypeCount: 10)
+            : base(skipDetectChanges: false, modelId: new Guid("a22219c7-4a8b-41fb-a938-40a614b2f38c"), entityTypeCount: 10)
         {
         }
 

@@ -20,7 +20,7 @@ namespace SmsActivities.Workflows.Persistence.CompiledModels.Postgres
                 typeof(StimulusRow),
                 baseEntityType,
                 propertyCount: 10,
-                unnamedIndexCount: 3,
+                unnamedIndexCount: 4,
                 keyCount: 1);
 
             var id = runtimeEntityType.AddProperty(
@@ -114,6 +114,9 @@ namespace SmsActivities.Workflows.Persistence.CompiledModels.Postgres
 
             var index1 = runtimeEntityType.AddIndex(
                 new[] { hash, status });
+
+            var index2 = runtimeEntityType.AddIndex(
+                new[] { status, receivedAt, id });
 
             return runtimeEntityType;
         }

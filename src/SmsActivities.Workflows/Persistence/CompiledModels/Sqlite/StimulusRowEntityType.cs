@@ -19,7 +19,7 @@ namespace SmsActivities.Workflows.Persistence.CompiledModels.Sqlite
                 typeof(StimulusRow),
                 baseEntityType,
                 propertyCount: 10,
-                unnamedIndexCount: 3,
+                unnamedIndexCount: 4,
                 keyCount: 1);
 
             var id = runtimeEntityType.AddProperty(
@@ -103,6 +103,9 @@ namespace SmsActivities.Workflows.Persistence.CompiledModels.Sqlite
 
             var index1 = runtimeEntityType.AddIndex(
                 new[] { hash, status });
+
+            var index2 = runtimeEntityType.AddIndex(
+                new[] { status, receivedAt, id });
 
             return runtimeEntityType;
         }

@@ -410,6 +410,8 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Postgres
 
                     b.HasIndex("Hash", "Status");
 
+                    b.HasIndex("Status", "ReceivedAt", "Id");
+
                     b.ToTable("Stimuli", "workflows");
                 });
 

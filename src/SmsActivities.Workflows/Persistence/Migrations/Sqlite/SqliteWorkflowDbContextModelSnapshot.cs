@@ -404,6 +404,8 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Sqlite
 
                     b.HasIndex("Hash", "Status");
 
+                    b.HasIndex("Status", "ReceivedAt", "Id");
+
                     b.ToTable("Stimuli", (string)null);
                 });
 

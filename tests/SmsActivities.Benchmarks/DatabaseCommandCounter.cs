@@ -1,15 +1,21 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using SQLitePCL;
 
 namespace SmsActivities.Benchmarks;
 
 /// <summary>
-/// Counts what EF Core sends to the databases of this process, per DbContext type: statements by kind, transactions
-/// (explicit ones and the implicit one of each write outside them) and the bytes of text parameters. It listens to
-/// EF's diagnostic events, so the code measured is not changed; counts, unlike timings, mean the same on a loaded machine.
+/// Counts what the databases of this process are sent, per DbContext type: statements by kind, transactions (explicit
+/// ones and the implicit one of each write outside them) and the bytes of text parameters. It listens to EF's
+/// diagnostic events, so the code measured is not changed; counts, unlike timings, mean the same on a loaded machine.
+/// On SQLite the statements are counted by SQLite itself (its profile hook on each connection a context opens), so
+/// commands sent on a context's connection outside EF (e.g. the plug-in's <c>SqlBatch</c>) count too; their text
+/// parameters do not (only EF's commands show theirs). Elsewhere only EF's commands are seen.
 /// </summary>
 internal sealed class DatabaseCommandCounter : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>, IDisposable
 {
@@ -43,12 +49,54 @@ internal sealed class DatabaseCommandCounter : IObserver<DiagnosticListener>, IO
     {
         if (Ignoring.Value) return;
         if (value.Key == RelationalEventId.CommandExecuted.Name && value.Value is CommandExecutedEventData executed)
-            CountsOf(executed.Context).Command(executed.Command);
+        {
+            if (executed.Command.Connection is SqliteConnection) CountsOf(executed.Context).Parameters(executed.Command);
+            else CountsOf(executed.Context).Command(executed.Command);
+        }
+        else if (value.Key == RelationalEventId.ConnectionOpened.Name && value.Value is ConnectionEndEventData { Connection: SqliteConnection { Handle: { } handle } } opened)
+            Hook(handle).Context = opened.Context?.GetType().Name ?? "?";
         else if (value.Key == RelationalEventId.TransactionCommitted.Name && value.Value is TransactionEndEventData committed)
             CountsOf(committed.Context).Transaction();
     }
 
-    private Counts CountsOf(DbContext? context) => _byContext.GetOrAdd(context?.GetType().Name ?? "?", _ => new Counts());
+    private Counts CountsOf(DbContext? context) => CountsOf(context?.GetType().Name ?? "?");
+
+    private Counts CountsOf(string context) => _byContext.GetOrAdd(context, _ => new Counts());
+
+    /// <summary>
+    /// SQLite's profile hook on a connection (pooled, so met again by other contexts): called as each statement it runs
+    /// finishes, with the statement's text, whoever sent it. The context is the one that opened the connection last.
+    /// </summary>
+    private SqliteStatements Hook(sqlite3 handle)
+    {
+        lock (_hooked)
+        {
+            if (_hooked.TryGetValue(handle, out var hooked)) return hooked;
+            var statements = new SqliteStatements(handle);
+            raw.sqlite3_profile(handle, (state, sql, _) => Statement((SqliteStatements)state, sql), statements);
+            _hooked.Add(handle, statements);
+            return statements;
+        }
+    }
+
+    private readonly ConditionalWeakTable<sqlite3, SqliteStatements> _hooked = new();
+    private volatile bool _disposed;
+
+    private void Statement(SqliteStatements connection, string sql)
+    {
+        if (_disposed || Ignoring.Value || connection.Context is not { } context) return;
+        // The driver's own BEGIN/COMMIT are transactions, counted as EF reports them, not statements.
+        if (sql.StartsWith("BEGIN", StringComparison.OrdinalIgnoreCase) || sql.StartsWith("COMMIT", StringComparison.OrdinalIgnoreCase)
+            || sql.StartsWith("ROLLBACK", StringComparison.OrdinalIgnoreCase) || sql.StartsWith("SAVEPOINT", StringComparison.OrdinalIgnoreCase)
+            || sql.StartsWith("RELEASE", StringComparison.OrdinalIgnoreCase)) return;
+        CountsOf(context).Statement(sql, inTransaction: raw.sqlite3_get_autocommit(connection.Handle) == 0);
+    }
+
+    private sealed class SqliteStatements(sqlite3 handle)
+    {
+        public sqlite3 Handle { get; } = handle;
+        public volatile string? Context;
+    }
 
     public void OnCompleted() { }
 
@@ -56,6 +104,7 @@ internal sealed class DatabaseCommandCounter : IObserver<DiagnosticListener>, IO
 
     public void Dispose()
     {
+        _disposed = true;
         _all.Dispose();
         lock (_subscriptions)
             foreach (var s in _subscriptions) s.Dispose();
@@ -81,8 +130,14 @@ internal sealed class DatabaseCommandCounter : IObserver<DiagnosticListener>, IO
 
         public void Command(DbCommand command)
         {
-            // EF batches several statements into one command: each counts.
-            foreach (var statement in command.CommandText.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            Statement(command.CommandText, command.Transaction is not null);
+            Parameters(command);
+        }
+
+        /// <summary>One or more statements (EF batches several into one command: each counts).</summary>
+        public void Statement(string sql, bool inTransaction)
+        {
+            foreach (var statement in sql.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 var text = statement.TrimStart();
                 var verb = text.Length >= 6 ? text[..6].ToUpperInvariant() : text.ToUpperInvariant();
@@ -97,9 +152,13 @@ internal sealed class DatabaseCommandCounter : IObserver<DiagnosticListener>, IO
                 Interlocked.Increment(ref _kinds[kind]);
                 if (Texts is { } texts) texts.AddOrUpdate(text.Length > 110 ? text[..110] : text, 1, (_, n) => n + 1);
             }
-            var writes = command.CommandText.Contains("INSERT", StringComparison.OrdinalIgnoreCase) || command.CommandText.Contains("UPDATE", StringComparison.OrdinalIgnoreCase)
-                || command.CommandText.Contains("DELETE", StringComparison.OrdinalIgnoreCase);
-            if (writes && command.Transaction is null) Interlocked.Increment(ref _transactions);
+            var writes = sql.Contains("INSERT", StringComparison.OrdinalIgnoreCase) || sql.Contains("UPDATE", StringComparison.OrdinalIgnoreCase)
+                || sql.Contains("DELETE", StringComparison.OrdinalIgnoreCase);
+            if (writes && !inTransaction) Interlocked.Increment(ref _transactions);
+        }
+
+        public void Parameters(DbCommand command)
+        {
             long bytes = 0;
             foreach (DbParameter p in command.Parameters)
                 if (p.Value is string s) bytes += s.Length;

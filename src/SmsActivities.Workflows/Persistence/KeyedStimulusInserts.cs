@@ -1,7 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Metadata;
-using Microsoft.EntityFrameworkCore.Storage;
 
 namespace SmsActivities.Workflows.Persistence;
 
@@ -22,17 +19,14 @@ internal static class KeyedStimulusInserts
     {
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         if (rows.Count == 0) return inserted;
-        var entity = context.Model.FindEntityType(typeof(StimulusRow))!;
-        var sql = context.GetService<ISqlGenerationHelper>();
-        var store = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
-        string Column(string property) => sql.DelimitIdentifier(entity.FindProperty(property)!.GetColumnName(store)!);
+        var (table, column) = RowStatements.Names<StimulusRow>(context);
         string[] properties =
         [
             nameof(StimulusRow.Id), nameof(StimulusRow.Name), nameof(StimulusRow.Hash), nameof(StimulusRow.PayloadJson), nameof(StimulusRow.InputJson),
             nameof(StimulusRow.CorrelationId), nameof(StimulusRow.DedupeKey), nameof(StimulusRow.Status), nameof(StimulusRow.ReceivedAt), nameof(StimulusRow.ExpiresAt),
         ];
-        var head = $"INSERT INTO {sql.DelimitIdentifier(store.Name, store.Schema)} ({string.Join(", ", properties.Select(Column))}) VALUES ";
-        var tail = $" ON CONFLICT ({Column(nameof(StimulusRow.DedupeKey))}) DO NOTHING RETURNING {Column(nameof(StimulusRow.Id))} AS \"Value\"";
+        var head = $"INSERT INTO {table} ({string.Join(", ", properties.Select(column))}) VALUES ";
+        var tail = $" ON CONFLICT ({column(nameof(StimulusRow.DedupeKey))}) DO NOTHING RETURNING {column(nameof(StimulusRow.Id))} AS \"Value\"";
         // In key order, so two transactions inserting the same keys wait for each other instead of deadlocking.
         foreach (var chunk in rows.OrderBy(r => r.DedupeKey, StringComparer.Ordinal).Chunk(DatabaseSettings.RowsPerStatement(context.Database, properties.Length, RowsPerStatement)))
         {

@@ -63,15 +63,10 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         {
             if (attempt > 1)
             {
-                // The aborted attempt's tracked changes are gone with its transaction: start again from the runs' results.
+                // The aborted attempt's tracked changes are gone with its transaction: start again from the runs' results
+                // (a stored instance's row is written by hand, untracked, on every attempt).
                 db.ChangeTracker.Clear();
-                foreach (var stage in stages)
-                    if (stage.IsNew) db.Instances.Add(stage.Run.Row);
-                    else
-                    {
-                        // Every column written (the aborted attempt already set the new values), but the input only if this run wrote it.
-                        db.Instances.Update(stage.Run.Row).Property(r => r.InputJson).IsModified = stage.InputWritten;
-                    }
+                foreach (var stage in stages.Where(x => x.IsNew)) db.Instances.Add(stage.Run.Row);
             }
             var staged = new List<IReadOnlyList<FollowUp>>(stages.Count);
             using var turn = await writes.EnterAsync(db, urgent: false, cancellationToken);
@@ -80,16 +75,20 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
                 stages.SelectMany(x => x.Run.Context.Outbox.Where(s => s.KeepInInbox).Select(s => (s.Hash, s.DedupeKey))), cancellationToken);
             await DeleteReplacedAsync(db, stages, cancellationToken);
             var executionIds = stages.Where(x => !x.IsNew).SelectMany(x => x.Run.Context.ExecutionRecords.Keys).ToList();
-            var storedExecutions = executionIds.Count == 0 ? [] : await db.Executions.Where(e => executionIds.Contains(e.Id)).ToDictionaryAsync(e => e.Id, cancellationToken);
+            var storedExecutions = executionIds.Count == 0 ? []
+                : await db.Executions.AsNoTracking().Where(e => executionIds.Contains(e.Id)).ToDictionaryAsync(e => e.Id, e => e.Json, StringComparer.Ordinal, cancellationToken);
             var allServed = stages.SelectMany(x => x.Run.Served).ToHashSet(StringComparer.Ordinal);
             await RedactServedStimuliAsync(db, stages, allServed, cancellationToken);
             var inbox = await WaitingInboxAsync(db, stages, cancellationToken);
             foreach (var stage in stages)
             {
-                staged.Add(await StageAsync(db, stage, storedExecutions, inbox, cancellationToken));
+                staged.Add(await StageAsync(db, stage, inbox, cancellationToken));
                 if (stage.Run.AlsoInTransaction is { } also) await also(db, cancellationToken);
             }
             if (allServed.Count > 0) await db.Deliveries.Where(d => allServed.Contains(d.Id)).ExecuteDeleteAsync(cancellationToken);
+            await UpdateInstancesAsync(db, stages, cancellationToken);
+            await InsertJournalAsync(db, stages, cancellationToken);
+            await SaveExecutionRecordsAsync(db, stages, storedExecutions, cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
             // Once the runs' bookmarks are written: a stimulus a run published can then resume a bookmark made in this commit.
             for (var i = 0; i < stages.Count; i++)
@@ -135,6 +134,8 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
     {
         var (row, context) = (run.Row, run.Context);
         var isNew = db.Entry(row).State == EntityState.Added;
+        // A stored instance's row is written with one hand-written UPDATE (UpdateInstancesAsync), not by change tracking.
+        if (!isNew) db.Entry(row).State = EntityState.Detached;
         var correlationChanged = !isNew && row.CorrelationId != context.State.CorrelationId;
         var state = context.State;
         row.DefinitionId = state.DefinitionId;
@@ -198,8 +199,7 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             await db.Bookmarks.Where(b => emptied.Contains(b.InstanceId) || gone.Contains(b.Id)).ExecuteDeleteAsync(cancellationToken);
     }
 
-    private async Task<List<FollowUp>> StageAsync(WorkflowDbContext db, PreparedRun stage, IReadOnlyDictionary<string, ExecutionRow> storedExecutions,
-        IReadOnlyList<StimulusRow> inbox, CancellationToken cancellationToken)
+    private async Task<List<FollowUp>> StageAsync(WorkflowDbContext db, PreparedRun stage, IReadOnlyList<StimulusRow> inbox, CancellationToken cancellationToken)
     {
         var (row, context) = (stage.Run.Row, stage.Run.Context);
         var state = context.State;
@@ -208,8 +208,6 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         var correlationId = state.CorrelationId;
         if (stage.CorrelationChanged) await db.Bookmarks.Where(b => b.InstanceId == instanceId).ExecuteUpdateAsync(s => s.SetProperty(b => b.CorrelationId, correlationId), cancellationToken);
         db.Bookmarks.AddRange(stage.NewBookmarks);
-        db.Journal.AddRange(stage.Journal);
-        SaveExecutionRecords(db, context, stage.ExecutionJson, storedExecutions);
         return ClaimEarlyArrivals(db, stage, inbox);
     }
 
@@ -289,30 +287,89 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         }
     }
 
-    private static void SaveExecutionRecords(WorkflowDbContext db, WorkflowExecutionContext context, IReadOnlyDictionary<string, string> json,
-        IReadOnlyDictionary<string, ExecutionRow> stored)
+    private static readonly string[] InstanceColumns =
+    [
+        nameof(InstanceRow.DefinitionId), nameof(InstanceRow.DefinitionVersionId), nameof(InstanceRow.Version), nameof(InstanceRow.Status), nameof(InstanceRow.SubStatus),
+        nameof(InstanceRow.CorrelationId), nameof(InstanceRow.Name), nameof(InstanceRow.IncidentCount), nameof(InstanceRow.UpdatedAt), nameof(InstanceRow.FinishedAt),
+        nameof(InstanceRow.StateJson), nameof(InstanceRow.LeaseOwner), nameof(InstanceRow.LeaseExpiresAt),
+    ];
+
+    /// <summary>
+    /// The stored instances' rows, each with one UPDATE by id (the input only when the run wrote it), several in a
+    /// command. A row that is gone fails the commit, as EF's tracked update did.
+    /// </summary>
+    private static async Task UpdateInstancesAsync(WorkflowDbContext db, IReadOnlyList<PreparedRun> stages, CancellationToken cancellationToken)
     {
-        foreach (var record in context.ExecutionRecords.Values)
+        var stored = stages.Where(x => !x.IsNew).ToList();
+        if (stored.Count == 0) return;
+        var names = RowStatements.Names<InstanceRow>(db);
+        var changed = await RowStatements.UpdateAsync(db, stored, InstanceColumns.Length + 2, (stage, value) =>
         {
-            if (stored.TryGetValue(record.Id, out var row))
+            var row = stage.Run.Row;
+            object?[] values = [row.DefinitionId, row.DefinitionVersionId, row.Version, row.Status, row.SubStatus, row.CorrelationId, row.Name, row.IncidentCount,
+                row.UpdatedAt, row.FinishedAt, row.StateJson, row.LeaseOwner, row.LeaseExpiresAt];
+            var set = InstanceColumns.Select((column, i) => $"{names.Column(column)} = {value(values[i])}");
+            if (stage.InputWritten) set = set.Append($"{names.Column(nameof(InstanceRow.InputJson))} = {value(row.InputJson)}");
+            return $"UPDATE {names.Table} SET {string.Join(", ", set)} WHERE {names.Column(nameof(InstanceRow.Id))} = {value(row.Id)}";
+        }, cancellationToken);
+        if (changed != stored.Count)
+            throw new DbUpdateConcurrencyException($"{stored.Count - changed} of the {stored.Count} instances committed are no longer stored.");
+    }
+
+    private static readonly string[] JournalColumns =
+    [
+        nameof(JournalRow.Id), nameof(JournalRow.InstanceId), nameof(JournalRow.Sequence), nameof(JournalRow.NodeId), nameof(JournalRow.ActivityType),
+        nameof(JournalRow.EventName), nameof(JournalRow.Json),
+    ];
+
+    /// <summary>The runs' journal records, a row each (the journal API filters and pages them by row), with multi-row INSERTs.</summary>
+    private static Task InsertJournalAsync(WorkflowDbContext db, IReadOnlyList<PreparedRun> stages, CancellationToken cancellationToken) =>
+        RowStatements.InsertAsync(db, stages.SelectMany(x => x.Journal).ToList(), JournalColumns,
+            j => [j.Id, j.InstanceId, j.Sequence, j.NodeId, j.ActivityType, j.EventName, j.Json], cancellationToken);
+
+    private static readonly string[] ExecutionColumns =
+        [nameof(ExecutionRow.Id), nameof(ExecutionRow.InstanceId), nameof(ExecutionRow.NodeId), nameof(ExecutionRow.StartedAt), nameof(ExecutionRow.Json)];
+
+    /// <summary>
+    /// The runs' execution records: new ones with multi-row INSERTs, ones stored already (resumed in the run) merged
+    /// with the stored JSON and each updated by id.
+    /// </summary>
+    private static async Task SaveExecutionRecordsAsync(WorkflowDbContext db, IReadOnlyList<PreparedRun> stages, IReadOnlyDictionary<string, string> stored,
+        CancellationToken cancellationToken)
+    {
+        var inserted = new List<ExecutionRow>();
+        var merged = new List<(string Id, string Json)>();
+        foreach (var stage in stages)
+        {
+            var context = stage.Run.Context;
+            foreach (var record in context.ExecutionRecords.Values)
             {
-                // A record resumed in this run was rebuilt without its inputs and outputs: keep the stored ones.
-                var before = JsonSerializer.Deserialize<ActivityExecutionRecord>(row.Json, WorkflowJson.Options)!;
-                record.ActivityState ??= before.ActivityState;
-                record.StartedAt = before.StartedAt;
-                if (before.Outputs != null)
-                    foreach (var (key, value) in before.Outputs)
-                        if ((record.Outputs ??= []).ContainsKey(key) is false) record.Outputs[key] = value?.DeepClone();
-                row.Json = SecretRedactor.RedactExecutionRecord(JsonSerializer.Serialize(record, WorkflowJson.Options), context.Secrets);
-            }
-            else
-            {
-                db.Executions.Add(new ExecutionRow
+                if (stored.TryGetValue(record.Id, out var storedJson))
                 {
-                    Id = record.Id, InstanceId = record.WorkflowInstanceId, NodeId = record.ActivityNodeId, StartedAt = DbTime.ToDb(record.StartedAt), Json = json[record.Id],
-                });
+                    // A record resumed in this run was rebuilt without its inputs and outputs: keep the stored ones.
+                    var before = JsonSerializer.Deserialize<ActivityExecutionRecord>(storedJson, WorkflowJson.Options)!;
+                    record.ActivityState ??= before.ActivityState;
+                    record.StartedAt = before.StartedAt;
+                    if (before.Outputs != null)
+                        foreach (var (key, value) in before.Outputs)
+                            if ((record.Outputs ??= []).ContainsKey(key) is false) record.Outputs[key] = value?.DeepClone();
+                    merged.Add((record.Id, SecretRedactor.RedactExecutionRecord(JsonSerializer.Serialize(record, WorkflowJson.Options), context.Secrets)));
+                }
+                else
+                {
+                    inserted.Add(new ExecutionRow
+                    {
+                        Id = record.Id, InstanceId = record.WorkflowInstanceId, NodeId = record.ActivityNodeId, StartedAt = DbTime.ToDb(record.StartedAt), Json = stage.ExecutionJson[record.Id],
+                    });
+                }
             }
         }
+        await RowStatements.InsertAsync(db, inserted, ExecutionColumns, e => [e.Id, e.InstanceId, e.NodeId, e.StartedAt, e.Json], cancellationToken);
+        if (merged.Count == 0) return;
+        var names = RowStatements.Names<ExecutionRow>(db);
+        await RowStatements.UpdateAsync(db, merged, 2, (record, value) =>
+            $"UPDATE {names.Table} SET {names.Column(nameof(ExecutionRow.Json))} = {value(record.Json)} WHERE {names.Column(nameof(ExecutionRow.Id))} = {value(record.Id)}",
+            cancellationToken);
     }
 
     private static string? Json(JsonNode? node) => node?.ToJsonString(WorkflowJson.Options);

@@ -29,6 +29,9 @@ internal sealed class JitProbe : EventListener
     protected override void OnEventWritten(EventWrittenEventArgs eventData)
     {
         if (!_recording || eventData.EventName?.StartsWith("MethodLoadVerbose", StringComparison.Ordinal) != true || eventData.PayloadNames is not { } names) return;
-        _methods.Enqueue($"{eventData.Payload![names.IndexOf("MethodNamespace")]}::{eventData.Payload[names.IndexOf("MethodName")]}");
+        // The method's optimization tier (bits 7-9 of its flags: 3 quick-jitted, 4 tier 1, 1 minimal optimization, 2
+        // optimized): a tier-1 recompile of a method the run already had is not first-time cost.
+        var tier = names.IndexOf("MethodFlags") is >= 0 and var f ? (Convert.ToUInt32(eventData.Payload![f], System.Globalization.CultureInfo.InvariantCulture) >> 7) & 7 : 0;
+        _methods.Enqueue($"{eventData.Payload![names.IndexOf("MethodNamespace")]}::{eventData.Payload[names.IndexOf("MethodName")]} tier {tier}");
     }
 }

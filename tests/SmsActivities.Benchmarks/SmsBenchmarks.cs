@@ -148,6 +148,11 @@ internal static class SmsBenchmarks
             var ackMs = new double[bodies.Length];
             // The process's CPU time over the measurement: unlike the rates, it says much the same on a loaded machine.
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            // The methods JIT-compiled over the measurement: what start-up left to the first reports (SMS_BENCH_REPORT_JIT_LOG=file lists them).
+            var reportJitLog = Environment.GetEnvironmentVariable("SMS_BENCH_REPORT_JIT_LOG");
+            using var reportJitProbe = reportJitLog is null ? null : new JitProbe();
+            var (reportJitMethods, reportJitTime) = (JitInfo.GetCompiledMethodCount(), JitInfo.GetCompilationTime());
+            reportJitProbe?.Start();
             var sw = Stopwatch.StartNew();
             await Parallel(bodies.Length, callers, async i =>
             {
@@ -161,6 +166,8 @@ internal static class SmsBenchmarks
             await WaitForFinishedAsync(folder, finishedBefore, reportCount);
             var ingest = sw.Elapsed;
             var cpuPerReport = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds / reportCount;
+            (reportJitMethods, reportJitTime) = (JitInfo.GetCompiledMethodCount() - reportJitMethods, JitInfo.GetCompilationTime() - reportJitTime);
+            if (reportJitProbe is not null) await File.WriteAllLinesAsync(reportJitLog!, reportJitProbe.Stop());
             // Everything from the first push to the last completion (accept, claim, resume, commit, the plug-in's writes).
             foreach (var (context, counts) in counter.Take().OrderBy(c => c.Key, StringComparer.Ordinal))
                 Report($"per report, {context}", counts.Describe(reportCount));
@@ -177,6 +184,7 @@ internal static class SmsBenchmarks
             Report("delivery reports ingested end to end (push → inbox → resumed → completed)",
                 $"{ingestRate:F0}/s ({reportCount} in {ingest.TotalSeconds:F2} s, all acknowledged at {acknowledged.TotalSeconds:F2} s)");
             Report("CPU time of the process per report over that measurement (all threads)", $"{cpuPerReport:F2} ms");
+            Report("methods JIT-compiled over the report measurement", $"{reportJitMethods} ({reportJitTime.TotalMilliseconds:F0} ms of JIT)");
             // In the order the pushes were sent too: with few pushes the p99 is the slowest one, and which one that is tells why.
             var inOrder = string.Join(", ", ackMs.Select(ms => ms.ToString("F0", CultureInfo.InvariantCulture)));
             Array.Sort(ackMs);

@@ -74,7 +74,17 @@ internal sealed class BookmarkResumer(
     /// committed before this one served it (the dispatcher and the inline path can both pick one up), and re-matching its
     /// stimulus here would apply it twice.
     /// </summary>
-    public async Task<ResumedRun> RunAsync(InstanceRow row, IReadOnlyList<Resumption> resumptions, IReadOnlySet<string> pending, CancellationToken cancellationToken)
+    public Task<ResumedRun> RunAsync(InstanceRow row, IReadOnlyList<Resumption> resumptions, IReadOnlySet<string> pending, CancellationToken cancellationToken) =>
+        RunAsync(row, null, resumptions, pending, cancellationToken);
+
+    /// <summary>
+    /// <see cref="RunAsync(InstanceRow, IReadOnlyList{Resumption}, IReadOnlySet{string}, CancellationToken)"/> of a workflow
+    /// that is not stored (the start-up warm-up's): the same code, given the workflow instead of finding it.
+    /// </summary>
+    public Task<ResumedRun> RehearseAsync(InstanceRow row, Execution.Workflow workflow, IReadOnlyList<Resumption> resumptions, CancellationToken cancellationToken) =>
+        RunAsync(row, workflow, resumptions, resumptions.Select(r => r.DeliveryId).OfType<string>().ToHashSet(StringComparer.Ordinal), cancellationToken);
+
+    private async Task<ResumedRun> RunAsync(InstanceRow row, Execution.Workflow? given, IReadOnlyList<Resumption> resumptions, IReadOnlySet<string> pending, CancellationToken cancellationToken)
     {
         var state = RuntimeRows.ReadState(row);
         var run = new ResumedRun(state, state.Bookmarks.Select(b => b.Id).ToHashSet(StringComparer.Ordinal));
@@ -90,7 +100,7 @@ internal sealed class BookmarkResumer(
             if (bookmark is null) continue;
             if (run.Execution is null)
             {
-                var workflow = await definitions.GetWorkflowAsync(row.DefinitionVersionId, cancellationToken);
+                var workflow = given ?? await definitions.GetWorkflowAsync(row.DefinitionVersionId, cancellationToken);
                 run.DefinitionId = workflow.DefinitionId;
                 run.Span = WorkflowTelemetry.StartRun("resume", workflow.DefinitionId, row.Id, traces.Take(resumptions.Select(r => r.DeliveryId)));
                 run.Span?.SetTag("workflow.activity_id", bookmark.ActivityId);

@@ -50,6 +50,8 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
     /// <summary>
     /// A commit of <paramref name="run"/> written in full and rolled back (nothing is left behind, nothing is signalled):
     /// at start, the first real commit then finds this code compiled and EF Core's queries, update pipeline and SQL built.
+    /// Inside a transaction of the caller's (who holds the write turn and rolls it back) the commit is written into it
+    /// and left there, so a rehearsal can go on from what the commit wrote.
     /// </summary>
     public Task RehearseAsync(WorkflowDbContext db, RunToCommit run, CancellationToken cancellationToken) => WriteAsync(db, [run], rehearsal: true, cancellationToken);
 
@@ -69,8 +71,9 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
                 foreach (var stage in stages.Where(x => x.IsNew)) db.Instances.Add(stage.Run.Row);
             }
             var staged = new List<IReadOnlyList<FollowUp>>(stages.Count);
-            using var turn = await writes.EnterAsync(db, urgent: false, cancellationToken);
-            await using var tx = await db.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(db), cancellationToken);
+            var callers = rehearsal && db.Database.CurrentTransaction is not null;
+            using var turn = callers ? null : await writes.EnterAsync(db, urgent: false, cancellationToken);
+            await using var tx = callers ? null : await db.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(db), cancellationToken);
             await StimulusHashLocks.LockAsync(db, stages.SelectMany(FreshBookmarks).Select(b => b.Hash),
                 stages.SelectMany(x => x.Run.Context.Outbox.Where(s => s.KeepInInbox).Select(s => (s.Hash, s.DedupeKey))), cancellationToken);
             await DeleteReplacedAsync(db, stages, cancellationToken);
@@ -96,11 +99,11 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             await db.SaveChangesAsync(cancellationToken);
             if (rehearsal)
             {
-                await tx.RollbackAsync(cancellationToken);
+                if (tx is not null) await tx.RollbackAsync(cancellationToken);
                 return staged;
             }
             if (stages.Count > 1) CrashPoints.Reach(CrashPoints.GroupCommitWritten);
-            await tx.CommitAsync(cancellationToken);
+            await tx!.CommitAsync(cancellationToken);
             if (stages.Count > 1) CrashPoints.Reach(CrashPoints.GroupCommitCommitted);
             return staged;
         }, cancellationToken);

@@ -24,6 +24,9 @@ internal sealed class RuntimeWarmup(
     WorkflowDefinitionService definitions,
     ExecutionContextFactory contexts,
     InstanceCommitter committer,
+    StimulusRecorder recorder,
+    InstanceOwnership ownership,
+    BookmarkResumer resumer,
     JavaScriptEvaluator scripts,
     SqliteWriteGate writes,
     TimeProvider time,
@@ -127,23 +130,14 @@ internal sealed class RuntimeWarmup(
     }
 
     /// <summary>
-    /// The in-memory run committed as a start is (<see cref="InstanceCommitter.RehearseAsync"/>: the same code, queries
-    /// and SQL, rolled back), then one row of each kind a commit or an accept writes, inserted and then updated through
-    /// change tracking in a transaction that is rolled back: the first commit then finds EF Core's update pipeline
-    /// (snapshots, command batches, SQL) built and compiled instead of building it while a caller waits. The ids cannot
-    /// meet a real row's.
+    /// A waiting run's life rehearsed with the runtime's own code, then one row of each kind a commit or an accept
+    /// writes, inserted and then updated through change tracking, each in a transaction that is rolled back: the first
+    /// start, accept and resume then find EF Core's queries and update pipeline (snapshots, command batches, SQL) built
+    /// and this code compiled instead of building it while a caller or a vendor waits. The ids cannot meet a real row's.
     /// </summary>
     private async Task WarmWriteAsync(CancellationToken cancellationToken)
     {
-        var run = await RunInMemoryAsync(cancellationToken);
-        await using (var rehearsal = await db.CreateDbContextAsync(cancellationToken))
-        {
-            var row = new InstanceRow { Id = run.State.Id, StartKey = run.State.Id, CreatedAt = DbTime.ToDb(run.State.CreatedAt) };
-            rehearsal.Instances.Add(row);
-            // Served: a delivery id no row has, so the commit's delete of what it served runs and removes nothing.
-            await committer.RehearseAsync(rehearsal, new RunToCommit(row, run, [run.State.Id], new HashSet<string>()), cancellationToken);
-        }
-
+        await RehearseWaitAsync(cancellationToken);
         var id = "warm-up-" + Guid.NewGuid().ToString("N");
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var context = await db.CreateDbContextAsync(cancellationToken);
@@ -160,6 +154,47 @@ internal sealed class RuntimeWarmup(
         instance.SubStatus = "Finished";
         instance.FinishedAt = now;
         await context.SaveChangesAsync(cancellationToken);
+        await transaction.RollbackAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// What a delivery report does in the runtime, in one transaction that is rolled back: the in-memory run that waits
+    /// committed as a start is (<see cref="InstanceCommitter.RehearseAsync"/>), a stimulus for its bookmark accepted as a
+    /// report's is (keyed, staged with the delivery it is owed), the instance leased as the dispatcher's claim leases it,
+    /// resumed (<see cref="BookmarkResumer.RehearseAsync"/>) and its end committed as a group commit does. Nothing is
+    /// signalled, counted or kept: the lease the claim tracked is let go, and the rows go with the transaction.
+    /// </summary>
+    private async Task RehearseWaitAsync(CancellationToken cancellationToken)
+    {
+        var run = await RunInMemoryAsync(cancellationToken);
+        var (state, waiting) = (run.State, run.State.Bookmarks.Single());
+        await using var context = await db.CreateDbContextAsync(cancellationToken);
+        using var turn = await writes.EnterAsync(context, urgent: false, cancellationToken);
+        await using var transaction = await context.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(context), cancellationToken);
+        var started = new InstanceRow { Id = state.Id, StartKey = state.Id, CreatedAt = DbTime.ToDb(state.CreatedAt) };
+        context.Instances.Add(started);
+        // Served: a delivery id no row has, so the commit's delete of what it served runs and removes nothing.
+        await committer.RehearseAsync(context, new RunToCommit(started, run, [state.Id], new HashSet<string>()), cancellationToken);
+
+        var stimulus = new Stimulus(waiting.Name, waiting.Payload?.DeepClone(), new JsonObject { ["warm"] = 2 }) { DedupeKey = state.Id, KeepInInbox = false };
+        var delivery = (await recorder.StageAsync(context, [stimulus], TimeSpan.Zero, cancellationToken)).Single().Deliveries.Single();
+        await context.SaveChangesAsync(cancellationToken);
+        try
+        {
+            var leased = (await ownership.LeaseInTransactionAsync(context, [state.Id], cancellationToken)).Single();
+            context.ChangeTracker.Clear();
+            context.Instances.Attach(leased);
+            var resumed = await resumer.RehearseAsync(leased, run.Workflow, [new Resumption(delivery.BookmarkId!, stimulus.Input, delivery.Id, stimulus.Hash)], cancellationToken);
+            using (resumed.Span)
+            {
+                if (resumed.Execution is null) throw new InvalidOperationException("The warm-up's stimulus resumed nothing.");
+                await committer.RehearseAsync(context, new RunToCommit(leased, resumed.Execution, resumed.Served, resumed.BookmarksBefore), cancellationToken);
+            }
+        }
+        finally
+        {
+            ownership.Leases.ReleaseInstance(state.Id);
+        }
         await transaction.RollbackAsync(cancellationToken);
     }
 

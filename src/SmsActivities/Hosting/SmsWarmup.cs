@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmsActivities.Inbox;
 using SmsActivities.Persistence;
+using SmsActivities.Stimuli;
 using SmsActivities.Vendors;
 using SmsActivities.Workflows.Runtime;
 
@@ -15,14 +16,16 @@ namespace SmsActivities.Hosting;
 /// Does before the host reports started what the first send and the first pushes would otherwise pay for while a caller
 /// or a vendor waits: the phone number library's metadata and rules (loaded and compiled on first use), each configured
 /// vendor's client (its own warm-up, <see cref="IVendorWarmup"/>: a send through its HTTP client and resilience pipeline
-/// answered in-process), each webhook reader's parsing, the push inbox's JSON and
-/// insert (<see cref="PushInbox.WarmAsync"/>) and a send's record writes (<see cref="SendRecordStore.WarmAsync"/>). What
+/// answered in-process), each webhook reader's parsing, the push inbox's JSON, insert and delete
+/// (<see cref="PushInbox.WarmAsync"/>), a send's record writes and its report's (<see cref="SendRecordStore.WarmAsync"/>) and a
+/// report batch's reads (<see cref="SmsStimulusPublisher.WarmAsync"/>); the runtime's side of a report (accept, resume, group
+/// commit) is rehearsed by the runtime's warm-up. What
 /// needs no database starts first and runs beside the other services' start (migrations); the writes wait until they
 /// have started, when the plug-in's tables exist. One policy for every
 /// part: a part that fails is logged as a warning and paid for by the first request instead; it never fails the start.
 /// Off with the runtime's warm-up (<see cref="WorkflowRuntimeOptions.WarmUpOnStart"/>).
 /// </summary>
-internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, SendRecordStore sendRecords, IOptions<WorkflowRuntimeOptions> runtime,
+internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, SendRecordStore sendRecords, SmsStimulusPublisher publisher, IOptions<WorkflowRuntimeOptions> runtime,
     ILogger<SmsWarmup> logger) : IHostedLifecycleService
 {
     /// <summary>A body every reader refuses: its parsing runs, nothing is read.</summary>
@@ -45,6 +48,7 @@ internal sealed class SmsWarmup(IServiceProvider services, PushInbox inbox, Send
         if (!runtime.Value.WarmUpOnStart) return;
         await GuardedAsync("push inbox", () => inbox.WarmAsync(cancellationToken)).ConfigureAwait(false);
         await GuardedAsync("send records", () => sendRecords.WarmAsync(cancellationToken)).ConfigureAwait(false);
+        await GuardedAsync("report reads", () => publisher.WarmAsync(cancellationToken)).ConfigureAwait(false);
         // Once the server listens: in sandbox mode the vendor clients' requests are turned to the server's own address first.
         await GuardedAsync("phone numbers and vendor clients", () => WarmSendersAsync(cancellationToken)).ConfigureAwait(false);
         await _code.WaitAsync(cancellationToken).ConfigureAwait(false);

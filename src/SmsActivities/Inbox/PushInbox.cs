@@ -37,8 +37,9 @@ internal sealed class PushInbox(
     }
 
     /// <summary>
-    /// Does at start what the first push would pay for on its acknowledgement path: the events' JSON both ways and EF's
-    /// insert of an inbox row, in a transaction that is rolled back (nothing is stored, the file is locked only for it).
+    /// Does at start what the first push would pay for on its acknowledgement path and its processing: the events' JSON
+    /// both ways, EF's insert of an inbox row and the delete of a processed one, in a transaction that is rolled back
+    /// (nothing is stored, the file is locked only for it).
     /// </summary>
     public async Task WarmAsync(CancellationToken cancellationToken)
     {
@@ -52,8 +53,10 @@ internal sealed class PushInbox(
         using (await writes.EnterAsync(db, urgent: false, cancellationToken).ConfigureAwait(false))
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            db.PushInbox.Add(new PushInboxEntity { Events = json, ReceivedAtTicks = at.UtcTicks, DueAtTicks = long.MaxValue });
+            var row = new PushInboxEntity { Events = json, ReceivedAtTicks = at.UtcTicks, DueAtTicks = long.MaxValue };
+            db.PushInbox.Add(row);
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            await PushInboxClaim.DeleteAsync(db, [row.Id], cancellationToken).ConfigureAwait(false);
             await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -104,8 +107,7 @@ internal sealed class PushInboxClaim(SmsActivitiesDbContext db, IDbContextTransa
         var own = transaction ?? await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (own.ConfigureAwait(false))
         {
-            if (done.Count > 0)
-                await db.PushInbox.Where(r => done.Contains(r.Id)).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            if (done.Count > 0) await DeleteAsync(db, done, cancellationToken).ConfigureAwait(false);
             foreach (var (id, error, retryAt) in failed)
             {
                 var due = retryAt.UtcTicks;
@@ -116,6 +118,10 @@ internal sealed class PushInboxClaim(SmsActivitiesDbContext db, IDbContextTransa
             await own.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The rows that were run, gone.</summary>
+    internal static Task DeleteAsync(SmsActivitiesDbContext db, IReadOnlyCollection<long> done, CancellationToken cancellationToken) =>
+        db.PushInbox.Where(r => done.Contains(r.Id)).ExecuteDeleteAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

@@ -361,8 +361,9 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
 
     /// <summary>
     /// Does at start what a first send would pay for in its writes before and after the vendor call (the lookup of an
-    /// earlier execution, the records begun, settled and rolled up into the insights cells, the outputs kept): all of it
-    /// for a key no send can have, in one transaction that is rolled back, so nothing is stored.
+    /// earlier execution, the records begun, settled and rolled up into the insights cells, the outputs kept), and what
+    /// its first delivery report would pay for (the report stored and the cells it moves): all of it for a key and a
+    /// message no send can have, in one transaction that is rolled back, so nothing is stored.
     /// </summary>
     internal async Task WarmAsync(CancellationToken cancellationToken)
     {
@@ -375,6 +376,10 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             .ConfigureAwait(false);
         await CompleteRowsAsync(db, transaction, key, [new SmsRecipientOutcome(mobile, "warm-up", true, key, null, null, 0.05m, 1)], new JsonObject(), cancellationToken)
             .ConfigureAwait(false);
+        // The report of the message just settled, then a final one after an Unknown: both ways a stored report changes.
+        var at = time.GetUtcNow();
+        await StoreReportsAsync(db, [new DeliveryReport("warm-up", key, mobile, DeliveryStatus.Unknown, null, null, at)], at, cancellationToken).ConfigureAwait(false);
+        await StoreReportsAsync(db, [new DeliveryReport("warm-up", key, mobile, DeliveryStatus.Delivered, null, null, at)], at, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -548,6 +553,15 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginAsync(db, reports.Select(r => InsightRollup.MessageLock(r.Vendor, r.MessageId)), cancellationToken)
             .ConfigureAwait(false);
+        var sendsOf = await StoreReportsAsync(db, reports, receivedAt, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return sendsOf;
+    }
+
+    /// <summary>The reports' writes and the insights cells they move, in the caller's transaction (their messages locked), not committed.</summary>
+    private static async Task<IReadOnlyDictionary<(string Vendor, string MessageId), SendReference>> StoreReportsAsync(SmsActivitiesDbContext db,
+        IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
         // Each message's report as it was before this push (null: none), for the insights cells of its send records.
         var previous = new Dictionary<(string Vendor, string MessageId), DeliveryReportEntity?>();
         var current = new Dictionary<(string Vendor, string MessageId), DeliveryReportEntity>();
@@ -603,7 +617,6 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         }
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         await delta.ApplyAsync(db, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return sendsOf;
     }
 

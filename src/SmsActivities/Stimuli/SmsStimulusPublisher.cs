@@ -113,6 +113,28 @@ public sealed class SmsStimulusPublisher(
     }
 
     /// <summary>
+    /// Does at start what a first batch of reports would pay for besides the writes <see cref="SendRecordStore.WarmAsync"/>
+    /// rehearses: its stimuli built and its reads (the records in doubt it may settle, the sends of its messages, the wait
+    /// marks, a send's counts, the send times, and the rows a wait on a send reads when it ends), for a message and a send
+    /// no record has. Nothing is written, counted or traced.
+    /// </summary>
+    internal async Task WarmAsync(CancellationToken cancellationToken)
+    {
+        var at = time.GetUtcNow();
+        var key = "warm-up-" + Guid.NewGuid().ToString("N");
+        var report = new DeliveryReport("warm-up", key, "+8613900000000", DeliveryStatus.Delivered, null, null, at);
+        var send = new SendReference(key, key, key, Zoned: true);
+        GC.KeepAlive(SmsStimuli.ForReport(report, at));
+        await FindInDoubtAsync([report], at, cancellationToken).ConfigureAwait(false);
+        await ledger.SendsOfAsync([report], cancellationToken).ConfigureAwait(false);
+        await waits.MarkedAsync([(report.Vendor, key), (ReportWaitMarkers.WholeSend, key)], cancellationToken).ConfigureAwait(false);
+        var counts = await ledger.CountsAsync([send], cancellationToken).ConfigureAwait(false);
+        GC.KeepAlive(SmsStimuli.ForSendReport(report, key, counts[key], at));
+        await records.SentAtAsync([(report.Vendor, key)], cancellationToken).ConfigureAwait(false);
+        await ledger.RowsAsync(send, includeInDoubt: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// The events about no message on a send record (a report of an unknown message, a reply) are kept only briefly when
     /// they match nothing (<see cref="SmsRetentionOptions.UnmatchedEvents"/>); a reply answers a wait only within the
     /// reply claim window anyway.

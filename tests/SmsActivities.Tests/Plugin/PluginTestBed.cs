@@ -65,6 +65,8 @@ internal sealed class PluginTestBed : IAsyncDisposable
     public HttpClient Http { get; } = new();
     /// <summary>The runtime's SQLite file.</summary>
     public string RuntimeDatabasePath => Path.Combine(_folder, "workflows.db");
+    /// <summary>The plug-in's SQLite file.</summary>
+    public string SmsDatabasePath => Path.Combine(_folder, "sms.db");
 
     public Uri WebhookUrl(string vendor, string kind, string token = Token) => new(BaseAddress, SmsWebhookEndpoints.PathFor(vendor, kind, token).TrimStart('/'));
 

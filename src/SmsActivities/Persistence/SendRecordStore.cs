@@ -104,15 +104,10 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         command.Parameters.Add(records.Parameter(command, nameof(SendRecordEntity.IdempotencyKey), "@key", idempotencyKey));
         if (recipients.Count > 0)
         {
-            // The numbers as one parameter, whatever the campaign's size: an array on PostgreSQL, a JSON array on SQLite.
+            // The numbers as one parameter, whatever the campaign's size.
             var mobile = optOuts.Column(nameof(OptOutEntity.Mobile));
-            var postgres = db.Database.ProviderName == DatabaseSettings.NpgsqlProviderName;
             sql.Append(" UNION ALL SELECT 2, ").Append(mobile).Append(", NULL, NULL, NULL, NULL, NULL FROM ").Append(optOuts.Table).Append(" WHERE ").Append(mobile)
-                .Append(postgres ? " = ANY(@mobiles)" : " IN (SELECT value FROM json_each(@mobiles))");
-            var list = command.CreateParameter();
-            list.ParameterName = "@mobiles";
-            list.Value = postgres ? recipients.ToArray() : JsonSerializer.Serialize(recipients);
-            command.Parameters.Add(list);
+                .Append(' ').Append(StoreMap.InList(db, command, "@mobiles", recipients));
         }
         command.CommandText = sql.ToString();
 
@@ -178,12 +173,16 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// Moves the insights cells from each record as it was (<paramref name="before"/>) to as it is now (<paramref name="rows"/>, same order):
     /// the reports are read now, the cells' upserts go into <paramref name="batch"/>.
     /// </summary>
+    /// <remarks><paramref name="read"/>: reports read already with the records (those of other messages are read here).</remarks>
     private static async Task MoveInsightsAsync(SqlBatch batch, SmsActivitiesDbContext db, IReadOnlyList<SendRecordEntity> before, IReadOnlyList<SendRecordEntity> rows,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, SettlingReads? read = null)
     {
         var changed = Enumerable.Range(0, rows.Count).Where(i => InsightRollup.Differs(before[i], rows[i])).ToArray();
         if (changed.Length == 0) return;
-        var reports = await InsightRollup.ReportsAsync(db, changed.SelectMany(i => new[] { before[i], rows[i] }), cancellationToken).ConfigureAwait(false);
+        var touched = changed.SelectMany(i => new[] { before[i], rows[i] });
+        var reports = read is null
+            ? await InsightRollup.ReportsAsync(db, touched, cancellationToken).ConfigureAwait(false)
+            : await read.ReportsAsync(db, touched, cancellationToken).ConfigureAwait(false);
         var delta = new InsightDelta();
         foreach (var i in changed)
         {
@@ -270,12 +269,11 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private async Task SettleOnceAsync(string idempotencyKey, IReadOnlyDictionary<string, long> recordIds, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken, MessageIds(outcomes))
-            .ConfigureAwait(false);
+        await using var transaction = await BeginSettleAsync(db, idempotencyKey, outcomes, cancellationToken).ConfigureAwait(false);
         var ids = outcomes.Select(o => recordIds.TryGetValue(o.Mobile, out var id) ? id : (long?)null).OfType<long>().Distinct().ToArray();
-        var rows = await db.SendRecords.AsNoTracking().Where(r => ids.Contains(r.Id)).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var read = await SettlingReads.ReadAsync(db, SettlingReads.ById(ids), outcomes, cancellationToken).ConfigureAwait(false);
         await using var batch = new SqlBatch(db);
-        await SettleRowsAsync(batch, db, transaction, rows, outcomes, cancellationToken).ConfigureAwait(false);
+        await SettleRowsAsync(batch, db, transaction, read, outcomes, cancellationToken).ConfigureAwait(false);
         await batch.ExecuteAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -285,9 +283,10 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// caller's <see cref="InsightRollup.BeginAsync"/> transaction, which holds the send's lock) unless that record is
     /// settled already, and moves the insights cells with them: both as statements in <paramref name="batch"/>.
     /// </summary>
-    private static async Task SettleRowsAsync(SqlBatch batch, SmsActivitiesDbContext db, GatedTransaction transaction, IReadOnlyList<SendRecordEntity> rows,
+    private static async Task SettleRowsAsync(SqlBatch batch, SmsActivitiesDbContext db, GatedTransaction transaction, SettlingReads read,
         IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
+        var rows = read.Rows;
         if (outcomes.Count == 0 || rows.Count == 0) return;
         var ids = new Dictionary<string, long>(rows.Count, StringComparer.Ordinal);
         foreach (var row in rows) ids.TryAdd(row.Mobile, row.Id);
@@ -315,7 +314,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             row.Attempts = outcome.Attempts;
             after.Add(row);
         }
-        await MoveInsightsAsync(batch, db, before, after, cancellationToken).ConfigureAwait(false);
+        await MoveInsightsAsync(batch, db, before, after, cancellationToken, read).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -329,10 +328,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private async Task CompleteOnceAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        // The messages the outcomes carry are known already: locked with the send, rather than in a round trip of their own once the records are read.
-        var messages = outcomes.Where(o => o is { Vendor: not null, MessageId: not null }).Select(o => InsightRollup.MessageLock(o.Vendor!, o.MessageId!)).ToArray();
-        await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey), .. messages], cancellationToken, MessageIds(outcomes) - messages.Length)
-            .ConfigureAwait(false);
+        await using var transaction = await BeginSettleAsync(db, idempotencyKey, outcomes, cancellationToken).ConfigureAwait(false);
         await CompleteRowsAsync(db, transaction, idempotencyKey, outcomes, outputs, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -345,9 +341,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         if (outcomes.Count > 0)
         {
             var mobiles = outcomes.Select(o => o.Mobile).Distinct(StringComparer.Ordinal).ToArray();
-            var rows = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == idempotencyKey && mobiles.Contains(r.Mobile))
-                .ToListAsync(cancellationToken).ConfigureAwait(false);
-            await SettleRowsAsync(batch, db, transaction, rows, outcomes, cancellationToken).ConfigureAwait(false);
+            var read = await SettlingReads.ReadAsync(db, SettlingReads.ByKey(idempotencyKey, mobiles), outcomes, cancellationToken).ConfigureAwait(false);
+            await SettleRowsAsync(batch, db, transaction, read, outcomes, cancellationToken).ConfigureAwait(false);
         }
         var kept = StoreMap.For<SendOutcomeEntity>(db);
         batch.Sql.Append("INSERT INTO ").Append(kept.Table).Append(" (").Append(kept.Column(nameof(SendOutcomeEntity.IdempotencyKey))).Append(", ")
@@ -663,8 +658,16 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>How many message locks a settle of these outcomes may take.</summary>
-    private static int MessageIds(IReadOnlyList<SmsRecipientOutcome> outcomes) => outcomes.Count(o => o.MessageId is not null);
+    /// <summary>
+    /// The transaction of a settle of the send <paramref name="idempotencyKey"/>: the messages the outcomes carry are known
+    /// already, so they are locked with the send, before the records and those messages' reports are read
+    /// (<see cref="SettlingReads"/>); an outcome without its vendor has its message locked once its record is read.
+    /// </summary>
+    private Task<GatedTransaction> BeginSettleAsync(SmsActivitiesDbContext db, string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        var messages = outcomes.Where(o => o is { Vendor: not null, MessageId: not null }).Select(o => InsightRollup.MessageLock(o.Vendor!, o.MessageId!)).ToArray();
+        return BeginAsync(db, [InsightRollup.SendLock(idempotencyKey), .. messages], cancellationToken, outcomes.Count(o => o.MessageId is not null) - messages.Length);
+    }
 
     /// <summary><see cref="InsightRollup.BeginAsync"/> in the write turn of the plug-in's database.</summary>
     private async Task<GatedTransaction> BeginAsync(SmsActivitiesDbContext db, IEnumerable<string> locks, CancellationToken cancellationToken, int laterLocks = 0)

@@ -32,4 +32,18 @@ internal sealed class StoreMap
 
     public DbParameter Parameter(DbCommand command, string property, string name, object? value) =>
         columns[property].Mapping.CreateParameter(command, name, value);
+
+    /// <summary>
+    /// <c>IN</c> <paramref name="values"/> as one parameter named <paramref name="name"/>, whatever their number: an array on
+    /// PostgreSQL, a JSON array on SQLite.
+    /// </summary>
+    public static string InList<T>(DbContext db, DbCommand command, string name, IReadOnlyCollection<T> values)
+    {
+        var postgres = db.Database.ProviderName == Workflows.Persistence.DatabaseSettings.NpgsqlProviderName;
+        var list = command.CreateParameter();
+        list.ParameterName = name;
+        list.Value = postgres ? values.ToArray() : System.Text.Json.JsonSerializer.Serialize(values);
+        command.Parameters.Add(list);
+        return postgres ? $"= ANY({name})" : $"IN (SELECT value FROM json_each({name}))";
+    }
 }

@@ -398,9 +398,10 @@ public sealed partial class SendSms : Activity
         context.Set(ResultsOmitted, omitted);
         context.Set(SentCount, outputs.SentCount);
         context.Set(FailedCount, outputs.FailedCount);
-        // Capped like the other lists (a campaign's 500s can doubt thousands). A WaitForDeliveryReport after it reads the
-        // list to tell who a report settled: past the limit it names none (its SettledRecipients is capped anyway).
-        context.Set(InDoubtRecipients, Capped(outputs.Results.Where(r => r.InDoubt).Select(r => r.Mobile).ToArray()));
+        // A send's own list stays whole: a WaitForDeliveryReport after it reads the list to tell who a report settled. A
+        // campaign that waited for its reports itself (failover on failed report) is capped like its other lists.
+        var inDoubt = outputs.Results.Where(r => r.InDoubt).Select(r => r.Mobile).ToArray();
+        context.Set(InDoubtRecipients, campaign ? Capped(inDoubt) : inDoubt);
         context.Set(OptedOutCount, outputs.OptedOutCount);
         context.Set(Fee, outputs.Fee);
         context.Set(Error, outputs.Error);

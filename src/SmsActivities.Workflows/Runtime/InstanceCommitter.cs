@@ -71,9 +71,9 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
                 foreach (var stage in stages.Where(x => x.IsNew)) db.Instances.Add(stage.Run.Row);
             }
             var staged = new List<IReadOnlyList<FollowUp>>(stages.Count);
-            var callers = rehearsal && db.Database.CurrentTransaction is not null;
-            using var turn = callers ? null : await writes.EnterAsync(db, urgent: false, cancellationToken);
-            await using var tx = callers ? null : await db.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(db), cancellationToken);
+            var inCallersTransaction = rehearsal && db.Database.CurrentTransaction is not null;
+            using var turn = inCallersTransaction ? null : await writes.EnterAsync(db, urgent: false, cancellationToken);
+            await using var tx = inCallersTransaction ? null : await db.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(db), cancellationToken);
             await StimulusHashLocks.LockAsync(db, stages.SelectMany(FreshBookmarks).Select(b => b.Hash),
                 stages.SelectMany(x => x.Run.Context.Outbox.Where(s => s.KeepInInbox).Select(s => (s.Hash, s.DedupeKey))), cancellationToken);
             await DeleteReplacedAsync(db, stages, cancellationToken);

@@ -302,7 +302,7 @@ public sealed partial class SendSms
                 }
                 await records.SettleAsync(recordKey, batch.ToDictionary(c => results[c.Index].Mobile, c => c.Begun.RecordId), outcomes, ct);
                 context.Log($"SendSms failed over {(batch.Length == 1 ? PhoneNumber.Mask(results[batch[0].Index].Mobile) : $"{batch.Length} recipients")} from {results[batch[0].Index].Vendor} "
-                            + $"to {next} after a failed delivery report: {outcomes.Count(o => o.Accepted)} accepted, {outcomes.Count(o => o.InDoubt)} in doubt, "
+                            + $"to {string.Join("/", outcomes.Select(o => o.Vendor).Distinct(StringComparer.OrdinalIgnoreCase))} after a failed delivery report: {outcomes.Count(o => o.Accepted)} accepted, {outcomes.Count(o => o.InDoubt)} in doubt, "
                             + $"{outcomes.Count(o => !o.Accepted && !o.InDoubt)} refused");
                 for (var j = 0; j < batch.Length; j++)
                 {

@@ -94,6 +94,8 @@ public sealed partial class SendSms : Activity
     [Output] public Output<int> FailedCount { get; set; } = new();
     [Output(Description = "Recipients a vendor may have sent the SMS to although its answer was lost (a 500, a timeout, or a crash during the call). They were not sent again; a delivery report for one settles it as sent (WaitForDeliveryReport waits for them too and lists them in SettledRecipients).")]
     public Output<IReadOnlyList<string>> InDoubtRecipients { get; set; } = new();
+    [Output(Description = "How many recipients are in doubt (see InDoubtRecipients), also when that list is left empty over SmsActivities:MaxResultsInOutputs.")]
+    public Output<int> InDoubtCount { get; set; } = new();
     [Output(Description = "Recipients skipped because they are on the opt-out list.")] public Output<int> OptedOutCount { get; set; } = new();
     [Output(Description = "Sum of the fees the vendors reported.")] public Output<decimal> Fee { get; set; } = new();
     [Output(Description = "Why nothing (or not everything) was sent.")] public Output<string?> Error { get; set; } = new();
@@ -402,6 +404,7 @@ public sealed partial class SendSms : Activity
         // campaign that waited for its reports itself (failover on failed report) is capped like its other lists.
         var inDoubt = outputs.Results.Where(r => r.InDoubt).Select(r => r.Mobile).ToArray();
         context.Set(InDoubtRecipients, campaign ? Capped(inDoubt) : inDoubt);
+        context.Set(InDoubtCount, inDoubt.Length);
         context.Set(OptedOutCount, outputs.OptedOutCount);
         context.Set(Fee, outputs.Fee);
         context.Set(Error, outputs.Error);

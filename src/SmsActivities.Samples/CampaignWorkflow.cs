@@ -83,14 +83,16 @@ public sealed class CampaignWorkflow : IWorkflow
             summary = Summary(c),
         };
 
-    /// <summary>What the campaign achieved: both rounds' tallies, who failed for good, who is in doubt, who never reported.</summary>
+    /// <summary>What the campaign achieved: both rounds' tallies, who failed for good, how many are in doubt (and who), who never reported.</summary>
     private static JsonObject Summary(ExpressionContext c) => new()
     {
         ["recipients"] = Strings(Body(c, "recipients")).Length,
         ["sent"] = Sent(c),
         ["failed"] = c.GetOutput("Send1", nameof(SendSms.FailedCount)),
-        // Once the first wait is over, its reports have settled whom they could: the rest stay in doubt.
-        ["inDoubt"] = Array(Strings(c.GetOutput("Wait1", nameof(WaitForDeliveryReport.InDoubtRecipients)) ?? c.GetOutput("Send1", nameof(SendSms.InDoubtRecipients)))),
+        // Once the first wait is over, its reports have settled whom they could: the rest stay in doubt. Counted, since the
+        // list is left empty over SmsActivities:MaxResultsInOutputs.
+        ["inDoubt"] = (c.GetOutput("Wait1", nameof(WaitForDeliveryReport.InDoubtCount)) ?? c.GetOutput("Send1", nameof(SendSms.InDoubtCount)))?.GetValue<int>() ?? 0,
+        ["inDoubtRecipients"] = Array(Strings(c.GetOutput("Wait1", nameof(WaitForDeliveryReport.InDoubtRecipients)) ?? c.GetOutput("Send1", nameof(SendSms.InDoubtRecipients)))),
         ["settled"] = Array(Strings(c.GetOutput("Wait1", nameof(WaitForDeliveryReport.SettledRecipients)))),
         ["firstRound"] = c.GetOutput("Wait1", nameof(WaitForDeliveryReport.Tally)),
         ["failedFirst"] = Array(Strings(c.GetOutput("Wait1", nameof(WaitForDeliveryReport.FailedRecipients)))),

@@ -52,6 +52,7 @@ public sealed class SendEmail : Activity
     [Output(Description = "One entry per recipient: email, accepted, messageId, error, inDoubt, failure.")] public Output<IReadOnlyList<EmailRecipientResult>> Results { get; set; } = new();
     [Output(Description = "Addresses whose message may have gone out although the answer was lost (an SMTP connection dropped after the message was transmitted, or a crash during the send). They were not sent again.")]
     public Output<IReadOnlyList<string>> InDoubtRecipients { get; set; } = new();
+    [Output(Description = "How many addresses are in doubt (see InDoubtRecipients).")] public Output<int> InDoubtCount { get; set; } = new();
     [Output] public Output<string?> Error { get; set; } = new();
 
     protected override async ValueTask ExecuteAsync(ActivityExecutionContext context)
@@ -151,7 +152,9 @@ public sealed class SendEmail : Activity
     {
         context.Set(Results, outputs.Results);
         context.Set(MessageIds, outputs.MessageIds);
-        context.Set(InDoubtRecipients, outputs.Results.Where(r => !r.Accepted && r.InDoubt).Select(r => r.Email).ToArray());
+        var inDoubt = outputs.Results.Where(r => !r.Accepted && r.InDoubt).Select(r => r.Email).ToArray();
+        context.Set(InDoubtRecipients, inDoubt);
+        context.Set(InDoubtCount, inDoubt.Length);
         context.Set(Error, outputs.Error);
         await context.CompleteActivityAsync(outputs.Outcome);
     }

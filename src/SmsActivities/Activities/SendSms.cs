@@ -92,8 +92,10 @@ public sealed partial class SendSms : Activity
 
     [Output] public Output<int> SentCount { get; set; } = new();
     [Output] public Output<int> FailedCount { get; set; } = new();
-    [Output(Description = "Recipients a vendor may have sent the SMS to although its answer was lost (a 500, a timeout, or a crash during the call). They were not sent again; a delivery report for one settles it as sent (WaitForDeliveryReport waits for them too and lists them in SettledRecipients).")]
+    [Output(Description = "Recipients a vendor may have sent the SMS to although its answer was lost (a 500, a timeout, or a crash during the call). They were not sent again; a delivery report for one settles it as sent (WaitForDeliveryReport waits for them too and lists them in SettledRecipients). Empty when there are more than SmsActivities:MaxResultsInOutputs: InDoubtCount counts them.")]
     public Output<IReadOnlyList<string>> InDoubtRecipients { get; set; } = new();
+    [Output(Description = "How many recipients are in doubt (see InDoubtRecipients), also when that list is left empty over SmsActivities:MaxResultsInOutputs.")]
+    public Output<int> InDoubtCount { get; set; } = new();
     [Output(Description = "Recipients skipped because they are on the opt-out list.")] public Output<int> OptedOutCount { get; set; } = new();
     [Output(Description = "Sum of the fees the vendors reported.")] public Output<decimal> Fee { get; set; } = new();
     [Output(Description = "Why nothing (or not everything) was sent.")] public Output<string?> Error { get; set; } = new();
@@ -398,10 +400,11 @@ public sealed partial class SendSms : Activity
         context.Set(ResultsOmitted, omitted);
         context.Set(SentCount, outputs.SentCount);
         context.Set(FailedCount, outputs.FailedCount);
-        // A send's own list stays whole: a WaitForDeliveryReport after it reads the list to tell who a report settled. A
-        // campaign that waited for its reports itself (failover on failed report) is capped like its other lists.
+        // Capped like the other lists (a campaign's 500s can doubt thousands); InDoubtCount stays whole. A WaitForDeliveryReport
+        // after it reads the list to tell who a report settled: past the limit it names none.
         var inDoubt = outputs.Results.Where(r => r.InDoubt).Select(r => r.Mobile).ToArray();
-        context.Set(InDoubtRecipients, campaign ? Capped(inDoubt) : inDoubt);
+        context.Set(InDoubtRecipients, Capped(inDoubt));
+        context.Set(InDoubtCount, inDoubt.Length);
         context.Set(OptedOutCount, outputs.OptedOutCount);
         context.Set(Fee, outputs.Fee);
         context.Set(Error, outputs.Error);

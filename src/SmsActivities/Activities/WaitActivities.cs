@@ -55,8 +55,10 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
     [Output(Description = "Recipients without a report yet (on Timeout), those in doubt included.")] public Output<IReadOnlyList<string>> PendingRecipients { get; set; } = new();
     [Output(Description = "Recipients the SendSms left in doubt whose report showed the vendor had sent them (count them as sent).")]
     public Output<IReadOnlyList<string>> SettledRecipients { get; set; } = new();
-    [Output(Description = "Recipients still in doubt when the wait ended: no report came, so whether the vendor sent them is not known.")]
+    [Output(Description = "Recipients still in doubt when the wait ended: no report came, so whether the vendor sent them is not known. Empty when there are more than SmsActivities:MaxResultsInOutputs: InDoubtCount counts them.")]
     public Output<IReadOnlyList<string>> InDoubtRecipients { get; set; } = new();
+    [Output(Description = "How many recipients are still in doubt (see InDoubtRecipients), also when that list is left empty over SmsActivities:MaxResultsInOutputs.")]
+    public Output<int> InDoubtCount { get; set; } = new();
 
     /// <summary>A literal SendSms reference must name a SendSms of this workflow (by id or name); scripts are checked when they run.</summary>
     public IEnumerable<string> Validate(Workflow workflow)
@@ -215,6 +217,7 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         context.Set(Tally, new ReportTally(rows.Count, reports.Length - failed.Length, failed.Length, pending.Length));
         context.Set(SettledRecipients, Capped(rows.Where(r => r.RecordStatus == SendRecordStatus.Accepted && doubted.Contains(r.Mobile)).Select(r => r.Mobile).ToArray()));
         context.Set(InDoubtRecipients, Capped(inDoubt.Select(r => r.Mobile).ToArray()));
+        context.Set(InDoubtCount, inDoubt.Length);
         await context.CompleteActivityAsync(timedOut ? BlockingActivity.TimeoutOutcome : failed.Length > 0 ? Failed : Delivered);
     }
 
@@ -295,7 +298,9 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         context.Set(PendingRecipients, pending.Select(p => p?["mobile"]?.GetValue<string>() is { Length: > 0 } m ? m : p?["messageId"]?.GetValue<string>() ?? "").ToArray());
         context.Set(Tally, new ReportTally(list.Length + pending.Count, list.Length - failed.Length, failed.Length, pending.Count));
         context.Set(SettledRecipients, settled.Select(n => n?.GetValue<string>()).OfType<string>().ToArray());
-        context.Set(InDoubtRecipients, pending.Where(p => p?["inDoubt"]?.GetValue<bool>() == true).Select(p => p?["mobile"]?.GetValue<string>()).OfType<string>().ToArray());
+        var inDoubt = pending.Where(p => p?["inDoubt"]?.GetValue<bool>() == true).Select(p => p?["mobile"]?.GetValue<string>()).OfType<string>().ToArray();
+        context.Set(InDoubtRecipients, inDoubt);
+        context.Set(InDoubtCount, inDoubt.Length);
         return failed.Length;
     }
 }

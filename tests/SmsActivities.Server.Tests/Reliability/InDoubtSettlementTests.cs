@@ -141,7 +141,13 @@ public sealed class InDoubtSettlementTests
         Assert.True(afterBoth == $"{SendRecordStatus.Accepted} {sids[0]}, {SendRecordStatus.Accepted} {sids[1]}", $"records after both reports: {afterBoth}");
     }
 
-    private static HashSet<string> InDoubt(JsonNode summary) => summary["inDoubt"]!.AsArray().Select(n => n!.GetValue<string>()).ToHashSet();
+    /// <summary>The recipients the summary lists in doubt, which its count must agree with (these campaigns are under the outputs limit).</summary>
+    private static HashSet<string> InDoubt(JsonNode summary)
+    {
+        var listed = summary["inDoubtRecipients"]!.AsArray().Select(n => n!.GetValue<string>()).ToHashSet();
+        Assert.True(summary["inDoubt"]?.GetValue<int>() == listed.Count, $"inDoubt counts {summary["inDoubt"]?.ToJsonString() ?? "nothing"}, inDoubtRecipients lists {listed.Count}: {summary.ToJsonString()}");
+        return listed;
+    }
 
     private static string[] Recipients(int count, int offset) =>
         Enumerable.Range(offset, count).Select(i => $"+86137{i:D8}").ToArray();

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using SmsActivities.Emulators;
 using SmsActivities.Workflows.Runtime;
 
 namespace SmsActivities.Server.Tests.Samples;
@@ -109,4 +111,45 @@ public sealed class VendorFaultTests
             .Select(i => server.Instances.GetStateAsync(i.Id)));
         Assert.Contains(outputs, s => s!.ActivityOutputs.TryGetValue("SendOtp", out var o) && o["InDoubtRecipients"]!.AsArray().Count == 1);
     }
+
+    /// <summary>
+    /// A campaign of 5 over an outputs limit of 3 whose vendor sent every message and then answered 500, with no report
+    /// ever coming: the sample's status and summary count all 5 in doubt, although the activities' lists of them are
+    /// left empty over the limit (before InDoubtCount the sample counted that list and said 0).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SampleWorkflowTests.Flavours), MemberType = typeof(SampleWorkflowTests))]
+    public async Task A_campaigns_summary_counts_every_recipient_in_doubt_when_there_are_more_than_the_outputs_limit(string flavour)
+    {
+        await using var server = await SandboxServer.StartAsync(new Dictionary<string, string?> { ["SmsActivities:MaxResultsInOutputs"] = "3" });
+        var recipients = Enumerable.Range(0, 5).Select(i => $"+86138001382{i:D2}").ToArray();
+        foreach (var mobile in recipients) server.Emulators.Yunpian.Script.For(mobile, DeliveryPlan.NeverReport);
+        await SetFaultsAsync(server, "yunpian", new { failNext = 1, fault = "AcceptThenFail", status = 500 });
+
+        var (accepted, body) = await server.PostAsync($"workflows/{flavour}campaign", new { recipients, text = "Spring sale: 20% off this weekend." });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var statusUrl = body!["statusUrl"]!.GetValue<string>();
+
+        // While the reports are awaited the status counts them from the send.
+        var waiting = await StatusWhenAsync(server, statusUrl, "waiting for delivery reports");
+        Assert.True(waiting["summary"]!["inDoubt"]?.GetValueKind() == JsonValueKind.Number && waiting["summary"]!["inDoubt"]!.GetValue<int>() == 5,
+            $"while waiting: {waiting.ToJsonString()}");
+        Assert.Equal(recipients, server.Emulators.Yunpian.Sent.Select(m => m.E164).Order());
+        Assert.Empty(server.Emulators.Tencent.Sent);
+
+        // No report comes: the wait times out, and the summary counts them from the wait.
+        server.Time.Advance(TimeSpan.FromMinutes(31));
+        var finished = await StatusWhenAsync(server, statusUrl, "finished");
+        var summary = finished["summary"]!;
+        Assert.True(summary["inDoubt"]?.GetValueKind() == JsonValueKind.Number && summary["inDoubt"]!.GetValue<int>() == 5, $"finished: {finished.ToJsonString()}");
+        Assert.True(summary["sent"]!.GetValue<int>() == 0 && summary["firstRound"]!["pending"]!.GetValue<int>() == 5, $"finished: {finished.ToJsonString()}");
+    }
+
+    private static Task<JsonNode> StatusWhenAsync(SandboxServer server, string statusUrl, string wanted) =>
+        SandboxServer.EventuallyAsync($"the campaign's status to say {wanted}", async () =>
+        {
+            using var response = await server.Http.GetAsync(statusUrl.TrimStart('/'));
+            var answer = response.IsSuccessStatusCode ? JsonNode.Parse(await response.Content.ReadAsStringAsync()) : null;
+            return answer?["status"]?.GetValue<string>() == wanted ? answer : null;
+        });
 }

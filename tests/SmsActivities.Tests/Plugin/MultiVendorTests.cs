@@ -104,6 +104,7 @@ public sealed class MultiVendorTests
         Assert.Empty(bed.Tencent.Sent);
         var outputs = await bed.OutputsAsync(run.InstanceId, "send");
         Assert.Equal([A, B], outputs["InDoubtRecipients"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(2, outputs["InDoubtCount"]?.GetValue<int>());
         Assert.All(outputs["Results"]!.AsArray(), r => Assert.True(r!["inDoubt"]!.GetValue<bool>()));
     }
 

@@ -39,6 +39,7 @@ public sealed class SendEmailSmtpTests
         var outputs = await bed.OutputsAsync(run.InstanceId, "mail");
         Assert.True((await bed.OutcomesAsync(run.InstanceId, "mail")).SequenceEqual([SendEmail.Unknown]), outputs.ToJsonString());
         Assert.Equal([Ann], outputs["InDoubtRecipients"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(1, outputs["InDoubtCount"]?.GetValue<int>());
         // The server did queue Ann's message: sending it again (or failing it over) would deliver it twice.
         Assert.Single(server.MailboxOf(Ann));
         Assert.Empty(server.MailboxOf(Bob));
@@ -59,6 +60,7 @@ public sealed class SendEmailSmtpTests
         var outputs = await bed.OutputsAsync(run.InstanceId, "mail");
         Assert.True((await bed.OutcomesAsync(run.InstanceId, "mail")).SequenceEqual([SendEmail.Failed]), outputs.ToJsonString());
         Assert.Empty(outputs["InDoubtRecipients"]!.AsArray());
+        Assert.Equal(0, outputs["InDoubtCount"]?.GetValue<int>());
         Assert.Empty(server.Messages);
     }
 }

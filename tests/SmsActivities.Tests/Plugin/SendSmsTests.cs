@@ -197,6 +197,26 @@ public sealed class SendSmsTests
     }
 
     [Fact]
+    public async Task A_campaign_over_the_output_limit_leaves_its_in_doubt_list_empty_counts_them_in_InDoubtCount_and_its_outcome_Unknown()
+    {
+        var many = Enumerable.Range(0, 5).Select(i => $"+86139{i:D8}").ToList();
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("doubted-campaign", f =>
+                f.Add(new SendSms { Id = "send", Vendor = new(VendorNames.Yunpian), Recipients = new(many), Text = new("【SmsSandbox】Big sale") }))],
+            new Dictionary<string, string?> { ["SmsActivities:MaxResultsInOutputs"] = "3" });
+        bed.Emulators.Set.Yunpian.Faults.FailNextCalls(1, EmulatorFault.AcceptThenFail, 500);
+
+        var run = await bed.RunAsync("doubted-campaign");
+
+        Assert.Equal([SendSms.Unknown], await bed.OutcomesAsync(run.InstanceId, "send"));
+        var send = await bed.OutputsAsync(run.InstanceId, "send");
+        Assert.True(send["InDoubtRecipients"]!.AsArray().Count == 0, $"in doubt listed over a limit of 3: {send["InDoubtRecipients"]!.ToJsonString()}");
+        Assert.True(send["InDoubtCount"]?.GetValue<int>() == 5, $"InDoubtCount {send["InDoubtCount"]?.ToJsonString() ?? "(none)"}, expected the 5 in doubt");
+        Assert.True(send["ResultsOmitted"]!.GetValue<bool>());
+        // The records still name them.
+        Assert.Equal(5, await bed.WithDbAsync(db => db.SendRecords.CountAsync(r => r.InstanceId == run.InstanceId && r.Status == SendRecordStatus.InDoubt)));
+    }
+
+    [Fact]
     public async Task An_oversize_batch_is_refused_before_anything_is_sent()
     {
         var many = Enumerable.Range(0, 501).Select(i => $"+86139{i:D8}").ToList();

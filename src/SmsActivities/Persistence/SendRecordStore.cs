@@ -53,6 +53,12 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
     private const string ZoneKeySeparator = "-z";
 
+    /// <summary>
+    /// Most delivery reports one SQLite transaction writes, half a push of a hundred: an acknowledgement waiting for the
+    /// plug-in file's write turn waits for one such transaction, not for a whole batch of pushes.
+    /// </summary>
+    internal const int ReportsPerSqliteTransaction = 50;
+
     /// <summary>The key of one time zone group of a send split by its send window: the attempt's key and the group's.</summary>
     public static string SendZoneKey(string attemptKey, string groupKey) => attemptKey + ZoneKeySeparator + groupKey;
 
@@ -517,7 +523,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
 
     /// <summary>
     /// Keeps the first final delivery report of each message (an <c>Unknown</c> report only until a final one comes),
-    /// with the time it was received. Reports of one push are written in one transaction.
+    /// with the time it was received. On SQLite the reports are written <see cref="ReportsPerSqliteTransaction"/> to a
+    /// transaction, elsewhere all in one.
     /// </summary>
     /// <returns>
     /// The sends whose records carry the reported messages, as <see cref="SendReportLedger.SendsOfAsync"/> finds them,
@@ -546,10 +553,21 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await BeginAsync(db, reports.Select(r => InsightRollup.MessageLock(r.Vendor, r.MessageId)), cancellationToken)
-            .ConfigureAwait(false);
-        var sendsOf = await StoreReportsAsync(db, reports, receivedAt, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        // On SQLite a transaction holds the file's only write lock, and the webhooks' acknowledgements write the same file:
+        // a batch of pushes (thousands of reports) in one transaction kept them waiting for a second or more. A transaction
+        // per slice hands the write turn on between slices. Safe to split: each slice keeps the cells equal to what it
+        // wrote, and a crash between slices leaves the inbox rows, whose rerun finds the stored reports and changes nothing.
+        // PostgreSQL's writers do not wait for each other: the batch stays one transaction there.
+        var slice = db.Database.ProviderName == DatabaseSettings.SqliteProviderName ? ReportsPerSqliteTransaction : reports.Count;
+        var sendsOf = new Dictionary<(string Vendor, string MessageId), SendReference>();
+        foreach (var part in reports.Chunk(slice))
+        {
+            db.ChangeTracker.Clear();
+            await using var transaction = await BeginAsync(db, part.Select(r => InsightRollup.MessageLock(r.Vendor, r.MessageId)), cancellationToken)
+                .ConfigureAwait(false);
+            foreach (var (message, send) in await StoreReportsAsync(db, part, receivedAt, cancellationToken).ConfigureAwait(false)) sendsOf.TryAdd(message, send);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
         return sendsOf;
     }
 

@@ -120,6 +120,39 @@ public sealed class InsightRollupTests
     }
 
     /// <summary>
+    /// A batch of reports larger than one SQLite transaction is written slice by slice: each message still counts once,
+    /// an Unknown report and the final one of the same message in different slices leave the final one, and every
+    /// reported message's send is returned.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_batch_of_reports_written_in_several_transactions_counts_each_message_once(bool postgres)
+    {
+        await using var db = await TestDatabase.CreateAsync(postgres);
+        var store = new SendRecordStore(db.Factory, _time);
+        var size = SendRecordStore.ReportsPerSqliteTransaction * 5 / 2;
+        var mobiles = Enumerable.Range(0, size).Select(i => $"+86137{i:D8}").ToArray();
+        await store.BeginAsync("large", "i-large", "Send1", VendorNames.Yunpian, mobiles, default, batched: true);
+        var ids = await store.RecordIdsAsync("large", default);
+        await store.StartBatchAsync(ids.Values.ToArray(), default);
+        await store.SettleAsync("large", ids, mobiles.Select((m, i) => new SmsRecipientOutcome(m, VendorNames.Yunpian, true, $"l{i}", "0", null, 0.05m, 1)).ToArray(), default);
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        // l0 is reported Unknown in the first slice and Delivered in the last; l1 Delivered, then a late Failed that must not stand.
+        var reports = mobiles.Select((_, i) => Report(VendorNames.Yunpian, $"l{i}", i == 0 ? DeliveryStatus.Unknown : DeliveryStatus.Delivered))
+            .Append(Report(VendorNames.Yunpian, "l0", DeliveryStatus.Delivered)).Append(Report(VendorNames.Yunpian, "l1", DeliveryStatus.Failed, "LATE")).ToArray();
+        var sends = await store.RecordReportsAsync(reports, _time.GetUtcNow(), default);
+
+        await AssertCellsAsync(db, "after a batch over several transactions");
+        Assert.Equal(size, sends.Count);
+        Assert.All(sends.Values, s => Assert.Equal("large", s.Key));
+        await using var context = await db.Factory.CreateDbContextAsync();
+        Assert.Equal(size, await context.DeliveryReports.CountAsync(d => d.Status == "Delivered"));
+        Assert.Equal(size, await context.InsightCells.Where(c => c.DeliveryStatus == "Delivered").SumAsync(c => c.Count));
+    }
+
+    /// <summary>
     /// The interleaving that loses a report without the per-message lock, forced: the settle of a send is held just
     /// before it reads the reports, and the report's writer just before it reads the send records, until both are there
     /// or 5 s passed (how long one waits when the other is rightly locked out). Neither may then miss the other.

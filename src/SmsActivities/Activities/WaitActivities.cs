@@ -195,7 +195,9 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
     private async ValueTask EndSendWaitAsync(ActivityExecutionContext context, bool timedOut)
     {
         var send = SendOf(context);
-        var rows = await context.GetService<SendReportLedger>()!.RowsAsync(Reference(context, send), send.IncludeInDoubt, context.CancellationToken);
+        // One read for every wait its dispatcher batch ends, rather than one per wait.
+        var rows = await BatchSendRows.RowsAsync(context.WorkflowExecutionContext.Batch, context.GetService<SendReportLedger>()!, context.GetService<SendRecordWatch>(),
+            Reference(context, send), send.IncludeInDoubt, context.CancellationToken);
         // Recipients the SendSms called in doubt whose records a report has since settled: the vendor did send them.
         var doubted = send.IncludeInDoubt && context.ExpressionContext.GetOutput(send.ActivityId, nameof(SendSms.InDoubtRecipients)) is JsonArray list
             ? list.Select(n => n?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal)

@@ -54,16 +54,30 @@ public sealed class BatchSendRows : IDisposable
 
     private Task<SendRowsRead> ReadAsync(CancellationToken cancellationToken)
     {
+        TaskCompletionSource<SendRowsRead> reading;
         lock (_gate)
         {
-            if (_read is null)
-            {
-                // Watched before the read begins, so no write after it goes untold.
-                _watch.Add(this);
-                _read = _ledger.ReadRowsAsync(_ahead.Value.Select(s => (s.Key, s.Value)).ToArray(), cancellationToken);
-            }
-            return _read;
+            if (_read is { } read) return read;
+            reading = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            _read = reading.Task;
         }
+        // Outside the lock: on SQLite the read runs on the caller's thread to its end, and the batch's other waits await
+        // it meanwhile instead of blocking theirs. Watched before the read begins, so no write after it goes untold.
+        _watch.Add(this);
+        return ReadIntoAsync(reading, cancellationToken);
+    }
+
+    private async Task<SendRowsRead> ReadIntoAsync(TaskCompletionSource<SendRowsRead> reading, CancellationToken cancellationToken)
+    {
+        try
+        {
+            reading.SetResult(await _ledger.ReadRowsAsync(_ahead.Value.Select(s => (s.Key, s.Value)).ToArray(), cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception e)
+        {
+            reading.SetException(e);
+        }
+        return await reading.Task.ConfigureAwait(false);
     }
 
     /// <summary>See <see cref="SendRecordWatch.Written"/>; <paramref name="send"/> null: records written by id, of any send.</summary>

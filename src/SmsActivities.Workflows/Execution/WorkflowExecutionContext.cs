@@ -24,9 +24,10 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     private readonly HashSet<string> _suspendedJournaled = new(StringComparer.Ordinal);
 
     internal WorkflowExecutionContext(Workflow workflow, WorkflowState state, IServiceProvider services, TimeProvider time,
-        ExpressionEvaluator evaluator, CancellationToken cancellationToken)
+        ExpressionEvaluator evaluator, CancellationToken cancellationToken, ResumeBatch? batch = null)
     {
         Workflow = workflow;
+        Batch = batch;
         State = state;
         Services = services;
         Time = time;
@@ -41,6 +42,8 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     public TimeProvider Time { get; }
     internal ExpressionEvaluator Evaluator { get; }
     public CancellationToken CancellationToken { get; }
+    /// <summary>The dispatcher batch this run resumes with others; null for a run on its own (a start, an inline resume, a retry).</summary>
+    public ResumeBatch? Batch { get; }
     internal string? TriggerActivityId { get; set; }
     internal JsonObject? TriggerInput { get; set; }
     internal List<WorkflowExecutionLogRecord> NewJournal { get; } = [];

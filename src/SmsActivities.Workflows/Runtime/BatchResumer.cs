@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SmsActivities.Workflows.Execution;
 using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Workflows.Runtime;
@@ -52,13 +53,16 @@ internal sealed class BatchResumer(
             // Leased in the claim's transaction, while every claimed delivery still existed: none can have been served since.
             var pending = rows.SelectMany(r => mine[r.Id]).Select(d => d.Delivery.Id).ToHashSet(StringComparer.Ordinal);
             var runs = new ResumedRun?[rows.Count];
+            // What each run resumes with, for an activity that would read for its own run what it can read once for all.
+            await using var batch = new ResumeBatch(claim.Deliveries.Where(c => pending.Contains(c.Delivery.Id))
+                .Select(c => new BatchResumption(c.Delivery.InstanceId!, c.Stimulus?.Name, c.Stimulus?.PayloadJson, c.Stimulus?.InputJson)).ToList());
             await Parallel.ForAsync(0, rows.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Value.MaxParallelRuns), CancellationToken = cancellationToken },
                 async (i, ct) =>
                 {
                     var resumptions = mine[rows[i].Id].Select(d => new Resumption(d.Delivery.BookmarkId!, d.Input, d.Delivery.Id, d.StimulusHash)).ToList();
                     try
                     {
-                        runs[i] = await resumer.RunAsync(rows[i], resumptions, pending, ct);
+                        runs[i] = await resumer.RunAsync(rows[i], resumptions, pending, ct, batch);
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {

@@ -72,19 +72,21 @@ internal sealed class BookmarkResumer(
     /// Applies <paramref name="resumptions"/> in order to the instance of <paramref name="row"/> (leased by the caller),
     /// nothing written yet. A delivery not in <paramref name="pending"/> is gone: under the lease that means a run that
     /// committed before this one served it (the dispatcher and the inline path can both pick one up), and re-matching its
-    /// stimulus here would apply it twice.
+    /// stimulus here would apply it twice. <paramref name="batch"/>: the dispatcher batch the run is part of, if any.
     /// </summary>
-    public Task<ResumedRun> RunAsync(InstanceRow row, IReadOnlyList<Resumption> resumptions, IReadOnlySet<string> pending, CancellationToken cancellationToken) =>
-        RunAsync(row, null, resumptions, pending, cancellationToken);
+    public Task<ResumedRun> RunAsync(InstanceRow row, IReadOnlyList<Resumption> resumptions, IReadOnlySet<string> pending, CancellationToken cancellationToken,
+        Execution.ResumeBatch? batch = null) =>
+        RunAsync(row, null, resumptions, pending, batch, cancellationToken);
 
     /// <summary>
     /// <see cref="RunAsync(InstanceRow, IReadOnlyList{Resumption}, IReadOnlySet{string}, CancellationToken)"/> of a workflow
     /// that is not stored (the start-up warm-up's): the same code, given the workflow instead of finding it.
     /// </summary>
     public Task<ResumedRun> RehearseAsync(InstanceRow row, Execution.Workflow workflow, IReadOnlyList<Resumption> resumptions, CancellationToken cancellationToken) =>
-        RunAsync(row, workflow, resumptions, resumptions.Select(r => r.DeliveryId).OfType<string>().ToHashSet(StringComparer.Ordinal), cancellationToken);
+        RunAsync(row, workflow, resumptions, resumptions.Select(r => r.DeliveryId).OfType<string>().ToHashSet(StringComparer.Ordinal), null, cancellationToken);
 
-    private async Task<ResumedRun> RunAsync(InstanceRow row, Execution.Workflow? given, IReadOnlyList<Resumption> resumptions, IReadOnlySet<string> pending, CancellationToken cancellationToken)
+    private async Task<ResumedRun> RunAsync(InstanceRow row, Execution.Workflow? given, IReadOnlyList<Resumption> resumptions, IReadOnlySet<string> pending,
+        Execution.ResumeBatch? batch, CancellationToken cancellationToken)
     {
         var state = RuntimeRows.ReadState(row);
         var run = new ResumedRun(state, state.Bookmarks.Select(b => b.Id).ToHashSet(StringComparer.Ordinal));
@@ -105,7 +107,7 @@ internal sealed class BookmarkResumer(
                 run.Span = WorkflowTelemetry.StartRun("resume", workflow.DefinitionId, row.Id, traces.Take(resumptions.Select(r => r.DeliveryId)));
                 run.Span?.SetTag("workflow.activity_id", bookmark.ActivityId);
                 run.Span?.SetTag("workflow.resumptions", resumptions.Count);
-                run.Execution = contexts.Create(workflow, state, cancellationToken);
+                run.Execution = contexts.Create(workflow, state, cancellationToken, batch);
             }
             await run.Execution.ResumeAsync(bookmark, resumption.Input);
             await run.Execution.RunAsync();

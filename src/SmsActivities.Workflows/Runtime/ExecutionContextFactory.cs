@@ -6,6 +6,6 @@ namespace SmsActivities.Workflows.Runtime;
 /// <summary>Creates the execution context of one run of an instance, with the runtime's services, clock and evaluator.</summary>
 internal sealed class ExecutionContextFactory(IServiceProvider services, TimeProvider time, ExpressionEvaluator evaluator)
 {
-    public WorkflowExecutionContext Create(Workflow workflow, WorkflowState state, CancellationToken cancellationToken) =>
-        new(workflow, state, services, time, evaluator, cancellationToken);
+    public WorkflowExecutionContext Create(Workflow workflow, WorkflowState state, CancellationToken cancellationToken, ResumeBatch? batch = null) =>
+        new(workflow, state, services, time, evaluator, cancellationToken, batch);
 }

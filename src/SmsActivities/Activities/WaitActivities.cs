@@ -159,10 +159,11 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
             await NothingToWaitForAsync(context);
             return;
         }
-        context.SetProperty(SendKey, new JsonObject { ["key"] = send.Key, ["activityId"] = sendActivityId, ["includeInDoubt"] = includeInDoubt, ["targets"] = progress.Targets });
+        var wait = new SendWait(send.Key, sendActivityId, includeInDoubt, progress.Targets);
+        context.SetProperty(SendKey, new JsonObject { ["key"] = wait.Key, ["activityId"] = wait.ActivityId, ["includeInDoubt"] = wait.IncludeInDoubt, ["targets"] = wait.Targets });
         if (progress.Pending == 0)
         {
-            await EndSendWaitAsync(context, timedOut: false);
+            await EndSendWaitAsync(context, wait, timedOut: false);
             return;
         }
         context.CreateBookmark(new SendReportsBookmark(send.Key), OnSendReportAsync, autoBurn: false);
@@ -190,14 +191,15 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
             progress = await context.GetService<SendReportLedger>()!.ProgressAsync(Reference(context, send), send.IncludeInDoubt, context.CancellationToken);
         }
         if (progress.Pending > 0) return;
-        await EndSendWaitAsync(context, timedOut: false);
+        await EndSendWaitAsync(context, send, timedOut: false);
     }
 
-    /// <summary>The wait ends: its outputs are built once, from the send records and their reports.</summary>
-    private async ValueTask EndSendWaitAsync(ActivityExecutionContext context, bool timedOut)
+    /// <summary>The wait on <paramref name="send"/> ends: its outputs are built once, from the send records and their reports.</summary>
+    private async ValueTask EndSendWaitAsync(ActivityExecutionContext context, SendWait send, bool timedOut)
     {
-        var send = SendOf(context);
-        var rows = await context.GetService<SendReportLedger>()!.RowsAsync(Reference(context, send), send.IncludeInDoubt, context.CancellationToken);
+        // One read for every wait its dispatcher batch ends, rather than one per wait.
+        var rows = await BatchSendRows.RowsAsync(context.WorkflowExecutionContext.Batch, context.GetService<SendReportLedger>()!, context.GetService<SendRecordWatch>(),
+            Reference(context, send), send.IncludeInDoubt, context.CancellationToken);
         // Recipients the SendSms called in doubt whose records a report has since settled: the vendor did send them.
         var doubted = send.IncludeInDoubt && context.ExpressionContext.GetOutput(send.ActivityId, nameof(SendSms.InDoubtRecipients)) is JsonArray list
             ? list.Select(n => n?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal)
@@ -281,7 +283,7 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
 
     private ValueTask OnTimeoutAsync(ActivityExecutionContext context)
     {
-        if (context.GetProperty<JsonObject>(SendKey) is not null) return EndSendWaitAsync(context, timedOut: true);
+        if (context.GetProperty<JsonObject>(SendKey) is not null) return EndSendWaitAsync(context, SendOf(context), timedOut: true);
         Publish(context, context.GetProperty<JsonArray>(PendingKey) ?? [], context.GetProperty<JsonArray>(ReportsKey) ?? [], context.GetProperty<JsonArray>(SettledKey) ?? []);
         return context.CompleteActivityAsync(BlockingActivity.TimeoutOutcome);
     }

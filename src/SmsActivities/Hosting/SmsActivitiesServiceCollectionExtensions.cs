@@ -74,6 +74,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton<SmsVendorRouter>();
         services.TryAddSingleton<OtpService>();
         services.TryAddSingleton<OptOutList>();
+        services.TryAddSingleton<SendRecordWatch>();
         services.TryAddSingleton<SendRecordStore>();
         services.TryAddSingleton<SendReportLedger>();
         services.TryAddSingleton<ReportWaitMarkers>();

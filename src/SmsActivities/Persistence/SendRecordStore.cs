@@ -48,7 +48,7 @@ public sealed record SendLookup<TOutputs>(PriorSend<TOutputs>? Prior, IReadOnlyS
 /// acknowledgement never queues in SQLite's busy handler behind a report or campaign commit.
 /// </param>
 public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> dbFactory, TimeProvider time,
-    [FromKeyedServices(SmsActivitiesDbContext.Schema)] SqliteWriteGate? writes = null)
+    [FromKeyedServices(SmsActivitiesDbContext.Schema)] SqliteWriteGate? writes = null, SendRecordWatch? watch = null)
 {
     private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
     private const string ZoneKeySeparator = "-z";
@@ -76,6 +76,28 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
 
     /// <summary>How many hex characters name a time zone group in its send key (see <see cref="AttemptKey"/>).</summary>
     public const int ZoneGroupKeyLength = 8;
+
+    /// <summary>
+    /// A write a run makes to a send's records (<paramref name="sendKey"/>; null: records by id), told to the batches
+    /// that read sends' rows ahead (<see cref="SendRecordWatch"/>) once it is over, failed or not.
+    /// </summary>
+    private async Task Told(string? sendKey, Task write)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        finally
+        {
+            watch?.Written(sendKey);
+        }
+    }
+
+    private async Task<T> Told<T>(string? sendKey, Task<T> write)
+    {
+        await Told(sendKey, (Task)write).ConfigureAwait(false);
+        return await write.ConfigureAwait(false);
+    }
 
     /// <summary>
     /// What an earlier execution with this idempotency key left behind: null when there was none; otherwise either
@@ -149,7 +171,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
 
     /// <summary>Marks an interrupted send's Pending records InDoubt, once it has been reported to the workflow.</summary>
     public Task MarkInDoubtAsync(string idempotencyKey, CancellationToken cancellationToken) =>
-        TransientRetry.RunAsync(() => MarkInDoubtOnceAsync(idempotencyKey, cancellationToken), cancellationToken);
+        Told(idempotencyKey, TransientRetry.RunAsync(() => MarkInDoubtOnceAsync(idempotencyKey, cancellationToken), cancellationToken));
 
     private async Task MarkInDoubtOnceAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
@@ -204,7 +226,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// </summary>
     public Task BeginAsync(string idempotencyKey, string instanceId, string activityId, string plannedVendor, IReadOnlyList<string> mobiles, CancellationToken cancellationToken,
         bool batched = false, string? definitionId = null) =>
-        TransientRetry.RunAsync(() => BeginOnceAsync(idempotencyKey, instanceId, activityId, plannedVendor, mobiles, batched, definitionId, cancellationToken), cancellationToken);
+        Told(idempotencyKey, TransientRetry.RunAsync(() => BeginOnceAsync(idempotencyKey, instanceId, activityId, plannedVendor, mobiles, batched, definitionId, cancellationToken),
+            cancellationToken));
 
     private async Task BeginOnceAsync(string idempotencyKey, string instanceId, string activityId, string plannedVendor, IReadOnlyList<string> mobiles,
         bool batched, string? definitionId, CancellationToken cancellationToken)
@@ -255,7 +278,9 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// False when some of them were no longer Queued: another run of the send (a node that took the instance over while
     /// this one still ran it) started the batch first, and only that run may hand it to a vendor.
     /// </returns>
-    public async Task<bool> StartBatchAsync(IReadOnlyList<long> recordIds, CancellationToken cancellationToken)
+    public Task<bool> StartBatchAsync(IReadOnlyList<long> recordIds, CancellationToken cancellationToken) => Told(null, StartBatchOnceAsync(recordIds, cancellationToken));
+
+    private async Task<bool> StartBatchOnceAsync(IReadOnlyList<long> recordIds, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         // In the write turn: the batches of a campaign in flight side by side settle while others start.
@@ -270,7 +295,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// <see cref="RecordIdsAsync"/> of the send <paramref name="idempotencyKey"/>), as soon as a batch is answered.
     /// </summary>
     public Task SettleAsync(string idempotencyKey, IReadOnlyDictionary<string, long> recordIds, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken) =>
-        TransientRetry.RunAsync(() => SettleOnceAsync(idempotencyKey, recordIds, outcomes, cancellationToken), cancellationToken);
+        Told(idempotencyKey, TransientRetry.RunAsync(() => SettleOnceAsync(idempotencyKey, recordIds, outcomes, cancellationToken), cancellationToken));
 
     private async Task SettleOnceAsync(string idempotencyKey, IReadOnlyDictionary<string, long> recordIds, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
@@ -329,7 +354,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// execution repeated with the same key (a crash before the workflow committed) replays them instead of sending again.
     /// </summary>
     public Task CompleteAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken) =>
-        TransientRetry.RunAsync(() => CompleteOnceAsync(idempotencyKey, outcomes, outputs, cancellationToken), cancellationToken);
+        Told(idempotencyKey, TransientRetry.RunAsync(() => CompleteOnceAsync(idempotencyKey, outcomes, outputs, cancellationToken), cancellationToken));
 
     private async Task CompleteOnceAsync<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken)
     {
@@ -391,7 +416,10 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// tells how far that earlier run got (<see cref="FailoverStart.Begun"/> false; a crash or a repeated report).
     /// Null when the send has no record for the number.
     /// </summary>
-    public async Task<FailoverStart?> BeginFailoverAsync(string idempotencyKey, string mobile, string failedVendor, string nextVendor, CancellationToken cancellationToken)
+    public Task<FailoverStart?> BeginFailoverAsync(string idempotencyKey, string mobile, string failedVendor, string nextVendor, CancellationToken cancellationToken) =>
+        Told(idempotencyKey, BeginFailoverOnceAsync(idempotencyKey, mobile, failedVendor, nextVendor, cancellationToken));
+
+    private async Task<FailoverStart?> BeginFailoverOnceAsync(string idempotencyKey, string mobile, string failedVendor, string nextVendor, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(idempotencyKey)], cancellationToken, laterLocks: 1).ConfigureAwait(false);

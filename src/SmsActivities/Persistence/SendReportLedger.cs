@@ -153,6 +153,37 @@ public sealed class SendReportLedger(IDbContextFactory<SmsActivitiesDbContext> d
             select new SendReportRow(r.Vendor, r.MessageId, r.Mobile, r.Status, d == null ? null : d.Status, d == null ? null : d.Code));
 
     /// <summary>
+    /// <see cref="RowsAsync"/> of several sends read at once, each named by its key and instance (its SendSms activity is
+    /// told when a wait asks, <see cref="SendRowsRead.For"/>): one statement per <see cref="Chunk"/> sends, instead of
+    /// one per wait, for the waits a batch of reports ends. The recipients in doubt are read too, for the waits that count them.
+    /// </summary>
+    public async Task<SendRowsRead> ReadRowsAsync(IReadOnlyCollection<(string Key, string InstanceId)> sends, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sends);
+        var read = new SendRowsRead();
+        if (sends.Count == 0) return read;
+        // Every time zone group's key carries the separator: the instance's other sends' records mostly stay in the database.
+        var zoned = SendRecordStore.ZoneKeyPrefix("");
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var chunk in sends.DistinctBy(s => s.Key, StringComparer.Ordinal).Chunk(Chunk))
+        {
+            var keys = chunk.Select(s => s.Key).ToArray();
+            var instances = chunk.Select(s => s.InstanceId).Distinct(StringComparer.Ordinal).ToArray();
+            var rows = await (from r in db.SendRecords.AsNoTracking()
+                              where (keys.Contains(r.IdempotencyKey!) || (instances.Contains(r.InstanceId!) && r.IdempotencyKey!.Contains(zoned)))
+                                    && !r.Mobile.Contains("@")
+                                    && ((r.Status == SendRecordStatus.Accepted && r.MessageId != null) || r.Status == SendRecordStatus.InDoubt || r.Status == SendRecordStatus.Pending)
+                              from d in db.DeliveryReports.Where(d => d.Vendor == r.Vendor && d.MessageId == r.MessageId).DefaultIfEmpty()
+                              orderby r.Id
+                              select new SendRowsRead.Row(r.IdempotencyKey!, r.InstanceId, r.ActivityId,
+                                  new SendReportRow(r.Vendor, r.MessageId, r.Mobile, r.Status, d == null ? null : d.Status, d == null ? null : d.Code)))
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            read.Add(chunk, rows);
+        }
+        return read;
+    }
+
+    /// <summary>
     /// The stored reports of those of <paramref name="messageIds"/> that are on a send record, with the record's number: a
     /// wait by message ids takes these when it begins, since their reports were kept in the runtime's inbox only if a
     /// wait had marked them (<see cref="ReportWaitMarkers"/>). What the report table does not keep (its description, the

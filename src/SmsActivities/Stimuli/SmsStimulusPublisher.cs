@@ -115,7 +115,7 @@ public sealed class SmsStimulusPublisher(
     /// <summary>
     /// Does at start what a first batch of reports would pay for besides the writes <see cref="SendRecordStore.WarmAsync"/>
     /// rehearses: its stimuli built and its reads (the records in doubt it may settle, the sends of its messages, the wait
-    /// marks, a send's counts, the send times, and the rows a wait on a send reads when it ends), for a message and a send
+    /// marks, a send's counts, the send times, and the rows a wait on a send reads when it ends, alone or with its batch), for a message and a send
     /// no record has. Nothing is written, counted or traced.
     /// </summary>
     internal async Task WarmAsync(CancellationToken cancellationToken)
@@ -132,6 +132,7 @@ public sealed class SmsStimulusPublisher(
         GC.KeepAlive(SmsStimuli.ForSendReport(report, key, counts[key], at));
         await records.SentAtAsync([(report.Vendor, key)], cancellationToken).ConfigureAwait(false);
         await ledger.RowsAsync(send, includeInDoubt: true, cancellationToken).ConfigureAwait(false);
+        (await ledger.ReadRowsAsync([(key, key)], cancellationToken).ConfigureAwait(false)).For(send, includeInDoubt: true);
     }
 
     /// <summary>

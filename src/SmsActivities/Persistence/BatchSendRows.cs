@@ -13,7 +13,7 @@ namespace SmsActivities.Persistence;
 /// (<see cref="SendRecordWatch"/>), reads its own rows as before. Either way the rows are read after the batch was
 /// claimed, so a wait sees every report whose stimulus resumed it.
 /// </summary>
-public sealed class BatchSendRows : IDisposable
+internal sealed class BatchSendRows : IDisposable
 {
     private readonly SendReportLedger _ledger;
     private readonly SendRecordWatch _watch;

@@ -157,7 +157,7 @@ public sealed class SendReportLedger(IDbContextFactory<SmsActivitiesDbContext> d
     /// told when a wait asks, <see cref="SendRowsRead.For"/>): one statement per <see cref="Chunk"/> sends, instead of
     /// one per wait, for the waits a batch of reports ends. The recipients in doubt are read too, for the waits that count them.
     /// </summary>
-    public async Task<SendRowsRead> ReadRowsAsync(IReadOnlyCollection<(string Key, string InstanceId)> sends, CancellationToken cancellationToken)
+    internal async Task<SendRowsRead> ReadRowsAsync(IReadOnlyCollection<(string Key, string InstanceId)> sends, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sends);
         var read = new SendRowsRead();

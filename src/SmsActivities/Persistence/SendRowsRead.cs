@@ -4,7 +4,7 @@ namespace SmsActivities.Persistence;
 /// The rows of several sends read at once (<see cref="SendReportLedger.ReadRowsAsync"/>), each wait's answered as
 /// <see cref="SendReportLedger.RowsAsync"/> would: the same rows in the same order, by the same rules, only told apart here.
 /// </summary>
-public sealed class SendRowsRead
+internal sealed class SendRowsRead
 {
     /// <summary>A row as read, with what tells which send it belongs to.</summary>
     internal sealed record Row(string Key, string? InstanceId, string? ActivityId, SendReportRow Report);

@@ -38,16 +38,37 @@ internal sealed class DatabaseCommandCounter : IObserver<DiagnosticListener>, IO
 
     public void OnNext(DiagnosticListener value)
     {
+        // Enabled only while counting: EF builds its event data only for a listener that asks for it.
         if (value.Name == DbLoggerCategory.Name)
-            lock (_subscriptions) _subscriptions.Add(value.Subscribe(this));
+            lock (_subscriptions) _subscriptions.Add(value.Subscribe(this, (_, _, _) => !_paused));
     }
+
+    private volatile bool _paused;
+
+    /// <summary>
+    /// Stops counting and takes the profile hook off every connection: counting costs the code measured (EF's event
+    /// data, a managed string per SQLite statement), so timed passes run paused and the counts come from a pass of their own.
+    /// </summary>
+    public void Pause()
+    {
+        _paused = true;
+        lock (_hooked)
+        {
+            foreach (var (handle, _) in _hooked)
+                if (!handle.IsInvalid && !handle.IsClosed) raw.sqlite3_profile(handle, (strdelegate_profile?)null, null);
+            _hooked.Clear();
+        }
+    }
+
+    /// <summary>Counts again; each connection is hooked again when a context next opens it.</summary>
+    public void Resume() => _paused = false;
 
     /// <summary>The benchmark's own queries (e.g. polling for completion) in the flow that called this are not counted.</summary>
     public static void IgnoreThisFlow() => Ignoring.Value = true;
 
     public void OnNext(KeyValuePair<string, object?> value)
     {
-        if (Ignoring.Value) return;
+        if (Ignoring.Value || _paused) return;
         if (value.Key == RelationalEventId.CommandExecuted.Name && value.Value is CommandExecutedEventData executed)
         {
             if (executed.Command.Connection is SqliteConnection) CountsOf(executed.Context).Parameters(executed.Command);
@@ -84,7 +105,7 @@ internal sealed class DatabaseCommandCounter : IObserver<DiagnosticListener>, IO
 
     private void Statement(SqliteStatements connection, string sql)
     {
-        if (_disposed || Ignoring.Value || connection.Context is not { } context) return;
+        if (_disposed || _paused || Ignoring.Value || connection.Context is not { } context) return;
         // The driver's own BEGIN/COMMIT are transactions, counted as EF reports them, not statements.
         if (sql.StartsWith("BEGIN", StringComparison.OrdinalIgnoreCase) || sql.StartsWith("COMMIT", StringComparison.OrdinalIgnoreCase)
             || sql.StartsWith("ROLLBACK", StringComparison.OrdinalIgnoreCase) || sql.StartsWith("SAVEPOINT", StringComparison.OrdinalIgnoreCase)

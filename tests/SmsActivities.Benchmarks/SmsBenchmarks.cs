@@ -43,6 +43,10 @@ internal static class SmsBenchmarks
         var reportCount = Arg("--reports", 1000);
         var pushBatch = Arg("--push-batch", 100);
         var sendCount = Arg("--sends", 300);
+        // Sends of each kind made, untimed, before the timed ones: a fresh process spends its first thousands of sends
+        // mostly in the JIT's tiering (about 4,000 methods on the workflow path, each compiled up to three times), which
+        // says how long warm-up lasts, not what a send costs. "--send-warmup 0" measures the cold process.
+        var sendWarmup = Arg("--send-warmup", 2000);
         var campaignSize = Arg("--recipients", 100_000);
         var callers = Arg("--callers", 4);
         // Batch calls of the campaign in flight at once (Tencent's MaxConcurrentCalls; 1 sends the batches one after another).
@@ -194,10 +198,40 @@ internal static class SmsBenchmarks
             Report("ratio reports/s : bare requests/s", $"1 : {bareRate / ingestRate:F1} (reports at {100 * ingestRate / bareRate:F1}% of bare HTTP)");
 
             // 2. SendSms through a workflow vs the bare vendor client, one recipient each, sequential.
-            counter.Take();
             // The process's CPU time beside the wall clock: on a loaded machine the wall clock mostly measures the wait for
             // a core, which grows with the work a send does; the CPU time is that work (the in-process emulator's included).
+            counter.Pause();
+            for (var i = 0; i < sendWarmup; i++)
+            {
+                await Start(runtime, "send", Mobile(4_000_000 + i));
+                await sender.SendSmsAsync(new SmsMessage { Recipients = [PhoneNumber.Parse(Mobile(5_000_000 + i))], Text = "warm-up" });
+            }
+            // SMS_BENCH_PAUSE_BEFORE_SENDS=file: as for the reports, a pause for a profiler to attach to the warm process.
+            if (Environment.GetEnvironmentVariable("SMS_BENCH_PAUSE_BEFORE_SENDS") is { } pauseBeforeSends)
+            {
+                Console.WriteLine($"paused before the timed sends, process {Environment.ProcessId}: create {pauseBeforeSends} to go on");
+                while (!File.Exists(pauseBeforeSends)) await Task.Delay(100);
+            }
+            // The statements of a send, counted in a pass of their own: counting is not free, and the timed pass runs without it.
+            var countedSends = Math.Min(sendCount, 100);
+            counter.Resume();
+            counter.Take();
+            for (var i = 0; i < countedSends; i++)
+                await Start(runtime, "send", Mobile(6_000_000 + i));
+            var perSend = counter.Take();
+            counter.Pause();
+            var allocated = GC.GetTotalAllocatedBytes();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            // The methods JIT-compiled over the sends (SMS_BENCH_SEND_JIT_LOG=file lists them): a count that grows with
+            // the number of sends means code is generated per send.
+            var sendJitLog = Environment.GetEnvironmentVariable("SMS_BENCH_SEND_JIT_LOG");
+            using var sendJitProbe = sendJitLog is null ? null : new JitProbe();
+            var (sendJitMethods, sendJitTime) = (JitInfo.GetCompiledMethodCount(), JitInfo.GetCompilationTime());
+            sendJitProbe?.Start();
+            // SMS_BENCH_SEND_ALLOC_LOG=file: the types the sends through a workflow allocate most (sampled by the runtime).
+            var sendAllocLog = Environment.GetEnvironmentVariable("SMS_BENCH_SEND_ALLOC_LOG");
+            using var sendAllocProbe = sendAllocLog is null ? null : new AllocationProbe();
+            sendAllocProbe?.Start();
             sw.Restart();
             for (var i = 0; i < sendCount; i++)
             {
@@ -206,8 +240,12 @@ internal static class SmsBenchmarks
             }
             var viaWorkflow = sw.Elapsed;
             var workflowCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-            var perSend = counter.Take();
+            var workflowAllocated = GC.GetTotalAllocatedBytes() - allocated;
+            (sendJitMethods, sendJitTime) = (JitInfo.GetCompiledMethodCount() - sendJitMethods, JitInfo.GetCompilationTime() - sendJitTime);
+            if (sendJitProbe is not null) await File.WriteAllLinesAsync(sendJitLog!, sendJitProbe.Stop());
+            if (sendAllocProbe is not null) await File.WriteAllLinesAsync(sendAllocLog!, sendAllocProbe.Stop());
             cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            allocated = GC.GetTotalAllocatedBytes();
             sw.Restart();
             for (var i = 0; i < sendCount; i++)
             {
@@ -216,13 +254,18 @@ internal static class SmsBenchmarks
             }
             var viaClient = sw.Elapsed;
             var clientCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-            Report($"SendSms through a workflow (1 recipient, {sendCount} sequential)", $"{sendCount / viaWorkflow.TotalSeconds:F0}/s ({viaWorkflow.TotalMilliseconds / sendCount:F2} ms each)");
+            var clientAllocated = GC.GetTotalAllocatedBytes() - allocated;
+            Report($"SendSms through a workflow (1 recipient, {sendCount} sequential, after {sendWarmup} untimed)", $"{sendCount / viaWorkflow.TotalSeconds:F0}/s ({viaWorkflow.TotalMilliseconds / sendCount:F2} ms each)");
             Report("bare vendor client against the emulator (same)", $"{sendCount / viaClient.TotalSeconds:F0}/s ({viaClient.TotalMilliseconds / sendCount:F2} ms each)");
             Report("ratio workflow time : bare client time", $"{viaWorkflow.TotalSeconds / viaClient.TotalSeconds:F2}");
+            Report("memory allocated per send, workflow / bare client (all threads, the emulator's included)",
+                $"{workflowAllocated / 1024.0 / sendCount:F0} KB / {clientAllocated / 1024.0 / sendCount:F0} KB");
+            Report("methods JIT-compiled over the sends through a workflow", $"{sendJitMethods} ({sendJitTime.TotalMilliseconds:F0} ms of JIT)");
             Report("process CPU time per send, workflow / bare client", $"{workflowCpu.TotalMilliseconds / sendCount:F2} ms / {clientCpu.TotalMilliseconds / sendCount:F2} ms (ratio {workflowCpu / clientCpu:F2})");
-            if (sendCount > 0)
+            if (countedSends > 0)
                 foreach (var (context, counts) in perSend.OrderBy(c => c.Key, StringComparer.Ordinal))
-                    Report($"per SendSms through a workflow, {context}", counts.Describe(sendCount));
+                    Report($"per SendSms through a workflow, {context}", counts.Describe(countedSends));
+            counter.Resume();
 
             // 3. Campaign: one SendSms to N recipients (batched to Tencent's 200 per call) vs the bare client sending the same N.
             if (campaignSize > 0)

@@ -49,7 +49,7 @@ internal sealed class DatabaseCommandCounter : IObserver<DiagnosticListener>, IO
     /// Stops counting and takes the profile hook off every connection: counting costs the code measured (EF's event
     /// data, a managed string per SQLite statement), so timed passes run paused and the counts come from a pass of their own.
     /// </summary>
-    public void Pause()
+    public async Task PauseAsync()
     {
         _paused = true;
         lock (_hooked)
@@ -58,10 +58,19 @@ internal sealed class DatabaseCommandCounter : IObserver<DiagnosticListener>, IO
                 if (!handle.IsInvalid && !handle.IsClosed) raw.sqlite3_profile(handle, (strdelegate_profile?)null, null);
             _hooked.Clear();
         }
+        await Task.Delay(EfLoggingCacheTime);
     }
 
     /// <summary>Counts again; each connection is hooked again when a context next opens it.</summary>
-    public void Resume() => _paused = false;
+    public async Task ResumeAsync()
+    {
+        _paused = false;
+        await Task.Delay(EfLoggingCacheTime);
+    }
+
+    // EF caches whether anyone listens to its command events for a while (ConfigureLoggingCacheTime, 1 s by default):
+    // counting starts or stops only once that has run out.
+    private static readonly TimeSpan EfLoggingCacheTime = TimeSpan.FromSeconds(1.2);
 
     /// <summary>The benchmark's own queries (e.g. polling for completion) in the flow that called this are not counted.</summary>
     public static void IgnoreThisFlow() => Ignoring.Value = true;

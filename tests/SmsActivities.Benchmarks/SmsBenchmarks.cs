@@ -200,7 +200,7 @@ internal static class SmsBenchmarks
             // 2. SendSms through a workflow vs the bare vendor client, one recipient each, sequential.
             // The process's CPU time beside the wall clock: on a loaded machine the wall clock mostly measures the wait for
             // a core, which grows with the work a send does; the CPU time is that work (the in-process emulator's included).
-            counter.Pause();
+            await counter.PauseAsync();
             for (var i = 0; i < sendWarmup; i++)
             {
                 await Start(runtime, "send", Mobile(4_000_000 + i));
@@ -214,12 +214,12 @@ internal static class SmsBenchmarks
             }
             // The statements of a send, counted in a pass of their own: counting is not free, and the timed pass runs without it.
             var countedSends = Math.Min(sendCount, 100);
-            counter.Resume();
+            await counter.ResumeAsync();
             counter.Take();
             for (var i = 0; i < countedSends; i++)
                 await Start(runtime, "send", Mobile(6_000_000 + i));
             var perSend = counter.Take();
-            counter.Pause();
+            await counter.PauseAsync();
             var allocated = GC.GetTotalAllocatedBytes();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             // The methods JIT-compiled over the sends (SMS_BENCH_SEND_JIT_LOG=file lists them): a count that grows with
@@ -265,7 +265,7 @@ internal static class SmsBenchmarks
             if (countedSends > 0)
                 foreach (var (context, counts) in perSend.OrderBy(c => c.Key, StringComparer.Ordinal))
                     Report($"per SendSms through a workflow, {context}", counts.Describe(countedSends));
-            counter.Resume();
+            await counter.ResumeAsync();
 
             // 3. Campaign: one SendSms to N recipients (batched to Tencent's 200 per call) vs the bare client sending the same N.
             if (campaignSize > 0)

@@ -39,7 +39,7 @@ public sealed class ClusterLeadership : IAsyncDisposable, IDisposable
             {
                 await using var context = new WorkflowDbContext(options);
                 _connectionString = context.Database.GetConnectionString();
-                _postgres = context.Database.ProviderName == DatabaseSettings.NpgsqlProviderName;
+                _postgres = DatabaseEngine.IsPostgres(context.Database);
             }
             if (_postgres is false) return true;
             if (_held.TryGetValue(role, out var held))

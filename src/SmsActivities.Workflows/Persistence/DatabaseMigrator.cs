@@ -67,7 +67,7 @@ public static class DatabaseMigrator
     /// <summary>Npgsql's history repository answers "exists" with true whatever is there, so PostgreSQL is asked itself.</summary>
     private static async Task<bool> HistoryExistsAsync(DbContext context, CancellationToken cancellationToken)
     {
-        if (context.Database.ProviderName != DatabaseSettings.NpgsqlProviderName)
+        if (!DatabaseEngine.IsPostgres(context.Database))
             return await context.GetService<IHistoryRepository>().ExistsAsync(cancellationToken).ConfigureAwait(false);
         if (!await context.GetService<IRelationalDatabaseCreator>().ExistsAsync(cancellationToken).ConfigureAwait(false)) return false;
         var options = RelationalOptionsExtension.Extract(context.GetService<IDbContextOptions>());
@@ -91,7 +91,7 @@ public static class DatabaseMigrator
             await context.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
             await AdoptLegacySqliteAsync(context, legacyTable, cancellationToken).ConfigureAwait(false);
         }
-        else if (context.Database.ProviderName == DatabaseSettings.NpgsqlProviderName)
+        else if (DatabaseEngine.IsPostgres(context.Database))
         {
             await CreatePostgresHistoryAsync(context, cancellationToken).ConfigureAwait(false);
         }

@@ -128,7 +128,7 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
     public static int RowsPerStatement(DatabaseFacade database, int columns, int most)
     {
         ArgumentNullException.ThrowIfNull(database);
-        return database.ProviderName == SqliteProviderName ? Math.Clamp(SqliteParametersPerStatement / Math.Max(1, columns), 1, most) : most;
+        return DatabaseEngine.IsSqlite(database) ? Math.Clamp(SqliteParametersPerStatement / Math.Max(1, columns), 1, most) : most;
     }
 
     private const int SqliteParametersPerStatement = 100;

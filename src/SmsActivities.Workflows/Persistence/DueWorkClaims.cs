@@ -65,5 +65,5 @@ internal static class DueWorkClaims
         public long WasDueAt { get; set; }
     }
 
-    private static bool IsPostgres(WorkflowDbContext context) => context.Database.ProviderName == DatabaseSettings.NpgsqlProviderName;
+    private static bool IsPostgres(WorkflowDbContext context) => DatabaseEngine.IsPostgres(context.Database);
 }

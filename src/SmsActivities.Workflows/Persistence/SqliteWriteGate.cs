@@ -28,7 +28,7 @@ public sealed class SqliteWriteGate
     /// <param name="urgent">A caller is waiting for this write (an acknowledgement): it goes before background writes.</param>
     public async ValueTask<IDisposable> EnterAsync(DbContext context, bool urgent, CancellationToken cancellationToken)
     {
-        if (context.Database.ProviderName != DatabaseSettings.SqliteProviderName) return Open.Instance;
+        if (!DatabaseEngine.IsSqlite(context.Database)) return Open.Instance;
         TaskCompletionSource turn;
         LinkedListNode<TaskCompletionSource> node;
         lock (_lock)

@@ -26,7 +26,7 @@ namespace SmsActivities.Workflows.Persistence;
 internal static class StimulusHashLocks
 {
     public static IsolationLevel Isolation(DbContext context) =>
-        context.Database.ProviderName == DatabaseSettings.NpgsqlProviderName ? IsolationLevel.ReadCommitted : IsolationLevel.Serializable;
+        DatabaseEngine.IsPostgres(context.Database) ? IsolationLevel.ReadCommitted : IsolationLevel.Serializable;
 
     /// <summary>
     /// Within the open transaction: waits for and holds, until it ends, the locks of the bookmarks it writes
@@ -35,7 +35,7 @@ internal static class StimulusHashLocks
     public static async Task LockAsync(DbContext context, IEnumerable<string> bookmarkHashes, IEnumerable<(string Hash, string? DedupeKey)> waitingStimuli,
         CancellationToken cancellationToken)
     {
-        if (context.Database.ProviderName != DatabaseSettings.NpgsqlProviderName) return;
+        if (!DatabaseEngine.IsPostgres(context.Database)) return;
         // Key → exclusive; a key wanted both ways is taken exclusively (a held shared lock is never upgraded).
         var locks = new SortedDictionary<long, bool>();
         void Want(string name, bool exclusive) => locks[Key(name)] = exclusive || locks.GetValueOrDefault(Key(name));

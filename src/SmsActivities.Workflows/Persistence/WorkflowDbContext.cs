@@ -23,7 +23,7 @@ internal class WorkflowDbContext(DbContextOptions<WorkflowDbContext> options) : 
 
     protected override void OnModelCreating(ModelBuilder b)
     {
-        if (Database.ProviderName == DatabaseSettings.NpgsqlProviderName) b.HasDefaultSchema(Schema);
+        if (DatabaseEngine.IsPostgres(Database)) b.HasDefaultSchema(Schema);
         b.Entity<DefinitionRow>(e =>
         {
             e.ToTable("WorkflowDefinitions");

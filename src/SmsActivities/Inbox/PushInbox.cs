@@ -73,7 +73,7 @@ internal sealed class PushInbox(
         try
         {
             var now = time.GetUtcNow().UtcTicks;
-            if (db.Database.ProviderName != DatabaseSettings.NpgsqlProviderName)
+            if (!DatabaseEngine.IsPostgres(db.Database))
             {
                 var rows = await db.PushInbox.AsNoTracking().Where(r => r.DueAtTicks <= now).OrderBy(r => r.Id).Take(max)
                     .ToListAsync(cancellationToken).ConfigureAwait(false);

@@ -36,7 +36,7 @@ internal static class InsightRollup
     private static async Task<RollupTransaction> BeginAsync(SmsActivitiesDbContext db, IEnumerable<string> locks, int laterLocks, bool exclusive, CancellationToken cancellationToken)
     {
         var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var scope = new RollupTransaction(db, transaction, db.Database.ProviderName == DatabaseSettings.NpgsqlProviderName);
+        var scope = new RollupTransaction(db, transaction, DatabaseEngine.IsPostgres(db.Database));
         try
         {
             await scope.EnterAsync(locks, laterLocks, exclusive, cancellationToken).ConfigureAwait(false);
@@ -237,7 +237,7 @@ internal sealed class InsightDelta
         var changed = cells.Where(c => !c.Value.IsZero || c.Value.FirstTicks != long.MaxValue).ToArray();
         if (changed.Length == 0) return;
         var map = StoreMap.For<InsightCellEntity>(db);
-        var postgres = db.Database.ProviderName == DatabaseSettings.NpgsqlProviderName;
+        var postgres = DatabaseEngine.IsPostgres(db.Database);
         var columns = KeyColumns.Concat(SumColumns).Concat(MinColumns).Concat(MaxColumns).ToArray();
         var updates = SumColumns.Select(c => $"{map.Column(c)} = c.{map.Column(c)} + excluded.{map.Column(c)}")
             .Concat(MinColumns.Select(c => $"{map.Column(c)} = {(postgres ? "LEAST" : "MIN")}(c.{map.Column(c)}, excluded.{map.Column(c)})"))

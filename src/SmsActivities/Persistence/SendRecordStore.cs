@@ -586,7 +586,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         // per slice hands the write turn on between slices. Safe to split: each slice keeps the cells equal to what it
         // wrote, and a crash between slices leaves the inbox rows, whose rerun finds the stored reports and changes nothing.
         // PostgreSQL's writers do not wait for each other: the batch stays one transaction there.
-        var slice = db.Database.ProviderName == DatabaseSettings.SqliteProviderName ? ReportsPerSqliteTransaction : reports.Count;
+        var slice = DatabaseEngine.IsSqlite(db.Database) ? ReportsPerSqliteTransaction : reports.Count;
         var sendsOf = new Dictionary<(string Vendor, string MessageId), SendReference>();
         foreach (var part in reports.Chunk(slice))
         {

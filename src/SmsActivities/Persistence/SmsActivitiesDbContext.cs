@@ -25,7 +25,7 @@ public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> opt
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         ArgumentNullException.ThrowIfNull(modelBuilder);
-        if (Database.ProviderName == DatabaseSettings.NpgsqlProviderName) modelBuilder.HasDefaultSchema(Schema);
+        if (DatabaseEngine.IsPostgres(Database)) modelBuilder.HasDefaultSchema(Schema);
         modelBuilder.Entity<OtpChallengeEntity>(e =>
         {
             e.ToTable("sms_otp_challenges");

@@ -21,7 +21,7 @@ internal sealed class SqlBatch(DbContext db) : IAsyncDisposable
     /// the statement's names, so a command of many statements and thousands of parameters costs their product in string
     /// compares (seen as the largest CPU cost of ingesting delivery reports).
     /// </summary>
-    private readonly int mostParameters = db.Database.ProviderName == Workflows.Persistence.DatabaseSettings.SqliteProviderName ? 0 : 10_000;
+    private readonly int mostParameters = Workflows.Persistence.DatabaseEngine.IsSqlite(db.Database) ? 0 : 10_000;
 
     private readonly StringBuilder sql = new();
     private DbCommand command = Create(db);

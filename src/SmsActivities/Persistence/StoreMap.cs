@@ -39,7 +39,7 @@ internal sealed class StoreMap
     /// </summary>
     public static string InList<T>(DbContext db, DbCommand command, string name, IReadOnlyCollection<T> values)
     {
-        var postgres = db.Database.ProviderName == Workflows.Persistence.DatabaseSettings.NpgsqlProviderName;
+        var postgres = Workflows.Persistence.DatabaseEngine.IsPostgres(db.Database);
         var list = command.CreateParameter();
         list.ParameterName = name;
         list.Value = postgres ? values.ToArray() : System.Text.Json.JsonSerializer.Serialize(values);

@@ -34,7 +34,6 @@ public static class ServiceCollectionExtensions
             CompiledModel.Use(b, () => Persistence.CompiledModels.Sqlite.SqliteWorkflowDbContextModel.Instance, () => Persistence.CompiledModels.Postgres.PostgresWorkflowDbContextModel.Instance);
             b.AddInterceptors(new SqlitePragmaInterceptor());
         });
-        services.AddHostedService<SqliteCheckpointer<WorkflowDbContext>>();
         services.AddSingleton(sp =>
         {
             var registry = new ActivityRegistry();

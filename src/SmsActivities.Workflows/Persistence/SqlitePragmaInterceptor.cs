@@ -29,8 +29,7 @@ public sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
         if (connection is not SqliteConnection { Handle: { } handle } || !Configured.TryAdd(handle, Configured)) return;
         using var command = connection.CreateCommand();
         // secure_delete: a redacted or purged value is overwritten in the file, not left in a free page.
-        // wal_autocheckpoint=0: SqliteCheckpointer copies the log back off the write path (see there why).
-        command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint=0;";
+        command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA secure_delete=ON;";
         command.ExecuteNonQuery();
     }
 }

@@ -70,7 +70,6 @@ public static class SmsActivitiesServiceCollectionExtensions
             // The runtime's commit durability for this file too: its send records are begun and settled around every vendor call.
             o.AddInterceptors(new SqlitePragmaInterceptor());
         });
-        services.AddHostedService<SqliteCheckpointer<SmsActivitiesDbContext>>();
         services.TryAddSingleton<SmsTelemetry>();
         services.TryAddSingleton<SmsVendorRouter>();
         services.TryAddSingleton<OtpService>();

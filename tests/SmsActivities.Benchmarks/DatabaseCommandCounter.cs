@@ -46,18 +46,13 @@ internal sealed class DatabaseCommandCounter : IObserver<DiagnosticListener>, IO
     private volatile bool _paused;
 
     /// <summary>
-    /// Stops counting and takes the profile hook off every connection: counting costs the code measured (EF's event
-    /// data, a managed string per SQLite statement), so timed passes run paused and the counts come from a pass of their own.
+    /// Stops counting: counting costs the code measured (EF's event data, the statement text of each SQLite statement),
+    /// so timed passes run paused and the counts come from a pass of their own. The profile hooks stay on the connections
+    /// (taking one off while another thread runs a statement on it crashes the driver's bridge); paused, they return at once.
     /// </summary>
     public async Task PauseAsync()
     {
         _paused = true;
-        lock (_hooked)
-        {
-            foreach (var (handle, _) in _hooked)
-                if (!handle.IsInvalid && !handle.IsClosed) raw.sqlite3_profile(handle, (strdelegate_profile?)null, null);
-            _hooked.Clear();
-        }
         await Task.Delay(EfLoggingCacheTime);
     }
 
@@ -103,7 +98,8 @@ internal sealed class DatabaseCommandCounter : IObserver<DiagnosticListener>, IO
         {
             if (_hooked.TryGetValue(handle, out var hooked)) return hooked;
             var statements = new SqliteStatements(handle);
-            raw.sqlite3_profile(handle, (state, sql, _) => Statement((SqliteStatements)state, sql), statements);
+            // The statement's text as SQLite's UTF-8, made a string only while counting.
+            raw.sqlite3_profile(handle, (delegate_profile)((state, sql, _) => Statement((SqliteStatements)state, sql)), statements);
             _hooked.Add(handle, statements);
             return statements;
         }
@@ -112,9 +108,10 @@ internal sealed class DatabaseCommandCounter : IObserver<DiagnosticListener>, IO
     private readonly ConditionalWeakTable<sqlite3, SqliteStatements> _hooked = new();
     private volatile bool _disposed;
 
-    private void Statement(SqliteStatements connection, string sql)
+    private void Statement(SqliteStatements connection, utf8z text)
     {
         if (_disposed || _paused || Ignoring.Value || connection.Context is not { } context) return;
+        var sql = text.utf8_to_string();
         // The driver's own BEGIN/COMMIT are transactions, counted as EF reports them, not statements.
         if (sql.StartsWith("BEGIN", StringComparison.OrdinalIgnoreCase) || sql.StartsWith("COMMIT", StringComparison.OrdinalIgnoreCase)
             || sql.StartsWith("ROLLBACK", StringComparison.OrdinalIgnoreCase) || sql.StartsWith("SAVEPOINT", StringComparison.OrdinalIgnoreCase)

@@ -56,7 +56,7 @@ internal sealed class DatabaseCommandCounter : IObserver<DiagnosticListener>, IO
         await Task.Delay(EfLoggingCacheTime);
     }
 
-    /// <summary>Counts again; each connection is hooked again when a context next opens it.</summary>
+    /// <summary>Counts again, on the hooks already on the connections and on those of connections opened from now on.</summary>
     public async Task ResumeAsync()
     {
         _paused = false;

@@ -160,13 +160,7 @@ internal static class SmsBenchmarks
             await WaitForFinishedAsync(folder, countedFinishedBefore, countedReports);
             var perReport = counter.Take();
             await counter.PauseAsync();
-            // SMS_BENCH_PAUSE_BEFORE_REPORTS=file: waits here until the file exists, so a profiler attached meanwhile
-            // (dotnet-trace collect -p PID) sees the report measurement alone.
-            if (Environment.GetEnvironmentVariable("SMS_BENCH_PAUSE_BEFORE_REPORTS") is { } pauseFile)
-            {
-                Console.WriteLine($"paused before the reports, process {Environment.ProcessId}: create {pauseFile} to go on");
-                while (!File.Exists(pauseFile)) await Task.Delay(100);
-            }
+            await PauseForProfilerAsync("SMS_BENCH_PAUSE_BEFORE_REPORTS", "the reports");
 
             // Each push's acknowledgement latency: from the POST leaving to the vendor-facing answer read.
             var finishedBefore = await FinishedCountAsync(folder);
@@ -219,12 +213,7 @@ internal static class SmsBenchmarks
                 await Start(runtime, "send", Mobile(4_000_000 + i));
                 await sender.SendSmsAsync(new SmsMessage { Recipients = [PhoneNumber.Parse(Mobile(5_000_000 + i))], Text = "warm-up" });
             }
-            // SMS_BENCH_PAUSE_BEFORE_SENDS=file: as for the reports, a pause for a profiler to attach to the warm process.
-            if (Environment.GetEnvironmentVariable("SMS_BENCH_PAUSE_BEFORE_SENDS") is { } pauseBeforeSends)
-            {
-                Console.WriteLine($"paused before the timed sends, process {Environment.ProcessId}: create {pauseBeforeSends} to go on");
-                while (!File.Exists(pauseBeforeSends)) await Task.Delay(100);
-            }
+            await PauseForProfilerAsync("SMS_BENCH_PAUSE_BEFORE_SENDS", "the timed sends");
             // The statements of a send, counted in a pass of their own: counting is not free, and the timed pass runs without it.
             var countedSends = Math.Min(sendCount, 100);
             await counter.ResumeAsync();
@@ -328,6 +317,17 @@ internal static class SmsBenchmarks
             SqliteConnection.ClearAllPools();
             try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
         }
+    }
+
+    /// <summary>
+    /// With <paramref name="variable"/>=file set, waits until that file exists, so a profiler attached meanwhile
+    /// (dotnet-trace collect -p PID) sees the measurement that follows alone.
+    /// </summary>
+    private static async Task PauseForProfilerAsync(string variable, string what)
+    {
+        if (Environment.GetEnvironmentVariable(variable) is not { } file) return;
+        Console.WriteLine($"paused before {what}, process {Environment.ProcessId}: create {file} to go on");
+        while (!File.Exists(file)) await Task.Delay(100);
     }
 
     /// <summary>An instance's stored state and input (KB of JSON) and its bookmark rows, read from the runtime's file.</summary>

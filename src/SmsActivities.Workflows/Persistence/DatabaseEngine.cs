@@ -14,7 +14,7 @@ public static class DatabaseEngine
     private static readonly ConditionalWeakTable<IDatabaseProvider, string> Names = new();
 
     /// <summary>The provider's name, as <c>Database.ProviderName</c> gives it.</summary>
-    public static string ProviderNameOf(DatabaseFacade database)
+    private static string ProviderNameOf(DatabaseFacade database)
     {
         ArgumentNullException.ThrowIfNull(database);
         return Names.GetValue(database.GetService<IDatabaseProvider>(), provider => provider.Name);

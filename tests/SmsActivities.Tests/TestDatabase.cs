@@ -30,11 +30,17 @@ public sealed class TestDatabase : IAsyncDisposable
 
     public IDbContextFactory<SmsActivitiesDbContext> Factory => _services.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>();
 
+    /// <summary>The push inbox in this database (as on PostgreSQL; a server on SQLite gives it a file of its own).</summary>
+    internal Inbox.PushInboxDatabase Inbox => new(Factory, new SqliteWriteGate(), null);
+
+    /// <summary>The set-aside pushes of this database's inbox.</summary>
+    internal Inbox.PushInboxDeadLetters DeadLetters => new(Inbox, new Inbox.PushInboxSignal(), TimeProvider.System);
+
     /// <param name="interceptors">Seen by every context of the factory (not by the migration at creation).</param>
     public static async Task<TestDatabase> CreateAsync(bool postgres = false, params IInterceptor[] interceptors)
     {
         var db = new TestDatabase(postgres ? await PostgresServer.CreateDatabaseAsync("sms") : null, interceptors);
-        await new Hosting.SmsSchemaService(db._services.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), migrate: true).StartAsync(CancellationToken.None);
+        await new Hosting.SmsSchemaService(db._services.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), db.Inbox, migrate: true).StartAsync(CancellationToken.None);
         return db;
     }
 

@@ -65,10 +65,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.AddPooledDbContextFactory<SmsActivitiesDbContext>(o =>
         {
             if (builder.PluginDatabase is { } custom) custom(o);
-            else plugin.Configure(o, SmsActivitiesDbContext.Schema);
-            CompiledModel.Use(o, () => Persistence.CompiledModels.Sqlite.SqliteSmsDbContextModel.Instance, () => Persistence.CompiledModels.Postgres.PostgresSmsDbContextModel.Instance);
-            // The runtime's commit durability for this file too: its send records are begun and settled around every vendor call.
-            o.AddInterceptors(new SqlitePragmaInterceptor());
+            else ConfigurePluginDatabase(o, plugin);
         });
         services.TryAddSingleton<SmsTelemetry>();
         services.TryAddSingleton<SmsVendorRouter>();
@@ -82,11 +79,19 @@ public static class SmsActivitiesServiceCollectionExtensions
         // The push inbox: webhooks and pulls store their events there and are answered; its processor runs them.
         services.AddOptions<Inbox.PushInboxOptions>().Bind(configuration.GetSection(Inbox.PushInboxOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddKeyedSingleton<SqliteWriteGate>(SmsActivitiesDbContext.Schema);
+        var inboxFile = builder.PluginDatabase is null ? InboxFileBeside(plugin) : null;
+        services.TryAddSingleton(sp => inboxFile is null
+            ? new Inbox.PushInboxDatabase(sp.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>(), sp.GetRequiredKeyedService<SqliteWriteGate>(SmsActivitiesDbContext.Schema), null)
+            : Inbox.PushInboxDatabase.ForOwnFile(o =>
+            {
+                ConfigurePluginDatabase(o, inboxFile);
+                o.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
+            }));
         services.TryAddSingleton<Inbox.PushInboxSignal>();
         services.TryAddSingleton<Inbox.PushInbox>();
         services.TryAddSingleton<Inbox.PushInboxProcessor>();
-        services.TryAddSingleton(sp => new Inbox.PushInboxDeadLetters(sp.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>(),
-            sp.GetRequiredKeyedService<SqliteWriteGate>(SmsActivitiesDbContext.Schema), sp.GetRequiredService<Inbox.PushInboxSignal>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new Inbox.PushInboxDeadLetters(sp.GetRequiredService<Inbox.PushInboxDatabase>(),
+            sp.GetRequiredService<Inbox.PushInboxSignal>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<Inbox.PushInboxService>();
         services.TryAddSingleton<Webhooks.WebhookOneTimeKeyStore>();
         services.AddHostedService<SmsPullService>();
@@ -96,10 +101,32 @@ public static class SmsActivitiesServiceCollectionExtensions
         // First among the hosted services: the runtime's background loop may resume an SMS activity (a due timer)
         // as soon as it starts, and that activity needs the plug-in's tables.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp =>
-            new SmsSchemaService(sp.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), database.MigrateOnStart)));
+            new SmsSchemaService(sp.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), sp.GetRequiredService<Inbox.PushInboxDatabase>(), database.MigrateOnStart)));
 
         services.AddWorkflowActivities(ActivityTypes);
         return services;
+    }
+
+    private static void ConfigurePluginDatabase(DbContextOptionsBuilder o, DatabaseSettings settings)
+    {
+        settings.Configure(o, SmsActivitiesDbContext.Schema);
+        CompiledModel.Use(o, () => Persistence.CompiledModels.Sqlite.SqliteSmsDbContextModel.Instance, () => Persistence.CompiledModels.Postgres.PostgresSmsDbContextModel.Instance);
+        // The runtime's commit durability for this file too: its send records are begun and settled around every vendor call.
+        o.AddInterceptors(new SqlitePragmaInterceptor());
+    }
+
+    /// <summary>
+    /// The push inbox's own SQLite file beside the plug-in's (<c>sms.db</c> → <c>sms-inbox.db</c>, the same connection
+    /// settings); null on PostgreSQL or an in-memory SQLite database, where the inbox shares the plug-in's database.
+    /// </summary>
+    private static DatabaseSettings? InboxFileBeside(DatabaseSettings plugin)
+    {
+        if (plugin.Provider != DatabaseProvider.Sqlite) return null;
+        var connection = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(plugin.ConnectionString);
+        if (connection.DataSource is not { Length: > 0 } file || file == ":memory:" || connection.Mode == Microsoft.Data.Sqlite.SqliteOpenMode.Memory) return null;
+        var path = Path.GetFullPath(file);
+        connection.DataSource = Path.Combine(Path.GetDirectoryName(path) ?? "", Path.GetFileNameWithoutExtension(path) + "-inbox" + Path.GetExtension(path));
+        return plugin with { ConnectionString = connection.ToString() };
     }
 
     /// <summary>
@@ -178,16 +205,26 @@ public static class SmsActivitiesServiceCollectionExtensions
 }
 
 /// <summary>Migrates the plug-in's tables on start (or checks a pipeline did), before anything uses them.</summary>
-internal sealed class SmsSchemaService(DbContextOptions<SmsActivitiesDbContext> options, bool migrate) : IHostedService
+internal sealed class SmsSchemaService(DbContextOptions<SmsActivitiesDbContext> options, Inbox.PushInboxDatabase inbox, bool migrate) : IHostedService
 {
     /// <summary>The table every plug-in database made before migrations has: such a file is adopted at the first migration.</summary>
     private const string LegacyTable = "sms_send_records";
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var probe = new SmsActivitiesDbContext(options);
+        await EnsureSchemaAsync(options, cancellationToken).ConfigureAwait(false);
+        if (inbox.OwnFile is { } inboxFile)
+        {
+            await EnsureSchemaAsync(inboxFile, cancellationToken).ConfigureAwait(false);
+            await inbox.TakeOverRowsAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task EnsureSchemaAsync(DbContextOptions<SmsActivitiesDbContext> file, CancellationToken cancellationToken)
+    {
+        var probe = new SmsActivitiesDbContext(file);
         await using (probe.ConfigureAwait(false))
-            await DatabaseMigrator.EnsureSchemaAsync<SmsActivitiesDbContext>(probe, () => new SqliteSmsDbContext(options), () => new PostgresSmsDbContext(options),
+            await DatabaseMigrator.EnsureSchemaAsync<SmsActivitiesDbContext>(probe, () => new SqliteSmsDbContext(file), () => new PostgresSmsDbContext(file),
                 LegacyTable, migrate, cancellationToken).ConfigureAwait(false);
     }
 

@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
-using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Persistence;
+using SmsActivities.Telemetry;
 using SmsActivities.Vendors;
 using SmsActivities.Workflows.Persistence;
 
@@ -13,17 +13,17 @@ namespace SmsActivities.Inbox;
 /// deleted only after everything it causes is stored, so a crash at any point leaves it to be run again, which the
 /// stimulus dedupe keys and the first-final-report rule make harmless.
 /// </summary>
-internal sealed class PushInbox(
-    IDbContextFactory<SmsActivitiesDbContext> dbFactory,
-    [FromKeyedServices(SmsActivitiesDbContext.Schema)] SqliteWriteGate writes,
-    PushInboxSignal signal,
-    TimeProvider time)
+internal sealed class PushInbox(PushInboxDatabase database, PushInboxSignal signal, SmsTelemetry telemetry, TimeProvider time)
 {
+    private readonly IDbContextFactory<SmsActivitiesDbContext> dbFactory = database.Contexts;
+    private readonly SqliteWriteGate writes = database.Writes;
+
     /// <summary>Stores one push; once this returns the vendor may be acknowledged.</summary>
     public async Task AddAsync(PushEvents events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
         if (events.Count == 0) return;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var now = time.GetUtcNow().UtcTicks;
         var row = new PushInboxEntity { Events = (events with { Trace = System.Diagnostics.Activity.Current?.Id }).ToJson(), ReceivedAtTicks = now, DueAtTicks = now };
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false))
@@ -33,6 +33,7 @@ internal sealed class PushInbox(
             using (await writes.EnterAsync(db, urgent: true, cancellationToken).ConfigureAwait(false))
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         }
+        telemetry.InboxStoreDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         signal.Wake();
     }
 

@@ -24,8 +24,8 @@ public sealed class PushInboxDeadLetters
     private readonly PushInboxSignal signal;
     private readonly TimeProvider time;
 
-    internal PushInboxDeadLetters(IDbContextFactory<SmsActivitiesDbContext> dbFactory, SqliteWriteGate writes,
-        PushInboxSignal signal, TimeProvider time) => (this.dbFactory, this.writes, this.signal, this.time) = (dbFactory, writes, signal, time);
+    internal PushInboxDeadLetters(PushInboxDatabase database, PushInboxSignal signal, TimeProvider time) =>
+        (dbFactory, writes, this.signal, this.time) = (database.Contexts, database.Writes, signal, time);
 
     /// <summary>
     /// The set-aside pushes with an id above <paramref name="after"/>, oldest first, at most <paramref name="max"/>.
@@ -54,6 +54,15 @@ public sealed class PushInboxDeadLetters
         }
         if (queued > 0) signal.Wake();
         return queued > 0;
+    }
+
+    /// <summary>Deletes the pushes set aside that were received before <paramref name="receivedBefore"/> (retention); returns how many.</summary>
+    internal async Task<int> PurgeAsync(DateTimeOffset receivedBefore, CancellationToken cancellationToken)
+    {
+        var before = receivedBefore.UtcTicks;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        using (await writes.EnterAsync(db, urgent: false, cancellationToken).ConfigureAwait(false))
+            return await db.PushInbox.Where(PushInboxProcessor.IsSetAside).Where(p => p.ReceivedAtTicks < before).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static DeadLetteredPush Describe(PushInboxEntity row)

@@ -49,7 +49,7 @@ public sealed class SmsRetentionOptions
 public sealed record SmsRetentionResult(int SendRecords, int SendOutcomes, int RateEvents, int OtpChallenges, int DeadLetteredPushes);
 
 /// <summary>Deletes the plug-in's records past <see cref="SmsRetentionOptions"/>.</summary>
-public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFactory, IOptions<SmsRetentionOptions> options, TimeProvider time)
+public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFactory, Inbox.PushInboxDeadLetters deadLetters, IOptions<SmsRetentionOptions> options, TimeProvider time)
 {
     public async Task<SmsRetentionResult> PurgeAsync(CancellationToken cancellationToken = default)
     {
@@ -59,7 +59,6 @@ public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFac
         var sendsBefore = (now - o.SendRecords).UtcTicks / TimeSpan.TicksPerMinute * TimeSpan.TicksPerMinute;
         var eventsBefore = (now - o.RateEvents).UtcTicks;
         var expiredBefore = (now - o.ExpiredOtpChallenges).UtcTicks;
-        var setAsideBefore = (now - o.DeadLetteredPushes).UtcTicks;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await InsightRollup.BeginExclusiveAsync(db, cancellationToken).ConfigureAwait(false);
         var records = await db.SendRecords.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
@@ -72,8 +71,9 @@ public sealed class SmsRetention(IDbContextFactory<SmsActivitiesDbContext> dbFac
         var outcomes = await db.SendOutcomes.Where(r => r.CreatedAtTicks < sendsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var events = await db.RateEvents.Where(e => e.AtTicks < eventsBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         var challenges = await db.OtpChallenges.Where(c => c.ExpiresAtTicks < expiredBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
-        var pushes = await db.PushInbox.Where(Inbox.PushInboxProcessor.IsSetAside).Where(p => p.ReceivedAtTicks < setAsideBefore).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        // The inbox has a file of its own on SQLite (PushInboxDatabase).
+        var pushes = await deadLetters.PurgeAsync(now - o.DeadLetteredPushes, cancellationToken).ConfigureAwait(false);
         return new SmsRetentionResult(records, outcomes, events, challenges, pushes);
     }
 }

@@ -32,6 +32,8 @@ public sealed class SmsTelemetry : IDisposable
         WebhookPushes = _meter.CreateCounter<long>("sms.webhook.pushes", "{push}", "Vendor pushes accepted and acknowledged, by vendor and kind");
         WebhookRejections = _meter.CreateCounter<long>("sms.webhook.rejections", "{push}", "Vendor pushes refused, by vendor, kind and reason (token, too_large, malformed, replayed, store_failed)");
         OtpVerifications = _meter.CreateCounter<long>("sms.otp.verifications", "{check}", "OTP code checks, by result (Valid, Invalid, Expired, TooManyAttempts, RateLimited)");
+        InboxStoreDuration = _meter.CreateHistogram<double>("sms.inbox.store_duration", "ms",
+            "From a push's events read to their inbox row committed, the write turn's wait included: what the vendor's acknowledgement waits for in the store");
         InboxDeadLettered = _meter.CreateCounter<long>("sms.inbox.dead_lettered", "{push}", "Pushes set aside after failing SmsActivities:Inbox:MaxAttempts times, by error type");
     }
 
@@ -42,6 +44,7 @@ public sealed class SmsTelemetry : IDisposable
     public Counter<long> RepliesReceived { get; }
     public Histogram<double> ResumeLatency { get; }
     public Histogram<double> ReportLatency { get; }
+    public Histogram<double> InboxStoreDuration { get; }
     public Counter<long> WebhookPushes { get; }
     public Counter<long> WebhookRejections { get; }
     public Counter<long> OtpVerifications { get; }

@@ -44,6 +44,7 @@ public sealed class AcceptedPushCrashTests(ITestOutputHelper output)
         var (folder, workflows, data) = await PrepareAsync();
         var database = Path.Combine(data, "smsactivities.db");
         var plugin = Path.Combine(data, "sms.db");
+        var inbox = Path.Combine(data, "sms-inbox.db");
         var settings = new Dictionary<string, string?> { ["SmsActivities__Webhooks__Token"] = Token };
         // The first server's inbox processor gathers for ten minutes before it claims anything: the kill below lands,
         // for certain, between the acknowledgement and the run.
@@ -66,7 +67,7 @@ public sealed class AcceptedPushCrashTests(ITestOutputHelper output)
                 }
 
                 // Acknowledged, not run: the pushes wait in the inbox, nothing reached the records or the runtime.
-                Assert.Equal(2L, await ScalarAsync(plugin, "SELECT COUNT(*) FROM sms_push_inbox", null));
+                Assert.Equal(2L, await ScalarAsync(inbox, "SELECT COUNT(*) FROM sms_push_inbox", null));
                 Assert.Equal(0L, await ScalarAsync(plugin, "SELECT COUNT(*) FROM sms_delivery_reports", null));
                 Assert.Equal(0L, await ScalarAsync(database, "SELECT COUNT(*) FROM StimulusDeliveries WHERE InstanceId = $id", instanceId));
                 Assert.Equal("Suspended", await ScalarAsync(database, "SELECT SubStatus FROM WorkflowInstances WHERE Id = $id", instanceId));
@@ -83,7 +84,7 @@ public sealed class AcceptedPushCrashTests(ITestOutputHelper output)
             // A vendor may push again whatever it was answered: the repeat is run as a duplicate and owes nothing.
             using (var repeat = await secondHttp.PostAsync(WebhookPath(), new StringContent(Push, Encoding.UTF8, "application/json")))
                 Assert.Equal("""{"result":0,"errmsg":"OK"}""", await repeat.Content.ReadAsStringAsync());
-            await ServerProcess.EventuallyAsync(async () => await ScalarAsync(plugin, "SELECT COUNT(*) FROM sms_push_inbox", null) is 0L,
+            await ServerProcess.EventuallyAsync(async () => await ScalarAsync(inbox, "SELECT COUNT(*) FROM sms_push_inbox", null) is 0L,
                 TimeSpan.FromSeconds(60), "the inbox to be drained");
             Assert.Equal(0L, await ScalarAsync(database, "SELECT COUNT(*) FROM StimulusDeliveries", null));
             await AssertRunOnceAsync(database, plugin, instanceId);
@@ -106,6 +107,7 @@ public sealed class AcceptedPushCrashTests(ITestOutputHelper output)
         var (folder, workflows, data) = await PrepareAsync();
         var database = Path.Combine(data, "smsactivities.db");
         var plugin = Path.Combine(data, "sms.db");
+        var inbox = Path.Combine(data, "sms-inbox.db");
         var settings = new Dictionary<string, string?> { ["SmsActivities__Webhooks__Token"] = Token };
         try
         {
@@ -122,14 +124,14 @@ public sealed class AcceptedPushCrashTests(ITestOutputHelper output)
                 }
                 first.Kill();
             }
-            output.WriteLine($"left by the kill: {await ScalarAsync(plugin, "SELECT COUNT(*) FROM sms_push_inbox", null)} inbox rows, " +
+            output.WriteLine($"left by the kill: {await ScalarAsync(inbox, "SELECT COUNT(*) FROM sms_push_inbox", null)} inbox rows, " +
                              $"{await ScalarAsync(plugin, "SELECT COUNT(*) FROM sms_delivery_reports", null)} reports on the records, " +
                              $"instance {await ScalarAsync(database, "SELECT SubStatus FROM WorkflowInstances WHERE Id = $id", instanceId)}");
 
             using var second = ServerProcess.Start(ServerProcess.FreePort(), data, workflows, settings);
             using var secondHttp = await second.ClientWhenReadyAsync();
             await ServerProcess.EventuallyAsync(async () => (string?)await ScalarAsync(database, "SELECT SubStatus FROM WorkflowInstances WHERE Id = $id", instanceId) == "Finished"
-                                                            && await ScalarAsync(plugin, "SELECT COUNT(*) FROM sms_push_inbox", null) is 0L,
+                                                            && await ScalarAsync(inbox, "SELECT COUNT(*) FROM sms_push_inbox", null) is 0L,
                 TimeSpan.FromSeconds(120), "the second server to finish the wait and drain the inbox");
             await AssertRunOnceAsync(database, plugin, instanceId);
         }
@@ -151,6 +153,7 @@ public sealed class AcceptedPushCrashTests(ITestOutputHelper output)
         var (folder, workflows, data) = await PrepareAsync();
         var database = Path.Combine(data, "smsactivities.db");
         var plugin = Path.Combine(data, "sms.db");
+        var inbox = Path.Combine(data, "sms-inbox.db");
         var settings = new Dictionary<string, string?> { ["SmsActivities__Webhooks__Token"] = Token };
         var stalled = new Dictionary<string, string?>(settings) { ["SmsActivities__Inbox__MaxDelay"] = "00:10:00", ["SmsActivities__Inbox__PollInterval"] = "01:00:00" };
         try
@@ -162,7 +165,7 @@ public sealed class AcceptedPushCrashTests(ITestOutputHelper output)
                 instanceId = await StartWaitAsync(http, database);
                 using (var ack = await http.PostAsync(WebhookPath(), new StringContent(Push, Encoding.UTF8, "application/json")))
                     Assert.True(ack.IsSuccessStatusCode, $"push answered {(int)ack.StatusCode}: {await ack.Content.ReadAsStringAsync()}");
-                await using (var connection = new SqliteConnection($"Data Source={plugin};Default Timeout=60;Pooling=False"))
+                await using (var connection = new SqliteConnection($"Data Source={inbox};Default Timeout=60;Pooling=False"))
                 {
                     await connection.OpenAsync();
                     await using var insert = connection.CreateCommand();
@@ -179,11 +182,11 @@ public sealed class AcceptedPushCrashTests(ITestOutputHelper output)
                 TimeSpan.FromSeconds(120), "the good push to be run past the poison row");
             await AssertRunOnceAsync(database, plugin, instanceId);
             // Kept, with why, and tried again with a growing delay (1 s, then 2 s, ...).
-            await ServerProcess.EventuallyAsync(async () => await ScalarAsync(plugin, "SELECT MAX(Attempts) FROM sms_push_inbox", null) is >= 2L,
+            await ServerProcess.EventuallyAsync(async () => await ScalarAsync(inbox, "SELECT MAX(Attempts) FROM sms_push_inbox", null) is >= 2L,
                 TimeSpan.FromSeconds(60), "the poison row to be tried again");
-            var rows = await ScalarAsync(plugin, "SELECT COUNT(*) FROM sms_push_inbox", null);
+            var rows = await ScalarAsync(inbox, "SELECT COUNT(*) FROM sms_push_inbox", null);
             Assert.True(rows is 1L, $"inbox rows left: {rows}; only the poison row should stay");
-            var error = await ScalarAsync(plugin, "SELECT Error FROM sms_push_inbox", null) as string;
+            var error = await ScalarAsync(inbox, "SELECT Error FROM sms_push_inbox", null) as string;
             Assert.True(error?.Contains("Exception", StringComparison.Ordinal) == true, $"the poison row's error: {error ?? "(none)"}");
         }
         finally

@@ -37,8 +37,8 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
 
         // Stored events no reader would write (a bug in an older version, a damaged row): they hold a number and a text.
         const string secretish = "+8613800138000 your code is 424242";
-        var plugin = Path.Combine(server.DataDirectory, "sms.db");
-        await using (var connection = new SqliteConnection($"Data Source={plugin};Default Timeout=60;Pooling=False"))
+        var inbox = Path.Combine(server.DataDirectory, "sms-inbox.db");
+        await using (var connection = new SqliteConnection($"Data Source={inbox};Default Timeout=60;Pooling=False"))
         {
             await connection.OpenAsync();
             await using var insert = connection.CreateCommand();
@@ -50,7 +50,7 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
         await ServerProcess.EventuallyAsync(() => Task.FromResult(Interlocked.Read(ref deadLettered) == 1), TimeSpan.FromSeconds(60), "the poison push to be set aside");
         // Long enough for several more attempts at the retry delay, had it not been set aside.
         await Task.Delay(TimeSpan.FromSeconds(2));
-        var (attempts, due, error) = await RowAsync(plugin);
+        var (attempts, due, error) = await RowAsync(inbox);
         var lines = logs.Lines;
         output.WriteLine($"attempts {attempts}, due {due}, error {error}; log:{Environment.NewLine}{string.Join(Environment.NewLine, lines)}");
         Assert.Equal(3, attempts);
@@ -75,7 +75,7 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
         Assert.Equal(System.Net.HttpStatusCode.Accepted, (await admin.PostAsync($"/admin/inbox/dead-letters/{entry["id"]}/retry", null)).StatusCode);
         // Queued again with a fresh count, it fails its three attempts again and is set aside a second time.
         await ServerProcess.EventuallyAsync(() => Task.FromResult(Interlocked.Read(ref deadLettered) == 2), TimeSpan.FromSeconds(60), "the retried push to be tried and set aside again");
-        Assert.Equal(3, (await RowAsync(plugin)).Attempts);
+        Assert.Equal(3, (await RowAsync(inbox)).Attempts);
         SqliteConnection.ClearAllPools();
     }
 
@@ -83,8 +83,8 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
     public async Task Set_aside_pushes_are_listed_a_page_at_a_time_each_once_with_a_link_to_the_next_page()
     {
         await using var server = await ServerHost.StartAsync();
-        var plugin = Path.Combine(server.DataDirectory, "sms.db");
-        await using (var connection = new SqliteConnection($"Data Source={plugin};Default Timeout=60;Pooling=False"))
+        var inbox = Path.Combine(server.DataDirectory, "sms-inbox.db");
+        await using (var connection = new SqliteConnection($"Data Source={inbox};Default Timeout=60;Pooling=False"))
         {
             await connection.OpenAsync();
             for (var i = 0; i < 7; i++)
@@ -140,9 +140,9 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
             ["SmsActivities:Retention:DeadLetteredPushes"] = "1.00:00:00",
             ["SmsActivities:Retention:Interval"] = "00:00:01",
         });
-        var plugin = Path.Combine(server.DataDirectory, "sms.db");
+        var inbox = Path.Combine(server.DataDirectory, "sms-inbox.db");
         var now = DateTimeOffset.UtcNow;
-        await using (var connection = new SqliteConnection($"Data Source={plugin};Default Timeout=60;Pooling=False"))
+        await using (var connection = new SqliteConnection($"Data Source={inbox};Default Timeout=60;Pooling=False"))
         {
             await connection.OpenAsync();
             foreach (var (age, name) in new[] { (TimeSpan.FromDays(3), "old"), (TimeSpan.FromHours(25), "past its day"), (TimeSpan.FromHours(1), "young") })

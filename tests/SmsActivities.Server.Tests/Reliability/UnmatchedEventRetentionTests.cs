@@ -88,7 +88,7 @@ public sealed class UnmatchedEventRetentionTests(ITestOutputHelper output)
         var (started, _) = await server.PostAsync("workflows/campaign", new { recipients = campaign, text = "Winter sale: 30% off." });
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
 
-        var plugin = Path.Combine(server.DataDirectory, "sms.db");
+        var inbox = Path.Combine(server.DataDirectory, "sms-inbox.db");
         // One push after another, each a moment later: well within the 10-minute retention, five times the cap.
         const int pushes = 10;
         for (var push = 0; push < pushes; push++)
@@ -103,13 +103,13 @@ public sealed class UnmatchedEventRetentionTests(ITestOutputHelper output)
             // Each push stored before the next: the inbox processor runs pushes that wait together as one batch, whose
             // events arrive at one instant, and the cap drops ties at its cut together.
             await SandboxServer.EventuallyAsync($"push {push} to be processed", async () =>
-                await CountAsync(plugin, "SELECT COUNT(*) FROM sms_push_inbox") == 0 ? "" : null, TimeSpan.FromSeconds(60));
+                await CountAsync(inbox, "SELECT COUNT(*) FROM sms_push_inbox") == 0 ? "" : null, TimeSpan.FromSeconds(60));
             await Task.Delay(20);
         }
         const string flood = "\"DedupeKey\" LIKE 'report:tencent:flood-%' AND \"DedupeKey\" NOT LIKE '%:trigger:%'";
         const string campaignReports = "\"DedupeKey\" LIKE 'report:yunpian:%:send:%'";
         await SandboxServer.EventuallyAsync("every push to be processed and the campaign's reports stored", async () =>
-            await CountAsync(plugin, "SELECT COUNT(*) FROM sms_push_inbox") == 0 && await CountAsync(database, $"SELECT COUNT(*) FROM Stimuli WHERE {campaignReports}") == campaign.Length
+            await CountAsync(inbox, "SELECT COUNT(*) FROM sms_push_inbox") == 0 && await CountAsync(database, $"SELECT COUNT(*) FROM Stimuli WHERE {campaignReports}") == campaign.Length
                 ? "" : null, TimeSpan.FromSeconds(120));
 
         // The cap is checked every 10 s: past the next check, what is left of the flood is at most the cap, and the newest.

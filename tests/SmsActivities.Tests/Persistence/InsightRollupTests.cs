@@ -79,7 +79,7 @@ public sealed class InsightRollupTests
 
         // Retention takes the records and their cells together.
         _time.Advance(TimeSpan.FromDays(8));
-        await new SmsRetention(db.Factory, Microsoft.Extensions.Options.Options.Create(new SmsRetentionOptions()), _time).PurgeAsync();
+        await new SmsRetention(db.Factory, db.DeadLetters, Microsoft.Extensions.Options.Options.Create(new SmsRetentionOptions()), _time).PurgeAsync();
         await AssertCellsAsync(db, "purged");
         await using var context = await db.Factory.CreateDbContextAsync();
         Assert.Equal(0, await context.InsightCells.CountAsync());

@@ -24,7 +24,7 @@ public sealed class SmsRetentionTests : IAsyncLifetime
         var records = new SendRecordStore(_db.Factory, _time);
         await records.BeginAsync("key-1", "instance-1", "Send1", "yunpian", ["+8613800138000"], default);
         await records.CompleteAsync("key-1", [new SmsRecipientOutcome("+8613800138000", "yunpian", true, "m1", null, null, null, 1)], new { sent = 1 }, default);
-        var retention = new SmsRetention(_db.Factory, Options.Create(new SmsRetentionOptions()), _time);
+        var retention = new SmsRetention(_db.Factory, _db.DeadLetters, Options.Create(new SmsRetentionOptions()), _time);
 
         Assert.Equal(new SmsRetentionResult(0, 0, 0, 0, 0), await retention.PurgeAsync());
 
@@ -52,7 +52,7 @@ public sealed class SmsRetentionTests : IAsyncLifetime
             context.PushInbox.Add(new Inbox.PushInboxEntity { Events = "{}", ReceivedAtTicks = received, DueAtTicks = received + TimeSpan.FromDays(30).Ticks, Attempts = 24 });
             await context.SaveChangesAsync();
         }
-        var retention = new SmsRetention(_db.Factory, Options.Create(new SmsRetentionOptions()), _time);
+        var retention = new SmsRetention(_db.Factory, _db.DeadLetters, Options.Create(new SmsRetentionOptions()), _time);
 
         _time.Advance(TimeSpan.FromDays(7) - TimeSpan.FromMinutes(1));
         Assert.Equal(0, (await retention.PurgeAsync()).DeadLetteredPushes);

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace SmsActivities.Workflows.Persistence;
 
@@ -27,6 +28,15 @@ internal static class KeyedStimulusInserts
         ];
         var head = $"INSERT INTO {table} ({string.Join(", ", properties.Select(column))}) VALUES ";
         var tail = $" ON CONFLICT ({column(nameof(StimulusRow.DedupeKey))}) DO NOTHING RETURNING {column(nameof(StimulusRow.Id))} AS \"Value\"";
+        if (DatabaseEngine.IsSqlite(context.Database) && context.Database.CurrentTransaction is { } transaction)
+        {
+            // One row a run of one prepared statement (SqlitePreparedCommand); SQLite has one writer, so no order to keep.
+            await using var insert = new SqlitePreparedCommand(transaction.GetDbTransaction(),
+                head + "(" + string.Join(", ", Enumerable.Range(0, properties.Length).Select(SqlitePreparedCommand.Placeholder)) + ")" + tail, properties.Length);
+            foreach (var row in rows)
+                if (await insert.ScalarAsync(Fields(row), cancellationToken) is string id) inserted.Add(id);
+            return inserted;
+        }
         // In key order, so two transactions inserting the same keys wait for each other instead of deadlocking.
         foreach (var chunk in rows.OrderBy(r => r.DedupeKey, StringComparer.Ordinal).Chunk(DatabaseSettings.RowsPerStatement(context.Database, properties.Length, RowsPerStatement)))
         {
@@ -34,7 +44,7 @@ internal static class KeyedStimulusInserts
             var values = new List<string>(chunk.Length);
             foreach (var row in chunk)
             {
-                object?[] fields = [row.Id, row.Name, row.Hash, row.PayloadJson, row.InputJson, row.CorrelationId, row.DedupeKey, (int)row.Status, row.ReceivedAt, row.ExpiresAt];
+                var fields = Fields(row);
                 values.Add("(" + string.Join(", ", fields.Select((_, i) => "{" + (parameters.Count + i) + "}")) + ")");
                 parameters.AddRange(fields);
             }
@@ -46,4 +56,7 @@ internal static class KeyedStimulusInserts
         }
         return inserted;
     }
+
+    private static object?[] Fields(StimulusRow row) =>
+        [row.Id, row.Name, row.Hash, row.PayloadJson, row.InputJson, row.CorrelationId, row.DedupeKey, (int)row.Status, row.ReceivedAt, row.ExpiresAt];
 }

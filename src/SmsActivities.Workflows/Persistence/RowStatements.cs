@@ -32,6 +32,14 @@ internal static class RowStatements
         if (rows.Count == 0) return;
         var names = Names<T>(context);
         var head = $"INSERT INTO {names.Table} ({string.Join(", ", properties.Select(names.Column))}) VALUES ";
+        if (DatabaseEngine.IsSqlite(context.Database) && context.Database.CurrentTransaction is { } transaction)
+        {
+            // One row a run of one prepared statement (SqlitePreparedCommand).
+            await using var insert = new SqlitePreparedCommand(transaction.GetDbTransaction(),
+                head + "(" + string.Join(", ", Enumerable.Range(0, properties.Count).Select(SqlitePreparedCommand.Placeholder)) + ")", properties.Count);
+            foreach (var row in rows) await insert.ExecuteAsync(fields(row), cancellationToken);
+            return;
+        }
         foreach (var chunk in rows.Chunk(DatabaseSettings.RowsPerStatement(context.Database, properties.Count, MostRows)))
         {
             var parameters = new List<object?>(chunk.Length * properties.Count);
@@ -72,15 +80,13 @@ internal static class RowStatements
 
     /// <summary>
     /// SQLite: each row's <c>UPDATE</c> alone, on a command prepared once per distinct statement and run again with the
-    /// next row's values. Several statements in one command cost more on SQLite than they save: Microsoft.Data.Sqlite
-    /// prepares every statement of a command again on each execution, and binds each one by looking up every parameter
-    /// of the whole command by name (a command of k statements does k times the lookups of all its parameters). In a
-    /// group commit of a hundred instances that binding and preparing was about a third of the time the write turn was held.
+    /// next row's values (<see cref="SqlitePreparedCommand"/>). In a group commit of a hundred instances, many
+    /// <c>UPDATE</c>s packed in one command spent about a third of the write turn in preparing and binding.
     /// </summary>
     private static async Task<int> UpdatePreparedAsync<T>(DbContext context, System.Data.Common.DbTransaction transaction, IReadOnlyCollection<T> rows,
         Func<T, Func<object?, string>, string> statement, CancellationToken cancellationToken)
     {
-        var commands = new Dictionary<string, System.Data.Common.DbCommand>(StringComparer.Ordinal);
+        var commands = new Dictionary<string, SqlitePreparedCommand>(StringComparer.Ordinal);
         var values = new List<object?>();
         var changed = 0;
         try
@@ -91,24 +97,10 @@ internal static class RowStatements
                 var sql = statement(row, value =>
                 {
                     values.Add(value);
-                    return "$p" + (values.Count - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    return SqlitePreparedCommand.Placeholder(values.Count - 1);
                 });
-                if (!commands.TryGetValue(sql, out var command))
-                {
-                    command = transaction.Connection!.CreateCommand();
-                    command.Transaction = transaction;
-                    command.CommandText = sql;
-                    for (var i = 0; i < values.Count; i++)
-                    {
-                        var parameter = command.CreateParameter();
-                        parameter.ParameterName = "$p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                        command.Parameters.Add(parameter);
-                    }
-                    await command.PrepareAsync(cancellationToken);
-                    commands[sql] = command;
-                }
-                for (var i = 0; i < values.Count; i++) command.Parameters[i].Value = values[i] ?? DBNull.Value;
-                changed += await command.ExecuteNonQueryAsync(cancellationToken);
+                if (!commands.TryGetValue(sql, out var command)) commands[sql] = command = new SqlitePreparedCommand(transaction, sql, values.Count);
+                changed += await command.ExecuteAsync(values, cancellationToken);
             }
         }
         finally

@@ -38,34 +38,7 @@ public sealed record Stimulus(string Name, JsonNode? Payload, JsonObject? Input 
     /// <summary>Only bookmarks of this instance (e.g. a targeted resume); null means any.</summary>
     public string? WorkflowInstanceId { get; init; }
 
-    /// <summary>The hash of (<see cref="Name"/>, <see cref="Payload"/>), computed once: it canonicalizes the payload's JSON,
-    /// and recording a batch asks for each stimulus's several times.</summary>
-    public string Hash => _hash.Get(Name, Payload);
-
-    private readonly HashMemo _hash = new();
-
-    /// <summary>
-    /// The last hash computed, with the name and payload it was computed from (a copy made with <c>with</c> shares the
-    /// memo, and finds it for another payload). Equal to every other memo: not part of the record's equality.
-    /// </summary>
-    private sealed class HashMemo
-    {
-        private Computed? _last;
-
-        public string Get(string name, JsonNode? payload)
-        {
-            if (_last is { } last && ReferenceEquals(last.Payload, payload) && string.Equals(last.Name, name, StringComparison.Ordinal)) return last.Hash;
-            var hash = BookmarkHasher.Hash(name, payload);
-            _last = new Computed(name, payload, hash);
-            return hash;
-        }
-
-        public override bool Equals(object? obj) => obj is HashMemo;
-
-        public override int GetHashCode() => 0;
-
-        private sealed record Computed(string Name, JsonNode? Payload, string Hash);
-    }
+    public string Hash => BookmarkHasher.Hash(Name, Payload);
 }
 
 /// <summary>The stable hash shared by bookmarks, triggers and stimuli: SHA-256 of name + canonical payload JSON.</summary>

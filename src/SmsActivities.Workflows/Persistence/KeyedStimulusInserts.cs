@@ -31,8 +31,7 @@ internal static class KeyedStimulusInserts
         if (DatabaseEngine.IsSqlite(context.Database) && context.Database.CurrentTransaction is { } transaction)
         {
             // One row a run of one prepared statement (SqlitePreparedCommand); SQLite has one writer, so no order to keep.
-            await using var insert = new SqlitePreparedCommand(transaction.GetDbTransaction(),
-                head + "(" + string.Join(", ", Enumerable.Range(0, properties.Length).Select(SqlitePreparedCommand.Placeholder)) + ")" + tail, properties.Length);
+            await using var insert = new SqlitePreparedCommand(transaction.GetDbTransaction(), head + SqlitePreparedCommand.ValuesRow(properties.Length) + tail, properties.Length);
             foreach (var row in rows)
                 if (await insert.ScalarAsync(Fields(row), cancellationToken) is string id) inserted.Add(id);
             return inserted;

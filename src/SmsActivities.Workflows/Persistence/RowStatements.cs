@@ -35,8 +35,7 @@ internal static class RowStatements
         if (DatabaseEngine.IsSqlite(context.Database) && context.Database.CurrentTransaction is { } transaction)
         {
             // One row a run of one prepared statement (SqlitePreparedCommand).
-            await using var insert = new SqlitePreparedCommand(transaction.GetDbTransaction(),
-                head + "(" + string.Join(", ", Enumerable.Range(0, properties.Count).Select(SqlitePreparedCommand.Placeholder)) + ")", properties.Count);
+            await using var insert = new SqlitePreparedCommand(transaction.GetDbTransaction(), head + SqlitePreparedCommand.ValuesRow(properties.Count), properties.Count);
             foreach (var row in rows) await insert.ExecuteAsync(fields(row), cancellationToken);
             return;
         }
@@ -63,7 +62,7 @@ internal static class RowStatements
         CancellationToken cancellationToken)
     {
         if (DatabaseEngine.IsSqlite(context.Database) && context.Database.CurrentTransaction is { } transaction)
-            return await UpdatePreparedAsync(context, transaction.GetDbTransaction(), rows, statement, cancellationToken);
+            return await UpdatePreparedAsync(transaction.GetDbTransaction(), rows, statement, cancellationToken);
         var changed = 0;
         foreach (var chunk in rows.Chunk(DatabaseSettings.RowsPerStatement(context.Database, columns, MostRows)))
         {
@@ -83,7 +82,7 @@ internal static class RowStatements
     /// next row's values (<see cref="SqlitePreparedCommand"/>). In a group commit of a hundred instances, many
     /// <c>UPDATE</c>s packed in one command spent about a third of the write turn in preparing and binding.
     /// </summary>
-    private static async Task<int> UpdatePreparedAsync<T>(DbContext context, System.Data.Common.DbTransaction transaction, IReadOnlyCollection<T> rows,
+    private static async Task<int> UpdatePreparedAsync<T>(System.Data.Common.DbTransaction transaction, IReadOnlyCollection<T> rows,
         Func<T, Func<object?, string>, string> statement, CancellationToken cancellationToken)
     {
         var commands = new Dictionary<string, SqlitePreparedCommand>(StringComparer.Ordinal);

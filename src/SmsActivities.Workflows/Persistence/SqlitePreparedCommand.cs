@@ -32,6 +32,9 @@ internal sealed class SqlitePreparedCommand : IAsyncDisposable
     /// <summary>The name of the row's <paramref name="index"/>th value in the SQL.</summary>
     public static string Placeholder(int index) => "$p" + index.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>One row's values in an <c>INSERT</c>: <c>($p0, $p1, …)</c> for <paramref name="count"/> columns.</summary>
+    public static string ValuesRow(int count) => "(" + string.Join(", ", Enumerable.Range(0, count).Select(Placeholder)) + ")";
+
     /// <returns>The rows the statement changed.</returns>
     public async Task<int> ExecuteAsync(IReadOnlyList<object?> values, CancellationToken cancellationToken)
     {

@@ -10,7 +10,7 @@ namespace SmsActivities.Workflows.Persistence;
 /// every parameter of the whole command by name, so many rows in one multi-statement (or one long multi-row) command
 /// cost more in preparing and binding than the command saves; EF Core's raw SQL adds its own work per command on top.
 /// </summary>
-internal sealed class SqlitePreparedCommand : IAsyncDisposable
+public sealed class SqlitePreparedCommand : IAsyncDisposable
 {
     private readonly DbCommand _command;
     private bool _prepared;

@@ -248,20 +248,11 @@ internal sealed class InsightDelta
             .ThenBy(c => c.Key.DefinitionId, StringComparer.Ordinal).ThenBy(c => c.Key.ActivityId, StringComparer.Ordinal)
             .ThenBy(c => c.Key.Vendor, StringComparer.Ordinal).ThenBy(c => c.Key.Status, StringComparer.Ordinal)
             .ThenBy(c => c.Key.DeliveryStatus, StringComparer.Ordinal).ThenBy(c => c.Key.Code, StringComparer.Ordinal).ThenBy(c => c.Key.LatencyBucket);
-        foreach (var chunk in ordered.Chunk(DatabaseSettings.RowsPerStatement(db.Database, columns.Length, 200)))
+        var rows = ordered.Select(c => new object?[]
         {
-            var sql = batch.Sql.Append(head);
-            for (var r = 0; r < chunk.Length; r++)
-            {
-                var (k, s) = chunk[r];
-                object[] values = [k.InstanceId, k.Minute, k.DefinitionId, k.ActivityId, k.Vendor, k.Status, k.DeliveryStatus, k.Code, k.LatencyBucket,
-                    s.Count, s.Replies, s.OptOuts, s.Failovers, s.FeeUnits, s.FirstTicks, s.LastTicks, s.LastReportTicks];
-                sql.Append(r == 0 ? "(" : ", (");
-                for (var i = 0; i < columns.Length; i++) sql.Append(i == 0 ? "" : ", ").Append(batch.Parameter(map, columns[i], values[i]));
-                sql.Append(')');
-            }
-            sql.Append(tail);
-            await batch.EndStatementAsync(cancellationToken).ConfigureAwait(false);
-        }
+            c.Key.InstanceId, c.Key.Minute, c.Key.DefinitionId, c.Key.ActivityId, c.Key.Vendor, c.Key.Status, c.Key.DeliveryStatus, c.Key.Code, c.Key.LatencyBucket,
+            c.Value.Count, c.Value.Replies, c.Value.OptOuts, c.Value.Failovers, c.Value.FeeUnits, c.Value.FirstTicks, c.Value.LastTicks, c.Value.LastReportTicks,
+        }).ToArray();
+        await batch.RowsAsync(map, head, columns, rows, tail, cancellationToken).ConfigureAwait(false);
     }
 }

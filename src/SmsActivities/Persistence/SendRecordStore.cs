@@ -243,7 +243,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
 
     private static async Task InsertBegunAsync(SmsActivitiesDbContext db, SendRecordWriter.Begun shared, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
     {
-        await SendRecordWriter.InsertAsync(db, shared, mobiles, cancellationToken).ConfigureAwait(false);
+        await using var batch = new SqlBatch(db);
+        await SendRecordWriter.InsertAsync(batch, db, shared, mobiles, cancellationToken).ConfigureAwait(false);
         // A new record has no message id yet, so no report to join; its contribution depends on the shared fields only.
         var delta = new InsightDelta();
         foreach (var mobile in mobiles)
@@ -252,7 +253,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
                 Vendor = shared.Vendor, Mobile = mobile, InstanceId = shared.InstanceId, ActivityId = shared.ActivityId, IdempotencyKey = shared.IdempotencyKey,
                 Status = shared.Status, CreatedAtTicks = shared.CreatedAtTicks, DefinitionId = shared.DefinitionId,
             }, null);
-        await delta.ApplyAsync(db, cancellationToken).ConfigureAwait(false);
+        await delta.AppendAsync(batch, db, cancellationToken).ConfigureAwait(false);
+        await batch.ExecuteAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -33,6 +33,13 @@ internal sealed class StoreMap
     public DbParameter Parameter(DbCommand command, string property, string name, object? value) =>
         columns[property].Mapping.CreateParameter(command, name, value);
 
+    /// <summary><paramref name="value"/> as the column of <paramref name="property"/> stores it (through the model's value converter, if any).</summary>
+    public object? ProviderValue(string property, object? value) =>
+        value is not null && columns[property].Mapping.Converter is { } converter ? converter.ConvertToProvider(value) : value;
+
+    /// <summary><paramref name="value"/> written into SQL as a literal of the column of <paramref name="property"/>: for the code's own constants only.</summary>
+    public string Literal(string property, object? value) => columns[property].Mapping.GenerateSqlLiteral(value);
+
     /// <summary>
     /// <c>IN</c> <paramref name="values"/> as one parameter named <paramref name="name"/>, whatever their number: an array on
     /// PostgreSQL, a JSON array on SQLite.

@@ -170,6 +170,9 @@ internal static class SmsBenchmarks
             var ackMs = new double[bodies.Length];
             // The process's CPU time over the measurement: unlike the rates, it says much the same on a loaded machine.
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            // The collections over the measurement and the time they paused every thread (a stall holds up all pushes at once).
+            var (gcPausedBefore, gen0Before, gen1Before, gen2Before) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+            var allocatedBefore = GC.GetTotalAllocatedBytes();
             // The methods JIT-compiled over the measurement: what start-up left to the first reports (SMS_BENCH_REPORT_JIT_LOG=file lists them).
             var reportJitLog = Environment.GetEnvironmentVariable("SMS_BENCH_REPORT_JIT_LOG");
             using var reportJitProbe = reportJitLog is null ? null : new JitProbe();
@@ -191,6 +194,9 @@ internal static class SmsBenchmarks
             await WaitForFinishedAsync(folder, finishedBefore, reportCount);
             var ingest = sw.Elapsed;
             var cpuPerReport = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds / reportCount;
+            var gcPaused = GC.GetTotalPauseDuration() - gcPausedBefore;
+            var allocatedPerReport = (GC.GetTotalAllocatedBytes() - allocatedBefore) / 1024.0 / reportCount;
+            var collections = $"{GC.CollectionCount(0) - gen0Before} gen0, {GC.CollectionCount(1) - gen1Before} gen1, {GC.CollectionCount(2) - gen2Before} gen2";
             (reportJitMethods, reportJitTime) = (JitInfo.GetCompiledMethodCount() - reportJitMethods, JitInfo.GetCompilationTime() - reportJitTime);
             if (reportJitProbe is not null) await File.WriteAllLinesAsync(reportJitLog!, reportJitProbe.Stop());
             // Everything from the first push to the last completion (accept, claim, resume, commit, the plug-in's writes).
@@ -210,11 +216,15 @@ internal static class SmsBenchmarks
                 $"{ingestRate:F0}/s ({reportCount} in {ingest.TotalSeconds:F2} s, all acknowledged at {acknowledged.TotalSeconds:F2} s)");
             Report("CPU time of the process per report over that measurement (all threads)", $"{cpuPerReport:F2} ms");
             Report("methods JIT-compiled over the report measurement", $"{reportJitMethods} ({reportJitTime.TotalMilliseconds:F0} ms of JIT)");
+            Report("garbage collections over the report measurement", $"{collections}; every thread paused {gcPaused.TotalMilliseconds:F0} ms in all; {allocatedPerReport:F0} KB allocated per report (the pushers' included)");
             // In the order the pushes were sent too: with few pushes the p99 is the slowest one, and which one that is tells why.
             var inOrder = string.Join(", ", ackMs.Select(ms => ms.ToString("F0", CultureInfo.InvariantCulture)));
+            // With many, the slowest five and where they came in the order sent (1 = first): early ones point at warm-up.
+            var slowest = string.Join(", ", ackMs.Select((ms, i) => (Ms: ms, Index: i + 1)).OrderByDescending(p => p.Ms).Take(5)
+                .Select(p => $"#{p.Index} {p.Ms.ToString("F0", CultureInfo.InvariantCulture)}"));
             Array.Sort(ackMs);
             Console.WriteLine($"webhook acknowledgement latency p50 {Percentile(ackMs, 0.50):F1} ms, p99 {Percentile(ackMs, 0.99):F1} ms ({bodies.Length} pushes of up to {pushBatch})");
-            if (bodies.Length <= 20) Console.WriteLine($"  each push in the order sent, ms: {inOrder}");
+            Console.WriteLine(bodies.Length <= 20 ? $"  each push in the order sent, ms: {inOrder}" : $"  the slowest pushes (place sent: ms): {slowest}");
             var stores = storeMs.Order().ToArray();
             if (stores.Length > 0) Console.WriteLine($"  of which storing the push in the inbox p50 {Percentile(stores, 0.50):F1} ms, p99 {Percentile(stores, 0.99):F1} ms");
             Report($"bare HTTP GET to a trivial endpoint ({reportCount} requests, {callers} callers)", $"{bareRate:F0}/s ({bare.TotalSeconds:F2} s)");

@@ -7,9 +7,9 @@ namespace SmsActivities.Persistence;
 /// <summary>
 /// The send records' hot writes without change tracking: a campaign begins with one record per recipient and settles
 /// them batch by batch, and tracking 20,000 entities (or loading them back to update) cost more than the vendor calls.
-/// Rows go in through <see cref="SqlBatch.RowsAsync"/>: an <c>INSERT</c>, and a settle as an <c>UPDATE</c> by primary
-/// key joined to a <c>VALUES</c> list of the answers, inside the caller's transaction. Table, column names and
-/// parameter types come from the EF model, so the same SQL serves SQLite and PostgreSQL.
+/// Rows go in through <see cref="SqlBatch.RowsAsync"/>, inside the caller's transaction: an <c>INSERT</c>, and a settle
+/// as an <c>UPDATE</c> by primary key (joined to a <c>VALUES</c> list of the answers on PostgreSQL, one prepared
+/// <c>UPDATE … WHERE</c> a row on SQLite). Table, column names and parameter types come from the EF model.
 /// </summary>
 internal static class SendRecordWriter
 {

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using SmsActivities.Workflows.Execution;
 using SmsActivities.Workflows.Model;
 
 namespace SmsActivities.Workflows.Tests;
@@ -45,5 +46,18 @@ public class JsonRoundTripTests
     {
         Assert.Equal(WorkflowJson.Canonicalize(JsonNode.Parse("""{"b":1,"a":{"d":2,"c":[1,2]}}""")),
                      WorkflowJson.Canonicalize(JsonNode.Parse("""{"a":{"c":[1,2],"d":2},"b":1}""")));
+    }
+
+    /// <summary>
+    /// The hashes bookmarks and triggers are stored under: a change to how they are computed orphans every waiting
+    /// bookmark. Pinned to values computed by the first implementation (text concatenated, then hashed).
+    /// </summary>
+    [Fact]
+    public void Bookmark_hashes_stay_those_stored_bookmarks_were_made_with()
+    {
+        Assert.Equal("1436c485bbd518a66f289fdf2d85ca89016888d11b08589e51f86b271493da0b", BookmarkHasher.Hash("SmsActivities.WaitForDeliveryReport",
+            JsonNode.Parse("""{"vendor":"tencent","messageId":"m-1+2 短信","z":[1,{"b":null,"a":true}],"n":1.50}""")));
+        Assert.Equal("1b90a6901548b34bf16cd2136c1ec57847b84ce6ccc73a43839fd20669141d99", BookmarkHasher.Hash("Elsa.Event", null));
+        Assert.Equal("059ac6767e05db05fc61c2fb7bdc98339b43c91412591881a87957c2b66984e5", BookmarkHasher.Hash("Elsa.Event", JsonValue.Create("x")));
     }
 }

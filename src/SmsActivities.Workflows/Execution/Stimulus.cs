@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using SmsActivities.Workflows.Model;
 
@@ -44,9 +46,28 @@ public sealed record Stimulus(string Name, JsonNode? Payload, JsonObject? Input 
 /// <summary>The stable hash shared by bookmarks, triggers and stimuli: SHA-256 of name + canonical payload JSON.</summary>
 public static class BookmarkHasher
 {
+    // Every delivery report hashes several stimuli: the UTF-8 text is written into one buffer per thread and hashed there,
+    // with no string, stream or array made on the way. The bytes are those of
+    // UTF8(name + "\n" + WorkflowJson.Canonicalize(payload)), so the hashes of stored bookmarks stay the same.
+    [ThreadStatic] private static ArrayBufferWriter<byte>? buffer;
+    [ThreadStatic] private static Utf8JsonWriter? writer;
+
     public static string Hash(string name, JsonNode? payload)
     {
-        var text = name + "\n" + WorkflowJson.Canonicalize(payload);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+        ArgumentNullException.ThrowIfNull(name);
+        var text = buffer ??= new ArrayBufferWriter<byte>(256);
+        text.ResetWrittenCount();
+        text.Advance(Encoding.UTF8.GetBytes(name, text.GetSpan(Encoding.UTF8.GetMaxByteCount(name.Length) + 1)));
+        text.GetSpan(1)[0] = (byte)'\n';
+        text.Advance(1);
+        var json = writer ??= new Utf8JsonWriter(text);
+        json.Reset(text);
+        WorkflowJson.WriteCanonical(json, payload);
+        json.Flush();
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(text.WrittenSpan, hash);
+        // A payload of unusual size must not keep its buffer for the thread's life.
+        if (text.Capacity > 64 * 1024) buffer = null;
+        return Convert.ToHexStringLower(hash);
     }
 }

@@ -43,7 +43,8 @@ public static class WorkflowJson
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static void WriteCanonical(Utf8JsonWriter writer, JsonNode? node)
+    /// <summary>Writes the canonical text of <paramref name="node"/> (see <see cref="Canonicalize"/>) as UTF-8.</summary>
+    internal static void WriteCanonical(Utf8JsonWriter writer, JsonNode? node)
     {
         switch (node)
         {

@@ -21,11 +21,7 @@ internal static class KeyedStimulusInserts
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         if (rows.Count == 0) return inserted;
         var (table, column) = RowStatements.Names<StimulusRow>(context);
-        string[] properties =
-        [
-            nameof(StimulusRow.Id), nameof(StimulusRow.Name), nameof(StimulusRow.Hash), nameof(StimulusRow.PayloadJson), nameof(StimulusRow.InputJson),
-            nameof(StimulusRow.CorrelationId), nameof(StimulusRow.DedupeKey), nameof(StimulusRow.Status), nameof(StimulusRow.ReceivedAt), nameof(StimulusRow.ExpiresAt),
-        ];
+        var properties = Columns;
         var head = $"INSERT INTO {table} ({string.Join(", ", properties.Select(column))}) VALUES ";
         var tail = $" ON CONFLICT ({column(nameof(StimulusRow.DedupeKey))}) DO NOTHING RETURNING {column(nameof(StimulusRow.Id))} AS \"Value\"";
         if (DatabaseEngine.IsSqlite(context.Database) && context.Database.CurrentTransaction is { } transaction)
@@ -56,6 +52,14 @@ internal static class KeyedStimulusInserts
         return inserted;
     }
 
-    private static object?[] Fields(StimulusRow row) =>
+    /// <summary>A stimulus row's columns, in the order of <see cref="Fields"/>.</summary>
+    public static readonly string[] Columns =
+    [
+        nameof(StimulusRow.Id), nameof(StimulusRow.Name), nameof(StimulusRow.Hash), nameof(StimulusRow.PayloadJson), nameof(StimulusRow.InputJson),
+        nameof(StimulusRow.CorrelationId), nameof(StimulusRow.DedupeKey), nameof(StimulusRow.Status), nameof(StimulusRow.ReceivedAt), nameof(StimulusRow.ExpiresAt),
+    ];
+
+    /// <summary>A stimulus row's values, in the order of <see cref="Columns"/>.</summary>
+    public static object?[] Fields(StimulusRow row) =>
         [row.Id, row.Name, row.Hash, row.PayloadJson, row.InputJson, row.CorrelationId, row.DedupeKey, (int)row.Status, row.ReceivedAt, row.ExpiresAt];
 }

@@ -13,8 +13,8 @@ internal sealed record RecordedStimulus(bool Duplicate, string? StimulusId, IRea
 }
 
 /// <summary>
-/// Records a batch of stimuli in one transaction: one dedupe query for all their keys, one trigger query and one
-/// bookmark query for all their hashes, then the stimulus rows and the deliveries they are owed. What is stored: a
+/// Records a batch of stimuli in one transaction: one trigger query and one bookmark query for all their hashes, then
+/// the stimulus rows and the deliveries they are owed. What is stored: a
 /// stimulus that matched something (its deliveries point at it, and its dedupe key must then be remembered so a repeat
 /// cannot run those workflows twice), one that must wait in the inbox, and one that asks to be remembered. A stimulus
 /// that matched nothing and must not wait did nothing, so a repeat of it cannot double anything: it is not stored.
@@ -41,14 +41,13 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
         await using var tx = await context.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(context), cancellationToken);
         await StimulusHashLocks.LockAsync(context, [], stimuli.Select((s, i) => (s, hashes[i])).Where(x => x.s.KeepInInbox).Select(x => (x.Item2, x.s.DedupeKey)), cancellationToken);
         var recorded = await StageAsync(context, stimuli, hashes, dueAfter, cancellationToken);
-        await context.SaveChangesAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return recorded;
     }
 
     /// <summary>
-    /// Adds the stimuli and the deliveries they are owed to <paramref name="context"/>, inside a transaction the caller
-    /// opened, saves and commits, having taken the hash locks of the stimuli first (<see cref="StimulusHashLocks"/>). A
+    /// Writes the stimuli and the deliveries they are owed inside a transaction the caller opened on <paramref name="context"/>
+    /// and commits, having taken the hash locks of the stimuli first (<see cref="StimulusHashLocks"/>). A
     /// run's commit stages what it published this way, so a stimulus is never lost between the commit and its sending.
     /// </summary>
     public Task<IReadOnlyList<RecordedStimulus>> StageAsync(WorkflowDbContext context, IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter,
@@ -60,12 +59,11 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
     {
         var now = time.GetUtcNow();
         var retryAfter = dueAfter;
-        var keys = stimuli.Where(s => s.DedupeKey != null).Select(s => s.DedupeKey!).Distinct(StringComparer.Ordinal).ToList();
-        var seen = keys.Count == 0 ? [] : (await context.Stimuli.Where(s => keys.Contains(s.DedupeKey!)).Select(s => s.DedupeKey!).ToListAsync(cancellationToken))
-            .ToHashSet(StringComparer.Ordinal);
-        var wanted = hashes.Where((_, i) => stimuli[i].DedupeKey is null || !seen.Contains(stimuli[i].DedupeKey!)).Distinct(StringComparer.Ordinal).ToList();
-        var startable = hashes.Where((_, i) => stimuli[i].WorkflowInstanceId is null).ToHashSet(StringComparer.Ordinal);
-        var startHashes = wanted.Where(startable.Contains).ToList();
+        // No read of the keys stored before: the keyed insert decides a repeat (it stores nothing and owes nothing), and
+        // most stimuli are never stored at all (a report's trigger variants that match nothing), so reading every key
+        // first cost a batch of reports six lookups a report for what the insert of the few stored ones settles anyway.
+        var wanted = hashes.Distinct(StringComparer.Ordinal).ToList();
+        var startHashes = hashes.Where((_, i) => stimuli[i].WorkflowInstanceId is null).Distinct(StringComparer.Ordinal).ToList();
         var triggers = (await context.Triggers.Where(t => startHashes.Contains(t.Hash))
                 .Select(t => new { t.Hash, t.DefinitionVersionId, t.ActivityId }).ToListAsync(cancellationToken))
             .ToLookup(t => t.Hash, StringComparer.Ordinal);
@@ -74,12 +72,15 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
             .ToLookup(b => b.Hash, StringComparer.Ordinal);
 
         var recorded = new List<RecordedStimulus>(stimuli.Count);
+        var batchKeys = new HashSet<string>(StringComparer.Ordinal);
+        var plain = new List<StimulusRow>();
+        var owed = new List<DeliveryRow>();
         var keyed = new List<(int Index, StimulusRow Row, List<DeliveryRow> Deliveries)>();
         for (var i = 0; i < stimuli.Count; i++)
         {
             var stimulus = stimuli[i];
-            // A key seen before, or earlier in this very batch, makes it a duplicate.
-            if (stimulus.DedupeKey != null && !seen.Add(stimulus.DedupeKey))
+            // A key earlier in this very batch makes it a duplicate (one stored before: the keyed insert below).
+            if (stimulus.DedupeKey != null && !batchKeys.Add(stimulus.DedupeKey))
             {
                 recorded.Add(RecordedStimulus.Repeat);
                 continue;
@@ -111,8 +112,8 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
                 if (stimulus.DedupeKey != null) keyed.Add((i, row, deliveries));
                 else
                 {
-                    context.Stimuli.Add(row);
-                    context.Deliveries.AddRange(deliveries);
+                    plain.Add(row);
+                    owed.AddRange(deliveries);
                 }
             }
             recorded.Add(new RecordedStimulus(false, id, deliveries));
@@ -120,11 +121,23 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
         var inserted = await KeyedStimulusInserts.InsertNewAsync(context, keyed.Select(k => k.Row).ToList(), cancellationToken);
         foreach (var (index, row, deliveries) in keyed)
         {
-            if (inserted.Contains(row.Id)) context.Deliveries.AddRange(deliveries);
+            if (inserted.Contains(row.Id)) owed.AddRange(deliveries);
             else recorded[index] = RecordedStimulus.Repeat;
         }
+        // Written at once, not through the context's change tracking: a batch of reports owes a delivery each.
+        await RowStatements.InsertAsync(context, plain, KeyedStimulusInserts.Columns, KeyedStimulusInserts.Fields, cancellationToken);
+        await RowStatements.InsertAsync(context, owed, DeliveryColumns,
+            d => [d.Id, d.StimulusId, (int)d.Kind, d.BookmarkId, d.InstanceId, d.DefinitionVersionId, d.TriggerActivityId, d.CreatedAt, d.NextAttemptAt, d.Attempts],
+            cancellationToken);
         return recorded;
     }
+
+    private static readonly string[] DeliveryColumns =
+    [
+        nameof(DeliveryRow.Id), nameof(DeliveryRow.StimulusId), nameof(DeliveryRow.Kind), nameof(DeliveryRow.BookmarkId), nameof(DeliveryRow.InstanceId),
+        nameof(DeliveryRow.DefinitionVersionId), nameof(DeliveryRow.TriggerActivityId), nameof(DeliveryRow.CreatedAt), nameof(DeliveryRow.NextAttemptAt),
+        nameof(DeliveryRow.Attempts),
+    ];
 
     private TimeSpan Retention(Stimulus stimulus, bool matched)
     {

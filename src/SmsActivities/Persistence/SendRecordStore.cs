@@ -572,7 +572,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             {
                 return await WriteReportsAsync(reports, receivedAt, cancellationToken).ConfigureAwait(false);
             }
-            catch (DbUpdateException e) when (!TransientRetry.IsRetryable(e))
+            // The new reports are inserted as rows: a key taken meanwhile fails as the provider's own error.
+            catch (Exception e) when (e is DbUpdateException or System.Data.Common.DbException && !TransientRetry.IsRetryable(e))
             {
                 return await WriteReportsAsync(reports, receivedAt, cancellationToken).ConfigureAwait(false);
             }
@@ -601,6 +602,12 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         return sendsOf;
     }
 
+    private static readonly string[] ReportColumns =
+    [
+        nameof(DeliveryReportEntity.Vendor), nameof(DeliveryReportEntity.MessageId), nameof(DeliveryReportEntity.Status), nameof(DeliveryReportEntity.Code),
+        nameof(DeliveryReportEntity.ReceivedAtTicks),
+    ];
+
     /// <summary>The reports' writes and the insights cells they move, in the caller's transaction (their messages locked), not committed.</summary>
     private static async Task<IReadOnlyDictionary<(string Vendor, string MessageId), SendReference>> StoreReportsAsync(SmsActivitiesDbContext db,
         IReadOnlyList<DeliveryReport> reports, DateTimeOffset receivedAt, CancellationToken cancellationToken)
@@ -608,6 +615,9 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         // Each message's report as it was before this push (null: none), for the insights cells of its send records.
         var previous = new Dictionary<(string Vendor, string MessageId), DeliveryReportEntity?>();
         var current = new Dictionary<(string Vendor, string MessageId), DeliveryReportEntity>();
+        // New reports go in as rows, not through change tracking (a batch of pushes brings thousands); the few that replace
+        // an Unknown report are tracked and saved.
+        var inserted = new List<DeliveryReportEntity>();
         foreach (var byVendor in reports.GroupBy(r => r.Vendor, StringComparer.Ordinal))
         {
             var ids = byVendor.Select(r => r.MessageId).Distinct(StringComparer.Ordinal).ToArray();
@@ -622,7 +632,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
                 {
                     previous.TryAdd(key, null);
                     stored[report.MessageId] = row = new DeliveryReportEntity { Vendor = report.Vendor, MessageId = report.MessageId, Status = status, Code = code, ReceivedAtTicks = receivedAt.UtcTicks };
-                    db.DeliveryReports.Add(row);
+                    inserted.Add(row);
                     current[key] = row;
                 }
                 else if (row.Status == nameof(DeliveryStatus.Unknown) && report.Status != DeliveryStatus.Unknown)
@@ -659,7 +669,12 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             }
         }
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        await delta.ApplyAsync(db, cancellationToken).ConfigureAwait(false);
+        await using var batch = new SqlBatch(db);
+        var map = StoreMap.For<DeliveryReportEntity>(db);
+        await batch.RowsAsync(map, $"INSERT INTO {map.Table} ({string.Join(", ", ReportColumns.Select(map.Column))}) VALUES ", ReportColumns,
+            inserted.Select(r => new object?[] { r.Vendor, r.MessageId, r.Status, r.Code, r.ReceivedAtTicks }).ToArray(), "", cancellationToken).ConfigureAwait(false);
+        await delta.AppendAsync(batch, db, cancellationToken).ConfigureAwait(false);
+        await batch.ExecuteAsync(cancellationToken).ConfigureAwait(false);
         return sendsOf;
     }
 

@@ -92,15 +92,16 @@ public static class SmsStimuli
         ArgumentNullException.ThrowIfNull(report);
         var vendor = report.Vendor.ToLowerInvariant();
         var key = $"report:{vendor}:{report.MessageId}:{report.Status}";
-        var input = ReportInput(report, receivedAt);
+        // Serialized once; each stimulus gets its own copy (a copy of the JSON, cheaper than serializing the record again).
+        var input = ReportInput(report, receivedAt).ToJson();
         var stimuli = new List<Stimulus>
         {
-            new(WaitForDeliveryReport, SmsBookmarkPayload.Node(DeliveryReportBookmark.For(vendor, report.MessageId)), input.ToJson()) { DedupeKey = key, KeepInInbox = true },
+            new(WaitForDeliveryReport, SmsBookmarkPayload.Node(DeliveryReportBookmark.For(vendor, report.MessageId)), input) { DedupeKey = key, KeepInInbox = true },
         };
         foreach (var v in new[] { vendor, Any })
         foreach (var s in new[] { report.Status.ToString(), Any })
         {
-            stimuli.Add(new Stimulus(DeliveryReportReceived, SmsBookmarkPayload.Node(ReportFilter(v, s)), input.ToJson())
+            stimuli.Add(new Stimulus(DeliveryReportReceived, SmsBookmarkPayload.Node(ReportFilter(v, s)), input.DeepClone().AsObject())
             {
                 DedupeKey = $"{key}:trigger:{v}:{s}",
                 KeepInInbox = false,

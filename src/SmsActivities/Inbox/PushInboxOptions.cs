@@ -7,9 +7,16 @@ public sealed class PushInboxOptions
 {
     public const string Section = "SmsActivities:Inbox";
 
-    /// <summary>Most pushes the processor takes at once: their reports are written and accepted in one group commit.</summary>
+    /// <summary>Most pushes the processor takes at once (one claim, ended in one transaction).</summary>
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 50;
+
+    /// <summary>
+    /// Most events the processor runs as one (their reports written and accepted in one group commit); the pushes of a
+    /// claim are run in order, in as many runs as this takes. A push with more events is a run of its own.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxEventsPerRun { get; set; } = 500;
 
     /// <summary>
     /// How long the processor, woken by a new push, waits for more to join its batch: a little latency for fewer, larger

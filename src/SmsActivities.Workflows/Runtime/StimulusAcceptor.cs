@@ -71,7 +71,7 @@ internal sealed class StimulusAcceptor(StimulusRecorder recorder, DispatchSignal
 
     private async Task<(IReadOnlyList<StimulusResult> Results, IReadOnlyList<RecordedStimulus> Recorded)> RecordAsync(IReadOnlyList<Stimulus> stimuli)
     {
-        var recorded = await recorder.RecordAsync(stimuli, TimeSpan.Zero, CancellationToken.None);
+        var recorded = await recorder.RecordAsync(stimuli, TimeSpan.Zero, tellUnstoredRepeats: false, CancellationToken.None);
         return (recorded.Select((r, i) => r.Duplicate
             ? StimulusResult.Repeat
             : new StimulusResult(r.StimulusId, false, r.Deliveries.Count == 0 && stimuli[i].KeepInInbox, [], 0) { Queued = r.Deliveries.Count }).ToList(), recorded);

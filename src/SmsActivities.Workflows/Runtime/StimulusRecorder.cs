@@ -27,11 +27,18 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
     /// When the deliveries fall due for the dispatcher: at once for accepted stimuli, after the lease wait when the caller
     /// runs them inline itself (the dispatcher then only picks up what a crash or a busy instance left).
     /// </param>
+    /// <param name="tellUnstoredRepeats">
+    /// Whether a keyed stimulus that matched nothing and is not stored is looked up by its key to tell a repeat (one
+    /// query for all of them): a caller answering someone needs it (a repeated HTTP request whose first one resumed the
+    /// bookmark, now gone, is answered as a repeat, not 404). The accept of vendor events does not (nothing of such a
+    /// stimulus runs either way), and a batch of reports holds hundreds of them: five of a report's six stimuli.
+    /// </param>
     /// <returns>One entry per stimulus, in order.</returns>
-    public Task<IReadOnlyList<RecordedStimulus>> RecordAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, CancellationToken cancellationToken) =>
-        TransientRetry.RunAsync(_ => RecordOnceAsync(stimuli, dueAfter, cancellationToken), cancellationToken);
+    public Task<IReadOnlyList<RecordedStimulus>> RecordAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, bool tellUnstoredRepeats, CancellationToken cancellationToken) =>
+        TransientRetry.RunAsync(_ => RecordOnceAsync(stimuli, dueAfter, tellUnstoredRepeats, cancellationToken), cancellationToken);
 
-    private async Task<IReadOnlyList<RecordedStimulus>> RecordOnceAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<RecordedStimulus>> RecordOnceAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, bool tellUnstoredRepeats,
+        CancellationToken cancellationToken)
     {
         // The hashes (SHA-256 of canonical JSON) are computed once and before the write turn: every other writer waits
         // while the transaction is open.
@@ -40,7 +47,7 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
         using var turn = await writes.EnterAsync(context, urgent: true, cancellationToken);
         await using var tx = await context.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(context), cancellationToken);
         await StimulusHashLocks.LockAsync(context, [], stimuli.Select((s, i) => (s, hashes[i])).Where(x => x.s.KeepInInbox).Select(x => (x.Item2, x.s.DedupeKey)), cancellationToken);
-        var recorded = await StageAsync(context, stimuli, hashes, dueAfter, cancellationToken);
+        var recorded = await StageAsync(context, stimuli, hashes, dueAfter, tellUnstoredRepeats, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return recorded;
     }
@@ -52,16 +59,16 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
     /// </summary>
     public Task<IReadOnlyList<RecordedStimulus>> StageAsync(WorkflowDbContext context, IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter,
         CancellationToken cancellationToken) =>
-        StageAsync(context, stimuli, stimuli.Select(s => s.Hash).ToArray(), dueAfter, cancellationToken);
+        StageAsync(context, stimuli, stimuli.Select(s => s.Hash).ToArray(), dueAfter, tellUnstoredRepeats: true, cancellationToken);
 
     private async Task<IReadOnlyList<RecordedStimulus>> StageAsync(WorkflowDbContext context, IReadOnlyList<Stimulus> stimuli, string[] hashes, TimeSpan dueAfter,
-        CancellationToken cancellationToken)
+        bool tellUnstoredRepeats, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var retryAfter = dueAfter;
-        // No read of the keys stored before: the keyed insert decides a repeat (it stores nothing and owes nothing), and
-        // most stimuli are never stored at all (a report's trigger variants that match nothing), so reading every key
-        // first cost a batch of reports six lookups a report for what the insert of the few stored ones settles anyway.
+        // No read of every key first: for a stimulus that is stored the keyed insert decides a repeat (it stores nothing
+        // and owes nothing), and most are never stored (a report's trigger variants that match nothing); reading every
+        // key first cost a batch of reports six lookups a report. Unstored ones are looked up after, if the caller asks.
         var wanted = hashes.Distinct(StringComparer.Ordinal).ToList();
         var startHashes = hashes.Where((_, i) => stimuli[i].WorkflowInstanceId is null).Distinct(StringComparer.Ordinal).ToList();
         var triggers = (await context.Triggers.Where(t => startHashes.Contains(t.Hash))
@@ -73,6 +80,7 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
 
         var recorded = new List<RecordedStimulus>(stimuli.Count);
         var batchKeys = new HashSet<string>(StringComparer.Ordinal);
+        var unstored = new List<(int Index, string Key)>();
         var plain = new List<StimulusRow>();
         var owed = new List<DeliveryRow>();
         var keyed = new List<(int Index, StimulusRow Row, List<DeliveryRow> Deliveries)>();
@@ -99,7 +107,9 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
                 if (stimulus.WorkflowInstanceId != null && bookmark.InstanceId != stimulus.WorkflowInstanceId) continue;
                 deliveries.Add(RuntimeRows.NewDelivery(id, DeliveryKind.Resume, now, retryAfter, bookmark.Id, bookmark.InstanceId));
             }
-            if (deliveries.Count > 0 || stimulus.KeepInInbox || (stimulus.RememberWhenUnmatched && stimulus.DedupeKey != null))
+            var stored = deliveries.Count > 0 || stimulus.KeepInInbox || (stimulus.RememberWhenUnmatched && stimulus.DedupeKey != null);
+            if (!stored && stimulus.DedupeKey != null) unstored.Add((i, stimulus.DedupeKey));
+            if (stored)
             {
                 var row = new StimulusRow
                 {
@@ -117,6 +127,13 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
                 }
             }
             recorded.Add(new RecordedStimulus(false, id, deliveries));
+        }
+        if (tellUnstoredRepeats && unstored.Count > 0)
+        {
+            var keys = unstored.Select(u => u.Key).ToList();
+            var seen = (await context.Stimuli.Where(s => keys.Contains(s.DedupeKey!)).Select(s => s.DedupeKey!).ToListAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
+            foreach (var (index, key) in unstored)
+                if (seen.Contains(key)) recorded[index] = RecordedStimulus.Repeat;
         }
         var inserted = await KeyedStimulusInserts.InsertNewAsync(context, keyed.Select(k => k.Row).ToList(), cancellationToken);
         foreach (var (index, row, deliveries) in keyed)

@@ -20,7 +20,7 @@ internal sealed class StimulusSender(
     {
         ArgumentNullException.ThrowIfNull(stimuli);
         if (stimuli.Count == 0) return [];
-        var recorded = await recorder.RecordAsync(stimuli, options.Value.LeaseWaitTimeout, cancellationToken);
+        var recorded = await recorder.RecordAsync(stimuli, options.Value.LeaseWaitTimeout, tellUnstoredRepeats: true, cancellationToken);
 
         var runs = recorded.Select(_ => new List<WorkflowRunResult>()).ToArray();
         var deferred = new int[recorded.Count];

@@ -41,7 +41,9 @@ internal sealed class PushInboxProcessor(
             var failed = new List<(long Id, string Error, DateTimeOffset RetryAt)>();
             foreach (var row in claim.Rows)
             {
-                try { pushes.Add((row, PushEvents.FromJson(row.Events))); }
+                // Dated by the row: a reply's time decides whether it may answer a wait (the reply claim window), so a push
+                // that waited in the inbox keeps the time it came in, not the time it is run.
+                try { pushes.Add((row, PushEvents.FromJson(row.Events) with { ReceivedAt = new DateTimeOffset(row.ReceivedAtTicks, TimeSpan.Zero) })); }
                 catch (System.Text.Json.JsonException ex) { failed.Add(Failure(row, ex)); }
             }
             var done = new List<long>(claim.Rows.Count);
@@ -93,7 +95,7 @@ internal sealed class PushInboxProcessor(
     private async Task<Exception?> TryRunAsync(IEnumerable<PushEvents> pushes, CancellationToken cancellationToken)
     {
         var all = pushes.ToArray();
-        var events = PushEvents.Concat(all);
+        var (events, receivedAt) = PushEvents.Concat(all);
         // The batch's span continues the trace of its first push and links the others' (a batch has one accept).
         ActivityContext.TryParse(events.Trace, null, out var parent);
         var links = all.Skip(1).Select(p => ActivityContext.TryParse(p.Trace, null, out var c) ? new ActivityLink(c) : default)
@@ -104,9 +106,10 @@ internal sealed class PushInboxProcessor(
         {
             // Reports are accepted and left to the dispatcher; replies and email events run their workflows here, in the
             // order they came, since a reply may start a workflow that waits for the next reply of the same push.
-            if (events.Reports.Count > 0) await publisher.PublishAsync(events.Reports, [], [], cancellationToken).ConfigureAwait(false);
+            var reports = events.Reports.Count;
+            if (reports > 0) await publisher.PublishAsync(events.Reports, [], [], receivedAt.Take(reports).ToArray(), cancellationToken).ConfigureAwait(false);
             if (events.Replies.Count + events.EmailEvents.Count > 0)
-                await publisher.PublishAsync([], events.Replies, events.EmailEvents, cancellationToken).ConfigureAwait(false);
+                await publisher.PublishAsync([], events.Replies, events.EmailEvents, receivedAt.Skip(reports).ToArray(), cancellationToken).ConfigureAwait(false);
             return null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

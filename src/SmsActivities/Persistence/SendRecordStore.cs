@@ -682,33 +682,33 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// Ties each reply to the latest accepted send to its number (sent before the reply came): the first reply sets
     /// its time, an opt-out keyword marks it opted out.
     /// </summary>
-    public Task RecordRepliesAsync(IReadOnlyList<(string Mobile, bool OptOut)> replies, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    public Task RecordRepliesAsync(IReadOnlyList<(string Mobile, bool OptOut, DateTimeOffset ReceivedAt)> replies, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(replies);
-        return replies.Count == 0 ? Task.CompletedTask : TransientRetry.RunAsync(() => RecordRepliesOnceAsync(replies, receivedAt, cancellationToken), cancellationToken);
+        return replies.Count == 0 ? Task.CompletedTask : TransientRetry.RunAsync(() => RecordRepliesOnceAsync(replies, cancellationToken), cancellationToken);
     }
 
-    private async Task RecordRepliesOnceAsync(IReadOnlyList<(string Mobile, bool OptOut)> replies, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    private async Task RecordRepliesOnceAsync(IReadOnlyList<(string Mobile, bool OptOut, DateTimeOffset ReceivedAt)> replies, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginAsync(db, [], cancellationToken, replies.Count).ConfigureAwait(false);
-        var at = receivedAt.UtcTicks;
         // The record each reply goes to: accepted, so its message id is fixed; locked by it before the record is read to be changed.
-        var latest = new Dictionary<string, long>(StringComparer.Ordinal);
+        var latest = new Dictionary<(string Mobile, long At), long>();
         var locks = new List<string>();
-        foreach (var mobile in replies.Select(r => r.Mobile).Distinct(StringComparer.Ordinal))
+        foreach (var (mobile, at) in replies.Select(r => (r.Mobile, r.ReceivedAt.UtcTicks)).Distinct())
         {
             var found = await db.SendRecords.AsNoTracking().Where(x => x.Mobile == mobile && x.Status == SendRecordStatus.Accepted && x.CreatedAtTicks <= at)
                 .OrderByDescending(x => x.Id).Select(x => new { x.Id, x.Vendor, x.MessageId }).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
             if (found is null) continue;
-            latest[mobile] = found.Id;
+            latest[(mobile, at)] = found.Id;
             if (found.MessageId is not null) locks.Add(InsightRollup.MessageLock(found.Vendor, found.MessageId));
         }
         await transaction.LockAsync(locks, cancellationToken).ConfigureAwait(false);
         var touched = new Dictionary<long, (SendRecordEntity Before, SendRecordEntity Row)>();
-        foreach (var (mobile, optOut) in replies)
+        foreach (var (mobile, optOut, receivedAt) in replies)
         {
-            if (!latest.TryGetValue(mobile, out var id)) continue;
+            var at = receivedAt.UtcTicks;
+            if (!latest.TryGetValue((mobile, at), out var id)) continue;
             if (!touched.TryGetValue(id, out var entry))
             {
                 var row = await db.SendRecords.SingleAsync(r => r.Id == id, cancellationToken).ConfigureAwait(false);

@@ -37,12 +37,27 @@ public sealed class SmsStimulusPublisher(
     /// every event; the workflows they resume run side by side, after the return for reports only). Each event is still
     /// traced and counted on its own.
     /// </summary>
-    public async Task<IngestResult> PublishAsync(IReadOnlyList<DeliveryReport> reports, IReadOnlyList<InboundReply> replies, IReadOnlyList<EmailEvent> emailEvents, CancellationToken cancellationToken)
+    public Task<IngestResult> PublishAsync(IReadOnlyList<DeliveryReport> reports, IReadOnlyList<InboundReply> replies, IReadOnlyList<EmailEvent> emailEvents, CancellationToken cancellationToken) =>
+        PublishAsync(reports, replies, emailEvents, receivedAt: [], cancellationToken);
+
+    /// <param name="receivedAt">
+    /// When this server received each event (stored the push that carried it), reports first, then replies, then email
+    /// events; an event beyond the list, or null, was received now. A reply's time decides whether it may answer a wait
+    /// (the reply claim window) and which send it answers, so an event that waited in the push inbox keeps the time it
+    /// came in, not the time it is run.
+    /// </param>
+    public async Task<IngestResult> PublishAsync(IReadOnlyList<DeliveryReport> reports, IReadOnlyList<InboundReply> replies, IReadOnlyList<EmailEvent> emailEvents,
+        IReadOnlyList<DateTimeOffset?> receivedAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reports);
         ArgumentNullException.ThrowIfNull(replies);
         ArgumentNullException.ThrowIfNull(emailEvents);
+        ArgumentNullException.ThrowIfNull(receivedAt);
         var started = time.GetUtcNow();
+        DateTimeOffset At(int index) => index < receivedAt.Count && receivedAt[index] is { } at && at < started ? at : started;
+        var reportAt = reports.Select((_, i) => At(i)).ToArray();
+        var replyAt = replies.Select((_, i) => At(reports.Count + i)).ToArray();
+        var emailAt = emailEvents.Select((_, i) => At(reports.Count + replies.Count + i)).ToArray();
         foreach (var reply in replies.Where(r => IsOptOut(r.Text)))
         {
             // Before the stimuli, so a workflow started by this very reply already sees the number opted out.
@@ -59,10 +74,10 @@ public sealed class SmsStimulusPublisher(
             events.Add((stimuli.Count, variants.Count));
             stimuli.AddRange(variants);
         }
-        foreach (var report in reports) Add(SmsStimuli.ForReport(report, started));
+        for (var i = 0; i < reports.Count; i++) Add(SmsStimuli.ForReport(reports[i], reportAt[i]));
         var settlements = await FindInDoubtAsync(reports, started, cancellationToken).ConfigureAwait(false);
-        foreach (var reply in replies) Add(SmsStimuli.ForReply(reply, started));
-        foreach (var email in emailEvents) Add([SmsStimuli.ForEmailEvent(email, started)]);
+        for (var i = 0; i < replies.Count; i++) Add(SmsStimuli.ForReply(replies[i], replyAt[i]));
+        for (var i = 0; i < emailEvents.Count; i++) Add([SmsStimuli.ForEmailEvent(emailEvents[i], emailAt[i])]);
         // Reports onto the send records first: once the stimuli are in, the dispatcher may resume and finish the workflow
         // at once, and what it tells (a campaign finished) must already be on the records the insights page sums, and on
         // the records a wait on a whole send counts its progress from. The first final report of a message is kept, so a
@@ -86,9 +101,11 @@ public sealed class SmsStimulusPublisher(
         KeepUnmatchedBriefly(stimuli, events, reports, replies.Count, sends, settlements);
         await KeepForWaitsByIdAsync(stimuli, events, reports, sends, cancellationToken).ConfigureAwait(false);
         var counts = await ledger.CountsAsync(sends.Values.ToArray(), cancellationToken).ConfigureAwait(false);
-        var extra = reports.Select(r => sends.TryGetValue((r.Vendor, r.MessageId), out var send) ? SmsStimuli.ForSendReport(r, send.Key, counts[send.Key], started) : null)
+        var reportTimes = new Dictionary<DeliveryReport, DateTimeOffset>();
+        for (var i = 0; i < reports.Count; i++) reportTimes.TryAdd(reports[i], reportAt[i]);
+        var extra = reports.Select((r, i) => sends.TryGetValue((r.Vendor, r.MessageId), out var send) ? SmsStimuli.ForSendReport(r, send.Key, counts[send.Key], reportAt[i]) : null)
             .OfType<Stimulus>()
-            .Concat(settlements.Select(s => SmsStimuli.ForInDoubtReport(s.Report, s.IdempotencyKey, s.Mobile, started))).ToArray();
+            .Concat(settlements.Select(s => SmsStimuli.ForInDoubtReport(s.Report, s.IdempotencyKey, s.Mobile, reportTimes.GetValueOrDefault(s.Report, started)))).ToArray();
         // Reports only: accepted, the waits they resume run in the runtime's dispatcher (a campaign's reports resume its
         // wait together). Replies and email events run before this returns, in order, since a reply may start a workflow
         // that waits for the next reply of the same push.
@@ -105,10 +122,10 @@ public sealed class SmsStimulusPublisher(
             if (i < reports.Count) TraceReport(reports[i], started, isNew, runs);
             else if (i < reports.Count + replies.Count) TraceReply(replies[i - reports.Count], started, isNew, runs);
         }
-        var freshReports = reports.Where((_, i) => eventResults[i].Any(r => !r.Duplicate)).ToArray();
-        var freshReplies = replies.Where((_, i) => eventResults[reports.Count + i].Any(r => !r.Duplicate)).Select(r => (r.Mobile, IsOptOut(r.Text))).ToArray();
-        await RecordReportLatencyAsync(freshReports, started, cancellationToken).ConfigureAwait(false);
-        await RecordRepliesAsync(freshReplies, started, cancellationToken).ConfigureAwait(false);
+        var freshReports = reports.Select((r, i) => (Report: r, At: reportAt[i])).Where((_, i) => eventResults[i].Any(r => !r.Duplicate)).ToArray();
+        var freshReplies = replies.Select((r, i) => (r.Mobile, IsOptOut(r.Text), replyAt[i])).Where((_, i) => eventResults[reports.Count + i].Any(r => !r.Duplicate)).ToArray();
+        await RecordReportLatencyAsync(freshReports, cancellationToken).ConfigureAwait(false);
+        await RecordRepliesAsync(freshReplies, cancellationToken).ConfigureAwait(false);
         return new IngestResult(fresh, eventResults.Length - fresh);
     }
 
@@ -191,20 +208,20 @@ public sealed class SmsStimulusPublisher(
     /// Send → first report, for the new reports of messages this plug-in sent. Only looked up while something collects
     /// the histogram; a failed lookup loses a measurement, never the push (its events are already stored).
     /// </summary>
-    private async Task RecordReportLatencyAsync(IReadOnlyList<DeliveryReport> fresh, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    private async Task RecordReportLatencyAsync(IReadOnlyList<(DeliveryReport Report, DateTimeOffset ReceivedAt)> fresh, CancellationToken cancellationToken)
     {
         if (fresh.Count == 0 || !telemetry.ReportLatency.Enabled) return;
         IReadOnlyDictionary<(string Vendor, string MessageId), DateTimeOffset> sentAt;
         try
         {
-            sentAt = await records.SentAtAsync(fresh.Select(r => (r.Vendor, r.MessageId)).ToArray(), cancellationToken).ConfigureAwait(false);
+            sentAt = await records.SentAtAsync(fresh.Select(r => (r.Report.Vendor, r.Report.MessageId)).ToArray(), cancellationToken).ConfigureAwait(false);
         }
         catch (System.Data.Common.DbException ex)
         {
             logger.LogWarning(ex, "Could not look up send times for report latency");
             return;
         }
-        foreach (var report in fresh)
+        foreach (var (report, receivedAt) in fresh)
         {
             if (!sentAt.TryGetValue((report.Vendor, report.MessageId), out var sent)) continue;
             telemetry.ReportLatency.Record(Math.Max(0, (receivedAt - sent).TotalSeconds), new TagList { { "vendor", report.Vendor }, { "status", report.Status.ToString() } });
@@ -216,11 +233,11 @@ public sealed class SmsStimulusPublisher(
     /// made since, such as the answer to the first). A failed write loses that bookkeeping, never the push: its events
     /// are already stored. A push run again after a crash finds its replies duplicates and skips them here.
     /// </summary>
-    private async Task RecordRepliesAsync(IReadOnlyList<(string Mobile, bool OptOut)> replies, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    private async Task RecordRepliesAsync(IReadOnlyList<(string Mobile, bool OptOut, DateTimeOffset ReceivedAt)> replies, CancellationToken cancellationToken)
     {
         try
         {
-            await records.RecordRepliesAsync(replies, receivedAt, cancellationToken).ConfigureAwait(false);
+            await records.RecordRepliesAsync(replies, cancellationToken).ConfigureAwait(false);
         }
         catch (System.Data.Common.DbException ex)
         {

@@ -55,7 +55,8 @@ public sealed class InsightRollupTests
         await store.RecordReportsAsync([Report(VendorNames.Tencent, "m2", DeliveryStatus.Delivered)], _time.GetUtcNow(), default);
         await AssertCellsAsync(db, "Unknown upgraded to Delivered, then repeated");
 
-        await store.RecordRepliesAsync([(batch1[0], false), (batch1[0], true), (batch1[1], true), ("+8613999999999", false)], _time.GetUtcNow(), default);
+        var at = _time.GetUtcNow();
+        await store.RecordRepliesAsync([(batch1[0], false, at), (batch1[0], true, at), (batch1[1], true, at), ("+8613999999999", false, at)], default);
         await AssertCellsAsync(db, "replies and opt-outs");
 
         // The whole send completes: the second batch with it, in doubt and accepted; settled rows settle again unchanged.

@@ -71,6 +71,41 @@ public sealed partial class ReplyAndOtpTests
     }
 
     [Fact]
+    public async Task A_reply_that_waited_in_the_push_inbox_is_as_old_as_its_push_not_its_processing()
+    {
+        var clock = new ShiftedClock();
+        // The processor, woken by the push, waits 5 s (wall clock) for more pushes: the clock moves on in between.
+        await using var bed = await PluginTestBed.StartAsync([new CodeWorkflow("asked-later", f =>
+            f.Add(new WaitForReply { Id = "reply", Mobile = new(A), Timeout = new(TimeSpan.FromMinutes(10)) }))],
+            settings: new Dictionary<string, string?> { ["SmsActivities:Inbox:MaxDelay"] = "00:00:05" }, time: clock);
+        var push = $$"""{"nationcode":"86","mobile":"13800138001","text":"yes","sign":"Acme","time":{{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}},"extend":""}""";
+        using (var answer = await bed.Http.PostAsync(bed.WebhookUrl("tencent", "reply"), new StringContent(push, Encoding.UTF8, "application/json")))
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        clock.Offset = TimeSpan.FromMinutes(2); // past the reply claim window (60 s)
+        Assert.Equal(1, await bed.InboxCountAsync());
+
+        await bed.InboxDrainedAsync();
+        var run = await bed.RunAsync("asked-later");
+        // The wait claims the kept reply: received two minutes before the wait began, when its push was acknowledged.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(await bed.JournalAndRecordsAsync(run.InstanceId)).Contains("ignored a reply", StringComparison.Ordinal))
+        {
+            Assert.Empty(await bed.OutcomesAsync(run.InstanceId, "reply"));
+            Assert.True(DateTime.UtcNow < deadline, "the wait did not set the old reply aside");
+            await Task.Delay(50);
+        }
+        Assert.Empty(await bed.OutcomesAsync(run.InstanceId, "reply"));
+    }
+
+    /// <summary>Real time moved on by hand: timers still run, and the offset ages what is stored.</summary>
+    private sealed class ShiftedClock : TimeProvider
+    {
+        public TimeSpan Offset { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
+    }
+
+    [Fact]
     public async Task A_reply_that_came_in_just_before_the_wait_began_answers_it_once()
     {
         await using var bed = await PluginTestBed.StartAsync([

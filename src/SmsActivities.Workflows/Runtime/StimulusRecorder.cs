@@ -40,16 +40,45 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
     private async Task<IReadOnlyList<RecordedStimulus>> RecordOnceAsync(IReadOnlyList<Stimulus> stimuli, TimeSpan dueAfter, bool tellUnstoredRepeats,
         CancellationToken cancellationToken)
     {
-        // The hashes (SHA-256 of canonical JSON) are computed once and before the write turn: every other writer waits
-        // while the transaction is open.
-        var hashes = stimuli.Select(s => s.Hash).ToArray();
         await using var context = await db.CreateDbContextAsync(cancellationToken);
+        // The hashes (SHA-256 of canonical JSON) are computed once and before the write turn: every other writer waits
+        // while the transaction is open. A stimulus nothing listens to that would not be stored gets none: it matches nothing.
+        var unheard = await UnheardAsync(context, stimuli, cancellationToken);
+        var hashes = stimuli.Select((s, i) => unheard[i] ? null : s.Hash).ToArray();
         using var turn = await writes.EnterAsync(context, urgent: true, cancellationToken);
         await using var tx = await context.Database.BeginTransactionAsync(StimulusHashLocks.Isolation(context), cancellationToken);
-        await StimulusHashLocks.LockAsync(context, [], stimuli.Select((s, i) => (s, hashes[i])).Where(x => x.s.KeepInInbox).Select(x => (x.Item2, x.s.DedupeKey)), cancellationToken);
+        await StimulusHashLocks.LockAsync(context, [], stimuli.Select((s, i) => (s, hashes[i])).Where(x => x.s.KeepInInbox).Select(x => (x.Item2!, x.s.DedupeKey)), cancellationToken);
         var recorded = await StageAsync(context, stimuli, hashes, dueAfter, tellUnstoredRepeats, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return recorded;
+    }
+
+    /// <summary>
+    /// Which stimuli no trigger and no bookmark could take, by name (one indexed look per name), among those that would
+    /// not be stored when unmatched. A delivery report comes with four trigger variants (vendor and status, each or
+    /// any) that most installations never listen to: they are then not hashed nor looked up by hash. Read before the
+    /// write turn, as if those stimuli had come a moment earlier: a trigger or bookmark that appears in between would
+    /// have missed them then too, and none of them waits in the inbox (those that may wait are always matched by hash,
+    /// under the hash locks).
+    /// </summary>
+    private static async Task<bool[]> UnheardAsync(WorkflowDbContext context, IReadOnlyList<Stimulus> stimuli, CancellationToken cancellationToken)
+    {
+        var unheard = new bool[stimuli.Count];
+        var names = new Dictionary<string, bool>(StringComparer.Ordinal);
+        for (var i = 0; i < stimuli.Count; i++)
+        {
+            var stimulus = stimuli[i];
+            if (stimulus.KeepInInbox || (stimulus.RememberWhenUnmatched && stimulus.DedupeKey != null)) continue;
+            if (!names.TryGetValue(stimulus.Name, out var none))
+            {
+                var name = stimulus.Name;
+                none = !await context.Triggers.AnyAsync(t => t.Name == name, cancellationToken)
+                    && !await context.Bookmarks.AnyAsync(b => b.Name == name, cancellationToken);
+                names[name] = none;
+            }
+            unheard[i] = none;
+        }
+        return unheard;
     }
 
     /// <summary>
@@ -61,7 +90,8 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
         CancellationToken cancellationToken) =>
         StageAsync(context, stimuli, stimuli.Select(s => s.Hash).ToArray(), dueAfter, tellUnstoredRepeats: true, cancellationToken);
 
-    private async Task<IReadOnlyList<RecordedStimulus>> StageAsync(WorkflowDbContext context, IReadOnlyList<Stimulus> stimuli, string[] hashes, TimeSpan dueAfter,
+    /// <param name="hashes">Per stimulus, its hash, or null for one that nothing listens to and that is not stored unmatched.</param>
+    private async Task<IReadOnlyList<RecordedStimulus>> StageAsync(WorkflowDbContext context, IReadOnlyList<Stimulus> stimuli, string?[] hashes, TimeSpan dueAfter,
         bool tellUnstoredRepeats, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -69,8 +99,8 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
         // No read of every key first: for a stimulus that is stored the keyed insert decides a repeat (it stores nothing
         // and owes nothing), and most are never stored (a report's trigger variants that match nothing); reading every
         // key first cost a batch of reports six lookups a report. Unstored ones are looked up after, if the caller asks.
-        var wanted = hashes.Distinct(StringComparer.Ordinal).ToList();
-        var startHashes = hashes.Where((_, i) => stimuli[i].WorkflowInstanceId is null).Distinct(StringComparer.Ordinal).ToList();
+        var wanted = hashes.OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        var startHashes = hashes.Where((h, i) => h is not null && stimuli[i].WorkflowInstanceId is null).Distinct(StringComparer.Ordinal).ToList();
         var triggers = (await context.Triggers.Where(t => startHashes.Contains(t.Hash))
                 .Select(t => new { t.Hash, t.DefinitionVersionId, t.ActivityId }).ToListAsync(cancellationToken))
             .ToLookup(t => t.Hash, StringComparer.Ordinal);
@@ -95,13 +125,19 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
             }
             var id = RuntimeRows.NewId();
             var deliveries = new List<DeliveryRow>();
+            if (hashes[i] is not { } hash)
+            {
+                if (stimulus.DedupeKey != null) unstored.Add((i, stimulus.DedupeKey));
+                recorded.Add(new RecordedStimulus(false, id, deliveries));
+                continue;
+            }
             if (stimulus.WorkflowInstanceId is null)
-                foreach (var trigger in triggers[hashes[i]])
+                foreach (var trigger in triggers[hash])
                     deliveries.Add(RuntimeRows.NewDelivery(id, DeliveryKind.Start, now, retryAfter, definitionVersionId: trigger.DefinitionVersionId, triggerActivityId: trigger.ActivityId));
             // The first start owed to a named stimulus takes the stimulus's id, and so does the instance it starts: a repeat
             // that the dedupe key turns away can then tell which instance the first one started (an idempotent HTTP start).
             if (stimulus.DedupeKey != null && deliveries.Count > 0) deliveries[0].Id = id;
-            foreach (var bookmark in bookmarks[hashes[i]])
+            foreach (var bookmark in bookmarks[hash])
             {
                 if (stimulus.CorrelationId != null && bookmark.CorrelationId != stimulus.CorrelationId) continue;
                 if (stimulus.WorkflowInstanceId != null && bookmark.InstanceId != stimulus.WorkflowInstanceId) continue;
@@ -113,7 +149,7 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
             {
                 var row = new StimulusRow
                 {
-                    Id = id, Name = stimulus.Name, Hash = hashes[i], PayloadJson = stimulus.Payload?.ToJsonString(WorkflowJson.Options),
+                    Id = id, Name = stimulus.Name, Hash = hash, PayloadJson = stimulus.Payload?.ToJsonString(WorkflowJson.Options),
                     InputJson = stimulus.Input?.ToJsonString(WorkflowJson.Options), CorrelationId = stimulus.CorrelationId, DedupeKey = stimulus.DedupeKey,
                     // Only a stimulus that may wait stays Pending: a remembered one must never be claimed by a later bookmark.
                     Status = deliveries.Count == 0 && stimulus.KeepInInbox ? StimulusStatus.Pending : StimulusStatus.Consumed,

@@ -125,7 +125,8 @@ public static class SmsStimuli
         var vendor = reply.Vendor.ToLowerInvariant();
         var id = reply.VendorReplyId is { Length: > 0 } rid ? rid : Fingerprint(reply);
         var key = $"reply:{vendor}:{id}";
-        var input = ReplyInput(reply, receivedAt);
+        // Serialized once; each stimulus gets its own copy (as for a report).
+        var input = ReplyInput(reply, receivedAt).ToJson();
         var extends = string.IsNullOrWhiteSpace(reply.Extend) ? new[] { Any } : [reply.Extend.Trim(), Any];
         var keyword = KeywordOf(reply.Text);
         var keywords = keyword.Length == 0 ? new[] { Any } : [keyword, Any];
@@ -133,7 +134,7 @@ public static class SmsStimuli
         var stimuli = new List<Stimulus>();
         foreach (var e in extends)
         {
-            stimuli.Add(new Stimulus(WaitForReply, SmsBookmarkPayload.Node(ReplyBookmark(reply.Mobile, e)), input.ToJson())
+            stimuli.Add(new Stimulus(WaitForReply, SmsBookmarkPayload.Node(ReplyBookmark(reply.Mobile, e)), input.DeepClone().AsObject())
             {
                 DedupeKey = $"{key}:wait:{e}",
                 KeepInInbox = true,
@@ -143,7 +144,7 @@ public static class SmsStimuli
         foreach (var k in keywords)
         foreach (var e in extends)
         {
-            stimuli.Add(new Stimulus(SmsReplyReceived, SmsBookmarkPayload.Node(ReplyFilter(v, k, e)), input.ToJson())
+            stimuli.Add(new Stimulus(SmsReplyReceived, SmsBookmarkPayload.Node(ReplyFilter(v, k, e)), input.DeepClone().AsObject())
             {
                 DedupeKey = $"{key}:trigger:{v}:{k}:{e}",
                 KeepInInbox = false,

@@ -125,19 +125,16 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
             }
             var id = RuntimeRows.NewId();
             var deliveries = new List<DeliveryRow>();
-            if (hashes[i] is not { } hash)
-            {
-                if (stimulus.DedupeKey != null) unstored.Add((i, stimulus.DedupeKey));
-                recorded.Add(new RecordedStimulus(false, id, deliveries));
-                continue;
-            }
-            if (stimulus.WorkflowInstanceId is null)
+            // An unheard stimulus (no hash) matches nothing and, by how it was chosen, is not stored: it only goes on
+            // the list of unstored keys below.
+            var hash = hashes[i];
+            if (hash is not null && stimulus.WorkflowInstanceId is null)
                 foreach (var trigger in triggers[hash])
                     deliveries.Add(RuntimeRows.NewDelivery(id, DeliveryKind.Start, now, retryAfter, definitionVersionId: trigger.DefinitionVersionId, triggerActivityId: trigger.ActivityId));
             // The first start owed to a named stimulus takes the stimulus's id, and so does the instance it starts: a repeat
             // that the dedupe key turns away can then tell which instance the first one started (an idempotent HTTP start).
             if (stimulus.DedupeKey != null && deliveries.Count > 0) deliveries[0].Id = id;
-            foreach (var bookmark in bookmarks[hash])
+            foreach (var bookmark in hash is null ? [] : bookmarks[hash])
             {
                 if (stimulus.CorrelationId != null && bookmark.CorrelationId != stimulus.CorrelationId) continue;
                 if (stimulus.WorkflowInstanceId != null && bookmark.InstanceId != stimulus.WorkflowInstanceId) continue;
@@ -149,7 +146,7 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
             {
                 var row = new StimulusRow
                 {
-                    Id = id, Name = stimulus.Name, Hash = hash, PayloadJson = stimulus.Payload?.ToJsonString(WorkflowJson.Options),
+                    Id = id, Name = stimulus.Name, Hash = hash!, PayloadJson = stimulus.Payload?.ToJsonString(WorkflowJson.Options),
                     InputJson = stimulus.Input?.ToJsonString(WorkflowJson.Options), CorrelationId = stimulus.CorrelationId, DedupeKey = stimulus.DedupeKey,
                     // Only a stimulus that may wait stays Pending: a remembered one must never be claimed by a later bookmark.
                     Status = deliveries.Count == 0 && stimulus.KeepInInbox ? StimulusStatus.Pending : StimulusStatus.Consumed,

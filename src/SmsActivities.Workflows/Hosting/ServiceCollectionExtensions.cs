@@ -28,12 +28,14 @@ public static class ServiceCollectionExtensions
         services.AddLogging();
         // Pooled: a context is taken for every read and commit, and a new one pays EF Core's per-instance set-up (its
         // options looked up again in the service provider cache) each time.
-        services.AddPooledDbContextFactory<WorkflowDbContext>(b =>
+        services.AddPooledDbContextFactory<WorkflowDbContext>((sp, b) =>
         {
             options.ConfigureDatabase(b);
             CompiledModel.Use(b, () => Persistence.CompiledModels.Sqlite.SqliteWorkflowDbContextModel.Instance, () => Persistence.CompiledModels.Postgres.PostgresWorkflowDbContextModel.Instance);
-            b.AddInterceptors(new SqlitePragmaInterceptor());
+            b.AddInterceptors(new SqlitePragmaInterceptor(sp.GetRequiredService<SqliteCheckpointer>()));
         });
+        services.TryAddSingleton<SqliteCheckpointer>();
+        services.AddHostedService(sp => sp.GetRequiredService<SqliteCheckpointer>());
         services.AddSingleton(sp =>
         {
             var registry = new ActivityRegistry();

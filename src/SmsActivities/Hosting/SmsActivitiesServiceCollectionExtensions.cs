@@ -62,10 +62,10 @@ public static class SmsActivitiesServiceCollectionExtensions
             ? database with { ConnectionString = configured }
             : database.WithSqliteFile(Path.Combine(folder, "sms.db"));
         // Pooled, as the runtime's: the report path takes a context for each of its reads and writes.
-        services.AddPooledDbContextFactory<SmsActivitiesDbContext>(o =>
+        services.AddPooledDbContextFactory<SmsActivitiesDbContext>((sp, o) =>
         {
             if (builder.PluginDatabase is { } custom) custom(o);
-            else ConfigurePluginDatabase(o, plugin);
+            else ConfigurePluginDatabase(o, plugin, sp.GetRequiredService<SqliteCheckpointer>());
         });
         services.TryAddSingleton<SmsTelemetry>();
         services.TryAddSingleton<SmsVendorRouter>();
@@ -84,7 +84,7 @@ public static class SmsActivitiesServiceCollectionExtensions
             ? new Inbox.PushInboxDatabase(sp.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>(), sp.GetRequiredKeyedService<SqliteWriteGate>(SmsActivitiesDbContext.Schema), null)
             : Inbox.PushInboxDatabase.ForOwnFile(o =>
             {
-                ConfigurePluginDatabase(o, inboxFile);
+                ConfigurePluginDatabase(o, inboxFile, sp.GetRequiredService<SqliteCheckpointer>());
                 o.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
             }));
         services.TryAddSingleton<Inbox.PushInboxSignal>();
@@ -107,12 +107,12 @@ public static class SmsActivitiesServiceCollectionExtensions
         return services;
     }
 
-    private static void ConfigurePluginDatabase(DbContextOptionsBuilder o, DatabaseSettings settings)
+    private static void ConfigurePluginDatabase(DbContextOptionsBuilder o, DatabaseSettings settings, SqliteCheckpointer checkpointer)
     {
         settings.Configure(o, SmsActivitiesDbContext.Schema);
         CompiledModel.Use(o, () => Persistence.CompiledModels.Sqlite.SqliteSmsDbContextModel.Instance, () => Persistence.CompiledModels.Postgres.PostgresSmsDbContextModel.Instance);
         // The runtime's commit durability for this file too: its send records are begun and settled around every vendor call.
-        o.AddInterceptors(new SqlitePragmaInterceptor());
+        o.AddInterceptors(new SqlitePragmaInterceptor(checkpointer));
     }
 
     /// <summary>

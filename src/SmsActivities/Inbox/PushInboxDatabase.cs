@@ -8,8 +8,7 @@ namespace SmsActivities.Inbox;
 /// <summary>
 /// Where the push inbox lives. On SQLite a small file of its own beside the plug-in's (<c>sms-inbox.db</c> beside
 /// <c>sms.db</c>), with its own write turn: an acknowledgement's one-row commit then never queues behind the report
-/// and campaign writes of the plug-in's file, nor behind the WAL checkpoints those writes trigger (SQLite runs a
-/// checkpoint inside the commit that grows the log past its limit, and every writer of that file waits for it). The
+/// and campaign writes of the plug-in's file. The
 /// file carries the plug-in's whole schema, so one migration history serves both files; only its inbox table is used.
 /// On PostgreSQL (and for a plug-in database configured in code) the plug-in's own database and write turn.
 /// </summary>

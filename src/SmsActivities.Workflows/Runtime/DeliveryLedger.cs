@@ -37,7 +37,7 @@ internal sealed class DeliveryLedger(IDbContextFactory<WorkflowDbContext> db, Sq
         var claimedUntil = DbTime.ToDb(now + options.Value.LeaseDuration);
         await using var context = await db.CreateDbContextAsync(cancellationToken);
         List<DeliveryRow> rows;
-        IReadOnlyList<InstanceRow> leased = [];
+        IReadOnlyList<string> leasedIds = [];
         var gates = new Dictionary<string, IDisposable>(StringComparer.Ordinal);
         try
         {
@@ -49,9 +49,10 @@ internal sealed class DeliveryLedger(IDbContextFactory<WorkflowDbContext> db, Sq
                 // waiting for the lease) keeps its instance, and the claim does not take the lease from under it.
                 foreach (var id in rows.Where(r => r is { Kind: DeliveryKind.Resume, InstanceId: not null }).Select(r => r.InstanceId!).Distinct(StringComparer.Ordinal))
                     if (await ownership.TryEnterNowAsync(id, cancellationToken) is { } gate) gates[id] = gate;
-                if (gates.Count > 0) leased = await ownership.LeaseInTransactionAsync(context, gates.Keys.ToList(), cancellationToken);
+                if (gates.Count > 0) leasedIds = await ownership.LeaseInTransactionAsync(context, gates.Keys.ToList(), cancellationToken);
                 await tx.CommitAsync(cancellationToken);
             }
+            var leased = await ownership.ReadLeasedAsync(context, leasedIds, cancellationToken);
             var held = leased.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
             foreach (var id in gates.Keys.Where(id => !held.Contains(id)).ToList())
             {
@@ -66,7 +67,7 @@ internal sealed class DeliveryLedger(IDbContextFactory<WorkflowDbContext> db, Sq
         catch
         {
             // The leases expire in the database; this process stops renewing them and opens the gates.
-            foreach (var row in leased) ownership.Leases.ReleaseInstance(row.Id);
+            foreach (var id in leasedIds) ownership.Leases.ReleaseInstance(id);
             foreach (var gate in gates.Values) gate.Dispose();
             throw;
         }

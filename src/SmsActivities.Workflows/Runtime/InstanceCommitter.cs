@@ -61,6 +61,8 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
         // Everything that needs no database (the state, journal and bookmark JSON, secrets masked) is built here, before
         // the write turn: on SQLite every other writer, a webhook's accept included, waits while the transaction is open.
         var stages = runs.Select(r => Prepare(db, r)).ToList();
+        // Read and merged before the write turn too: only the lease holder changes an instance's execution records.
+        var executions = await ExecutionRecordWritesAsync(db, stages, cancellationToken);
         return await TransientRetry.RunAsync(async attempt =>
         {
             if (attempt > 1)
@@ -77,9 +79,6 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             await StimulusHashLocks.LockAsync(db, stages.SelectMany(FreshBookmarks).Select(b => b.Hash),
                 stages.SelectMany(x => x.Run.Context.Outbox.Where(s => s.KeepInInbox).Select(s => (s.Hash, s.DedupeKey))), cancellationToken);
             await DeleteReplacedAsync(db, stages, cancellationToken);
-            var executionIds = stages.Where(x => !x.IsNew).SelectMany(x => x.Run.Context.ExecutionRecords.Keys).ToList();
-            var storedExecutions = executionIds.Count == 0 ? []
-                : await db.Executions.AsNoTracking().Where(e => executionIds.Contains(e.Id)).ToDictionaryAsync(e => e.Id, e => e.Json, StringComparer.Ordinal, cancellationToken);
             var allServed = stages.SelectMany(x => x.Run.Served).ToHashSet(StringComparer.Ordinal);
             await RedactServedStimuliAsync(db, stages, allServed, cancellationToken);
             var inbox = await WaitingInboxAsync(db, stages, cancellationToken);
@@ -91,7 +90,7 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             if (allServed.Count > 0) await db.Deliveries.Where(d => allServed.Contains(d.Id)).ExecuteDeleteAsync(cancellationToken);
             await UpdateInstancesAsync(db, stages, cancellationToken);
             await InsertJournalAsync(db, stages, cancellationToken);
-            await SaveExecutionRecordsAsync(db, stages, storedExecutions, cancellationToken);
+            await SaveExecutionRecordsAsync(db, executions, cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
             // Once the runs' bookmarks are written: a stimulus a run published can then resume a bookmark made in this commit.
             for (var i = 0; i < stages.Count; i++)
@@ -333,13 +332,18 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
     private static readonly string[] ExecutionColumns =
         [nameof(ExecutionRow.Id), nameof(ExecutionRow.InstanceId), nameof(ExecutionRow.NodeId), nameof(ExecutionRow.StartedAt), nameof(ExecutionRow.Json)];
 
+    /// <summary>The runs' execution records to write: new ones as rows, ones stored already as their merged JSON by id.</summary>
+    private sealed record ExecutionRecordWrites(IReadOnlyList<ExecutionRow> Inserted, IReadOnlyList<(string Id, string Json)> Merged);
+
     /// <summary>
-    /// The runs' execution records: new ones with multi-row INSERTs, ones stored already (resumed in the run) merged
-    /// with the stored JSON and each updated by id.
+    /// The runs' execution records as they are to be written: new ones as rows, ones stored already (resumed in the run)
+    /// merged with the stored JSON, which one query reads for the whole commit.
     /// </summary>
-    private static async Task SaveExecutionRecordsAsync(WorkflowDbContext db, IReadOnlyList<PreparedRun> stages, IReadOnlyDictionary<string, string> stored,
-        CancellationToken cancellationToken)
+    private static async Task<ExecutionRecordWrites> ExecutionRecordWritesAsync(WorkflowDbContext db, IReadOnlyList<PreparedRun> stages, CancellationToken cancellationToken)
     {
+        var executionIds = stages.Where(x => !x.IsNew).SelectMany(x => x.Run.Context.ExecutionRecords.Keys).ToList();
+        var stored = executionIds.Count == 0 ? new Dictionary<string, string>()
+            : await db.Executions.AsNoTracking().Where(e => executionIds.Contains(e.Id)).ToDictionaryAsync(e => e.Id, e => e.Json, StringComparer.Ordinal, cancellationToken);
         var inserted = new List<ExecutionRow>();
         var merged = new List<(string Id, string Json)>();
         foreach (var stage in stages)
@@ -367,10 +371,15 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
                 }
             }
         }
-        await RowStatements.InsertAsync(db, inserted, ExecutionColumns, e => [e.Id, e.InstanceId, e.NodeId, e.StartedAt, e.Json], cancellationToken);
-        if (merged.Count == 0) return;
+        return new ExecutionRecordWrites(inserted, merged);
+    }
+
+    private static async Task SaveExecutionRecordsAsync(WorkflowDbContext db, ExecutionRecordWrites writes, CancellationToken cancellationToken)
+    {
+        await RowStatements.InsertAsync(db, writes.Inserted, ExecutionColumns, e => [e.Id, e.InstanceId, e.NodeId, e.StartedAt, e.Json], cancellationToken);
+        if (writes.Merged.Count == 0) return;
         var names = RowStatements.Names<ExecutionRow>(db);
-        await RowStatements.UpdateAsync(db, merged, 2, (record, value) =>
+        await RowStatements.UpdateAsync(db, writes.Merged, 2, (record, value) =>
             $"UPDATE {names.Table} SET {names.Column(nameof(ExecutionRow.Json))} = {value(record.Json)} WHERE {names.Column(nameof(ExecutionRow.Id))} = {value(record.Id)}",
             cancellationToken);
     }

@@ -77,10 +77,11 @@ internal sealed class InstanceOwnership
 
     /// <summary>
     /// The leases of many instances with one conditional UPDATE, inside the caller's transaction and write turn (the
-    /// dispatcher's claim, so a batch pays no transaction of its own for its leases); returns the rows of those now held,
-    /// untracked. Tracked for renewal from here on: the caller releases those it does not commit.
+    /// dispatcher's claim, so a batch pays no transaction of its own for its leases); returns the ids of those now held.
+    /// Tracked for renewal from here on: the caller releases those it does not commit. Their rows are read with
+    /// <see cref="ReadLeasedAsync"/>, after the write turn.
     /// </summary>
-    public async Task<IReadOnlyList<InstanceRow>> LeaseInTransactionAsync(WorkflowDbContext context, IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> LeaseInTransactionAsync(WorkflowDbContext context, IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var nowMs = DbTime.ToDb(now);
@@ -94,17 +95,31 @@ internal sealed class InstanceOwnership
                 .Where(i => instanceIds.Contains(i.Id) && i.Status == running && (i.LeaseExpiresAt == null || i.LeaseExpiresAt < nowMs))
                 .ExecuteUpdateAsync(s => s.SetProperty(i => i.LeaseOwner, owner).SetProperty(i => i.LeaseExpiresAt, expires)
                     .SetProperty(i => i.SubStatus, nameof(WorkflowSubStatus.Executing)), cancellationToken);
-            var rows = await context.Instances.AsNoTracking().Where(i => instanceIds.Contains(i.Id) && i.LeaseOwner == owner && i.LeaseExpiresAt == expires)
-                .ToListAsync(cancellationToken);
-            var held = rows.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
-            foreach (var id in instanceIds.Where(id => !held.Contains(id))) Leases.ReleaseInstance(id);
-            return rows;
+            var held = await context.Instances.AsNoTracking().Where(i => instanceIds.Contains(i.Id) && i.LeaseOwner == owner && i.LeaseExpiresAt == expires)
+                .Select(i => i.Id).ToListAsync(cancellationToken);
+            var heldSet = held.ToHashSet(StringComparer.Ordinal);
+            foreach (var id in instanceIds.Where(id => !heldSet.Contains(id))) Leases.ReleaseInstance(id);
+            return held;
         }
         catch
         {
             foreach (var id in instanceIds) Leases.ReleaseInstance(id);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The rows, untracked, of instances whose leases this process holds. Read outside the write turn, after the
+    /// claim that leased them committed: only a lease holder writes an instance's row, so they cannot change meanwhile
+    /// (the rows are most of what a claim reads: every instance's state). One deleted since is let go.
+    /// </summary>
+    public async Task<IReadOnlyList<InstanceRow>> ReadLeasedAsync(WorkflowDbContext context, IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
+    {
+        if (instanceIds.Count == 0) return [];
+        var rows = await context.Instances.AsNoTracking().Where(i => instanceIds.Contains(i.Id)).ToListAsync(cancellationToken);
+        var found = rows.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var id in instanceIds.Where(id => !found.Contains(id))) Leases.ReleaseInstance(id);
+        return rows;
     }
 
     /// <summary>Gives the lease back without a commit; a failure is only logged, since the lease then expires.</summary>

@@ -181,7 +181,7 @@ internal sealed class RuntimeWarmup(
         await context.SaveChangesAsync(cancellationToken);
         try
         {
-            var leased = (await ownership.LeaseInTransactionAsync(context, [state.Id], cancellationToken)).Single();
+            var leased = (await ownership.ReadLeasedAsync(context, await ownership.LeaseInTransactionAsync(context, [state.Id], cancellationToken), cancellationToken)).Single();
             context.ChangeTracker.Clear();
             context.Instances.Attach(leased);
             var resumed = await resumer.RehearseAsync(leased, run.Workflow, [new Resumption(delivery.BookmarkId!, stimulus.Input, delivery.Id, stimulus.Hash)], cancellationToken);

@@ -178,6 +178,10 @@ internal static class SmsBenchmarks
             using var reportJitProbe = reportJitLog is null ? null : new JitProbe();
             var (reportJitMethods, reportJitTime) = (JitInfo.GetCompiledMethodCount(), JitInfo.GetCompilationTime());
             reportJitProbe?.Start();
+            // SMS_BENCH_REPORT_ALLOC_LOG=file: the types the report measurement allocates most (sampled by the runtime).
+            var reportAllocLog = Environment.GetEnvironmentVariable("SMS_BENCH_REPORT_ALLOC_LOG");
+            using var reportAllocProbe = reportAllocLog is null ? null : new AllocationProbe();
+            reportAllocProbe?.Start();
             // The part of each acknowledgement spent storing the push (the write turn's wait and the commit), from the plug-in's own histogram.
             var storeMs = new System.Collections.Concurrent.ConcurrentBag<double>();
             using var storeListener = new System.Diagnostics.Metrics.MeterListener();
@@ -199,6 +203,7 @@ internal static class SmsBenchmarks
             var collections = $"{GC.CollectionCount(0) - gen0Before} gen0, {GC.CollectionCount(1) - gen1Before} gen1, {GC.CollectionCount(2) - gen2Before} gen2";
             (reportJitMethods, reportJitTime) = (JitInfo.GetCompiledMethodCount() - reportJitMethods, JitInfo.GetCompilationTime() - reportJitTime);
             if (reportJitProbe is not null) await File.WriteAllLinesAsync(reportJitLog!, reportJitProbe.Stop());
+            if (reportAllocProbe is not null) await File.WriteAllLinesAsync(reportAllocLog!, reportAllocProbe.Stop());
             // Everything from the first push to the last completion (accept, claim, resume, commit, the plug-in's writes).
             foreach (var (context, counts) in perReport.OrderBy(c => c.Key, StringComparer.Ordinal))
                 Report($"per report ({countedReports} counted before the timed ones), {context}", counts.Describe(countedReports));

@@ -1,11 +1,6 @@
 using System.Net;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using SmsActivities.Workflows.Activities.BuiltIn;
-using SmsActivities.Workflows.Hosting;
 using SmsActivities.Workflows.Runtime;
 using static SmsActivities.Workflows.Tests.J;
 
@@ -19,21 +14,7 @@ public sealed class HttpBusyInstanceTests
     {
         using var db = new TempDatabase();
         var console = new StringWriter();
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseTestServer();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton(new WorkflowConsole(console));
-        // The 1.5-second busy step runs well past the default statement limit on an idle machine; lift the limits so the step ends by its clock, not by a fault.
-        builder.Services.Configure<Expressions.ScriptOptions>(o => (o.MaxStatements, o.MaxMemoryBytes, o.Timeout) = (int.MaxValue, long.MaxValue, TimeSpan.FromMinutes(1)));
-        builder.Services.AddWorkflowRuntime(o =>
-        {
-            o.UseSqlite(db.Path);
-            o.LeaseWaitTimeout = TimeSpan.FromMilliseconds(300);
-            o.PollInterval = TimeSpan.FromMilliseconds(50);
-        });
-        await using var app = builder.Build();
-        app.MapWorkflowHttpEndpoints("/workflows");
-        await app.StartAsync();
+        await using var app = await HttpWorkflowApp.StartAsync(db, console, leaseWait: TimeSpan.FromMilliseconds(300));
         // Each request takes 1.5 s (a script step), answers, and the workflow waits for the next one.
         var save = await app.Services.GetRequiredService<WorkflowDefinitionService>().SaveAsync(TestHost.Flowchart("job",
             Arr(Act("Start1", "Elsa.Start"),

@@ -72,11 +72,13 @@ public static class HttpEndpointRouting
         if (http.Response.HasStarted) return;
         if (result.Duplicate && dedupeKey != null)
         {
-            await AnswerRepeatAsync(http, dedupeKey, stored);
+            await AnswerRepeatAsync(http, dedupeKey, idempotencyKey, stored);
             return;
         }
         if (result.Runs.Count == 0 && result.Dropped > 0)
         {
+            // Nothing was done, so the client's retry is a new request, not a repeat to be turned away by its key.
+            if (dedupeKey != null) await ReleaseKeyAsync(services, dedupeKey, http.RequestAborted);
             http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             http.Response.Headers.RetryAfter = "1";
             await http.Response.WriteAsJsonAsync(new { error = "The workflow is busy with another request; nothing was done. Try again." }, http.RequestAborted);
@@ -91,16 +93,24 @@ public static class HttpEndpointRouting
 
     private const int MaxIdempotencyKeyLength = 255;
 
+    /// <summary>Forgets a named request that found its instance busy and was dropped (its delivery is gone, so nothing can run it).</summary>
+    private static async Task ReleaseKeyAsync(IServiceProvider services, string dedupeKey, CancellationToken cancellationToken)
+    {
+        await using var db = await services.GetRequiredService<IDbContextFactory<WorkflowDbContext>>().CreateDbContextAsync(cancellationToken);
+        await db.Stimuli.Where(s => s.DedupeKey == dedupeKey && !db.Deliveries.Any(d => d.StimulusId == s.Id)).ExecuteDeleteAsync(cancellationToken);
+    }
+
     /// <summary>
-    /// A repeat of an idempotent start gets the first request's answer, replayed from the instance it started (whose id
-    /// is the first request's stimulus id). Until that instance has answered: 409 and Retry-After, as for a request still
-    /// in progress; the same key with another body: 422, because the client is not repeating itself.
+    /// A repeat of an idempotent request gets the first request's answer, replayed from the instance it started (whose id
+    /// is the first request's stimulus id) or resumed (recorded on the stimulus), kept there under its idempotency key.
+    /// Until that instance has answered: 409 and Retry-After, as for a request still in progress; the same key with
+    /// another body: 422, because the client is not repeating itself.
     /// </summary>
-    private static async Task AnswerRepeatAsync(HttpContext http, string dedupeKey, JsonObject request)
+    private static async Task AnswerRepeatAsync(HttpContext http, string dedupeKey, string idempotencyKey, JsonObject request)
     {
         var cancellationToken = http.RequestAborted;
         await using var db = await http.RequestServices.GetRequiredService<IDbContextFactory<WorkflowDbContext>>().CreateDbContextAsync(cancellationToken);
-        var first = await db.Stimuli.Where(s => s.DedupeKey == dedupeKey).Select(s => new { s.Id, s.InputJson }).FirstOrDefaultAsync(cancellationToken);
+        var first = await db.Stimuli.Where(s => s.DedupeKey == dedupeKey).Select(s => new { s.Id, s.InstanceId, s.InputJson }).FirstOrDefaultAsync(cancellationToken);
         // The first request's input is blanked after a while (the runtime's retention): from then on bodies cannot be compared.
         if (first?.InputJson is { } input && !JsonNode.DeepEquals(JsonNode.Parse(input)?["body"], request["body"]))
         {
@@ -108,10 +118,11 @@ public static class HttpEndpointRouting
             await http.Response.WriteAsJsonAsync(new { error = "This idempotency key was used before with a different request body; use a new key for a new request." }, cancellationToken);
             return;
         }
-        var stateJson = first is null ? null : await db.Instances.Where(i => i.Id == first.Id).Select(i => i.StateJson).FirstOrDefaultAsync(cancellationToken);
-        // The answer is in the state's outputs; the request's input (in its own column) is not needed for it.
-        var answer = stateJson is null ? null : IdempotentResponse.Of(JsonSerializer.Deserialize<WorkflowState>(stateJson, Model.WorkflowJson.Options)!);
-        if (first != null) http.Response.Headers["x-elsa-workflow-instance-id"] = first.Id;
+        var instanceId = first is null ? null : first.InstanceId ?? first.Id;
+        var stateJson = instanceId is null ? null : await db.Instances.Where(i => i.Id == instanceId).Select(i => i.StateJson).FirstOrDefaultAsync(cancellationToken);
+        // The answer is in the state's properties; the request's input (in its own column) is not needed for it.
+        var answer = stateJson is null ? null : IdempotentResponse.Of(JsonSerializer.Deserialize<WorkflowState>(stateJson, Model.WorkflowJson.Options)!, idempotencyKey);
+        if (instanceId != null) http.Response.Headers["x-elsa-workflow-instance-id"] = instanceId;
         if (answer is null)
         {
             http.Response.StatusCode = StatusCodes.Status409Conflict;

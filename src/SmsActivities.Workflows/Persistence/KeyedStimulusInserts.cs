@@ -12,7 +12,7 @@ namespace SmsActivities.Workflows.Persistence;
 /// </summary>
 internal static class KeyedStimulusInserts
 {
-    // Ten columns a row: well under PostgreSQL's parameter limit (fewer on SQLite, see DatabaseSettings.RowsPerStatement).
+    // Eleven columns a row: well under PostgreSQL's parameter limit (fewer on SQLite, see DatabaseSettings.RowsPerStatement).
     private const int RowsPerStatement = 200;
 
     /// <returns>The ids of the rows inserted; a row whose key was already taken is not among them.</returns>
@@ -57,9 +57,10 @@ internal static class KeyedStimulusInserts
     [
         nameof(StimulusRow.Id), nameof(StimulusRow.Name), nameof(StimulusRow.Hash), nameof(StimulusRow.PayloadJson), nameof(StimulusRow.InputJson),
         nameof(StimulusRow.CorrelationId), nameof(StimulusRow.DedupeKey), nameof(StimulusRow.Status), nameof(StimulusRow.ReceivedAt), nameof(StimulusRow.ExpiresAt),
+        nameof(StimulusRow.InstanceId),
     ];
 
     /// <summary>A stimulus row's values, in the order of <see cref="Columns"/>.</summary>
     public static object?[] Fields(StimulusRow row) =>
-        [row.Id, row.Name, row.Hash, row.PayloadJson, row.InputJson, row.CorrelationId, row.DedupeKey, (int)row.Status, row.ReceivedAt, row.ExpiresAt];
+        [row.Id, row.Name, row.Hash, row.PayloadJson, row.InputJson, row.CorrelationId, row.DedupeKey, (int)row.Status, row.ReceivedAt, row.ExpiresAt, row.InstanceId];
 }

@@ -84,6 +84,11 @@ internal sealed class StimulusRow
     public StimulusStatus Status { get; set; }
     public long ReceivedAt { get; set; }
     public long ExpiresAt { get; set; }
+    /// <summary>
+    /// For a named stimulus (one with a <see cref="DedupeKey"/>) that started or resumed one instance: that instance, so
+    /// a repeat the key turns away can be given its answer (an idempotent HTTP request that resumed a waiting workflow).
+    /// </summary>
+    public string? InstanceId { get; set; }
 }
 
 /// <summary>

@@ -151,6 +151,7 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
                     // Only a stimulus that may wait stays Pending: a remembered one must never be claimed by a later bookmark.
                     Status = deliveries.Count == 0 && stimulus.KeepInInbox ? StimulusStatus.Pending : StimulusStatus.Consumed,
                     ReceivedAt = DbTime.ToDb(now), ExpiresAt = DbTime.ToDb(now + Retention(stimulus, deliveries.Count > 0)),
+                    InstanceId = stimulus.DedupeKey != null ? SoleInstance(id, deliveries) : null,
                 };
                 if (stimulus.DedupeKey != null) keyed.Add((i, row, deliveries));
                 else
@@ -188,6 +189,13 @@ internal sealed class StimulusRecorder(IDbContextFactory<WorkflowDbContext> db, 
         nameof(DeliveryRow.DefinitionVersionId), nameof(DeliveryRow.TriggerActivityId), nameof(DeliveryRow.CreatedAt), nameof(DeliveryRow.NextAttemptAt),
         nameof(DeliveryRow.Attempts),
     ];
+
+    /// <summary>The one instance a stimulus's deliveries start (it takes the delivery's id) or resume; null for none or several.</summary>
+    private static string? SoleInstance(string stimulusId, List<DeliveryRow> deliveries)
+    {
+        var instances = deliveries.Select(d => d.Kind == DeliveryKind.Resume ? d.InstanceId : d.Id).Distinct(StringComparer.Ordinal).Take(2).ToList();
+        return instances is [{ } only] && only != stimulusId ? only : null;
+    }
 
     private TimeSpan Retention(Stimulus stimulus, bool matched)
     {

@@ -10,8 +10,8 @@ namespace SmsActivities.Workflows.Activities.BuiltIn;
 
 /// <summary>
 /// Trigger and bookmark payload of <see cref="HttpEndpoint"/>: a route template (lower case, no surrounding slashes), a
-/// method, the body fields to mask before the request is stored, and (triggers only) the request header whose value
-/// makes a start idempotent. Null <see cref="SensitiveFields"/> and <see cref="IdempotencyHeader"/> are left out of the
+/// method, the body fields to mask before the request is stored, and the request header whose value makes a request
+/// idempotent. Null <see cref="SensitiveFields"/> and <see cref="IdempotencyHeader"/> are left out of the
 /// JSON, so endpoints without them hash as they always did.
 /// </summary>
 public sealed record HttpEndpointPayload(string Path, string Method, IReadOnlyList<string>? SensitiveFields = null, string? IdempotencyHeader = null)
@@ -43,7 +43,7 @@ public sealed class HttpEndpoint : BlockingTrigger
     [Input(Description = "Body fields that hold secrets (e.g. code, password): masked before the request is stored, so they exist only in memory while the workflow runs.", UIHint = InputUIHints.MultiText)]
     public Input<List<string>?>? SensitiveFields { get; set; }
 
-    [Input(Description = "When the endpoint starts the workflow: a request header (e.g. Idempotency-Key) whose value names the start. A repeat with the same value starts nothing and is answered with the first request's answer (409 while the first is still running, 422 when its body differs).")]
+    [Input(Description = "A request header (e.g. Idempotency-Key) whose value names the request, whether it starts the workflow or resumes it on the way. A repeat with the same value runs nothing and is answered with the first request's answer (409 while the first is still running, 422 when its body differs).")]
     public Input<string?>? IdempotencyHeader { get; set; }
 
     [Output(Description = "The body: parsed JSON, form fields, or text.")]
@@ -64,7 +64,6 @@ public sealed class HttpEndpoint : BlockingTrigger
     [Output(Description = "The request method.")]
     public Output<string> Method { get; set; } = new();
 
-    // Only a start is named by the header: a resumed instance already exists, so there is nothing to start twice.
     protected override IEnumerable<object> GetTriggerPayloads(TriggerIndexingContext context) =>
         Payloads(context.Get(Path), context.Get(SupportedMethods), context.Get(SensitiveFields), context.Get(IdempotencyHeader));
 
@@ -74,7 +73,8 @@ public sealed class HttpEndpoint : BlockingTrigger
     protected override ValueTask ExecuteAsync(ActivityExecutionContext context)
     {
         if (context.IsTriggerOfWorkflow()) return ReceiveAsync(context, context.TriggerInput);
-        var payloads = Payloads(context.Get(Path), context.Get(SupportedMethods), context.Get(SensitiveFields)).ToList();
+        // The header names a request that resumes, too: a client's retry must not run the step after the wait again.
+        var payloads = Payloads(context.Get(Path), context.Get(SupportedMethods), context.Get(SensitiveFields), context.Get(IdempotencyHeader)).ToList();
         WaitFor(context, payloads[0], OnRequestAsync);
         foreach (var payload in payloads.Skip(1)) context.CreateBookmark(payload, OnRequestAsync);
         return ValueTask.CompletedTask;
@@ -98,7 +98,7 @@ public sealed class HttpEndpoint : BlockingTrigger
         context.Set(Headers, ValueConverter.Convert<Dictionary<string, string>>(request?["headers"]) ?? []);
         context.Set(Method, request?["method"]?.GetValue<string>() ?? "");
         context.Set(RemoteIpAddress, request?["remoteIpAddress"]?.GetValue<string>());
-        if (request?["idempotencyKey"] is JsonValue key) IdempotentResponse.Expect(context, key.ToString());
+        IdempotentResponse.Expect(context, request?["idempotencyKey"] is JsonValue key ? key.ToString() : "");
         return context.CompleteActivityAsync();
     }
 

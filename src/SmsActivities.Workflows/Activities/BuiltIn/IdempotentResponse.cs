@@ -21,33 +21,56 @@ public sealed record RecordedHttpResponse(int StatusCode, string ContentType, IR
 }
 
 /// <summary>
-/// The first answer of an instance started by an idempotent request (<see cref="HttpEndpoint.IdempotencyHeader"/>),
-/// kept in the instance's properties: the server answers a repeat of that request with it instead of starting again.
+/// The answers an instance gave to idempotent requests (<see cref="HttpEndpoint.IdempotencyHeader"/>), the first per
+/// idempotency key, kept in the instance's properties: the server answers a repeat of such a request, one that started
+/// the instance or one that resumed it on the way, with the answer kept under its key instead of running again.
 /// </summary>
 public static class IdempotentResponse
 {
-    private const string ExpectedKey = "http:idempotentStart";
-    private const string ResponseKey = "http:firstResponse";
+    /// <summary>The key of the request the instance is serving now, set by each request its <see cref="HttpEndpoint"/> receives.</summary>
+    private const string CurrentKey = "http:idempotencyKey";
+    private const string AnswersKey = "http:answers";
+    /// <summary>
+    /// How an instance stored before answers were kept per key marks an idempotent start, and where it keeps the answer
+    /// to it: one still waiting to answer when the server is upgraded keeps its answer there.
+    /// </summary>
+    private const string LegacyStartKey = "http:idempotentStart", FirstResponseKey = "http:firstResponse";
 
-    /// <summary>The instance was started by a request that named its start: its first answer is to be kept.</summary>
+    /// <summary>
+    /// The most recent answers kept: enough for a client's retries, which come within minutes of the first request, while
+    /// an instance that serves requests in a loop for months does not grow its state by one answer each.
+    /// </summary>
+    internal const int MaxKept = 20;
+
+    /// <summary>The request received now is <paramref name="key"/> (empty: a request without one, whose answer is not kept).</summary>
     internal static void Expect(ActivityExecutionContext context, string key)
     {
-        if (key.Length > 0) context.WorkflowExecutionContext.State.Properties[ExpectedKey] = true;
+        var properties = context.WorkflowExecutionContext.State.Properties;
+        if (key.Length > 0) properties[CurrentKey] = key;
+        else properties.Remove(CurrentKey);
     }
 
-    /// <summary>Keeps <paramref name="answer"/> if it is the first answer of an idempotently started instance (credentials-bearing headers left out).</summary>
+    /// <summary>Keeps <paramref name="answer"/> if it is the first answer to the idempotent request being served (credentials-bearing headers left out).</summary>
     internal static void Record(ActivityExecutionContext context, RecordedHttpResponse answer)
     {
         var properties = context.WorkflowExecutionContext.State.Properties;
-        if (properties[ExpectedKey] is null || properties.ContainsKey(ResponseKey)) return;
         var kept = answer with { Headers = answer.Headers.Where(h => !HttpEndpointOptions.NeverKept.Contains(h.Key)).ToDictionary(h => h.Key, h => h.Value) };
-        properties[ResponseKey] = JsonSerializer.SerializeToNode(kept, WorkflowJson.Options);
+        if (properties[CurrentKey] is not JsonValue current || current.ToString() is not { Length: > 0 } key)
+        {
+            if (properties[LegacyStartKey] is not null && !properties.ContainsKey(FirstResponseKey)) properties[FirstResponseKey] = JsonSerializer.SerializeToNode(kept, WorkflowJson.Options);
+            return;
+        }
+        if (properties[AnswersKey] is not JsonObject answers) properties[AnswersKey] = answers = [];
+        if (answers.ContainsKey(key)) return;
+        answers[key] = JsonSerializer.SerializeToNode(kept, WorkflowJson.Options);
+        while (answers.Count > MaxKept) answers.RemoveAt(0);
     }
 
-    /// <summary>The kept first answer in an instance's state, if it has one yet.</summary>
-    public static RecordedHttpResponse? Of(WorkflowState state)
+    /// <summary>The answer an instance's state keeps for the request with idempotency key <paramref name="key"/>, if it has one yet.</summary>
+    public static RecordedHttpResponse? Of(WorkflowState state, string key)
     {
         ArgumentNullException.ThrowIfNull(state);
-        return state.Properties[ResponseKey] is JsonObject kept ? kept.Deserialize<RecordedHttpResponse>(WorkflowJson.Options) : null;
+        var kept = state.Properties[AnswersKey] is JsonObject answers ? answers[key] : state.Properties[FirstResponseKey];
+        return kept is JsonObject answer ? answer.Deserialize<RecordedHttpResponse>(WorkflowJson.Options) : null;
     }
 }

@@ -12,7 +12,7 @@ namespace SmsActivities.Workflows.Persistence.CompiledModels.Postgres
     public partial class PostgresWorkflowDbContextModel
     {
         private PostgresWorkflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("a22219c7-4a8b-41fb-a938-40a614b2f38c"), entityTypeCount: 10)
+            : base(skipDetectChanges: false, modelId: new Guid("7b34df79-1cbd-440c-a25c-81abc06f48ad"), entityTypeCount: 10)
         {
         }
 

@@ -19,7 +19,7 @@ namespace SmsActivities.Workflows.Persistence.CompiledModels.Postgres
                 "SmsActivities.Workflows.Persistence.StimulusRow",
                 typeof(StimulusRow),
                 baseEntityType,
-                propertyCount: 10,
+                propertyCount: 11,
                 unnamedIndexCount: 4,
                 keyCount: 1);
 
@@ -69,6 +69,14 @@ namespace SmsActivities.Workflows.Persistence.CompiledModels.Postgres
                 fieldInfo: typeof(StimulusRow).GetField("<InputJson>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 nullable: true);
             inputJson.AddAnnotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.None);
+
+            var instanceId = runtimeEntityType.AddProperty(
+                "InstanceId",
+                typeof(string),
+                propertyInfo: typeof(StimulusRow).GetProperty("InstanceId", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(StimulusRow).GetField("<InstanceId>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                nullable: true);
+            instanceId.AddAnnotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.None);
 
             var name = runtimeEntityType.AddProperty(
                 "Name",

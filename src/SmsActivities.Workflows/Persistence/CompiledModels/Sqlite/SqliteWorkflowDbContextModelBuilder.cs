@@ -11,7 +11,7 @@ namespace SmsActivities.Workflows.Persistence.CompiledModels.Sqlite
     public partial class SqliteWorkflowDbContextModel
     {
         private SqliteWorkflowDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("94fede0a-670c-4fa2-98bf-0b3bea12a228"), entityTypeCount: 10)
+            : base(skipDetectChanges: false, modelId: new Guid("a987b304-128f-40f4-bb13-162b14d72ba5"), entityTypeCount: 10)
         {
         }
 

@@ -18,7 +18,7 @@ namespace SmsActivities.Workflows.Persistence.CompiledModels.Sqlite
                 "SmsActivities.Workflows.Persistence.StimulusRow",
                 typeof(StimulusRow),
                 baseEntityType,
-                propertyCount: 10,
+                propertyCount: 11,
                 unnamedIndexCount: 4,
                 keyCount: 1);
 
@@ -61,6 +61,13 @@ namespace SmsActivities.Workflows.Persistence.CompiledModels.Sqlite
                 typeof(string),
                 propertyInfo: typeof(StimulusRow).GetProperty("InputJson", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 fieldInfo: typeof(StimulusRow).GetField("<InputJson>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                nullable: true);
+
+            var instanceId = runtimeEntityType.AddProperty(
+                "InstanceId",
+                typeof(string),
+                propertyInfo: typeof(StimulusRow).GetProperty("InstanceId", BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly),
+                fieldInfo: typeof(StimulusRow).GetField("<InstanceId>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.DeclaredOnly),
                 nullable: true);
 
             var name = runtimeEntityType.AddProperty(

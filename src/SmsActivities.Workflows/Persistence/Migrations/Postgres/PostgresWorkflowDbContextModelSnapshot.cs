@@ -388,6 +388,9 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Postgres
                     b.Property<string>("InputJson")
                         .HasColumnType("text");
 
+                    b.Property<string>("InstanceId")
+                        .HasColumnType("text");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasColumnType("text");

@@ -382,6 +382,9 @@ namespace SmsActivities.Workflows.Persistence.Migrations.Sqlite
                     b.Property<string>("InputJson")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("InstanceId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasColumnType("TEXT");

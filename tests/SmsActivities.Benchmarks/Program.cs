@@ -14,7 +14,8 @@ using SmsActivities.Workflows.Runtime;
 //   dotnet run -c Release --project tests/SmsActivities.Benchmarks [-- --max-suspended 1000000]
 //   dotnet run -c Release --project tests/SmsActivities.Benchmarks -- --sms [--reports 1000] [--sends 500] [--recipients 100000] [--vendor-concurrency 4]
 //     (SMS_BENCH_JIT_LOG=file: the methods JIT-compiled during the first workflow after start, one a line;
-//      SMS_BENCH_REPORT_JIT_LOG=file: those JIT-compiled during the report measurement)
+//      SMS_BENCH_REPORT_JIT_LOG=file: those JIT-compiled during the report measurement;
+//      SMS_BENCH_REPORT_ALLOC_LOG=file: the types the report measurement allocates most)
 //   dotnet run -c Release --project tests/SmsActivities.Benchmarks -- --insights [--messages 100000] [--postgres "Host=…"]
 //   dotnet run -c Release --project tests/SmsActivities.Benchmarks -- --fuzz 100000 [--callers 8] [--url http://host:port/ --token T] [--in-process]
 //   dotnet run -c Release --project tests/SmsActivities.Benchmarks -- --pg-resume [--suspended 1000,100000] [--probes 300] [--postgres "Host=…;Username=postgres"]

@@ -149,9 +149,11 @@ internal static class SmsBenchmarks
             var countedBodies = await SuspendedSendsAsync("send-and-wait-counted", countedReports, 30_000_000);
             var bodies = await SuspendedSendsAsync("send-and-wait", reportCount, 0);
             var webhook = new Uri(SmsWebhookEndpoints.PathFor(VendorNames.Tencent, "status", Token).TrimStart('/'), UriKind.Relative);
+            var pushedAt = new long[reportCount / Math.Max(pushBatch, 1) + 1];
             async Task PushAsync(string[] pushes, double[]? ackMs) => await Parallel(pushes.Length, callers, async i =>
             {
                 var posted = Stopwatch.GetTimestamp();
+                if (ackMs is not null) pushedAt[i] = posted;
                 using var content = new StringContent(pushes[i], Encoding.UTF8, "application/json");
                 using var response = await http.PostAsync(webhook, content);
                 response.EnsureSuccessStatusCode();
@@ -191,9 +193,13 @@ internal static class SmsBenchmarks
             };
             storeListener.SetMeasurementEventCallback<double>((_, ms, _, _) => storeMs.Add(ms));
             storeListener.Start();
+            // The collector's pauses while the pushes are acknowledged: a pause holds up every push in flight at once.
+            using var gcPauses = new GcPauseProbe();
+            gcPauses.Start();
             var sw = Stopwatch.StartNew();
             await PushAsync(bodies, ackMs);
             var acknowledged = sw.Elapsed;
+            var pausesDuringPushes = gcPauses.Stop();
             storeListener.Dispose();
             await WaitForFinishedAsync(folder, finishedBefore, reportCount);
             var ingest = sw.Elapsed;
@@ -225,11 +231,19 @@ internal static class SmsBenchmarks
             // In the order the pushes were sent too: with few pushes the p99 is the slowest one, and which one that is tells why.
             var inOrder = string.Join(", ", ackMs.Select(ms => ms.ToString("F0", CultureInfo.InvariantCulture)));
             // With many, the slowest five and where they came in the order sent (1 = first): early ones point at warm-up.
-            var slowest = string.Join(", ", ackMs.Select((ms, i) => (Ms: ms, Index: i + 1)).OrderByDescending(p => p.Ms).Take(5)
-                .Select(p => $"#{p.Index} {p.Ms.ToString("F0", CultureInfo.InvariantCulture)}"));
+            // And how much of each the collector's pauses took (the pauses that overlapped it).
+            double PausedMs(int push)
+            {
+                var (from, to) = (pushedAt[push], pushedAt[push] + (long)(ackMs[push] * Stopwatch.Frequency / 1000));
+                return pausesDuringPushes.Sum(p => Math.Max(0, Math.Min(to, p.End) - Math.Max(from, p.Start))) * 1000.0 / Stopwatch.Frequency;
+            }
+            var slowest = string.Join(", ", ackMs.Select((ms, i) => (Ms: ms, Index: i)).OrderByDescending(p => p.Ms).Take(5)
+                .Select(p => $"#{p.Index + 1} {p.Ms.ToString("F0", CultureInfo.InvariantCulture)} ({PausedMs(p.Index).ToString("F0", CultureInfo.InvariantCulture)} in GC pauses)"));
+            var longestPause = pausesDuringPushes.Count == 0 ? 0 : pausesDuringPushes.Max(p => p.End - p.Start) * 1000.0 / Stopwatch.Frequency;
             Array.Sort(ackMs);
             Console.WriteLine($"webhook acknowledgement latency p50 {Percentile(ackMs, 0.50):F1} ms, p99 {Percentile(ackMs, 0.99):F1} ms ({bodies.Length} pushes of up to {pushBatch})");
             Console.WriteLine(bodies.Length <= 20 ? $"  each push in the order sent, ms: {inOrder}" : $"  the slowest pushes (place sent: ms): {slowest}");
+            Console.WriteLine($"  garbage-collection pauses while the pushes were acknowledged: {pausesDuringPushes.Count}, the longest {longestPause:F1} ms");
             var stores = storeMs.Order().ToArray();
             if (stores.Length > 0) Console.WriteLine($"  of which storing the push in the inbox p50 {Percentile(stores, 0.50):F1} ms, p99 {Percentile(stores, 0.99):F1} ms");
             Report($"bare HTTP GET to a trivial endpoint ({reportCount} requests, {callers} callers)", $"{bareRate:F0}/s ({bare.TotalSeconds:F2} s)");

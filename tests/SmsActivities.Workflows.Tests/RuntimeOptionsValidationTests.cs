@@ -32,6 +32,26 @@ public sealed class RuntimeOptionsValidationTests
     }
 
     [Fact]
+    public async Task A_negative_thread_reserve_stops_the_host_with_its_name_and_rule()
+    {
+        using var db = new TempDatabase();
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => TestHost.StartAsync(db.Path, configure: o => o.MinThreadPoolThreads = -1));
+        var failure = Assert.Single(e.Failures);
+        Assert.True(failure.StartsWith("Workflows:Runtime:MinThreadPoolThreads is -1; it must be between 0", StringComparison.Ordinal), failure);
+    }
+
+    [Fact]
+    public async Task The_runtime_keeps_the_threads_it_was_told_to_ready_on_start()
+    {
+        using var db = new TempDatabase();
+        // More than any default of this machine's, so the start must have raised it (the pool is the process's: never lowered).
+        var wanted = 4 * Environment.ProcessorCount + 3;
+        await using var host = await TestHost.StartAsync(db.Path, configure: o => o.MinThreadPoolThreads = wanted);
+        ThreadPool.GetMinThreads(out var workers, out _);
+        Assert.True(workers >= wanted, $"{workers} worker threads kept ready, expected at least {wanted}");
+    }
+
+    [Fact]
     public async Task The_defaults_start()
     {
         using var db = new TempDatabase();

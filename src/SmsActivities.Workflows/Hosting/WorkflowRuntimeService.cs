@@ -34,6 +34,7 @@ internal sealed class WorkflowRuntimeService(
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         options.Value.Validate();
+        ReserveThreads(options.Value.MinThreadPoolThreads);
         var warmUp = options.Value.WarmUpOnStart;
         var warmCode = warmUp ? warmup.WarmCodeAsync(cancellationToken) : Task.CompletedTask;
         await WorkflowSchema.EnsureAsync(services, options.Value.MigrateOnStart, cancellationToken);
@@ -56,6 +57,15 @@ internal sealed class WorkflowRuntimeService(
         await Task.WhenAll(warmCode, warmDefinitions);
         timerSignal.Scheduled += OnTimerScheduled;
         if (options.Value.RunBackgroundService) await base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>Raises the thread pool's minimum of worker threads to <paramref name="threads"/> (see <see cref="WorkflowRuntimeOptions.MinThreadPoolThreads"/>).</summary>
+    private void ReserveThreads(int threads)
+    {
+        ThreadPool.GetMinThreads(out var workers, out var completionPorts);
+        if (threads <= workers) return;
+        if (ThreadPool.SetMinThreads(threads, completionPorts)) logger.LogDebug("Thread pool: at least {Threads} worker threads kept ready (was {Before}).", threads, workers);
+        else logger.LogWarning("Thread pool: could not keep {Threads} worker threads ready (Workflows:Runtime:MinThreadPoolThreads).", threads);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)

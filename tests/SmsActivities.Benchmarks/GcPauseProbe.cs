@@ -1,0 +1,42 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Tracing;
+
+namespace SmsActivities.Benchmarks;
+
+/// <summary>
+/// The garbage collector's pauses (every thread suspended, from the suspension's start to the restart's end) between
+/// <see cref="Start"/> and <see cref="Stop"/>, on the <see cref="Stopwatch"/> clock: so a slow request can be told
+/// apart as one a pause held up or one that waited for something else.
+/// </summary>
+internal sealed class GcPauseProbe : EventListener
+{
+    private const EventKeywords GcKeyword = (EventKeywords)0x1;
+    private readonly ConcurrentQueue<(long Start, long End)> _pauses = new();
+    private long _suspendedAt;
+    private volatile bool _recording;
+
+    public void Start() => _recording = true;
+
+    /// <summary>The pauses seen, as Stopwatch timestamps.</summary>
+    public IReadOnlyList<(long Start, long End)> Stop()
+    {
+        _recording = false;
+        return _pauses.ToList();
+    }
+
+    protected override void OnEventSourceCreated(EventSource eventSource)
+    {
+        if (eventSource.Name == "Microsoft-Windows-DotNETRuntime") EnableEvents(eventSource, EventLevel.Informational, GcKeyword);
+    }
+
+    protected override void OnEventWritten(EventWrittenEventArgs eventData)
+    {
+        if (!_recording || eventData.EventName is not { } name) return;
+        // The event's own time, not when the listener got it (events are dispatched after the pause).
+        var at = Stopwatch.GetTimestamp() - (long)((DateTime.UtcNow - eventData.TimeStamp.ToUniversalTime()).TotalSeconds * Stopwatch.Frequency);
+        if (name.StartsWith("GCSuspendEEBegin", StringComparison.Ordinal)) Interlocked.Exchange(ref _suspendedAt, at);
+        else if (name.StartsWith("GCRestartEEEnd", StringComparison.Ordinal) && Interlocked.Exchange(ref _suspendedAt, 0) is var begun and > 0)
+            _pauses.Enqueue((begun, at));
+    }
+}

@@ -154,7 +154,7 @@ public static class SmsActivitiesServiceCollectionExtensions
         {
             services.AddWorkflowRuntime(runtime =>
             {
-                // Workflows:Runtime:LeaseDuration, LeaseWaitTimeout, PollInterval, InboxRetention, DispatchBatchSize, DispatchDelay, MaxParallelRuns (README).
+                // Workflows:Runtime:LeaseDuration, LeaseWaitTimeout, PollInterval, InboxRetention, DispatchBatchSize, DispatchDelay, MaxParallelRuns, MinThreadPoolThreads (README).
                 configuration.GetSection("Workflows:Runtime").Bind(runtime);
                 if (builder.RuntimeDatabase is { } custom) runtime.UseDatabase(custom);
                 else runtime.UseDatabase(database);

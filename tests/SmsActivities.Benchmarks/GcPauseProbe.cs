@@ -12,14 +12,15 @@ namespace SmsActivities.Benchmarks;
 internal sealed class GcPauseProbe : EventListener
 {
     private const EventKeywords GcKeyword = (EventKeywords)0x1;
-    private readonly ConcurrentQueue<(long Start, long End)> _pauses = new();
+    private readonly ConcurrentQueue<(long Start, long End, int Generation)> _pauses = new();
     private long _suspendedAt;
+    private int _generation = -1;
     private volatile bool _recording;
 
     public void Start() => _recording = true;
 
-    /// <summary>The pauses seen, as Stopwatch timestamps.</summary>
-    public IReadOnlyList<(long Start, long End)> Stop()
+    /// <summary>The pauses seen, as Stopwatch timestamps, with the generation collected (-1: a pause without a collection of its own, e.g. a background one's).</summary>
+    public IReadOnlyList<(long Start, long End, int Generation)> Stop()
     {
         _recording = false;
         return _pauses.ToList();
@@ -35,8 +36,14 @@ internal sealed class GcPauseProbe : EventListener
         if (!_recording || eventData.EventName is not { } name) return;
         // The event's own time, not when the listener got it (events are dispatched after the pause).
         var at = Stopwatch.GetTimestamp() - (long)((DateTime.UtcNow - eventData.TimeStamp.ToUniversalTime()).TotalSeconds * Stopwatch.Frequency);
-        if (name.StartsWith("GCSuspendEEBegin", StringComparison.Ordinal)) Interlocked.Exchange(ref _suspendedAt, at);
+        if (name.StartsWith("GCSuspendEEBegin", StringComparison.Ordinal))
+        {
+            Interlocked.Exchange(ref _suspendedAt, at);
+            Interlocked.Exchange(ref _generation, -1);
+        }
+        else if (name.StartsWith("GCStart", StringComparison.Ordinal) && eventData.PayloadNames?.IndexOf("Depth") is >= 0 and var depth)
+            Interlocked.Exchange(ref _generation, Convert.ToInt32(eventData.Payload![depth], System.Globalization.CultureInfo.InvariantCulture));
         else if (name.StartsWith("GCRestartEEEnd", StringComparison.Ordinal) && Interlocked.Exchange(ref _suspendedAt, 0) is var begun and > 0)
-            _pauses.Enqueue((begun, at));
+            _pauses.Enqueue((begun, at, _generation));
     }
 }

@@ -239,11 +239,13 @@ internal static class SmsBenchmarks
             }
             var slowest = string.Join(", ", ackMs.Select((ms, i) => (Ms: ms, Index: i)).OrderByDescending(p => p.Ms).Take(5)
                 .Select(p => $"#{p.Index + 1} {p.Ms.ToString("F0", CultureInfo.InvariantCulture)} ({PausedMs(p.Index).ToString("F0", CultureInfo.InvariantCulture)} in GC pauses)"));
-            var longestPause = pausesDuringPushes.Count == 0 ? 0 : pausesDuringPushes.Max(p => p.End - p.Start) * 1000.0 / Stopwatch.Frequency;
+            var longest = pausesDuringPushes.OrderByDescending(p => p.End - p.Start).FirstOrDefault();
+            var longestPause = (longest.End - longest.Start) * 1000.0 / Stopwatch.Frequency;
             Array.Sort(ackMs);
             Console.WriteLine($"webhook acknowledgement latency p50 {Percentile(ackMs, 0.50):F1} ms, p99 {Percentile(ackMs, 0.99):F1} ms ({bodies.Length} pushes of up to {pushBatch})");
             Console.WriteLine(bodies.Length <= 20 ? $"  each push in the order sent, ms: {inOrder}" : $"  the slowest pushes (place sent: ms): {slowest}");
-            Console.WriteLine($"  garbage-collection pauses while the pushes were acknowledged: {pausesDuringPushes.Count}, the longest {longestPause:F1} ms");
+            Console.WriteLine($"  garbage-collection pauses while the pushes were acknowledged: {pausesDuringPushes.Count}, the longest {longestPause:F1} ms" +
+                (pausesDuringPushes.Count > 0 ? $" (gen {(longest.Generation >= 0 ? longest.Generation.ToString(CultureInfo.InvariantCulture) : "?")})" : ""));
             var stores = storeMs.Order().ToArray();
             if (stores.Length > 0) Console.WriteLine($"  of which storing the push in the inbox p50 {Percentile(stores, 0.50):F1} ms, p99 {Percentile(stores, 0.99):F1} ms");
             Report($"bare HTTP GET to a trivial endpoint ({reportCount} requests, {callers} callers)", $"{bareRate:F0}/s ({bare.TotalSeconds:F2} s)");

@@ -54,17 +54,20 @@ public static class IdempotentResponse
     internal static void Record(ActivityExecutionContext context, RecordedHttpResponse answer)
     {
         var properties = context.WorkflowExecutionContext.State.Properties;
-        var kept = answer with { Headers = answer.Headers.Where(h => !HttpEndpointOptions.NeverKept.Contains(h.Key)).ToDictionary(h => h.Key, h => h.Value) };
         if (properties[CurrentKey] is not JsonValue current || current.ToString() is not { Length: > 0 } key)
         {
-            if (properties[LegacyStartKey] is not null && !properties.ContainsKey(FirstResponseKey)) properties[FirstResponseKey] = JsonSerializer.SerializeToNode(kept, WorkflowJson.Options);
+            if (properties[LegacyStartKey] is not null && !properties.ContainsKey(FirstResponseKey)) properties[FirstResponseKey] = Kept(answer);
             return;
         }
         if (properties[AnswersKey] is not JsonObject answers) properties[AnswersKey] = answers = [];
         if (answers.ContainsKey(key)) return;
-        answers[key] = JsonSerializer.SerializeToNode(kept, WorkflowJson.Options);
+        answers[key] = Kept(answer);
         while (answers.Count > MaxKept) answers.RemoveAt(0);
     }
+
+    /// <summary>An answer as kept: without the headers that may carry credentials.</summary>
+    private static JsonNode? Kept(RecordedHttpResponse answer) => JsonSerializer.SerializeToNode(
+        answer with { Headers = answer.Headers.Where(h => !HttpEndpointOptions.NeverKept.Contains(h.Key)).ToDictionary(h => h.Key, h => h.Value) }, WorkflowJson.Options);
 
     /// <summary>The answer an instance's state keeps for the request with idempotency key <paramref name="key"/>, if it has one yet.</summary>
     public static RecordedHttpResponse? Of(WorkflowState state, string key)

@@ -12,15 +12,25 @@ namespace SmsActivities.Benchmarks;
 internal sealed class GcPauseProbe : EventListener
 {
     private const EventKeywords GcKeyword = (EventKeywords)0x1;
-    private readonly ConcurrentQueue<(long Start, long End, int Generation)> _pauses = new();
+    private readonly ConcurrentQueue<GcPause> _pauses = new();
     private long _suspendedAt;
     private int _generation = -1;
+    private long _promoted = -1;
     private volatile bool _recording;
 
     public void Start() => _recording = true;
 
-    /// <summary>The pauses seen, as Stopwatch timestamps, with the generation collected (-1: a pause without a collection of its own, e.g. a background one's).</summary>
-    public IReadOnlyList<(long Start, long End, int Generation)> Stop()
+    /// <summary>
+    /// One pause, as Stopwatch timestamps, with the generation collected (-1: a pause without a collection of its own,
+    /// e.g. a background one's) and the bytes that collection kept (what it had to mark and move; -1 when not told).
+    /// </summary>
+    public readonly record struct GcPause(long Start, long End, int Generation, long PromotedBytes)
+    {
+        public double Milliseconds => (End - Start) * 1000.0 / Stopwatch.Frequency;
+    }
+
+    /// <summary>The pauses seen.</summary>
+    public IReadOnlyList<GcPause> Stop()
     {
         _recording = false;
         return _pauses.ToList();
@@ -40,10 +50,16 @@ internal sealed class GcPauseProbe : EventListener
         {
             Interlocked.Exchange(ref _suspendedAt, at);
             Interlocked.Exchange(ref _generation, -1);
+            Interlocked.Exchange(ref _promoted, -1);
         }
         else if (name.StartsWith("GCStart", StringComparison.Ordinal) && eventData.PayloadNames?.IndexOf("Depth") is >= 0 and var depth)
             Interlocked.Exchange(ref _generation, Convert.ToInt32(eventData.Payload![depth], System.Globalization.CultureInfo.InvariantCulture));
+        else if (name.StartsWith("GCHeapStats", StringComparison.Ordinal))
+            Interlocked.Exchange(ref _promoted, Payload(eventData, "TotalPromotedSize0") + Payload(eventData, "TotalPromotedSize1"));
         else if (name.StartsWith("GCRestartEEEnd", StringComparison.Ordinal) && Interlocked.Exchange(ref _suspendedAt, 0) is var begun and > 0)
-            _pauses.Enqueue((begun, at, _generation));
+            _pauses.Enqueue(new GcPause(begun, at, _generation, _promoted));
     }
+
+    private static long Payload(EventWrittenEventArgs eventData, string name) =>
+        eventData.PayloadNames?.IndexOf(name) is >= 0 and var i ? Convert.ToInt64(eventData.Payload![i], System.Globalization.CultureInfo.InvariantCulture) : 0;
 }

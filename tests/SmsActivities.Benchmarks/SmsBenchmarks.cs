@@ -132,187 +132,196 @@ internal static class SmsBenchmarks
             await sender.SendSmsAsync(new SmsMessage { Recipients = [PhoneNumber.Parse(Mobile(9_999_001))], Text = "warm-up" });
             (await http.GetAsync(new Uri("bench/ping", UriKind.Relative))).EnsureSuccessStatusCode();
 
+            var sw = new Stopwatch();
             // 1. Delivery reports end to end vs bare HTTP requests. The statements a report costs are counted on a pass of
             // reports of their own first (untimed: counting is not free), which also leaves the report path warm.
-            var countedReports = Math.Min(reportCount, 500);
-            async Task<string[]> SuspendedSendsAsync(string definitionId, int count, int firstMobile)
+            if (reportCount > 0)
             {
-                for (var i = 0; i < count; i++)
+                var countedReports = Math.Min(reportCount, 500);
+                async Task<string[]> SuspendedSendsAsync(string definitionId, int count, int firstMobile)
                 {
-                    var r = await Start(runtime, definitionId, Mobile(firstMobile + i));
-                    if (r.SubStatus != WorkflowSubStatus.Suspended) throw new InvalidOperationException($"{definitionId} ended {r.SubStatus}, expected Suspended");
+                    for (var i = 0; i < count; i++)
+                    {
+                        var r = await Start(runtime, definitionId, Mobile(firstMobile + i));
+                        if (r.SubStatus != WorkflowSubStatus.Suspended) throw new InvalidOperationException($"{definitionId} ended {r.SubStatus}, expected Suspended");
+                    }
+                    var sent = await SentMessagesAsync(app.Services, definitionId, instances);
+                    if (sent.Count != count) throw new InvalidOperationException($"{sent.Count} messages recorded, expected {count}");
+                    return sent.Chunk(pushBatch).Select(chunk => JsonSerializer.Serialize(chunk.Select(StatusRecord).ToArray(), TencentJson.Options)).ToArray();
                 }
-                var sent = await SentMessagesAsync(app.Services, definitionId, instances);
-                if (sent.Count != count) throw new InvalidOperationException($"{sent.Count} messages recorded, expected {count}");
-                return sent.Chunk(pushBatch).Select(chunk => JsonSerializer.Serialize(chunk.Select(StatusRecord).ToArray(), TencentJson.Options)).ToArray();
-            }
-            var countedBodies = await SuspendedSendsAsync("send-and-wait-counted", countedReports, 30_000_000);
-            var bodies = await SuspendedSendsAsync("send-and-wait", reportCount, 0);
-            var webhook = new Uri(SmsWebhookEndpoints.PathFor(VendorNames.Tencent, "status", Token).TrimStart('/'), UriKind.Relative);
-            var pushedAt = new long[reportCount / Math.Max(pushBatch, 1) + 1];
-            async Task PushAsync(string[] pushes, double[]? ackMs) => await Parallel(pushes.Length, callers, async i =>
-            {
-                var posted = Stopwatch.GetTimestamp();
-                if (ackMs is not null) pushedAt[i] = posted;
-                using var content = new StringContent(pushes[i], Encoding.UTF8, "application/json");
-                using var response = await http.PostAsync(webhook, content);
-                response.EnsureSuccessStatusCode();
-                if (ackMs is not null) ackMs[i] = Stopwatch.GetElapsedTime(posted).TotalMilliseconds;
-            });
-            counter.Take();
-            var countedFinishedBefore = await FinishedCountAsync(folder);
-            await PushAsync(countedBodies, null);
-            await WaitForFinishedAsync(folder, countedFinishedBefore, countedReports);
-            var perReport = counter.Take();
-            await counter.PauseAsync();
-            await PauseForProfilerAsync("SMS_BENCH_PAUSE_BEFORE_REPORTS", "the reports");
+                var countedBodies = await SuspendedSendsAsync("send-and-wait-counted", countedReports, 30_000_000);
+                var bodies = await SuspendedSendsAsync("send-and-wait", reportCount, 0);
+                var webhook = new Uri(SmsWebhookEndpoints.PathFor(VendorNames.Tencent, "status", Token).TrimStart('/'), UriKind.Relative);
+                var pushedAt = new long[reportCount / Math.Max(pushBatch, 1) + 1];
+                async Task PushAsync(string[] pushes, double[]? ackMs) => await Parallel(pushes.Length, callers, async i =>
+                {
+                    var posted = Stopwatch.GetTimestamp();
+                    if (ackMs is not null) pushedAt[i] = posted;
+                    using var content = new StringContent(pushes[i], Encoding.UTF8, "application/json");
+                    using var response = await http.PostAsync(webhook, content);
+                    response.EnsureSuccessStatusCode();
+                    if (ackMs is not null) ackMs[i] = Stopwatch.GetElapsedTime(posted).TotalMilliseconds;
+                });
+                counter.Take();
+                var countedFinishedBefore = await FinishedCountAsync(folder);
+                await PushAsync(countedBodies, null);
+                await WaitForFinishedAsync(folder, countedFinishedBefore, countedReports);
+                var perReport = counter.Take();
+                await counter.PauseAsync();
+                await PauseForProfilerAsync("SMS_BENCH_PAUSE_BEFORE_REPORTS", "the reports");
 
-            // Each push's acknowledgement latency: from the POST leaving to the vendor-facing answer read.
-            var finishedBefore = await FinishedCountAsync(folder);
-            var ackMs = new double[bodies.Length];
-            // The process's CPU time over the measurement: unlike the rates, it says much the same on a loaded machine.
-            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            // The collections over the measurement and the time they paused every thread (a stall holds up all pushes at once).
-            var (gcPausedBefore, gen0Before, gen1Before, gen2Before) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
-            var allocatedBefore = GC.GetTotalAllocatedBytes();
-            // The methods JIT-compiled over the measurement: what start-up left to the first reports (SMS_BENCH_REPORT_JIT_LOG=file lists them).
-            var reportJitLog = Environment.GetEnvironmentVariable("SMS_BENCH_REPORT_JIT_LOG");
-            using var reportJitProbe = reportJitLog is null ? null : new JitProbe();
-            var (reportJitMethods, reportJitTime) = (JitInfo.GetCompiledMethodCount(), JitInfo.GetCompilationTime());
-            reportJitProbe?.Start();
-            // SMS_BENCH_REPORT_ALLOC_LOG=file: the types the report measurement allocates most (sampled by the runtime).
-            var reportAllocLog = Environment.GetEnvironmentVariable("SMS_BENCH_REPORT_ALLOC_LOG");
-            using var reportAllocProbe = reportAllocLog is null ? null : new AllocationProbe();
-            reportAllocProbe?.Start();
-            // The part of each acknowledgement spent storing the push (the write turn's wait and the commit), from the plug-in's own histogram.
-            var storeMs = new System.Collections.Concurrent.ConcurrentBag<double>();
-            using var storeListener = new System.Diagnostics.Metrics.MeterListener();
-            storeListener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Name == "sms.inbox.store_duration") listener.EnableMeasurementEvents(instrument);
-            };
-            storeListener.SetMeasurementEventCallback<double>((_, ms, _, _) => storeMs.Add(ms));
-            storeListener.Start();
-            // The collector's pauses while the pushes are acknowledged: a pause holds up every push in flight at once.
-            using var gcPauses = new GcPauseProbe();
-            gcPauses.Start();
-            var sw = Stopwatch.StartNew();
-            await PushAsync(bodies, ackMs);
-            var acknowledged = sw.Elapsed;
-            var pausesDuringPushes = gcPauses.Stop();
-            storeListener.Dispose();
-            await WaitForFinishedAsync(folder, finishedBefore, reportCount);
-            var ingest = sw.Elapsed;
-            var cpuPerReport = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds / reportCount;
-            var gcPaused = GC.GetTotalPauseDuration() - gcPausedBefore;
-            var allocatedPerReport = (GC.GetTotalAllocatedBytes() - allocatedBefore) / 1024.0 / reportCount;
-            var collections = $"{GC.CollectionCount(0) - gen0Before} gen0, {GC.CollectionCount(1) - gen1Before} gen1, {GC.CollectionCount(2) - gen2Before} gen2";
-            (reportJitMethods, reportJitTime) = (JitInfo.GetCompiledMethodCount() - reportJitMethods, JitInfo.GetCompilationTime() - reportJitTime);
-            if (reportJitProbe is not null) await File.WriteAllLinesAsync(reportJitLog!, reportJitProbe.Stop());
-            if (reportAllocProbe is not null) await File.WriteAllLinesAsync(reportAllocLog!, reportAllocProbe.Stop());
-            // Everything from the first push to the last completion (accept, claim, resume, commit, the plug-in's writes).
-            foreach (var (context, counts) in perReport.OrderBy(c => c.Key, StringComparer.Ordinal))
-                Report($"per report ({countedReports} counted before the timed ones), {context}", counts.Describe(countedReports));
+                // Each push's acknowledgement latency: from the POST leaving to the vendor-facing answer read.
+                var finishedBefore = await FinishedCountAsync(folder);
+                var ackMs = new double[bodies.Length];
+                // The process's CPU time over the measurement: unlike the rates, it says much the same on a loaded machine.
+                var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+                // The collections over the measurement and the time they paused every thread (a stall holds up all pushes at once).
+                var (gcPausedBefore, gen0Before, gen1Before, gen2Before) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+                var allocatedBefore = GC.GetTotalAllocatedBytes();
+                // The methods JIT-compiled over the measurement: what start-up left to the first reports (SMS_BENCH_REPORT_JIT_LOG=file lists them).
+                var reportJitLog = Environment.GetEnvironmentVariable("SMS_BENCH_REPORT_JIT_LOG");
+                using var reportJitProbe = reportJitLog is null ? null : new JitProbe();
+                var (reportJitMethods, reportJitTime) = (JitInfo.GetCompiledMethodCount(), JitInfo.GetCompilationTime());
+                reportJitProbe?.Start();
+                // SMS_BENCH_REPORT_ALLOC_LOG=file: the types the report measurement allocates most (sampled by the runtime).
+                var reportAllocLog = Environment.GetEnvironmentVariable("SMS_BENCH_REPORT_ALLOC_LOG");
+                using var reportAllocProbe = reportAllocLog is null ? null : new AllocationProbe();
+                reportAllocProbe?.Start();
+                // The part of each acknowledgement spent storing the push (the write turn's wait and the commit), from the plug-in's own histogram.
+                var storeMs = new System.Collections.Concurrent.ConcurrentBag<double>();
+                using var storeListener = new System.Diagnostics.Metrics.MeterListener();
+                storeListener.InstrumentPublished = (instrument, listener) =>
+                {
+                    if (instrument.Name == "sms.inbox.store_duration") listener.EnableMeasurementEvents(instrument);
+                };
+                storeListener.SetMeasurementEventCallback<double>((_, ms, _, _) => storeMs.Add(ms));
+                storeListener.Start();
+                // The collector's pauses while the pushes are acknowledged: a pause holds up every push in flight at once.
+                using var gcPauses = new GcPauseProbe();
+                gcPauses.Start();
+                sw.Restart();
+                await PushAsync(bodies, ackMs);
+                var acknowledged = sw.Elapsed;
+                var pausesDuringPushes = gcPauses.Stop();
+                storeListener.Dispose();
+                await WaitForFinishedAsync(folder, finishedBefore, reportCount);
+                var ingest = sw.Elapsed;
+                var cpuPerReport = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds / reportCount;
+                var gcPaused = GC.GetTotalPauseDuration() - gcPausedBefore;
+                var allocatedPerReport = (GC.GetTotalAllocatedBytes() - allocatedBefore) / 1024.0 / reportCount;
+                var collections = $"{GC.CollectionCount(0) - gen0Before} gen0, {GC.CollectionCount(1) - gen1Before} gen1, {GC.CollectionCount(2) - gen2Before} gen2";
+                (reportJitMethods, reportJitTime) = (JitInfo.GetCompiledMethodCount() - reportJitMethods, JitInfo.GetCompilationTime() - reportJitTime);
+                if (reportJitProbe is not null) await File.WriteAllLinesAsync(reportJitLog!, reportJitProbe.Stop());
+                if (reportAllocProbe is not null) await File.WriteAllLinesAsync(reportAllocLog!, reportAllocProbe.Stop());
+                // Everything from the first push to the last completion (accept, claim, resume, commit, the plug-in's writes).
+                foreach (var (context, counts) in perReport.OrderBy(c => c.Key, StringComparer.Ordinal))
+                    Report($"per report ({countedReports} counted before the timed ones), {context}", counts.Describe(countedReports));
 
-            sw.Restart();
-            await Parallel(reportCount, callers, async _ =>
-            {
-                using var response = await http.GetAsync(new Uri("bench/ping", UriKind.Relative));
-                response.EnsureSuccessStatusCode();
-            });
-            var bare = sw.Elapsed;
-            var ingestRate = reportCount / ingest.TotalSeconds;
-            var bareRate = reportCount / bare.TotalSeconds;
-            Report("delivery reports ingested end to end (push → inbox → resumed → completed)",
-                $"{ingestRate:F0}/s ({reportCount} in {ingest.TotalSeconds:F2} s, all acknowledged at {acknowledged.TotalSeconds:F2} s)");
-            Report("CPU time of the process per report over that measurement (all threads)", $"{cpuPerReport:F2} ms");
-            Report("methods JIT-compiled over the report measurement", $"{reportJitMethods} ({reportJitTime.TotalMilliseconds:F0} ms of JIT)");
-            Report("garbage collections over the report measurement", $"{collections}; every thread paused {gcPaused.TotalMilliseconds:F0} ms in all; {allocatedPerReport:F0} KB allocated per report (the pushers' included)");
-            // In the order the pushes were sent too: with few pushes the p99 is the slowest one, and which one that is tells why.
-            var inOrder = string.Join(", ", ackMs.Select(ms => ms.ToString("F0", CultureInfo.InvariantCulture)));
-            // With many, the slowest five and where they came in the order sent (1 = first): early ones point at warm-up.
-            // And how much of each the collector's pauses took (the pauses that overlapped it).
-            double PausedMs(int push)
-            {
-                var (from, to) = (pushedAt[push], pushedAt[push] + (long)(ackMs[push] * Stopwatch.Frequency / 1000));
-                return pausesDuringPushes.Sum(p => Math.Max(0, Math.Min(to, p.End) - Math.Max(from, p.Start))) * 1000.0 / Stopwatch.Frequency;
+                sw.Restart();
+                await Parallel(reportCount, callers, async _ =>
+                {
+                    using var response = await http.GetAsync(new Uri("bench/ping", UriKind.Relative));
+                    response.EnsureSuccessStatusCode();
+                });
+                var bare = sw.Elapsed;
+                var ingestRate = reportCount / ingest.TotalSeconds;
+                var bareRate = reportCount / bare.TotalSeconds;
+                Report("delivery reports ingested end to end (push → inbox → resumed → completed)",
+                    $"{ingestRate:F0}/s ({reportCount} in {ingest.TotalSeconds:F2} s, all acknowledged at {acknowledged.TotalSeconds:F2} s)");
+                Report("CPU time of the process per report over that measurement (all threads)", $"{cpuPerReport:F2} ms");
+                Report("methods JIT-compiled over the report measurement", $"{reportJitMethods} ({reportJitTime.TotalMilliseconds:F0} ms of JIT)");
+                Report("garbage collections over the report measurement", $"{collections}; every thread paused {gcPaused.TotalMilliseconds:F0} ms in all; {allocatedPerReport:F0} KB allocated per report (the pushers' included)");
+                // In the order the pushes were sent too: with few pushes the p99 is the slowest one, and which one that is tells why.
+                var inOrder = string.Join(", ", ackMs.Select(ms => ms.ToString("F0", CultureInfo.InvariantCulture)));
+                // With many, the slowest five and where they came in the order sent (1 = first): early ones point at warm-up.
+                // And how much of each the collector's pauses took (the pauses that overlapped it).
+                double PausedMs(int push)
+                {
+                    var (from, to) = (pushedAt[push], pushedAt[push] + (long)(ackMs[push] * Stopwatch.Frequency / 1000));
+                    return pausesDuringPushes.Sum(p => Math.Max(0, Math.Min(to, p.End) - Math.Max(from, p.Start))) * 1000.0 / Stopwatch.Frequency;
+                }
+                var slowest = string.Join(", ", ackMs.Select((ms, i) => (Ms: ms, Index: i)).OrderByDescending(p => p.Ms).Take(5)
+                    .Select(p => $"#{p.Index + 1} {p.Ms.ToString("F0", CultureInfo.InvariantCulture)} ({PausedMs(p.Index).ToString("F0", CultureInfo.InvariantCulture)} in GC pauses)"));
+                var longest = pausesDuringPushes.OrderByDescending(p => p.End - p.Start).FirstOrDefault();
+                Array.Sort(ackMs);
+                Console.WriteLine($"webhook acknowledgement latency p50 {Percentile(ackMs, 0.50):F1} ms, p99 {Percentile(ackMs, 0.99):F1} ms ({bodies.Length} pushes of up to {pushBatch})");
+                Console.WriteLine(bodies.Length <= 20 ? $"  each push in the order sent, ms: {inOrder}" : $"  the slowest pushes (place sent: ms): {slowest}");
+                // Each pause with the generation it collected and the bytes it kept (what it marked and moved: the pause grows with them).
+                var pauses = string.Join(", ", pausesDuringPushes.Select(p => string.Create(CultureInfo.InvariantCulture,
+                    $"{p.Milliseconds:F1} ms (gen {(p.Generation >= 0 ? p.Generation.ToString(CultureInfo.InvariantCulture) : "?")}{(p.PromotedBytes >= 0 ? $", {p.PromotedBytes / 1048576.0:F1} MB kept" : "")})")));
+                Console.WriteLine($"  garbage-collection pauses while the pushes were acknowledged: {pausesDuringPushes.Count}, the longest {longest.Milliseconds:F1} ms" +
+                    (pausesDuringPushes.Count > 0 ? $"; each: {pauses}" : ""));
+                var stores = storeMs.Order().ToArray();
+                if (stores.Length > 0) Console.WriteLine($"  of which storing the push in the inbox p50 {Percentile(stores, 0.50):F1} ms, p99 {Percentile(stores, 0.99):F1} ms");
+                Report($"bare HTTP GET to a trivial endpoint ({reportCount} requests, {callers} callers)", $"{bareRate:F0}/s ({bare.TotalSeconds:F2} s)");
+                Report("ratio reports/s : bare requests/s", $"1 : {bareRate / ingestRate:F1} (reports at {100 * ingestRate / bareRate:F1}% of bare HTTP)");
             }
-            var slowest = string.Join(", ", ackMs.Select((ms, i) => (Ms: ms, Index: i)).OrderByDescending(p => p.Ms).Take(5)
-                .Select(p => $"#{p.Index + 1} {p.Ms.ToString("F0", CultureInfo.InvariantCulture)} ({PausedMs(p.Index).ToString("F0", CultureInfo.InvariantCulture)} in GC pauses)"));
-            var longest = pausesDuringPushes.OrderByDescending(p => p.End - p.Start).FirstOrDefault();
-            var longestPause = (longest.End - longest.Start) * 1000.0 / Stopwatch.Frequency;
-            Array.Sort(ackMs);
-            Console.WriteLine($"webhook acknowledgement latency p50 {Percentile(ackMs, 0.50):F1} ms, p99 {Percentile(ackMs, 0.99):F1} ms ({bodies.Length} pushes of up to {pushBatch})");
-            Console.WriteLine(bodies.Length <= 20 ? $"  each push in the order sent, ms: {inOrder}" : $"  the slowest pushes (place sent: ms): {slowest}");
-            Console.WriteLine($"  garbage-collection pauses while the pushes were acknowledged: {pausesDuringPushes.Count}, the longest {longestPause:F1} ms" +
-                (pausesDuringPushes.Count > 0 ? $" (gen {(longest.Generation >= 0 ? longest.Generation.ToString(CultureInfo.InvariantCulture) : "?")})" : ""));
-            var stores = storeMs.Order().ToArray();
-            if (stores.Length > 0) Console.WriteLine($"  of which storing the push in the inbox p50 {Percentile(stores, 0.50):F1} ms, p99 {Percentile(stores, 0.99):F1} ms");
-            Report($"bare HTTP GET to a trivial endpoint ({reportCount} requests, {callers} callers)", $"{bareRate:F0}/s ({bare.TotalSeconds:F2} s)");
-            Report("ratio reports/s : bare requests/s", $"1 : {bareRate / ingestRate:F1} (reports at {100 * ingestRate / bareRate:F1}% of bare HTTP)");
 
             // 2. SendSms through a workflow vs the bare vendor client, one recipient each, sequential.
-            // The process's CPU time beside the wall clock: on a loaded machine the wall clock mostly measures the wait for
-            // a core, which grows with the work a send does; the CPU time is that work (the in-process emulator's included).
-            for (var i = 0; i < sendWarmup; i++)
+            if (sendCount > 0)
             {
-                await Start(runtime, "send", Mobile(4_000_000 + i));
-                await sender.SendSmsAsync(new SmsMessage { Recipients = [PhoneNumber.Parse(Mobile(5_000_000 + i))], Text = "warm-up" });
+                // The process's CPU time beside the wall clock: on a loaded machine the wall clock mostly measures the wait for
+                // a core, which grows with the work a send does; the CPU time is that work (the in-process emulator's included).
+                for (var i = 0; i < sendWarmup; i++)
+                {
+                    await Start(runtime, "send", Mobile(4_000_000 + i));
+                    await sender.SendSmsAsync(new SmsMessage { Recipients = [PhoneNumber.Parse(Mobile(5_000_000 + i))], Text = "warm-up" });
+                }
+                await PauseForProfilerAsync("SMS_BENCH_PAUSE_BEFORE_SENDS", "the timed sends");
+                // The statements of a send, counted in a pass of their own: counting is not free, and the timed pass runs without it.
+                var countedSends = Math.Min(sendCount, 100);
+                await counter.ResumeAsync();
+                counter.Take();
+                for (var i = 0; i < countedSends; i++)
+                    await Start(runtime, "send", Mobile(6_000_000 + i));
+                var perSend = counter.Take();
+                await counter.PauseAsync();
+                var allocated = GC.GetTotalAllocatedBytes();
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                // The methods JIT-compiled over the sends (SMS_BENCH_SEND_JIT_LOG=file lists them): a count that grows with
+                // the number of sends means code is generated per send.
+                var sendJitLog = Environment.GetEnvironmentVariable("SMS_BENCH_SEND_JIT_LOG");
+                using var sendJitProbe = sendJitLog is null ? null : new JitProbe();
+                var (sendJitMethods, sendJitTime) = (JitInfo.GetCompiledMethodCount(), JitInfo.GetCompilationTime());
+                sendJitProbe?.Start();
+                // SMS_BENCH_SEND_ALLOC_LOG=file: the types the sends through a workflow allocate most (sampled by the runtime).
+                var sendAllocLog = Environment.GetEnvironmentVariable("SMS_BENCH_SEND_ALLOC_LOG");
+                using var sendAllocProbe = sendAllocLog is null ? null : new AllocationProbe();
+                sendAllocProbe?.Start();
+                sw.Restart();
+                for (var i = 0; i < sendCount; i++)
+                {
+                    var r = await Start(runtime, "send", Mobile(1_000_000 + i));
+                    if (r.SubStatus != WorkflowSubStatus.Finished) throw new InvalidOperationException($"send ended {r.SubStatus}");
+                }
+                var viaWorkflow = sw.Elapsed;
+                var workflowCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+                var workflowAllocated = GC.GetTotalAllocatedBytes() - allocated;
+                (sendJitMethods, sendJitTime) = (JitInfo.GetCompiledMethodCount() - sendJitMethods, JitInfo.GetCompilationTime() - sendJitTime);
+                if (sendJitProbe is not null) await File.WriteAllLinesAsync(sendJitLog!, sendJitProbe.Stop());
+                if (sendAllocProbe is not null) await File.WriteAllLinesAsync(sendAllocLog!, sendAllocProbe.Stop());
+                cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                allocated = GC.GetTotalAllocatedBytes();
+                sw.Restart();
+                for (var i = 0; i < sendCount; i++)
+                {
+                    var receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = [PhoneNumber.Parse(Mobile(2_000_000 + i))], Text = "benchmark" });
+                    if (!receipt.Results.All(x => x.Accepted)) throw new InvalidOperationException("bare send not accepted");
+                }
+                var viaClient = sw.Elapsed;
+                var clientCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+                var clientAllocated = GC.GetTotalAllocatedBytes() - allocated;
+                Report($"SendSms through a workflow (1 recipient, {sendCount} sequential, after {sendWarmup} untimed)", $"{sendCount / viaWorkflow.TotalSeconds:F0}/s ({viaWorkflow.TotalMilliseconds / sendCount:F2} ms each)");
+                Report("bare vendor client against the emulator (same)", $"{sendCount / viaClient.TotalSeconds:F0}/s ({viaClient.TotalMilliseconds / sendCount:F2} ms each)");
+                Report("ratio workflow time : bare client time", $"{viaWorkflow.TotalSeconds / viaClient.TotalSeconds:F2}");
+                Report("memory allocated per send, workflow / bare client (all threads, the emulator's included)",
+                    $"{workflowAllocated / 1024.0 / sendCount:F0} KB / {clientAllocated / 1024.0 / sendCount:F0} KB");
+                Report("methods JIT-compiled over the sends through a workflow", $"{sendJitMethods} ({sendJitTime.TotalMilliseconds:F0} ms of JIT)");
+                Report("process CPU time per send, workflow / bare client", $"{workflowCpu.TotalMilliseconds / sendCount:F2} ms / {clientCpu.TotalMilliseconds / sendCount:F2} ms (ratio {workflowCpu / clientCpu:F2})");
+                if (countedSends > 0)
+                    foreach (var (context, counts) in perSend.OrderBy(c => c.Key, StringComparer.Ordinal))
+                        Report($"per SendSms through a workflow, {context}", counts.Describe(countedSends));
             }
-            await PauseForProfilerAsync("SMS_BENCH_PAUSE_BEFORE_SENDS", "the timed sends");
-            // The statements of a send, counted in a pass of their own: counting is not free, and the timed pass runs without it.
-            var countedSends = Math.Min(sendCount, 100);
-            await counter.ResumeAsync();
-            counter.Take();
-            for (var i = 0; i < countedSends; i++)
-                await Start(runtime, "send", Mobile(6_000_000 + i));
-            var perSend = counter.Take();
-            await counter.PauseAsync();
-            var allocated = GC.GetTotalAllocatedBytes();
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            // The methods JIT-compiled over the sends (SMS_BENCH_SEND_JIT_LOG=file lists them): a count that grows with
-            // the number of sends means code is generated per send.
-            var sendJitLog = Environment.GetEnvironmentVariable("SMS_BENCH_SEND_JIT_LOG");
-            using var sendJitProbe = sendJitLog is null ? null : new JitProbe();
-            var (sendJitMethods, sendJitTime) = (JitInfo.GetCompiledMethodCount(), JitInfo.GetCompilationTime());
-            sendJitProbe?.Start();
-            // SMS_BENCH_SEND_ALLOC_LOG=file: the types the sends through a workflow allocate most (sampled by the runtime).
-            var sendAllocLog = Environment.GetEnvironmentVariable("SMS_BENCH_SEND_ALLOC_LOG");
-            using var sendAllocProbe = sendAllocLog is null ? null : new AllocationProbe();
-            sendAllocProbe?.Start();
-            sw.Restart();
-            for (var i = 0; i < sendCount; i++)
-            {
-                var r = await Start(runtime, "send", Mobile(1_000_000 + i));
-                if (r.SubStatus != WorkflowSubStatus.Finished) throw new InvalidOperationException($"send ended {r.SubStatus}");
-            }
-            var viaWorkflow = sw.Elapsed;
-            var workflowCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-            var workflowAllocated = GC.GetTotalAllocatedBytes() - allocated;
-            (sendJitMethods, sendJitTime) = (JitInfo.GetCompiledMethodCount() - sendJitMethods, JitInfo.GetCompilationTime() - sendJitTime);
-            if (sendJitProbe is not null) await File.WriteAllLinesAsync(sendJitLog!, sendJitProbe.Stop());
-            if (sendAllocProbe is not null) await File.WriteAllLinesAsync(sendAllocLog!, sendAllocProbe.Stop());
-            cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            allocated = GC.GetTotalAllocatedBytes();
-            sw.Restart();
-            for (var i = 0; i < sendCount; i++)
-            {
-                var receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = [PhoneNumber.Parse(Mobile(2_000_000 + i))], Text = "benchmark" });
-                if (!receipt.Results.All(x => x.Accepted)) throw new InvalidOperationException("bare send not accepted");
-            }
-            var viaClient = sw.Elapsed;
-            var clientCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-            var clientAllocated = GC.GetTotalAllocatedBytes() - allocated;
-            Report($"SendSms through a workflow (1 recipient, {sendCount} sequential, after {sendWarmup} untimed)", $"{sendCount / viaWorkflow.TotalSeconds:F0}/s ({viaWorkflow.TotalMilliseconds / sendCount:F2} ms each)");
-            Report("bare vendor client against the emulator (same)", $"{sendCount / viaClient.TotalSeconds:F0}/s ({viaClient.TotalMilliseconds / sendCount:F2} ms each)");
-            Report("ratio workflow time : bare client time", $"{viaWorkflow.TotalSeconds / viaClient.TotalSeconds:F2}");
-            Report("memory allocated per send, workflow / bare client (all threads, the emulator's included)",
-                $"{workflowAllocated / 1024.0 / sendCount:F0} KB / {clientAllocated / 1024.0 / sendCount:F0} KB");
-            Report("methods JIT-compiled over the sends through a workflow", $"{sendJitMethods} ({sendJitTime.TotalMilliseconds:F0} ms of JIT)");
-            Report("process CPU time per send, workflow / bare client", $"{workflowCpu.TotalMilliseconds / sendCount:F2} ms / {clientCpu.TotalMilliseconds / sendCount:F2} ms (ratio {workflowCpu / clientCpu:F2})");
-            if (countedSends > 0)
-                foreach (var (context, counts) in perSend.OrderBy(c => c.Key, StringComparer.Ordinal))
-                    Report($"per SendSms through a workflow, {context}", counts.Describe(countedSends));
             await counter.ResumeAsync();
 
             // 3. Campaign: one SendSms to N recipients (batched to Tencent's 200 per call) vs the bare client sending the same N.

@@ -16,6 +16,7 @@ internal sealed class GcPauseProbe : EventListener
     private long _suspendedAt;
     private int _generation = -1;
     private long _promoted = -1;
+    private long _suspendedEnd;
     private volatile bool _recording;
 
     public void Start() => _recording = true;
@@ -24,9 +25,12 @@ internal sealed class GcPauseProbe : EventListener
     /// One pause, as Stopwatch timestamps, with the generation collected (-1: a pause without a collection of its own,
     /// e.g. a background one's) and the bytes that collection kept (what it had to mark and move; -1 when not told).
     /// </summary>
-    public readonly record struct GcPause(long Start, long End, int Generation, long PromotedBytes)
+    public readonly record struct GcPause(long Start, long End, int Generation, long PromotedBytes, long Suspended)
     {
         public double Milliseconds => (End - Start) * 1000.0 / Stopwatch.Frequency;
+
+        /// <summary>Of the pause, the time it took to stop every thread (before the collection's own work began).</summary>
+        public double SuspendingMilliseconds => Suspended > Start ? (Suspended - Start) * 1000.0 / Stopwatch.Frequency : 0;
     }
 
     /// <summary>The pauses seen.</summary>
@@ -51,13 +55,16 @@ internal sealed class GcPauseProbe : EventListener
             Interlocked.Exchange(ref _suspendedAt, at);
             Interlocked.Exchange(ref _generation, -1);
             Interlocked.Exchange(ref _promoted, -1);
+            Interlocked.Exchange(ref _suspendedEnd, 0);
         }
+        else if (name.StartsWith("GCSuspendEEEnd", StringComparison.Ordinal))
+            Interlocked.Exchange(ref _suspendedEnd, at);
         else if (name.StartsWith("GCStart", StringComparison.Ordinal) && eventData.PayloadNames?.IndexOf("Depth") is >= 0 and var depth)
             Interlocked.Exchange(ref _generation, Convert.ToInt32(eventData.Payload![depth], System.Globalization.CultureInfo.InvariantCulture));
         else if (name.StartsWith("GCHeapStats", StringComparison.Ordinal))
             Interlocked.Exchange(ref _promoted, Payload(eventData, "TotalPromotedSize0") + Payload(eventData, "TotalPromotedSize1"));
         else if (name.StartsWith("GCRestartEEEnd", StringComparison.Ordinal) && Interlocked.Exchange(ref _suspendedAt, 0) is var begun and > 0)
-            _pauses.Enqueue(new GcPause(begun, at, _generation, _promoted));
+            _pauses.Enqueue(new GcPause(begun, at, _generation, _promoted, _suspendedEnd));
     }
 
     private static long Payload(EventWrittenEventArgs eventData, string name) =>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -117,14 +116,10 @@ internal static class SmsBenchmarks
             // The first workflow after the host reported started (SendSms against the emulator, one recipient): what a
             // first request pays for whatever start-up left undone. Also the warm-up for what follows.
             // The methods JIT-compiled meanwhile tell what start-up left to the first run (SMS_BENCH_JIT_LOG=file lists them).
-            var jitLog = Environment.GetEnvironmentVariable("SMS_BENCH_JIT_LOG");
-            using var jitProbe = jitLog is null ? null : new JitProbe();
-            var (jitMethods, jitTime) = (JitInfo.GetCompiledMethodCount(), JitInfo.GetCompilationTime());
-            jitProbe?.Start();
+            using var firstProbes = new MeasurementProbes("SMS_BENCH_JIT_LOG");
             var first = await Start(runtime, "send", Mobile(9_999_000));
             var firstCompleted = hostStarted.Elapsed;
-            (jitMethods, jitTime) = (JitInfo.GetCompiledMethodCount() - jitMethods, JitInfo.GetCompilationTime() - jitTime);
-            if (jitProbe is not null) await File.WriteAllLinesAsync(jitLog!, jitProbe.Stop());
+            var (jitMethods, jitTime) = await firstProbes.StopAsync();
             if (first.SubStatus != WorkflowSubStatus.Finished) throw new InvalidOperationException($"first send ended {first.SubStatus}");
             Report("first completed workflow after the host reported started (SendSms)",
                 $"{firstCompleted.TotalMilliseconds:F0} ms (host started {(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds - firstCompleted.TotalMilliseconds:F0} ms after process start; " +
@@ -180,14 +175,8 @@ internal static class SmsBenchmarks
                 var (gcPausedBefore, gen0Before, gen1Before, gen2Before) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
                 var allocatedBefore = GC.GetTotalAllocatedBytes();
                 // The methods JIT-compiled over the measurement: what start-up left to the first reports (SMS_BENCH_REPORT_JIT_LOG=file lists them).
-                var reportJitLog = Environment.GetEnvironmentVariable("SMS_BENCH_REPORT_JIT_LOG");
-                using var reportJitProbe = reportJitLog is null ? null : new JitProbe();
-                var (reportJitMethods, reportJitTime) = (JitInfo.GetCompiledMethodCount(), JitInfo.GetCompilationTime());
-                reportJitProbe?.Start();
                 // SMS_BENCH_REPORT_ALLOC_LOG=file: the types the report measurement allocates most (sampled by the runtime).
-                var reportAllocLog = Environment.GetEnvironmentVariable("SMS_BENCH_REPORT_ALLOC_LOG");
-                using var reportAllocProbe = reportAllocLog is null ? null : new AllocationProbe();
-                reportAllocProbe?.Start();
+                using var reportProbes = new MeasurementProbes("SMS_BENCH_REPORT_JIT_LOG", "SMS_BENCH_REPORT_ALLOC_LOG");
                 // The part of each acknowledgement spent storing the push (the write turn's wait and the commit), from the plug-in's own histogram.
                 var storeMs = new System.Collections.Concurrent.ConcurrentBag<double>();
                 using var storeListener = new System.Diagnostics.Metrics.MeterListener();
@@ -211,9 +200,7 @@ internal static class SmsBenchmarks
                 var gcPaused = GC.GetTotalPauseDuration() - gcPausedBefore;
                 var allocatedPerReport = (GC.GetTotalAllocatedBytes() - allocatedBefore) / 1024.0 / reportCount;
                 var collections = $"{GC.CollectionCount(0) - gen0Before} gen0, {GC.CollectionCount(1) - gen1Before} gen1, {GC.CollectionCount(2) - gen2Before} gen2";
-                (reportJitMethods, reportJitTime) = (JitInfo.GetCompiledMethodCount() - reportJitMethods, JitInfo.GetCompilationTime() - reportJitTime);
-                if (reportJitProbe is not null) await File.WriteAllLinesAsync(reportJitLog!, reportJitProbe.Stop());
-                if (reportAllocProbe is not null) await File.WriteAllLinesAsync(reportAllocLog!, reportAllocProbe.Stop());
+                var (reportJitMethods, reportJitTime) = await reportProbes.StopAsync();
                 // Everything from the first push to the last completion (accept, claim, resume, commit, the plug-in's writes).
                 foreach (var (context, counts) in perReport.OrderBy(c => c.Key, StringComparer.Ordinal))
                     Report($"per report ({countedReports} counted before the timed ones), {context}", counts.Describe(countedReports));
@@ -281,14 +268,8 @@ internal static class SmsBenchmarks
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 // The methods JIT-compiled over the sends (SMS_BENCH_SEND_JIT_LOG=file lists them): a count that grows with
                 // the number of sends means code is generated per send.
-                var sendJitLog = Environment.GetEnvironmentVariable("SMS_BENCH_SEND_JIT_LOG");
-                using var sendJitProbe = sendJitLog is null ? null : new JitProbe();
-                var (sendJitMethods, sendJitTime) = (JitInfo.GetCompiledMethodCount(), JitInfo.GetCompilationTime());
-                sendJitProbe?.Start();
                 // SMS_BENCH_SEND_ALLOC_LOG=file: the types the sends through a workflow allocate most (sampled by the runtime).
-                var sendAllocLog = Environment.GetEnvironmentVariable("SMS_BENCH_SEND_ALLOC_LOG");
-                using var sendAllocProbe = sendAllocLog is null ? null : new AllocationProbe();
-                sendAllocProbe?.Start();
+                using var sendProbes = new MeasurementProbes("SMS_BENCH_SEND_JIT_LOG", "SMS_BENCH_SEND_ALLOC_LOG");
                 sw.Restart();
                 for (var i = 0; i < sendCount; i++)
                 {
@@ -298,9 +279,7 @@ internal static class SmsBenchmarks
                 var viaWorkflow = sw.Elapsed;
                 var workflowCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
                 var workflowAllocated = GC.GetTotalAllocatedBytes() - allocated;
-                (sendJitMethods, sendJitTime) = (JitInfo.GetCompiledMethodCount() - sendJitMethods, JitInfo.GetCompilationTime() - sendJitTime);
-                if (sendJitProbe is not null) await File.WriteAllLinesAsync(sendJitLog!, sendJitProbe.Stop());
-                if (sendAllocProbe is not null) await File.WriteAllLinesAsync(sendAllocLog!, sendAllocProbe.Stop());
+                var (sendJitMethods, sendJitTime) = await sendProbes.StopAsync();
                 cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 allocated = GC.GetTotalAllocatedBytes();
                 sw.Restart();

@@ -79,6 +79,9 @@ public sealed class SmsDesignerTests(BrowserFixture fixture)
         var activities = definition["root"]!["activities"]!.AsArray();
         Assert.NotEmpty(activities);
         await Assertions.Expect(studio.Nodes.First).ToBeAttachedAsync();
+        // The diagram draws its nodes over a few frames: wait for the last one expected before counting (counted at the
+        // first one, a loaded CI machine saw a diagram still being drawn).
+        if (activities.Count > 1) await Assertions.Expect(studio.Nodes.Nth(activities.Count - 2)).ToBeAttachedAsync();
         Assert.True(await studio.Nodes.CountAsync() >= activities.Count - 1, "the diagram shows the sample's activities");
         Assert.Empty(await page.GetByText("read-only mode").AllAsync());
         await StudioPage.AssertNoBlazorErrorAsync(page);

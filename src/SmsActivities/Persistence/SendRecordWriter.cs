@@ -1,4 +1,9 @@
+using System.Data.Common;
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using SmsActivities.Routing;
 using SmsActivities.Workflows.Persistence;
 
@@ -7,8 +12,9 @@ namespace SmsActivities.Persistence;
 /// <summary>
 /// The send records' hot writes without change tracking: a campaign begins with one record per recipient and settles
 /// them batch by batch, and tracking 20,000 entities (or loading them back to update) cost more than the vendor calls.
-/// Rows go in through <see cref="SqlBatch.RowsAsync"/>, inside the caller's transaction: an <c>INSERT</c>, and a settle
-/// as an <c>UPDATE</c> by primary key (joined to a <c>VALUES</c> list of the answers on PostgreSQL, one prepared
+/// Rows are written inside the caller's transaction: a send's records with one <c>INSERT</c> (its mobiles read from a
+/// JSON array on SQLite, multi-row <c>VALUES</c> through <see cref="SqlBatch.RowsAsync"/> elsewhere), and a settle as an
+/// <c>UPDATE</c> by primary key (joined to a <c>VALUES</c> list of the answers on PostgreSQL, one prepared
 /// <c>UPDATE … WHERE</c> a row on SQLite). Table, column names and parameter types come from the EF model.
 /// </summary>
 internal static class SendRecordWriter
@@ -31,15 +37,39 @@ internal static class SendRecordWriter
     ];
 
     /// <summary>One record per mobile of a send begun (<paramref name="shared"/>), written by <paramref name="batch"/>.</summary>
-    public static Task InsertAsync(SqlBatch batch, SmsActivitiesDbContext db, Begun shared, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
+    public static async Task InsertAsync(SqlBatch batch, SmsActivitiesDbContext db, Begun shared, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
     {
         var map = StoreMap.For<SendRecordEntity>(db);
-        var rows = mobiles.Select(mobile => new object?[]
+        if (DatabaseEngine.IsSqlite(db.Database) && db.Database.CurrentTransaction is { } transaction)
         {
-            shared.Vendor, shared.InstanceId, shared.ActivityId, shared.IdempotencyKey, false, shared.Status, shared.CreatedAtTicks, shared.DefinitionId, 0, false, mobile,
-        }).ToArray();
-        return batch.RowsAsync(map, $"INSERT INTO {map.Table} ({string.Join(", ", Inserted.Select(map.Column))}) VALUES ", Inserted, rows, "", cancellationToken);
+            await InsertFromJsonAsync(transaction.GetDbTransaction(), map, shared, mobiles, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var common = CommonValues(shared);
+        var rows = mobiles.Select(mobile => (object?[])[.. common, mobile]).ToArray();
+        await batch.RowsAsync(map, $"INSERT INTO {map.Table} ({string.Join(", ", Inserted.Select(map.Column))}) VALUES ", Inserted, rows, "", cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// SQLite: all the records of a send in one statement, their mobiles read by SQLite from one JSON array and every
+    /// other column bound once. Row by row, binding eleven values and stepping a statement for each of a campaign's
+    /// 20,000 recipients took half a second before its first vendor call.
+    /// </summary>
+    private static async Task InsertFromJsonAsync(DbTransaction transaction, StoreMap map, Begun shared, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
+    {
+        var common = CommonValues(shared);
+        var placeholders = common.Select((_, i) => SqlitePreparedCommand.Placeholder(i));
+        // In the array's order, as the rows were inserted one by one before (ids ascending with it).
+        var sql = $"INSERT INTO {map.Table} ({string.Join(", ", Inserted.Select(map.Column))}) SELECT {string.Join(", ", placeholders)}, m.value"
+                  + $" FROM json_each({SqlitePreparedCommand.Placeholder(common.Length)}) AS m ORDER BY m.key";
+        await using var insert = new SqlitePreparedCommand(transaction, sql, common.Length + 1);
+        var values = common.Select((v, i) => map.ProviderValue(Inserted[i], v)).Append(JsonSerializer.Serialize(mobiles, SendRecordJson.Default.IReadOnlyListString)).ToArray();
+        await insert.ExecuteAsync(values, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The values of <see cref="Inserted"/> but the last (the mobile) that every record of a send begun shares.</summary>
+    private static object?[] CommonValues(Begun shared) =>
+        [shared.Vendor, shared.InstanceId, shared.ActivityId, shared.IdempotencyKey, false, shared.Status, shared.CreatedAtTicks, shared.DefinitionId, 0, false];
 
     /// <summary>
     /// Writes each outcome into the record of its mobile (<paramref name="ids"/>: record id by mobile) unless that record
@@ -80,3 +110,7 @@ internal static class SendRecordWriter
         return batch.RowsAsync(map, head, [nameof(SendRecordEntity.Id), .. Settled], rows, tail, cancellationToken, sqliteRow);
     }
 }
+
+/// <summary>The JSON of the send records' bulk statements (source-generated: no reflection on the hot path).</summary>
+[JsonSerializable(typeof(IReadOnlyList<string>))]
+internal sealed partial class SendRecordJson : JsonSerializerContext;

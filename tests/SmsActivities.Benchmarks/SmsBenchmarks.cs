@@ -505,7 +505,6 @@ internal static class SmsBenchmarks
         }));
     }
 
-    /// <summary>Nearest-rank percentile of sorted values.</summary>
     /// <summary>
     /// A push body as the vendor holds it: UTF-8, in the pinned-object heap. The benchmark builds its 200 pushes of 100
     /// reports just before the burst; as strings (about 14 MB) in the young generations they were up to half of what
@@ -519,6 +518,7 @@ internal static class SmsBenchmarks
         return pinned;
     }
 
+    /// <summary>Nearest-rank percentile of sorted values.</summary>
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     private static void Report(string name, string value) => Console.WriteLine($"{name,-78} {value}");

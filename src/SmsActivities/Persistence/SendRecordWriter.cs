@@ -36,7 +36,10 @@ internal static class SendRecordWriter
         nameof(SendRecordEntity.Error), nameof(SendRecordEntity.VendorCode), nameof(SendRecordEntity.Fee), nameof(SendRecordEntity.Attempts),
     ];
 
-    /// <summary>One record per mobile of a send begun (<paramref name="shared"/>), written by <paramref name="batch"/>.</summary>
+    /// <summary>
+    /// One record per mobile of a send begun (<paramref name="shared"/>): on SQLite inside the context's transaction at
+    /// once, elsewhere written by <paramref name="batch"/>.
+    /// </summary>
     public static async Task InsertAsync(SqlBatch batch, SmsActivitiesDbContext db, Begun shared, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
     {
         var map = StoreMap.For<SendRecordEntity>(db);

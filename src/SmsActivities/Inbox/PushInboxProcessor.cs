@@ -39,30 +39,39 @@ internal sealed class PushInboxProcessor(
             if (claim.Rows.Count == 0) return 0;
             var pushes = new List<(PushInboxEntity Row, PushEvents Events)>(claim.Rows.Count);
             var failed = new List<(long Id, string Error, DateTimeOffset RetryAt)>();
+            var setAside = new List<SetAsidePush>();
             foreach (var row in claim.Rows)
             {
                 // Dated by the row: a reply's time decides whether it may answer a wait (the reply claim window), so a push
                 // that waited in the inbox keeps the time it came in, not the time it is run.
                 try { pushes.Add((row, PushEvents.FromJson(row.Events) with { ReceivedAt = new DateTimeOffset(row.ReceivedAtTicks, TimeSpan.Zero) })); }
-                catch (System.Text.Json.JsonException ex) { failed.Add(Failure(row, ex)); }
+                catch (System.Text.Json.JsonException ex) { failed.Add(Failure(row, ex, setAside)); }
             }
             var done = new List<long>(claim.Rows.Count);
             foreach (var run in Runs(pushes, options.Value.MaxEventsPerRun))
             {
                 var error = await TryRunAsync(run.Select(p => p.Events), cancellationToken).ConfigureAwait(false);
                 if (error is null) done.AddRange(run.Select(p => p.Row.Id));
-                else if (run.Count == 1) failed.Add(Failure(run[0].Row, error));
+                else if (run.Count == 1) failed.Add(Failure(run[0].Row, error, setAside));
                 else
                 {
                     // Whatever part of the run was stored is found again as duplicates: each push alone finds its culprit.
                     foreach (var (row, events) in run)
                     {
-                        if (await TryRunAsync([events], cancellationToken).ConfigureAwait(false) is { } alone) failed.Add(Failure(row, alone));
+                        if (await TryRunAsync([events], cancellationToken).ConfigureAwait(false) is { } alone) failed.Add(Failure(row, alone, setAside));
                         else done.Add(row.Id);
                     }
                 }
             }
             await claim.CompleteAsync(done, failed, cancellationToken).ConfigureAwait(false);
+            // Told once the rows are set aside for good: a claim that failed to end leaves them to be run again.
+            foreach (var push in setAside)
+            {
+                // Only the error's type: a database error's message can quote the values of the row it failed on.
+                logger.LogError("Push inbox row {Id} set aside after {Attempts} failed attempts ({ErrorType}): kept with its error, not tried again",
+                    push.Id, push.Attempts, push.ErrorType);
+                telemetry.InboxDeadLettered.Add(1, new KeyValuePair<string, object?>("error.type", push.ErrorType));
+            }
             return claim.Rows.Count;
         }
     }
@@ -119,7 +128,10 @@ internal sealed class PushInboxProcessor(
         }
     }
 
-    private (long Id, string Error, DateTimeOffset RetryAt) Failure(PushInboxEntity row, Exception error)
+    /// <summary>A row <see cref="Failure"/> sets aside, logged and counted once the claim that sets it aside has ended.</summary>
+    private readonly record struct SetAsidePush(long Id, int Attempts, string ErrorType);
+
+    private (long Id, string Error, DateTimeOffset RetryAt) Failure(PushInboxEntity row, Exception error, List<SetAsidePush> setAside)
     {
         var o = options.Value;
         var message = $"{error.GetType().Name}: {error.Message}";
@@ -127,10 +139,7 @@ internal sealed class PushInboxProcessor(
         // The exception is logged and kept, never the events: they hold phone numbers and texts.
         if (row.Attempts + 1 >= o.MaxAttempts)
         {
-            // Only the error's type: a database error's message can quote the values of the row it failed on.
-            logger.LogError("Push inbox row {Id} set aside after {Attempts} failed attempts ({ErrorType}): kept with its error, not tried again",
-                row.Id, row.Attempts + 1, error.GetType().Name);
-            telemetry.InboxDeadLettered.Add(1, new KeyValuePair<string, object?>("error.type", error.GetType().Name));
+            setAside.Add(new SetAsidePush(row.Id, row.Attempts + 1, error.GetType().Name));
             return (row.Id, message, DeadLetter);
         }
         var delay = TimeSpan.FromTicks(Math.Min(o.MaxRetryDelay.Ticks, o.RetryDelay.Ticks * (1L << Math.Min(row.Attempts, 30))));

@@ -103,10 +103,13 @@ public sealed class CampaignWorkflow : IWorkflow
             .Concat(Strings(c.GetOutput("Wait2", nameof(WaitForDeliveryReport.PendingRecipients))))),
     };
 
-    /// <summary>Accepted by the vendor, plus the recipients in doubt whose delivery report showed the vendor had sent them.</summary>
+    /// <summary>
+    /// Accepted by the vendor, plus the recipients in doubt whose delivery report showed the vendor had sent them (counted:
+    /// over SmsActivities:MaxResultsInOutputs their list is left empty).
+    /// </summary>
     private static int? Sent(ExpressionContext c) =>
         c.GetOutput("Send1", nameof(SendSms.SentCount))?.GetValue<int>() is { } accepted
-            ? accepted + Strings(c.GetOutput("Wait1", nameof(WaitForDeliveryReport.SettledRecipients))).Length
+            ? accepted + (c.GetOutput("Wait1", nameof(WaitForDeliveryReport.SettledCount))?.GetValue<int>() ?? 0)
             : null;
 
     private static JsonArray Array(IEnumerable<string> values) => new(values.Select(v => (JsonNode?)v).ToArray());

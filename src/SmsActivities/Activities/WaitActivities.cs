@@ -55,6 +55,8 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
     [Output(Description = "Recipients without a report yet (on Timeout), those in doubt included.")] public Output<IReadOnlyList<string>> PendingRecipients { get; set; } = new();
     [Output(Description = "Recipients the SendSms left in doubt whose report showed the vendor had sent them (count them as sent).")]
     public Output<IReadOnlyList<string>> SettledRecipients { get; set; } = new();
+    [Output(Description = "How many recipients the SendSms left in doubt were settled as sent by their report (see SettledRecipients), also when that list is left empty over SmsActivities:MaxResultsInOutputs.")]
+    public Output<int> SettledCount { get; set; } = new();
     [Output(Description = "Recipients still in doubt when the wait ended: no report came, so whether the vendor sent them is not known. Empty when there are more than SmsActivities:MaxResultsInOutputs: InDoubtCount counts them.")]
     public Output<IReadOnlyList<string>> InDoubtRecipients { get; set; } = new();
     [Output(Description = "How many recipients are still in doubt (see InDoubtRecipients), also when that list is left empty over SmsActivities:MaxResultsInOutputs.")]
@@ -217,10 +219,24 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         context.Set(FailedRecipients, Capped(failed.Select(r => r.Mobile ?? r.MessageId).ToArray()));
         context.Set(PendingRecipients, Capped(pending));
         context.Set(Tally, new ReportTally(rows.Count, reports.Length - failed.Length, failed.Length, pending.Length));
-        context.Set(SettledRecipients, Capped(rows.Where(r => r.RecordStatus == SendRecordStatus.Accepted && doubted.Contains(r.Mobile)).Select(r => r.Mobile).ToArray()));
+        var settled = rows.Where(r => r.RecordStatus == SendRecordStatus.Accepted && doubted.Contains(r.Mobile)).Select(r => r.Mobile).ToArray();
+        context.Set(SettledRecipients, Capped(settled));
+        context.Set(SettledCount, SettledCountOf(context, send, doubted.Count, settled.Length, inDoubt.Length));
         context.Set(InDoubtRecipients, Capped(inDoubt.Select(r => r.Mobile).ToArray()));
         context.Set(InDoubtCount, inDoubt.Length);
         await context.CompleteActivityAsync(timedOut ? BlockingActivity.TimeoutOutcome : failed.Length > 0 ? Failed : Delivered);
+    }
+
+    /// <summary>
+    /// How many of the send's recipients in doubt a report has settled. Over the outputs limit the SendSms lists none of
+    /// them (<paramref name="listed"/> short of its count) and a settled record keeps no mark of its doubt, so the count is
+    /// what the SendSms counted in doubt less what still is: a report can only settle a recipient in doubt as sent.
+    /// </summary>
+    private static int SettledCountOf(ActivityExecutionContext context, SendWait send, int listed, int settledListed, int stillInDoubt)
+    {
+        if (!send.IncludeInDoubt) return 0;
+        var counted = context.ExpressionContext.GetOutput(send.ActivityId, nameof(SendSms.InDoubtCount)) is JsonValue value && value.TryGetValue<int>(out var n) ? n : listed;
+        return listed >= counted ? settledListed : Math.Max(0, counted - stillInDoubt);
     }
 
     /// <summary>A wait on a send; <paramref name="Targets"/>: the recipients it counted when it began (int.MaxValue in a wait stored without them, so counts are always read).</summary>
@@ -299,7 +315,9 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         context.Set(FailedRecipients, failed.Select(r => r.Mobile ?? r.MessageId).ToArray());
         context.Set(PendingRecipients, pending.Select(p => p?["mobile"]?.GetValue<string>() is { Length: > 0 } m ? m : p?["messageId"]?.GetValue<string>() ?? "").ToArray());
         context.Set(Tally, new ReportTally(list.Length + pending.Count, list.Length - failed.Length, failed.Length, pending.Count));
-        context.Set(SettledRecipients, settled.Select(n => n?.GetValue<string>()).OfType<string>().ToArray());
+        var settledRecipients = settled.Select(n => n?.GetValue<string>()).OfType<string>().ToArray();
+        context.Set(SettledRecipients, settledRecipients);
+        context.Set(SettledCount, settledRecipients.Length);
         var inDoubt = pending.Where(p => p?["inDoubt"]?.GetValue<bool>() == true).Select(p => p?["mobile"]?.GetValue<string>()).OfType<string>().ToArray();
         context.Set(InDoubtRecipients, inDoubt);
         context.Set(InDoubtCount, inDoubt.Length);

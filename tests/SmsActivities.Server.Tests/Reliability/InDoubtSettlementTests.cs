@@ -31,6 +31,23 @@ public sealed class InDoubtSettlementTests
     }
 
     [Fact]
+    public async Task Over_the_outputs_limit_the_campaign_summary_still_counts_the_settled_recipients_as_sent()
+    {
+        // 20 recipients over a limit of 5: the SendSms lists none of its recipients in doubt, the wait none it settled.
+        await using var server = await SandboxServer.StartAsync(new Dictionary<string, string?> { ["SmsActivities:MaxResultsInOutputs"] = "5" });
+        var recipients = Recipients(20, 120);
+        server.Emulators.Yunpian.Faults.FailNextCalls(1, Emulators.EmulatorFault.AcceptThenFail, 500);
+
+        var summary = await RunCampaignAsync(server, recipients);
+
+        var seen = $"summary {summary.ToJsonString()}";
+        Assert.True(summary["settled"]!.AsArray().Count == 0, $"the settled list should be left empty over the limit; {seen}");
+        Assert.True(summary["inDoubt"]?.GetValue<int>() == 0, $"every recipient's report came: none should still be in doubt; {seen}");
+        Assert.True(summary["sent"]?.GetValue<int>() == recipients.Length, $"sent should count the {recipients.Length} settled recipients; {seen}");
+        Assert.True(summary["firstRound"]!["delivered"]?.GetValue<int>() == recipients.Length, $"first round tally; {seen}");
+    }
+
+    [Fact]
     public async Task Reports_pulled_from_the_vendor_settle_a_batch_whose_answer_was_lost()
     {
         await using var server = await SandboxServer.StartAsync();

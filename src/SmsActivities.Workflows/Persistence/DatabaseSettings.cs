@@ -96,12 +96,22 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
                 if (new SqliteConnectionStringBuilder(ConnectionString).DataSource is { Length: > 0 } file && file != ":memory:"
                     && Path.GetDirectoryName(Path.GetFullPath(file)) is { } folder)
                     Directory.CreateDirectory(folder);
-                builder.UseSqlite(ConnectionString, SqliteQueries);
+                UseSqlite(builder, ConnectionString);
                 break;
         }
     }
 
     public const string HistoryTable = "__EFMigrationsHistory";
+
+    /// <summary>A context on a SQLite file: its queries built as <see cref="SqliteQueries"/> says, its connections without EF's SQL functions (<see cref="PlainSqliteRelationalConnection"/>).</summary>
+    public static DbContextOptionsBuilder UseSqlite(DbContextOptionsBuilder builder, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+#pragma warning disable EF1001 // The provider's own connection service, replaced by its subclass.
+        return builder.UseSqlite(connectionString, SqliteQueries)
+            .ReplaceService<Microsoft.EntityFrameworkCore.Sqlite.Storage.Internal.ISqliteRelationalConnection, PlainSqliteRelationalConnection>();
+#pragma warning restore EF1001
+    }
 
     /// <summary>
     /// How queries are built for SQLite: a list a query matches against (<c>ids.Contains(x)</c>) is one JSON parameter,

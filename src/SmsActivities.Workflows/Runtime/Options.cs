@@ -8,7 +8,7 @@ namespace SmsActivities.Workflows.Runtime;
 /// <summary>Settings of <c>services.AddWorkflowRuntime(...)</c>.</summary>
 public sealed class WorkflowRuntimeOptions
 {
-    internal Action<DbContextOptionsBuilder> ConfigureDatabase { get; private set; } = b => b.UseSqlite("Data Source=workflows.db", DatabaseSettings.SqliteQueries);
+    internal Action<DbContextOptionsBuilder> ConfigureDatabase { get; private set; } = b => DatabaseSettings.UseSqlite(b, "Data Source=workflows.db");
     internal List<Type> ActivityTypes { get; } = [];
     internal List<Func<IServiceProvider, IWorkflow>> Workflows { get; } = [];
 
@@ -98,7 +98,7 @@ public sealed class WorkflowRuntimeOptions
     /// <summary>SQLite file (the default is <c>workflows.db</c> in the working directory).</summary>
     public WorkflowRuntimeOptions UseSqlite(string path)
     {
-        ConfigureDatabase = b => b.UseSqlite($"Data Source={path};Pooling=True", DatabaseSettings.SqliteQueries);
+        ConfigureDatabase = b => DatabaseSettings.UseSqlite(b, $"Data Source={path};Pooling=True");
         return this;
     }
 

@@ -52,7 +52,8 @@ public sealed class CampaignWorkflow : IWorkflow
         {
             Id = "Resend",
             Vendor = new("tencent"),
-            Recipients = new(c => Strings(c.GetOutput("Wait1", nameof(WaitForDeliveryReport.FailedRecipients)))),
+            // Read from the send records: the wait's FailedRecipients is left empty over SmsActivities:MaxResultsInOutputs.
+            ResendFailedOf = new("Send1"),
             Text = new(c => BodyText(c, "text")),
         });
         var wait2 = flow.Add(new WaitForDeliveryReport { Id = "Wait2", SendSmsActivityId = new("Resend"), Timeout = new(ReportTimeout) });

@@ -43,7 +43,7 @@ public sealed partial class SendSms : Activity
     [Input(Description = "Vendors tried in order when the first rejects, times out or is down: type each and press Enter (one chip per vendor).", UIHint = InputUIHints.MultiText, Order = 1)]
     public Input<object?>? Failover { get; set; }
 
-    [Input(Description = "Recipients: type each number and press Enter (one chip per number), or switch to JavaScript or a variable for a list. National numbers are read in the deployment's default region (China mainland unless set); use +cc for others. For a text per recipient, give a list of objects {mobile, text} (or {mobile, templateParams} with a template): their own text or parameters replace Text or TemplateParams for them.", UIHint = InputUIHints.MultiText, IsRequired = true, Order = 2)]
+    [Input(Description = "Recipients (or, instead, Resend failed of): type each number and press Enter (one chip per number), or switch to JavaScript or a variable for a list. National numbers are read in the deployment's default region (China mainland unless set); use +cc for others. For a text per recipient, give a list of objects {mobile, text} (or {mobile, templateParams} with a template): their own text or parameters replace Text or TemplateParams for them.", UIHint = InputUIHints.MultiText, Order = 2)]
     public Input<object?>? Recipients { get; set; }
 
     [Input(Description = "The text (with OTP on, {code} is replaced by the code). Leave empty to send a template.", UIHint = InputUIHints.MultiLine, Order = 3)]
@@ -120,9 +120,12 @@ public sealed partial class SendSms : Activity
         IReadOnlyList<string> failover;
         LocalSendWindow? window;
         IReadOnlyList<ZoneGroup> groups;
+        var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, context.ExecutionKey);
         try
         {
             message = BuildMessage(context, options);
+            if (ResendsFailed(context))
+                message = message with { Recipients = await RecipientsToResendAsync(context, context.Get(ResendFailedOf)!.Trim(), key, options) };
             vendor = context.Get(Vendor);
             failover = ActivityInputs.ToList(context.Get(Failover));
             // Unknown vendors, empty text and over-long text are refused before anything is written or sent.
@@ -139,7 +142,6 @@ public sealed partial class SendSms : Activity
             return;
         }
 
-        var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, context.ExecutionKey);
         // Failing over on a failed report waits for this send's reports by message id: their reports must wait in the
         // runtime's inbox for its bookmarks, and a report can come as soon as the vendor has answered.
         if (FailoverOnFailedReport is not null && context.Get(FailoverOnFailedReport))
@@ -340,7 +342,11 @@ public sealed partial class SendSms : Activity
     /// </summary>
     private SmsMessage BuildMessage(ActivityExecutionContext context, SmsActivitiesOptions options)
     {
-        var entries = ActivityInputs.ParseRecipientEntries(context.Get(Recipients), ActivityInputs.Region(context));
+        // With Resend failed of, the recipients are read from the send records (RecipientsToResendAsync); a failover after
+        // a failed report names its own.
+        IReadOnlyList<(PhoneNumber Number, RecipientContent? Content)> entries = ResendsFailed(context)
+            ? []
+            : ActivityInputs.ParseRecipientEntries(context.Get(Recipients), ActivityInputs.Region(context));
         if (entries.Count > options.MaxRecipientsPerSend)
             throw new VendorValidationException("recipients", $"at most {options.MaxRecipientsPerSend} recipients per SendSms, got {entries.Count}");
         return new SmsMessage

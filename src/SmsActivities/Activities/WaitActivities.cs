@@ -404,7 +404,7 @@ public sealed class WaitForReply : BlockingActivity
     }
 }
 
-/// <summary>WaitForDeliveryReport's drop-down: the SendSms activities of the workflow being edited, shown by name, stored by id.</summary>
+/// <summary>The drop-down of WaitForDeliveryReport's send and of SendSms's Resend failed of: the SendSms activities of the workflow being edited, shown by name, stored by id.</summary>
 public sealed class SendSmsActivityChoices : IWorkflowInputOptionsProvider
 {
     public IReadOnlyList<InputOption> GetOptions(InputInfo input, WorkflowDefinition definition) =>

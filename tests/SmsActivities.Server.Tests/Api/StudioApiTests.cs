@@ -145,6 +145,27 @@ public sealed class StudioApiTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_SendSms_needs_recipients_or_a_send_to_resend_the_failures_of_and_the_send_must_exist()
+    {
+        using var client = _server.CreateClient();
+        async Task<string[]> PublishErrorsAsync(Action<JsonObject> change)
+        {
+            var model = SendAndWaitModel("Resend " + Guid.NewGuid().ToString("N")[..6], reference: "SendSms1");
+            var resend = new JsonObject { ["id"] = "resend1", ["type"] = "SmsActivities.SendSms", ["version"] = 1, ["name"] = "Resend1", ["text"] = Literal("again") };
+            change(resend);
+            model["root"]!["activities"]!.AsArray().Add(resend);
+            using var response = await client.PostAsync("elsa/api/workflow-definitions", Body(new JsonObject { ["model"] = model, ["publish"] = true }));
+            var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            return body["validationErrors"]?.AsArray().Select(e => (string)e!["errorMessage"]!).Where(e => e.Contains("'resend1'", StringComparison.Ordinal)).ToArray() ?? [];
+        }
+
+        Assert.Contains("required input 'Recipients' has no value", Assert.Single(await PublishErrorsAsync(_ => { })), StringComparison.Ordinal);
+        Assert.Contains("not both", Assert.Single(await PublishErrorsAsync(r => { r["recipients"] = Literal("+8613800138001"); r["resendFailedOf"] = Literal("SendSms1"); })), StringComparison.Ordinal);
+        Assert.Contains("Resend failed of 'NoSuchSend' names no SendSms activity", Assert.Single(await PublishErrorsAsync(r => r["resendFailedOf"] = Literal("NoSuchSend"))), StringComparison.Ordinal);
+        Assert.Empty(await PublishErrorsAsync(r => r["resendFailedOf"] = Literal("SendSms1")));
+    }
+
     private static JsonObject SendAndWaitModel(string name, string reference)
     {
         var model = ApiScenarios.HelloModel(name);

@@ -15,10 +15,10 @@ public sealed class PostgresSampleWorkflowTests : SampleWorkflowTests, IAsyncLif
     private string? _database;
     private bool _serverStarted;
 
-    protected override async Task<SandboxServer> StartServerAsync()
+    protected override async Task<SandboxServer> StartServerAsync(IReadOnlyDictionary<string, string?>? settings = null)
     {
         _database = await SmsActivities.Tests.Shared.PostgresServer.CreateDatabaseAsync("samples");
-        var server = await SandboxServer.StartAsync(new Dictionary<string, string?>
+        var server = await SandboxServer.StartAsync(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
         {
             ["ConnectionStrings:Workflows"] = _database,
             ["Server:DataDirectory"] = _dataDirectory,

@@ -21,7 +21,7 @@ public class SampleWorkflowTests
     public static TheoryData<string> Flavours => new() { "", "code/" };
 
     /// <summary>A new server for one test, on the database this class tests.</summary>
-    protected virtual Task<SandboxServer> StartServerAsync() => SandboxServer.StartAsync();
+    protected virtual Task<SandboxServer> StartServerAsync(IReadOnlyDictionary<string, string?>? settings = null) => SandboxServer.StartAsync(settings);
 
     [Theory]
     [MemberData(nameof(Flavours))]
@@ -168,6 +168,36 @@ public class SampleWorkflowTests
         // The summary is the workflow's output too; the instance keeps answering the status URL for a day, then finishes.
         var state = await server.WaitForInstanceAsync(SandboxServer.InstanceIdIn(statusUrl), s => s.Output.ContainsKey("summary"), "the campaign's output");
         Assert.Equal(1, state.Output["summary"]!["resent"]!.GetValue<int>());
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public async Task Campaign_resends_every_failed_recipient_when_they_are_more_than_the_outputs_list(string flavour)
+    {
+        // 5 failures over a limit of 3: the first wait's FailedRecipients is left empty, and the resend reads the records.
+        await using var server = await StartServerAsync(new Dictionary<string, string?> { ["SmsActivities:MaxResultsInOutputs"] = "3" });
+        var recipients = Enumerable.Range(21, 8).Select(i => $"+86138001380{i}").ToArray();
+        var failing = recipients.Where((_, i) => i % 2 == 0 || i == 7).ToArray();
+        foreach (var mobile in failing)
+            server.Emulators.Yunpian.Script.For(mobile, DeliveryPlan.Fail("UNDELIV", TimeSpan.FromMilliseconds(20)));
+
+        var (accepted, body) = await server.PostAsync($"workflows/{flavour}campaign", new { recipients, text = "Spring sale: 20% off this weekend." });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var statusUrl = body!["statusUrl"]!.GetValue<string>();
+        var status = await SandboxServer.EventuallyAsync("the campaign's status to say finished", async () =>
+        {
+            using var response = await server.Http.GetAsync(statusUrl.TrimStart('/'));
+            var answer = response.IsSuccessStatusCode ? JsonNode.Parse(await response.Content.ReadAsStringAsync()) : null;
+            return answer?["status"]?.GetValue<string>() == "finished" ? answer : null;
+        });
+
+        var summary = status["summary"]!;
+        var seen = $"summary {summary.ToJsonString()}";
+        Assert.True(summary["failedFirst"]!.AsArray().Count == 0, $"the first wait's list should be left empty over the limit; {seen}");
+        Assert.True(summary["firstRound"]!["failed"]?.GetValue<int>() == failing.Length, $"first round tally; {seen}");
+        Assert.True(summary["resent"]?.GetValue<int>() == failing.Length, $"every failed recipient should be resent; {seen}");
+        Assert.True(summary["secondRound"]!["delivered"]?.GetValue<int>() == failing.Length, $"second round tally; {seen}");
+        Assert.Equal(failing.Select(m => m[3..]).Order(), server.Emulators.Tencent.Sent.Select(m => m.Mobile[^11..]).Order());
     }
 
     [Fact]

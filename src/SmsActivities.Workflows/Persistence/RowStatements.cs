@@ -16,14 +16,18 @@ internal static class RowStatements
     // Rows a PostgreSQL statement or command carries at most: far below its parameter limit (fewer on SQLite, see DatabaseSettings.RowsPerStatement).
     private const int MostRows = 500;
 
+    /// <summary>The names of each model's tables, built once (a commit asks for them several times).</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IEntityType, TableNames> NamesCache = new();
+
     /// <summary>The table's and columns' names as the model maps <typeparamref name="T"/> on this provider.</summary>
-    public static TableNames Names<T>(DbContext context)
-    {
-        var entity = context.Model.FindEntityType(typeof(T))!;
-        var sql = context.GetService<ISqlGenerationHelper>();
-        var store = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
-        return new TableNames(sql.DelimitIdentifier(store.Name, store.Schema), property => sql.DelimitIdentifier(entity.FindProperty(property)!.GetColumnName(store)!));
-    }
+    public static TableNames Names<T>(DbContext context) =>
+        NamesCache.GetValue(context.Model.FindEntityType(typeof(T))!, entity =>
+        {
+            var sql = context.GetService<ISqlGenerationHelper>();
+            var store = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+            var columns = entity.GetProperties().ToDictionary(p => p.Name, p => sql.DelimitIdentifier(p.GetColumnName(store)!), StringComparer.Ordinal);
+            return new TableNames(sql.DelimitIdentifier(store.Name, store.Schema), property => columns[property]);
+        });
 
     /// <summary>Inserts <paramref name="rows"/> with multi-row statements; <paramref name="fields"/> gives a row's values in the order of <paramref name="properties"/>.</summary>
     public static async Task InsertAsync<T>(DbContext context, IReadOnlyCollection<T> rows, IReadOnlyList<string> properties, Func<T, object?[]> fields,

@@ -321,20 +321,20 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     {
         var rows = read.Rows;
         if (outcomes.Count == 0 || rows.Count == 0) return;
-        var ids = new Dictionary<string, long>(rows.Count, StringComparer.Ordinal);
-        foreach (var row in rows) ids.TryAdd(row.Mobile, row.Id);
+        var settled = new Dictionary<string, SendRecordEntity>(rows.Count, StringComparer.Ordinal);
+        foreach (var row in rows) settled.TryAdd(row.Mobile, row);
         // The messages the records are about to carry, locked before their reports are read (an outcome may leave the vendor to its record).
         var vendors = rows.ToLookup(r => r.Mobile, r => r.Vendor, StringComparer.Ordinal);
         await transaction.LockAsync(outcomes.Where(o => o.MessageId is not null && vendors.Contains(o.Mobile))
             .Select(o => InsightRollup.MessageLock(o.Vendor ?? vendors[o.Mobile].First(), o.MessageId!)), cancellationToken).ConfigureAwait(false);
-        await SendRecordWriter.SettleAsync(batch, db, ids, outcomes, cancellationToken).ConfigureAwait(false);
+        await SendRecordWriter.SettleAsync(batch, db, settled, outcomes, cancellationToken).ConfigureAwait(false);
         // The same rule as the writer's UPDATE, applied to copies: the first outcome of a mobile, onto a record not yet answered.
         var byMobile = outcomes.GroupBy(o => o.Mobile, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var before = new List<SendRecordEntity>();
         var after = new List<SendRecordEntity>();
         foreach (var row in rows)
         {
-            if (ids[row.Mobile] != row.Id || row.Status is SendRecordStatus.Accepted or SendRecordStatus.Rejected) continue;
+            if (settled[row.Mobile] != row || row.Status is SendRecordStatus.Accepted or SendRecordStatus.Rejected) continue;
             if (!byMobile.TryGetValue(row.Mobile, out var outcome)) continue;
             before.Add(InsightRollup.Snapshot(row));
             row.Vendor = outcome.Vendor ?? row.Vendor;

@@ -158,7 +158,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
 
         PriorSend<TOutputs>? prior = null;
         // Every send that completed with records began them; only one that went nowhere kept its outputs without.
-        if (completed is not null) prior = new PriorSend<TOutputs>([], JsonSerializer.Deserialize<TOutputs>(Decompress(completed), ReplayJson));
+        if (completed is not null) prior = new PriorSend<TOutputs>([], JsonSerializer.Deserialize<TOutputs>(Unpack(completed), ReplayJson));
         else if (begun.Count > 0)
             prior = new PriorSend<TOutputs>(begun.Where(r => r.Status is SendRecordStatus.Pending or SendRecordStatus.InDoubt).Select(r => r.Mobile).ToArray(), null)
             {
@@ -381,7 +381,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         batch.Sql.Append("INSERT INTO ").Append(kept.Table).Append(" (").Append(kept.Column(nameof(SendOutcomeEntity.IdempotencyKey))).Append(", ")
             .Append(kept.Column(nameof(SendOutcomeEntity.Outputs))).Append(", ").Append(kept.Column(nameof(SendOutcomeEntity.CreatedAtTicks))).Append(") VALUES (")
             .Append(batch.Parameter(kept, nameof(SendOutcomeEntity.IdempotencyKey), idempotencyKey)).Append(", ")
-            .Append(batch.Parameter(kept, nameof(SendOutcomeEntity.Outputs), Compress(JsonSerializer.Serialize(outputs, ReplayJson)))).Append(", ")
+            .Append(batch.Parameter(kept, nameof(SendOutcomeEntity.Outputs), Pack(JsonSerializer.Serialize(outputs, ReplayJson)))).Append(", ")
             .Append(batch.Parameter(kept, nameof(SendOutcomeEntity.CreatedAtTicks), time.GetUtcNow().UtcTicks)).Append(')');
         await batch.EndStatementAsync(cancellationToken).ConfigureAwait(false);
         await batch.ExecuteAsync(cancellationToken).ConfigureAwait(false);
@@ -760,16 +760,26 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         }
     }
 
-    private static byte[] Compress(string json)
+    /// <summary>
+    /// Outputs kept for a replay under <see cref="PackFrom"/> bytes are stored as UTF-8 JSON: GZip's set-up costs more
+    /// than it saves on a one-recipient send's few hundred bytes. Larger ones (a campaign's) are GZip-compressed;
+    /// <see cref="Unpack"/> tells the two apart by GZip's magic bytes (JSON starts with '{').
+    /// </summary>
+    private const int PackFrom = 1024;
+
+    private static byte[] Pack(string json)
     {
+        var bytes = Encoding.UTF8.GetBytes(json);
+        if (bytes.Length < PackFrom) return bytes;
         using var buffer = new MemoryStream();
         using (var zip = new GZipStream(buffer, CompressionLevel.Fastest))
-            zip.Write(Encoding.UTF8.GetBytes(json));
+            zip.Write(bytes);
         return buffer.ToArray();
     }
 
-    private static string Decompress(byte[] data)
+    private static string Unpack(byte[] data)
     {
+        if (data is not [0x1f, 0x8b, ..]) return Encoding.UTF8.GetString(data);
         using var zip = new GZipStream(new MemoryStream(data), CompressionMode.Decompress);
         using var reader = new StreamReader(zip, Encoding.UTF8);
         return reader.ReadToEnd();

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Activities;
 using SmsActivities.Emulators;
 using SmsActivities.Persistence;
@@ -64,6 +65,36 @@ public sealed partial class ReplayTests
         Assert.Equal(bed.Tencent.Sent.Single().Sid, outputs["MessageIds"]![0]!.GetValue<string>());
         Assert.Equal([SendSms.Sent], await bed.OutcomesAsync(instanceId, "send"));
         Assert.Single(await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().ToListAsync()));
+    }
+
+    [Fact]
+    public async Task Kept_outputs_are_plain_json_when_small_compressed_when_large_and_both_read_back()
+    {
+        await using var bed = await PluginTestBed.StartAsync();
+        var store = bed.Services.GetRequiredService<SendRecordStore>();
+        var small = new JsonObject { ["sentCount"] = 1 };
+        var large = new JsonObject { ["results"] = new JsonArray(Enumerable.Range(0, 200).Select(i => (JsonNode?)$"+86138{30_000_000 + i}").ToArray()) };
+        await store.CompleteAsync("kept-small", [], small, CancellationToken.None);
+        await store.CompleteAsync("kept-large", [], large, CancellationToken.None);
+        // Outputs kept by an earlier version: always GZip-compressed, however small.
+        using (var buffer = new MemoryStream())
+        {
+            using (var zip = new System.IO.Compression.GZipStream(buffer, System.IO.Compression.CompressionLevel.Fastest))
+                zip.Write(System.Text.Encoding.UTF8.GetBytes("""{"sentCount":7}"""));
+            var old = buffer.ToArray();
+            await bed.WithDbAsync(db =>
+            {
+                db.SendOutcomes.Add(new SendOutcomeEntity { IdempotencyKey = "kept-old", Outputs = old, CreatedAtTicks = DateTimeOffset.UtcNow.UtcTicks });
+                return db.SaveChangesAsync();
+            });
+        }
+
+        var stored = await bed.WithDbAsync(db => db.SendOutcomes.AsNoTracking().ToDictionaryAsync(o => o.IdempotencyKey, o => o.Outputs));
+        Assert.Equal((byte)'{', stored["kept-small"][0]);
+        Assert.Equal([0x1f, 0x8b], stored["kept-large"][..2]);
+        Assert.Equal(1, (await store.FindAsync<JsonObject>("kept-small", CancellationToken.None))!.Completed!["sentCount"]!.GetValue<int>());
+        Assert.Equal(200, (await store.FindAsync<JsonObject>("kept-large", CancellationToken.None))!.Completed!["results"]!.AsArray().Count);
+        Assert.Equal(7, (await store.FindAsync<JsonObject>("kept-old", CancellationToken.None))!.Completed!["sentCount"]!.GetValue<int>());
     }
 
     [Fact]

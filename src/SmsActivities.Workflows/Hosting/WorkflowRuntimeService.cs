@@ -29,7 +29,8 @@ internal sealed class WorkflowRuntimeService(
     ILogger<WorkflowRuntimeService> logger) : BackgroundService
 {
     private const int Batch = 100;
-    private readonly SemaphoreSlim _wake = new(0);
+    // Near timers stored meanwhile fold into one wake: a counting semaphore made the loop run one pass per timer.
+    private readonly WakeSignal _wake = new();
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -79,7 +80,7 @@ internal sealed class WorkflowRuntimeService(
 
     private void OnTimerScheduled(DateTimeOffset dueAt)
     {
-        if (dueAt - time.GetUtcNow() < options.Value.PollInterval) _wake.Release();
+        if (dueAt - time.GetUtcNow() < options.Value.PollInterval) _wake.Wake();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

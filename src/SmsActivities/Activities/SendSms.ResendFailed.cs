@@ -71,9 +71,8 @@ public sealed partial class SendSms : IWorkflowValidatedActivity
         var ledger = context.GetService<SendReportLedger>()!;
         var earlier = await ledger.LatestSendAsync(context.WorkflowInstanceId, send.Id, ct);
         var rows = earlier is null ? [] : await ledger.RowsAsync(earlier, includeInDoubt: false, ct);
-        // The rule of WaitForDeliveryReport's FailedRecipients: a report that says anything but delivered.
-        var failed = rows.Where(r => r.ReportStatus is not null && r.ReportStatus != nameof(DeliveryStatus.Delivered))
-            .Select(r => r.Mobile).Distinct(StringComparer.Ordinal).Select(m => PhoneNumber.Parse(m)).ToArray();
+        // The rule of WaitForDeliveryReport's FailedRecipients.
+        var failed = rows.Where(r => r.ReportedNotDelivered).Select(r => r.Mobile).Distinct(StringComparer.Ordinal).Select(m => PhoneNumber.Parse(m)).ToArray();
         if (failed.Length == 0) throw new VendorValidationException("resendFailedOf", $"'{sendId}' has no recipient whose delivery report said not delivered");
         if (failed.Length > options.MaxRecipientsPerSend)
             throw new VendorValidationException("resendFailedOf", $"at most {options.MaxRecipientsPerSend} recipients per SendSms, '{sendId}' has {failed.Length} failed");

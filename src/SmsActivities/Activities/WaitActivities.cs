@@ -209,14 +209,14 @@ public sealed class WaitForDeliveryReport : Activity, IWorkflowValidatedActivity
         var inDoubt = rows.Where(r => r.RecordStatus != SendRecordStatus.Accepted).ToArray();
         var reports = rows.Where(r => r.ReportStatus is not null)
             .Select(r => new SmsReport(r.Vendor, r.MessageId!, r.Mobile, r.ReportStatus!, r.ReportCode, null, null)).ToArray();
-        var failed = reports.Where(r => r.Status != nameof(DeliveryStatus.Delivered)).ToArray();
+        var failed = rows.Where(r => r.ReportedNotDelivered).ToArray();
         var pending = rows.Where(r => r.ReportStatus is null).Select(r => r.Mobile).ToArray();
         // A campaign's lists over the outputs limit are left empty (the tally still counts them): the per-recipient
         // results are in the send records, and outputs are part of the state every later resume reads and writes.
         var limit = context.GetService<IOptions<SmsActivitiesOptions>>()!.Value.MaxResultsInOutputs;
         IReadOnlyList<T> Capped<T>(IReadOnlyList<T> items) => items.Count > limit ? [] : items;
         context.Set(Reports, Capped(reports));
-        context.Set(FailedRecipients, Capped(failed.Select(r => r.Mobile ?? r.MessageId).ToArray()));
+        context.Set(FailedRecipients, Capped(failed.Select(r => r.Mobile).ToArray()));
         context.Set(PendingRecipients, Capped(pending));
         context.Set(Tally, new ReportTally(rows.Count, reports.Length - failed.Length, failed.Length, pending.Length));
         var settled = rows.Where(r => r.RecordStatus == SendRecordStatus.Accepted && doubted.Contains(r.Mobile)).Select(r => r.Mobile).ToArray();

@@ -321,12 +321,12 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     {
         var rows = read.Rows;
         if (outcomes.Count == 0 || rows.Count == 0) return;
+        // The record each mobile's outcome settles: the first read of that mobile.
         var settled = new Dictionary<string, SendRecordEntity>(rows.Count, StringComparer.Ordinal);
         foreach (var row in rows) settled.TryAdd(row.Mobile, row);
         // The messages the records are about to carry, locked before their reports are read (an outcome may leave the vendor to its record).
-        var vendors = rows.ToLookup(r => r.Mobile, r => r.Vendor, StringComparer.Ordinal);
-        await transaction.LockAsync(outcomes.Where(o => o.MessageId is not null && vendors.Contains(o.Mobile))
-            .Select(o => InsightRollup.MessageLock(o.Vendor ?? vendors[o.Mobile].First(), o.MessageId!)), cancellationToken).ConfigureAwait(false);
+        await transaction.LockAsync(outcomes.Where(o => o.MessageId is not null && settled.ContainsKey(o.Mobile))
+            .Select(o => InsightRollup.MessageLock(o.Vendor ?? settled[o.Mobile].Vendor, o.MessageId!)), cancellationToken).ConfigureAwait(false);
         await SendRecordWriter.SettleAsync(batch, db, settled, outcomes, cancellationToken).ConfigureAwait(false);
         // The same rule as the writer's UPDATE, applied to copies: the first outcome of a mobile, onto a record not yet answered.
         var byMobile = outcomes.GroupBy(o => o.Mobile, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);

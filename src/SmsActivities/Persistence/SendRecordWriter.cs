@@ -94,7 +94,8 @@ internal static class SendRecordWriter
             var status = outcome.Accepted ? SendRecordStatus.Accepted : outcome.InDoubt ? SendRecordStatus.InDoubt : SendRecordStatus.Rejected;
             object?[] rest = [outcome.MessageId, outcome.Accepted, status, outcome.Error, outcome.VendorCode, outcome.Fee, outcome.Attempts];
             // Usually the vendor answering is the one the record names already (planned, or begun by a failover): left
-            // out of the SET, SQLite leaves alone the two indexes that hold it (a campaign's settles took a fifth less).
+            // out of the SET, SQLite leaves alone the two indexes that hold it (settles of 200 took 15-25 % less in a
+            // standalone SQLite experiment).
             // A vendor that named none keeps the record's too.
             if (outcome.Vendor is null || outcome.Vendor == record.Vendor) keptVendor.Add([record.Id, .. rest]);
             else movedVendor.Add([record.Id, outcome.Vendor, .. rest]);

@@ -28,7 +28,11 @@ public sealed record SendReportCounts(int Accepted, int Reported, int InDoubt, i
 }
 
 /// <summary>One recipient waited for, with the send record's status and the stored report of its message (null: none yet).</summary>
-public sealed record SendReportRow(string Vendor, string? MessageId, string Mobile, string RecordStatus, string? ReportStatus, string? ReportCode);
+public sealed record SendReportRow(string Vendor, string? MessageId, string Mobile, string RecordStatus, string? ReportStatus, string? ReportCode)
+{
+    /// <summary>A report came and said anything but delivered: a failed recipient to WaitForDeliveryReport and to a resend of the failures.</summary>
+    public bool ReportedNotDelivered => ReportStatus is not null && ReportStatus != nameof(Vendors.DeliveryStatus.Delivered);
+}
 
 /// <summary>A report as the report table keeps it, of a message on a send record (its number from the record).</summary>
 public sealed record StoredReport(string Vendor, string MessageId, string Mobile, string Status, string? Code, DateTimeOffset ReceivedAt);

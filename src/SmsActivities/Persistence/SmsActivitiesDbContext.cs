@@ -253,7 +253,8 @@ public sealed class SendOutcomeEntity
     public required string IdempotencyKey { get; set; }
     /// <summary>
     /// The outputs as UTF-8 JSON, GZip-compressed from a kilobyte up: a campaign's per-recipient results run to
-    /// megabytes of repetitive text, while a one-recipient send's few hundred bytes are kept as they are. Never holds an OTP code: the activity scrubs it from vendor errors before outputs are built.
+    /// megabytes of repetitive text, while a one-recipient send's few hundred bytes are kept as they are. Never holds
+    /// an OTP code: the activity scrubs it from vendor errors before outputs are built.
     /// </summary>
     public required byte[] Outputs { get; set; }
     public long CreatedAtTicks { get; set; }

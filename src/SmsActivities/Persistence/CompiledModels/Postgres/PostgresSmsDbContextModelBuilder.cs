@@ -12,7 +12,7 @@ namespace SmsActivities.Persistence.CompiledModels.Postgres
     public partial class PostgresSmsDbContextModel
     {
         private PostgresSmsDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("ff3a0fbd-8a8d-4869-b585-6fff81307017"), entityTypeCount: 10)
+            : base(skipDetectChanges: false, modelId: new Guid("f0868b5a-9e32-404b-954b-3575365e3ddf"), entityTypeCount: 10)
         {
         }
 

@@ -19,7 +19,8 @@ namespace SmsActivities.Persistence.CompiledModels.Sqlite
                 typeof(SendRecordEntity),
                 baseEntityType,
                 propertyCount: 17,
-                unnamedIndexCount: 7,
+                unnamedIndexCount: 6,
+                namedIndexCount: 1,
                 keyCount: 1);
 
             var id = runtimeEntityType.AddProperty(
@@ -162,13 +163,16 @@ namespace SmsActivities.Persistence.CompiledModels.Sqlite
                 new[] { instanceId, activityId });
 
             var index3 = runtimeEntityType.AddIndex(
-                new[] { instanceId, status });
+                new[] { vendor, messageId });
+            index3.AddAnnotation("Relational:Filter", "\"MessageId\" IS NOT NULL");
 
             var index4 = runtimeEntityType.AddIndex(
-                new[] { vendor, messageId });
-
-            var index5 = runtimeEntityType.AddIndex(
                 new[] { instanceId, vendor, mobile });
+
+            var iX_sms_send_records_InstanceId_Problems = runtimeEntityType.AddIndex(
+                new[] { instanceId },
+                name: "IX_sms_send_records_InstanceId_Problems");
+            iX_sms_send_records_InstanceId_Problems.AddAnnotation("Relational:Filter", "\"Status\" IN ('Rejected', 'InDoubt')");
 
             return runtimeEntityType;
         }

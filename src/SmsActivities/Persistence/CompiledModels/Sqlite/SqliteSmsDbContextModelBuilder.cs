@@ -11,7 +11,7 @@ namespace SmsActivities.Persistence.CompiledModels.Sqlite
     public partial class SqliteSmsDbContextModel
     {
         private SqliteSmsDbContextModel()
-            : base(skipDetectChanges: false, modelId: new Guid("57d7c44d-d811-45ea-baa9-5de88c110e69"), entityTypeCount: 10)
+            : base(skipDetectChanges: false, modelId: new Guid("8ffeb149-52f1-43a4-aed7-a33d924eea3b"), entityTypeCount: 10)
         {
         }
 

@@ -333,11 +333,13 @@ namespace SmsActivities.Persistence.Migrations.Sqlite
 
                     b.HasIndex("InstanceId", "ActivityId");
 
-                    b.HasIndex("InstanceId", "Status");
-
-                    b.HasIndex("Vendor", "MessageId");
+                    b.HasIndex("Vendor", "MessageId")
+                        .HasFilter("\"MessageId\" IS NOT NULL");
 
                     b.HasIndex("InstanceId", "Vendor", "Mobile");
+
+                    b.HasIndex(new[] { "InstanceId" }, "IX_sms_send_records_InstanceId_Problems")
+                        .HasFilter("\"Status\" IN ('Rejected', 'InDoubt')");
 
                     b.ToTable("sms_send_records", (string)null);
                 });

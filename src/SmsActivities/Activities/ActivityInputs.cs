@@ -68,10 +68,9 @@ internal static class ActivityInputs
                     entries.Add(ParseRecipientObject(map, region, itemField));
                     break;
                 default:
-                    foreach (var raw in ToList(items[i]))
+                    foreach (var (number, error) in ParseNumbers(ToList(items[i]), region))
                     {
-                        if (!PhoneNumber.TryParse(raw, out var number, out var error, region))
-                            throw new VendorValidationException(itemField, error);
+                        if (error is not null) throw new VendorValidationException(itemField, error);
                         entries.Add((number, null));
                     }
                     break;
@@ -79,6 +78,21 @@ internal static class ActivityInputs
         }
         if (entries.Count == 0) throw new VendorValidationException(field, "at least one recipient is required");
         return entries;
+    }
+
+    /// <summary>Numbers from which parsing runs on every core: libphonenumber took about 0.1 s on one for a campaign of 20,000, all before its first vendor call.</summary>
+    private const int ParsedInParallelFrom = 2_000;
+
+    /// <summary>Each of <paramref name="raws"/> parsed, in their order (the first error in that order is the one reported).</summary>
+    private static (PhoneNumber Number, string? Error)[] ParseNumbers(IReadOnlyList<string> raws, string region)
+    {
+        var parsed = new (PhoneNumber, string?)[raws.Count];
+        void Parse(int i) => parsed[i] = PhoneNumber.TryParse(raws[i], out var number, out var error, region) ? (number, null) : (default, error);
+        if (raws.Count < ParsedInParallelFrom)
+            for (var i = 0; i < raws.Count; i++) Parse(i);
+        else
+            Parallel.For(0, raws.Count, Parse);
+        return parsed;
     }
 
     /// <summary>The entries of a recipients input: list items, or the numbers of a text; JSON text and nodes become plain values.</summary>

@@ -82,8 +82,9 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
     }
 
     /// <summary>
-    /// The first refused, in-doubt or reported-failed recipients by record id: the first two through the index on
-    /// instance and status; failed reports only looked for when the cells say there are some.
+    /// The first refused, in-doubt or reported-failed recipients by record id: the first two through the partial index
+    /// of refused and in-doubt records (<see cref="SmsActivitiesDbContext.ProblemsIndex"/>, whose condition this query's
+    /// must contain, written the same way); failed reports only looked for when the cells say there are some.
     /// </summary>
     private static async Task<IReadOnlyList<ProblemRecipient>> ProblemsAsync(SmsActivitiesDbContext db, IQueryable<SendRecordEntity> records, bool anyFailedReport, CancellationToken cancellationToken)
     {

@@ -73,8 +73,8 @@ public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> opt
             e.HasIndex(x => x.CreatedAtTicks);
             e.HasIndex(x => x.Mobile);
             // A campaign's distinct recipients (read from the index alone) and its refused or in-doubt recipients. The latter
-            // index holds only those: on every status its records go through (Queued, Pending, Accepted) an index on
-            // status moved an entry per recipient, twice per campaign batch, inside the one write turn.
+            // index holds only those records: one on status moved every recipient's entry twice (Queued, Pending,
+            // Accepted), inside the one write turn.
             e.HasIndex(x => new { x.InstanceId, x.Vendor, x.Mobile });
             e.HasIndex(x => x.InstanceId, ProblemsIndex).HasFilter(ProblemsFilter);
             e.Property(x => x.DefinitionId).HasMaxLength(128);

@@ -10,7 +10,8 @@ namespace SmsActivities.Server.Tests.Reliability;
 
 /// <summary>
 /// A push the inbox processor can never run is tried a bounded number of times, then set aside for good: kept with
-/// its error, never due again, logged once (without the push's content) and counted in <c>sms.inbox.dead_lettered</c>;
+/// its error, never due again, logged once (without the push's content) and counted in <c>sms.inbox.dead_lettered</c>
+/// (only once the claim that sets it aside has committed: a claim that fails to end leaves the push to be run again);
 /// an operator lists it and queues it again through the authenticated admin routes.
 /// </summary>
 public sealed class InboxDeadLetterTests(ITestOutputHelper output)
@@ -19,21 +20,8 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
     public async Task A_push_that_keeps_failing_is_set_aside_after_the_maximum_attempts_logged_and_counted()
     {
         var logs = new CapturingLoggerProvider();
-        await using var server = await ServerHost.StartAsync(new Dictionary<string, string?>
-        {
-            ["SmsActivities:Inbox:MaxAttempts"] = "3",
-            ["SmsActivities:Inbox:RetryDelay"] = "00:00:00.050",
-            ["SmsActivities:Inbox:PollInterval"] = "00:00:00.100",
-        }, services => services.AddSingleton<ILoggerProvider>(logs));
-        var meters = server.Services.GetRequiredService<IMeterFactory>();
-        long deadLettered = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Scope == meters && instrument.Name == "sms.inbox.dead_lettered") l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref deadLettered, value));
-        listener.Start();
+        await using var server = await StartAsync(maxAttempts: 3, logs);
+        using var deadLettered = new DeadLetterCount(server);
 
         // Stored events no reader would write (a bug in an older version, a damaged row): they hold a number and a text.
         const string secretish = "+8613800138000 your code is 424242";
@@ -47,7 +35,7 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
             await insert.ExecuteNonQueryAsync();
         }
 
-        await ServerProcess.EventuallyAsync(() => Task.FromResult(Interlocked.Read(ref deadLettered) == 1), TimeSpan.FromSeconds(60), "the poison push to be set aside");
+        await ServerProcess.EventuallyAsync(() => Task.FromResult(deadLettered.Value == 1), TimeSpan.FromSeconds(60), "the poison push to be set aside");
         // Long enough for several more attempts at the retry delay, had it not been set aside.
         await Task.Delay(TimeSpan.FromSeconds(2));
         var (attempts, due, error) = await RowAsync(inbox);
@@ -56,7 +44,7 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
         Assert.Equal(3, attempts);
         Assert.Equal(DateTimeOffset.MaxValue.UtcTicks, due);
         Assert.Contains("JsonException", error, StringComparison.Ordinal);
-        Assert.Equal(1, Interlocked.Read(ref deadLettered));
+        Assert.Equal(1, deadLettered.Value);
         Assert.Single(lines, l => l.Contains("set aside after 3 failed attempts", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("424242", StringComparison.Ordinal) || l.Contains("8613800138000", StringComparison.Ordinal));
 
@@ -74,9 +62,40 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await admin.PostAsync("/admin/inbox/dead-letters/999/retry", null)).StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.Accepted, (await admin.PostAsync($"/admin/inbox/dead-letters/{entry["id"]}/retry", null)).StatusCode);
         // Queued again with a fresh count, it fails its three attempts again and is set aside a second time.
-        await ServerProcess.EventuallyAsync(() => Task.FromResult(Interlocked.Read(ref deadLettered) == 2), TimeSpan.FromSeconds(60), "the retried push to be tried and set aside again");
+        await ServerProcess.EventuallyAsync(() => Task.FromResult(deadLettered.Value == 2), TimeSpan.FromSeconds(60), "the retried push to be tried and set aside again");
         // Counted once the claim that set it aside has committed, so the row reads as set aside.
         Assert.Equal(3, (await RowAsync(inbox)).Attempts);
+        SqliteConnection.ClearAllPools();
+    }
+
+    [Fact]
+    public async Task A_push_is_told_set_aside_only_once_the_claim_that_sets_it_aside_has_committed()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var server = await StartAsync(maxAttempts: 1, logs);
+        using var deadLettered = new DeadLetterCount(server);
+
+        // The database refuses to set the row aside (as a full disk or a lost lock would fail the claim's end), until the trigger goes.
+        var inbox = Path.Combine(server.DataDirectory, "sms-inbox.db");
+        await ExecuteAsync(inbox, "CREATE TRIGGER refuse_set_aside BEFORE UPDATE ON sms_push_inbox WHEN NEW.DueAtTicks = "
+                                  + DateTimeOffset.MaxValue.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                                  + " BEGIN SELECT RAISE(ABORT, 'set-aside refused by the test'); END");
+        await ExecuteAsync(inbox, "INSERT INTO sms_push_inbox (Events, ReceivedAtTicks, DueAtTicks, Attempts) VALUES ('{\"replies\":[', 0, 0, 0)");
+
+        await ServerProcess.EventuallyAsync(() => Task.FromResult(logs.Lines.Count(l => l.Contains("Push inbox pass failed", StringComparison.Ordinal)) >= 3),
+            TimeSpan.FromSeconds(60), "three passes to fail to set the push aside");
+        // Each pass decided to set it aside and failed to commit: nothing is told, and the row is as it was.
+        Assert.Equal(0, deadLettered.Value);
+        Assert.DoesNotContain(logs.Lines, l => l.Contains("set aside after", StringComparison.Ordinal));
+        Assert.Equal("0|0", await ScalarAsync(inbox, "SELECT Attempts || '|' || DueAtTicks FROM sms_push_inbox"));
+
+        await ExecuteAsync(inbox, "DROP TRIGGER refuse_set_aside");
+        await ServerProcess.EventuallyAsync(() => Task.FromResult(deadLettered.Value == 1), TimeSpan.FromSeconds(60), "the push to be set aside");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, deadLettered.Value);
+        Assert.Single(logs.Lines, l => l.Contains("set aside after 1 failed attempts", StringComparison.Ordinal));
+        var (attempts, due, _) = await RowAsync(inbox);
+        Assert.Equal((1, DateTimeOffset.MaxValue.UtcTicks), (attempts, due));
         SqliteConnection.ClearAllPools();
     }
 
@@ -171,6 +190,37 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
         SqliteConnection.ClearAllPools();
     }
 
+    /// <summary>The server with a push tried every 50 ms, given up after <paramref name="maxAttempts"/> failures, and its log captured.</summary>
+    private static Task<ServerHost> StartAsync(int maxAttempts, CapturingLoggerProvider logs) =>
+        ServerHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["SmsActivities:Inbox:MaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["SmsActivities:Inbox:RetryDelay"] = "00:00:00.050",
+            ["SmsActivities:Inbox:PollInterval"] = "00:00:00.100",
+        }, services => services.AddSingleton<ILoggerProvider>(logs));
+
+    /// <summary>The server's <c>sms.inbox.dead_lettered</c> counter, summed from now on.</summary>
+    private sealed class DeadLetterCount : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _value;
+
+        public DeadLetterCount(ServerHost server)
+        {
+            var meters = server.Services.GetRequiredService<IMeterFactory>();
+            _listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Scope == meters && instrument.Name == "sms.inbox.dead_lettered") l.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _value, value));
+            _listener.Start();
+        }
+
+        public long Value => Interlocked.Read(ref _value);
+
+        public void Dispose() => _listener.Dispose();
+    }
+
     private static async Task<(long Attempts, long Due, string Error)> RowAsync(string file)
     {
         await using var connection = new SqliteConnection($"Data Source={file};Default Timeout=60;Pooling=False");
@@ -181,4 +231,15 @@ public sealed class InboxDeadLetterTests(ITestOutputHelper output)
         Assert.True(await reader.ReadAsync(), "the poison row is kept");
         return (reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2));
     }
+
+    private static async Task<string?> ScalarAsync(string file, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={file};Default Timeout=60;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (await command.ExecuteScalarAsync())?.ToString();
+    }
+
+    private static Task ExecuteAsync(string file, string sql) => ScalarAsync(file, sql);
 }

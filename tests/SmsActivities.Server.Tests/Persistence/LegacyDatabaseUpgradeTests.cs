@@ -50,7 +50,7 @@ public sealed class LegacyDatabaseUpgradeTests
         SqliteConnection.ClearAllPools();
         Assert.Equal(["20261202012634_Initial", "20261202014458_DeliveryStimulusIndex", "20261202042735_HttpRouteKey", "20261202043135_AlterationPlans", "20261202073340_InstanceInput", "20261203044447_StimulusArrivalIndex", "20261205020050_StimulusInstance"], await ColumnAsync(Path.Combine(data, "smsactivities.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
         Assert.Empty(await ColumnAsync(Path.Combine(data, "smsactivities.db"), "SELECT name FROM sqlite_master WHERE name = 'SchemaVersion'"));
-        Assert.Equal(["20261202013013_Initial", "20261202031105_InsightsRecords", "20261202044510_InsightCells", "20261202074003_PushInbox", "20261202195850_ReportWaits"], await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
+        Assert.Equal(["20261202013013_Initial", "20261202031105_InsightsRecords", "20261202044510_InsightCells", "20261202074003_PushInbox", "20261202195850_ReportWaits", "20261205173510_SendRecordPartialIndexes"], await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
         // The later migrations ran on the adopted file: the insights columns, the delivery report and report wait tables are there.
         Assert.Single(await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT name FROM sqlite_master WHERE name = 'sms_delivery_reports'"));
         Assert.Single(await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT name FROM sqlite_master WHERE name = 'sms_report_waits'"));

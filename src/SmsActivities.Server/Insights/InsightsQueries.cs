@@ -83,12 +83,12 @@ public sealed class InsightsQueries(IDbContextFactory<SmsActivitiesDbContext> db
 
     /// <summary>
     /// The first refused, in-doubt or reported-failed recipients by record id: the first two through the partial index
-    /// of refused and in-doubt records (<see cref="SmsActivitiesDbContext.ProblemsIndex"/>, whose condition this query's
-    /// must contain, written the same way); failed reports only looked for when the cells say there are some.
+    /// of refused and in-doubt records (<see cref="SmsActivitiesDbContext.ProblemsIndex"/>, through its own condition);
+    /// failed reports only looked for when the cells say there are some.
     /// </summary>
     private static async Task<IReadOnlyList<ProblemRecipient>> ProblemsAsync(SmsActivitiesDbContext db, IQueryable<SendRecordEntity> records, bool anyFailedReport, CancellationToken cancellationToken)
     {
-        var refused = await records.Where(r => r.Status == SendRecordStatus.Rejected || r.Status == SendRecordStatus.InDoubt)
+        var refused = await records.Where(SmsActivitiesDbContext.IsProblem)
             .OrderBy(r => r.Id).Take(ProblemsShown)
             .Select(r => new { r.Id, r.Mobile, r.Vendor, r.ActivityId, r.Status, r.VendorCode, r.Error })
             .ToListAsync(cancellationToken).ConfigureAwait(false);

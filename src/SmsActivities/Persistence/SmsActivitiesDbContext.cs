@@ -15,10 +15,14 @@ public class SmsActivitiesDbContext(DbContextOptions<SmsActivitiesDbContext> opt
     public const string ProblemsIndex = "IX_sms_send_records_InstanceId_Problems";
 
     /// <summary>
-    /// The rows of <see cref="ProblemsIndex"/>, as EF writes the query's condition (<c>Status == Rejected || Status == InDoubt</c>):
-    /// SQLite uses a partial index only for a query whose condition contains the index's.
+    /// The rows of <see cref="ProblemsIndex"/>, as EF writes <see cref="IsProblem"/>: SQLite uses a partial index only
+    /// for a query whose condition contains the index's.
     /// </summary>
     private const string ProblemsFilter = "\"Status\" IN ('" + SendRecordStatus.Rejected + "', '" + SendRecordStatus.InDoubt + "')";
+
+    /// <summary>A refused or in-doubt send record: the condition a query of <see cref="ProblemsIndex"/> filters by, so the index serves it.</summary>
+    public static readonly System.Linq.Expressions.Expression<Func<SendRecordEntity, bool>> IsProblem =
+        r => r.Status == SendRecordStatus.Rejected || r.Status == SendRecordStatus.InDoubt;
 
     public DbSet<OtpChallengeEntity> OtpChallenges => Set<OtpChallengeEntity>();
     public DbSet<RateEventEntity> RateEvents => Set<RateEventEntity>();

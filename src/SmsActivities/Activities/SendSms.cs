@@ -252,6 +252,7 @@ public sealed partial class SendSms : Activity
         // the recipients found in doubt after an interruption (each batch's records are settled as it is answered).
         var settleAtEnd = new List<SmsRecipientOutcome>();
         HashSet<string> toAttempt;
+        IReadOnlyDictionary<string, long>? begunIds = null;
         if (resumed)
         {
             // Recipients whose batch was answered keep that answer; those of the batch that was inside the vendor call are
@@ -268,7 +269,8 @@ public sealed partial class SendSms : Activity
         }
         else
         {
-            await records.BeginAsync(key, context.WorkflowInstanceId, Id, first.Vendor, toSend.Select(r => r.E164).ToArray(), ct, batched, context.ExpressionContext.WorkflowDefinitionId);
+            begunIds = await records.BeginAsync(key, context.WorkflowInstanceId, Id, first.Vendor, toSend.Select(r => r.E164).ToArray(), ct, batched,
+                context.ExpressionContext.WorkflowDefinitionId);
             toAttempt = toSend.Select(r => r.E164).ToHashSet(StringComparer.Ordinal);
         }
 
@@ -276,7 +278,7 @@ public sealed partial class SendSms : Activity
         var batches = toSend.Chunk(batchSize)
             .Select((chunk, index) => (Index: index, Recipients: chunk.Where(r => toAttempt.Contains(r.E164)).ToArray()))
             .Where(b => b.Recipients.Length > 0).ToArray();
-        var ids = batched && batches.Length > 0 ? await records.RecordIdsAsync(key, ct) : null;
+        var ids = batched && batches.Length > 0 ? begunIds ?? await records.RecordIdsAsync(key, ct) : null;
         var answers = new IReadOnlyList<SmsRecipientOutcome>[batches.Length];
         async ValueTask SendBatchAsync(int i)
         {

@@ -224,27 +224,38 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// Writes one record per recipient, committed before the vendor is called: Pending, or Queued for a send that hands
     /// its recipients to the vendors batch by batch (<see cref="StartBatchAsync"/>, <see cref="SettleAsync"/>).
     /// </summary>
-    public Task BeginAsync(string idempotencyKey, string instanceId, string activityId, string plannedVendor, IReadOnlyList<string> mobiles, CancellationToken cancellationToken,
-        bool batched = false, string? definitionId = null) =>
-        Told(idempotencyKey, TransientRetry.RunAsync(() => BeginOnceAsync(idempotencyKey, instanceId, activityId, plannedVendor, mobiles, batched, definitionId, cancellationToken),
+    /// <returns>
+    /// For a batched send, its record ids by mobile when the database told them with the insert (SQLite), as
+    /// <see cref="RecordIdsAsync"/> would read them; otherwise null (then read them with <see cref="RecordIdsAsync"/>).
+    /// </returns>
+    public Task<IReadOnlyDictionary<string, long>?> BeginAsync(string idempotencyKey, string instanceId, string activityId, string plannedVendor, IReadOnlyList<string> mobiles,
+        CancellationToken cancellationToken, bool batched = false, string? definitionId = null) =>
+        Told(idempotencyKey, TransientRetry.RunAsync(_ => BeginOnceAsync(idempotencyKey, instanceId, activityId, plannedVendor, mobiles, batched, definitionId, cancellationToken),
             cancellationToken));
 
-    private async Task BeginOnceAsync(string idempotencyKey, string instanceId, string activityId, string plannedVendor, IReadOnlyList<string> mobiles,
-        bool batched, string? definitionId, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, long>?> BeginOnceAsync(string idempotencyKey, string instanceId, string activityId, string plannedVendor,
+        IReadOnlyList<string> mobiles, bool batched, string? definitionId, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         // New records: nobody else can touch them before this commit, and their cells only add, so no lock of their own.
         await using var transaction = await BeginAsync(db, [], cancellationToken).ConfigureAwait(false);
         var shared = new SendRecordWriter.Begun(plannedVendor, instanceId, activityId, idempotencyKey, batched ? SendRecordStatus.Queued : SendRecordStatus.Pending,
             time.GetUtcNow().UtcTicks, string.IsNullOrEmpty(definitionId) ? null : definitionId);
-        await InsertBegunAsync(db, shared, mobiles, cancellationToken).ConfigureAwait(false);
+        var firstId = await InsertBegunAsync(db, shared, mobiles, tellIds: batched, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (!batched || firstId is not { } first) return null;
+        // A number listed twice has two records; the first is its own, as RecordIdsAsync reads it (lowest id first).
+        var ids = new Dictionary<string, long>(mobiles.Count, StringComparer.Ordinal);
+        for (var i = 0; i < mobiles.Count; i++) ids.TryAdd(mobiles[i], first + i);
+        return ids;
     }
 
-    private static async Task InsertBegunAsync(SmsActivitiesDbContext db, SendRecordWriter.Begun shared, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
+    /// <returns>With <paramref name="tellIds"/>, the first record's id when the ids follow <paramref name="mobiles"/> one by one (see <see cref="SendRecordWriter.InsertAsync"/>).</returns>
+    private static async Task<long?> InsertBegunAsync(SmsActivitiesDbContext db, SendRecordWriter.Begun shared, IReadOnlyList<string> mobiles, bool tellIds,
+        CancellationToken cancellationToken)
     {
         await using var batch = new SqlBatch(db);
-        await SendRecordWriter.InsertAsync(batch, db, shared, mobiles, cancellationToken).ConfigureAwait(false);
+        var firstId = await SendRecordWriter.InsertAsync(batch, db, shared, mobiles, tellIds, cancellationToken).ConfigureAwait(false);
         // A new record has no message id yet, so no report to join; its contribution depends on the shared fields only.
         var delta = new InsightDelta();
         foreach (var mobile in mobiles)
@@ -255,6 +266,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             }, null);
         await delta.AppendAsync(batch, db, cancellationToken).ConfigureAwait(false);
         await batch.ExecuteAsync(cancellationToken).ConfigureAwait(false);
+        return firstId;
     }
 
     /// <summary>
@@ -400,7 +412,7 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         await LookUpAsync<JsonObject>(key, [mobile], cancellationToken).ConfigureAwait(false);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginAsync(db, [InsightRollup.SendLock(key)], cancellationToken, laterLocks: 1).ConfigureAwait(false);
-        await InsertBegunAsync(db, new SendRecordWriter.Begun("warm-up", key, key, key, SendRecordStatus.Pending, time.GetUtcNow().UtcTicks, key), [mobile], cancellationToken)
+        await InsertBegunAsync(db, new SendRecordWriter.Begun("warm-up", key, key, key, SendRecordStatus.Pending, time.GetUtcNow().UtcTicks, key), [mobile], tellIds: false, cancellationToken)
             .ConfigureAwait(false);
         await CompleteRowsAsync(db, transaction, key, [new SmsRecipientOutcome(mobile, "warm-up", true, key, null, null, 0.05m, 1)], new JsonObject(), cancellationToken)
             .ConfigureAwait(false);

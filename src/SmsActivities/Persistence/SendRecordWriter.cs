@@ -40,17 +40,21 @@ internal static class SendRecordWriter
     /// One record per mobile of a send begun (<paramref name="shared"/>): on SQLite inside the context's transaction at
     /// once, elsewhere written by <paramref name="batch"/>.
     /// </summary>
-    public static async Task InsertAsync(SqlBatch batch, SmsActivitiesDbContext db, Begun shared, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
+    /// <returns>
+    /// With <paramref name="tellIds"/>, the id of the first mobile's record when the ids are known to follow the
+    /// mobiles' order one by one (<paramref name="mobiles"/>[i]'s record is that id + i), so a campaign need not read its
+    /// 20,000 ids back; null when not asked or not known (other databases: the caller reads them).
+    /// </returns>
+    public static async Task<long?> InsertAsync(SqlBatch batch, SmsActivitiesDbContext db, Begun shared, IReadOnlyList<string> mobiles, bool tellIds,
+        CancellationToken cancellationToken)
     {
         var map = StoreMap.For<SendRecordEntity>(db);
         if (DatabaseEngine.IsSqlite(db.Database) && db.Database.CurrentTransaction is { } transaction)
-        {
-            await InsertFromJsonAsync(transaction.GetDbTransaction(), map, shared, mobiles, cancellationToken).ConfigureAwait(false);
-            return;
-        }
+            return await InsertFromJsonAsync(transaction.GetDbTransaction(), map, shared, mobiles, tellIds, cancellationToken).ConfigureAwait(false);
         var common = CommonValues(shared);
         var rows = mobiles.Select(mobile => (object?[])[.. common, mobile]).ToArray();
         await batch.RowsAsync(map, $"INSERT INTO {map.Table} ({string.Join(", ", Inserted.Select(map.Column))}) VALUES ", Inserted, rows, "", cancellationToken).ConfigureAwait(false);
+        return null;
     }
 
     /// <summary>
@@ -58,16 +62,38 @@ internal static class SendRecordWriter
     /// other column bound once. Row by row, binding eleven values and stepping a statement for each of a campaign's
     /// 20,000 recipients took half a second before its first vendor call.
     /// </summary>
-    private static async Task InsertFromJsonAsync(DbTransaction transaction, StoreMap map, Begun shared, IReadOnlyList<string> mobiles, CancellationToken cancellationToken)
+    /// <returns>With <paramref name="tellIds"/>, the first record's id when the ids are proven consecutive in the mobiles' order (see <see cref="InsertAsync"/>).</returns>
+    private static async Task<long?> InsertFromJsonAsync(DbTransaction transaction, StoreMap map, Begun shared, IReadOnlyList<string> mobiles, bool tellIds,
+        CancellationToken cancellationToken)
     {
         var common = CommonValues(shared);
         var placeholders = common.Select((_, i) => SqlitePreparedCommand.Placeholder(i));
-        // In the array's order, as the rows were inserted one by one before (ids ascending with it).
-        var sql = $"INSERT INTO {map.Table} ({string.Join(", ", Inserted.Select(map.Column))}) SELECT {string.Join(", ", placeholders)}, m.value"
+        // The table's key is AUTOINCREMENT: every new id is larger than any the table ever had, so the ids rise in the
+        // order the rows go in, which is the array's (ORDER BY m.key). Above the largest ever (the sequence, or the
+        // largest id if larger) and ending at the last id inserted, N new ids that span exactly N values are consecutive.
+        var (table, id) = (map.Table, map.Column(nameof(SendRecordEntity.Id)));
+        var before = !tellIds ? 0 : await ScalarAsync(transaction,
+            $"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{map.TableName.Replace("'", "''", StringComparison.Ordinal)}'), 0), coalesce((SELECT max({id}) FROM {table}), 0))", cancellationToken)
+            .ConfigureAwait(false);
+        var sql = $"INSERT INTO {table} ({string.Join(", ", Inserted.Select(map.Column))}) SELECT {string.Join(", ", placeholders)}, m.value"
                   + $" FROM json_each({SqlitePreparedCommand.Placeholder(common.Length)}) AS m ORDER BY m.key";
-        await using var insert = new SqlitePreparedCommand(transaction, sql, common.Length + 1);
-        var values = common.Select((v, i) => map.ProviderValue(Inserted[i], v)).Append(JsonSerializer.Serialize(mobiles, SendRecordJson.Default.IReadOnlyListString)).ToArray();
-        await insert.ExecuteAsync(values, cancellationToken).ConfigureAwait(false);
+        int inserted;
+        await using (var insert = new SqlitePreparedCommand(transaction, sql, common.Length + 1))
+        {
+            var values = common.Select((v, i) => map.ProviderValue(Inserted[i], v)).Append(JsonSerializer.Serialize(mobiles, SendRecordJson.Default.IReadOnlyListString)).ToArray();
+            inserted = await insert.ExecuteAsync(values, cancellationToken).ConfigureAwait(false);
+        }
+        if (!tellIds) return null;
+        var last = await ScalarAsync(transaction, "SELECT last_insert_rowid()", cancellationToken).ConfigureAwait(false);
+        return inserted == mobiles.Count && last - before == mobiles.Count ? before + 1 : null;
+    }
+
+    private static async Task<long> ScalarAsync(DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = transaction.Connection!.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
     }
 
     /// <summary>The values of <see cref="Inserted"/> but the last (the mobile) that every record of a send begun shares.</summary>

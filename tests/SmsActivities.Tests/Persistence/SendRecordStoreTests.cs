@@ -31,6 +31,38 @@ public sealed class SendRecordStoreTests
         Assert.True(await store.StartBatchAsync(mobiles[100..].Select(m => ids[m]).ToArray(), default));
     }
 
+    /// <summary>
+    /// A campaign's begin tells its record ids (SQLite) instead of the campaign reading 20,000 of them back; they must be
+    /// exactly the ids stored, also when the table's newest records were deleted (its AUTOINCREMENT sequence then runs
+    /// ahead of its largest id) and when a number is listed twice (its first record is its own).
+    /// </summary>
+    [Fact]
+    public async Task The_ids_a_batched_begin_tells_are_the_records_ids_as_stored()
+    {
+        await using var database = await TestDatabase.CreateAsync(postgres: false);
+        var store = new SendRecordStore(database.Factory, Time);
+        var earlier = Enumerable.Range(0, 50).Select(i => $"+86138{i:D8}").ToArray();
+        Assert.Null(await store.BeginAsync("one-by-one", "instance-0", "send", "tencent", earlier[..1], default));
+        Assert.NotNull(await store.BeginAsync("earlier", "instance-0", "send", "tencent", earlier, default, batched: true));
+        await using (var db = await database.Factory.CreateDbContextAsync())
+            Assert.Equal(30, await db.SendRecords.Where(r => r.IdempotencyKey == "earlier" && r.Mobile.CompareTo("+8613800000020") >= 0).ExecuteDeleteAsync());
+
+        var mobiles = Enumerable.Range(0, 500).Select(i => $"+86139{i:D8}").ToList();
+        mobiles.Insert(250, mobiles[7]);
+        var told = await store.BeginAsync("campaign-ids", "instance-1", "send", "tencent", mobiles, default, batched: true);
+
+        Assert.NotNull(told);
+        var stored = await store.RecordIdsAsync("campaign-ids", default);
+        Assert.Equal(stored.OrderBy(p => p.Key, StringComparer.Ordinal), told.OrderBy(p => p.Key, StringComparer.Ordinal));
+        await using (var db = await database.Factory.CreateDbContextAsync())
+        {
+            var first = await db.SendRecords.Where(r => r.IdempotencyKey == "campaign-ids").MinAsync(r => r.Id);
+            var largestEarlier = await db.SendRecords.Where(r => r.IdempotencyKey == "earlier").MaxAsync(r => r.Id);
+            // Past the deleted ids, not reusing them: the sequence, not the largest id left, is where the new ids begin.
+            Assert.Equal(largestEarlier + 31, first);
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -55,6 +56,8 @@ internal static class SmsBenchmarks
         // 10 batches, so the code run once per batch is still being compiled at tier 1 during the timed campaign (a
         // quarter of the CPU samples of a profiled campaign of 20,000 were the JIT's). "--campaign-warmup 0" times it so.
         var campaignWarmup = Arg("--campaign-warmup", 1);
+        // Timed rounds of the campaign (each kind once a round); the medians are printed.
+        var campaignRounds = Math.Max(1, Arg("--campaign-rounds", 3));
         var callers = Arg("--callers", 4);
         // Batch calls of the campaign in flight at once (Tencent's MaxConcurrentCalls; 1 sends the batches one after another).
         var vendorConcurrency = Arg("--vendor-concurrency", VendorHttpOptions.DefaultMaxConcurrentCalls);
@@ -323,7 +326,6 @@ internal static class SmsBenchmarks
             // 3. Campaign: one SendSms to N recipients (batched to Tencent's 200 per call) vs the bare client sending the same N.
             if (campaignSize > 0)
             {
-                var campaign = string.Join(',', Enumerable.Range(0, campaignSize).Select(i => Mobile(3_000_000 + i)));
                 // First a campaign of up to 2,000 of each kind: the workflow's with its statements counted, the bare
                 // client's untimed, so the timed pair runs warm alike (timed cold, the one timed second won on JIT alone).
                 var counted = Math.Min(campaignSize, 10 * TencentSmsClient.MaxMobilesPerMultiSend);
@@ -341,36 +343,62 @@ internal static class SmsBenchmarks
                     await sender.SendSmsAsync(new SmsMessage { Recipients = Enumerable.Range(0, campaignSize).Select(i => PhoneNumber.Parse(Mobile(from + campaignSize + i))).ToArray(), Text = "warm-up" });
                 }
                 await PauseForProfilerAsync("SMS_BENCH_PAUSE_BEFORE_CAMPAIGN", "the campaign");
-                var campaignCpu = Process.GetCurrentProcess().TotalProcessorTime;
-                // SMS_BENCH_CAMPAIGN_JIT_LOG=file lists the methods compiled over the timed campaign.
+                // Timed rounds, each the three kinds one after another, medians printed: the bare side alone moved by a
+                // third between runs of the same build (0.24-0.33 s for 20,000), so one pair's ratio said more about the
+                // machine's moment than about the workflow.
+                var (workflowTimes, bareTimes, bareParsedTimes) = (new List<TimeSpan>(), new List<TimeSpan>(), new List<TimeSpan>());
+                var (campaignCpu, bareCpu) = (TimeSpan.Zero, TimeSpan.Zero);
+                WorkflowRunResult? run = null;
+                // SMS_BENCH_CAMPAIGN_JIT_LOG=file lists the methods compiled over the timed workflow campaigns.
                 using var campaignProbes = new MeasurementProbes("SMS_BENCH_CAMPAIGN_JIT_LOG");
-                sw.Restart();
-                var run = await Start(runtime, "send", campaign);
-                var dispatched = sw.Elapsed;
-                campaignCpu = Process.GetCurrentProcess().TotalProcessorTime - campaignCpu;
-                var (campaignJitMethods, campaignJitTime) = await campaignProbes.StopAsync();
-                if (run.SubStatus != WorkflowSubStatus.Finished) throw new InvalidOperationException($"campaign ended {run.SubStatus}");
-                var recorded = await WithDbAsync(app.Services, db => db.SendRecords.CountAsync(r => r.InstanceId == run.InstanceId && r.Accepted));
-                if (recorded != campaignSize) throw new InvalidOperationException($"campaign recorded {recorded} accepted, expected {campaignSize}");
+                var campaignJit = (Methods: 0L, Time: TimeSpan.Zero);
+                for (var round = 0; round < campaignRounds; round++)
+                {
+                    var from = 3_000_000 + 3 * round * campaignSize;
+                    var input = string.Join(',', Enumerable.Range(0, campaignSize).Select(i => Mobile(from + i)));
+                    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                    var jit = (JitInfo.GetCompiledMethodCount(), JitInfo.GetCompilationTime());
+                    sw.Restart();
+                    run = await Start(runtime, "send", input);
+                    workflowTimes.Add(sw.Elapsed);
+                    campaignCpu += Process.GetCurrentProcess().TotalProcessorTime - cpu;
+                    campaignJit = (campaignJit.Methods + JitInfo.GetCompiledMethodCount() - jit.Item1, campaignJit.Time + JitInfo.GetCompilationTime() - jit.Item2);
+                    if (run.SubStatus != WorkflowSubStatus.Finished) throw new InvalidOperationException($"campaign ended {run.SubStatus}");
+                    var recorded = await WithDbAsync(app.Services, db => db.SendRecords.CountAsync(r => r.InstanceId == run.InstanceId && r.Accepted));
+                    if (recorded != campaignSize) throw new InvalidOperationException($"campaign recorded {recorded} accepted, expected {campaignSize}");
 
-                var numbers = Enumerable.Range(0, campaignSize).Select(i => PhoneNumber.Parse(Mobile(13_000_000 + i))).ToArray();
-                var bareCpu = Process.GetCurrentProcess().TotalProcessorTime;
-                sw.Restart();
-                var receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = numbers, Text = "benchmark" });
-                var bareCampaign = sw.Elapsed;
-                bareCpu = Process.GetCurrentProcess().TotalProcessorTime - bareCpu;
-                if (receipt.Results.Count(x => x.Accepted) != campaignSize) throw new InvalidOperationException("bare campaign not fully accepted");
+                    // The bare client as a developer would call it with the same list: its numbers parsed (with the
+                    // same library, one by one) inside the timing, as the workflow parses its input inside its own.
+                    var list = string.Join(',', Enumerable.Range(0, campaignSize).Select(i => Mobile(from + campaignSize + i)));
+                    cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                    sw.Restart();
+                    var receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = list.Split(',').Select(n => PhoneNumber.Parse(n)).ToArray(), Text = "benchmark" });
+                    bareTimes.Add(sw.Elapsed);
+                    bareCpu += Process.GetCurrentProcess().TotalProcessorTime - cpu;
+                    if (receipt.Results.Count(x => x.Accepted) != campaignSize) throw new InvalidOperationException("bare campaign not fully accepted");
+
+                    // And given numbers parsed beforehand (the comparison earlier figures were made against).
+                    var numbers = Enumerable.Range(0, campaignSize).Select(i => PhoneNumber.Parse(Mobile(from + 2 * campaignSize + i))).ToArray();
+                    sw.Restart();
+                    receipt = await sender.SendSmsAsync(new SmsMessage { Recipients = numbers, Text = "benchmark" });
+                    bareParsedTimes.Add(sw.Elapsed);
+                    if (receipt.Results.Count(x => x.Accepted) != campaignSize) throw new InvalidOperationException("bare campaign (parsed beforehand) not fully accepted");
+                }
+                _ = await campaignProbes.StopAsync();
+                static string Seconds(IEnumerable<TimeSpan> times) => string.Join(", ", times.Select(t => t.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture)));
+                var (dispatched, bareCampaign, bareParsed) = (Median(workflowTimes), Median(bareTimes), Median(bareParsedTimes));
                 var batches = (campaignSize + TencentSmsClient.MaxMobilesPerMultiSend - 1) / TencentSmsClient.MaxMobilesPerMultiSend;
-                Report($"campaign of {campaignSize:N0} through a workflow: every batch dispatched (after {campaignWarmup} untimed of each kind)",
-                    $"{dispatched.TotalSeconds:F2} s ({campaignSize / dispatched.TotalSeconds:F0} recipients/s, {batches} batches)");
-                Report("same recipients, bare vendor client against the emulator", $"{bareCampaign.TotalSeconds:F2} s ({campaignSize / bareCampaign.TotalSeconds:F0} recipients/s)");
+                Report($"campaign of {campaignSize:N0} through a workflow: every batch dispatched (after {campaignWarmup} untimed of each kind), median of {campaignRounds}",
+                    $"{dispatched.TotalSeconds:F2} s ({campaignSize / dispatched.TotalSeconds:F0} recipients/s, {batches} batches; rounds {Seconds(workflowTimes)} s)");
+                Report("same recipients, bare vendor client, numbers parsed inside the timing", $"{bareCampaign.TotalSeconds:F2} s ({campaignSize / bareCampaign.TotalSeconds:F0} recipients/s; rounds {Seconds(bareTimes)} s)");
                 Report("ratio workflow time : bare time", $"{dispatched.TotalSeconds / bareCampaign.TotalSeconds:F2}");
-                Report("methods JIT-compiled over the campaign through a workflow", $"{campaignJitMethods} ({campaignJitTime.TotalMilliseconds:F0} ms of JIT)");
+                Report("same recipients, bare vendor client given numbers parsed beforehand", $"{bareParsed.TotalSeconds:F2} s (rounds {Seconds(bareParsedTimes)} s; ratio {dispatched.TotalSeconds / bareParsed.TotalSeconds:F2})");
+                Report("methods JIT-compiled over the campaigns through a workflow", $"{campaignJit.Methods} ({campaignJit.Time.TotalMilliseconds:F0} ms of JIT)");
                 // Both include the emulator answering the calls (it runs in this process); two cores give at most 2 s of CPU a second.
-                Report("process CPU time over the campaign, workflow / bare client", $"{campaignCpu.TotalSeconds:F2} s / {bareCpu.TotalSeconds:F2} s (ratio {campaignCpu / bareCpu:F2})");
+                Report("process CPU time over the campaigns, workflow / bare client parsing", $"{campaignCpu.TotalSeconds:F2} s / {bareCpu.TotalSeconds:F2} s (ratio {campaignCpu / bareCpu:F2})");
                 foreach (var (context, counts) in countedStatements.OrderBy(c => c.Key, StringComparer.Ordinal))
                     Report($"per batch of a campaign of {counted:N0} (run before), {context}", counts.Describe((counted + TencentSmsClient.MaxMobilesPerMultiSend - 1) / TencentSmsClient.MaxMobilesPerMultiSend));
-                var (stateKb, inputKb, _) = await StoredSizesAsync(folder, run.InstanceId);
+                var (stateKb, inputKb, _) = await StoredSizesAsync(folder, run!.InstanceId);
                 Report("campaign instance state as stored / the workflow's input (own column, written once)", $"{stateKb:F1} KB / {inputKb:F1} KB");
                 Report("database files after the campaign", $"workflows {Megabytes(folder, "workflows.db"):F1} MB, sms {Megabytes(folder, "sms.db"):F1} MB");
             }
@@ -425,6 +453,9 @@ internal static class SmsBenchmarks
 
     /// <summary>Distinct Chinese mobiles: +86 139 followed by eight digits.</summary>
     private static string Mobile(int i) => $"+86139{i:D8}";
+
+    /// <summary>The middle of <paramref name="times"/> (the upper middle of an even count).</summary>
+    private static TimeSpan Median(IReadOnlyCollection<TimeSpan> times) => times.Order().ElementAt(times.Count / 2);
 
     private static Task<WorkflowRunResult> Start(WorkflowRuntime runtime, string definitionId, string to) =>
         runtime.StartAsync(definitionId, new StartWorkflowRequest { Input = new Dictionary<string, object?> { ["to"] = to } });

@@ -103,11 +103,35 @@ public sealed record RecordedRequest(
     string Body,
     DateTimeOffset ReceivedAt);
 
+/// <summary>
+/// The most recent requests the emulators received (at most <see cref="Capacity"/>; the oldest make room). Bounded
+/// because the emulators also run inside the sandbox server for as long as it runs: each request keeps its body and
+/// headers, about a kilobyte, so 100,000 sends of a campaign kept 100 MB that only a test ever reads.
+/// </summary>
 public sealed class RequestJournal
 {
-    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    /// <summary>How many requests a journal keeps unless told otherwise.</summary>
+    public const int DefaultCapacity = 10_000;
 
-    public void Add(RecordedRequest request) => _requests.Enqueue(request);
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private int _capacity = DefaultCapacity;
+    private long _dropped;
+
+    /// <summary>The most requests kept (0: none). Lowering it drops the oldest at the next request.</summary>
+    public int Capacity
+    {
+        get => Volatile.Read(ref _capacity);
+        set => Volatile.Write(ref _capacity, value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Capacity must be 0 or more."));
+    }
+
+    /// <summary>Requests dropped to keep within <see cref="Capacity"/>: a count read from <see cref="All"/> or <see cref="For"/> is complete only while this is 0.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    public void Add(RecordedRequest request)
+    {
+        _requests.Enqueue(request);
+        while (_requests.Count > Capacity && _requests.TryDequeue(out _)) Interlocked.Increment(ref _dropped);
+    }
 
     public IReadOnlyList<RecordedRequest> All => _requests.ToArray();
 

@@ -42,6 +42,29 @@ public class EmulatorControlTests
         Assert.Equal((0, 502, 0, TimeSpan.Zero), host.Set.Get(vendor).Faults.Pending);
     }
 
+    /// <summary>The sandbox server runs the emulators as long as it runs: their journal keeps the newest requests only.</summary>
+    [Fact]
+    public async Task The_request_journal_keeps_the_newest_requests_up_to_its_capacity_and_counts_the_ones_it_dropped()
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        Assert.Equal(RequestJournal.DefaultCapacity, host.Set.Requests.Capacity);
+        host.Set.Requests.Capacity = 3;
+        using var http = new HttpClient { BaseAddress = host.BaseUrlFor(VendorNames.Yunpian) };
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await http.PostAsync(new Uri($"v2/user/get.json?call={i}", UriKind.Relative), new FormUrlEncodedContent([]));
+        }
+
+        Assert.Equal(["?call=2", "?call=3", "?call=4"], host.Set.Requests.For(VendorNames.Yunpian).Select(r => r.QueryString));
+        Assert.Equal(2, host.Set.Requests.Dropped);
+
+        host.Set.Requests.Capacity = 0;
+        using (await http.PostAsync(new Uri("v2/user/get.json", UriKind.Relative), new FormUrlEncodedContent([]))) { }
+        Assert.Empty(host.Set.Requests.All);
+        Assert.Equal(6, host.Set.Requests.Dropped);
+        Assert.Throws<ArgumentOutOfRangeException>(() => host.Set.Requests.Capacity = -1);
+    }
+
     [Fact]
     public async Task Delays_posted_to_the_control_hold_the_next_call_and_bad_knobs_are_refused()
     {

@@ -67,8 +67,9 @@ internal sealed partial class ChaosRun
         Console.WriteLine($"chaos run: {options}; data folder {data}");
         // Emulator time runs 20 times faster than real time: pushes refused while the server is dead are retried in seconds.
         await using var vendors = await SandboxVendors.StartAsync(timeScale: 0.05);
-        // The run counts the vendor calls it caused (double sends, batch calls): every request is kept.
+        // The run counts the vendor calls and pushes it caused (double sends, batch calls, 5xx answers): every one is kept.
         vendors.Emulators.Requests.Capacity = int.MaxValue;
+        vendors.Emulators.Pushes.Log.Capacity = int.MaxValue;
         var run = new ChaosRun(options, vendors, data);
         try
         {

@@ -104,39 +104,33 @@ public sealed record RecordedRequest(
     DateTimeOffset ReceivedAt);
 
 /// <summary>
-/// The most recent requests the emulators received (at most <see cref="Capacity"/>; the oldest make room). Bounded
-/// because the emulators also run inside the sandbox server for as long as it runs: each request keeps its body and
-/// headers, about a kilobyte, so 100,000 sends of a campaign kept 100 MB that only a test ever reads.
+/// The most recent requests the emulators received (at most <see cref="Capacity"/>; the oldest make room), for tests
+/// to assert what was sent. Each keeps its body and headers, about a kilobyte: kept without bound, 100,000 sends of a
+/// campaign in the sandbox server kept 100 MB that only a test ever reads.
 /// </summary>
 public sealed class RequestJournal
 {
     /// <summary>How many requests a journal keeps unless told otherwise.</summary>
     public const int DefaultCapacity = 10_000;
 
-    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
-    private int _capacity = DefaultCapacity;
-    private long _dropped;
+    private readonly RecentLog<RecordedRequest> _requests = new(DefaultCapacity);
 
-    /// <summary>The most requests kept (0: none). Lowering it drops the oldest at the next request.</summary>
+    /// <summary>The most requests kept (0: none).</summary>
     public int Capacity
     {
-        get => Volatile.Read(ref _capacity);
-        set => Volatile.Write(ref _capacity, value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Capacity must be 0 or more."));
+        get => _requests.Capacity;
+        set => _requests.Capacity = value;
     }
 
     /// <summary>Requests dropped to keep within <see cref="Capacity"/>: a count read from <see cref="All"/> or <see cref="For"/> is complete only while this is 0.</summary>
-    public long Dropped => Interlocked.Read(ref _dropped);
+    public long Dropped => _requests.Dropped;
 
-    public void Add(RecordedRequest request)
-    {
-        _requests.Enqueue(request);
-        while (_requests.Count > Capacity && _requests.TryDequeue(out _)) Interlocked.Increment(ref _dropped);
-    }
+    public void Add(RecordedRequest request) => _requests.Add(request);
 
     public IReadOnlyList<RecordedRequest> All => _requests.ToArray();
 
     public IReadOnlyList<RecordedRequest> For(string vendor, string? pathEndsWith = null) =>
-        _requests.Where(r => r.Vendor == vendor && (pathEndsWith is null || r.Path.EndsWith(pathEndsWith, StringComparison.Ordinal))).ToArray();
+        _requests.ToArray().Where(r => r.Vendor == vendor && (pathEndsWith is null || r.Path.EndsWith(pathEndsWith, StringComparison.Ordinal))).ToArray();
 
     public void Clear() => _requests.Clear();
 }

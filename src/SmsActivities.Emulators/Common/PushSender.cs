@@ -19,15 +19,16 @@ public sealed record PushAttempt(string Vendor, string Kind, Uri Url, string Bod
 
 /// <summary>
 /// Sends vendor pushes in the background and retries them on the vendor's schedule (scaled by the clock)
-/// until the receiver acknowledges in the vendor's terms. Every attempt is recorded.
+/// until the receiver acknowledges in the vendor's terms. Every attempt is recorded (the newest in <see cref="Log"/>).
 /// </summary>
 public sealed class PushSender(HttpClient http, EmulatorClock clock, ILogger<PushSender> logger) : IAsyncDisposable
 {
-    private readonly ConcurrentQueue<PushAttempt> _attempts = new();
+    /// <summary>The attempts recorded: the newest <see cref="RecentLogs.PushAttempts"/> unless its capacity is changed.</summary>
+    public RecentLog<PushAttempt> Log { get; } = new(RecentLogs.PushAttempts);
     private readonly BackgroundTasks _inFlight = new();
     private readonly CancellationTokenSource _stopping = new();
 
-    public IReadOnlyList<PushAttempt> Attempts => _attempts.ToArray();
+    public IReadOnlyList<PushAttempt> Attempts => Log.ToArray();
 
     /// <summary>Sends after <paramref name="delay"/> (unscaled), then retries on the push's schedule.</summary>
     public void Send(Push push, TimeSpan delay = default)
@@ -48,7 +49,7 @@ public sealed class PushSender(HttpClient http, EmulatorClock clock, ILogger<Pus
                 if (attempt > 0) await clock.Delay(push.RetrySchedule[attempt - 1], ct).ConfigureAwait(false);
                 var (status, body) = await PostAsync(push, ct).ConfigureAwait(false);
                 var ok = status is >= 200 and < 300 && push.IsAcknowledged(status, body);
-                _attempts.Enqueue(new PushAttempt(push.Vendor, push.Kind, push.Url, push.Body, status, body, ok, attempt + 1, clock.Now));
+                Log.Add(new PushAttempt(push.Vendor, push.Kind, push.Url, push.Body, status, body, ok, attempt + 1, clock.Now));
                 if (ok) return;
             }
             logger.LogWarning("{Vendor} {Kind} push to {Url} never acknowledged", push.Vendor, push.Kind, push.Url);

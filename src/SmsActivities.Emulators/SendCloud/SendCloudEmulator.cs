@@ -49,7 +49,7 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
         ["580"] = "发送失败，关机", ["590"] = "发送失败，其他原因",
     };
 
-    private readonly ConcurrentQueue<SendCloudSentMessage> _sent = new();
+    private readonly RecentLog<SendCloudSentMessage> _sent = new(RecentLogs.SentMessages);
     private readonly ConcurrentQueue<HandsetReply> _unpushedReplies = new();
     private readonly Dictionary<string, DateTimeOffset> _sendRequestIds = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -267,7 +267,7 @@ public sealed class SendCloudEmulator(EmulatorContext context) : IVendorEmulator
         {
             LabelId = int.TryParse(form["labelId"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var label) ? label : null,
         };
-        _sent.Enqueue(sent);
+        _sent.Add(sent);
         PlanReport(sent, number);
         HandsetAnswers.Play(this, number.E164);
         return smsId;

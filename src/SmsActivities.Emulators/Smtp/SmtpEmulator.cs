@@ -17,7 +17,7 @@ public sealed class SmtpEmulator : IAsyncDisposable, IDisposable
 {
     private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentQueue<SmtpReceivedMessage> _messages = new();
+    private readonly RecentLog<SmtpReceivedMessage> _messages = new(RecentLogs.SentMessages);
     private readonly ConcurrentDictionary<string, string> _refused = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<Task, bool> _sessions = new();
     private readonly ILogger _logger;
@@ -66,7 +66,7 @@ public sealed class SmtpEmulator : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(address);
         var wanted = address.Trim();
-        return _messages.Where(m => m.Recipients.Any(r => string.Equals(r, wanted, StringComparison.OrdinalIgnoreCase))).ToArray();
+        return _messages.ToArray().Where(m => m.Recipients.Any(r => string.Equals(r, wanted, StringComparison.OrdinalIgnoreCase))).ToArray();
     }
 
     /// <summary>RCPT TO this address is answered 550 from now on (a mailbox that does not exist).</summary>
@@ -115,7 +115,7 @@ public sealed class SmtpEmulator : IAsyncDisposable, IDisposable
 
     internal bool IsRefused(string address) => _refused.ContainsKey(address);
 
-    internal void Record(SmtpReceivedMessage message) => _messages.Enqueue(message);
+    internal void Record(SmtpReceivedMessage message) => _messages.Add(message);
 
     internal void CountAuth(bool succeeded)
     {

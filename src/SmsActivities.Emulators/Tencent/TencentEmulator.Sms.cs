@@ -11,16 +11,13 @@ public sealed partial class TencentEmulator
 {
     private const int MaxTextLength = 450;
 
-    private readonly List<SentSms> _sent = [];
+    private readonly RecentLog<SentSms> _sent = new(RecentLogs.SentMessages);
     private readonly List<Pending<TencentStatusRecord>> _reports = [];
     private readonly List<Pending<TencentReplyRecord>> _replies = [];
     private long _nextSid;
 
-    /// <summary>Every recipient of every accepted send call, in order (accepted or rejected per number).</summary>
-    public IReadOnlyList<SentSms> Sent
-    {
-        get { lock (_gate) return _sent.ToArray(); }
-    }
+    /// <summary>Every recipient of every accepted send call, in order (accepted or rejected per number); the newest <see cref="RecentLogs.SentMessages"/>.</summary>
+    public IReadOnlyList<SentSms> Sent => _sent.ToArray();
 
     /// <param name="Text">The text as the handset gets it, signature included.</param>
     public sealed record SentSms(string? Sid, string Mobile, string Text, bool Accepted, int Fee, DateTimeOffset SentAt);
@@ -207,7 +204,7 @@ public sealed partial class TencentEmulator
 
     private string SignOfLastMessageTo(string e164)
     {
-        var text = _sent.LastOrDefault(s => s.Accepted && s.Mobile == e164)?.Text;
+        var text = _sent.ToArray().LastOrDefault(s => s.Accepted && s.Mobile == e164)?.Text;
         var close = text?.IndexOf('】', StringComparison.Ordinal) ?? -1;
         return close > 1 ? text![1..close] : SandboxSign;
     }
@@ -270,7 +267,7 @@ public sealed partial class TencentEmulator
     private void PullSendStatistics(JsonObject body, JsonObject answer)
     {
         var (begin, end) = HourRange(body);
-        var sent = _sent.Where(s => s.SentAt >= begin && s.SentAt < end).ToArray();
+        var sent = _sent.ToArray().Where(s => s.SentAt >= begin && s.SentAt < end).ToArray();
         answer["data"] = JsonSerializer.SerializeToNode(new TencentSendStatistics
         {
             Request = sent.Length,
@@ -283,7 +280,7 @@ public sealed partial class TencentEmulator
     {
         var (begin, end) = HourRange(body);
         var now = _context.Clock.Now;
-        var sids = _sent.Where(s => s.Accepted && s.SentAt >= begin && s.SentAt < end).Select(s => s.Sid!).ToHashSet(StringComparer.Ordinal);
+        var sids = _sent.ToArray().Where(s => s.Accepted && s.SentAt >= begin && s.SentAt < end).Select(s => s.Sid!).ToHashSet(StringComparer.Ordinal);
         var reports = _reports.Where(r => r.VisibleAt <= now && sids.Contains(r.Record.Sid!)).Select(r => r.Record).ToArray();
         var failures = reports.Where(r => r.ReportStatus == "FAIL").Select(r => FailureCategory(r.Errmsg)).ToArray();
         answer["data"] = JsonSerializer.SerializeToNode(new TencentCallbackStatistics

@@ -35,7 +35,7 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
     private static readonly TimeSpan ChinaTime = TimeSpan.FromHours(8);
     private static readonly string[] Actions = ["MARKETING", "VERIFY", "NOTIFICATION"];
 
-    private readonly ConcurrentQueue<YaningaiSentMessage> _messages = new();
+    private readonly RecentLog<YaningaiSentMessage> _messages = new(RecentLogs.SentMessages);
     private readonly ConcurrentQueue<YaningaiSentEmail> _emails = new();
     private readonly ConcurrentQueue<HandsetReply> _unpushedReplies = new();
     private readonly ConcurrentDictionary<string, byte> _blacklist = new(StringComparer.Ordinal);
@@ -245,7 +245,7 @@ public sealed class YaningaiEmulator(EmulatorContext context) : IVendorEmulator,
         if (accepted.Count == 0)
             return blacklisted == numbers.Length ? Error(YaningaiStatus.Blacklisted, "Blacklist restriction") : Error(YaningaiStatus.NumberAbnormal, "Number abnormal");
 
-        foreach (var message in accepted) _messages.Enqueue(message);
+        foreach (var message in accepted) _messages.Add(message);
         ScheduleReports(kind, accepted);
         if (kind == "sms") foreach (var message in accepted) HandsetAnswers.Play(this, message.Mobile);
 

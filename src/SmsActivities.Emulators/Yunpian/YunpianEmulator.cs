@@ -38,7 +38,7 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
     private static readonly TimeSpan[] StatusRetries = [TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(5)];
     private static readonly TimeSpan[] ReplyRetries = Enumerable.Repeat(TimeSpan.FromMinutes(1), 5).ToArray();
 
-    private readonly ConcurrentQueue<YunpianSentMessage> _sent = new();
+    private readonly RecentLog<YunpianSentMessage> _sent = new(RecentLogs.SentMessages);
     private readonly ConcurrentQueue<YunpianStatusRecord> _statusForPull = new();
     private readonly ConcurrentQueue<YunpianReplyRecord> _repliesForPull = new();
     private readonly Dictionary<(string Mobile, string Text), List<DateTimeOffset>> _recentSends = [];
@@ -257,7 +257,7 @@ public sealed class YunpianEmulator(EmulatorContext context) : IVendorEmulator, 
         }
 
         var sent = new YunpianSentMessage(sid, mobile, number.E164, text, extend, uid, callback, register, now);
-        _sent.Enqueue(sent);
+        _sent.Add(sent);
         PlanReport(sent);
         HandsetAnswers.Play(this, sent.E164);
         return new YunpianSendResult(0, "发送成功", count, fee, Unit, mobile, sid);

@@ -68,14 +68,7 @@ internal static class SendRecordWriter
     {
         var common = CommonValues(shared);
         var placeholders = common.Select((_, i) => SqlitePreparedCommand.Placeholder(i));
-        // The table's key is AUTOINCREMENT: every new id is larger than any the table ever had, so the ids rise in the
-        // order the rows go in, which is the array's (ORDER BY m.key). Above the largest ever (the sequence, or the
-        // largest id if larger) and ending at the last id inserted, N new ids that span exactly N values are consecutive.
-        var (table, id) = (map.Table, map.Column(nameof(SendRecordEntity.Id)));
-        var before = !tellIds ? 0 : await ScalarAsync(transaction,
-            $"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{map.TableName.Replace("'", "''", StringComparison.Ordinal)}'), 0), coalesce((SELECT max({id}) FROM {table}), 0))", cancellationToken)
-            .ConfigureAwait(false);
-        var sql = $"INSERT INTO {table} ({string.Join(", ", Inserted.Select(map.Column))}) SELECT {string.Join(", ", placeholders)}, m.value"
+        var sql = $"INSERT INTO {map.Table} ({string.Join(", ", Inserted.Select(map.Column))}) SELECT {string.Join(", ", placeholders)}, m.value"
                   + $" FROM json_each({SqlitePreparedCommand.Placeholder(common.Length)}) AS m ORDER BY m.key";
         int inserted;
         await using (var insert = new SqlitePreparedCommand(transaction, sql, common.Length + 1))
@@ -83,17 +76,20 @@ internal static class SendRecordWriter
             var values = common.Select((v, i) => map.ProviderValue(Inserted[i], v)).Append(JsonSerializer.Serialize(mobiles, SendRecordJson.Default.IReadOnlyListString)).ToArray();
             inserted = await insert.ExecuteAsync(values, cancellationToken).ConfigureAwait(false);
         }
-        if (!tellIds) return null;
-        var last = await ScalarAsync(transaction, "SELECT last_insert_rowid()", cancellationToken).ConfigureAwait(false);
-        return inserted == mobiles.Count && last - before == mobiles.Count ? before + 1 : null;
-    }
-
-    private static async Task<long> ScalarAsync(DbTransaction transaction, string sql, CancellationToken cancellationToken)
-    {
+        if (!tellIds || inserted != mobiles.Count) return null;
+        // SQLite gives each new row an id above every id in the table (above every id it ever had: the key is
+        // AUTOINCREMENT), so within this one statement the ids rise in the order the rows went in, the array's. The send's
+        // key is new (a send with records is resumed, not begun), so when its records' ids span exactly as many values as
+        // there are records, they are consecutive from the smallest; else (ids exhausted and picked at random) they are read.
         await using var command = transaction.Connection!.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = sql;
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        var id = map.Column(nameof(SendRecordEntity.Id));
+        command.CommandText = $"SELECT min({id}), max({id}), count(*) FROM {map.Table} WHERE {map.Column(nameof(SendRecordEntity.IdempotencyKey))} = $key";
+        command.Parameters.Add(map.Parameter(command, nameof(SendRecordEntity.IdempotencyKey), "$key", shared.IdempotencyKey));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false) || reader.IsDBNull(0)) return null;
+        var (first, last, count) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        return count == mobiles.Count && last - first + 1 == count ? first : null;
     }
 
     /// <summary>The values of <see cref="Inserted"/> but the last (the mobile) that every record of a send begun shares.</summary>

@@ -18,15 +18,11 @@ internal sealed class StoreMap
     /// <summary>The table's name delimited for SQL (with its schema, if any).</summary>
     public string Table { get; }
 
-    /// <summary>The table's name as the database knows it, undelimited (e.g. in SQLite's <c>sqlite_sequence</c>).</summary>
-    public string TableName { get; }
-
     private StoreMap(DbContext db, IEntityType entity)
     {
         var sql = db.GetService<ISqlGenerationHelper>();
         var store = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
         Table = sql.DelimitIdentifier(store.Name, store.Schema);
-        TableName = store.Name;
         foreach (var property in entity.GetProperties())
             columns[property.Name] = (sql.DelimitIdentifier(property.GetColumnName(store)!), (RelationalTypeMapping)property.GetTypeMapping());
     }

@@ -61,6 +61,9 @@ public sealed class SendRecordStoreTests
             // Past the deleted ids, not reusing them: the sequence, not the largest id left, is where the new ids begin.
             Assert.Equal(largestEarlier + 31, first);
         }
+
+        // Records already under the key (not a new send): the ids are not told, the caller reads them.
+        Assert.Null(await store.BeginAsync("campaign-ids", "instance-1", "send", "tencent", mobiles[..10], default, batched: true));
     }
 
     [Theory]

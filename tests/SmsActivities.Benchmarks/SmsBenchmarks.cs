@@ -353,7 +353,7 @@ internal static class SmsBenchmarks
                 var (workflowTimes, bareTimes, bareParsedTimes) = (new List<TimeSpan>(), new List<TimeSpan>(), new List<TimeSpan>());
                 var (campaignCpu, bareCpu) = (TimeSpan.Zero, TimeSpan.Zero);
                 WorkflowRunResult? run = null;
-                // SMS_BENCH_CAMPAIGN_JIT_LOG=file lists the methods compiled over the timed workflow campaigns.
+                // SMS_BENCH_CAMPAIGN_JIT_LOG=file lists the methods compiled over the timed rounds (bare campaigns included).
                 using var campaignProbes = new MeasurementProbes("SMS_BENCH_CAMPAIGN_JIT_LOG");
                 var campaignJit = (Methods: 0L, Time: TimeSpan.Zero);
                 for (var round = 0; round < campaignRounds; round++)

@@ -97,7 +97,18 @@ internal sealed class PushInbox(PushInboxDatabase database, PushInboxSignal sign
 /// <summary>Rows taken by one processor pass: each is either done (deleted) or failed (kept with its error, due later).</summary>
 internal sealed class PushInboxClaim(SmsActivitiesDbContext db, IDbContextTransaction? transaction, SqliteWriteGate writes, IReadOnlyList<PushInboxEntity> rows) : IAsyncDisposable
 {
-    public IReadOnlyList<PushInboxEntity> Rows => rows;
+    private IReadOnlyList<PushInboxEntity> _rows = rows;
+
+    /// <summary>
+    /// The rows taken, handed over once: the claim keeps none of them (ending it needs only the ids it is given), so
+    /// each row's JSON can be let go as soon as it is run.
+    /// </summary>
+    public IReadOnlyList<PushInboxEntity> TakeRows()
+    {
+        var taken = _rows;
+        _rows = [];
+        return taken;
+    }
 
     /// <summary>Deletes the rows that were run and reschedules the failed ones, in one transaction that ends the claim.</summary>
     public async Task CompleteAsync(IReadOnlyCollection<long> done, IReadOnlyCollection<(long Id, string Error, DateTimeOffset RetryAt)> failed, CancellationToken cancellationToken)

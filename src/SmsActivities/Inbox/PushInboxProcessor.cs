@@ -36,33 +36,37 @@ internal sealed class PushInboxProcessor(
         var claim = await inbox.ClaimAsync(options.Value.BatchSize, cancellationToken).ConfigureAwait(false);
         await using (claim.ConfigureAwait(false))
         {
-            if (claim.Rows.Count == 0) return 0;
-            var pushes = new List<(PushInboxEntity Row, PushEvents Events)>(claim.Rows.Count);
+            // Each push is parsed when its run is formed and let go when the run is stored: a claim of 50 pushes of 100
+            // reports held all their JSON and parsed events until its end, and a collection during it had to copy them.
+            var rows = new Queue<PushInboxEntity>(claim.TakeRows());
+            var claimed = rows.Count;
+            if (claimed == 0) return 0;
+            var done = new List<long>(claimed);
             var failed = new List<(long Id, string Error, DateTimeOffset RetryAt)>();
             var setAside = new List<SetAsidePush>();
-            foreach (var row in claim.Rows)
+            var run = new List<ClaimedPush>();
+            var runEvents = 0;
+            while (rows.TryDequeue(out var row))
             {
+                ClaimedPush push;
                 // Dated by the row: a reply's time decides whether it may answer a wait (the reply claim window), so a push
                 // that waited in the inbox keeps the time it came in, not the time it is run.
-                try { pushes.Add((row, PushEvents.FromJson(row.Events) with { ReceivedAt = new DateTimeOffset(row.ReceivedAtTicks, TimeSpan.Zero) })); }
-                catch (System.Text.Json.JsonException ex) { failed.Add(Failure(row, ex, setAside)); }
-            }
-            var done = new List<long>(claim.Rows.Count);
-            foreach (var run in Runs(pushes, options.Value.MaxEventsPerRun))
-            {
-                var error = await TryRunAsync(run.Select(p => p.Events), cancellationToken).ConfigureAwait(false);
-                if (error is null) done.AddRange(run.Select(p => p.Row.Id));
-                else if (run.Count == 1) failed.Add(Failure(run[0].Row, error, setAside));
-                else
+                try { push = new ClaimedPush(row.Id, row.Attempts, PushEvents.FromJson(row.Events) with { ReceivedAt = new DateTimeOffset(row.ReceivedAtTicks, TimeSpan.Zero) }); }
+                catch (System.Text.Json.JsonException ex)
                 {
-                    // Whatever part of the run was stored is found again as duplicates: each push alone finds its culprit.
-                    foreach (var (row, events) in run)
-                    {
-                        if (await TryRunAsync([events], cancellationToken).ConfigureAwait(false) is { } alone) failed.Add(Failure(row, alone, setAside));
-                        else done.Add(row.Id);
-                    }
+                    failed.Add(Failure(row.Id, row.Attempts, ex, setAside));
+                    continue;
                 }
+                // A run holds at most MaxEventsPerRun events; a push with more is a run of its own.
+                if (run.Count > 0 && runEvents + push.Events.Count > options.Value.MaxEventsPerRun)
+                {
+                    await RunAsync(run, done, failed, setAside, cancellationToken).ConfigureAwait(false);
+                    (run, runEvents) = ([], 0);
+                }
+                run.Add(push);
+                runEvents += push.Events.Count;
             }
+            if (run.Count > 0) await RunAsync(run, done, failed, setAside, cancellationToken).ConfigureAwait(false);
             await claim.CompleteAsync(done, failed, cancellationToken).ConfigureAwait(false);
             // Told once the rows are set aside for good: a claim that failed to end leaves them to be run again.
             foreach (var push in setAside)
@@ -72,32 +76,34 @@ internal sealed class PushInboxProcessor(
                     push.Id, push.Attempts, push.ErrorType);
                 telemetry.InboxDeadLettered.Add(1, new KeyValuePair<string, object?>("error.type", push.ErrorType));
             }
-            return claim.Rows.Count;
+            return claimed;
         }
     }
 
+    /// <summary>A claimed push, parsed: what its run and its failure need of the row.</summary>
+    private sealed record ClaimedPush(long Id, int Attempts, PushEvents Events);
+
     /// <summary>
-    /// The claimed pushes in order, cut into runs of at most <paramref name="maxEvents"/> events (a push larger than that
-    /// is a run of its own). A vendor's push holds one event or hundreds, so the push count alone does not bound a run:
-    /// 50 pushes of 100 reports made one accept transaction of 30,000 stimuli that held the runtime's write turn for
-    /// seconds, left the dispatcher idle until it ended, and kept all of it in memory long enough to reach the older
-    /// garbage-collection generations.
+    /// Runs the claimed pushes in order as one (cut at <see cref="PushInboxOptions.MaxEventsPerRun"/> events: a vendor's
+    /// push holds one event or hundreds, so the push count alone does not bound a run; 50 pushes of 100 reports once
+    /// made one accept transaction of 30,000 stimuli that held the runtime's write turn for seconds). A run that fails is
+    /// run again push by push, so each push alone finds its culprit.
     /// </summary>
-    private static IEnumerable<List<(PushInboxEntity Row, PushEvents Events)>> Runs(List<(PushInboxEntity Row, PushEvents Events)> pushes, int maxEvents)
+    private async Task RunAsync(List<ClaimedPush> run, List<long> done, List<(long Id, string Error, DateTimeOffset RetryAt)> failed,
+        List<SetAsidePush> setAside, CancellationToken cancellationToken)
     {
-        var run = new List<(PushInboxEntity Row, PushEvents Events)>();
-        var events = 0;
-        foreach (var push in pushes)
+        var error = await TryRunAsync(run.Select(p => p.Events), cancellationToken).ConfigureAwait(false);
+        if (error is null) done.AddRange(run.Select(p => p.Id));
+        else if (run.Count == 1) failed.Add(Failure(run[0].Id, run[0].Attempts, error, setAside));
+        else
         {
-            if (run.Count > 0 && events + push.Events.Count > maxEvents)
+            // Whatever part of the run was stored is found again as duplicates.
+            foreach (var push in run)
             {
-                yield return run;
-                (run, events) = ([], 0);
+                if (await TryRunAsync([push.Events], cancellationToken).ConfigureAwait(false) is { } alone) failed.Add(Failure(push.Id, push.Attempts, alone, setAside));
+                else done.Add(push.Id);
             }
-            run.Add(push);
-            events += push.Events.Count;
         }
-        if (run.Count > 0) yield return run;
     }
 
     /// <returns>Null when the pushes were run, else what failed.</returns>
@@ -131,19 +137,19 @@ internal sealed class PushInboxProcessor(
     /// <summary>A row <see cref="Failure"/> sets aside, logged and counted once the claim that sets it aside has ended.</summary>
     private readonly record struct SetAsidePush(long Id, int Attempts, string ErrorType);
 
-    private (long Id, string Error, DateTimeOffset RetryAt) Failure(PushInboxEntity row, Exception error, List<SetAsidePush> setAside)
+    private (long Id, string Error, DateTimeOffset RetryAt) Failure(long id, int attempts, Exception error, List<SetAsidePush> setAside)
     {
         var o = options.Value;
         var message = $"{error.GetType().Name}: {error.Message}";
         message = message.Length > 2000 ? message[..2000] : message;
         // The exception is logged and kept, never the events: they hold phone numbers and texts.
-        if (row.Attempts + 1 >= o.MaxAttempts)
+        if (attempts + 1 >= o.MaxAttempts)
         {
-            setAside.Add(new SetAsidePush(row.Id, row.Attempts + 1, error.GetType().Name));
-            return (row.Id, message, DeadLetter);
+            setAside.Add(new SetAsidePush(id, attempts + 1, error.GetType().Name));
+            return (id, message, DeadLetter);
         }
-        var delay = TimeSpan.FromTicks(Math.Min(o.MaxRetryDelay.Ticks, o.RetryDelay.Ticks * (1L << Math.Min(row.Attempts, 30))));
-        logger.LogError(error, "Push inbox row {Id} failed (attempt {Attempt}); tried again in {Delay}", row.Id, row.Attempts + 1, delay);
-        return (row.Id, message, time.GetUtcNow() + delay);
+        var delay = TimeSpan.FromTicks(Math.Min(o.MaxRetryDelay.Ticks, o.RetryDelay.Ticks * (1L << Math.Min(attempts, 30))));
+        logger.LogError(error, "Push inbox row {Id} failed (attempt {Attempt}); tried again in {Delay}", id, attempts + 1, delay);
+        return (id, message, time.GetUtcNow() + delay);
     }
 }

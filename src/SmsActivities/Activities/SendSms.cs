@@ -252,7 +252,7 @@ public sealed partial class SendSms : Activity
         // the recipients found in doubt after an interruption (each batch's records are settled as it is answered).
         var settleAtEnd = new List<SmsRecipientOutcome>();
         HashSet<string> toAttempt;
-        IReadOnlyDictionary<string, long>? begunIds = null;
+        BegunRecords? begun = null;
         if (resumed)
         {
             // Recipients whose batch was answered keep that answer; those of the batch that was inside the vendor call are
@@ -269,7 +269,7 @@ public sealed partial class SendSms : Activity
         }
         else
         {
-            begunIds = await records.BeginAsync(key, context.WorkflowInstanceId, Id, first.Vendor, toSend.Select(r => r.E164).ToArray(), ct, batched,
+            begun = await records.BeginAsync(key, context.WorkflowInstanceId, Id, first.Vendor, toSend.Select(r => r.E164).ToArray(), ct, batched,
                 context.ExpressionContext.WorkflowDefinitionId);
             toAttempt = toSend.Select(r => r.E164).ToHashSet(StringComparer.Ordinal);
         }
@@ -278,7 +278,7 @@ public sealed partial class SendSms : Activity
         var batches = toSend.Chunk(batchSize)
             .Select((chunk, index) => (Index: index, Recipients: chunk.Where(r => toAttempt.Contains(r.E164)).ToArray()))
             .Where(b => b.Recipients.Length > 0).ToArray();
-        var ids = batched && batches.Length > 0 ? begunIds ?? await records.RecordIdsAsync(key, ct) : null;
+        var ids = batched && batches.Length > 0 ? begun?.Ids ?? await records.RecordIdsAsync(key, ct) : null;
         var answers = new IReadOnlyList<SmsRecipientOutcome>[batches.Length];
         async ValueTask SendBatchAsync(int i)
         {
@@ -303,7 +303,9 @@ public sealed partial class SendSms : Activity
             }
             // A vendor could echo the text in an error: the code is blanked out of everything kept, records included.
             if (issued is not null) answered = new RoutedSendResult(answered.Recipients.Select(r => r with { Error = Scrub(r.Error, issued) }).ToArray());
-            if (ids is not null) await records.SettleAsync(key, ids, answered.Recipients, ct);
+            // Records this execution began and has just started are settled without being read back.
+            if (begun is not null) await records.SettleStartedAsync(begun, answered.Recipients, ct);
+            else if (ids is not null) await records.SettleAsync(key, ids, answered.Recipients, ct);
             answers[i] = answered.Recipients;
         }
         // A campaign's batches go out side by side, as many at once as the first vendor allows, each with its own Pending

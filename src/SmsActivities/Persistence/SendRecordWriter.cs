@@ -103,8 +103,13 @@ internal static class SendRecordWriter
     /// mobile would read them all for every batch. The statements go into <paramref name="batch"/>, sent with the
     /// transaction's other writes.
     /// </summary>
-    public static async Task SettleAsync(SqlBatch batch, SmsActivitiesDbContext db, IReadOnlyDictionary<string, SendRecordEntity> records, IReadOnlyList<SmsRecipientOutcome> outcomes,
-        CancellationToken cancellationToken)
+    /// <param name="onlyPending">
+    /// Writes only records still <see cref="SendRecordStatus.Pending"/> (instead of any not yet answered): for records
+    /// whose state the caller assumed rather than read, so that a record changed since shows in the count returned.
+    /// </param>
+    /// <returns>How many records the statements changed and how many they were meant to (the former -1 where not told: see <see cref="SqlBatch.RowsAsync"/>).</returns>
+    public static async Task<(int Changed, int Meant)> SettleAsync(SqlBatch batch, SmsActivitiesDbContext db, IReadOnlyDictionary<string, SendRecordEntity> records,
+        IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken, bool onlyPending = false)
     {
         var map = StoreMap.For<SendRecordEntity>(db);
         var (movedVendor, keptVendor) = (new List<object?[]>(), new List<object?[]>(outcomes.Count));
@@ -122,12 +127,16 @@ internal static class SendRecordWriter
             if (outcome.Vendor is null || outcome.Vendor == record.Vendor) keptVendor.Add([record.Id, .. rest]);
             else movedVendor.Add([record.Id, outcome.Vendor, .. rest]);
         }
-        await UpdateAsync(batch, map, Settled, movedVendor, cancellationToken).ConfigureAwait(false);
-        await UpdateAsync(batch, map, Settled[1..], keptVendor, cancellationToken).ConfigureAwait(false);
+        var moved = await UpdateAsync(batch, map, Settled, movedVendor, onlyPending, cancellationToken).ConfigureAwait(false);
+        var kept = await UpdateAsync(batch, map, Settled[1..], keptVendor, onlyPending, cancellationToken).ConfigureAwait(false);
+        return (moved < 0 || kept < 0 ? -1 : moved + kept, movedVendor.Count + keptVendor.Count);
     }
 
-    /// <summary>One <c>UPDATE</c> by record id of the <paramref name="columns"/> (each row: the id, then their values), skipping a record already answered.</summary>
-    private static Task UpdateAsync(SqlBatch batch, StoreMap map, string[] columns, IReadOnlyCollection<object?[]> rows, CancellationToken cancellationToken)
+    /// <summary>
+    /// One <c>UPDATE</c> by record id of the <paramref name="columns"/> (each row: the id, then their values), skipping a
+    /// record already answered (with <paramref name="onlyPending"/>, any record not Pending).
+    /// </summary>
+    private static Task<int> UpdateAsync(SqlBatch batch, StoreMap map, string[] columns, IReadOnlyCollection<object?[]> rows, bool onlyPending, CancellationToken cancellationToken)
     {
         // The VALUES columns are named column1 (the id), column2… (the values in the order of columns) by SQLite and PostgreSQL alike.
         static string Value(int i) => "v.column" + (i + 2).ToString(CultureInfo.InvariantCulture);
@@ -135,8 +144,10 @@ internal static class SendRecordWriter
         // A record already answered keeps its answer (a replayed outcome carries less than the vendor's answer did).
         var status = map.Column(nameof(SendRecordEntity.Status));
         var id = map.Column(nameof(SendRecordEntity.Id));
-        var unanswered = $" AND {status} <> {map.Literal(nameof(SendRecordEntity.Status), SendRecordStatus.Accepted)}"
-                         + $" AND {status} <> {map.Literal(nameof(SendRecordEntity.Status), SendRecordStatus.Rejected)}";
+        var unanswered = onlyPending
+            ? $" AND {status} = {map.Literal(nameof(SendRecordEntity.Status), SendRecordStatus.Pending)}"
+            : $" AND {status} <> {map.Literal(nameof(SendRecordEntity.Status), SendRecordStatus.Accepted)}"
+              + $" AND {status} <> {map.Literal(nameof(SendRecordEntity.Status), SendRecordStatus.Rejected)}";
         var head = $"UPDATE {map.Table} SET {string.Join(", ", Assignments(Value))} FROM (VALUES ";
         var tail = $") AS v WHERE {id} = v.column1{unanswered}";
         var sqliteRow = $"UPDATE {map.Table} SET {string.Join(", ", Assignments(i => SqlitePreparedCommand.Placeholder(i + 1)))} WHERE {id} = $p0{unanswered}";

@@ -31,6 +31,12 @@ internal sealed class SettlingReads
     public static Func<DbContext, StoreMap, DbCommand, string> ById(IReadOnlyCollection<long> ids) =>
         (db, map, command) => $"{map.Column(nameof(SendRecordEntity.Id))} {StoreMap.InList(db, command, "@ids", ids)}";
 
+    /// <summary>No records: only the reports of the outcomes' messages (the records' state is known, see <see cref="WithRows"/>).</summary>
+    public static Func<DbContext, StoreMap, DbCommand, string> NoRecords { get; } = (_, _, _) => "1 = 0";
+
+    /// <summary>These reports with <paramref name="rows"/> as the records settled: records whose state the caller knows without reading them.</summary>
+    public SettlingReads WithRows(List<SendRecordEntity> rows) => new(rows, reports, read);
+
     /// <summary>Which records: the send's, of these recipients.</summary>
     public static Func<DbContext, StoreMap, DbCommand, string> ByKey(string idempotencyKey, IReadOnlyCollection<string> mobiles) =>
         (db, map, command) =>

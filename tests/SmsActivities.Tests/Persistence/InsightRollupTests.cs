@@ -86,6 +86,51 @@ public sealed class InsightRollupTests
         Assert.Equal(0, await context.InsightCells.CountAsync());
     }
 
+    /// <summary>
+    /// A campaign batch this run began and started is settled without its records read back (their state assumed from
+    /// the begin): the records and cells must come out as a settle that reads them leaves them, also when an early report
+    /// is waiting, a number is listed twice, and when another run marked the batch in doubt between the start and the
+    /// settle (the assumption is then wrong: the settle must notice and settle reading them, or the cells drift).
+    /// </summary>
+    [Fact]
+    public async Task A_started_batch_settled_without_reading_its_records_leaves_them_and_their_cells_as_a_read_settle_does()
+    {
+        await using var db = await TestDatabase.CreateAsync(postgres: false);
+        var store = new SendRecordStore(db.Factory, _time);
+        var mobiles = Enumerable.Range(0, 8).Select(i => $"+86138000000{i:D2}").Append("+8613800000001").ToArray();
+        var begun = await store.BeginAsync("campaign", "i-1", "Send1", VendorNames.Yunpian, mobiles, default, batched: true, definitionId: "campaign");
+        Assert.NotNull(begun);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await store.RecordReportsAsync([Report(VendorNames.Yunpian, "m0", DeliveryStatus.Delivered)], _time.GetUtcNow(), default);
+
+        // The first batch as a campaign runs it: started here, answered (one refused, one failed over to Tencent), settled.
+        string[] first = [.. mobiles[..4], mobiles[^1]];
+        Assert.True(await store.StartBatchAsync(first.Select(m => begun.Ids[m]).Distinct().ToArray(), default));
+        await store.SettleStartedAsync(begun, [
+            new SmsRecipientOutcome(first[0], VendorNames.Yunpian, true, "m0", "0", null, 0.045m, 1),
+            new SmsRecipientOutcome(first[1], VendorNames.Tencent, true, "m1", "0", null, 1m, 2),
+            new SmsRecipientOutcome(first[2], VendorNames.Yunpian, false, null, "53", "blacklisted", null, 1),
+            new SmsRecipientOutcome(first[3], VendorNames.Yunpian, true, "m3", "0", null, 0.045m, 1),
+            new SmsRecipientOutcome(first[4], VendorNames.Yunpian, true, "m1-again", "0", null, 0.045m, 1),
+        ], default);
+        await AssertCellsAsync(db, "first batch settled without reading");
+
+        // The second batch is started, then another run of the send (a node that took the instance over) marks its
+        // Pending records in doubt before this run's answer is settled.
+        var second = mobiles[4..8];
+        Assert.True(await store.StartBatchAsync(second.Select(m => begun.Ids[m]).ToArray(), default));
+        await store.MarkInDoubtAsync("campaign", default);
+        await AssertCellsAsync(db, "marked in doubt by another run");
+        await store.SettleStartedAsync(begun, second.Select((m, i) => new SmsRecipientOutcome(m, VendorNames.Yunpian, true, $"n{i}", "0", null, 0.045m, 1)).ToArray(), default);
+        await AssertCellsAsync(db, "second batch settled after the takeover");
+
+        await using var context = await db.Factory.CreateDbContextAsync();
+        var records = await context.SendRecords.AsNoTracking().OrderBy(r => r.Id).ToListAsync();
+        Assert.Equal(["Accepted", "Accepted", "Rejected", "Accepted", "Accepted", "Accepted", "Accepted", "Accepted", "Queued"], records.Select(r => r.Status));
+        Assert.Equal([VendorNames.Yunpian, VendorNames.Tencent], records.Take(2).Select(r => r.Vendor));
+        Assert.Equal(["m0", "m1", null, "m3", "n0", "n1", "n2", "n3", null], records.Select(r => r.MessageId));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -53,7 +53,7 @@ public sealed class SendRecordStoreTests
 
         Assert.NotNull(told);
         var stored = await store.RecordIdsAsync("campaign-ids", default);
-        Assert.Equal(stored.OrderBy(p => p.Key, StringComparer.Ordinal), told.OrderBy(p => p.Key, StringComparer.Ordinal));
+        Assert.Equal(stored.OrderBy(p => p.Key, StringComparer.Ordinal), told.Ids.OrderBy(p => p.Key, StringComparer.Ordinal));
         await using (var db = await database.Factory.CreateDbContextAsync())
         {
             var first = await db.SendRecords.Where(r => r.IdempotencyKey == "campaign-ids").MinAsync(r => r.Id);

@@ -492,9 +492,9 @@ internal static class SmsBenchmarks
             foreach (var item in result.Items) ids.Add(item.Id);
             if (result.Items.Count < 1000) break;
         }
-        return await WithDbAsync(services, async db => (await db.SendRecords.AsNoTracking().Where(r => r.Accepted && r.MessageId != null).ToListAsync())
-            .Where(r => r.InstanceId != null && ids.Contains(r.InstanceId))
-            .Select(r => new SentMessage(r.Vendor, r.MessageId!, r.Mobile)).ToList());
+        return await WithDbAsync(services, async db => (await db.SendRecords.AsNoTracking().Where(r => r.Accepted && r.MessageId != null)
+                .Select(r => new { r.InstanceId, Message = new SentMessage(r.Vendor, r.MessageId!, r.Mobile) }).ToListAsync())
+            .Where(r => r.InstanceId != null && ids.Contains(r.InstanceId)).Select(r => r.Message).ToList());
     }
 
     /// <summary>

@@ -17,11 +17,16 @@ public readonly record struct PhoneNumber
 
     private static readonly PhoneNumberUtil Util = PhoneNumberUtil.GetInstance();
 
+    private readonly string? _e164;
+
     private PhoneNumber(int countryCode, string nationalNumber, string region)
     {
         CountryCode = countryCode;
         NationalNumber = nationalNumber;
         Region = region;
+        // Formatted once: sends, records and results name a number by it several times each (a campaign's 20,000
+        // numbers formatted it about ten times apiece).
+        _e164 = "+" + countryCode.ToString(System.Globalization.CultureInfo.InvariantCulture) + nationalNumber;
     }
 
     public int CountryCode { get; }
@@ -32,7 +37,7 @@ public readonly record struct PhoneNumber
     /// <summary>The region the number belongs to (quiet hours and routing can use it).</summary>
     public string Region { get; }
 
-    public string E164 => $"+{CountryCode}{NationalNumber}";
+    public string E164 => _e164 ?? $"+{CountryCode}{NationalNumber}";
     public bool IsChinaMainland => CountryCode == 86;
 
     public override string ToString() => E164;

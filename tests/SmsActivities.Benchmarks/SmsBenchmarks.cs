@@ -124,7 +124,6 @@ internal static class SmsBenchmarks
         var hostStarted = Stopwatch.StartNew();
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/') + "/");
         var runtime = app.Services.GetRequiredService<WorkflowRuntime>();
-        var instances = app.Services.GetRequiredService<WorkflowInstanceStore>();
         var sender = app.Services.GetServices<ISmsSender>().Single(s => s.Vendor == VendorNames.Tencent);
         using var http = new HttpClient { BaseAddress = address };
 

@@ -440,6 +440,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    private static readonly string[] KeptColumns = [nameof(SendOutcomeEntity.IdempotencyKey), nameof(SendOutcomeEntity.Outputs), nameof(SendOutcomeEntity.CreatedAtTicks)];
+
     /// <remarks>The settle, the cells it moves and the kept outputs are written by one command.</remarks>
     private async Task CompleteRowsAsync<TOutputs>(SmsActivitiesDbContext db, GatedTransaction transaction, string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes,
         TOutputs outputs, CancellationToken cancellationToken)
@@ -452,12 +454,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             await SettleRowsAsync(batch, db, transaction, read, outcomes, cancellationToken).ConfigureAwait(false);
         }
         var kept = StoreMap.For<SendOutcomeEntity>(db);
-        batch.Sql.Append("INSERT INTO ").Append(kept.Table).Append(" (").Append(kept.Column(nameof(SendOutcomeEntity.IdempotencyKey))).Append(", ")
-            .Append(kept.Column(nameof(SendOutcomeEntity.Outputs))).Append(", ").Append(kept.Column(nameof(SendOutcomeEntity.CreatedAtTicks))).Append(") VALUES (")
-            .Append(batch.Parameter(kept, nameof(SendOutcomeEntity.IdempotencyKey), idempotencyKey)).Append(", ")
-            .Append(batch.Parameter(kept, nameof(SendOutcomeEntity.Outputs), Pack(JsonSerializer.Serialize(outputs, ReplayJson)))).Append(", ")
-            .Append(batch.Parameter(kept, nameof(SendOutcomeEntity.CreatedAtTicks), time.GetUtcNow().UtcTicks)).Append(')');
-        await batch.EndStatementAsync(cancellationToken).ConfigureAwait(false);
+        await batch.RowsAsync(kept, $"INSERT INTO {kept.Table} ({string.Join(", ", KeptColumns.Select(kept.Column))}) VALUES ", KeptColumns,
+            [[idempotencyKey, Pack(JsonSerializer.Serialize(outputs, ReplayJson)), time.GetUtcNow().UtcTicks]], "", cancellationToken).ConfigureAwait(false);
         await batch.ExecuteAsync(cancellationToken).ConfigureAwait(false);
     }
 

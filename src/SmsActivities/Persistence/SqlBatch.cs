@@ -34,18 +34,15 @@ internal sealed class SqlBatch(DbContext db) : IAsyncDisposable
     private DbCommand command = Create(db);
     private int next;
 
-    /// <summary>The statement being written (ended by <see cref="EndStatementAsync"/>).</summary>
-    public StringBuilder Sql => sql;
-
     /// <summary>A parameter of the statement being written, typed as <paramref name="property"/>'s column; its name, to go in the SQL.</summary>
-    public string Parameter(StoreMap map, string property, object? value)
+    private string Parameter(StoreMap map, string property, object? value)
     {
         var name = "@b" + (next++).ToString(CultureInfo.InvariantCulture);
         command.Parameters.Add(map.Parameter(command, property, name, value));
         return name;
     }
 
-    public async ValueTask EndStatementAsync(CancellationToken cancellationToken)
+    private async ValueTask EndStatementAsync(CancellationToken cancellationToken)
     {
         sql.Append(";\n");
         if (command.Parameters.Count >= mostParameters) await ExecuteAsync(cancellationToken).ConfigureAwait(false);

@@ -102,6 +102,39 @@ public sealed class SqlitePreparedCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_row_is_read_as_the_driver_reads_it()
+    {
+        await ExecuteAsync("CREATE TABLE r (t TEXT, i INTEGER, b INTEGER, d TEXT, x BLOB, n TEXT)");
+        await using var connection = new SqliteConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using (var insert = connection.CreateCommand())
+        {
+            insert.CommandText = "INSERT INTO r VALUES ($t, $i, $b, $d, $x, NULL), ('', -1, 0, '0.0', x'', NULL)";
+            insert.Parameters.AddWithValue("$t", "文字 ✓");
+            insert.Parameters.AddWithValue("$i", long.MaxValue);
+            insert.Parameters.AddWithValue("$b", true);
+            insert.Parameters.AddWithValue("$d", 12.340m);
+            insert.Parameters.AddWithValue("$x", new byte[] { 0, 7, 255 });
+            await insert.ExecuteNonQueryAsync();
+        }
+        var expected = new List<string>();
+        await using (var select = connection.CreateCommand())
+        {
+            select.CommandText = "SELECT t, i, b, d, x, n FROM r ORDER BY i DESC";
+            await using var reader = await select.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                expected.Add(string.Join('|', reader.GetString(0), reader.GetInt64(1), reader.GetBoolean(2), reader.GetDecimal(3), Convert.ToHexString((byte[])reader.GetValue(4)),
+                    reader.IsDBNull(5), reader.GetInt64(1) == -1 ? 0 : reader.GetInt32(2)));
+        }
+        var actual = new List<string>();
+        await using (var prepared = new SqlitePreparedCommand(connection, "SELECT t, i, b, d, x, n FROM r ORDER BY i DESC", 0))
+            await prepared.ReadAsync([], row => actual.Add(string.Join('|', row.GetString(0), row.GetInt64(1), row.GetBoolean(2), row.GetDecimal(3),
+                Convert.ToHexString(row.GetBytes(4)), row.IsNull(5), row.GetInt64(1) == -1 ? 0 : row.GetInt32(2))), CancellationToken.None);
+        Assert.Equal(2, expected.Count);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
     public async Task A_value_it_cannot_bind_is_refused_by_type()
     {
         await using var connection = new SqliteConnection(ConnectionString);

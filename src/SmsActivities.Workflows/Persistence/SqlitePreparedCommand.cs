@@ -23,12 +23,17 @@ public sealed class SqlitePreparedCommand : IAsyncDisposable
     private readonly sqlite3 _db;
     private readonly PreparedStatements.Statement _statement;
 
+    /// <summary>A statement run inside <paramref name="transaction"/>.</summary>
     public SqlitePreparedCommand(DbTransaction transaction, string sql, int parameters)
+        : this(transaction?.Connection ?? throw new ArgumentException("A SQLite transaction on an open connection is needed.", nameof(transaction)), sql, parameters)
     {
-        ArgumentNullException.ThrowIfNull(transaction);
-        var connection = transaction.Connection as SqliteConnection
-                         ?? throw new ArgumentException("A SQLite transaction on an open connection is needed.", nameof(transaction));
-        _db = connection.Handle ?? throw new InvalidOperationException("The SQLite connection is not open.");
+    }
+
+    /// <summary>A statement run on the open <paramref name="connection"/>, in whatever transaction it is (a read outside any).</summary>
+    public SqlitePreparedCommand(DbConnection connection, string sql, int parameters)
+    {
+        var sqlite = connection as SqliteConnection ?? throw new ArgumentException("A SQLite connection is needed.", nameof(connection));
+        _db = sqlite.Handle ?? throw new InvalidOperationException("The SQLite connection is not open.");
         _statement = PreparedStatements.Rent(_db, sql, parameters);
     }
 
@@ -49,8 +54,29 @@ public sealed class SqlitePreparedCommand : IAsyncDisposable
     public Task<object?> ScalarAsync(IReadOnlyList<object?> values, CancellationToken cancellationToken) =>
         Task.FromResult(Run(values, cancellationToken, firstValue: true));
 
-    /// <summary>Binds <paramref name="values"/>, steps the statement to its end and resets it; the first row's first column when asked.</summary>
+    /// <summary>Runs the statement and hands each row it returns to <paramref name="row"/>, in order.</summary>
+    public Task ReadAsync(IReadOnlyList<object?> values, Action<SqliteRow> row, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        Run(values, cancellationToken, row);
+        return Task.CompletedTask;
+    }
+
     private object? Run(IReadOnlyList<object?> values, CancellationToken cancellationToken, bool firstValue)
+    {
+        object? first = null;
+        var read = false;
+        Run(values, cancellationToken, firstValue ? row =>
+        {
+            if (read) return;
+            first = row.Value(0);
+            read = true;
+        } : null);
+        return first;
+    }
+
+    /// <summary>Binds <paramref name="values"/>, steps the statement to its end (each row to <paramref name="row"/>) and resets it.</summary>
+    private void Run(IReadOnlyList<object?> values, CancellationToken cancellationToken, Action<SqliteRow>? row)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var stmt = _statement.Handle;
@@ -59,17 +85,9 @@ public sealed class SqlitePreparedCommand : IAsyncDisposable
         try
         {
             for (var i = 0; i < values.Count; i++) SqliteValues.Bind(stmt, _statement.Parameters[i], values[i]);
-            object? first = null;
-            var read = false;
             int rc;
-            while ((rc = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
-            {
-                if (!firstValue || read) continue;
-                first = SqliteValues.Column(stmt, 0);
-                read = true;
-            }
+            while ((rc = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW) row?.Invoke(new SqliteRow(stmt));
             if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, _db);
-            return first;
         }
         finally
         {
@@ -84,4 +102,37 @@ public sealed class SqlitePreparedCommand : IAsyncDisposable
         PreparedStatements.Return(_db, _statement);
         return ValueTask.CompletedTask;
     }
+}
+
+/// <summary>The current row of a <see cref="SqlitePreparedCommand"/>, read as Microsoft.Data.Sqlite's data reader reads its columns.</summary>
+public readonly struct SqliteRow
+{
+    private readonly sqlite3_stmt _stmt;
+
+    internal SqliteRow(sqlite3_stmt stmt) => _stmt = stmt;
+
+    public bool IsNull(int column) => raw.sqlite3_column_type(_stmt, column) == raw.SQLITE_NULL;
+
+    /// <summary>INTEGER as long, REAL as double, TEXT as string, BLOB as bytes, NULL as null.</summary>
+    public object? Value(int column) => SqliteValues.Column(_stmt, column);
+
+    public string GetString(int column) => raw.sqlite3_column_text(_stmt, column).utf8_to_string();
+
+    public string? GetStringOrNull(int column) => IsNull(column) ? null : GetString(column);
+
+    public long GetInt64(int column) => raw.sqlite3_column_int64(_stmt, column);
+
+    public int GetInt32(int column) => checked((int)GetInt64(column));
+
+    public bool GetBoolean(int column) => GetInt64(column) != 0;
+
+    public byte[] GetBytes(int column) => raw.sqlite3_column_blob(_stmt, column).ToArray();
+
+    /// <summary>A decimal stored as the driver stores it (TEXT), or as a number.</summary>
+    public decimal GetDecimal(int column) => raw.sqlite3_column_type(_stmt, column) switch
+    {
+        raw.SQLITE_TEXT => decimal.Parse(GetString(column), NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture),
+        raw.SQLITE_INTEGER => GetInt64(column),
+        _ => (decimal)raw.sqlite3_column_double(_stmt, column),
+    };
 }

@@ -141,41 +141,55 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         ArgumentNullException.ThrowIfNull(recipients);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = db.Database.GetDbConnection().CreateCommand();
         var (records, outcomes, optOuts) = (StoreMap.For<SendRecordEntity>(db), StoreMap.For<SendOutcomeEntity>(db), StoreMap.For<OptOutEntity>(db));
+        var sqlite = DatabaseEngine.IsSqlite(db.Database);
+        // On SQLite a statement kept prepared (SqlitePreparedCommand) with the key and the numbers' JSON array as $p0, $p1.
+        await using var command = sqlite ? null : db.Database.GetDbConnection().CreateCommand();
+        var key = sqlite ? SqlitePreparedCommand.Placeholder(0) : "@key";
         string R(string property) => records.Column(property);
         // One UNION ALL, told apart by its first column: 0 a record, 1 the kept outputs, 2 an opted-out recipient.
         var sql = new StringBuilder()
             .Append("SELECT 0, ").Append(R(nameof(SendRecordEntity.Mobile))).Append(", ").Append(R(nameof(SendRecordEntity.Status))).Append(", ")
             .Append(R(nameof(SendRecordEntity.Vendor))).Append(", ").Append(R(nameof(SendRecordEntity.MessageId))).Append(", ").Append(R(nameof(SendRecordEntity.Error)))
-            .Append(", NULL FROM ").Append(records.Table).Append(" WHERE ").Append(R(nameof(SendRecordEntity.IdempotencyKey))).Append(" = @key")
+            .Append(", NULL FROM ").Append(records.Table).Append(" WHERE ").Append(R(nameof(SendRecordEntity.IdempotencyKey))).Append(" = ").Append(key)
             .Append(" UNION ALL SELECT 1, NULL, NULL, NULL, NULL, NULL, ").Append(outcomes.Column(nameof(SendOutcomeEntity.Outputs)))
-            .Append(" FROM ").Append(outcomes.Table).Append(" WHERE ").Append(outcomes.Column(nameof(SendOutcomeEntity.IdempotencyKey))).Append(" = @key");
-        command.Parameters.Add(records.Parameter(command, nameof(SendRecordEntity.IdempotencyKey), "@key", idempotencyKey));
+            .Append(" FROM ").Append(outcomes.Table).Append(" WHERE ").Append(outcomes.Column(nameof(SendOutcomeEntity.IdempotencyKey))).Append(" = ").Append(key);
+        command?.Parameters.Add(records.Parameter(command, nameof(SendRecordEntity.IdempotencyKey), key, idempotencyKey));
+        object?[] values = recipients.Count > 0 ? [idempotencyKey, StoreMap.JsonList(recipients)] : [idempotencyKey];
         if (recipients.Count > 0)
         {
             // The numbers as one parameter, whatever the campaign's size.
             var mobile = optOuts.Column(nameof(OptOutEntity.Mobile));
-            sql.Append(" UNION ALL SELECT 2, ").Append(mobile).Append(", NULL, NULL, NULL, NULL, NULL FROM ").Append(optOuts.Table).Append(" WHERE ").Append(mobile)
-                .Append(' ').Append(StoreMap.InList(db, command, "@mobiles", recipients));
+            sql.Append(" UNION ALL SELECT 2, ").Append(mobile).Append(", NULL, NULL, NULL, NULL, NULL FROM ").Append(optOuts.Table).Append(" WHERE ").Append(mobile).Append(' ')
+                .Append(command is null ? StoreMap.SqliteInList(SqlitePreparedCommand.Placeholder(1)) : StoreMap.InList(db, command, "@mobiles", recipients));
         }
-        command.CommandText = sql.ToString();
 
         var begun = new List<(string Mobile, string Status, string Vendor, string? MessageId, string? Error)>();
         byte[]? completed = null;
         var optedOut = new HashSet<string>(StringComparer.Ordinal);
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        void Row(long kind, string? mobile, string? status, string? vendor, string? messageId, string? error, byte[]? outputs)
         {
+            switch (kind)
+            {
+                case 0: begun.Add((mobile!, status!, vendor!, messageId, error)); break;
+                case 1: completed = outputs; break;
+                default: optedOut.Add(mobile!); break;
+            }
+        }
+        if (command is null)
+        {
+            await using var prepared = new SqlitePreparedCommand(db.Database.GetDbConnection(), sql.ToString(), values.Length);
+            await prepared.ReadAsync(values, row => Row(row.GetInt64(0), row.GetStringOrNull(1), row.GetStringOrNull(2), row.GetStringOrNull(3), row.GetStringOrNull(4),
+                row.GetStringOrNull(5), row.IsNull(6) ? null : row.GetBytes(6)), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            command.CommandText = sql.ToString();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                switch (Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture))
-                {
-                    case 0: begun.Add((reader.GetString(1), reader.GetString(2), reader.GetString(3), Text(4), Text(5))); break;
-                    case 1: completed = (byte[])reader.GetValue(6); break;
-                    default: optedOut.Add(reader.GetString(1)); break;
-                }
-            }
+                Row(Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture), Text(1), Text(2), Text(3), Text(4), Text(5),
+                    reader.IsDBNull(6) ? null : (byte[])reader.GetValue(6));
         }
 
         PriorSend<TOutputs>? prior = null;

@@ -50,8 +50,14 @@ internal sealed class StoreMap
         var postgres = Workflows.Persistence.DatabaseEngine.IsPostgres(db.Database);
         var list = command.CreateParameter();
         list.ParameterName = name;
-        list.Value = postgres ? values.ToArray() : System.Text.Json.JsonSerializer.Serialize(values);
+        list.Value = postgres ? values.ToArray() : JsonList(values);
         command.Parameters.Add(list);
-        return postgres ? $"= ANY({name})" : $"IN (SELECT value FROM json_each({name}))";
+        return postgres ? $"= ANY({name})" : SqliteInList(name);
     }
+
+    /// <summary>SQLite: <c>IN</c> the values of the JSON array bound as <paramref name="placeholder"/> (see <see cref="JsonList"/>).</summary>
+    public static string SqliteInList(string placeholder) => $"IN (SELECT value FROM json_each({placeholder}))";
+
+    /// <summary>Values as the JSON array <see cref="SqliteInList"/> reads.</summary>
+    public static string JsonList<T>(IReadOnlyCollection<T> values) => System.Text.Json.JsonSerializer.Serialize(values);
 }

@@ -22,6 +22,7 @@ public sealed class SqlitePreparedCommand : IAsyncDisposable
 {
     private readonly sqlite3 _db;
     private readonly PreparedStatements.Statement _statement;
+    private bool _disposed;
 
     /// <summary>A statement run inside <paramref name="transaction"/>.</summary>
     public SqlitePreparedCommand(DbTransaction transaction, string sql, int parameters)
@@ -46,13 +47,13 @@ public sealed class SqlitePreparedCommand : IAsyncDisposable
     /// <returns>The rows the statement changed.</returns>
     public Task<int> ExecuteAsync(IReadOnlyList<object?> values, CancellationToken cancellationToken)
     {
-        Run(values, cancellationToken, firstValue: false);
+        Run(values, cancellationToken, row: null);
         return Task.FromResult(raw.sqlite3_changes(_db));
     }
 
     /// <returns>The first column of the first row the statement returned (e.g. <c>RETURNING</c>), or null when none.</returns>
     public Task<object?> ScalarAsync(IReadOnlyList<object?> values, CancellationToken cancellationToken) =>
-        Task.FromResult(Run(values, cancellationToken, firstValue: true));
+        Task.FromResult(FirstValue(values, cancellationToken));
 
     /// <summary>Runs the statement and hands each row it returns to <paramref name="row"/>, in order.</summary>
     public Task ReadAsync(IReadOnlyList<object?> values, Action<SqliteRow> row, CancellationToken cancellationToken)
@@ -62,16 +63,16 @@ public sealed class SqlitePreparedCommand : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    private object? Run(IReadOnlyList<object?> values, CancellationToken cancellationToken, bool firstValue)
+    private object? FirstValue(IReadOnlyList<object?> values, CancellationToken cancellationToken)
     {
         object? first = null;
         var read = false;
-        Run(values, cancellationToken, firstValue ? row =>
+        Run(values, cancellationToken, row =>
         {
             if (read) return;
             first = row.Value(0);
             read = true;
-        } : null);
+        });
         return first;
     }
 
@@ -99,7 +100,12 @@ public sealed class SqlitePreparedCommand : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        PreparedStatements.Return(_db, _statement);
+        // Returned once: a statement put back twice could be lent to two commands at once.
+        if (!_disposed)
+        {
+            _disposed = true;
+            PreparedStatements.Return(_db, _statement);
+        }
         return ValueTask.CompletedTask;
     }
 }

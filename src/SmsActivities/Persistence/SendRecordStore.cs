@@ -142,10 +142,10 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var (records, outcomes, optOuts) = (StoreMap.For<SendRecordEntity>(db), StoreMap.For<SendOutcomeEntity>(db), StoreMap.For<OptOutEntity>(db));
-        var sqlite = DatabaseEngine.IsSqlite(db.Database);
-        // On SQLite a statement kept prepared (SqlitePreparedCommand) with the key and the numbers' JSON array as $p0, $p1.
-        await using var command = sqlite ? null : db.Database.GetDbConnection().CreateCommand();
-        var key = sqlite ? SqlitePreparedCommand.Placeholder(0) : "@key";
+        // On SQLite a statement kept prepared (SqlitePreparedCommand), elsewhere a command with named parameters.
+        await using var command = DatabaseEngine.IsSqlite(db.Database) ? null : db.Database.GetDbConnection().CreateCommand();
+        var parameters = new ReadParameters(db, command);
+        var key = parameters.Value(records, nameof(SendRecordEntity.IdempotencyKey), idempotencyKey);
         string R(string property) => records.Column(property);
         // One UNION ALL, told apart by its first column: 0 a record, 1 the kept outputs, 2 an opted-out recipient.
         var sql = new StringBuilder()
@@ -154,14 +154,12 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
             .Append(", NULL FROM ").Append(records.Table).Append(" WHERE ").Append(R(nameof(SendRecordEntity.IdempotencyKey))).Append(" = ").Append(key)
             .Append(" UNION ALL SELECT 1, NULL, NULL, NULL, NULL, NULL, ").Append(outcomes.Column(nameof(SendOutcomeEntity.Outputs)))
             .Append(" FROM ").Append(outcomes.Table).Append(" WHERE ").Append(outcomes.Column(nameof(SendOutcomeEntity.IdempotencyKey))).Append(" = ").Append(key);
-        command?.Parameters.Add(records.Parameter(command, nameof(SendRecordEntity.IdempotencyKey), key, idempotencyKey));
-        object?[] values = recipients.Count > 0 ? [idempotencyKey, StoreMap.JsonList(recipients)] : [idempotencyKey];
         if (recipients.Count > 0)
         {
             // The numbers as one parameter, whatever the campaign's size.
             var mobile = optOuts.Column(nameof(OptOutEntity.Mobile));
             sql.Append(" UNION ALL SELECT 2, ").Append(mobile).Append(", NULL, NULL, NULL, NULL, NULL FROM ").Append(optOuts.Table).Append(" WHERE ").Append(mobile).Append(' ')
-                .Append(command is null ? StoreMap.SqliteInList(SqlitePreparedCommand.Placeholder(1)) : StoreMap.InList(db, command, "@mobiles", recipients));
+                .Append(parameters.InList(recipients));
         }
 
         var begun = new List<(string Mobile, string Status, string Vendor, string? MessageId, string? Error)>();
@@ -178,8 +176,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         }
         if (command is null)
         {
-            await using var prepared = new SqlitePreparedCommand(db.Database.GetDbConnection(), sql.ToString(), values.Length);
-            await prepared.ReadAsync(values, row => Row(row.GetInt64(0), row.GetStringOrNull(1), row.GetStringOrNull(2), row.GetStringOrNull(3), row.GetStringOrNull(4),
+            await using var prepared = new SqlitePreparedCommand(db.Database.GetDbConnection(), sql.ToString(), parameters.Values.Count);
+            await prepared.ReadAsync(parameters.Values, row => Row(row.GetInt64(0), row.GetStringOrNull(1), row.GetStringOrNull(2), row.GetStringOrNull(3), row.GetStringOrNull(4),
                 row.GetStringOrNull(5), row.IsNull(6) ? null : row.GetBytes(6)), cancellationToken).ConfigureAwait(false);
         }
         else

@@ -72,17 +72,17 @@ public sealed class SendVoiceOtp : Activity
         var records = context.GetService<SendRecordStore>()!;
         // One key per execution: a retry of the same call is deduped by the vendor, a later resend in a loop is a new call.
         var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, context.ExecutionKey);
-        var prior = await records.FindAsync<VoiceOutputs>(key, ct);
-        if (prior?.Completed is { } completed)
+        var send = await SendOnce<VoiceOutputs>.FindAsync(records, SendOwner.Of(context, Id), key, [], ct);
+        if (send.Completed is { } completed)
         {
             // This execution already called (a crash came before the workflow committed): the code cannot be told again
             // and need not be; the challenge issued then stays the one to verify.
             await CompleteAsync(context, completed);
             return;
         }
-        if (prior is { InDoubt.Count: > 0 })
+        if (send.Interrupted)
         {
-            await records.MarkInDoubtAsync(key, ct);
+            await send.EndInDoubtAsync(ct);
             await FailAsync(context, "a previous call of this activity was interrupted; its outcome is unknown, so the number was not called again");
             return;
         }
@@ -99,7 +99,7 @@ public sealed class SendVoiceOtp : Activity
         using var span = SmsTelemetry.Source.StartActivity("sms.voice_otp", ActivityKind.Client);
         span?.SetTag("sms.vendor", sender.Vendor);
         var telemetry = context.GetService<SmsTelemetry>()!;
-        await records.BeginAsync(key, context.WorkflowInstanceId, Id, sender.Vendor, [mobile.E164], ct, definitionId: context.ExpressionContext.WorkflowDefinitionId);
+        await send.StartAsync(sender.Vendor, [mobile.E164], ct);
         RecipientResult result;
         try
         {
@@ -133,7 +133,7 @@ public sealed class SendVoiceOtp : Activity
         var outputs = result.Accepted
             ? new VoiceOutputs(result.MessageId, sender.Vendor, issue.Issued!.ExpiresAt, null, Sent)
             : new VoiceOutputs(null, sender.Vendor, null, error, Failed);
-        await records.CompleteAsync(key, [new SmsRecipientOutcome(mobile.E164, sender.Vendor, result.Accepted, result.MessageId, result.VendorCode, error, null, 1)], outputs, ct);
+        await send.CompleteAsync([new SmsRecipientOutcome(mobile.E164, sender.Vendor, result.Accepted, result.MessageId, result.VendorCode, error, null, 1)], outputs, ct);
         await CompleteAsync(context, outputs);
     }
 

@@ -96,18 +96,19 @@ public sealed class SendEmail : Activity
         var records = context.GetService<SendRecordStore>()!;
         var ct = context.CancellationToken;
         var key = ActivityInputs.IdempotencyKey(context.WorkflowInstanceId, Id, context.ExecutionKey);
-        var prior = await records.FindAsync<EmailOutputs>(key, ct);
-        if (prior?.Completed is { } completed)
+        var send = await SendOnce<EmailOutputs>.FindAsync(records, SendOwner.Of(context, Id), key, [], ct);
+        if (send.Completed is { } completed)
         {
             // This very execution already sent (a crash came before the workflow committed): replay what it completed with.
             await CompleteAsync(context, completed);
             return;
         }
-        if (prior is { InDoubt.Count: > 0 })
+        if (send.Interrupted)
         {
             // This execution died inside the vendor call before: whether those emails went out is unknown, and the
             // vendor has no idempotency key to dedupe a second post, so the workflow is told and decides.
-            await records.MarkInDoubtAsync(key, ct);
+            await send.EndInDoubtAsync(ct);
+            var prior = send.Prior!;
             var error = $"a previous send attempt of this activity was interrupted; its outcome is unknown for {prior.InDoubt.Count} recipient(s), which were not sent again";
             context.Log("SendEmail: " + error);
             await CompleteAsync(context, new EmailOutputs(prior.InDoubt.Select(a => new EmailRecipientResult(a, false, null, error) { InDoubt = true }).ToArray(), [], error, Unknown));
@@ -117,7 +118,7 @@ public sealed class SendEmail : Activity
         using var span = SmsTelemetry.Source.StartActivity("sms.email", ActivityKind.Client);
         span?.SetTag("sms.vendor", sender.Vendor);
         var addresses = message.To.Distinct(StringComparer.Ordinal).ToArray();
-        await records.BeginAsync(key, context.WorkflowInstanceId, Id, sender.Vendor, addresses, ct, definitionId: context.ExpressionContext.WorkflowDefinitionId);
+        await send.StartAsync(sender.Vendor, addresses, ct);
         EmailOutputs outputs;
         IReadOnlyList<SmsRecipientOutcome> outcomes;
         try
@@ -140,7 +141,7 @@ public sealed class SendEmail : Activity
             span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, error);
             context.GetService<SmsTelemetry>()?.RecordSent(sender.Vendor, "email", 0, addresses.Length);
         }
-        await records.CompleteAsync(key, outcomes, outputs, ct);
+        await send.CompleteAsync(outcomes, outputs, ct);
         await CompleteAsync(context, outputs);
     }
 

@@ -156,8 +156,8 @@ public sealed partial class SendSms : Activity
             var groupKey = split ? SendRecordStore.SendZoneKey(key, group.Key) : key;
             // One query before any vendor call: an earlier attempt under this key and the group's opted-out recipients (a
             // group that went nowhere, every recipient opted out, has its outputs kept without records and is found too).
-            var (prior, optedOut) = await records.LookUpAsync<SendOutputs>(groupKey, group.Recipients.Select(r => r.E164).ToArray(), ct);
-            if (prior?.Completed is { } completed)
+            var send = await SendOnce<SendOutputs>.FindAsync(records, SendOwner.Of(context, Id), groupKey, group.Recipients.Select(r => r.E164).ToArray(), ct);
+            if (send.Completed is { } completed)
             {
                 // This group was sent already (by an earlier wake-up, or by this very execution before a crash kept the
                 // workflow from committing): what it completed with is replayed, and no vendor is called.
@@ -165,14 +165,15 @@ public sealed partial class SendSms : Activity
                 continue;
             }
             var opensAt = window?.NextOpening(context.Now, group.Zones) ?? context.Now;
-            if (prior is null && opensAt > context.Now)
+            if (send.Prior is null && opensAt > context.Now)
             {
                 // Nothing was sent for this group yet: it waits for its window (a send already begun is finished at once).
                 held.Add((group, opensAt));
                 continue;
             }
-            var (outputs, recorded) = await SendAsync(context, message with { Recipients = group.Recipients }, groupKey, prior, optedOut, vendor, failover);
-            if (split && !recorded) await records.CompleteAsync(groupKey, [], outputs, ct);
+            var (outputs, recorded) = await SendAsync(context, message with { Recipients = group.Recipients }, send, vendor, failover);
+            // A group refused before any record was begun keeps its outputs, so a re-run finds it done with the others.
+            if (split && !recorded && send.Prior is null) await send.KeepUnsentAsync(outputs, ct);
             finished.Add((group, outputs));
         }
 
@@ -192,14 +193,15 @@ public sealed partial class SendSms : Activity
             router.Plan(message, vendor, failover), key, keys);
     }
 
-    /// <summary>Sends <paramref name="message"/> (one zone group, or the whole send) under <paramref name="key"/>, resuming an interrupted attempt.</summary>
-    /// <remarks><paramref name="optedOut"/>: those of its recipients on the opt-out list, found with <paramref name="prior"/>.</remarks>
-    private async Task<(SendOutputs Outputs, bool Recorded)> SendAsync(ActivityExecutionContext context, SmsMessage message, string key, PriorSend<SendOutputs>? prior,
-        IReadOnlySet<string> optedOut, string? vendor, IReadOnlyList<string> failover)
+    /// <summary>Sends <paramref name="message"/> (one zone group, or the whole send) as <paramref name="send"/>, resuming an interrupted attempt.</summary>
+    /// <returns>The outputs, and whether they were completed with records (false: refused before any was begun).</returns>
+    private async Task<(SendOutputs Outputs, bool Recorded)> SendAsync(ActivityExecutionContext context, SmsMessage message, SendOnce<SendOutputs> send,
+        string? vendor, IReadOnlyList<string> failover)
     {
         var router = context.GetService<SmsVendorRouter>()!;
         var records = context.GetService<SendRecordStore>()!;
         var ct = context.CancellationToken;
+        var (key, prior, optedOut) = (send.Key, send.Prior, send.OptedOut);
 
         var callerOrder = message.Recipients.Select(r => r.E164).ToArray();
         var toSend = message.Recipients.Where(r => !optedOut.Contains(r.E164)).ToArray();
@@ -209,7 +211,7 @@ public sealed partial class SendSms : Activity
 
         message = message with { Recipients = toSend, IdempotencyKey = key };
         // An execution of this send died before it completed (a crash before the workflow committed).
-        var resumed = prior is { Completed: null };
+        var resumed = send.Interrupted;
 
         OtpIssued? issued = null;
         if (context.Get(Otp) && !resumed)
@@ -252,13 +254,13 @@ public sealed partial class SendSms : Activity
         // the recipients found in doubt after an interruption (each batch's records are settled as it is answered).
         var settleAtEnd = new List<SmsRecipientOutcome>();
         HashSet<string> toAttempt;
-        BegunRecords? begun = null;
+        // Begun now, or (resumed) what the interrupted attempt left Pending marked in doubt.
+        var begun = await send.StartAsync(first.Vendor, toSend.Select(r => r.E164).ToArray(), ct, batched);
         if (resumed)
         {
             // Recipients whose batch was answered keep that answer; those of the batch that was inside the vendor call are
             // in doubt (sending again could message them twice: not every vendor dedupes), and the workflow is told; those
             // whose batch was never handed to a vendor are sent now.
-            await records.MarkInDoubtAsync(key, ct);
             const string interrupted = "a previous attempt of this send was interrupted inside the vendor call: the outcome is unknown, so it was not sent again";
             outcomes.AddRange(prior!.Settled);
             settleAtEnd.AddRange(prior.InDoubt.Select(m => new SmsRecipientOutcome(m, first.Vendor, false, null, null, interrupted, null, 1, InDoubt: true)));
@@ -267,12 +269,7 @@ public sealed partial class SendSms : Activity
             toAttempt = prior.NeverAttempted.Concat(toSend.Select(r => r.E164).Where(m => !known.Contains(m))).ToHashSet(StringComparer.Ordinal);
             context.Log($"SendSms resumed after an interruption: {prior.Settled.Count} recipient(s) answered before, {prior.InDoubt.Count} in doubt, {toAttempt.Count} never attempted");
         }
-        else
-        {
-            begun = await records.BeginAsync(key, context.WorkflowInstanceId, Id, first.Vendor, toSend.Select(r => r.E164).ToArray(), ct, batched,
-                context.ExpressionContext.WorkflowDefinitionId);
-            toAttempt = toSend.Select(r => r.E164).ToHashSet(StringComparer.Ordinal);
-        }
+        else toAttempt = toSend.Select(r => r.E164).ToHashSet(StringComparer.Ordinal);
 
         // Each batch keeps its index (part of its vendor idempotency key) whether or not an interruption already settled it.
         var batches = toSend.Chunk(batchSize)
@@ -336,7 +333,7 @@ public sealed partial class SendSms : Activity
             issued is not null && routed.AcceptedCount + routed.InDoubtCount > 0 ? issued.ExpiresAt : null,
             routed.InDoubtCount > 0 ? Unknown : routed.AcceptedCount == 0 ? Failed : routed.FailedCount > 0 || skipped.Length > 0 ? PartiallySent : Sent,
             context.Now);
-        await records.CompleteAsync(key, settleAtEnd, outputs, ct);
+        await send.CompleteAsync(settleAtEnd, outputs, ct);
         return (outputs, true);
     }
 

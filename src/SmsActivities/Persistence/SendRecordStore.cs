@@ -26,7 +26,7 @@ public sealed record InDoubtSettlement(DeliveryReport Report, long RecordId, str
 /// <summary>A recipient's record when a failover after a failed report was asked for (see <see cref="SendRecordStore.BeginFailoverAsync"/>).</summary>
 public sealed record FailoverStart(long RecordId, bool Begun, string Vendor, string Status, string? MessageId, string? Error, string? VendorCode, decimal? Fee, int Attempts);
 
-/// <summary>See <see cref="SendRecordStore.FindAsync{TOutputs}"/>.</summary>
+/// <summary>See <see cref="SendRecordStore.LookUpAsync{TOutputs}"/>.</summary>
 public sealed record PriorSend<TOutputs>(IReadOnlyList<string> InDoubt, TOutputs? Completed) where TOutputs : class
 {
     /// <summary>Recipients of an interrupted batched send whose batch had already been answered (accepted or refused).</summary>
@@ -122,18 +122,12 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     }
 
     /// <summary>
-    /// What an earlier execution with this idempotency key left behind: null when there was none; otherwise either
-    /// the outputs it completed with (<see cref="PriorSend{TOutputs}.Completed"/>, to be replayed without calling any
-    /// vendor) or, when it began but never completed (the process died inside the vendor call), the recipients whose
-    /// fate is unknown.
-    /// </summary>
-    public async Task<PriorSend<TOutputs>?> FindAsync<TOutputs>(string idempotencyKey, CancellationToken cancellationToken) where TOutputs : class =>
-        (await LookUpAsync<TOutputs>(idempotencyKey, [], cancellationToken).ConfigureAwait(false)).Prior;
-
-    /// <summary>
-    /// Everything a send reads before it calls a vendor, in one query: what an earlier execution with this key left
-    /// (as <see cref="FindAsync{TOutputs}"/>; also the outputs a send kept without records, when nothing went out because
-    /// every recipient had opted out) and which of <paramref name="recipients"/> are on the opt-out list.
+    /// Everything a send reads before it calls a vendor, in one query: what an earlier execution with this idempotency
+    /// key left behind (null when there was none; otherwise either the outputs it completed with,
+    /// <see cref="PriorSend{TOutputs}.Completed"/>, to be replayed without calling any vendor, also those a send kept
+    /// without records when nothing went out because every recipient had opted out; or, when it began but never
+    /// completed, the process dying inside the vendor call, the recipients whose fate is unknown) and which of
+    /// <paramref name="recipients"/> are on the opt-out list.
     /// </summary>
     public async Task<SendLookup<TOutputs>> LookUpAsync<TOutputs>(string idempotencyKey, IReadOnlyCollection<string> recipients, CancellationToken cancellationToken)
         where TOutputs : class

@@ -107,7 +107,7 @@ public sealed class SendRecordStoreTests
         }
 
         // The process died inside the second batch's call: its recipients are in doubt, the rest never attempted.
-        var prior = await store.FindAsync<object>("campaign-1", default);
+        var prior = (await store.LookUpAsync<object>("campaign-1", [], default)).Prior;
         Assert.NotNull(prior);
         Assert.Null(prior.Completed);
         Assert.Equal(mobiles[200..400], prior.InDoubt.Order());
@@ -128,7 +128,7 @@ public sealed class SendRecordStoreTests
             Assert.True(rows[mobiles[200]] is { Status: SendRecordStatus.InDoubt, Error: "interrupted" }, $"in-doubt record: {rows[mobiles[200]].Status} {rows[mobiles[200]].Error}");
             Assert.Equal(1, await db.SendOutcomes.CountAsync(o => o.IdempotencyKey == "campaign-1"));
         }
-        Assert.NotNull((await store.FindAsync<object>("campaign-1", default))?.Completed);
+        Assert.NotNull((await store.LookUpAsync<object>("campaign-1", [], default)).Prior?.Completed);
     }
 
     [Theory]

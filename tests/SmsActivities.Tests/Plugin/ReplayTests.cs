@@ -92,9 +92,9 @@ public sealed partial class ReplayTests
         var stored = await bed.WithDbAsync(db => db.SendOutcomes.AsNoTracking().ToDictionaryAsync(o => o.IdempotencyKey, o => o.Outputs));
         Assert.Equal((byte)'{', stored["kept-small"][0]);
         Assert.Equal([0x1f, 0x8b], stored["kept-large"][..2]);
-        Assert.Equal(1, (await store.FindAsync<JsonObject>("kept-small", CancellationToken.None))!.Completed!["sentCount"]!.GetValue<int>());
-        Assert.Equal(200, (await store.FindAsync<JsonObject>("kept-large", CancellationToken.None))!.Completed!["results"]!.AsArray().Count);
-        Assert.Equal(7, (await store.FindAsync<JsonObject>("kept-old", CancellationToken.None))!.Completed!["sentCount"]!.GetValue<int>());
+        Assert.Equal(1, (await store.LookUpAsync<JsonObject>("kept-small", [], CancellationToken.None)).Prior!.Completed!["sentCount"]!.GetValue<int>());
+        Assert.Equal(200, (await store.LookUpAsync<JsonObject>("kept-large", [], CancellationToken.None)).Prior!.Completed!["results"]!.AsArray().Count);
+        Assert.Equal(7, (await store.LookUpAsync<JsonObject>("kept-old", [], CancellationToken.None)).Prior!.Completed!["sentCount"]!.GetValue<int>());
     }
 
     [Fact]

@@ -254,5 +254,27 @@ internal sealed class InsightDelta
             c.Value.Count, c.Value.Replies, c.Value.OptOuts, c.Value.Failovers, c.Value.FeeUnits, c.Value.FirstTicks, c.Value.LastTicks, c.Value.LastReportTicks,
         }).ToArray();
         await batch.RowsAsync(map, head, columns, rows, tail, cancellationToken).ConfigureAwait(false);
+        await DeleteEmptiedAsync(batch, map, ordered.Where(c => c.Value.FirstTicks == long.MaxValue), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Deletes those of <paramref name="drained"/> (cells records were only taken out of) whose sums are all zero now.
+    /// Kept, they would be a row per send left for nothing: every send's Queued cell empties when the send settles.
+    /// Inside the writer's transaction, after its upserts: a writer adding to the cell meanwhile either comes first (the
+    /// sums are not zero) or re-inserts it.
+    /// </summary>
+    private static Task<int> DeleteEmptiedAsync(SqlBatch batch, StoreMap map, IEnumerable<KeyValuePair<CellKey, CellSums>> drained, CancellationToken cancellationToken)
+    {
+        var rows = drained.Select(c => new object?[]
+        {
+            c.Key.InstanceId, c.Key.Minute, c.Key.DefinitionId, c.Key.ActivityId, c.Key.Vendor, c.Key.Status, c.Key.DeliveryStatus, c.Key.Code, c.Key.LatencyBucket,
+        }).ToArray();
+        if (rows.Length == 0) return Task.FromResult(0);
+        var empty = string.Join(" AND ", SumColumns.Select(c => $"c.{map.Column(c)} = 0"));
+        // The VALUES columns are named column1, column2… (the key columns in order) by SQLite and PostgreSQL alike.
+        var head = $"DELETE FROM {map.Table} AS c USING (VALUES ";
+        var tail = $") AS v WHERE {string.Join(" AND ", KeyColumns.Select((k, i) => $"c.{map.Column(k)} = v.column{i + 1}"))} AND {empty}";
+        var sqliteRow = $"DELETE FROM {map.Table} AS c WHERE {string.Join(" AND ", KeyColumns.Select((k, i) => $"c.{map.Column(k)} = {SqlitePreparedCommand.Placeholder(i)}"))} AND {empty}";
+        return batch.RowsAsync(map, head, KeyColumns, rows, tail, cancellationToken, sqliteRow);
     }
 }

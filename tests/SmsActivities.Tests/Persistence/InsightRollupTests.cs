@@ -350,6 +350,9 @@ public sealed class InsightRollupTests
             .Order(StringComparer.Ordinal).ToArray();
         var cells = await context.InsightCells.AsNoTracking().ToListAsync();
         Assert.True(cells.All(c => c.Count >= 0 && c.Replies >= 0 && c.OptOuts >= 0 && c.FeeUnits >= 0), $"{when}: a cell went negative");
+        // Every send's Queued cell empties when it settles: an emptied cell is deleted, not left as a row per send.
+        var emptied = cells.Where(c => c is { Count: 0, Replies: 0, OptOuts: 0, Failovers: 0, FeeUnits: 0 }).Select(c => $"{c.InstanceId}/{c.ActivityId}/{c.Vendor}/{c.Status}").ToArray();
+        Assert.True(emptied.Length == 0, $"{when}: emptied cells left: {string.Join(", ", emptied)}");
         var actual = cells.Where(c => c.Count > 0)
             .GroupBy(c => $"{c.InstanceId}/{c.ActivityId}/{c.Vendor}/{c.Status}/{c.DeliveryStatus}/{c.Code}/{c.LatencyBucket}")
             .Select(g => $"{g.Key}: {g.Sum(c => c.Count)} replies {g.Sum(c => c.Replies)} opt-outs {g.Sum(c => c.OptOuts)} failovers {g.Sum(c => c.Failovers)} fees {g.Sum(c => c.FeeUnits) / InsightCellEntity.FeeScale:0.########}")

@@ -14,7 +14,9 @@ namespace SmsActivities.Activities;
 /// recipients still Pending are marked in doubt and never sent again;</item>
 /// <item><b>begin</b>: otherwise one record per recipient is committed before any vendor is called (<see cref="StartAsync"/>
 /// does this step or the one before);</item>
-/// <item><b>call</b>: the activity's own;</item>
+/// <item><b>call</b>: the activity's own; a send too large for one vendor call goes batch by batch, each batch's
+/// records marked Pending just before its call (<see cref="StartBatchAsync"/>) and settled just after it
+/// (<see cref="SettleBatchAsync"/>), so a crash leaves in doubt only the batches inside a call;</item>
 /// <item><b>complete</b> (<see cref="CompleteAsync"/>): the records settled with the vendors' answers and the outputs kept
 /// for step 2, in one transaction.</item>
 /// </list>
@@ -26,6 +28,8 @@ internal sealed class SendOnce<TOutputs> where TOutputs : class
     private readonly SendRecordStore records;
     private readonly SendOwner owner;
     private Stage stage;
+    private BegunRecords? begun;
+    private IReadOnlyDictionary<string, long>? recordIds;
 
     private SendOnce(SendRecordStore records, SendOwner owner, string key, SendLookup<TOutputs> found)
     {
@@ -65,16 +69,44 @@ internal sealed class SendOnce<TOutputs> where TOutputs : class
     /// (what it never handed to a vendor may still be sent); otherwise <paramref name="recipients"/>' records are begun,
     /// Queued when <paramref name="batched"/> (each batch is then started and settled on its own), else Pending.
     /// </summary>
-    /// <returns>The records begun when the database told their ids (see <see cref="SendRecordStore.BeginAsync"/>); null otherwise.</returns>
-    public async Task<BegunRecords?> StartAsync(string vendor, IReadOnlyList<string> recipients, CancellationToken cancellationToken, bool batched = false)
+    public async Task StartAsync(string vendor, IReadOnlyList<string> recipients, CancellationToken cancellationToken, bool batched = false)
     {
         Advance(Stage.Found, Stage.Started);
-        if (Interrupted)
-        {
-            await records.MarkInDoubtAsync(Key, cancellationToken).ConfigureAwait(false);
-            return null;
-        }
-        return await records.BeginAsync(Key, owner.InstanceId, owner.ActivityId, vendor, recipients, cancellationToken, batched, owner.DefinitionId).ConfigureAwait(false);
+        if (Interrupted) await records.MarkInDoubtAsync(Key, cancellationToken).ConfigureAwait(false);
+        // With the ids the database told (a batched begin on SQLite), its batches are settled without reading them back.
+        else begun = await records.BeginAsync(Key, owner.InstanceId, owner.ActivityId, vendor, recipients, cancellationToken, batched, owner.DefinitionId).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// For a send going batch by batch, once started: its record ids by mobile, as the begin told them or, after an
+    /// interruption (or where the database does not tell them), read once; its batches' writes then go by id.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long>> RecordIdsAsync(CancellationToken cancellationToken)
+    {
+        Require(Stage.Started);
+        return recordIds ??= begun?.Ids ?? await records.RecordIdsAsync(Key, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Marks one batch's Queued records Pending, committed just before the batch is handed to a vendor. False: another
+    /// run of the send started some of them first, and only that run may hand them to a vendor.
+    /// </summary>
+    public Task<bool> StartBatchAsync(IReadOnlyList<long> batch, CancellationToken cancellationToken)
+    {
+        Require(Stage.Started);
+        return records.StartBatchAsync(batch, cancellationToken);
+    }
+
+    /// <summary>
+    /// Settles the records of a batch just answered (<see cref="RecordIdsAsync"/> read first): without reading them back
+    /// when this execution began them, else by id.
+    /// </summary>
+    public Task SettleBatchAsync(IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        Require(Stage.Started);
+        if (begun is not null) return records.SettleStartedAsync(begun, outcomes, cancellationToken);
+        return records.SettleAsync(Key, recordIds ?? throw new InvalidOperationException($"send {Key}: record ids not read before a batch settled"), outcomes,
+            cancellationToken);
     }
 
     /// <summary>
@@ -114,6 +146,11 @@ internal sealed class SendOnce<TOutputs> where TOutputs : class
         if (Completed is not null) throw new InvalidOperationException($"send {Key} completed in an earlier execution: replay its outputs, do not send again");
         if (stage != from) throw new InvalidOperationException($"send {Key} is {stage}: it goes {to} only when {from}");
         stage = to;
+    }
+
+    private void Require(Stage current)
+    {
+        if (stage != current) throw new InvalidOperationException($"send {Key} is {stage}: its batches are sent only when {current}");
     }
 }
 

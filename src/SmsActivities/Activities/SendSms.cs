@@ -199,7 +199,6 @@ public sealed partial class SendSms : Activity
         string? vendor, IReadOnlyList<string> failover)
     {
         var router = context.GetService<SmsVendorRouter>()!;
-        var records = context.GetService<SendRecordStore>()!;
         var ct = context.CancellationToken;
         var (key, prior, optedOut) = (send.Key, send.Prior, send.OptedOut);
 
@@ -255,7 +254,7 @@ public sealed partial class SendSms : Activity
         var settleAtEnd = new List<SmsRecipientOutcome>();
         HashSet<string> toAttempt;
         // Begun now, or (resumed) what the interrupted attempt left Pending marked in doubt.
-        var begun = await send.StartAsync(first.Vendor, toSend.Select(r => r.E164).ToArray(), ct, batched);
+        await send.StartAsync(first.Vendor, toSend.Select(r => r.E164).ToArray(), ct, batched);
         if (resumed)
         {
             // Recipients whose batch was answered keep that answer; those of the batch that was inside the vendor call are
@@ -275,7 +274,7 @@ public sealed partial class SendSms : Activity
         var batches = toSend.Chunk(batchSize)
             .Select((chunk, index) => (Index: index, Recipients: chunk.Where(r => toAttempt.Contains(r.E164)).ToArray()))
             .Where(b => b.Recipients.Length > 0).ToArray();
-        var ids = batched && batches.Length > 0 ? begun?.Ids ?? await records.RecordIdsAsync(key, ct) : null;
+        var ids = batched && batches.Length > 0 ? await send.RecordIdsAsync(ct) : null;
         var answers = new IReadOnlyList<SmsRecipientOutcome>[batches.Length];
         async ValueTask SendBatchAsync(int i)
         {
@@ -283,7 +282,7 @@ public sealed partial class SendSms : Activity
             // Marked Pending in a commit of its own just before the call: a crash after it reports this batch in doubt,
             // one before it leaves the batch never attempted, to be sent on the re-run. A batch another run started
             // first is in that run's hands (sending it here too could reach each recipient twice): in doubt here.
-            if (ids is not null && !await records.StartBatchAsync(RecordIds(ids, batch), ct))
+            if (ids is not null && !await send.StartBatchAsync(RecordIds(ids, batch), ct))
             {
                 answers[i] = batch.Select(r => new SmsRecipientOutcome(r.E164, first.Vendor, false, null, null, StartedElsewhere, null, 1, InDoubt: true)).ToArray();
                 return;
@@ -300,9 +299,7 @@ public sealed partial class SendSms : Activity
             }
             // A vendor could echo the text in an error: the code is blanked out of everything kept, records included.
             if (issued is not null) answered = new RoutedSendResult(answered.Recipients.Select(r => r with { Error = Scrub(r.Error, issued) }).ToArray());
-            // Records this execution began and has just started are settled without being read back.
-            if (begun is not null) await records.SettleStartedAsync(begun, answered.Recipients, ct);
-            else if (ids is not null) await records.SettleAsync(key, ids, answered.Recipients, ct);
+            if (ids is not null) await send.SettleBatchAsync(answered.Recipients, ct);
             answers[i] = answered.Recipients;
         }
         // A campaign's batches go out side by side, as many at once as the first vendor allows, each with its own Pending

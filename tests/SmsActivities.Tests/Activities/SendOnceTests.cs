@@ -55,7 +55,7 @@ public sealed class SendOnceTests
         var rerun = await SendOnce<Outputs>.FindAsync(records, Owner, "key-2", mobiles, default);
         Assert.True(rerun.Interrupted);
         Assert.Equal(mobiles, rerun.Prior!.InDoubt.Order());
-        Assert.Null(await rerun.StartAsync("tencent", mobiles, default));
+        await rerun.StartAsync("tencent", mobiles, default);
         await using (var db = await database.Factory.CreateDbContextAsync())
         {
             var rows = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == "key-2").ToListAsync();
@@ -69,6 +69,40 @@ public sealed class SendOnceTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => voice.StartAsync("tencent", mobiles, default));
         var fresh = await SendOnce<Outputs>.FindAsync(records, Owner, "key-3", [], default);
         await Assert.ThrowsAsync<InvalidOperationException>(() => fresh.EndInDoubtAsync(default));
+    }
+
+    [Fact]
+    public async Task A_batched_send_starts_and_settles_batch_by_batch_and_a_rerun_goes_on_with_the_batches_never_started()
+    {
+        await using var database = await TestDatabase.CreateAsync(postgres: false);
+        var records = new SendRecordStore(database.Factory, Time);
+        var mobiles = Enumerable.Range(0, 6).Select(i => $"+86139000000{i:D2}").ToArray();
+        var first = await SendOnce<Outputs>.FindAsync(records, Owner, "campaign", mobiles, default);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => first.RecordIdsAsync(default));
+        await first.StartAsync("yunpian", mobiles, default, batched: true);
+        var ids = await first.RecordIdsAsync(default);
+        Assert.Equal(await records.RecordIdsAsync("campaign", default), ids);
+
+        Assert.True(await first.StartBatchAsync(mobiles[..3].Select(m => ids[m]).ToArray(), default));
+        await first.SettleBatchAsync(mobiles[..3].Select((m, i) => new SmsRecipientOutcome(m, "yunpian", true, $"m-{i}", "0", null, null, 1)).ToArray(), default);
+        Assert.True(await first.StartBatchAsync(mobiles[3..5].Select(m => ids[m]).ToArray(), default));
+        // The process dies inside the second batch's call; the third batch was never started.
+
+        var rerun = await SendOnce<Outputs>.FindAsync(records, Owner, "campaign", mobiles, default);
+        Assert.True(rerun.Interrupted);
+        Assert.Equal(mobiles[3..5], rerun.Prior!.InDoubt.Order());
+        Assert.Equal([mobiles[5]], rerun.Prior.NeverAttempted);
+        await rerun.StartAsync("yunpian", mobiles, default, batched: true);
+        var read = await rerun.RecordIdsAsync(default);
+        Assert.Equal(ids, read);
+        // A batch the first run started is not handed to a vendor again.
+        Assert.False(await rerun.StartBatchAsync([read[mobiles[3]]], default));
+        Assert.True(await rerun.StartBatchAsync([read[mobiles[5]]], default));
+        await rerun.SettleBatchAsync([new SmsRecipientOutcome(mobiles[5], "yunpian", false, null, "53", "blacklisted", null, 1)], default);
+        await using var db = await database.Factory.CreateDbContextAsync();
+        var status = await db.SendRecords.AsNoTracking().Where(r => r.IdempotencyKey == "campaign").ToDictionaryAsync(r => r.Mobile, r => r.Status);
+        Assert.Equal([SendRecordStatus.Accepted, SendRecordStatus.Accepted, SendRecordStatus.Accepted, SendRecordStatus.InDoubt, SendRecordStatus.InDoubt, SendRecordStatus.Rejected],
+            mobiles.Select(m => status[m]));
     }
 
     [Fact]

@@ -173,7 +173,7 @@ public sealed partial class SendSms : Activity
             }
             var (outputs, recorded) = await SendAsync(context, message with { Recipients = group.Recipients }, send, vendor, failover);
             // A group refused before any record was begun keeps its outputs, so a re-run finds it done with the others.
-            if (split && !recorded && send.Prior is null) await send.KeepUnsentAsync(outputs, ct);
+            if (split && !recorded) await send.KeepUnsentAsync(outputs, ct);
             finished.Add((group, outputs));
         }
 
@@ -206,11 +206,12 @@ public sealed partial class SendSms : Activity
         var toSend = message.Recipients.Where(r => !optedOut.Contains(r.E164)).ToArray();
         var skipped = message.Recipients.Where(r => optedOut.Contains(r.E164))
             .Select(r => new SmsSendResult(r.E164, null, false, null, null, "opted out", null, OptedOut: true)).ToArray();
-        if (toSend.Length == 0) return (Refused(context, "every recipient is on the opt-out list", skipped), false);
-
-        message = message with { Recipients = toSend, IdempotencyKey = key };
         // An execution of this send died before it completed (a crash before the workflow committed).
         var resumed = send.Interrupted;
+        // Opted out since an interrupted attempt may still have reached them: that attempt is finished below (in doubt) all the same.
+        if (toSend.Length == 0 && !resumed) return (Refused(context, "every recipient is on the opt-out list", skipped), false);
+
+        message = message with { Recipients = toSend, IdempotencyKey = key };
 
         OtpIssued? issued = null;
         if (context.Get(Otp) && !resumed)

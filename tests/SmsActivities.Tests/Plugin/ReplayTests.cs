@@ -162,6 +162,24 @@ public sealed partial class ReplayTests
         Assert.Equal(SendRecordStatus.InDoubt, (await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().SingleAsync())).Status);
     }
 
+    /// <summary>
+    /// The recipient opts out while the interrupted call is at the vendor: the re-run must still report the send in doubt
+    /// (the vendor may have sent it), not as skipped for the opt-out, and mark its record so.
+    /// </summary>
+    [Fact]
+    public async Task A_send_that_died_inside_the_vendor_call_is_in_doubt_even_when_its_recipient_opted_out_since()
+    {
+        var (bed, instanceId) = await RunWithCrashInsideVendorCallAsync("doubt-opted-out", new SendSms { Vendor = new("tencent"), Recipients = new(A), Text = new("hi") },
+            b => b.Tencent.Faults, b => b.TencentSends().Count, whileHeld: b => b.Services.GetRequiredService<OptOut.OptOutList>().AddAsync(A, "STOP", "tencent"));
+        await using var _ = bed;
+
+        Assert.Equal([SendSms.Unknown], await bed.OutcomesAsync(instanceId, "send"));
+        var outputs = await bed.OutputsAsync(instanceId, "send");
+        Assert.Equal([A], outputs["InDoubtRecipients"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Single(bed.TencentSends());
+        Assert.Equal(SendRecordStatus.InDoubt, (await bed.WithDbAsync(db => db.SendRecords.AsNoTracking().SingleAsync())).Status);
+    }
+
     [Fact]
     public async Task A_campaign_that_died_in_its_second_batch_resends_no_accepted_batch_sends_the_batches_never_attempted_and_doubts_only_the_one_in_flight()
     {
@@ -240,7 +258,8 @@ public sealed partial class ReplayTests
     /// the retried delivery then executes the send again with the same key.
     /// </summary>
     private static async Task<(PluginTestBed Bed, string InstanceId)> RunWithCrashInsideVendorCallAsync(
-        string id, Activity send, Func<PluginTestBed, EmulatorFaults> faults, Func<PluginTestBed, int> callsMade, int afterCalls = 0, IDictionary<string, string?>? settings = null)
+        string id, Activity send, Func<PluginTestBed, EmulatorFaults> faults, Func<PluginTestBed, int> callsMade, int afterCalls = 0, IDictionary<string, string?>? settings = null,
+        Func<PluginTestBed, Task>? whileHeld = null)
     {
         var bed = await PluginTestBed.StartAsync([SendThenCrash(id, send)], settings, configureRuntime: o =>
         {
@@ -255,6 +274,7 @@ public sealed partial class ReplayTests
         var run = bed.Runtime.SendStimulusAsync(new Stimulus("Elsa.Event", new JsonObject { ["eventName"] = "go" }), crash.Token);
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (callsMade(bed) <= afterCalls && DateTime.UtcNow < deadline) await Task.Delay(10);
+        if (whileHeld is not null) await whileHeld(bed);
         await crash.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
         await bed.WaitForFinishAsync(started.InstanceId);

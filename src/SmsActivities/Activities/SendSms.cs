@@ -149,6 +149,7 @@ public sealed partial class SendSms : Activity
         // One group (no window, one zone, a given zone, or OTP) keeps the execution's own key; several send under a key
         // each, so each group's records tell whether it was sent and a re-run sends only the groups that were not.
         var split = groups.Count > 1;
+        var owner = SendOwner.Of(context, Id);
         var finished = new List<(ZoneGroup Group, SendOutputs Outputs)>();
         var held = new List<(ZoneGroup Group, DateTimeOffset OpensAt)>();
         foreach (var group in groups)
@@ -156,7 +157,7 @@ public sealed partial class SendSms : Activity
             var groupKey = split ? SendRecordStore.SendZoneKey(key, group.Key) : key;
             // One query before any vendor call: an earlier attempt under this key and the group's opted-out recipients (a
             // group that went nowhere, every recipient opted out, has its outputs kept without records and is found too).
-            var send = await SendOnce<SendOutputs>.FindAsync(records, SendOwner.Of(context, Id), groupKey, group.Recipients.Select(r => r.E164).ToArray(), ct);
+            var send = await SendOnce<SendOutputs>.FindAsync(records, owner, groupKey, group.Recipients.Select(r => r.E164).ToArray(), ct);
             if (send.Completed is { } completed)
             {
                 // This group was sent already (by an earlier wake-up, or by this very execution before a crash kept the

@@ -248,14 +248,18 @@ internal sealed class InsightDelta
             .ThenBy(c => c.Key.DefinitionId, StringComparer.Ordinal).ThenBy(c => c.Key.ActivityId, StringComparer.Ordinal)
             .ThenBy(c => c.Key.Vendor, StringComparer.Ordinal).ThenBy(c => c.Key.Status, StringComparer.Ordinal)
             .ThenBy(c => c.Key.DeliveryStatus, StringComparer.Ordinal).ThenBy(c => c.Key.Code, StringComparer.Ordinal).ThenBy(c => c.Key.LatencyBucket);
-        var rows = ordered.Select(c => new object?[]
-        {
-            c.Key.InstanceId, c.Key.Minute, c.Key.DefinitionId, c.Key.ActivityId, c.Key.Vendor, c.Key.Status, c.Key.DeliveryStatus, c.Key.Code, c.Key.LatencyBucket,
+        var rows = ordered.Select(c => (object?[])
+        [
+            .. KeyValues(c.Key),
             c.Value.Count, c.Value.Replies, c.Value.OptOuts, c.Value.Failovers, c.Value.FeeUnits, c.Value.FirstTicks, c.Value.LastTicks, c.Value.LastReportTicks,
-        }).ToArray();
+        ]).ToArray();
         await batch.RowsAsync(map, head, columns, rows, tail, cancellationToken).ConfigureAwait(false);
         await DeleteEmptiedAsync(batch, map, ordered.Where(c => c.Value.FirstTicks == long.MaxValue), cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>A cell's key as the values of <see cref="KeyColumns"/>, in that order.</summary>
+    private static object?[] KeyValues(CellKey key) =>
+        [key.InstanceId, key.Minute, key.DefinitionId, key.ActivityId, key.Vendor, key.Status, key.DeliveryStatus, key.Code, key.LatencyBucket];
 
     /// <summary>
     /// Deletes those of <paramref name="drained"/> (cells records were only taken out of) whose sums are all zero now.
@@ -265,10 +269,7 @@ internal sealed class InsightDelta
     /// </summary>
     private static Task<int> DeleteEmptiedAsync(SqlBatch batch, StoreMap map, IEnumerable<KeyValuePair<CellKey, CellSums>> drained, CancellationToken cancellationToken)
     {
-        var rows = drained.Select(c => new object?[]
-        {
-            c.Key.InstanceId, c.Key.Minute, c.Key.DefinitionId, c.Key.ActivityId, c.Key.Vendor, c.Key.Status, c.Key.DeliveryStatus, c.Key.Code, c.Key.LatencyBucket,
-        }).ToArray();
+        var rows = drained.Select(c => KeyValues(c.Key)).ToArray();
         if (rows.Length == 0) return Task.FromResult(0);
         var empty = string.Join(" AND ", SumColumns.Select(c => $"c.{map.Column(c)} = 0"));
         // The VALUES columns are named column1, column2… (the key columns in order) by SQLite and PostgreSQL alike.

@@ -97,11 +97,11 @@ internal static class SmsBenchmarks
             ["Vendors:Tencent:MaxRetryAttempts"] = "0",
             ["Vendors:Tencent:AttemptTimeout"] = "00:00:30",
             ["Vendors:Tencent:MaxConcurrentCalls"] = vendorConcurrency.ToString(CultureInfo.InvariantCulture),
-            ["SmsActivities:ConnectionString"] = $"Data Source={Path.Combine(folder, "sms.db")}",
             ["SmsActivities:Webhooks:Token"] = Token,
             ["SmsActivities:MaxRecipientsPerSend"] = stateSizes.Append(campaignSize).Append(1).Max().ToString(CultureInfo.InvariantCulture),
         })
-            // A setting tried without a rebuild, e.g. Workflows__Runtime__DispatchBatchSize=200 or SmsActivities__Inbox__BatchSize=5.
+            // A setting tried without a rebuild, e.g. Workflows__Runtime__DispatchBatchSize=200 or SmsActivities__Inbox__BatchSize=5
+            // (or SmsActivities__ConnectionString="Data Source=/tmp/sms.db" for the plug-in's tables in a file of their own).
             .AddEnvironmentVariables().Build();
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -444,7 +444,7 @@ internal static class SmsBenchmarks
                     Report($"per batch of a campaign of {counted:N0} (run before), {context}", counts.Describe((counted + TencentSmsClient.MaxMobilesPerMultiSend - 1) / TencentSmsClient.MaxMobilesPerMultiSend));
                 var (stateKb, inputKb, _) = await StoredSizesAsync(folder, run!.InstanceId);
                 Report("campaign instance state as stored / the workflow's input (own column, written once)", $"{stateKb:F1} KB / {inputKb:F1} KB");
-                Report("database files after the campaign", $"workflows {Megabytes(folder, "workflows.db"):F1} MB, sms {Megabytes(folder, "sms.db"):F1} MB");
+                Report("database file after the campaign (the runtime's and the plug-in's tables)", $"{Megabytes(folder, "workflows.db"):F1} MB");
             }
 
             // 4. The state of a campaign waiting for its reports, at each size asked for: send, then wait (suspended).

@@ -136,6 +136,16 @@ public sealed class ActivityExecutionContext
 
     public void SetCorrelationId(string? correlationId) => WorkflowExecutionContext.State.CorrelationId = correlationId;
 
+    /// <summary>
+    /// Hands <paramref name="write"/> to the run's commit: it is written in the same transaction as the instance state
+    /// when the run commits next, unless the run goes on to another activity or resumption first, or this activity
+    /// calls <see cref="WriteCommitWritesAloneAsync"/>: it is then written alone before that. See <see cref="IRunCommitWrite"/>.
+    /// </summary>
+    public void WriteWithRunCommit(IRunCommitWrite write) => WorkflowExecutionContext.CommitWrites.Add(write);
+
+    /// <summary>Writes now what was handed to the run's commit (this activity is about to write or read what they touch).</summary>
+    public Task WriteCommitWritesAloneAsync() => WorkflowExecutionContext.WriteCommitWritesAloneAsync();
+
     /// <summary>Sends a stimulus once this run is committed (so it can even reach this instance).</summary>
     public void PublishStimulus(Stimulus stimulus) => WorkflowExecutionContext.Outbox.Add(stimulus);
 

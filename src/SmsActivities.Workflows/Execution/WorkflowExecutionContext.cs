@@ -57,6 +57,8 @@ public sealed class WorkflowExecutionContext : ExpressionContext
     /// completion stimulus for it.
     /// </summary>
     internal bool ParentReadsFirstRun { get; set; }
+    /// <summary>Writes handed to the run's commit (<see cref="IRunCommitWrite"/>) and not written alone since.</summary>
+    internal List<IRunCommitWrite> CommitWrites { get; } = [];
     /// <summary>What <see cref="MarkSecret"/> collected; the runtime blanks these out of everything it stores at commit.</summary>
     internal HashSet<string> Secrets { get; } = new(StringComparer.Ordinal);
 
@@ -88,8 +90,23 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         if (!ParentReadsFirstRun && ChildWorkflows.CompletionOf(State) is { } completion) Outbox.Add(completion);
     }
 
+    /// <summary>
+    /// Writes alone, in order, what activities handed to the commit: before the run goes on to anything that could read
+    /// what they write, and when the run ends without a commit of the runtime's.
+    /// </summary>
+    internal async Task WriteCommitWritesAloneAsync()
+    {
+        while (CommitWrites.Count > 0)
+        {
+            var write = CommitWrites[0];
+            await write.WriteAloneAsync(CancellationToken);
+            CommitWrites.RemoveAt(0);
+        }
+    }
+
     internal async Task ResumeAsync(Bookmark bookmark, JsonObject? input)
     {
+        await WriteCommitWritesAloneAsync();
         if (!_live.TryGetValue(bookmark.ActivityInstanceId, out var context))
             throw new InvalidOperationException($"Bookmark {bookmark.Id} points at activity instance {bookmark.ActivityInstanceId}, which is not running.");
         if (bookmark.AutoBurn) State.Bookmarks.RemoveAll(b => b.Id == bookmark.Id);
@@ -112,6 +129,7 @@ public sealed class WorkflowExecutionContext : ExpressionContext
         while (!_halted && _queue.TryDequeue(out var item))
         {
             CancellationToken.ThrowIfCancellationRequested();
+            await WriteCommitWritesAloneAsync();
             await ExecuteAsync(item.Activity, item.Parent, item.Scope);
         }
         var now = Time.GetUtcNow();

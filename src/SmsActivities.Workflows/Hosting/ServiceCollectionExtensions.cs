@@ -58,6 +58,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => new ClusterLeadership(sp.GetRequiredService<DbContextOptions<WorkflowDbContext>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ClusterLeadership>>()));
         services.AddSingleton<TimerSignal>();
         services.AddSingleton<SqliteWriteGate>();
+        services.AddSingleton(sp => new RuntimeDatabase(sp.GetRequiredService<DbContextOptions<WorkflowDbContext>>(), sp.GetRequiredService<SqliteWriteGate>()));
         services.AddSingleton<ExecutionContextFactory>();
         services.AddSingleton<InstanceOwnership>();
         services.AddSingleton(sp => sp.GetRequiredService<InstanceOwnership>().Leases);

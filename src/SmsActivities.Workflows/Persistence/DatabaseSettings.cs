@@ -113,6 +113,9 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
 #pragma warning restore EF1001
     }
 
+    /// <summary>Names a SQLite context's migration history table: a second context in one file keeps its own.</summary>
+    public static void UseSqliteHistory(DbContextOptionsBuilder builder, string table) => builder.UseSqlite(o => o.MigrationsHistoryTable(table));
+
     /// <summary>
     /// How queries are built for SQLite: a list a query matches against (<c>ids.Contains(x)</c>) is one JSON parameter,
     /// not one parameter per element as EF Core 10 does by default. One per element gives each list length its own SQL

@@ -53,6 +53,8 @@ public sealed class ActivityTester
         var context = _contexts.Create(workflow, state, cancellationToken);
         context.Start(target);
         await context.RunAsync();
+        // No instance is committed for a test: what the activity handed to the commit is written on its own.
+        await context.WriteCommitWritesAloneAsync();
 
         var secrets = context.Secrets;
         var record = context.ExecutionRecords.Values.First(r => r.ActivityNodeId == target.NodeId);

@@ -16,6 +16,12 @@ internal static class CrashPoints
     /// <summary>A group commit has committed; its leases are not yet released in memory nor its follow-ups run.</summary>
     public const string GroupCommitCommitted = "group-commit-committed";
 
+    /// <summary>A run's commit carrying an activity's write (a send's completion) has written every statement and not yet committed.</summary>
+    public const string ActivityWriteWritten = "activity-write-written";
+
+    /// <summary>A run's commit carrying an activity's write has committed.</summary>
+    public const string ActivityWriteCommitted = "activity-write-committed";
+
     private static readonly string? Armed = Environment.GetEnvironmentVariable("SMSACTIVITIES_CRASH_AT");
 
     public static void Reach(string point)

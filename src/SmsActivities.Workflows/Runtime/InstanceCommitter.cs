@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 using SmsActivities.Workflows.Activities.BuiltIn;
 using SmsActivities.Workflows.Execution;
@@ -82,6 +83,7 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
             {
                 staged.Add(await StageAsync(db, stage, inbox, cancellationToken));
                 if (stage.Run.AlsoInTransaction is { } also) await also(db, cancellationToken);
+                await WriteActivitiesWritesAsync(db, stage.Run.Context, cancellationToken);
             }
             if (allServed.Count > 0) await db.Deliveries.Where(d => allServed.Contains(d.Id)).ExecuteDeleteAsync(cancellationToken);
             await InsertInstancesAsync(db, stages, cancellationToken);
@@ -98,11 +100,24 @@ internal sealed class InstanceCommitter(TimeProvider time, IOptions<WorkflowRunt
                 if (tx is not null) await tx.RollbackAsync(cancellationToken);
                 return staged;
             }
+            var activityWrites = stages.Any(x => x.Run.Context.CommitWrites.Count > 0);
             if (stages.Count > 1) CrashPoints.Reach(CrashPoints.GroupCommitWritten);
+            if (activityWrites) CrashPoints.Reach(CrashPoints.ActivityWriteWritten);
             await tx!.CommitAsync(cancellationToken);
             if (stages.Count > 1) CrashPoints.Reach(CrashPoints.GroupCommitCommitted);
+            if (activityWrites) CrashPoints.Reach(CrashPoints.ActivityWriteCommitted);
             return staged;
         }, cancellationToken);
+    }
+
+    /// <summary>What the run's activities handed to its commit (<see cref="IRunCommitWrite"/>), on the commit's connection and transaction.</summary>
+    private static async Task WriteActivitiesWritesAsync(WorkflowDbContext db, WorkflowExecutionContext context, CancellationToken cancellationToken)
+    {
+        if (context.CommitWrites.Count == 0) return;
+        var connection = db.Database.GetDbConnection();
+        var transaction = db.Database.CurrentTransaction?.GetDbTransaction()
+                          ?? throw new InvalidOperationException("a run's commit writes need the commit's transaction");
+        foreach (var write in context.CommitWrites) await write.WriteInCommitAsync(connection, transaction, cancellationToken);
     }
 
     /// <summary>

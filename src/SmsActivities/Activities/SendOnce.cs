@@ -18,7 +18,9 @@ namespace SmsActivities.Activities;
 /// records marked Pending just before its call (<see cref="StartBatchAsync"/>) and settled just after it
 /// (<see cref="SettleBatchAsync"/>), so a crash leaves in doubt only the batches inside a call;</item>
 /// <item><b>complete</b> (<see cref="CompleteAsync"/>): the records settled with the vendors' answers and the outputs kept
-/// for step 2, in one transaction.</item>
+/// for step 2, in one transaction: the run's own commit when the plug-in's tables are in the runtime's database, so the
+/// outputs and the instance state that says the send is done are one write (written alone instead as soon as the run
+/// goes on to anything else first).</item>
 /// </list>
 /// What happens between the steps (a send window holding the send, OTP codes, opt-outs, batches) is the activity's;
 /// the order is kept here: a step out of order throws.
@@ -61,6 +63,7 @@ internal sealed class SendOnce<TOutputs> where TOutputs : class
     {
         ArgumentNullException.ThrowIfNull(records);
         ArgumentNullException.ThrowIfNull(owner);
+        await owner.WritePendingAsync().ConfigureAwait(false);
         return new SendOnce<TOutputs>(records, owner, key, await records.LookUpAsync<TOutputs>(key, recipients, cancellationToken).ConfigureAwait(false));
     }
 
@@ -72,6 +75,7 @@ internal sealed class SendOnce<TOutputs> where TOutputs : class
     public async Task StartAsync(string vendor, IReadOnlyList<string> recipients, CancellationToken cancellationToken, bool batched = false)
     {
         Advance(Stage.Found, Stage.Started);
+        await owner.WritePendingAsync().ConfigureAwait(false);
         if (Interrupted) await records.MarkInDoubtAsync(Key, cancellationToken).ConfigureAwait(false);
         // With the ids the database told (a batched begin on SQLite), its batches are settled without reading them back.
         else begun = await records.BeginAsync(Key, owner.InstanceId, owner.ActivityId, vendor, recipients, cancellationToken, batched, owner.DefinitionId).ConfigureAwait(false);
@@ -91,10 +95,11 @@ internal sealed class SendOnce<TOutputs> where TOutputs : class
     /// Marks one batch's Queued records Pending, committed just before the batch is handed to a vendor. False: another
     /// run of the send started some of them first, and only that run may hand them to a vendor.
     /// </summary>
-    public Task<bool> StartBatchAsync(IReadOnlyList<long> batch, CancellationToken cancellationToken)
+    public async Task<bool> StartBatchAsync(IReadOnlyList<long> batch, CancellationToken cancellationToken)
     {
         Require(Stage.Started);
-        return records.StartBatchAsync(batch, cancellationToken);
+        await owner.WritePendingAsync().ConfigureAwait(false);
+        return await records.StartBatchAsync(batch, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -117,6 +122,7 @@ internal sealed class SendOnce<TOutputs> where TOutputs : class
     {
         if (!Interrupted) throw new InvalidOperationException($"send {Key}: nothing was interrupted to end in doubt");
         Advance(Stage.Found, Stage.Ended);
+        await owner.WritePendingAsync().ConfigureAwait(false);
         await records.MarkInDoubtAsync(Key, cancellationToken).ConfigureAwait(false);
     }
 
@@ -124,10 +130,16 @@ internal sealed class SendOnce<TOutputs> where TOutputs : class
     /// Step 6: settles the records with <paramref name="outcomes"/> (those not settled batch by batch already) and keeps
     /// <paramref name="outputs"/> for a repeated execution to replay, in one transaction.
     /// </summary>
+    /// <remarks>
+    /// Handed to the run's commit when it can ride it (<see cref="SendRecordStore.CompletionForRunCommit{TOutputs}"/>): a
+    /// crash before that commit leaves the records begun and not completed, so a re-run finds the send interrupted and in
+    /// doubt, as a crash inside the vendor call does; nothing runs between the two but the rest of this activity.
+    /// </remarks>
     public async Task CompleteAsync(IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs, CancellationToken cancellationToken)
     {
         Advance(Stage.Started, Stage.Ended);
-        await records.CompleteAsync(Key, outcomes, outputs, cancellationToken).ConfigureAwait(false);
+        if (owner.Run is { } run && records.CompletionForRunCommit(Key, outcomes, outputs) is { } completion) run.WriteWithRunCommit(completion);
+        else await records.CompleteAsync(Key, outcomes, outputs, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -138,6 +150,7 @@ internal sealed class SendOnce<TOutputs> where TOutputs : class
     {
         if (Prior is not null) throw new InvalidOperationException($"send {Key}: an earlier execution left records; it is completed, not kept unsent");
         Advance(Stage.Found, Stage.Ended);
+        await owner.WritePendingAsync().ConfigureAwait(false);
         await records.CompleteAsync(Key, [], outputs, cancellationToken).ConfigureAwait(false);
     }
 
@@ -154,13 +167,23 @@ internal sealed class SendOnce<TOutputs> where TOutputs : class
     }
 }
 
-/// <summary>Whose send records a send writes: the workflow instance, the activity, and the workflow definition (for the insights).</summary>
-internal sealed record SendOwner(string InstanceId, string ActivityId, string? DefinitionId)
+/// <summary>
+/// Whose send records a send writes: the workflow instance, the activity, and the workflow definition (for the insights);
+/// and the activity execution whose run's commit a completion rides (<paramref name="Run"/>; null: written at once).
+/// </summary>
+internal sealed record SendOwner(string InstanceId, string ActivityId, string? DefinitionId, ActivityExecutionContext? Run = null)
 {
     public static SendOwner Of(ActivityExecutionContext context, string activityId)
     {
         ArgumentNullException.ThrowIfNull(context);
         var definitionId = context.ExpressionContext.WorkflowDefinitionId;
-        return new SendOwner(context.WorkflowInstanceId, activityId, string.IsNullOrEmpty(definitionId) ? null : definitionId);
+        return new SendOwner(context.WorkflowInstanceId, activityId, string.IsNullOrEmpty(definitionId) ? null : definitionId, context);
     }
+
+    /// <summary>
+    /// Writes alone what the run holds for its commit (an earlier completion of this activity, a time zone group's),
+    /// before another step writes or reads the records: each step then finds the one before it written, as it would
+    /// without the commit's ride.
+    /// </summary>
+    public Task WritePendingAsync() => Run?.WriteCommitWritesAloneAsync() ?? Task.CompletedTask;
 }

@@ -71,6 +71,8 @@ public sealed partial class SendSms
             await CompleteAsync(context, outputs);
             return;
         }
+        // The wait reads and marks the records the send just settled: the settle is written first, not with the run's commit.
+        await context.WriteCommitWritesAloneAsync();
         var until = context.Now + (context.Get(FailoverReportTimeout) ?? DefaultReportWait);
         if (outputs.Results.Length > context.GetService<IOptions<SmsActivitiesOptions>>()!.Value.MaxResultsInOutputs)
         {

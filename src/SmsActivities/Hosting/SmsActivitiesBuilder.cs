@@ -59,7 +59,7 @@ public sealed class SmsActivitiesBuilder
 
     /// <summary>
     /// SQLite files in <paramref name="dataDirectory"/> (created if missing): <c>smsactivities.db</c> for the workflow
-    /// runtime, <c>sms.db</c> for the plug-in's own tables. This is the default, with <c>data</c>.
+    /// runtime and the plug-in's tables, <c>sms-inbox.db</c> for the push inbox. This is the default, with <c>data</c>.
     /// </summary>
     public SmsActivitiesBuilder UseSqlite(string dataDirectory = "data")
     {
@@ -70,8 +70,8 @@ public sealed class SmsActivitiesBuilder
 
     /// <summary>
     /// SQLite or PostgreSQL as <see cref="DatabaseSettings.FromConfiguration"/> reads them (<c>ConnectionStrings:Workflows</c>).
-    /// On PostgreSQL the runtime's and the plug-in's tables share the one database; on SQLite the plug-in's go to
-    /// <c>sms.db</c> in <paramref name="sqliteFolder"/> (unless <c>SmsActivities:ConnectionString</c> names a file).
+    /// The runtime's and the plug-in's tables share the one database (unless, on SQLite, <c>SmsActivities:ConnectionString</c>
+    /// names a file of the plug-in's own); the push inbox's SQLite file goes to <paramref name="sqliteFolder"/>.
     /// </summary>
     public SmsActivitiesBuilder UseDatabase(DatabaseSettings database, string sqliteFolder = "data")
     {

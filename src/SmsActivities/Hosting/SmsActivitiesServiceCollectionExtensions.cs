@@ -29,8 +29,9 @@ public static class SmsActivitiesServiceCollectionExtensions
     /// list, the plug-in's database, telemetry, the stimulus publisher, the pull pollers and the activities. Options are
     /// validated on start. <paramref name="configure"/> sets the same things in code (vendors, database, workflows).
     /// Database, unless set: <c>ConnectionStrings:Workflows</c> (SQLite or PostgreSQL, see <see cref="DatabaseSettings"/>),
-    /// else SQLite files under <c>data/</c>. On PostgreSQL the plug-in's tables share the runtime's database; on SQLite
-    /// they have their own file (<c>SmsActivities:ConnectionString</c>, else <c>sms.db</c> beside the runtime's).
+    /// else SQLite files under <c>data/</c>. The plug-in's tables share the runtime's database (on PostgreSQL in schema
+    /// <c>sms</c>), so a send's completion commits with its run; on SQLite <c>SmsActivities:ConnectionString</c> can
+    /// give them a file of their own. The push inbox has a SQLite file of its own, <c>sms-inbox.db</c> in the data folder.
     /// Pair with <see cref="MapSmsActivities"/>.
     /// </summary>
     public static IServiceCollection AddSmsActivities(this IServiceCollection services, IConfiguration configuration, Action<SmsActivitiesBuilder>? configure = null)
@@ -40,6 +41,9 @@ public static class SmsActivitiesServiceCollectionExtensions
         var builder = new SmsActivitiesBuilder(services);
         configure?.Invoke(builder);
         configuration = builder.Effective(configuration);
+        // A host that registered the runtime itself keeps its files where it put them: the plug-in's SQLite side files
+        // (the push inbox's) go beside the runtime's file unless a folder is given here.
+        var hostRuntime = services.Any(d => d.ServiceType == typeof(IOptions<WorkflowRuntimeOptions>));
         var folder = builder.SqliteFolder ?? Path.GetFullPath("data");
         var database = builder.Database ?? DatabaseSettings.FromConfiguration(configuration, Path.Combine(folder, "smsactivities.db"));
         AddRuntime(services, configuration, builder, database);
@@ -56,16 +60,22 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         RedactWebhookTokenInLogs(services);
-        // The plug-in's tables: on PostgreSQL in the runtime's database (schema "sms"); on SQLite in a file of their own
-        // (SmsActivities:ConnectionString, else sms.db beside the runtime's), so the two files' writers do not queue on one lock.
-        var plugin = database.Provider == DatabaseProvider.Sqlite && section["ConnectionString"] is { Length: > 0 } configured
-            ? database with { ConnectionString = configured }
-            : database.WithSqliteFile(Path.Combine(folder, "sms.db"));
+        // The plug-in's tables are in the runtime's database (on PostgreSQL in schema "sms"), so a send's records settle in
+        // the same transaction as the run that sent it; on SQLite SmsActivities:ConnectionString can give them a file of
+        // their own instead. Earlier versions kept them in sms.db in the data folder: moved in at the first start.
+        var configured = database.Provider == DatabaseProvider.Sqlite && section["ConnectionString"] is { Length: > 0 } own ? database with { ConnectionString = own } : null;
+        services.TryAddSingleton(sp =>
+        {
+            var runtime = sp.GetRequiredService<RuntimeDatabase>();
+            var settings = builder.PluginDatabase is not null ? null
+                : configured ?? (runtime.Settings is { } shared ? shared with { MigrateOnStart = database.MigrateOnStart } : database);
+            return new PluginDatabase(settings, runtime, sp.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>, hostRuntime ? builder.SqliteFolder : folder);
+        });
         // Pooled, as the runtime's: the report path takes a context for each of its reads and writes.
         services.AddPooledDbContextFactory<SmsActivitiesDbContext>((sp, o) =>
         {
             if (builder.PluginDatabase is { } custom) custom(o);
-            else ConfigurePluginDatabase(o, plugin, sp.GetRequiredService<SqliteCheckpointer>());
+            else ConfigurePluginDatabase(o, sp.GetRequiredService<PluginDatabase>(), sp.GetRequiredService<SqliteCheckpointer>());
         });
         services.TryAddSingleton<SmsTelemetry>();
         services.TryAddSingleton<SmsVendorRouter>();
@@ -78,13 +88,12 @@ public static class SmsActivitiesServiceCollectionExtensions
         services.TryAddSingleton<SmsStimulusPublisher>();
         // The push inbox: webhooks and pulls store their events there and are answered; its processor runs them.
         services.AddOptions<Inbox.PushInboxOptions>().Bind(configuration.GetSection(Inbox.PushInboxOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-        services.TryAddKeyedSingleton<SqliteWriteGate>(SmsActivitiesDbContext.Schema);
-        var inboxFile = builder.PluginDatabase is null ? InboxFileBeside(plugin) : null;
-        services.TryAddSingleton(sp => inboxFile is null
+        services.TryAddKeyedSingleton<SqliteWriteGate>(SmsActivitiesDbContext.Schema, (sp, _) => sp.GetRequiredService<PluginDatabase>().Writes);
+        services.TryAddSingleton(sp => sp.GetRequiredService<PluginDatabase>().InboxFile is not { } inboxFile
             ? new Inbox.PushInboxDatabase(sp.GetRequiredService<IDbContextFactory<SmsActivitiesDbContext>>(), sp.GetRequiredKeyedService<SqliteWriteGate>(SmsActivitiesDbContext.Schema), null)
             : Inbox.PushInboxDatabase.ForOwnFile(o =>
             {
-                ConfigurePluginDatabase(o, inboxFile, sp.GetRequiredService<SqliteCheckpointer>());
+                ConfigurePluginModel(o, inboxFile, sp.GetRequiredService<SqliteCheckpointer>());
                 o.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
             }));
         services.TryAddSingleton<Inbox.PushInboxSignal>();
@@ -101,13 +110,23 @@ public static class SmsActivitiesServiceCollectionExtensions
         // First among the hosted services: the runtime's background loop may resume an SMS activity (a due timer)
         // as soon as it starts, and that activity needs the plug-in's tables.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp =>
-            new SmsSchemaService(sp.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), sp.GetRequiredService<Inbox.PushInboxDatabase>(), database.MigrateOnStart)));
+            new SmsSchemaService(sp.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), sp.GetRequiredService<Inbox.PushInboxDatabase>(), database.MigrateOnStart,
+                sp.GetRequiredService<PluginDatabase>().LegacyFile is { } legacyFile ? new LegacyPluginFile(legacyFile, sp.GetRequiredService<SqliteCheckpointer>()) : null)));
 
         services.AddWorkflowActivities(ActivityTypes);
         return services;
     }
 
-    private static void ConfigurePluginDatabase(DbContextOptionsBuilder o, DatabaseSettings settings, SqliteCheckpointer checkpointer)
+    private static void ConfigurePluginDatabase(DbContextOptionsBuilder o, PluginDatabase plugin, SqliteCheckpointer checkpointer)
+    {
+        ConfigurePluginModel(o, plugin.Settings!, checkpointer);
+        // In the runtime's SQLite file, a migration history of the plug-in's own beside the runtime's (on PostgreSQL each
+        // has one in its schema).
+        if (plugin is { Shared: true, Settings.Provider: DatabaseProvider.Sqlite }) DatabaseSettings.UseSqliteHistory(o, PluginSqliteHistoryTable);
+    }
+
+    /// <summary>The plug-in's model on <paramref name="settings"/>' database (its own SQLite file, the push inbox's, one of earlier versions, or PostgreSQL).</summary>
+    internal static void ConfigurePluginModel(DbContextOptionsBuilder o, DatabaseSettings settings, SqliteCheckpointer checkpointer)
     {
         settings.Configure(o, SmsActivitiesDbContext.Schema);
         CompiledModel.Use(o, () => Persistence.CompiledModels.Sqlite.SqliteSmsDbContextModel.Instance, () => Persistence.CompiledModels.Postgres.PostgresSmsDbContextModel.Instance);
@@ -115,19 +134,8 @@ public static class SmsActivitiesServiceCollectionExtensions
         o.AddInterceptors(new SqlitePragmaInterceptor(checkpointer));
     }
 
-    /// <summary>
-    /// The push inbox's own SQLite file beside the plug-in's (<c>sms.db</c> → <c>sms-inbox.db</c>, the same connection
-    /// settings); null on PostgreSQL or an in-memory SQLite database, where the inbox shares the plug-in's database.
-    /// </summary>
-    private static DatabaseSettings? InboxFileBeside(DatabaseSettings plugin)
-    {
-        if (plugin.Provider != DatabaseProvider.Sqlite) return null;
-        var connection = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(plugin.ConnectionString);
-        if (connection.DataSource is not { Length: > 0 } file || file == ":memory:" || connection.Mode == Microsoft.Data.Sqlite.SqliteOpenMode.Memory) return null;
-        var path = Path.GetFullPath(file);
-        connection.DataSource = Path.Combine(Path.GetDirectoryName(path) ?? "", Path.GetFileNameWithoutExtension(path) + "-inbox" + Path.GetExtension(path));
-        return plugin with { ConnectionString = connection.ToString() };
-    }
+    /// <summary>The plug-in's migration history in the runtime's SQLite file.</summary>
+    internal const string PluginSqliteHistoryTable = "__SmsMigrationsHistory";
 
     /// <summary>
     /// Maps the plug-in's endpoints: one webhook per vendor and push kind under <paramref name="webhookPrefix"/>
@@ -205,7 +213,9 @@ public static class SmsActivitiesServiceCollectionExtensions
 }
 
 /// <summary>Migrates the plug-in's tables on start (or checks a pipeline did), before anything uses them.</summary>
-internal sealed class SmsSchemaService(DbContextOptions<SmsActivitiesDbContext> options, Inbox.PushInboxDatabase inbox, bool migrate) : IHostedService
+/// <param name="legacyFile">The plug-in's own file of earlier versions, to move into the runtime's (null: the tables are elsewhere).</param>
+internal sealed class SmsSchemaService(DbContextOptions<SmsActivitiesDbContext> options, Inbox.PushInboxDatabase inbox, bool migrate, LegacyPluginFile? legacyFile = null)
+    : IHostedService
 {
     /// <summary>The table every plug-in database made before migrations has: such a file is adopted at the first migration.</summary>
     private const string LegacyTable = "sms_send_records";
@@ -213,6 +223,8 @@ internal sealed class SmsSchemaService(DbContextOptions<SmsActivitiesDbContext> 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await EnsureSchemaAsync(options, cancellationToken).ConfigureAwait(false);
+        // Before the inbox takes over pushes from the plug-in's tables: the old file may hold some.
+        if (legacyFile is not null) await legacyFile.MoveIntoAsync(options, EnsureSchemaAsync, cancellationToken).ConfigureAwait(false);
         if (inbox.OwnFile is { } inboxFile)
         {
             await EnsureSchemaAsync(inboxFile, cancellationToken).ConfigureAwait(false);

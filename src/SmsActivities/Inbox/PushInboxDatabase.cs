@@ -6,9 +6,9 @@ using SmsActivities.Workflows.Persistence;
 namespace SmsActivities.Inbox;
 
 /// <summary>
-/// Where the push inbox lives. On SQLite a small file of its own beside the plug-in's (<c>sms-inbox.db</c> beside
-/// <c>sms.db</c>), with its own write turn: an acknowledgement's one-row commit then never queues behind the report
-/// and campaign writes of the plug-in's file. The
+/// Where the push inbox lives. On SQLite a small file of its own (<c>sms-inbox.db</c> in the data folder, see
+/// <see cref="Persistence.PluginDatabase.InboxFile"/>), with its own write turn: an acknowledgement's one-row commit
+/// then never queues behind the report, campaign and workflow writes of the main file. The
 /// file carries the plug-in's whole schema, so one migration history serves both files; only its inbox table is used.
 /// On PostgreSQL (and for a plug-in database configured in code) the plug-in's own database and write turn.
 /// </summary>

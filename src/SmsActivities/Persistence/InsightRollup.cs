@@ -29,6 +29,21 @@ internal static class InsightRollup
     public static Task<RollupTransaction> BeginAsync(SmsActivitiesDbContext db, IEnumerable<string> locks, CancellationToken cancellationToken, int laterLocks = 0) =>
         BeginAsync(db, locks, laterLocks, exclusive: false, cancellationToken);
 
+    /// <summary>
+    /// <see cref="BeginAsync(SmsActivitiesDbContext, IEnumerable{string}, CancellationToken, int)"/> inside a transaction
+    /// another writer began on <paramref name="db"/>'s connection (a run's commit): the same locks, and neither committed
+    /// nor rolled back here.
+    /// </summary>
+    public static async Task<RollupTransaction> JoinAsync(SmsActivitiesDbContext db, System.Data.Common.DbTransaction transaction, IEnumerable<string> locks,
+        CancellationToken cancellationToken, int laterLocks = 0)
+    {
+        var joined = await db.Database.UseTransactionAsync(transaction, cancellationToken).ConfigureAwait(false)
+                     ?? throw new InvalidOperationException("no transaction to join");
+        var scope = new RollupTransaction(db, joined, DatabaseEngine.IsPostgres(db.Database), owned: false);
+        await scope.EnterAsync(locks, laterLocks, alone: false, cancellationToken).ConfigureAwait(false);
+        return scope;
+    }
+
     /// <summary>Retention's transaction: no other writer of records, reports or cells runs meanwhile.</summary>
     public static Task<RollupTransaction> BeginExclusiveAsync(SmsActivitiesDbContext db, CancellationToken cancellationToken) =>
         BeginAsync(db, [], 0, exclusive: true, cancellationToken);
@@ -116,7 +131,8 @@ internal static class InsightRollup
 /// A writer touching more than <see cref="MostKeyLocks"/> of them (a large batch) takes the cluster-wide key
 /// exclusively instead, which keeps the server's lock table small at the price of running alone for that commit.
 /// </summary>
-internal sealed class RollupTransaction(SmsActivitiesDbContext db, IDbContextTransaction transaction, bool postgres) : IAsyncDisposable
+/// <param name="owned">False: a transaction joined (<see cref="InsightRollup.JoinAsync"/>), which its owner ends.</param>
+internal sealed class RollupTransaction(SmsActivitiesDbContext db, IDbContextTransaction transaction, bool postgres, bool owned = true) : IAsyncDisposable
 {
     private const long ClusterKey = 0x736d_735f_696e_7369; // "sms_insi"
     private const int MostKeyLocks = 200;
@@ -164,8 +180,10 @@ internal sealed class RollupTransaction(SmsActivitiesDbContext db, IDbContextTra
     private static SortedSet<long> Keys(IEnumerable<string> locks) =>
         new(locks.Select(l => BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes(l)), 0)));
 
-    public Task CommitAsync(CancellationToken cancellationToken) => transaction.CommitAsync(cancellationToken);
+    public Task CommitAsync(CancellationToken cancellationToken) =>
+        owned ? transaction.CommitAsync(cancellationToken) : throw new InvalidOperationException("a joined transaction is committed by its owner");
 
+    /// <remarks>A joined transaction is only let go of: EF Core neither commits nor disposes one it did not begin.</remarks>
     public ValueTask DisposeAsync() => transaction.DisposeAsync();
 }
 

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
@@ -7,6 +8,7 @@ using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using SmsActivities.Routing;
 using SmsActivities.Vendors;
+using SmsActivities.Workflows.Execution;
 using SmsActivities.Workflows.Persistence;
 
 namespace SmsActivities.Persistence;
@@ -69,8 +71,9 @@ public sealed class BegunRecords
 /// The plug-in database's write gate (SQLite): these writes wait their turn behind the push inbox's, so a webhook's
 /// acknowledgement never queues in SQLite's busy handler behind a report or campaign commit.
 /// </param>
+/// <param name="pluginDatabase">Set when the plug-in's tables are in the runtime's database: a send's completion then rides its run's commit.</param>
 public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> dbFactory, TimeProvider time,
-    [FromKeyedServices(SmsActivitiesDbContext.Schema)] SqliteWriteGate? writes = null, SendRecordWatch? watch = null)
+    [FromKeyedServices(SmsActivitiesDbContext.Schema)] SqliteWriteGate? writes = null, SendRecordWatch? watch = null, PluginDatabase? pluginDatabase = null)
 {
     private static readonly JsonSerializerOptions ReplayJson = new(JsonSerializerDefaults.Web);
     private const string ZoneKeySeparator = "-z";
@@ -444,6 +447,28 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         await using var transaction = await BeginSettleAsync(db, idempotencyKey, outcomes, cancellationToken).ConfigureAwait(false);
         await CompleteRowsAsync(db, transaction, idempotencyKey, outcomes, outputs, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <see cref="CompleteAsync{TOutputs}"/> as a write for the run's commit (<see cref="IRunCommitWrite"/>): null when
+    /// the plug-in's tables are not in the runtime's database (a SQLite file of their own), where it cannot ride it.
+    /// </summary>
+    public IRunCommitWrite? CompletionForRunCommit<TOutputs>(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, TOutputs outputs) =>
+        pluginDatabase is { Shared: true } ? new Completion<TOutputs>(this, pluginDatabase, idempotencyKey, outcomes, outputs) : null;
+
+    private sealed class Completion<TOutputs>(SendRecordStore store, PluginDatabase share, string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes,
+        TOutputs outputs) : IRunCommitWrite
+    {
+        public async Task WriteInCommitAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+        {
+            await using var db = share.On(connection);
+            var messages = outcomes.Where(o => o is { Vendor: not null, MessageId: not null }).Select(o => InsightRollup.MessageLock(o.Vendor!, o.MessageId!)).ToArray();
+            await using var joined = new GatedTransaction(await InsightRollup.JoinAsync(db, transaction, [InsightRollup.SendLock(idempotencyKey), .. messages], cancellationToken,
+                outcomes.Count(o => o.MessageId is not null) - messages.Length).ConfigureAwait(false), turn: null);
+            await store.Told(idempotencyKey, store.CompleteRowsAsync(db, joined, idempotencyKey, outcomes, outputs, cancellationToken)).ConfigureAwait(false);
+        }
+
+        public Task WriteAloneAsync(CancellationToken cancellationToken) => store.CompleteAsync(idempotencyKey, outcomes, outputs, cancellationToken);
     }
 
     private static readonly string[] KeptColumns = [nameof(SendOutcomeEntity.IdempotencyKey), nameof(SendOutcomeEntity.Outputs), nameof(SendOutcomeEntity.CreatedAtTicks)];

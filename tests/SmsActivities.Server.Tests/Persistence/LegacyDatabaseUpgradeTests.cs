@@ -50,15 +50,25 @@ public sealed class LegacyDatabaseUpgradeTests
         SqliteConnection.ClearAllPools();
         Assert.Equal(["20261202012634_Initial", "20261202014458_DeliveryStimulusIndex", "20261202042735_HttpRouteKey", "20261202043135_AlterationPlans", "20261202073340_InstanceInput", "20261203044447_StimulusArrivalIndex", "20261205020050_StimulusInstance"], await ColumnAsync(Path.Combine(data, "smsactivities.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
         Assert.Empty(await ColumnAsync(Path.Combine(data, "smsactivities.db"), "SELECT name FROM sqlite_master WHERE name = 'SchemaVersion'"));
-        Assert.Equal(["20261202013013_Initial", "20261202031105_InsightsRecords", "20261202044510_InsightCells", "20261202074003_PushInbox", "20261202195850_ReportWaits", "20261205173510_SendRecordPartialIndexes"], await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
+        string[] pluginMigrations = ["20261202013013_Initial", "20261202031105_InsightsRecords", "20261202044510_InsightCells", "20261202074003_PushInbox", "20261202195850_ReportWaits", "20261205173510_SendRecordPartialIndexes"];
+        // The plug-in's own file was adopted and migrated where it lay, then its rows moved into the runtime's file (which
+        // keeps the plug-in's migration history in a table of its own) and the file set aside.
+        var main = Path.Combine(data, "smsactivities.db");
+        var moved = Path.Combine(data, "sms.db.moved");
+        Assert.False(File.Exists(Path.Combine(data, "sms.db")), "the plug-in's old file is still in place after its rows moved");
+        Assert.Equal(pluginMigrations, await ColumnAsync(moved, "SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId"));
+        Assert.Equal(pluginMigrations, await ColumnAsync(main, "SELECT MigrationId FROM __SmsMigrationsHistory ORDER BY MigrationId"));
         // The later migrations ran on the adopted file: the insights columns, the delivery report and report wait tables are there.
-        Assert.Single(await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT name FROM sqlite_master WHERE name = 'sms_delivery_reports'"));
-        Assert.Single(await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT name FROM sqlite_master WHERE name = 'sms_report_waits'"));
-        Assert.Equal(3L, long.Parse((await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT COUNT(*) FROM sms_send_records WHERE Mobile LIKE '+861380013801%'")).Single(),
+        Assert.Single(await ColumnAsync(moved, "SELECT name FROM sqlite_master WHERE name = 'sms_delivery_reports'"));
+        Assert.Single(await ColumnAsync(moved, "SELECT name FROM sqlite_master WHERE name = 'sms_report_waits'"));
+        Assert.Equal(3L, long.Parse((await ColumnAsync(main, "SELECT COUNT(*) FROM sms_send_records WHERE Mobile LIKE '+861380013801%'")).Single(),
             System.Globalization.CultureInfo.InvariantCulture));
-        // The insights cells were filled from the records already there: one count per SMS record.
-        var records = (await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT COUNT(*) FROM sms_send_records WHERE Mobile NOT LIKE '%@%'")).Single();
-        var summed = (await ColumnAsync(Path.Combine(data, "sms.db"), "SELECT COALESCE(SUM(Count), 0) FROM sms_insight_cells")).Single();
+        // Every row came along (the OTP challenge too, which its expired instance has withdrawn since): the records, the
+        // opt-outs, and the insights cells filled from the records at the migration (one count per SMS record).
+        foreach (var table in new[] { "sms_send_records", "sms_opt_outs", "sms_insight_cells" })
+            Assert.True((await ColumnAsync(moved, $"SELECT COUNT(*) FROM {table}")).SequenceEqual(await ColumnAsync(main, $"SELECT COUNT(*) FROM {table}")), $"{table} lost rows in the move");
+        var records = (await ColumnAsync(main, "SELECT COUNT(*) FROM sms_send_records WHERE Mobile NOT LIKE '%@%'")).Single();
+        var summed = (await ColumnAsync(main, "SELECT COALESCE(SUM(Count), 0) FROM sms_insight_cells")).Single();
         Assert.True(records == summed && records != "0", $"send records {records}, counted in the insights cells {summed}");
         try { Directory.Delete(data, recursive: true); } catch (IOException) { }
     }

@@ -43,7 +43,7 @@ public sealed class AcceptedPushCrashTests(ITestOutputHelper output)
     {
         var (folder, workflows, data) = await PrepareAsync();
         var database = Path.Combine(data, "smsactivities.db");
-        var plugin = Path.Combine(data, "sms.db");
+        var plugin = database; // the plug-in's tables share the runtime's file
         var inbox = Path.Combine(data, "sms-inbox.db");
         var settings = new Dictionary<string, string?> { ["SmsActivities__Webhooks__Token"] = Token };
         // The first server's inbox processor gathers for ten minutes before it claims anything: the kill below lands,
@@ -106,7 +106,7 @@ public sealed class AcceptedPushCrashTests(ITestOutputHelper output)
     {
         var (folder, workflows, data) = await PrepareAsync();
         var database = Path.Combine(data, "smsactivities.db");
-        var plugin = Path.Combine(data, "sms.db");
+        var plugin = database; // the plug-in's tables share the runtime's file
         var inbox = Path.Combine(data, "sms-inbox.db");
         var settings = new Dictionary<string, string?> { ["SmsActivities__Webhooks__Token"] = Token };
         try
@@ -152,7 +152,7 @@ public sealed class AcceptedPushCrashTests(ITestOutputHelper output)
     {
         var (folder, workflows, data) = await PrepareAsync();
         var database = Path.Combine(data, "smsactivities.db");
-        var plugin = Path.Combine(data, "sms.db");
+        var plugin = database; // the plug-in's tables share the runtime's file
         var inbox = Path.Combine(data, "sms-inbox.db");
         var settings = new Dictionary<string, string?> { ["SmsActivities__Webhooks__Token"] = Token };
         var stalled = new Dictionary<string, string?>(settings) { ["SmsActivities__Inbox__MaxDelay"] = "00:10:00", ["SmsActivities__Inbox__PollInterval"] = "01:00:00" };

@@ -201,7 +201,7 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
     /// <summary>How many send records are accepted (read from the server's SQLite file while it runs).</summary>
     private static int AcceptedRecords(string data)
     {
-        var file = Path.Combine(data, "sms.db");
+        var file = Path.Combine(data, "smsactivities.db");
         if (!File.Exists(file)) return 0;
         try
         {
@@ -243,7 +243,7 @@ public sealed class CampaignCrashTests(ITestOutputHelper output)
     private static string RecordsByBatch(string data, IReadOnlyList<string> recipients)
     {
         var batchOf = recipients.Select((r, i) => (r, i)).ToDictionary(x => x.r, x => x.i / BatchSize + 1);
-        using var db = new SqliteConnection($"Data Source={Path.Combine(data, "sms.db")};Mode=ReadOnly;Pooling=False");
+        using var db = new SqliteConnection($"Data Source={Path.Combine(data, "smsactivities.db")};Mode=ReadOnly;Pooling=False");
         db.Open();
         using var query = db.CreateCommand();
         query.CommandText = "SELECT Mobile, Status FROM sms_send_records";

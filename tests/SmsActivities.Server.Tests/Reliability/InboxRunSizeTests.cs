@@ -56,7 +56,7 @@ public sealed class InboxRunSizeTests
         }
 
         await ServerProcess.EventuallyAsync(async () => await CountAsync(inbox, "sms_push_inbox") == 0, TimeSpan.FromSeconds(60), "the inbox to be drained");
-        Assert.Equal(12, await CountAsync(Path.Combine(server.DataDirectory, "sms.db"), "sms_delivery_reports WHERE MessageId LIKE 'run-size-%'"));
+        Assert.Equal(12, await CountAsync(Path.Combine(server.DataDirectory, "smsactivities.db"), "sms_delivery_reports WHERE MessageId LIKE 'run-size-%'"));
         Assert.Equal([2, 2, 2], runs.Order().ToArray());
         SqliteConnection.ClearAllPools();
     }

@@ -65,8 +65,8 @@ internal sealed class PluginTestBed : IAsyncDisposable
     public HttpClient Http { get; } = new();
     /// <summary>The runtime's SQLite file.</summary>
     public string RuntimeDatabasePath => Path.Combine(_folder, "workflows.db");
-    /// <summary>The plug-in's SQLite file.</summary>
-    public string SmsDatabasePath => Path.Combine(_folder, "sms.db");
+    /// <summary>The plug-in's tables: in the runtime's SQLite file.</summary>
+    public string SmsDatabasePath => RuntimeDatabasePath;
 
     public Uri WebhookUrl(string vendor, string kind, string token = Token) => new(BaseAddress, SmsWebhookEndpoints.PathFor(vendor, kind, token).TrimStart('/'));
 
@@ -102,7 +102,6 @@ internal sealed class PluginTestBed : IAsyncDisposable
             ["Vendors:Yaningai:AttemptTimeout"] = "00:00:30",
             // Auto tries Tencent first in these tests; tests of other vendors name them.
             ["SmsActivities:Routing:Order:0"] = VendorNames.Tencent,
-            ["SmsActivities:ConnectionString"] = $"Data Source={Path.Combine(folder, "sms.db")}",
             ["SmsActivities:Webhooks:Token"] = Token,
             ["SmsActivities:MaxRecipientsPerSend"] = "500",
         };

@@ -35,7 +35,7 @@ public sealed class StartupWarmupTests
 
         Assert.Equal(cold, warm);
         // What a start is expected to store: the published workflow and its migrations, nothing of a send, report, run or push.
-        Assert.All(warm.Where(t => t.Value > 0), t => Assert.Contains(t.Key, new[] { "sms/__EFMigrationsHistory", "workflows/__EFMigrationsHistory", "workflows/WorkflowDefinitions" }));
+        Assert.All(warm.Where(t => t.Value > 0), t => Assert.Contains(t.Key, new[] { "__SmsMigrationsHistory", "__EFMigrationsHistory", "WorkflowDefinitions" }));
     }
 
     [Fact]
@@ -54,27 +54,24 @@ public sealed class StartupWarmupTests
         Assert.DoesNotContain(bed.Logs.Lines, l => l.Contains("Warming", StringComparison.Ordinal));
     }
 
-    /// <summary>Every table's row count in both databases, keyed "sms/Table" and "workflows/Table".</summary>
+    /// <summary>Every table's row count in the database (the runtime's file, which holds the plug-in's tables too).</summary>
     private static async Task<IReadOnlyDictionary<string, long>> RowsAsync(PluginTestBed bed)
     {
         var rows = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        foreach (var (name, path) in new[] { ("sms", bed.SmsDatabasePath), ("workflows", bed.RuntimeDatabasePath) })
+        await using var db = new SqliteConnection($"Data Source={bed.RuntimeDatabasePath};Pooling=False");
+        await db.OpenAsync();
+        var tables = new List<string>();
+        await using (var list = db.CreateCommand())
         {
-            await using var db = new SqliteConnection($"Data Source={path};Pooling=False");
-            await db.OpenAsync();
-            var tables = new List<string>();
-            await using (var list = db.CreateCommand())
-            {
-                list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'";
-                await using var reader = await list.ExecuteReaderAsync();
-                while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
-            }
-            foreach (var table in tables)
-            {
-                await using var count = db.CreateCommand();
-                count.CommandText = $"SELECT COUNT(*) FROM \"{table}\"";
-                rows[$"{name}/{table}"] = (long)(await count.ExecuteScalarAsync())!;
-            }
+            list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'";
+            await using var reader = await list.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
+        }
+        foreach (var table in tables)
+        {
+            await using var count = db.CreateCommand();
+            count.CommandText = $"SELECT COUNT(*) FROM \"{table}\"";
+            rows[table] = (long)(await count.ExecuteScalarAsync())!;
         }
         return rows;
     }

@@ -1,0 +1,78 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using SmsActivities.Workflows.Persistence;
+
+namespace SmsActivities.Persistence;
+
+/// <summary>
+/// Where the plug-in's tables are: by default in the runtime's database (its SQLite file, or its PostgreSQL database in
+/// schema <c>sms</c>), so the plug-in's writes can join the runtime's transactions (a send's completion riding its run's
+/// commit) and, on SQLite, take the runtime's write turn; on SQLite <c>SmsActivities:ConnectionString</c> can give them
+/// a file of their own instead, and a host can configure them in code.
+/// </summary>
+public sealed class PluginDatabase
+{
+    private readonly Func<DbContextOptions<SmsActivitiesDbContext>> options;
+
+    /// <param name="settings">Null: configured in code by the host (never taken for the runtime's).</param>
+    /// <param name="sqliteFolder">
+    /// Where the push inbox's file and the plug-in's file of earlier versions are when the tables share the runtime's
+    /// SQLite file (the data folder); null: the runtime's file's folder.
+    /// </param>
+    internal PluginDatabase(DatabaseSettings? settings, RuntimeDatabase runtime, Func<DbContextOptions<SmsActivitiesDbContext>> options, string? sqliteFolder)
+    {
+        this.options = options;
+        Settings = settings;
+        Shared = settings is not null && runtime.Holds(settings);
+        Writes = Shared ? runtime.Writes : new SqliteWriteGate();
+        if (settings is not { Provider: DatabaseProvider.Sqlite }) return;
+        if (Shared && (sqliteFolder ?? runtime.SqliteFolder) is { } folder)
+        {
+            InboxFile = settings.WithSqliteFile(Path.Combine(folder, InboxFileName));
+            LegacyFile = settings.WithSqliteFile(Path.Combine(folder, LegacyPluginFile.FileName));
+        }
+        else if (!Shared)
+        {
+            InboxFile = InboxFileBeside(settings);
+        }
+    }
+
+    /// <summary>The push inbox's file in the data folder when the plug-in shares the runtime's file.</summary>
+    public const string InboxFileName = "sms-inbox.db";
+
+    /// <summary>The plug-in's database; null when the host configured it in code.</summary>
+    public DatabaseSettings? Settings { get; }
+
+    /// <summary>The plug-in's tables are in the runtime's database.</summary>
+    public bool Shared { get; }
+
+    /// <summary>The plug-in database's write turn: the runtime's when the database is shared.</summary>
+    internal SqliteWriteGate Writes { get; }
+
+    /// <summary>
+    /// The push inbox's own SQLite file, so an acknowledgement's one-row commit never queues behind a report or a run's
+    /// commit: <see cref="InboxFileName"/> in the data folder, or <c>name-inbox.db</c> beside the plug-in's own
+    /// file. Null on PostgreSQL, in memory or for a database configured in code, where the inbox shares the plug-in's tables.
+    /// </summary>
+    internal DatabaseSettings? InboxFile { get; }
+
+    /// <summary>The plug-in's own file of earlier versions in the data folder, to move in at start; null unless the tables share a SQLite file.</summary>
+    internal DatabaseSettings? LegacyFile { get; }
+
+    /// <summary>A context of the plug-in's model on <paramref name="connection"/>, which stays the lender's (neither opened, closed nor disposed here).</summary>
+    internal SmsActivitiesDbContext On(DbConnection connection)
+    {
+        var db = new SmsActivitiesDbContext(options());
+        db.Database.SetDbConnection(connection, contextOwnsConnection: false);
+        return db;
+    }
+
+    private static DatabaseSettings? InboxFileBeside(DatabaseSettings plugin)
+    {
+        var connection = new SqliteConnectionStringBuilder(plugin.ConnectionString);
+        if (connection.DataSource is not { Length: > 0 } file || file == ":memory:" || connection.Mode == SqliteOpenMode.Memory) return null;
+        var path = Path.GetFullPath(file);
+        return plugin.WithSqliteFile(Path.Combine(Path.GetDirectoryName(path) ?? "", Path.GetFileNameWithoutExtension(path) + "-inbox" + Path.GetExtension(path)));
+    }
+}

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -60,12 +61,31 @@ public sealed class PluginDatabase
     /// <summary>The plug-in's own file of earlier versions in the data folder, to move in at start; null unless the tables share a SQLite file.</summary>
     internal DatabaseSettings? LegacyFile { get; }
 
-    /// <summary>A context of the plug-in's model on <paramref name="connection"/>, which stays the lender's (neither opened, closed nor disposed here).</summary>
-    internal SmsActivitiesDbContext On(DbConnection connection)
+    /// <summary>
+    /// A context of the plug-in's model on <paramref name="connection"/>, which stays the lender's (neither opened,
+    /// closed nor disposed here); disposing the lease gives the context back for the next loan. The contexts are kept
+    /// (a new one costs EF Core's set-up on every send) and only ever used on lent connections.
+    /// </summary>
+    internal Loan On(DbConnection connection)
     {
-        var db = new SmsActivitiesDbContext(options());
+        if (!idle.TryTake(out var db)) db = new SmsActivitiesDbContext(options());
         db.Database.SetDbConnection(connection, contextOwnsConnection: false);
-        return db;
+        return new Loan(this, db);
+    }
+
+    private readonly ConcurrentBag<SmsActivitiesDbContext> idle = [];
+
+    /// <summary>A context on a lent connection, for one write.</summary>
+    internal sealed class Loan(PluginDatabase owner, SmsActivitiesDbContext db) : IDisposable
+    {
+        public SmsActivitiesDbContext Db => db;
+
+        public void Dispose()
+        {
+            db.ChangeTracker.Clear();
+            db.Database.SetDbConnection(null, contextOwnsConnection: false);
+            owner.idle.Add(db);
+        }
     }
 
     private static DatabaseSettings? InboxFileBeside(DatabaseSettings plugin)

@@ -461,7 +461,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     {
         public async Task WriteInCommitAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
         {
-            await using var db = share.On(connection);
+            using var loan = share.On(connection);
+            var db = loan.Db;
             var messages = outcomes.Where(o => o is { Vendor: not null, MessageId: not null }).Select(o => InsightRollup.MessageLock(o.Vendor!, o.MessageId!)).ToArray();
             await using var joined = new GatedTransaction(await InsightRollup.JoinAsync(db, transaction, [InsightRollup.SendLock(idempotencyKey), .. messages], cancellationToken,
                 outcomes.Count(o => o.MessageId is not null) - messages.Length).ConfigureAwait(false), turn: null);

@@ -111,7 +111,8 @@ public static class SmsActivitiesServiceCollectionExtensions
         // as soon as it starts, and that activity needs the plug-in's tables.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService>(sp =>
             new SmsSchemaService(sp.GetRequiredService<DbContextOptions<SmsActivitiesDbContext>>(), sp.GetRequiredService<Inbox.PushInboxDatabase>(), database.MigrateOnStart,
-                sp.GetRequiredService<PluginDatabase>().LegacyFile is { } legacyFile ? new LegacyPluginFile(legacyFile, sp.GetRequiredService<SqliteCheckpointer>()) : null)));
+                sp.GetRequiredService<PluginDatabase>().LegacyFile is { } legacyFile ? new LegacyPluginFile(legacyFile, sp.GetRequiredService<SqliteCheckpointer>(),
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger<LegacyPluginFile>()) : null)));
 
         services.AddWorkflowActivities(ActivityTypes);
         return services;

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using SmsActivities.Hosting;
 using SmsActivities.Workflows.Persistence;
 
@@ -11,7 +12,7 @@ namespace SmsActivities.Persistence;
 /// into the (still empty) tables in the runtime's file in one transaction, and it is renamed <c>sms.db.moved</c>: nothing
 /// recorded before the upgrade is lost, and a crash in between leaves either the old file to copy again or the copy made.
 /// </summary>
-internal sealed class LegacyPluginFile(DatabaseSettings file, SqliteCheckpointer checkpointer)
+internal sealed class LegacyPluginFile(DatabaseSettings file, SqliteCheckpointer checkpointer, ILogger logger)
 {
     public const string FileName = "sms.db";
 
@@ -40,7 +41,11 @@ internal sealed class LegacyPluginFile(DatabaseSettings file, SqliteCheckpointer
                 await db.Database.ExecuteSqlAsync($"ATTACH DATABASE {Path} AS legacy", cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    await CopyRowsAsync(db, cancellationToken).ConfigureAwait(false);
+                    if (await CopyRowsAsync(db, cancellationToken).ConfigureAwait(false))
+                        logger.LogInformation("Moved the plug-in's tables from {File} into the runtime's database; the old file is kept as {Moved}.", Path, Path + MovedSuffix);
+                    else
+                        logger.LogWarning("The plug-in's tables in the runtime's database already hold rows, so {File} was not copied in (a copy made before a crash, or " +
+                            "the file put back after the upgrade); it is kept as {Moved}.", Path, Path + MovedSuffix);
                 }
                 finally
                 {
@@ -56,8 +61,8 @@ internal sealed class LegacyPluginFile(DatabaseSettings file, SqliteCheckpointer
             if (File.Exists(Path + suffix)) File.Move(Path + suffix, Path + suffix + MovedSuffix, overwrite: true);
     }
 
-    /// <summary>Every table of the model, by the target's columns; nothing when the target holds rows already (a copy made before a crash).</summary>
-    private static async Task CopyRowsAsync(SmsActivitiesDbContext db, CancellationToken cancellationToken)
+    /// <summary>Every table of the model, by the target's columns; nothing (false) when the target holds rows already (a copy made before a crash).</summary>
+    private static async Task<bool> CopyRowsAsync(SmsActivitiesDbContext db, CancellationToken cancellationToken)
     {
         var tables = db.Model.GetEntityTypes().Select(e => e.GetTableName()).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -65,7 +70,7 @@ internal sealed class LegacyPluginFile(DatabaseSettings file, SqliteCheckpointer
         {
 #pragma warning disable EF1002 // Table and column names from the model and SQLite's catalog, quoted; no user input.
             var any = await db.Database.SqlQueryRaw<int>($"SELECT EXISTS (SELECT 1 FROM main.\"{table}\") AS \"Value\"").SingleAsync(cancellationToken).ConfigureAwait(false);
-            if (any == 1) return;
+            if (any == 1) return false;
         }
         foreach (var table in tables)
         {
@@ -76,5 +81,6 @@ internal sealed class LegacyPluginFile(DatabaseSettings file, SqliteCheckpointer
 #pragma warning restore EF1002
         }
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
     }
 }

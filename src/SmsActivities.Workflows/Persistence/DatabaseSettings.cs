@@ -77,6 +77,17 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
     /// For a plug-in with its own tables: on SQLite its own file (one writer per file keeps SQLite's single lock short),
     /// on PostgreSQL the same database (its own schema).
     /// </summary>
+    /// <summary>The full path of the SQLite file; null on PostgreSQL or for a database in memory.</summary>
+    public string? SqliteFilePath
+    {
+        get
+        {
+            if (Provider != DatabaseProvider.Sqlite) return null;
+            var builder = new SqliteConnectionStringBuilder(ConnectionString);
+            return builder.Mode == SqliteOpenMode.Memory || builder.DataSource is "" or ":memory:" ? null : Path.GetFullPath(builder.DataSource);
+        }
+    }
+
     public DatabaseSettings WithSqliteFile(string path) => Provider == DatabaseProvider.Sqlite ? this with { ConnectionString = SqliteFile(path) } : this;
 
     /// <summary>
@@ -93,9 +104,7 @@ public sealed record DatabaseSettings(DatabaseProvider Provider, string Connecti
                 break;
             default:
                 // The file's folder (e.g. data/) is made on first use, not when the settings are read.
-                if (new SqliteConnectionStringBuilder(ConnectionString).DataSource is { Length: > 0 } file && file != ":memory:"
-                    && Path.GetDirectoryName(Path.GetFullPath(file)) is { } folder)
-                    Directory.CreateDirectory(folder);
+                if (SqliteFilePath is { } file && Path.GetDirectoryName(file) is { } folder) Directory.CreateDirectory(folder);
                 UseSqlite(builder, ConnectionString);
                 break;
         }

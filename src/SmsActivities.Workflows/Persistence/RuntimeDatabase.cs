@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Npgsql;
@@ -27,7 +26,7 @@ public sealed class RuntimeDatabase
     public SqliteWriteGate Writes { get; }
 
     /// <summary>The folder of the runtime's SQLite file; null on PostgreSQL or in memory.</summary>
-    public string? SqliteFolder => Settings is { Provider: DatabaseProvider.Sqlite } s && SqliteFile(s.ConnectionString) is { } file ? Path.GetDirectoryName(file) : null;
+    public string? SqliteFolder => Settings?.SqliteFilePath is { } file ? Path.GetDirectoryName(file) : null;
 
     /// <summary>
     /// Whether <paramref name="other"/> is the runtime's database: the same SQLite file (by full path), or the same
@@ -38,15 +37,8 @@ public sealed class RuntimeDatabase
         ArgumentNullException.ThrowIfNull(other);
         if (Settings is not { } mine || mine.Provider != other.Provider) return false;
         if (mine.Provider == DatabaseProvider.Sqlite)
-            return SqliteFile(mine.ConnectionString) is { } a && SqliteFile(other.ConnectionString) is { } b && string.Equals(a, b, StringComparison.Ordinal);
+            return mine.SqliteFilePath is { } a && string.Equals(a, other.SqliteFilePath, StringComparison.Ordinal);
         var (x, y) = (new NpgsqlConnectionStringBuilder(mine.ConnectionString), new NpgsqlConnectionStringBuilder(other.ConnectionString));
         return string.Equals(x.Host, y.Host, StringComparison.OrdinalIgnoreCase) && x.Port == y.Port && string.Equals(x.Database, y.Database, StringComparison.Ordinal);
-    }
-
-    /// <summary>The full path of a SQLite connection string's file; null in memory.</summary>
-    private static string? SqliteFile(string connectionString)
-    {
-        var builder = new SqliteConnectionStringBuilder(connectionString);
-        return builder.Mode == SqliteOpenMode.Memory || builder.DataSource is "" or ":memory:" ? null : Path.GetFullPath(builder.DataSource);
     }
 }

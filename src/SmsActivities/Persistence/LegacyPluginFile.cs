@@ -19,7 +19,7 @@ internal sealed class LegacyPluginFile(DatabaseSettings file, SqliteCheckpointer
     /// <summary>What the moved file (and its WAL and shared-memory files) is renamed with.</summary>
     public const string MovedSuffix = ".moved";
 
-    private string Path => System.IO.Path.GetFullPath(new SqliteConnectionStringBuilder(file.ConnectionString).DataSource);
+    private string Path => file.SqliteFilePath ?? throw new InvalidOperationException("the plug-in's file of earlier versions is a SQLite file");
 
     /// <param name="target">The plug-in's tables in the runtime's file, migrated already.</param>
     /// <param name="ensureSchema">Brings a plug-in database to this build's schema (as the target was).</param>

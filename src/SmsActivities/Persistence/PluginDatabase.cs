@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using SmsActivities.Workflows.Persistence;
 
@@ -88,11 +87,6 @@ public sealed class PluginDatabase
         }
     }
 
-    private static DatabaseSettings? InboxFileBeside(DatabaseSettings plugin)
-    {
-        var connection = new SqliteConnectionStringBuilder(plugin.ConnectionString);
-        if (connection.DataSource is not { Length: > 0 } file || file == ":memory:" || connection.Mode == SqliteOpenMode.Memory) return null;
-        var path = Path.GetFullPath(file);
-        return plugin.WithSqliteFile(Path.Combine(Path.GetDirectoryName(path) ?? "", Path.GetFileNameWithoutExtension(path) + "-inbox" + Path.GetExtension(path)));
-    }
+    private static DatabaseSettings? InboxFileBeside(DatabaseSettings plugin) => plugin.SqliteFilePath is not { } path ? null
+        : plugin.WithSqliteFile(Path.Combine(Path.GetDirectoryName(path) ?? "", Path.GetFileNameWithoutExtension(path) + "-inbox" + Path.GetExtension(path)));
 }

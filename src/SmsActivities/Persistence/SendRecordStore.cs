@@ -463,9 +463,8 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
         {
             using var loan = share.On(connection);
             var db = loan.Db;
-            var messages = outcomes.Where(o => o is { Vendor: not null, MessageId: not null }).Select(o => InsightRollup.MessageLock(o.Vendor!, o.MessageId!)).ToArray();
-            await using var joined = new GatedTransaction(await InsightRollup.JoinAsync(db, transaction, [InsightRollup.SendLock(idempotencyKey), .. messages], cancellationToken,
-                outcomes.Count(o => o.MessageId is not null) - messages.Length).ConfigureAwait(false), turn: null);
+            var (locks, later) = SettleLocks(idempotencyKey, outcomes);
+            await using var joined = new GatedTransaction(await InsightRollup.JoinAsync(db, transaction, locks, cancellationToken, later).ConfigureAwait(false), turn: null);
             await store.Told(idempotencyKey, store.CompleteRowsAsync(db, joined, idempotencyKey, outcomes, outputs, cancellationToken)).ConfigureAwait(false);
         }
 
@@ -832,8 +831,15 @@ public sealed class SendRecordStore(IDbContextFactory<SmsActivitiesDbContext> db
     /// </summary>
     private Task<GatedTransaction> BeginSettleAsync(SmsActivitiesDbContext db, string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes, CancellationToken cancellationToken)
     {
+        var (locks, later) = SettleLocks(idempotencyKey, outcomes);
+        return BeginAsync(db, locks, cancellationToken, later);
+    }
+
+    /// <summary>What a settle of the send locks up front (the send, the messages of outcomes that name their vendor), and how many message locks it may take later.</summary>
+    private static (string[] Locks, int Later) SettleLocks(string idempotencyKey, IReadOnlyList<SmsRecipientOutcome> outcomes)
+    {
         var messages = outcomes.Where(o => o is { Vendor: not null, MessageId: not null }).Select(o => InsightRollup.MessageLock(o.Vendor!, o.MessageId!)).ToArray();
-        return BeginAsync(db, [InsightRollup.SendLock(idempotencyKey), .. messages], cancellationToken, outcomes.Count(o => o.MessageId is not null) - messages.Length);
+        return ([InsightRollup.SendLock(idempotencyKey), .. messages], outcomes.Count(o => o.MessageId is not null) - messages.Length);
     }
 
     /// <summary><see cref="InsightRollup.BeginAsync"/> in the write turn of the plug-in's database.</summary>
